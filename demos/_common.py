@@ -1,0 +1,63 @@
+"""Helpers shared by the demos. Torch is imported inside the functions, never at module level."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+
+def setup(seed: int, device: str = "cpu") -> tuple[Any, Any]:
+    """Seed torch and pick the device; returns `(torch, device)`.
+
+    `device` is "cpu", "cuda" or "auto" (cuda when available). Asking for cuda on a machine
+    without it is an error the runner reports, not a silent fall-back.
+    """
+    import torch
+
+    torch.manual_seed(seed)
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("device=cuda was asked for, but this machine has no CUDA device")
+    return torch, torch.device(device)
+
+
+def generator(seed: int) -> Any:
+    """A torch.Generator on the CPU seeded with `seed`, for data made in code."""
+    import torch
+
+    g = torch.Generator()
+    g.manual_seed(seed)
+    return g
+
+
+def floats(values: Iterable[Any], digits: int = 6) -> list[float]:
+    """Plain finite floats for series and tables (rounded to `digits` significant digits)."""
+    out = []
+    for v in values:
+        x = float(v)
+        out.append(float(f"{x:.{digits}g}") if math.isfinite(x) else x)
+    return out
+
+
+def fmt(x: float) -> str:
+    """A number as a claim sentence shows it: 3 significant digits."""
+    if x == 0:
+        return "0"
+    if abs(x) >= 1e4 or abs(x) < 1e-3:
+        return f"{x:.2e}"
+    return f"{x:.3g}"
+
+
+def first_below(values: Sequence[float], target: float) -> int | None:
+    """The first index at which `values` drops to or below `target`, or None."""
+    for i, v in enumerate(values):
+        if v <= target:
+            return i
+    return None
+
+
+def report_every(total: int, times: int = 50) -> int:
+    """How many steps between progress reports so a run reports about `times` times."""
+    return max(1, total // times)

@@ -1,0 +1,81 @@
+"""The `studyapp` command: the headless contract that scripts and tests rely on.
+
+Each command group lives in its own module and registers its sub-commands here. Heavy
+modules (the TUI, torch, file formats) are imported inside the handlers, so `studyapp decks`
+starts fast. Errors a user can cause print one line on stderr and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from studyapp import __version__
+from studyapp.cli import collection
+from studyapp.errors import UserError
+
+COMMAND_GROUPS = (collection,)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line and exit status 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: {message} (see `{self.prog} --help`)\n")
+
+
+def common_options() -> argparse.ArgumentParser:
+    parent = argparse.ArgumentParser(add_help=False)
+    parent.add_argument(
+        "--db",
+        metavar="PATH_OR_URL",
+        default=argparse.SUPPRESS,
+        help="the collection: an SQLite file or a database URL (default: $STUDYAPP_DB, "
+        "else the user data folder)",
+    )
+    return parent
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = common_options()
+    parser = _Parser(
+        prog="studyapp",
+        description="A terminal flashcard trainer for deep learning, where every concept can "
+        "be run. With no command, opens the app.",
+        parents=[common],
+    )
+    parser.add_argument("--version", action="version", version=f"studyapp {__version__}")
+    parser.set_defaults(handler=None)
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND", parser_class=_Parser)
+    for group in COMMAND_GROUPS:
+        group.register(commands, common)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "db"):
+        args.db = None
+    handler = args.handler
+    if handler is None:
+        handler = _default_handler()
+    try:
+        return int(handler(args) or 0)
+    except UserError as exc:
+        print(f"studyapp: {exc.message}", file=sys.stderr)
+        return exc.exit_status
+    except KeyboardInterrupt:
+        print("studyapp: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+def _default_handler():  # type: ignore[no-untyped-def]
+    for group in COMMAND_GROUPS:
+        default = getattr(group, "default_handler", None)
+        if default is not None:
+            return default
+    return lambda args: build_parser().print_help()

@@ -1,0 +1,99 @@
+"""`studyapp init`, `studyapp decks` and `studyapp stats`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from studyapp.cli.output import print_table
+
+
+def register(commands: Any, common: argparse.ArgumentParser) -> None:
+    init = commands.add_parser(
+        "init",
+        parents=[common],
+        help="create the collection if needed and load the bundled deck",
+        description="Create the collection if needed and load the bundled deck. Running it "
+        "again changes nothing.",
+    )
+    init.set_defaults(handler=run_init)
+
+    decks = commands.add_parser(
+        "decks", parents=[common], help="decks with total / new / due-today / learning counts"
+    )
+    decks.add_argument("--json", action="store_true", help="print JSON")
+    decks.set_defaults(handler=run_decks)
+
+    stats = commands.add_parser(
+        "stats",
+        parents=[common],
+        help="reviews per day, retention, streak, 30-day due forecast",
+    )
+    stats.add_argument("--deck", metavar="NAME", help="one deck (default: all)")
+    stats.add_argument("--json", action="store_true", help="print JSON")
+    stats.set_defaults(handler=run_stats)
+
+
+def run_init(args: argparse.Namespace) -> int:
+    from studyapp.db import open_store
+    from studyapp.services.decks import DeckService
+
+    store = open_store(args.db)
+    counts = DeckService(store).counts()
+    cards = sum(c.total for c in counts)
+    print(f"Collection ready at {store.where}: {len(counts)} decks, {cards} cards.")
+    return 0
+
+
+def run_decks(args: argparse.Namespace) -> int:
+    from studyapp.db import open_store
+    from studyapp.services.decks import DeckService
+
+    counts = DeckService(open_store(args.db)).counts()
+    if args.json:
+        print(json.dumps([c.to_dict() for c in counts], indent=2))
+        return 0
+    if not counts:
+        print("No decks yet: `studyapp init` loads the bundled deck, `studyapp import` adds one.")
+        return 0
+    rows = [[c.name, c.total, c.new, c.due, c.learning] for c in counts]
+    rows.append(["All decks", *(sum(r[i] for r in rows) for i in range(1, 5))])
+    print_table(["Deck", "Total", "New", "Due", "Learning"], rows, footer=True)
+    return 0
+
+
+def run_stats(args: argparse.Namespace) -> int:
+    from studyapp.db import open_store
+    from studyapp.services.stats import StatsService
+
+    stats = StatsService(open_store(args.db)).compute(args.deck)
+    if args.json:
+        print(json.dumps(stats.to_dict(), indent=2))
+        return 0
+    scope = f"deck {stats.deck!r}" if stats.deck else "all decks"
+    rate = stats.retention.rate
+    rate30 = stats.retention_30d.rate
+    print(f"Statistics for {scope} on {stats.today.isoformat()}")
+    print(f"  cards: {stats.cards} ({stats.new} new, {stats.suspended} suspended)")
+    print(f"  reviews: {stats.total_reviews} in all, {stats.reviews_per_day.get(stats.today, 0)} today")
+    print(f"  streak: {stats.streak} day{'s' if stats.streak != 1 else ''}")
+    print(
+        "  retention: "
+        + (f"{rate:.1%} of {stats.retention.reviews} reviews" if rate is not None else "no reviews yet")
+        + (f"; last 30 days {rate30:.1%}" if rate30 is not None else "")
+    )
+    recent = sorted(stats.reviews_per_day.items())[-14:]
+    if recent:
+        print("  reviews per day (last days with reviews):")
+        for day, n in recent:
+            print(f"    {day.isoformat()}  {n:4d}  {'#' * min(n, 60)}")
+    print("  due in the next 30 days:")
+    peak = max(stats.forecast) or 1
+    for i, n in enumerate(stats.forecast):
+        if n:
+            label = "today" if i == 0 else f"+{i}d"
+            print(f"    {label:>6}  {n:4d}  {'#' * max(1, round(40 * n / peak))}")
+    if not any(stats.forecast):
+        print("    nothing due")
+    return 0

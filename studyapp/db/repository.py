@@ -1,0 +1,257 @@
+"""Queries and the mapping between rows and the plain values of `studyapp.model`.
+
+Services call these inside a unit of work (`store.read()` / `store.write()`); what they hand
+back up is always a frozen value, never a row.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from studyapp.db.models import CardRow, DeckRow, ReviewRow
+from studyapp.model import Card, Deck, DeckSettings, DemoLink, Review, normalize_tags
+from studyapp.scheduling import SM2State
+
+
+def utc_naive(moment: datetime) -> datetime:
+    """How times are stored: UTC without a zone (portable across databases)."""
+    if moment.tzinfo is None:
+        return moment
+    return moment.astimezone(UTC).replace(tzinfo=None)
+
+
+def aware(stored: datetime) -> datetime:
+    return stored.replace(tzinfo=UTC)
+
+
+def new_uid() -> str:
+    return f"c{uuid.uuid4().hex[:15]}"
+
+
+def content_key(front: str, back: str) -> str:
+    """A key for matching cards by content when a file carries no ids of its own."""
+    normalized = " ".join(front.split()).casefold() + "\x1f" + " ".join(back.split()).casefold()
+    return hashlib.sha256(normalized.encode("utf-8")).hexdigest()[:32]
+
+
+def tags_to_db(tags: Iterable[str]) -> str:
+    clean = normalize_tags(tags)
+    return f" {' '.join(clean)} " if clean else " "
+
+
+def tags_from_db(text: str) -> tuple[str, ...]:
+    return tuple(text.split())
+
+
+def demo_to_db(demo: DemoLink | None) -> tuple[str | None, str | None]:
+    if demo is None:
+        return None, None
+    return demo.id, json.dumps(dict(demo.params), sort_keys=True)
+
+
+def demo_from_db(demo_id: str | None, params: str | None) -> DemoLink | None:
+    if not demo_id:
+        return None
+    return DemoLink(demo_id, json.loads(params) if params else {})
+
+
+# --- scheduling state -----------------------------------------------------------------------
+
+
+def state_of(row: CardRow) -> SM2State:
+    return SM2State(
+        ease=row.ease_cents / 100,
+        repetitions=row.repetitions,
+        interval=row.interval,
+        due=row.due,
+        lapses=row.lapses,
+    )
+
+
+def set_state(row: CardRow, state: SM2State) -> None:
+    row.ease_cents = state.ease_cents
+    row.repetitions = state.repetitions
+    row.interval = state.interval
+    row.due = state.due
+    row.lapses = state.lapses
+
+
+def _before(row: ReviewRow) -> SM2State:
+    return SM2State(
+        ease=row.ease_before / 100,
+        repetitions=row.repetitions_before,
+        interval=row.interval_before,
+        due=row.due_before,
+        lapses=row.lapses_before,
+    )
+
+
+def _after(row: ReviewRow) -> SM2State:
+    return SM2State(
+        ease=row.ease_after / 100,
+        repetitions=row.repetitions_after,
+        interval=row.interval_after,
+        due=row.due_after,
+        lapses=row.lapses_after,
+    )
+
+
+def review_row(
+    card_id: int,
+    at: datetime,
+    study_day: date,
+    rating: int,
+    duration_ms: int,
+    kind: str,
+    before: SM2State,
+    after: SM2State,
+) -> ReviewRow:
+    return ReviewRow(
+        card_id=card_id,
+        at=utc_naive(at),
+        study_day=study_day,
+        rating=rating,
+        duration_ms=duration_ms,
+        kind=kind,
+        ease_before=before.ease_cents,
+        interval_before=before.interval,
+        repetitions_before=before.repetitions,
+        lapses_before=before.lapses,
+        due_before=before.due,
+        ease_after=after.ease_cents,
+        interval_after=after.interval,
+        repetitions_after=after.repetitions,
+        lapses_after=after.lapses,
+        due_after=after.due,
+    )
+
+
+def to_review(row: ReviewRow) -> Review:
+    return Review(
+        id=row.id,
+        card_id=row.card_id,
+        at=aware(row.at),
+        study_day=row.study_day,
+        rating=row.rating,
+        duration_ms=row.duration_ms,
+        kind=row.kind,
+        before=_before(row),
+        after=_after(row),
+    )
+
+
+# --- decks and cards ------------------------------------------------------------------------
+
+
+def to_deck(row: DeckRow) -> Deck:
+    return Deck(
+        id=row.id,
+        name=row.name,
+        description=row.description,
+        settings=DeckSettings(
+            new_per_day=row.new_per_day,
+            reviews_per_day=row.reviews_per_day,
+            day_start_hour=row.day_start_hour,
+        ),
+    )
+
+
+def to_card(row: CardRow, deck_name: str) -> Card:
+    return Card(
+        id=row.id,
+        uid=row.uid,
+        deck=deck_name,
+        front=row.front,
+        back=row.back,
+        tags=tags_from_db(row.tags),
+        source=row.source,
+        demo=demo_from_db(row.demo_id, row.demo_params),
+        state=state_of(row),
+        suspended=row.suspended,
+        buried_until=row.buried_until,
+        position=row.position,
+    )
+
+
+def decks(session: Session) -> list[DeckRow]:
+    return list(session.scalars(select(DeckRow).order_by(DeckRow.name)))
+
+
+def deck_by_name(session: Session, name: str) -> DeckRow | None:
+    return session.scalar(select(DeckRow).where(DeckRow.name == name))
+
+
+def ensure_deck(session: Session, name: str, now: datetime) -> DeckRow:
+    row = deck_by_name(session, name)
+    if row is None:
+        row = DeckRow(
+            name=name,
+            description="",
+            new_per_day=DeckSettings().new_per_day,
+            reviews_per_day=DeckSettings().reviews_per_day,
+            day_start_hour=DeckSettings().day_start_hour,
+            created_at=utc_naive(now),
+        )
+        session.add(row)
+        session.flush()
+    return row
+
+
+def card_by_id(session: Session, card_id: int) -> tuple[CardRow, DeckRow] | None:
+    row = session.execute(
+        select(CardRow, DeckRow).join(DeckRow).where(CardRow.id == card_id)
+    ).first()
+    return (row[0], row[1]) if row else None
+
+
+def cards_by_ids(session: Session, ids: Sequence[int]) -> dict[int, Card]:
+    out: dict[int, Card] = {}
+    for chunk_start in range(0, len(ids), 500):
+        chunk = ids[chunk_start : chunk_start + 500]
+        for card, deck in session.execute(
+            select(CardRow, DeckRow).join(DeckRow).where(CardRow.id.in_(chunk))
+        ):
+            out[card.id] = to_card(card, deck.name)
+    return out
+
+
+def next_position(session: Session, deck_id: int) -> int:
+    top = session.scalar(select(func.max(CardRow.position)).where(CardRow.deck_id == deck_id))
+    return (top or 0) + 1
+
+
+def available(today: date) -> Any:
+    """Cards that can be studied today: not suspended and not buried past today."""
+    return and_(
+        CardRow.suspended.is_(False),
+        or_(CardRow.buried_until.is_(None), CardRow.buried_until <= today),
+    )
+
+
+def reviews_of(session: Session, card_id: int) -> list[Review]:
+    rows = session.scalars(
+        select(ReviewRow).where(ReviewRow.card_id == card_id).order_by(ReviewRow.id)
+    )
+    return [to_review(r) for r in rows]
+
+
+def has_state_change_on(session: Session, card_id: int, day: date) -> bool:
+    """Whether the card already had its state-changing rating on study day `day`."""
+    found = session.scalar(
+        select(ReviewRow.id)
+        .where(
+            ReviewRow.card_id == card_id,
+            ReviewRow.study_day == day,
+            ReviewRow.kind != "drill",
+        )
+        .limit(1)
+    )
+    return found is not None

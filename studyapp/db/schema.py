@@ -1,0 +1,86 @@
+"""Schema versions: create a new collection, upgrade an old one, refuse a newer one.
+
+The revision a collection is at is read with one query; alembic is imported only when there
+is something to migrate, so opening an up-to-date collection stays fast. An upgrade of an
+existing collection is preceded by a backup.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from importlib import resources
+
+from sqlalchemy import Connection, Engine, inspect, text
+from sqlalchemy.exc import DatabaseError, OperationalError
+
+from studyapp.db.engine import explain
+
+from studyapp.errors import CollectionError, NewerCollectionError
+
+# Every revision in migrations/versions, oldest first. A test keeps this list in step with
+# the migration scripts.
+REVISIONS: tuple[str, ...] = ("0001",)
+HEAD = REVISIONS[-1]
+
+
+def current_revision(conn: Connection) -> str | None:
+    """The collection's schema revision, or None for an empty database."""
+    names = set(inspect(conn).get_table_names())
+    if "alembic_version" not in names:
+        if names - {"sqlite_sequence"}:
+            raise CollectionError("it holds tables but is not a studyapp collection")
+        return None
+    row = conn.execute(text("SELECT version_num FROM alembic_version")).first()
+    return row[0] if row else None
+
+
+def _upgrade(conn: Connection, target: str = "head") -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option(
+        "script_location", str(resources.files("studyapp.db") / "migrations")
+    )
+    config.attributes["connection"] = conn
+    command.upgrade(config, target)
+
+
+def ensure_schema(
+    engine: Engine, where: str, before_migration: Callable[[], object] | None = None
+) -> bool:
+    """Bring the collection to the current schema. Returns True if a migration ran.
+
+    `where` names the collection in messages; `before_migration` makes a backup before an
+    existing collection is changed.
+    """
+    try:
+        with engine.connect() as conn:
+            revision = current_revision(conn)
+    except CollectionError as exc:
+        raise CollectionError(f"{where} cannot be opened: {exc.message}") from None
+    except OperationalError as exc:
+        raise CollectionError(explain(exc, where)) from None
+    except DatabaseError as exc:
+        raise CollectionError(f"{where} is not a studyapp collection ({_reason(exc)})") from None
+    if revision == HEAD:
+        return False
+    if revision is not None and revision not in REVISIONS:
+        raise NewerCollectionError(
+            f"{where} was made by a newer version of studyapp (schema {revision}); "
+            "upgrade studyapp to open it"
+        )
+    if revision is not None and before_migration is not None:
+        before_migration()
+    try:
+        with engine.begin() as conn:
+            _upgrade(conn)
+    except OperationalError as exc:
+        raise CollectionError(explain(exc, where)) from None
+    except DatabaseError as exc:
+        raise CollectionError(f"{where} could not be set up: {_reason(exc)}") from None
+    return True
+
+
+def _reason(exc: DatabaseError) -> str:
+    return str(exc.orig) if exc.orig is not None else str(exc)

@@ -1,0 +1,213 @@
+"""What a demo declares about itself: id, title, topics and typed parameters with bounds.
+
+Specs are plain data, so listing the catalogue or validating a deck's demo link never imports
+torch. A value from the command line or from a deck is checked against its parameter's type
+and bounds; a bad value is refused with a sentence, never clamped in silence.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from studyapp.errors import UserError
+
+ParamKind = Literal["int", "float", "bool", "choice"]
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+class ParamError(UserError):
+    """A demo parameter that is unknown, of the wrong type or out of bounds."""
+
+
+@dataclass(frozen=True)
+class Param:
+    """One knob of a demo: its type, default, bounds (inclusive) and a one-line meaning."""
+
+    name: str
+    kind: ParamKind
+    default: Any
+    help: str
+    low: float | None = None
+    high: float | None = None
+    choices: tuple[str, ...] = ()
+    log_scale: bool = False  # a hint for forms and sliders: the knob spans decades
+
+    def __post_init__(self) -> None:
+        # A spec with a default outside its own bounds is a bug in the demo, caught at import.
+        self.check(self.default, where=f"default of {self.name!r}")
+
+    @property
+    def bounds_text(self) -> str:
+        if self.kind == "choice":
+            return " | ".join(self.choices)
+        if self.kind == "bool":
+            return "true | false"
+        return f"{_fmt(self.low)} .. {_fmt(self.high)}"
+
+    def check(self, value: Any, where: str | None = None) -> Any:
+        """Return `value` as this parameter's type, or raise ParamError saying why not."""
+        label = where or f"parameter {self.name!r}"
+        if self.kind == "bool":
+            if isinstance(value, bool):
+                return value
+            raise ParamError(f"{label} must be true or false, not {value!r}")
+        if self.kind == "choice":
+            if isinstance(value, str) and value in self.choices:
+                return value
+            raise ParamError(f"{label} must be one of {', '.join(self.choices)}, not {value!r}")
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ParamError(f"{label} must be a number, not {value!r}")
+        if self.kind == "int":
+            if isinstance(value, float):
+                if not value.is_integer():
+                    raise ParamError(f"{label} must be a whole number, not {value!r}")
+                value = int(value)
+        else:
+            value = float(value)
+            if not math.isfinite(value):
+                raise ParamError(f"{label} must be a finite number, not {value!r}")
+        if (self.low is not None and value < self.low) or (
+            self.high is not None and value > self.high
+        ):
+            raise ParamError(
+                f"{label} must be between {_fmt(self.low)} and {_fmt(self.high)}, not {value!r}"
+            )
+        return value
+
+    def parse(self, text: str) -> Any:
+        """Read a value typed on the command line or in a form, then check it."""
+        raw = text.strip()
+        value: Any
+        if self.kind == "bool":
+            lowered = raw.lower()
+            if lowered in _TRUE:
+                value = True
+            elif lowered in _FALSE:
+                value = False
+            else:
+                raise ParamError(f"parameter {self.name!r} must be true or false, not {raw!r}")
+        elif self.kind == "choice":
+            value = raw
+        else:
+            try:
+                number = float(raw)
+            except ValueError:
+                raise ParamError(f"parameter {self.name!r} must be a number, not {raw!r}") from None
+            value = number
+            if self.kind == "int" and number.is_integer() and "." not in raw and "e" not in raw:
+                value = int(raw)
+        return self.check(value)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "type": self.kind,
+            "default": self.default,
+            "low": self.low,
+            "high": self.high,
+            "choices": list(self.choices),
+            "help": self.help,
+        }
+
+
+def _fmt(value: float | None) -> str:
+    if value is None:
+        return "any"
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return str(int(value)) if abs(value) >= 1 else str(value)
+    return f"{value:g}"
+
+
+def int_param(name: str, default: int, low: int, high: int, help: str) -> Param:
+    return Param(name, "int", default, help, low=low, high=high)
+
+
+def float_param(
+    name: str, default: float, low: float, high: float, help: str, *, log_scale: bool = False
+) -> Param:
+    return Param(name, "float", float(default), help, low=low, high=high, log_scale=log_scale)
+
+
+def bool_param(name: str, default: bool, help: str) -> Param:
+    return Param(name, "bool", default, help)
+
+
+def choice_param(name: str, default: str, choices: Sequence[str], help: str) -> Param:
+    return Param(name, "choice", default, help, choices=tuple(choices))
+
+
+def device_param() -> Param:
+    """The device knob for demos that can use a GPU: the CPU unless asked otherwise."""
+    return choice_param("device", "cpu", ("cpu", "cuda", "auto"), "where tensors live")
+
+
+@dataclass(frozen=True)
+class DemoSpec:
+    """A demo as the catalogue lists it.
+
+    `tiny` holds parameter overrides for a run of well under a second that still shows the
+    idea: the test suite runs every demo that way. `module` and `code_version` are filled in
+    by the registry from the module that declares the spec.
+    """
+
+    id: str
+    title: str
+    summary: str
+    topics: tuple[str, ...]
+    params: tuple[Param, ...]
+    tiny: Mapping[str, Any] = field(default_factory=dict)
+    timeout_s: float = 60.0
+    module: str = ""
+    code_version: str = ""
+
+    def __post_init__(self) -> None:
+        names = [p.name for p in self.params]
+        if len(set(names)) != len(names):
+            raise ValueError(f"demo {self.id}: duplicate parameter names")
+        self.resolve(self.tiny)
+
+    def param(self, name: str) -> Param:
+        for p in self.params:
+            if p.name == name:
+                return p
+        valid = ", ".join(p.name for p in self.params) or "none"
+        raise ParamError(f"demo {self.id} has no parameter {name!r} (its parameters: {valid})")
+
+    @property
+    def defaults(self) -> dict[str, Any]:
+        return {p.name: p.default for p in self.params}
+
+    def resolve(self, overrides: Mapping[str, Any]) -> dict[str, Any]:
+        """Defaults with `overrides` applied, every override checked against its parameter."""
+        values = self.defaults
+        for name, value in overrides.items():
+            param = self.param(name)
+            values[name] = param.check(value, where=f"demo {self.id}: parameter {name!r}")
+        return values
+
+    def parse_overrides(self, assignments: Sequence[str]) -> dict[str, Any]:
+        """Read `KEY=VALUE` strings from the command line into checked values."""
+        out: dict[str, Any] = {}
+        for item in assignments:
+            key, sep, text = item.partition("=")
+            if not sep or not key.strip():
+                raise ParamError(f"--set takes KEY=VALUE, not {item!r}")
+            param = self.param(key.strip())
+            try:
+                out[param.name] = param.parse(text)
+            except ParamError as exc:
+                raise ParamError(f"demo {self.id}: {exc.message}") from None
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "title": self.title,
+            "summary": self.summary,
+            "topics": list(self.topics),
+            "params": [p.to_dict() for p in self.params],
+        }

@@ -1,0 +1,26 @@
+"""Errors a user can cause: each carries one clear sentence for the command line and the TUI."""
+
+
+class UserError(Exception):
+    """Bad input or a failed operation the user can act on.
+
+    The message is one sentence that names the file and, where it applies, the line or entry.
+    The command line prints it on stderr and exits with status 2; the TUI shows it.
+    """
+
+    exit_status = 2
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class CollectionError(UserError):
+    """The collection cannot be opened, read or written."""
+
+
+class NewerCollectionError(CollectionError):
+    """The collection was written by a newer version of studyapp."""

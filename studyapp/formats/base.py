@@ -1,0 +1,117 @@
+"""The types every format shares: what a parser returns and what an exporter is given.
+
+A parser reads a file into plain card drafts plus a list of entries it could not take; the
+library service maps drafts onto the collection. No format touches the database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from studyapp.errors import UserError
+from studyapp.model import DemoLink
+from studyapp.scheduling import SM2State
+
+
+class FormatError(UserError):
+    """A file that cannot be read as the format it claims to be.
+
+    Build it with `FormatError.at(path, where, reason)` so the sentence always names the file
+    and the place: "deck.csv, line 12: unclosed quote".
+    """
+
+    @classmethod
+    def at(cls, path: Path | str, where: str | None, reason: str) -> FormatError:
+        place = f"{path}, {where}" if where else f"{path}"
+        return cls(f"{place}: {reason}")
+
+
+@dataclass(frozen=True)
+class ReviewDraft:
+    """One review log entry carried by a file (the JSON backup)."""
+
+    at: datetime
+    study_day: date
+    rating: int
+    duration_ms: int
+    kind: str
+    before: SM2State
+    after: SM2State
+
+
+@dataclass(frozen=True)
+class CardDraft:
+    """A card as read from a file, before it meets the collection.
+
+    `key` is the file's own stable id for the card (native id, Anki note guid and card
+    ordinal, JSON id); without one the library matches cards by content. `deck` is the deck
+    named inside the file, if the format has decks. `where` locates the entry for reports.
+    `state`, `reviews` and `suspended` are only carried by formats that keep scheduling.
+    """
+
+    front: str
+    back: str
+    tags: tuple[str, ...] = ()
+    source: str = ""
+    key: str | None = None
+    deck: str | None = None
+    demo: DemoLink | None = None
+    where: str = ""
+    state: SM2State | None = None
+    reviews: tuple[ReviewDraft, ...] = ()
+    suspended: bool = False
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """An entry that was not taken, and why."""
+
+    where: str
+    reason: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"where": self.where, "reason": self.reason}
+
+
+@dataclass
+class ParseResult:
+    """Everything a parser found in one file."""
+
+    format: str
+    cards: list[CardDraft] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    deck_name: str | None = None  # the file's own title for its deck, if it has one
+    deck_settings: dict[str, Any] | None = None  # limits carried by a backup
+
+
+@dataclass(frozen=True)
+class ExportCard:
+    """A card handed to an exporter: everything the collection knows about it."""
+
+    uid: str
+    front: str
+    back: str
+    tags: tuple[str, ...]
+    source: str
+    demo: DemoLink | None
+    state: SM2State
+    reviews: tuple[ReviewDraft, ...]
+    suspended: bool
+    position: int
+
+
+@dataclass(frozen=True)
+class ExportDeck:
+    name: str
+    cards: tuple[ExportCard, ...]
+    description: str = ""
+    settings: dict[str, Any] | None = None
+
+
+Parser = Callable[[Path], ParseResult]
+Exporter = Callable[[Sequence[ExportDeck]], bytes]

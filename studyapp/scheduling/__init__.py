@@ -1,0 +1,28 @@
+"""Spaced-repetition scheduling: pure functions of a card's state, a rating and a day.
+
+No database, no UI, no torch: the standard library only.
+"""
+
+from studyapp.scheduling.days import DEFAULT_DAY_START_HOUR, day_start, study_day
+from studyapp.scheduling.sm2 import (
+    MAX_INTERVAL,
+    MIN_EASE_CENTS,
+    RATING_LABELS,
+    Rating,
+    SM2State,
+    check_rating,
+    sm2_review,
+)
+
+__all__ = [
+    "DEFAULT_DAY_START_HOUR",
+    "MAX_INTERVAL",
+    "MIN_EASE_CENTS",
+    "RATING_LABELS",
+    "Rating",
+    "SM2State",
+    "check_rating",
+    "day_start",
+    "sm2_review",
+    "study_day",
+]

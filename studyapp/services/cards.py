@@ -1,0 +1,159 @@
+"""Cards: search by text and tag, read one with its history, edit, suspend and unsuspend."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import or_, select
+
+from studyapp.clock import Clock, system_clock
+from studyapp.db import Store
+from studyapp.db import repository as repo
+from studyapp.db.models import CardRow, DeckRow
+from studyapp.errors import UserError
+from studyapp.model import Card, DemoLink, Review, normalize_tags
+
+SEARCH_LIMIT = 500
+
+
+@dataclass(frozen=True)
+class CardDetail:
+    card: Card
+    history: list[Review]
+
+
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+class CardService:
+    def __init__(self, store: Store, clock: Clock = system_clock) -> None:
+        self.store = store
+        self.clock = clock
+
+    def search(
+        self,
+        text: str = "",
+        tags: Iterable[str] = (),
+        deck: str | None = None,
+        limit: int = SEARCH_LIMIT,
+    ) -> list[Card]:
+        """Cards whose front, back or source contain every word of `text` and carry every tag."""
+        query = select(CardRow, DeckRow.name).join(DeckRow)
+        for word in text.split():
+            pattern = f"%{_like_escape(word)}%"
+            query = query.where(
+                or_(
+                    CardRow.front.ilike(pattern, escape="\\"),
+                    CardRow.back.ilike(pattern, escape="\\"),
+                    CardRow.source.ilike(pattern, escape="\\"),
+                )
+            )
+        for tag in normalize_tags(tags):
+            query = query.where(CardRow.tags.ilike(f"% {_like_escape(tag)} %", escape="\\"))
+        if deck is not None:
+            query = query.where(DeckRow.name == deck)
+        query = query.order_by(DeckRow.name, CardRow.position, CardRow.id).limit(limit)
+        with self.store.read() as session:
+            return [repo.to_card(row, name) for row, name in session.execute(query)]
+
+    def add(
+        self,
+        deck: str,
+        front: str,
+        back: str,
+        tags: Iterable[str] = (),
+        source: str = "",
+        demo: DemoLink | None = None,
+    ) -> Card:
+        """A new card at the end of `deck` (made if missing)."""
+        if not front.strip():
+            raise UserError("a card needs a front")
+        now = repo.utc_naive(self.clock())
+        with self.store.write() as session:
+            deck_row = repo.ensure_deck(session, deck, self.clock())
+            demo_id, demo_params = repo.demo_to_db(demo)
+            row = CardRow(
+                uid=repo.new_uid(),
+                deck_id=deck_row.id,
+                position=repo.next_position(session, deck_row.id),
+                front=front,
+                back=back,
+                tags=repo.tags_to_db(tags),
+                source=source,
+                content_key=repo.content_key(front, back),
+                demo_id=demo_id,
+                demo_params=demo_params,
+                suspended=False,
+                buried_until=None,
+                ease_cents=250,
+                interval=0,
+                repetitions=0,
+                lapses=0,
+                due=None,
+                created_at=now,
+                modified_at=now,
+            )
+            session.add(row)
+            session.flush()
+            return repo.to_card(row, deck_row.name)
+
+    def detail(self, card_id: int) -> CardDetail:
+        with self.store.read() as session:
+            found = repo.card_by_id(session, card_id)
+            if found is None:
+                raise UserError(f"there is no card with id {card_id}")
+            return CardDetail(repo.to_card(*_named(found)), repo.reviews_of(session, card_id))
+
+    def update(
+        self,
+        card_id: int,
+        *,
+        front: str | None = None,
+        back: str | None = None,
+        tags: Iterable[str] | None = None,
+        demo: DemoLink | None | bool = False,
+    ) -> Card:
+        """Edit a card's content; its scheduling state and history stay as they are.
+
+        `demo=False` leaves the link alone; None removes it.
+        """
+        if front is not None and not front.strip():
+            raise UserError("a card needs a front")
+        with self.store.write() as session:
+            found = repo.card_by_id(session, card_id)
+            if found is None:
+                raise UserError(f"there is no card with id {card_id}")
+            row, deck = found
+            if front is not None:
+                row.front = front
+            if back is not None:
+                row.back = back
+            if tags is not None:
+                row.tags = repo.tags_to_db(tags)
+            if demo is not False:
+                row.demo_id, row.demo_params = repo.demo_to_db(demo or None)
+            row.content_key = repo.content_key(row.front, row.back)
+            row.modified_at = repo.utc_naive(self.clock())
+            return repo.to_card(row, deck.name)
+
+    def set_suspended(self, card_id: int, suspended: bool) -> Card:
+        with self.store.write() as session:
+            found = repo.card_by_id(session, card_id)
+            if found is None:
+                raise UserError(f"there is no card with id {card_id}")
+            row, deck = found
+            row.suspended = suspended
+            return repo.to_card(row, deck.name)
+
+    def all_tags(self) -> list[str]:
+        with self.store.read() as session:
+            tags: set[str] = set()
+            for text in session.scalars(select(CardRow.tags).distinct()):
+                tags.update(text.split())
+            return sorted(tags)
+
+
+def _named(found: tuple[CardRow, DeckRow]) -> tuple[CardRow, str]:
+    return found[0], found[1].name

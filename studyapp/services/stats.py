@@ -1,0 +1,192 @@
+"""Statistics: reviews per day, retention, streak and the due forecast, per deck or overall.
+
+Retention is the share of review ratings of 3 or more on cards past their first interval:
+only the first rating of a card on a day counts, and only for cards that had already been
+passed at least once (so learning a new card does not count as remembering it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import Integer, func, select
+
+from studyapp.clock import Clock, system_clock, today
+from studyapp.db import Store
+from studyapp.db import repository as repo
+from studyapp.db.models import CardRow, DeckRow, ReviewRow
+from studyapp.errors import UserError
+from studyapp.scheduling import DEFAULT_DAY_START_HOUR
+from studyapp.scheduling.sm2 import PASSING_RATING
+
+FORECAST_DAYS = 30
+HISTORY_DAYS = 365
+
+
+@dataclass(frozen=True)
+class Retention:
+    passed: int
+    reviews: int
+
+    @property
+    def rate(self) -> float | None:
+        return self.passed / self.reviews if self.reviews else None
+
+
+@dataclass(frozen=True)
+class Stats:
+    deck: str | None
+    today: date
+    reviews_per_day: dict[date, int]  # the last HISTORY_DAYS study days with reviews
+    retention: Retention
+    retention_30d: Retention
+    streak: int
+    forecast: list[int]  # cards due on today + i, overdue counted today
+    total_reviews: int
+    cards: int
+    new: int
+    suspended: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "deck": self.deck,
+            "today": self.today.isoformat(),
+            "reviews_per_day": [
+                {"day": d.isoformat(), "reviews": n} for d, n in sorted(self.reviews_per_day.items())
+            ],
+            "reviews_today": self.reviews_per_day.get(self.today, 0),
+            "total_reviews": self.total_reviews,
+            "retention": _retention_dict(self.retention),
+            "retention_30d": _retention_dict(self.retention_30d),
+            "streak": self.streak,
+            "forecast": [
+                {"day": (self.today + timedelta(days=i)).isoformat(), "due": n}
+                for i, n in enumerate(self.forecast)
+            ],
+            "cards": self.cards,
+            "new": self.new,
+            "suspended": self.suspended,
+        }
+
+
+def _retention_dict(r: Retention) -> dict[str, Any]:
+    return {
+        "rate": round(r.rate, 4) if r.rate is not None else None,
+        "passed": r.passed,
+        "reviews": r.reviews,
+    }
+
+
+def streak_from(days_with_reviews: set[date], today: date) -> int:
+    """Consecutive study days with a review, ending today (or yesterday, if none yet today)."""
+    day = today if today in days_with_reviews else today - timedelta(days=1)
+    count = 0
+    while day in days_with_reviews:
+        count += 1
+        day -= timedelta(days=1)
+    return count
+
+
+class StatsService:
+    def __init__(self, store: Store, clock: Clock = system_clock) -> None:
+        self.store = store
+        self.clock = clock
+
+    def compute(self, deck: str | None = None) -> Stats:
+        with self.store.read() as session:
+            decks = repo.decks(session)
+            if deck is not None:
+                decks = [d for d in decks if d.name == deck]
+                if not decks:
+                    raise UserError(f"there is no deck named {deck!r}; `studyapp decks` lists them")
+            deck_ids = [d.id for d in decks]
+            day = today(self.clock, _day_start(decks))
+            in_scope = CardRow.deck_id.in_(deck_ids)
+
+            per_day = dict(
+                session.execute(
+                    select(ReviewRow.study_day, func.count())
+                    .join(CardRow, CardRow.id == ReviewRow.card_id)
+                    .where(in_scope, ReviewRow.study_day > day - timedelta(days=HISTORY_DAYS))
+                    .group_by(ReviewRow.study_day)
+                ).tuples().all()
+            )
+            all_days = set(
+                session.scalars(
+                    select(ReviewRow.study_day)
+                    .join(CardRow, CardRow.id == ReviewRow.card_id)
+                    .where(in_scope)
+                    .distinct()
+                )
+            )
+            total_reviews = session.scalar(
+                select(func.count())
+                .select_from(ReviewRow)
+                .join(CardRow, CardRow.id == ReviewRow.card_id)
+                .where(in_scope)
+            )
+
+            def retention(since: date | None) -> Retention:
+                query = (
+                    select(
+                        func.count(),
+                        func.coalesce(
+                            func.sum((ReviewRow.rating >= PASSING_RATING).cast(Integer())), 0
+                        ),
+                    )
+                    .join(CardRow, CardRow.id == ReviewRow.card_id)
+                    .where(
+                        in_scope,
+                        ReviewRow.kind == "review",
+                        ReviewRow.repetitions_before >= 1,
+                    )
+                )
+                if since is not None:
+                    query = query.where(ReviewRow.study_day > since)
+                reviews, passed = session.execute(query).one()
+                return Retention(int(passed), int(reviews))
+
+            horizon = day + timedelta(days=FORECAST_DAYS - 1)
+            due_rows = session.execute(
+                select(CardRow.due, func.count())
+                .where(
+                    in_scope,
+                    CardRow.suspended.is_(False),
+                    CardRow.due.is_not(None),
+                    CardRow.due <= horizon,
+                )
+                .group_by(CardRow.due)
+            ).tuples().all()
+            forecast = [0] * FORECAST_DAYS
+            for due, n in due_rows:
+                forecast[max(0, (due - day).days)] += n
+
+            cards, new, suspended = session.execute(
+                select(
+                    func.count(),
+                    func.coalesce(func.sum(CardRow.due.is_(None).cast(Integer())), 0),
+                    func.coalesce(func.sum(CardRow.suspended.cast(Integer())), 0),
+                ).where(in_scope)
+            ).one()
+
+            return Stats(
+                deck=deck,
+                today=day,
+                reviews_per_day=per_day,
+                retention=retention(None),
+                retention_30d=retention(day - timedelta(days=30)),
+                streak=streak_from(all_days, day),
+                forecast=forecast,
+                total_reviews=int(total_reviews or 0),
+                cards=int(cards),
+                new=int(new),
+                suspended=int(suspended),
+            )
+
+
+def _day_start(decks: list[DeckRow]) -> int:
+    """The day-start hour of the scope: the decks' own if they agree, else the default."""
+    hours = {d.day_start_hour for d in decks}
+    return hours.pop() if len(hours) == 1 else DEFAULT_DAY_START_HOUR

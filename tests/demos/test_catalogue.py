@@ -1,0 +1,31 @@
+"""Every demo in the catalogue: tiny runs whose claims hold at several seeds, deterministically."""
+
+from __future__ import annotations
+
+import pytest
+
+from studyapp.demo_api import all_specs, non_finite_fields
+from tests.demos.conftest import run_demo
+
+SPECS = all_specs()
+IDS = [s.id for s in SPECS]
+
+
+@pytest.mark.parametrize("demo_id", IDS)
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_tiny_run_claims_hold(demo_id: str, seed: int) -> None:
+    out = run_demo(demo_id, seed=seed)
+    assert out.claims, "a demo checks at least one claim"
+    failed = [c.text for c in out.claims if not c.holds]
+    assert not failed, f"{demo_id} seed {seed}: claims that did not hold: {failed}"
+    assert not non_finite_fields(out)
+    assert out.takeaway.strip()
+    assert out.series and out.table.columns and out.metrics
+
+
+@pytest.mark.parametrize("demo_id", IDS)
+def test_same_seed_same_result(demo_id: str) -> None:
+    a = run_demo(demo_id, seed=3)
+    b = run_demo(demo_id, seed=3)
+    assert a.metrics == b.metrics
+    assert a.series == b.series
