@@ -119,12 +119,20 @@ def run(params: Mapping[str, Any], seed: int, progress: Progress) -> DemoOutput:
         ),
     ]
     rows = [
-        (name, round(final[name], 4), round(accuracy[name], 3), reach[name] + 1 if reach[name] is not None else None)
+        (
+            name,
+            round(final[name], 4),
+            round(accuracy[name], 3),
+            reach[name] + 1 if reach[name] is not None else None,
+        )
         for name in optimizers
     ]
     metrics = {f"final_loss_{n}": final[n] for n in optimizers}
     metrics |= {f"accuracy_{n}": accuracy[n] for n in optimizers}
-    metrics |= {f"steps_to_target_{n}": float(reach[n] + 1 if reach[n] is not None else steps + 1) for n in optimizers}
+    metrics |= {
+        f"steps_to_target_{n}": float(reach[n] + 1 if reach[n] is not None else steps + 1)
+        for n in optimizers
+    }
     return DemoOutput(
         series=losses,
         table=Table.of(["optimizer", "final loss", "train accuracy", "steps to target"], rows),

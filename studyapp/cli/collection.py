@@ -76,11 +76,16 @@ def run_stats(args: argparse.Namespace) -> int:
     rate30 = stats.retention_30d.rate
     print(f"Statistics for {scope} on {stats.today.isoformat()}")
     print(f"  cards: {stats.cards} ({stats.new} new, {stats.suspended} suspended)")
-    print(f"  reviews: {stats.total_reviews} in all, {stats.reviews_per_day.get(stats.today, 0)} today")
+    today_count = stats.reviews_per_day.get(stats.today, 0)
+    print(f"  reviews: {stats.total_reviews} in all, {today_count} today")
     print(f"  streak: {stats.streak} day{'s' if stats.streak != 1 else ''}")
     print(
         "  retention: "
-        + (f"{rate:.1%} of {stats.retention.reviews} reviews" if rate is not None else "no reviews yet")
+        + (
+            f"{rate:.1%} of {stats.retention.reviews} reviews"
+            if rate is not None
+            else "no reviews yet"
+        )
         + (f"; last 30 days {rate30:.1%}" if rate30 is not None else "")
     )
     recent = sorted(stats.reviews_per_day.items())[-14:]

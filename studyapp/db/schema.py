@@ -14,7 +14,6 @@ from sqlalchemy import Connection, Engine, inspect, text
 from sqlalchemy.exc import DatabaseError, OperationalError
 
 from studyapp.db.engine import explain
-
 from studyapp.errors import CollectionError, NewerCollectionError
 
 # Every revision in migrations/versions, oldest first. A test keeps this list in step with
@@ -39,9 +38,7 @@ def _upgrade(conn: Connection, target: str = "head") -> None:
     from alembic.config import Config
 
     config = Config()
-    config.set_main_option(
-        "script_location", str(resources.files("studyapp.db") / "migrations")
-    )
+    config.set_main_option("script_location", str(resources.files("studyapp.db") / "migrations"))
     config.attributes["connection"] = conn
     command.upgrade(config, target)
 

@@ -115,3 +115,21 @@ class ExportDeck:
 
 Parser = Callable[[Path], ParseResult]
 Exporter = Callable[[Sequence[ExportDeck]], bytes]
+
+
+@dataclass(frozen=True)
+class FormatSpec:
+    """One file format: how to recognise it, read it and (if it can) write it.
+
+    `sniff(path, head)` gets the file's first bytes and returns a confidence from 0 (not this
+    format) to 1 (certainly this format); detection picks the most confident. `text` says the
+    export is text, so it can go to standard output.
+    """
+
+    name: str
+    description: str
+    extensions: tuple[str, ...] = ()
+    sniff: Callable[[Path, bytes], float] | None = None
+    parse: Parser | None = None
+    export: Exporter | None = None
+    text: bool = True

@@ -54,7 +54,8 @@ class Stats:
             "deck": self.deck,
             "today": self.today.isoformat(),
             "reviews_per_day": [
-                {"day": d.isoformat(), "reviews": n} for d, n in sorted(self.reviews_per_day.items())
+                {"day": d.isoformat(), "reviews": n}
+                for d, n in sorted(self.reviews_per_day.items())
             ],
             "reviews_today": self.reviews_per_day.get(self.today, 0),
             "total_reviews": self.total_reviews,
@@ -111,7 +112,7 @@ class StatsService:
                     .join(CardRow, CardRow.id == ReviewRow.card_id)
                     .where(in_scope, ReviewRow.study_day > day - timedelta(days=HISTORY_DAYS))
                     .group_by(ReviewRow.study_day)
-                ).tuples().all()
+                ).all()
             )
             all_days = set(
                 session.scalars(
@@ -158,7 +159,7 @@ class StatsService:
                     CardRow.due <= horizon,
                 )
                 .group_by(CardRow.due)
-            ).tuples().all()
+            ).all()
             forecast = [0] * FORECAST_DAYS
             for due, n in due_rows:
                 forecast[max(0, (due - day).days)] += n

@@ -126,11 +126,13 @@ def _restore(row: CardRow, snap: _Snapshot) -> None:
 
 
 def interleave(reviews: list[QueueItem], news: list[QueueItem]) -> list[QueueItem]:
-    """Reviews in order with new cards spread evenly among them, a review first."""
+    """Reviews in order with new cards spread evenly among them (never first or bunched)."""
     out: list[QueueItem] = []
     i = j = 0
     while i < len(reviews) or j < len(news):
-        take_new = j < len(news) and (i >= len(reviews) or j * len(reviews) < i * len(news))
+        take_new = j < len(news) and (
+            i >= len(reviews) or (j + 1) * len(reviews) <= i * (len(news) + 1)
+        )
         if take_new:
             out.append(news[j])
             j += 1
@@ -168,7 +170,7 @@ def introduced_and_reviewed(session: Session, deck_id: int, day: date) -> tuple[
         .where(ReviewRow.kind.in_(("new", "review")))
         .group_by(ReviewRow.kind)
     )
-    counts = dict(rows.tuples().all())
+    counts = {kind: n for kind, n in rows}
     return counts.get("new", 0), counts.get("review", 0)
 
 

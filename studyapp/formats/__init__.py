@@ -1,0 +1,84 @@
+"""File formats: a registry of readers and writers that turn files into card drafts and back.
+
+Each module declares `FORMATS`, a tuple of `FormatSpec`. Modules are imported on first use,
+so a command that touches no file pays nothing for them. No format touches the database.
+"""
+
+from __future__ import annotations
+
+import importlib
+from functools import cache
+from pathlib import Path
+
+from studyapp.formats.base import (
+    CardDraft,
+    ExportCard,
+    ExportDeck,
+    FormatError,
+    FormatSpec,
+    ParseResult,
+    ReviewDraft,
+    Skipped,
+)
+
+# Modules that declare formats, in the order detection breaks ties.
+FORMAT_MODULES = ("backup", "native", "apkg", "delimited", "brainscape", "knowt", "quizlet")
+SNIFF_BYTES = 64 * 1024
+
+__all__ = [
+    "CardDraft",
+    "ExportCard",
+    "ExportDeck",
+    "FormatError",
+    "FormatSpec",
+    "ParseResult",
+    "ReviewDraft",
+    "Skipped",
+    "all_formats",
+    "detect",
+    "get_format",
+]
+
+
+@cache
+def _registry() -> dict[str, FormatSpec]:
+    formats: dict[str, FormatSpec] = {}
+    for name in FORMAT_MODULES:
+        module = importlib.import_module(f"studyapp.formats.{name}")
+        for spec in module.FORMATS:
+            formats[spec.name] = spec
+    return formats
+
+
+def all_formats() -> list[FormatSpec]:
+    return list(_registry().values())
+
+
+def get_format(name: str, *, for_export: bool = False) -> FormatSpec:
+    """The format called `name`; an unknown name is an error that lists the valid ones."""
+    formats = _registry()
+    usable = {n: f for n, f in formats.items() if (f.export if for_export else f.parse) is not None}
+    if name not in usable:
+        verb = "export" if for_export else "import"
+        raise FormatError(
+            f"unknown format {name!r} to {verb}; choose one of {', '.join(sorted(usable))}"
+        )
+    return usable[name]
+
+
+def detect(path: Path) -> FormatSpec:
+    """The format a file most likely is, judged from its name and first bytes."""
+    with path.open("rb") as handle:
+        head = handle.read(SNIFF_BYTES)
+    scored = [
+        (spec.sniff(path, head), -order, spec)
+        for order, spec in enumerate(_registry().values())
+        if spec.sniff is not None and spec.parse is not None
+    ]
+    best = max(scored, key=lambda item: (item[0], item[1]), default=None)
+    if best is None or best[0] <= 0:
+        names = ", ".join(sorted(s.name for s in _registry().values() if s.parse))
+        raise FormatError(
+            f"{path}: cannot tell what format this file is; pass --format (one of {names})"
+        )
+    return best[2]

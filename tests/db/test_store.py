@@ -1,0 +1,110 @@
+"""The collection file: schema by migrations, version checks, connection settings, backups."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from studyapp.db import open_store, resolve_url
+from studyapp.db.models import Base
+from studyapp.db.schema import HEAD, REVISIONS
+from studyapp.db.store import BACKUPS_KEPT, backup_folder
+from studyapp.errors import CollectionError, NewerCollectionError
+from studyapp.services.cards import CardService
+
+
+def test_migrated_schema_matches_the_models(db_path: Path) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    store = open_store(str(db_path))
+    with store.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert diff == []
+
+
+def test_revision_list_matches_the_migration_scripts() -> None:
+    from importlib import resources
+
+    from alembic.script import ScriptDirectory
+
+    scripts = ScriptDirectory(str(resources.files("studyapp.db") / "migrations"))
+    chain = [rev.revision for rev in scripts.walk_revisions()][::-1]
+    assert tuple(chain) == REVISIONS
+    assert scripts.get_current_head() == HEAD
+
+
+def test_connection_settings(db_path: Path) -> None:
+    store = open_store(str(db_path))
+    with store.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 5000
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
+
+
+def test_reopening_keeps_everything(db_path: Path) -> None:
+    store = open_store(str(db_path))
+    CardService(store).add("Deck", "front", "back", tags=["t"])
+    store.dispose()
+    again = open_store(str(db_path))
+    assert [c.front for c in CardService(again).search()] == ["front"]
+
+
+def test_a_newer_collection_is_refused_and_left_alone(db_path: Path) -> None:
+    store = open_store(str(db_path))
+    with store.engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+    store.dispose()
+    before = db_path.read_bytes()
+    with pytest.raises(NewerCollectionError, match="newer version of studyapp"):
+        open_store(str(db_path))
+    assert db_path.read_bytes() == before
+
+
+def test_a_file_that_is_not_a_collection_is_refused(tmp_path: Path) -> None:
+    junk = tmp_path / "notes.db"
+    junk.write_bytes(b"this is not sqlite at all" * 100)
+    with pytest.raises(CollectionError, match="notes.db"):
+        open_store(str(junk))
+    other = tmp_path / "other.db"
+    with sqlite3.connect(other) as conn:
+        conn.execute("CREATE TABLE things (x)")
+    with pytest.raises(CollectionError, match="not a studyapp collection"):
+        open_store(str(other))
+
+
+def test_a_directory_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(CollectionError, match="is a directory"):
+        resolve_url(str(tmp_path))
+
+
+def test_env_var_and_flag_choose_the_collection(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("STUDYAPP_DB", str(tmp_path / "env.db"))
+    assert resolve_url(None) == f"sqlite:///{tmp_path / 'env.db'}"
+    assert resolve_url(str(tmp_path / "flag.db")) == f"sqlite:///{tmp_path / 'flag.db'}"
+    assert resolve_url("sqlite:///x.db") == "sqlite:///x.db"
+
+
+def test_default_collection_is_in_the_user_data_folder(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("STUDYAPP_DB")
+    url = resolve_url(None)
+    assert url.endswith("studyapp/collection.db")
+    assert "/work/main" not in url
+
+
+def test_backups_are_consistent_copies_and_only_the_last_few_are_kept(db_path: Path) -> None:
+    store = open_store(str(db_path))
+    CardService(store).add("Deck", "kept", "in the backup")
+    made = [store.backup("import") for _ in range(BACKUPS_KEPT + 3)]
+    assert all(p is not None for p in made)
+    folder = backup_folder(db_path)
+    left = sorted(folder.glob("*.db"))
+    assert len(left) == BACKUPS_KEPT
+    with sqlite3.connect(left[-1]) as conn:
+        assert conn.execute("SELECT front FROM cards").fetchall() == [("kept",)]

@@ -1,0 +1,238 @@
+"""The study session: today's queue, the same-day drill, undo, suspend, bury, leeches."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import date, timedelta
+
+from studyapp.db import Store
+from studyapp.services.cards import CardService
+from studyapp.services.decks import DeckService
+from studyapp.services.study import QueueItem, StudySession, interleave
+from tests.services.conftest import FakeClock, add_cards, make_due
+
+TODAY = date(2026, 3, 2)
+
+
+def rate_all(session: StudySession, rating: int) -> int:
+    n = 0
+    while session.current is not None:
+        session.answer(rating)
+        n += 1
+    return n
+
+
+def review_log(store: Store) -> list[tuple]:
+    assert store.path is not None
+    with sqlite3.connect(store.path) as conn:
+        return conn.execute(
+            "SELECT card_id, study_day, rating, kind, ease_before, interval_before,"
+            " repetitions_before, ease_after, interval_after, repetitions_after, due_after"
+            " FROM reviews ORDER BY id"
+        ).fetchall()
+
+
+def test_queue_honours_both_daily_limits_and_puts_the_most_overdue_first(
+    store: Store, clock: FakeClock
+) -> None:
+    new_ids = add_cards(store, "D", 30, "new")
+    old = add_cards(store, "D", 250, "old")
+    # Due dates spread over the last 250 days: card old[i] is i days overdue.
+    for i, card_id in enumerate(old):
+        make_due(store, [card_id], TODAY - timedelta(days=i))
+    session = StudySession(store, "D", clock)
+    queue = session._queue
+    assert session.remaining.new == 20
+    assert session.remaining.review == 200
+    reviews = [item.card_id for item in queue if item.kind == "review"]
+    assert reviews == old[::-1][:200]  # most overdue first
+    news = [item.card_id for item in queue if item.kind == "new"]
+    assert news == new_ids[:20]  # deck order
+    # New cards are spread among the reviews, not bunched at either end.
+    positions = [i for i, item in enumerate(queue) if item.kind == "new"]
+    assert positions[0] < 15 and positions[-1] > len(queue) - 15
+
+
+def test_new_cards_introduced_earlier_today_count_against_the_limit(
+    store: Store, clock: FakeClock
+) -> None:
+    add_cards(store, "D", 40)
+    first = StudySession(store, "D", clock)
+    for _ in range(12):
+        first.answer(5)
+    second = StudySession(store, "D", clock)
+    assert second.remaining.new == 8
+    clock.advance(days=1)
+    third = StudySession(store, "D", clock)
+    assert third.remaining.new == 20
+    assert third.remaining.review == 12
+
+
+def test_limits_and_day_start_are_per_deck_settings(store: Store, clock: FakeClock) -> None:
+    add_cards(store, "A", 10, "a")
+    add_cards(store, "B", 10, "b")
+    decks = DeckService(store, clock)
+    decks.update_settings("A", new_per_day=3)
+    assert StudySession(store, "A", clock).remaining.new == 3
+    assert StudySession(store, "B", clock).remaining.new == 10
+    assert StudySession(store, None, clock).remaining.new == 13
+    decks.update_settings("A", day_start_hour=11)  # at 10:00 it is still yesterday for A
+    session = StudySession(store, "A", clock)
+    review = session.answer(5).review
+    assert review.study_day == TODAY - timedelta(days=1)
+
+
+def test_a_card_rated_2_comes_back_in_the_session_and_changes_state_only_once(
+    store: Store, clock: FakeClock
+) -> None:
+    ids = add_cards(store, "D", 6)
+    session = StudySession(store, "D", clock)
+    first = session.current
+    assert first is not None and first.id == ids[0]
+    outcome = session.answer(2)
+    assert outcome.changed_state and outcome.comes_back
+    after_first = outcome.card.state
+    assert (after_first.repetitions, after_first.interval) == (0, 1)
+    seen = []
+    while session.current is not None and session.current.id != first.id:
+        seen.append(session.current.id)
+        session.answer(5)
+    assert len(seen) == 3  # back after a few other cards
+    drill = session.answer(2)  # still shaky: logged, no state change, comes back again
+    assert not drill.changed_state and drill.comes_back
+    assert drill.card.state == after_first
+    while session.current is not None and session.current.id != first.id:
+        session.answer(5)
+    final = session.answer(4)
+    assert not final.changed_state and not final.comes_back
+    assert final.card.state == after_first
+    kinds = [row[3] for row in review_log(store) if row[0] == first.id]
+    assert kinds == ["new", "drill", "drill"]
+    assert session.current is None  # the other five were rated 5 on the way; the drill is done
+    assert sorted(row[0] for row in review_log(store) if row[3] == "new") == ids
+
+
+def test_drill_survives_quitting_the_session(store: Store, clock: FakeClock) -> None:
+    add_cards(store, "D", 3)
+    session = StudySession(store, "D", clock)
+    failed = session.current
+    session.answer(1)
+    again = StudySession(store, "D", clock)
+    assert again.remaining.drill == 1
+    assert again.current is not None and again.current.id == failed.id
+    assert DeckService(store, clock).counts()[0].learning == 1
+    assert not again.answer(5).changed_state
+    assert DeckService(store, clock).counts()[0].learning == 0
+
+
+def test_only_the_first_rating_of_the_day_changes_state(store: Store, clock: FakeClock) -> None:
+    add_cards(store, "D", 1)
+    session = StudySession(store, "D", clock)
+    card = session.current
+    session.answer(5)
+    # The card is not due again today, but a second rating (e.g. from another session)
+    # must not move it.
+    second = StudySession(store, "D", clock)
+    assert second.current is None
+    clock.advance(days=1)
+    third = StudySession(store, "D", clock)
+    assert third.current is not None and third.current.id == card.id
+    outcome = third.answer(5)
+    assert outcome.changed_state
+    assert outcome.card.state.interval == 6
+
+
+def test_undo_restores_the_collection_byte_for_byte(store: Store, clock: FakeClock) -> None:
+    add_cards(store, "D", 5)
+    session = StudySession(store, "D", clock)
+    session.answer(4)
+    assert store.path is not None
+
+    def dump() -> list[str]:
+        with sqlite3.connect(store.path) as conn:
+            return list(conn.iterdump())
+
+    before = dump()
+    shown = session.current
+    for rating in (1, 3, 5):
+        session.answer(rating)
+        session.undo()
+        assert dump() == before
+        assert session.current is not None and session.current.id == shown.id
+    session.bury()
+    session.undo()
+    session.suspend()
+    session.undo()
+    assert dump() == before
+    assert session.remaining.new == 4
+
+
+def test_undo_of_a_drill_rating_puts_the_queue_back(store: Store, clock: FakeClock) -> None:
+    add_cards(store, "D", 2)
+    session = StudySession(store, "D", clock)
+    session.answer(2)
+    remaining = session.remaining
+    assert remaining.drill == 1
+    session.undo()
+    assert session.remaining.drill == 0 and session.remaining.new == 2
+    assert review_log(store) == []
+
+
+def test_suspend_and_bury(store: Store, clock: FakeClock) -> None:
+    ids = add_cards(store, "D", 3)
+    session = StudySession(store, "D", clock)
+    assert session.suspend().suspended
+    buried = session.bury()
+    assert buried.buried_until == TODAY + timedelta(days=1)
+    assert session.current is not None and session.current.id == ids[2]
+    assert StudySession(store, "D", clock).remaining.new == 1
+    clock.advance(days=1)
+    tomorrow = StudySession(store, "D", clock)
+    assert [i.card_id for i in tomorrow._queue] == [ids[1], ids[2]]
+    CardService(store, clock).set_suspended(ids[0], False)
+    assert StudySession(store, "D", clock).remaining.new == 3
+
+
+def test_a_card_reaching_8_lapses_is_tagged_leech(store: Store, clock: FakeClock) -> None:
+    add_cards(store, "D", 1)
+    tags = []
+    for _ in range(9):
+        session = StudySession(store, "D", clock)
+        session.answer(5)  # learn (or relearn) it
+        clock.advance(days=1)
+        session = StudySession(store, "D", clock)
+        outcome = session.answer(1)
+        tags.append(("leech" in outcome.card.tags, outcome.card.state.lapses))
+        clock.advance(days=1)
+    assert tags[6] == (False, 7)
+    assert tags[7] == (True, 8)
+    assert tags[8] == (True, 9)
+
+
+def test_rating_at_night_counts_for_the_evening_before(store: Store, clock: FakeClock) -> None:
+    add_cards(store, "D", 1)
+    clock.set_day(TODAY, hour=3)
+    review = StudySession(store, "D", clock).answer(5).review
+    assert review.study_day == TODAY - timedelta(days=1)
+    assert review.after.due == TODAY  # one day after the evening before
+
+
+def test_summary_counts_the_sitting(store: Store, clock: FakeClock) -> None:
+    add_cards(store, "D", 3)
+    session = StudySession(store, "D", clock)
+    for rating, seconds in ((5, 4), (2, 10), (4, 6)):
+        clock.advance(seconds=0)
+        session.answer(rating, duration_ms=seconds * 1000)
+    summary = session.summary()
+    assert summary.ratings == 3 and summary.cards == 3
+    assert summary.by_rating == {2: 1, 4: 1, 5: 1}
+    assert summary.seconds == 20
+    assert summary.next_due == TODAY + timedelta(days=1)
+
+
+def test_interleave_spreads_new_cards_evenly() -> None:
+    reviews = [QueueItem(i, "review") for i in range(6)]
+    news = [QueueItem(100 + i, "new") for i in range(2)]
+    kinds = "".join(item.kind[0] for item in interleave(reviews, news))
+    assert kinds == "rrnrrnrr"
+    assert [i.card_id for i in interleave([], news)] == [100, 101]
