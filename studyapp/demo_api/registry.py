@@ -4,6 +4,9 @@ Demo modules import torch only inside `run`, so listing the catalogue, validatin
 demo links or filling a parameter form stays fast and torch-free. Each spec gets a code
 version, a hash of its module's source and of the shared helpers, which keys the result cache:
 editing a demo makes its old cached results stale.
+
+Every function reads the `demos` package unless given another `package` (the runner's tests
+use a package of small torch-free demos).
 """
 
 from __future__ import annotations
@@ -28,8 +31,8 @@ class UnknownDemoError(UserError):
 
 
 @cache
-def _load() -> dict[str, DemoSpec]:
-    package = importlib.import_module(DEMO_PACKAGE)
+def _load(package_name: str = DEMO_PACKAGE) -> dict[str, DemoSpec]:
+    package = importlib.import_module(package_name)
     folder = Path(next(iter(package.__path__)))
     shared = hashlib.sha256()
     for helper in sorted(folder.glob("_*.py")):
@@ -38,7 +41,7 @@ def _load() -> dict[str, DemoSpec]:
     for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda i: i.name):
         if info.name.startswith("_"):
             continue
-        module_name = f"{DEMO_PACKAGE}.{info.name}"
+        module_name = f"{package_name}.{info.name}"
         module = importlib.import_module(module_name)
         spec = getattr(module, "SPEC", None)
         if not isinstance(spec, DemoSpec):
@@ -51,36 +54,34 @@ def _load() -> dict[str, DemoSpec]:
     return specs
 
 
-def all_specs() -> list[DemoSpec]:
+def all_specs(package: str = DEMO_PACKAGE) -> list[DemoSpec]:
     """Every demo in the catalogue, by id."""
-    return [spec for _, spec in sorted(_load().items())]
+    return [spec for _, spec in sorted(_load(package).items())]
 
 
-def demo_ids() -> list[str]:
-    return sorted(_load())
+def demo_ids(package: str = DEMO_PACKAGE) -> list[str]:
+    return sorted(_load(package))
 
 
-def has_demo(demo_id: str) -> bool:
-    return demo_id in _load()
+def has_demo(demo_id: str, package: str = DEMO_PACKAGE) -> bool:
+    return demo_id in _load(package)
 
 
-def get_spec(demo_id: str) -> DemoSpec:
+def get_spec(demo_id: str, package: str = DEMO_PACKAGE) -> DemoSpec:
     try:
-        return _load()[demo_id]
+        return _load(package)[demo_id]
     except KeyError:
         raise UnknownDemoError(
             f"there is no demo {demo_id!r}; `studyapp demo list` shows the catalogue"
         ) from None
 
 
-def check_link(demo_id: str, params: Mapping[str, Any]) -> str | None:
+def check_link(demo_id: str, params: Mapping[str, Any], package: str = DEMO_PACKAGE) -> str | None:
     """Why a deck's demo link would not run, or None if it is sound."""
-    if not has_demo(demo_id):
+    if not has_demo(demo_id, package):
         return f"unknown demo {demo_id!r}"
     try:
-        get_spec(demo_id).resolve(params)
+        get_spec(demo_id, package).resolve(params)
     except ParamError as exc:
         return exc.message
     return None
-
-

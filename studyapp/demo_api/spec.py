@@ -118,7 +118,7 @@ def _fmt(value: float | None) -> str:
     if value is None:
         return "any"
     if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
-        return str(int(value)) if abs(value) >= 1 else str(value)
+        return str(int(value))
     return f"{value:g}"
 
 

@@ -1,0 +1,217 @@
+"""`studyapp demo list` and `studyapp demo run`: the demo catalogue from the command line.
+
+Listing reads the specs only (no torch). A run validates every `--set` against the demo's
+parameters before any work, then goes through the same runner and cache as the TUI, and
+prints the result as a table, a terminal plot, the claims and the takeaway (or, with
+`--json`, the result dict that scripts rely on).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import shutil
+import sys
+from typing import TYPE_CHECKING, Any, TextIO
+
+from studyapp.cli.output import print_table
+from studyapp.demo_api.registry import DEMO_PACKAGE
+from studyapp.errors import UserError
+
+if TYPE_CHECKING:
+    from studyapp.db import Store
+    from studyapp.demo_api import DemoResult, DemoSpec
+    from studyapp.services.demos import DemoProgress, DemoRunner
+
+CATALOGUE = DEMO_PACKAGE  # the package `demo list` and `demo run` read (tests use fakes)
+MAX_SEED = 2**32 - 1
+PLOT_HEIGHT = 18
+PLOT_MAX_WIDTH = 100
+# Told apart by shape when the plot has no colours.
+PLAIN_MARKERS = ("•", "x", "+", "o", "*", "#", "@", "%")
+
+
+def register(commands: Any, common: argparse.ArgumentParser) -> None:
+    demo = commands.add_parser(
+        "demo",
+        parents=[common],
+        help="list and run the PyTorch demos",
+        description="The demo catalogue: every card's idea as a small experiment you can run.",
+    )
+    demo.set_defaults(handler=lambda args: demo.print_help())
+    sub = demo.add_subparsers(title="commands", metavar="COMMAND", parser_class=type(demo))
+
+    listing = sub.add_parser("list", parents=[common], help="every demo: id, title, topics")
+    listing.add_argument("--json", action="store_true", help="print the specs as JSON")
+    listing.set_defaults(handler=run_list)
+
+    run = sub.add_parser(
+        "run",
+        parents=[common],
+        help="run a demo and show its plot, table, claims and takeaway",
+        description="Run a demo. A run seen before (same parameters, seed and demo code) comes "
+        "from the collection's cache at once. Exit status 2 if the demo failed.",
+    )
+    run.add_argument("id", metavar="ID", help="the demo's id (`studyapp demo list`)")
+    run.add_argument(
+        "--set",
+        metavar="KEY=VALUE",
+        action="append",
+        default=[],
+        help="set a parameter (repeatable); `studyapp demo list --json` shows them",
+    )
+    run.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    run.add_argument("--json", action="store_true", help="print the result as JSON")
+    run.add_argument("--no-cache", action="store_true", help="run again even if cached")
+    run.set_defaults(handler=run_demo)
+
+
+def run_list(args: argparse.Namespace) -> int:
+    from studyapp.demo_api import all_specs
+
+    specs = all_specs(CATALOGUE)
+    if args.json:
+        print(json.dumps([spec.to_dict() for spec in specs], indent=2))
+        return 0
+    room = shutil.get_terminal_size((100, 24)).columns - 4
+    room -= (max(len(s.id) for s in specs) + max(len(s.title) for s in specs)) if specs else 0
+    rows = [[s.id, s.title, _shorten(", ".join(s.topics), max(room, 20))] for s in specs]
+    print_table(["Id", "Title", "Topics"], rows)
+    return 0
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    from studyapp.db import open_store
+    from studyapp.demo_api import get_spec
+
+    spec = get_spec(args.id, CATALOGUE)
+    overrides = spec.parse_overrides(args.set)
+    if not 0 <= args.seed <= MAX_SEED:
+        raise UserError(f"--seed must be between 0 and {MAX_SEED}, not {args.seed}")
+    store = open_store(args.db)
+    bar = _ProgressBar(sys.stderr, spec.id) if not args.json and sys.stderr.isatty() else None
+    try:
+        with make_runner(store) as runner:
+            result = runner.run(
+                spec.id, overrides, args.seed, on_progress=bar, use_cache=not args.no_cache
+            )
+    finally:
+        if bar is not None:
+            bar.clear()
+        store.dispose()
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=2))
+    elif result.ok:
+        show(spec, result)
+    if not result.ok:
+        print(f"studyapp: demo {spec.id} failed: {result.error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def make_runner(store: Store) -> DemoRunner:
+    """The runner `demo run` uses."""
+    from studyapp.services.demos import DemoRunner
+
+    return DemoRunner(store, package=CATALOGUE)
+
+
+def show(spec: DemoSpec, result: DemoResult) -> None:
+    """The result for a person, on stdout: heading, table, plot, claims and takeaway."""
+    source = "from the cache" if result.cached else f"{result.elapsed_s:.2f} s"
+    print(f"{spec.title} ({spec.id}), seed {result.seed}, {source}")
+    changed = {k: v for k, v in result.params.items() if spec.defaults.get(k) != v}
+    if changed:
+        print("  " + ", ".join(f"{k}={v}" for k, v in changed.items()))
+    print()
+    if result.table.columns:
+        print_table(result.table.columns, result.table.rows)
+        print()
+    plot = render_plot(result, colour=_wants_colour(sys.stdout))
+    if plot:
+        print(plot)
+        print()
+    yes, no = ("✓", "✗") if _can_write(sys.stdout, "✓✗•") else ("yes", "NO")
+    for claim in result.claims:
+        print(f"{yes if claim.holds else no} {claim.text}")
+    if result.takeaway:
+        print()
+        print(result.takeaway)
+
+
+def render_plot(result: DemoResult, colour: bool, width: int | None = None) -> str:
+    """The result's series as a plotext chart, or "" when there is nothing to draw."""
+    import plotext as plt
+
+    curves = []
+    for label, value in result.series.items():
+        if isinstance(value, dict):
+            x, y = list(value.get("x", [])), list(value.get("y", []))
+        else:
+            y = list(value)
+            x = list(range(len(y)))
+        if y and len(x) == len(y):
+            curves.append((label, x, y))
+    if not curves:
+        return ""
+    columns = width or min(shutil.get_terminal_size((80, 24)).columns, PLOT_MAX_WIDTH)
+    plt.clear_figure()
+    plt.plotsize(columns, PLOT_HEIGHT)
+    if not colour:
+        plt.theme("clear")
+    for i, (label, x, y) in enumerate(curves):
+        marker = None if colour else PLAIN_MARKERS[i % len(PLAIN_MARKERS)]
+        plt.plot(x, y, label=label, marker=marker)
+    all_y = [v for _, _, y in curves for v in y]
+    if result.plot.log_y and all(v > 0 for v in all_y):
+        plt.yscale("log")
+    if result.plot.title:
+        plt.title(result.plot.title)
+    plt.xlabel(result.plot.x_label)
+    plt.ylabel(result.plot.y_label)
+    text = plt.build()
+    plt.clear_figure()
+    return text if colour else plt.uncolorize(text)
+
+
+class _ProgressBar:
+    """One self-rewriting line on stderr while a demo runs."""
+
+    WIDTH = 30
+
+    def __init__(self, stream: TextIO, demo_id: str) -> None:
+        self.stream = stream
+        self.demo_id = demo_id
+        self._draw(0.0, "starting")
+
+    def __call__(self, progress: DemoProgress) -> None:
+        self._draw(progress.done, progress.message)
+
+    def _draw(self, done: float, message: str) -> None:
+        done = min(max(done, 0.0), 1.0) if math.isfinite(done) else 0.0
+        filled = round(done * self.WIDTH)
+        bar = "#" * filled + "." * (self.WIDTH - filled)
+        self.stream.write(f"\r{self.demo_id} [{bar}] {done:4.0%} {message[:30]}\x1b[K")
+        self.stream.flush()
+
+    def clear(self) -> None:
+        self.stream.write("\r\x1b[K")
+        self.stream.flush()
+
+
+def _shorten(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1].rstrip(" ,") + "…"
+
+
+def _wants_colour(out: TextIO) -> bool:
+    return out.isatty() and "NO_COLOR" not in os.environ
+
+
+def _can_write(out: TextIO, text: str) -> bool:
+    try:
+        text.encode(getattr(out, "encoding", None) or "ascii")
+    except (UnicodeEncodeError, LookupError):
+        return False
+    return True

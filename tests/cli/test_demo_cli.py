@@ -1,0 +1,176 @@
+"""`studyapp demo list` and `studyapp demo run` as people and scripts use them."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from studyapp.cli import demo as demo_cli
+from studyapp.cli import main
+from studyapp.db import Store
+from studyapp.demo_api import demo_ids, get_spec
+from studyapp.services.demos import DemoRunner
+
+CONTRACT_KEYS = {"id", "params", "seed", "elapsed_s", "series", "table", "metrics", "claims"}
+CONTRACT_KEYS |= {"takeaway"}
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    try:
+        code = main(list(argv))
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def fakes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`demo run` on the catalogue of fake demos, with a worker that skips torch."""
+    monkeypatch.setattr(demo_cli, "CATALOGUE", "tests.fake_demos")
+
+    def make_runner(store: Store) -> DemoRunner:
+        return DemoRunner(store, package="tests.fake_demos", preload=())
+
+    monkeypatch.setattr(demo_cli, "make_runner", make_runner)
+
+
+def test_list_json_names_every_demo_with_its_parameters(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "demo", "list", "--json")
+    assert code == 0 and err == ""
+    specs = json.loads(out)
+    assert [s["id"] for s in specs] == demo_ids()
+    adam = next(s for s in specs if s["id"] == "adam_vs_sgd")
+    assert adam["title"] and adam["summary"] and adam["topics"]
+    steps = next(p for p in adam["params"] if p["name"] == "steps")
+    assert steps == {
+        "name": "steps",
+        "type": "int",
+        "default": 400,
+        "low": 20,
+        "high": 5000,
+        "choices": [],
+        "help": steps["help"],
+    }
+
+
+def test_list_prints_a_table_of_ids_and_titles(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "demo", "list")
+    assert code == 0
+    for demo_id in demo_ids():
+        assert f"\n{demo_id} " in out
+    assert "Adam vs SGD vs momentum" in out
+
+
+def test_run_json_follows_the_contract_and_comes_from_the_cache_the_second_time(
+    db_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tiny = get_spec("adam_vs_sgd").tiny
+    argv = ["demo", "run", "adam_vs_sgd", "--db", str(db_path), "--json", "--seed", "1"]
+    for key, value in tiny.items():
+        argv += ["--set", f"{key}={value}"]
+    code, out, err = run(capsys, *argv)
+    assert code == 0, err
+    result = json.loads(out)
+    assert set(result) >= CONTRACT_KEYS
+    assert result["id"] == "adam_vs_sgd" and result["seed"] == 1 and result["status"] == "ok"
+    assert result["params"]["steps"] == tiny["steps"] and result["params"]["lr_adam"] == 0.01
+    assert set(result["series"]) == {"sgd", "momentum", "adam"}
+    assert result["table"]["columns"][0] == "optimizer"
+    assert all(set(c) == {"text", "holds"} for c in result["claims"])
+    assert result["cached"] is False
+
+    code, out, _ = run(capsys, *argv)
+    again = json.loads(out)
+    assert code == 0 and again["cached"] is True
+    assert again["metrics"] == result["metrics"]
+
+    # The same run without --json, from the cache: table, plot, claims, takeaway.
+    code, out, err = run(capsys, *[a for a in argv if a != "--json"])
+    assert code == 0 and err == ""
+    assert "from the cache" in out
+    assert "optimizer" in out and "adam" in out
+    assert "training loss" in out  # the plot's title
+    for claim in result["claims"]:
+        assert ("✓ " if claim["holds"] else "✗ ") + claim["text"] in out
+    assert result["takeaway"] in out
+    assert "\x1b[" not in out, "colour codes written to a file"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["adam_vs_sgd", "--set", "steps=999999"], "'steps' must be between 20 and 5000"),
+        (["adam_vs_sgd", "--set", "steps=ten"], "'steps' must be a number"),
+        (["adam_vs_sgd", "--set", "wings=2"], "has no parameter 'wings'"),
+        (["adam_vs_sgd", "--set", "steps"], "--set takes KEY=VALUE"),
+        (["adam_vs_sgd", "--seed", "-1"], "--seed must be between 0"),
+        (["no_such_demo"], "there is no demo 'no_such_demo'"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2_before_any_work(
+    db_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
+    code, out, err = run(capsys, "demo", "run", *args, "--db", str(db_path), "--json")
+    assert code == 2
+    assert out == ""
+    assert err.count("\n") == 1 and message in err
+    assert not db_path.exists(), "the collection was opened before the input was checked"
+
+
+def test_a_failed_demo_exits_2_with_its_error(
+    fakes: None, db_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run(capsys, "demo", "run", "boom", "--db", str(db_path))
+    assert code == 2 and out == ""
+    assert err == (
+        "studyapp: demo boom failed: ValueError: the fake demo broke on purpose "
+        "(at boom.py line 15)\n"
+    )
+    code, out, err = run(capsys, "demo", "run", "nan", "--db", str(db_path), "--json")
+    assert code == 2 and json.loads(out)["status"] == "error"
+    assert "NaN or infinity" in err
+
+
+def test_a_fake_run_prints_its_plot_with_every_series(
+    fakes: None, db_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(capsys, "demo", "run", "echo", "--set", "steps=20", "--db", str(db_path))
+    assert code == 0
+    assert "Echo (echo), seed 0" in out and "steps=20" in out
+    assert "line" in out and "flat" in out  # the legend
+    assert "✓ the line ends above zero" in out
+
+
+def test_ctrl_c_during_a_run_exits_130_without_a_traceback(db_path: Path) -> None:
+    script = (
+        "import sys\n"
+        "from studyapp.cli import demo, main\n"
+        "from studyapp.services.demos import DemoRunner\n"
+        "demo.CATALOGUE = 'tests.fake_demos'\n"
+        "demo.make_runner = lambda store: DemoRunner(store, package=demo.CATALOGUE, preload=())\n"
+        f"sys.exit(main(['demo', 'run', 'slow', '--db', {str(db_path)!r}]))\n"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    time.sleep(3)  # let the worker start the demo; a Ctrl-C any earlier must end as cleanly
+    os.killpg(proc.pid, signal.SIGINT)  # as the terminal does: to every process in the group
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert err == "studyapp: interrupted\n"
+    assert out == ""

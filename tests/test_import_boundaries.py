@@ -1,0 +1,54 @@
+"""The app never imports torch (only the demo worker process does), and the core never imports
+the TUI toolkit. Each check runs in a fresh interpreter, where `sys.modules` tells the truth."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def loaded_after(code: str, *modules: str) -> list[str]:
+    """Which of `modules` are imported once `code` has run in a new interpreter."""
+    probe = textwrap.dedent(code) + textwrap.dedent(
+        f"""
+        import sys
+        print(" ".join(m for m in {list(modules)!r} if m in sys.modules))
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.split()
+
+
+def test_the_app_layers_and_the_catalogue_import_no_torch() -> None:
+    code = """
+        import pkgutil, importlib
+        import studyapp.cli, studyapp.demo_api, studyapp.scheduling, studyapp.db
+        import studyapp.services
+        for info in pkgutil.iter_modules(studyapp.services.__path__):
+            importlib.import_module(f"studyapp.services.{info.name}")
+        from studyapp.demo_api import all_specs
+        assert len(all_specs()) > 0  # every demo module imported to read its spec
+    """
+    assert loaded_after(code, "torch") == []
+
+
+def test_scheduling_and_db_import_no_textual() -> None:
+    assert loaded_after("import studyapp.scheduling, studyapp.db", "textual", "torch") == []
+
+
+def test_demo_list_imports_no_torch(tmp_path: Path) -> None:
+    code = f"""
+        import contextlib, io
+        from studyapp.cli import main
+        with contextlib.redirect_stdout(io.StringIO()) as out:
+            assert main(["demo", "list", "--json", "--db", {str(tmp_path / "c.db")!r}]) == 0
+        assert "adam_vs_sgd" in out.getvalue()
+    """
+    assert loaded_after(code, "torch") == []
