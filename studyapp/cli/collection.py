@@ -8,6 +8,8 @@ from typing import Any
 
 from studyapp.cli.output import print_table
 
+INIT_WARNINGS_SHOWN = 5
+
 
 def register(commands: Any, common: argparse.ArgumentParser) -> None:
     init = commands.add_parser(
@@ -38,11 +40,24 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
 def run_init(args: argparse.Namespace) -> int:
     from studyapp.db import open_store
     from studyapp.services.decks import DeckService
+    from studyapp.services.library import LibraryService
 
     store = open_store(args.db)
+    report = LibraryService(store).load_bundled()
     counts = DeckService(store).counts()
     cards = sum(c.total for c in counts)
-    print(f"Collection ready at {store.where}: {len(counts)} decks, {cards} cards.")
+    print(
+        f"Collection ready at {store.where}: {len(counts)} decks, {cards} cards "
+        f"({report.added} added from the bundled deck)."
+    )
+    if len(report.warnings) <= INIT_WARNINGS_SHOWN:
+        for warning in report.warnings:
+            print(f"  warning: {warning}")
+    else:
+        print(
+            f"  {len(report.warnings)} warnings about the bundled deck, such as: "
+            f"{report.warnings[0]}"
+        )
     return 0
 
 

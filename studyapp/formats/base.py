@@ -77,9 +77,27 @@ class Skipped:
         return {"where": self.where, "reason": self.reason}
 
 
+@dataclass(frozen=True)
+class DeckDraft:
+    """A deck as a file that holds several describes it (the JSON backup), empty ones too."""
+
+    name: str
+    description: str | None = None
+    settings: dict[str, Any] | None = None
+
+
+# The optional card fields a file can set; `ParseResult.carries` names those a format has.
+OPTIONAL_FIELDS = frozenset({"tags", "source", "demo"})
+
+
 @dataclass
 class ParseResult:
-    """Everything a parser found in one file."""
+    """Everything a parser found in one file.
+
+    `carries` names the optional fields (of OPTIONAL_FIELDS) the file really holds, so a
+    re-import never clears what the format cannot express (a CSV has no demo column); None
+    means all of them.
+    """
 
     format: str
     cards: list[CardDraft] = field(default_factory=list)
@@ -87,6 +105,9 @@ class ParseResult:
     warnings: list[str] = field(default_factory=list)
     deck_name: str | None = None  # the file's own title for its deck, if it has one
     deck_settings: dict[str, Any] | None = None  # limits carried by a backup
+    description: str | None = None  # the file's own description of its deck, if it has one
+    decks: list[DeckDraft] = field(default_factory=list)  # for files that hold several decks
+    carries: frozenset[str] | None = None
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,253 @@
+"""Read the notes, cards, note types and decks out of the SQLite collection inside a package.
+
+Anki has stored collections in two schemas. The legacy one (schema 11, written by genanki and
+by "support older Anki versions" exports) keeps note types and decks as JSON in the `col`
+row. The current one (schema 18, inside `collection.anki21b`) has `notetypes`, `fields`,
+`templates` and `decks` tables whose settings are protobuf messages; the few values needed
+here (cloze or not, the two template texts) are read with a small wire-format decoder, so
+the app never needs Anki itself. Everything comes out as plain records; the connection is
+only read.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class DamagedCollection(Exception):
+    """The collection does not hold what an Anki collection must; the message says what."""
+
+
+@dataclass(frozen=True)
+class Template:
+    name: str
+    question: str
+    answer: str
+
+
+@dataclass(frozen=True)
+class NoteType:
+    id: int
+    name: str
+    cloze: bool
+    fields: tuple[str, ...]
+    templates: tuple[Template, ...]
+
+
+@dataclass(frozen=True)
+class AnkiCard:
+    ord: int
+    deck_id: int
+
+
+@dataclass(frozen=True)
+class AnkiNote:
+    id: int
+    guid: str
+    notetype_id: int
+    tags: tuple[str, ...]
+    fields: tuple[str, ...]
+    cards: tuple[AnkiCard, ...]
+
+
+@dataclass
+class AnkiCollection:
+    notetypes: dict[int, NoteType] = field(default_factory=dict)
+    decks: dict[int, str] = field(default_factory=dict)
+    notes: list[AnkiNote] = field(default_factory=list)
+
+
+def read_collection(connection: sqlite3.Connection) -> AnkiCollection:
+    """Every note with its cards, plus the note types and deck names they refer to."""
+    tables = {name for (name,) in connection.execute(_TABLES)}
+    missing = {"col", "notes", "cards"} - tables
+    if missing:
+        raise DamagedCollection(f"it has no {', '.join(sorted(missing))} table")
+    if "notetypes" in tables:
+        notetypes, decks = _current_schema(connection, tables)
+    else:
+        notetypes, decks = _legacy_schema(connection)
+    return AnkiCollection(notetypes=notetypes, decks=decks, notes=list(_notes(connection)))
+
+
+# Only real tables are read: a view could make a query run without end.
+_TABLES = "SELECT name FROM sqlite_master WHERE type = 'table'"
+
+
+def _notes(connection: sqlite3.Connection) -> Iterator[AnkiNote]:
+    cards: dict[int, list[AnkiCard]] = {}
+    for note_id, ord_, deck_id, original_deck in connection.execute(
+        "SELECT nid, ord, did, odid FROM cards ORDER BY nid, ord"
+    ):
+        deck = _integer(original_deck) or _integer(deck_id)
+        cards.setdefault(_integer(note_id), []).append(AnkiCard(_integer(ord_), deck))
+    for note_id, guid, notetype_id, tags, fields in connection.execute(
+        "SELECT id, guid, mid, tags, flds FROM notes ORDER BY id"
+    ):
+        nid = _integer(note_id)
+        yield AnkiNote(
+            id=nid,
+            guid=_text(guid),
+            notetype_id=_integer(notetype_id),
+            tags=tuple(_text(tags).split()),
+            fields=tuple(_text(fields).split("\x1f")),
+            cards=tuple(cards.get(nid, ())),
+        )
+
+
+def _legacy_schema(
+    connection: sqlite3.Connection,
+) -> tuple[dict[int, NoteType], dict[int, str]]:
+    row = connection.execute("SELECT models, decks FROM col").fetchone()
+    if row is None:
+        raise DamagedCollection("its col table is empty")
+    models, decks = _json_object(row[0], "note type"), _json_object(row[1], "deck")
+    notetypes: dict[int, NoteType] = {}
+    for key, model in models.items():
+        if not isinstance(model, dict):
+            raise DamagedCollection(f"note type {key} is not an object")
+        fields = sorted(_list_of_objects(model.get("flds"), key), key=_by_ord)
+        templates = sorted(_list_of_objects(model.get("tmpls"), key), key=_by_ord)
+        notetype_id = _integer(model.get("id", key))
+        notetypes[notetype_id] = NoteType(
+            id=notetype_id,
+            name=_text(model.get("name", "")),
+            cloze=model.get("type") == 1,
+            fields=tuple(_text(item.get("name", "")) for item in fields),
+            templates=tuple(
+                Template(
+                    _text(item.get("name", "")),
+                    _text(item.get("qfmt", "")),
+                    _text(item.get("afmt", "")),
+                )
+                for item in templates
+            ),
+        )
+    names = {
+        _integer(deck.get("id", key)): _text(deck.get("name", ""))
+        for key, deck in decks.items()
+        if isinstance(deck, dict)
+    }
+    return notetypes, names
+
+
+def _current_schema(
+    connection: sqlite3.Connection, tables: set[str]
+) -> tuple[dict[int, NoteType], dict[int, str]]:
+    missing = {"fields", "templates", "decks"} - tables
+    if missing:
+        raise DamagedCollection(f"it has no {', '.join(sorted(missing))} table")
+    fields: dict[int, list[str]] = {}
+    for ntid, name in connection.execute("SELECT ntid, name FROM fields ORDER BY ntid, ord"):
+        fields.setdefault(_integer(ntid), []).append(_text(name))
+    templates: dict[int, list[Template]] = {}
+    for ntid, name, config in connection.execute(
+        "SELECT ntid, name, config FROM templates ORDER BY ntid, ord"
+    ):
+        message = _protobuf(config)
+        templates.setdefault(_integer(ntid), []).append(
+            Template(_text(name), _proto_text(message, 1), _proto_text(message, 2))
+        )
+    notetypes: dict[int, NoteType] = {}
+    for ntid, name, config in connection.execute("SELECT id, name, config FROM notetypes"):
+        notetype_id = _integer(ntid)
+        kind = _protobuf(config).get(1, [0])[-1]
+        notetypes[notetype_id] = NoteType(
+            id=notetype_id,
+            name=_text(name),
+            cloze=kind == 1,
+            fields=tuple(fields.get(notetype_id, ())),
+            templates=tuple(templates.get(notetype_id, ())),
+        )
+    # The current schema separates deck levels with \x1f where the legacy one wrote "::".
+    decks = {
+        _integer(did): _text(name).replace("\x1f", "::")
+        for did, name in connection.execute("SELECT id, name FROM decks")
+    }
+    return notetypes, decks
+
+
+def _protobuf(blob: object) -> dict[int, list[Any]]:
+    """The top-level fields of a protobuf message: varints as ints, the rest as bytes."""
+    data = blob if isinstance(blob, bytes) else b""
+    fields: dict[int, list[Any]] = {}
+    position = 0
+    while position < len(data):
+        key, position = _varint(data, position)
+        number, wire = key >> 3, key & 7
+        value: Any
+        if wire == 0:
+            value, position = _varint(data, position)
+        elif wire == 2:
+            length, position = _varint(data, position)
+            value, position = data[position : position + length], position + length
+        elif wire in (1, 5):
+            size = 8 if wire == 1 else 4
+            value, position = data[position : position + size], position + size
+        else:
+            raise DamagedCollection(f"a note type setting uses protobuf wire type {wire}")
+        if position > len(data):
+            raise DamagedCollection("a note type setting is cut short")
+        fields.setdefault(number, []).append(value)
+    return fields
+
+
+def _varint(data: bytes, position: int) -> tuple[int, int]:
+    value = shift = 0
+    while True:
+        if position >= len(data) or shift > 63:
+            raise DamagedCollection("a note type setting is cut short")
+        byte = data[position]
+        position += 1
+        value |= (byte & 0x7F) << shift
+        shift += 7
+        if not byte & 0x80:
+            return value, position
+
+
+def _proto_text(message: dict[int, list[Any]], number: int) -> str:
+    values = [v for v in message.get(number, []) if isinstance(v, bytes)]
+    return values[-1].decode("utf-8", errors="replace") if values else ""
+
+
+def _json_object(value: object, what: str) -> dict[str, Any]:
+    try:
+        parsed = json.loads(_text(value) or "{}")
+    except (ValueError, RecursionError) as error:
+        raise DamagedCollection(f"its {what} list is not valid JSON ({error})") from None
+    if not isinstance(parsed, dict):
+        raise DamagedCollection(f"its {what} list is not a JSON object")
+    return parsed
+
+
+def _list_of_objects(value: object, notetype: str) -> list[dict[str, Any]]:
+    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+        raise DamagedCollection(f"note type {notetype} has malformed fields or templates")
+    return value
+
+
+def _by_ord(item: dict[str, Any]) -> int:
+    return _integer(item.get("ord", 0))
+
+
+def _integer(value: object) -> int:
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, int):
+        return value
+    try:
+        return int(str(value))
+    except ValueError:
+        return 0
+
+
+def _text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
+    return str(value)

@@ -1,0 +1,109 @@
+"""The Anki package format (`.apkg`): every Anki card in, every studyapp card out.
+
+Import opens the package defensively (anki_package), reads its collection in either schema
+(anki_collection), renders each card from its note type's templates (anki_render) and turns
+the HTML into text (anki_html). Each card becomes a draft keyed by its note's guid and card
+ordinal, so importing the same package again changes nothing. Export is in anki_export.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from studyapp.formats.anki_collection import AnkiCollection, DamagedCollection, read_collection
+from studyapp.formats.anki_export import export_apkg
+from studyapp.formats.anki_package import open_package
+from studyapp.formats.anki_render import render_card
+from studyapp.formats.base import CardDraft, FormatError, FormatSpec, ParseResult, Skipped
+from studyapp.model import normalize_tags
+
+ZIP_MAGIC = b"PK\x03\x04"
+EXTENSIONS = (".apkg", ".colpkg")
+
+
+def sniff(path: Path, head: bytes) -> float:
+    named = path.suffix.lower() in EXTENSIONS
+    if head.startswith(ZIP_MAGIC):
+        return 1.0 if named or b"collection.anki2" in head else 0.3
+    # A misnamed or damaged package still goes to this reader, which says what is wrong.
+    return 0.6 if named else 0.0
+
+
+def parse(path: Path) -> ParseResult:
+    """One draft per Anki card; notes and cards that cannot be shown are reported as skipped."""
+    with open_package(path) as package:
+        try:
+            collection = read_collection(package.connection)
+        except DamagedCollection as error:
+            reason = f"not a usable Anki collection ({error})"
+            raise FormatError.at(path, package.member, reason) from None
+        except (sqlite3.Error, UnicodeDecodeError) as error:
+            detail = (str(error).strip() or type(error).__name__).splitlines()[0][:200]
+            reason = f"a damaged database ({detail})"
+            raise FormatError.at(path, package.member, reason) from None
+    result = _drafts(collection)
+    if package.media_files:
+        count = package.media_files
+        result.warnings.append(
+            f"{count} media file{'s' if count != 1 else ''} (images, sounds) in the package "
+            "were not imported; the cards name them instead"
+        )
+    return result
+
+
+def _drafts(collection: AnkiCollection) -> ParseResult:
+    # A package carries tags and where each card came from, never a demo link.
+    result = ParseResult(format="apkg", carries=frozenset({"tags", "source"}))
+    unknown_fields: set[tuple[str, str]] = set()
+    for note in collection.notes:
+        notetype = collection.notetypes.get(note.notetype_id)
+        if not note.cards:
+            result.skipped.append(Skipped(f"note {note.id}", "the note has no cards"))
+            continue
+        for card in note.cards:
+            where = f"note {note.id} card {card.ord}"
+            if notetype is None:
+                reason = f"its note type {note.notetype_id} is missing from the package"
+                result.skipped.append(Skipped(where, reason))
+                continue
+            deck = collection.decks.get(card.deck_id)
+            tags = normalize_tags(note.tags)
+            rendered = render_card(notetype, note.fields, card.ord, tags=tags, deck=deck or "")
+            unknown_fields.update((notetype.name, name) for name in rendered.unknown_fields)
+            if rendered.problem:
+                result.skipped.append(Skipped(where, rendered.problem))
+                continue
+            result.cards.append(
+                CardDraft(
+                    front=rendered.front,
+                    back=rendered.back,
+                    tags=tags,
+                    source=f"Anki note {note.id}",
+                    key=f"anki:{note.guid}:{card.ord}",
+                    deck=deck or None,
+                    where=where,
+                )
+            )
+    for notetype_name, field_name in sorted(unknown_fields):
+        result.warnings.append(
+            f"note type '{notetype_name}' refers to a field '{field_name}' it does not have; "
+            "it was left empty"
+        )
+    decks = {draft.deck for draft in result.cards}
+    if len(decks) == 1:
+        result.deck_name = decks.pop()
+    return result
+
+
+FORMATS = (
+    FormatSpec(
+        name="apkg",
+        description="Anki package (.apkg), current and legacy",
+        extensions=EXTENSIONS,
+        sniff=sniff,
+        parse=parse,
+        export=export_apkg,
+        text=False,
+    ),
+)

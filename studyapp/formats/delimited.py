@@ -1,0 +1,374 @@
+"""CSV and TSV: spreadsheets, Quizlet and Anki text exports, and our own export.
+
+Reading follows RFC 4180 (quoted fields may hold separators, quotes and line breaks) and
+Anki's text-export headers: `#separator:`, `#html:`, `#tags column:`, `#deck column:`,
+`#guid column:`, `#notetype column:`, `#columns:`, `#deck:`, `#tags:`. A header row is
+optional: it is recognised by its column names (front, back, tags, deck, id, source and
+their usual synonyms); without one the first two columns are front and back. An unclosed
+quote is reported at the line where its field started.
+
+Writing gives a header row `front,back,tags,deck,id,source` (tags space-separated) with RFC
+4180 quoting, which reads back into the same cards.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from studyapp.formats.anki_html import html_to_text
+from studyapp.formats.base import (
+    CardDraft,
+    ExportDeck,
+    FormatError,
+    FormatSpec,
+    ParseResult,
+    Skipped,
+)
+from studyapp.formats.textio import head_text, looks_like_text, read_text
+from studyapp.model import normalize_tags
+
+EXPORT_COLUMNS = ("front", "back", "tags", "deck", "id", "source")
+_ROLE_NAMES = {
+    "front": {"front", "question", "term", "q", "prompt", "word", "text"},
+    "back": {"back", "answer", "definition", "a", "meaning", "response"},
+    "tags": {"tags", "tag"},
+    "deck": {"deck"},
+    "id": {"id", "guid", "key", "uid", "note id"},
+    "source": {"source"},
+    "notetype": {"notetype", "note type"},
+}
+_SEPARATOR_NAMES = {
+    "tab": "\t",
+    "comma": ",",
+    "semicolon": ";",
+    "pipe": "|",
+    "space": " ",
+    "colon": ":",
+}
+_ANKI_HEADER = re.compile(r"^#([a-z][a-z ]*):(.*)$", re.IGNORECASE)
+_CANDIDATES = (",", "\t", ";", "|")
+_DETECT_RECORDS = 50
+
+
+@dataclass
+class _Layout:
+    """How a file's columns map onto card fields, from its headers and header row."""
+
+    separator: str | None = None
+    html: bool = False
+    roles: dict[int, str] = field(default_factory=dict)  # column index -> role
+    deck: str | None = None
+    tags: tuple[str, ...] = ()
+    named: bool = False  # the roles came from names (a header row or #columns)
+
+
+# --- reading --------------------------------------------------------------------------------
+
+
+def records(
+    text: str, separator: str, path: Path, first_line: int = 1
+) -> Iterator[tuple[int, list[str]]]:
+    """(line where the record starts, its fields) for each record of RFC 4180 text."""
+    stop = re.compile("[" + re.escape(separator) + "\n]")
+    i, n, line = 0, len(text), first_line
+    while i < n:
+        start_line = line
+        fields: list[str] = []
+        while True:
+            if i < n and text[i] == '"':
+                opened = line
+                i += 1
+                parts: list[str] = []
+                while True:
+                    j = text.find('"', i)
+                    if j < 0:
+                        raise FormatError.at(
+                            path,
+                            f"line {opened}",
+                            "a quoted field starts here and is never closed",
+                        )
+                    parts.append(text[i:j])
+                    line += text.count("\n", i, j)
+                    if j + 1 < n and text[j + 1] == '"':
+                        parts.append('"')
+                        i = j + 2
+                        continue
+                    i = j + 1
+                    break
+                match = stop.search(text, i)
+                k = match.start() if match else n
+                parts.append(text[i:k])  # text after a closing quote is kept, as Excel does
+                i = k
+                fields.append("".join(parts))
+            else:
+                match = stop.search(text, i)
+                k = match.start() if match else n
+                fields.append(text[i:k])
+                i = k
+            if i < n and text[i] == separator:
+                i += 1
+                continue
+            break
+        if i < n and text[i] == "\n":
+            i += 1
+            line += 1
+        yield start_line, fields
+
+
+def _read_headers(text: str, path: Path, result: ParseResult) -> tuple[_Layout, str, int]:
+    """Anki's `#key:value` lines at the top: the layout, the rest of the text, its first line."""
+    layout = _Layout()
+    lines = text.split("\n")
+    count = 0
+    columns_line: str | None = None
+    for number, line in enumerate(lines, start=1):
+        match = _ANKI_HEADER.match(line)
+        if not match:
+            break
+        count += 1
+        key, value = match.group(1).strip().lower(), match.group(2).strip()
+        where = f"line {number}"
+        if key == "separator":
+            layout.separator = _separator(value, path, where)
+        elif key == "html":
+            layout.html = value.lower() == "true"
+        elif key in ("tags column", "deck column", "guid column", "notetype column"):
+            role = {"tags": "tags", "deck": "deck", "guid": "id", "notetype": "notetype"}[
+                key.split()[0]
+            ]
+            if not value.isdigit() or int(value) < 1:
+                raise FormatError.at(path, where, f"#{key} takes a column number, not {value!r}")
+            layout.roles[int(value) - 1] = role
+        elif key == "columns":
+            columns_line = value
+        elif key == "deck":
+            layout.deck = value or None
+        elif key == "tags":
+            layout.tags = normalize_tags(re.split(r"[\s,]+", value))
+        else:
+            result.warnings.append(f"{where}: the header #{key} is not used")
+    if columns_line is not None:
+        names = columns_line.split(layout.separator or "\t")
+        _assign_names(layout, names)
+    return layout, "\n".join(lines[count:]), count + 1
+
+
+def _separator(value: str, path: Path, where: str) -> str:
+    named = _SEPARATOR_NAMES.get(value.lower())
+    if named:
+        return named
+    if len(value) == 1 and value not in '"\n':
+        return value
+    raise FormatError.at(path, where, f"unknown separator {value!r}")
+
+
+def _role_of(name: str) -> str | None:
+    clean = name.strip().lower()
+    return next((role for role, names in _ROLE_NAMES.items() if clean in names), None)
+
+
+def _assign_names(layout: _Layout, names: Sequence[str]) -> None:
+    layout.named = True
+    for index, name in enumerate(names):
+        role = _role_of(name)
+        if role and index not in layout.roles and role not in layout.roles.values():
+            layout.roles[index] = role
+
+
+def _looks_like_header(row: Sequence[str]) -> bool:
+    """A first row of column names: two or more known ones, most cells known, none twice."""
+    cells = [c.strip() for c in row if c.strip()]
+    roles = [r for r in (_role_of(c) for c in cells) if r]
+    return (
+        len(roles) >= 2
+        and 2 * len(roles) >= len(cells)
+        and bool({"front", "back"} & set(roles))
+        and len(set(roles)) == len(roles)
+    )
+
+
+def _guess_separator(text: str, path: Path) -> str:
+    preferred = "\t" if path.suffix.lower() in (".tsv", ".tab", ".txt") else ","
+    order = [preferred, *(c for c in _CANDIDATES if c != preferred)]
+    best, best_score = preferred, 0.0
+    for candidate in order:
+        counts: list[int] = []
+        try:
+            for _, row in records(text, candidate, path):
+                if any(cell.strip() for cell in row):
+                    counts.append(len(row))
+                if len(counts) >= _DETECT_RECORDS:
+                    break
+        except FormatError:
+            pass  # a quote left open in the sample: judge on the rows read so far
+        if not counts:
+            continue
+        mode, hits = Counter(counts).most_common(1)[0]
+        score = hits / len(counts) if mode >= 2 else 0.0
+        if score > best_score:
+            best, best_score = candidate, score
+    return best
+
+
+def parse_text(text: str, path: Path, name: str) -> ParseResult:
+    result = ParseResult(format=name)
+    if not text.strip():
+        raise FormatError.at(path, None, "the file is empty")
+    layout, body, first_line = _read_headers(text, path, result)
+    separator = layout.separator or ("\t" if name == "tsv" else _guess_separator(body, path))
+    rows = records(body, separator, path, first_line)
+    pending: tuple[int, list[str]] | None = None
+    if not layout.named:
+        for number, row in rows:
+            if any(cell.strip() for cell in row):
+                if _looks_like_header(row):
+                    _assign_names(layout, row)
+                else:
+                    pending = (number, row)
+                break
+    _fill_roles(layout, result)
+    result.deck_name = layout.deck
+    carried = {"tags"} if "tags" in layout.roles.values() or layout.tags else set()
+    if "source" in layout.roles.values():
+        carried.add("source")
+    result.carries = frozenset(carried)
+
+    def all_rows() -> Iterator[tuple[int, list[str]]]:
+        if pending is not None:
+            yield pending
+        yield from rows
+
+    unused: dict[int, list[int]] = {}  # column -> lines where it held text that was not taken
+    for number, row in all_rows():
+        if len(row) == 1 and not row[0].strip():
+            continue  # a blank line
+        for index, cell in enumerate(row):
+            if index not in layout.roles and cell.strip():
+                unused.setdefault(index + 1, []).append(number)
+        _read_row(layout, number, row, result)
+    for column, numbers in sorted(unused.items()):
+        rows = (
+            f"line {numbers[0]}"
+            if len(numbers) == 1
+            else f"{len(numbers)} rows from line {numbers[0]}"
+        )
+        result.warnings.append(
+            f"column {column} ({rows}) was left out: "
+            "it is not front, back, tags, deck, id or source"
+        )
+    return result
+
+
+def _fill_roles(layout: _Layout, result: ParseResult) -> None:
+    """Columns without a role: the first free ones are front and back, the rest are unused."""
+    taken = set(layout.roles.values())
+    for role in ("front", "back"):
+        if role in taken:
+            continue
+        index = 0
+        while index in layout.roles:
+            index += 1
+        layout.roles[index] = role
+
+
+def _read_row(layout: _Layout, number: int, row: list[str], result: ParseResult) -> None:
+    where = f"line {number}"
+    cells = {role: row[i] if i < len(row) else "" for i, role in layout.roles.items()}
+    front, back = cells.get("front", ""), cells.get("back", "")
+    if layout.html:
+        front, back = html_to_text(front), html_to_text(back)
+    if not front.strip() and not back.strip():
+        result.skipped.append(Skipped(where, "row has no front and no back"))
+        return
+    if not front.strip():
+        result.skipped.append(Skipped(where, "row has a back but no front"))
+        return
+    tags = normalize_tags([*layout.tags, *re.split(r"[\s,]+", cells.get("tags", ""))])
+    result.cards.append(
+        CardDraft(
+            front=front,
+            back=back,
+            tags=tags,
+            source=cells.get("source", "").strip(),
+            key=cells.get("id", "").strip() or None,
+            deck=cells.get("deck", "").strip() or None,
+            where=where,
+        )
+    )
+
+
+def parse_csv(path: Path) -> ParseResult:
+    return parse_text(read_text(path), path, "csv")
+
+
+def parse_tsv(path: Path) -> ParseResult:
+    return parse_text(read_text(path), path, "tsv")
+
+
+def _sniff(path: Path, head: bytes, tab: bool) -> float:
+    if not looks_like_text(head):
+        return 0.0
+    text = head_text(head)
+    suffix = path.suffix.lower()
+    separator = re.match(r"#separator:(\S+)", text, re.IGNORECASE)
+    if separator or re.match(r"#html:(?:true|false)", text, re.IGNORECASE):
+        is_tab = separator is None or separator.group(1).lower() in ("tab", "\t")
+        return 0.95 if is_tab == tab else 0.9
+    if suffix in (".tsv", ".tab"):
+        return 0.7 if tab else 0.0
+    if suffix == ".csv":
+        return 0.7 if not tab else 0.0
+    if tab and suffix == ".txt":
+        lines = [line for line in text.split("\n")[:40] if line.strip()]
+        tabbed = sum(1 for line in lines if "\t" in line)
+        return 0.5 if lines and tabbed / len(lines) >= 0.8 else 0.0
+    return 0.0
+
+
+# --- writing --------------------------------------------------------------------------------
+
+
+def _export(decks: Sequence[ExportDeck], separator: str) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=separator, lineterminator="\r\n")
+    writer.writerow(EXPORT_COLUMNS)
+    for deck in decks:
+        for card in sorted(deck.cards, key=lambda c: c.position):
+            writer.writerow(
+                [card.front, card.back, " ".join(card.tags), deck.name, card.uid, card.source]
+            )
+    return buffer.getvalue().encode("utf-8")
+
+
+def export_csv(decks: Sequence[ExportDeck]) -> bytes:
+    return _export(decks, ",")
+
+
+def export_tsv(decks: Sequence[ExportDeck]) -> bytes:
+    return _export(decks, "\t")
+
+
+FORMATS = (
+    FormatSpec(
+        name="csv",
+        description="comma-separated values (spreadsheets, Anki text exports)",
+        extensions=(".csv",),
+        sniff=lambda path, head: _sniff(path, head, tab=False),
+        parse=parse_csv,
+        export=export_csv,
+    ),
+    FormatSpec(
+        name="tsv",
+        description="tab-separated values (Anki and Quizlet text exports)",
+        extensions=(".tsv", ".txt"),
+        sniff=lambda path, head: _sniff(path, head, tab=True),
+        parse=parse_tsv,
+        export=export_tsv,
+    ),
+)

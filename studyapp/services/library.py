@@ -1,0 +1,251 @@
+"""Import and export: files become card drafts, and drafts are mapped onto the collection.
+
+An import reads every file first (so a bad file changes nothing), backs the collection up,
+then applies all drafts in one unit of work with the rules of `draft_mapping`; a dry run does
+the same and rolls back. Every entry that is not taken is in the report with where and why.
+Export reads decks, cards and review logs into the plain values the exporters take.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from studyapp.clock import Clock, system_clock
+from studyapp.db import Store
+from studyapp.db import repository as repo
+from studyapp.db.models import CardRow, CollectionInfo, DeckRow, ReviewRow
+from studyapp.errors import UserError
+from studyapp.formats import detect, get_format
+from studyapp.formats.base import (
+    CardDraft,
+    ExportCard,
+    ExportDeck,
+    FormatError,
+    ReviewDraft,
+    Skipped,
+)
+from studyapp.formats.textio import check_file
+from studyapp.services.draft_mapping import DraftMapper, ImportReport, ParsedFile, key_to_uid
+
+BUNDLED_DIR = Path(__file__).resolve().parents[2] / "cards"
+BUNDLED_INFO_KEY = "bundled_deck_loaded"
+
+
+class _DryRun(Exception):
+    """Raised at the end of a dry run so the unit of work rolls back."""
+
+
+class LibraryService:
+    def __init__(
+        self, store: Store, clock: Clock = system_clock, bundled_dir: Path | None = None
+    ) -> None:
+        self.store = store
+        self.clock = clock
+        self.bundled_dir = bundled_dir or BUNDLED_DIR
+
+    # --- import -----------------------------------------------------------------------------
+
+    def import_files(
+        self,
+        paths: Sequence[Path],
+        format: str | None = None,
+        deck: str | None = None,
+        dry_run: bool = False,
+    ) -> ImportReport:
+        """Import files into the collection, all or nothing; raises UserError on bad input."""
+        if not paths:
+            raise UserError("nothing to import: give at least one file")
+        if deck is not None and not deck.strip():
+            raise UserError("the deck name is empty")
+        labels = len(paths) > 1
+        parsed = [self._parse(Path(p), format, labels) for p in paths]
+        return self._apply(parsed, deck.strip() if deck else None, dry_run, add_only=False)
+
+    def _parse(self, path: Path, format: str | None, labelled: bool) -> ParsedFile:
+        if check_file(path) == 0:
+            raise FormatError.at(path, None, "the file is empty")
+        spec = get_format(format) if format else detect(path)
+        assert spec.parse is not None
+        try:
+            result = spec.parse(path)
+        except (ValueError, RecursionError, UnicodeError) as exc:
+            # A parser is meant to raise FormatError; this keeps a missed case to one line.
+            raise FormatError.at(path, None, f"cannot be read as {spec.name}: {exc}") from None
+        return ParsedFile(path, result, str(path) if labelled else "")
+
+    def _apply(
+        self,
+        parsed: Sequence[ParsedFile],
+        deck: str | None,
+        dry_run: bool,
+        add_only: bool,
+        mark_bundled: bool = False,
+    ) -> ImportReport:
+        formats = list(dict.fromkeys(p.result.format for p in parsed))
+        report = ImportReport(format=", ".join(formats), deck=None)
+        for item in parsed:
+            report.skipped += [Skipped(item.where(s.where), s.reason) for s in item.result.skipped]
+            notes = [*item.result.warnings, *_demo_warnings(item.result.cards)]
+            report.warnings += [f"{item.label}: {w}" if item.label else w for w in notes]
+        if not dry_run and self._has_cards():
+            self.store.backup("import")
+        try:
+            with self.store.write() as session:
+                mapper = DraftMapper(session, repo.utc_naive(self.clock()), add_only, report)
+                mapper.preload(d for item in parsed for d in item.result.cards)
+                for item in parsed:
+                    mapper.apply(item, deck)
+                if mark_bundled:
+                    _set_info(session, BUNDLED_INFO_KEY, mapper.now.isoformat(timespec="seconds"))
+                names = sorted(mapper.decks_used)
+                report.deck = ", ".join(names) if names else None
+                if dry_run:
+                    raise _DryRun
+        except _DryRun:
+            pass
+        return report
+
+    def _has_cards(self) -> bool:
+        with self.store.read() as session:
+            return bool(session.scalar(select(func.count()).select_from(CardRow)))
+
+    # --- the bundled deck -------------------------------------------------------------------
+
+    def bundled_files(self) -> list[Path]:
+        if not self.bundled_dir.is_dir():
+            return []
+        return sorted(
+            p
+            for p in self.bundled_dir.glob("*.md")
+            if p.is_file() and not p.name.lower().startswith("readme")
+        )
+
+    def load_bundled(self) -> ImportReport:
+        """Add the bundled deck's cards that the collection lacks; running it again adds none.
+
+        Cards already in the collection are left as they are, so edits made in the app are
+        never overwritten by the shipped files.
+        """
+        files = self.bundled_files()
+        if not files:
+            report = ImportReport(format="md", deck=None)
+            report.warnings.append(f"no bundled deck files found in {self.bundled_dir}")
+            return report
+        native = get_format("md")
+        assert native.parse is not None
+        parsed = [ParsedFile(p, native.parse(p), p.name) for p in files]
+        return self._apply(parsed, None, dry_run=False, add_only=True, mark_bundled=True)
+
+    def bundled_loaded(self) -> bool:
+        return self.store.info(BUNDLED_INFO_KEY) is not None
+
+    # --- export -----------------------------------------------------------------------------
+
+    def export(self, format: str, deck: str | None = None) -> bytes:
+        """The collection (or one deck) in an export format; raises UserError."""
+        spec = get_format(format, for_export=True)
+        assert spec.export is not None
+        decks = self.export_decks(deck)
+        if not decks and format == "md":
+            raise UserError("there are no decks to export")
+        return spec.export(decks)
+
+    def export_decks(self, deck: str | None = None) -> list[ExportDeck]:
+        with self.store.read() as session:
+            if deck is None:
+                rows = repo.decks(session)
+            else:
+                row = repo.deck_by_name(session, deck)
+                if row is None:
+                    raise UserError(f"there is no deck named {deck!r}; `studyapp decks` lists them")
+                rows = [row]
+            return [_export_deck(session, row) for row in rows]
+
+
+def _set_info(session: Session, key: str, value: str) -> None:
+    row = session.get(CollectionInfo, key)
+    if row is None:
+        session.add(CollectionInfo(key=key, value=value))
+    else:
+        row.value = value
+
+
+def _demo_warnings(cards: Iterable[CardDraft]) -> list[str]:
+    """Demo links that would not run: a warning each; the links are kept all the same."""
+    links = [(c.where, c.demo) for c in cards if c.demo is not None]
+    if not links:
+        return []
+    try:
+        from studyapp.demo_api import check_link
+
+        out = []
+        for where, demo in links:
+            assert demo is not None
+            problem = check_link(demo.id, demo.params)
+            if problem:
+                out.append(f"{where}: demo link {demo.id!r} will not run ({problem}); kept")
+        return out
+    except Exception as exc:  # a broken demo module must not stop an import
+        return [f"demo links were not checked: the demo catalogue failed to load ({exc})"]
+
+
+# --- export ---------------------------------------------------------------------------------
+
+
+def _export_deck(session: Session, deck: DeckRow) -> ExportDeck:
+    cards = session.scalars(
+        select(CardRow).where(CardRow.deck_id == deck.id).order_by(CardRow.position, CardRow.id)
+    ).all()
+    reviews: dict[int, list[ReviewDraft]] = {}
+    rows = session.scalars(
+        select(ReviewRow)
+        .join(CardRow, ReviewRow.card_id == CardRow.id)
+        .where(CardRow.deck_id == deck.id)
+        .order_by(ReviewRow.id)
+    )
+    for row in rows:
+        review = repo.to_review(row)
+        reviews.setdefault(row.card_id, []).append(
+            ReviewDraft(
+                at=review.at.astimezone(UTC),
+                study_day=review.study_day,
+                rating=review.rating,
+                duration_ms=review.duration_ms,
+                kind=review.kind,
+                before=review.before,
+                after=review.after,
+            )
+        )
+    exported = tuple(
+        ExportCard(
+            uid=card.uid,
+            front=card.front,
+            back=card.back,
+            tags=repo.tags_from_db(card.tags),
+            source=card.source,
+            demo=repo.demo_from_db(card.demo_id, card.demo_params),
+            state=repo.state_of(card),
+            reviews=tuple(reviews.get(card.id, ())),
+            suspended=card.suspended,
+            position=index,
+        )
+        for index, card in enumerate(cards, start=1)
+    )
+    return ExportDeck(
+        name=deck.name,
+        cards=exported,
+        description=deck.description,
+        settings={
+            "new_per_day": deck.new_per_day,
+            "reviews_per_day": deck.reviews_per_day,
+            "day_start_hour": deck.day_start_hour,
+        },
+    )
+
+
+__all__ = ["ImportReport", "LibraryService", "Skipped", "key_to_uid"]

@@ -1,0 +1,121 @@
+"""The JSON backup at the format level: every field read back, every bad entry named."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from studyapp.formats import FormatError
+from studyapp.formats.backup import document, export, parse
+from studyapp.formats.base import ExportCard, ExportDeck, ReviewDraft
+from studyapp.model import DemoLink
+from studyapp.scheduling import SM2State
+
+BEFORE = SM2State.new()
+AFTER = SM2State(ease=2.6, repetitions=1, interval=1, due=date(2026, 3, 3), lapses=0)
+
+
+def deck() -> ExportDeck:
+    review = ReviewDraft(
+        at=datetime(2026, 3, 2, 8, 30, 1, 250000, tzinfo=UTC),
+        study_day=date(2026, 3, 2),
+        rating=5,
+        duration_ms=4200,
+        kind="new",
+        before=BEFORE,
+        after=AFTER,
+    )
+    card = ExportCard(
+        uid="q2-001",
+        front="w[i] <- w[i] - lr",
+        back="[bold]",
+        tags=("optimizers",),
+        source="s",
+        demo=DemoLink("adam_vs_sgd", {"steps": 400}),
+        state=AFTER,
+        reviews=(review,),
+        suspended=True,
+        position=1,
+    )
+    settings = {"new_per_day": 5, "reviews_per_day": 50, "day_start_hour": 3}
+    return ExportDeck("Opt", (card,), "about", settings)
+
+
+def test_every_field_comes_back(tmp_path: Path) -> None:
+    path = tmp_path / "b.json"
+    path.write_bytes(export([deck()]))
+    result = parse(path)
+    (card,) = result.cards
+    assert (card.key, card.front, card.back, card.tags, card.source, card.deck) == (
+        "q2-001",
+        "w[i] <- w[i] - lr",
+        "[bold]",
+        ("optimizers",),
+        "s",
+        "Opt",
+    )
+    assert card.demo == DemoLink("adam_vs_sgd", {"steps": 400})
+    assert card.state == AFTER and card.suspended
+    assert card.reviews == deck().cards[0].reviews
+    (described,) = result.decks
+    assert (described.name, described.description, described.settings) == (
+        "Opt",
+        "about",
+        {"new_per_day": 5, "reviews_per_day": 50, "day_start_hour": 3},
+    )
+
+
+def bad(tmp_path: Path, mutate: Any) -> str:
+    data = document([deck()])
+    mutate(data)
+    path = tmp_path / "b.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(FormatError) as caught:
+        parse(path)
+    return str(caught.value).removeprefix(f"{path}, ")
+
+
+def card(data: dict) -> dict:
+    return data["decks"][0]["cards"][0]
+
+
+def test_bad_entries_are_named(tmp_path: Path) -> None:
+    assert bad(tmp_path, lambda d: card(d).pop("front")) == "entry 1: 'front' is missing"
+    assert (
+        bad(tmp_path, lambda d: card(d).update(tags="a"))
+        == "entry 1: 'tags' must be a list, not text"
+    )
+    assert bad(tmp_path, lambda d: card(d)["state"].update(ease=0.5)).startswith(
+        "entry 1, state: ease 0.5 is below the minimum"
+    )
+    assert bad(tmp_path, lambda d: card(d)["reviews"][0].update(rating=9)) == (
+        "entry 1, review 1: 'rating' must be from 1 to 5, not 9"
+    )
+    assert bad(tmp_path, lambda d: d.update(version=7)).startswith(
+        "top level: the backup is version 7, newer than"
+    )
+    assert (
+        bad(tmp_path, lambda d: d["decks"][0].update(name=3))
+        == "deck 1: 'name' must be text, not a number"
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('{"version": 1,\n "decks": [}', "line 2: not valid JSON (Expecting value at column 12)"),
+        ("[1, 2]", "a backup is a JSON object, not a list"),
+        ('{"version": 1, "decks": [], "x": NaN}', "not valid JSON (NaN is not a JSON number)"),
+        ("[" * 100_000, "the JSON is nested too deeply to be a backup"),
+    ],
+)
+def test_malformed_json_is_one_sentence(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "b.json"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(FormatError) as caught:
+        parse(path)
+    assert str(caught.value) == f"{path}, {message}" or str(caught.value) == f"{path}: {message}"

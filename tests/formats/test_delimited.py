@@ -1,0 +1,140 @@
+"""CSV and TSV: header or not, RFC 4180 quoting, Anki's text headers, encodings, round trips."""
+
+from __future__ import annotations
+
+import codecs
+from pathlib import Path
+
+import pytest
+
+from studyapp.formats import FormatError, detect
+from studyapp.formats.base import ExportCard, ExportDeck, ParseResult
+from studyapp.formats.delimited import export_csv, export_tsv, parse_csv, parse_tsv
+from studyapp.scheduling import SM2State
+
+
+def write(tmp_path: Path, name: str, data: str | bytes) -> Path:
+    path = tmp_path / name
+    path.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
+    return path
+
+
+def pairs(result: ParseResult) -> list[tuple[str, str]]:
+    return [(c.front, c.back) for c in result.cards]
+
+
+def test_without_a_header_the_first_columns_are_front_and_back(tmp_path: Path) -> None:
+    path = write(
+        tmp_path, "plain.csv", 'What is Adam?,"m and v, bias-corrected"\nReLU?,max(0, x)\n'
+    )
+    result = parse_csv(path)
+    assert pairs(result) == [("What is Adam?", "m and v, bias-corrected"), ("ReLU?", "max(0")]
+    assert result.warnings == [
+        "column 3 (line 2) was left out: it is not front, back, tags, deck, id or source"
+    ]
+
+
+def test_a_header_row_names_the_columns_in_any_order(tmp_path: Path) -> None:
+    text = 'Tags,Answer,Question,Deck\nopt adam,"line one\nline two ""quoted""",Q1,Optimizers\n'
+    result = parse_csv(write(tmp_path, "named.csv", text))
+    (card,) = result.cards
+    assert (card.front, card.back) == ("Q1", 'line one\nline two "quoted"')
+    assert card.tags == ("opt", "adam") and card.deck == "Optimizers"
+    assert card.where == "line 2"
+    assert result.carries == frozenset({"tags"})
+
+
+def test_anki_text_export_headers(tmp_path: Path) -> None:
+    text = (
+        "#separator:Semicolon\n#html:true\n#notetype column:1\n#deck column:2\n"
+        "#guid column:3\n#tags column:6\n#tags:shared\n"
+        'Basic;Deck::Sub;g1;<b>Bold</b> front;"a<br>b &amp; c<ul><li>x</li></ul>";t1 t2\n'
+    )
+    result = parse_csv(write(tmp_path, "anki.txt", text))
+    (card,) = result.cards
+    assert card.front == "Bold front"
+    assert card.back == "a\nb & c\n- x"
+    assert card.deck == "Deck::Sub" and card.key == "g1"
+    assert card.tags == ("shared", "t1", "t2")
+
+
+def test_named_columns_header_and_pipe_separator(tmp_path: Path) -> None:
+    text = "#separator:Pipe\n#columns:Back|Front|Extra\nb1|f1|e1\n"
+    result = parse_tsv(write(tmp_path, "cols.txt", text))
+    assert pairs(result) == [("f1", "b1")]
+
+
+def test_the_separator_is_detected(tmp_path: Path) -> None:
+    path = write(tmp_path, "semi.csv", "front;back\nq1;a, with comma\nq2;a2\n")
+    assert pairs(parse_csv(path)) == [("q1", "a, with comma"), ("q2", "a2")]
+    tabbed = write(tmp_path, "tabbed.txt", "q1\ta1\nq2\ta2\n")
+    assert detect(tabbed).name == "tsv"
+
+
+def test_empty_rows_are_reported_and_blank_lines_ignored(tmp_path: Path) -> None:
+    result = parse_csv(write(tmp_path, "gaps.csv", "q1,a1\n\n,\n,only a back\nq4,\n"))
+    assert pairs(result) == [("q1", "a1"), ("q4", "")]
+    assert [(s.where, s.reason) for s in result.skipped] == [
+        ("line 3", "row has no front and no back"),
+        ("line 4", "row has a back but no front"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (codecs.BOM_UTF8 + "front,back\nθ,∞\n".encode(), [("θ", "∞")]),
+        (codecs.BOM_UTF16_LE + "front\tback\r\nθ\t∞\r\n".encode("utf-16-le"), [("θ", "∞")]),
+        (codecs.BOM_UTF16_BE + "front,back\nθ,∞\n".encode("utf-16-be"), [("θ", "∞")]),
+    ],
+)
+def test_utf8_and_utf16_with_a_bom_are_read(tmp_path: Path, data: bytes, expected: list) -> None:
+    assert pairs(parse_csv(write(tmp_path, "enc.csv", data))) == expected
+
+
+def test_other_encodings_are_refused_at_the_line(tmp_path: Path) -> None:
+    path = write(tmp_path, "deck.csv", b"front,back\nq,a\n" + "café,x\n".encode("latin-1"))
+    with pytest.raises(FormatError) as caught:
+        parse_csv(path)
+    assert str(caught.value) == (
+        f"{path}, line 3: not UTF-8 text (byte 0xe9 at column 4); "
+        "save the file as UTF-8 and import it again"
+    )
+
+
+def test_an_unclosed_quote_names_the_line_where_the_field_started(tmp_path: Path) -> None:
+    path = write(tmp_path, "open.csv", 'q1,a1\nq2,"starts here\nand goes on\nq3,a3\n')
+    with pytest.raises(FormatError) as caught:
+        parse_csv(path)
+    assert str(caught.value) == f"{path}, line 2: a quoted field starts here and is never closed"
+
+
+TRICKY = ("w[i] <- w[i] - lr", "[bold] and [/]", 'say "hi", then\nnew line\tand tab', "θ ∞ 🙂")
+
+
+@pytest.mark.parametrize(("export", "parse"), [(export_csv, parse_csv), (export_tsv, parse_tsv)])
+def test_export_reads_back_into_the_same_cards(tmp_path: Path, export, parse) -> None:  # type: ignore[no-untyped-def]
+    cards = tuple(
+        ExportCard(
+            uid=f"id-{i}",
+            front=text,
+            back=text[::-1],
+            tags=("t1", "t2") if i else (),
+            source=f"s{i}",
+            demo=None,
+            state=SM2State.new(),
+            reviews=(),
+            suspended=False,
+            position=i,
+        )
+        for i, text in enumerate(TRICKY)
+    )
+    data = export([ExportDeck("Deck, with comma", cards)])
+    assert data.startswith(
+        b"front,back,tags,deck,id,source\r\n" if export is export_csv else b"front\t"
+    )
+    result = parse(write(tmp_path, "out.csv", data))
+    assert [(c.front, c.back, c.tags, c.deck, c.key, c.source) for c in result.cards] == [
+        (c.front, c.back, c.tags, "Deck, with comma", c.uid, c.source) for c in cards
+    ]
+    assert result.skipped == [] and result.warnings == []

@@ -1,0 +1,153 @@
+"""Native deck files: the spec's example, exact round trips, canonical output, clear errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from studyapp.formats import FormatError
+from studyapp.formats.base import ExportCard, ExportDeck, ParseResult
+from studyapp.formats.native import export, parse_text, render
+from studyapp.model import DemoLink
+from studyapp.scheduling import SM2State
+
+CARDS = Path(__file__).resolve().parents[2] / "cards"
+EXAMPLE = """\
+# Optimization and CNNs
+
+<!-- studyapp deck · source: data/003_0a81d32002206609.txt (Brainscape "Quiz 2") -->
+Optional description paragraphs and curation notes (e.g. "Card 67 of the source is empty
+and was left out."), up to the first card.
+
+## q2-001
+tags: optimizers, fundamentals
+source: 003_0a81d32002206609.txt card 1
+demo: adam_vs_sgd steps=400 lr_adam=0.01 nesterov=true schedule=cosine
+
+What is the role of an optimizer in deep learning?
+
+---
+
+It adjusts the parameters iteratively ...
+- bullet one
+  - indented bullet
+"""
+
+
+def as_deck(result: ParseResult) -> ExportDeck:
+    cards = tuple(
+        ExportCard(
+            uid=c.key or "",
+            front=c.front,
+            back=c.back,
+            tags=c.tags,
+            source=c.source,
+            demo=c.demo,
+            state=SM2State.new(),
+            reviews=(),
+            suspended=c.suspended,
+            position=i,
+        )
+        for i, c in enumerate(result.cards)
+    )
+    return ExportDeck(result.deck_name or "", cards, result.description or "")
+
+
+def test_the_example_reads_as_specified() -> None:
+    result = parse_text(EXAMPLE, "deck.md")
+    assert result.deck_name == "Optimization and CNNs"
+    assert result.description is not None
+    assert result.description.startswith("<!-- studyapp deck · source:")
+    assert result.description.endswith("up to the first card.")
+    (card,) = result.cards
+    assert card.key == "q2-001"
+    assert card.tags == ("optimizers", "fundamentals")
+    assert card.source == "003_0a81d32002206609.txt card 1"
+    assert card.demo == DemoLink(
+        "adam_vs_sgd", {"steps": 400, "lr_adam": 0.01, "nesterov": True, "schedule": "cosine"}
+    )
+    assert card.front == "What is the role of an optimizer in deep learning?"
+    assert (
+        card.back == "It adjusts the parameters iteratively ...\n- bullet one\n  - indented bullet"
+    )
+    assert render(as_deck(result)) == EXAMPLE
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "w[i] <- w[i] - lr",
+        "[bold]not markup[/] and [/]",
+        "## looks like a heading\n---\n\\backslash first\n\\\\two",
+        "\n\nleading and trailing blank lines\n\n",
+        "   indented\n\n\n\ninner blank lines kept\n\t tab",
+        "  ",
+        "---",
+        "Unicode: θ ∞ ŷ → ∂Loss/∂W₁ 🙂",
+    ],
+)
+def test_any_text_survives_a_round_trip(text: str) -> None:
+    front = text if text.strip() else "front"
+    card = ExportCard(
+        uid="c1",
+        front=front,
+        back=text,
+        tags=("a", "b"),
+        source="file.txt card 3",
+        demo=DemoLink("d", {"s": "two words", "n": "1", "f": 1e-05, "b": False, "i": -3}),
+        state=SM2State.new(),
+        reviews=(),
+        suspended=True,
+        position=1,
+    )
+    written = render(ExportDeck("Deck", (card,), "notes\n## not a card"))
+    result = parse_text(written, "x.md")
+    (back,) = result.cards
+    assert (back.front, back.back, back.demo, back.suspended) == (
+        front,
+        text,
+        card.demo,
+        True,
+    )
+    assert result.description == "notes\n## not a card"
+    assert render(as_deck(result)) == written
+
+
+@pytest.mark.skipif(not list(CARDS.glob("*.md")), reason="the bundled deck is not written yet")
+def test_the_bundled_deck_files_are_canonical() -> None:
+    for path in sorted(CARDS.glob("*.md")):
+        if path.name.lower().startswith("readme"):
+            continue
+        text = path.read_text(encoding="utf-8")
+        assert render(as_deck(parse_text(text, path))) == text, path.name
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "# D\n\n## a\n\nq\n\n---\n\nx\n\n## a\n\nq2\n---\n",
+            "x.md, line 11: card id 'a' is already used on line 3",
+        ),
+        ("# D\n\n## a\ncolour: red\n\nq\n---\n", "x.md, line 4: unknown key 'colour'"),
+        ("# D\n\n## a\n\nq without a rule\n", "x.md, line 3: card 'a' has no '---' line"),
+        ("# D\n\n## a\n\n\n---\nback\n", "x.md, line 3: card 'a' has an empty front"),
+        ("# D\n\n## bad id\n\nq\n---\n", "x.md, line 3: 'bad id' is not a card id"),
+        ("# D\n\n## a\ndemo: k=v\n\nq\n---\n", "x.md, line 4: a demo link is"),
+        ("# D\n\n## a\nsuspended: maybe\n\nq\n---\n", "x.md, line 4: suspended is true or false"),
+        ("# D\n\n## a\nWhat: is this?\n---\n", "x.md, line 4: unknown key 'What'"),
+        ("no title\n", "x.md, line 1: a deck file starts with '# <deck name>'"),
+    ],
+)
+def test_errors_name_the_line(text: str, message: str) -> None:
+    with pytest.raises(FormatError) as caught:
+        parse_text(text, "x.md")
+    assert str(caught.value).startswith(message)
+
+
+def test_a_file_holds_one_deck() -> None:
+    deck = ExportDeck("A", ())
+    assert export([deck]) == b"# A\n\n"
+    with pytest.raises(FormatError, match="one deck"):
+        export([deck, ExportDeck("B", ())])
