@@ -12,10 +12,10 @@ import sys
 from collections.abc import Sequence
 
 from studyapp import __version__
-from studyapp.cli import collection
+from studyapp.cli import collection, demo, library, tui
 from studyapp.errors import UserError
 
-COMMAND_GROUPS = (collection,)
+COMMAND_GROUPS = (collection, demo, library, tui)
 
 
 class _Parser(argparse.ArgumentParser):

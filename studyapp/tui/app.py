@@ -1,0 +1,132 @@
+"""The app: its screens, the keys that work everywhere, and the factory that builds it.
+
+`create_app` takes the collection, the clock, the RNG and the demo runner, so tests run the
+same app on a temporary collection with a fixed clock and a stub runner.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Literal
+
+from textual.app import App
+from textual.binding import Binding
+from textual.screen import Screen
+
+from studyapp.clock import Clock, system_clock
+from studyapp.db import Store
+from studyapp.errors import UserError
+from studyapp.tui.commands import ScreenCommands
+from studyapp.tui.context import DemoRunnerLike, LibraryLike, Services, default_runner
+from studyapp.tui.messages import StartReview
+from studyapp.tui.screens.browse import BrowseScreen
+from studyapp.tui.screens.card_detail import CardScreen
+from studyapp.tui.screens.exporting import ExportScreen
+from studyapp.tui.screens.help import HelpScreen, key_rows
+from studyapp.tui.screens.home import HomeScreen
+from studyapp.tui.screens.importing import ImportScreen
+from studyapp.tui.screens.review import ReviewScreen
+from studyapp.tui.screens.stats import StatsScreen
+
+Start = Literal["home", "review"]
+
+PLACES: dict[str, type[BrowseScreen | StatsScreen | ImportScreen | ExportScreen]] = {
+    "browse": BrowseScreen,
+    "stats": StatsScreen,
+    "import": ImportScreen,
+    "export": ExportScreen,
+}
+SCREEN_NAMES: dict[type[Screen[object]], str] = {
+    HomeScreen: "home",
+    ReviewScreen: "review",
+    BrowseScreen: "browse",
+    CardScreen: "card",
+    StatsScreen: "stats",
+    ImportScreen: "import",
+    ExportScreen: "export",
+}
+
+
+class StudyApp(App[None]):
+    """Home at the bottom of the screen stack; every other screen is pushed over it."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "studyapp"
+    COMMANDS = App.COMMANDS | {ScreenCommands}
+    BINDINGS = [
+        Binding("question_mark", "help", "Help", id="app.help"),
+        Binding(
+            "ctrl+p", "command_palette", "Commands", show=False, priority=True, id="app.palette"
+        ),
+    ]
+
+    def __init__(
+        self,
+        services: Services,
+        start: Start = "home",
+        deck: str | None = None,
+        owns_runner: bool = False,
+    ) -> None:
+        super().__init__()
+        self.services = services
+        self.start = start
+        self.start_deck = deck
+        self.owns_runner = owns_runner
+
+    def get_default_screen(self) -> Screen[object]:
+        return HomeScreen(self.services)
+
+    def on_mount(self) -> None:
+        if self.start == "review":
+            self.open_review(self.start_deck)
+
+    def on_unmount(self) -> None:
+        self.services.runner.cancel()  # a demo still running must not hold up the exit
+        if self.owns_runner:
+            self.services.runner.close()
+
+    def open_review(self, deck: str | None) -> None:
+        try:
+            screen = ReviewScreen(self.services, deck)
+        except UserError as exc:
+            self.notify(exc.message, severity="error", markup=False)
+            return
+        self.push_screen(screen)
+
+    def on_start_review(self, message: StartReview) -> None:
+        self.open_review(message.deck)
+
+    def action_review_all(self) -> None:
+        self.open_review(None)
+
+    def action_open(self, place: str) -> None:
+        self.push_screen(PLACES[place](self.services))
+
+    def action_home(self) -> None:
+        while len(self.screen_stack) > 1:
+            self.pop_screen()
+
+    def action_help(self) -> None:
+        screen = self.screen
+        if isinstance(screen, HelpScreen):
+            return
+        name = SCREEN_NAMES.get(type(screen), "this screen")
+        self.push_screen(HelpScreen(name, key_rows(screen)))
+
+
+def create_app(
+    store: Store,
+    *,
+    clock: Clock = system_clock,
+    runner: DemoRunnerLike | None = None,
+    start: Start = "home",
+    deck: str | None = None,
+    rng: random.Random | None = None,
+    library: LibraryLike | None = None,
+) -> StudyApp:
+    """The app on `store`. Without a runner it makes the real one and closes it on exit."""
+    owns_runner = runner is None
+    if runner is None:
+        runner = default_runner(store)
+    services = Services(store, clock, rng or random.Random(), runner, library)
+    return StudyApp(services, start=start, deck=deck, owns_runner=owns_runner)

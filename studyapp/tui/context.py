@@ -1,0 +1,107 @@
+"""What the screens may call: the collection's services, the clock, the RNG and the demo runner.
+
+Screens get one `Services` from the app instead of reaching for module globals, so tests build
+the app on a temporary collection with a fixed clock, a seeded RNG and a stub demo runner.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Mapping, Sequence
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Protocol
+
+from studyapp.clock import Clock
+from studyapp.db import Store
+from studyapp.demo_api import DemoResult
+from studyapp.services.cards import CardService
+from studyapp.services.decks import DeckService
+from studyapp.services.stats import StatsService
+from studyapp.services.study import StudySession
+
+
+class DemoRunnerLike(Protocol):
+    """The demo runner as the TUI uses it (`studyapp.services.demos.DemoRunner`)."""
+
+    def cached(self, demo_id: str, params: Mapping[str, Any], seed: int) -> DemoResult | None: ...
+
+    def run(
+        self,
+        demo_id: str,
+        params: Mapping[str, Any],
+        seed: int,
+        on_progress: Callable[[Any], None] | None = None,
+        use_cache: bool = True,
+    ) -> DemoResult: ...
+
+    def cancel(self) -> None: ...
+
+    def warm_up(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class LibraryLike(Protocol):
+    """Import and export as the TUI uses them (`studyapp.services.library.LibraryService`)."""
+
+    def import_files(
+        self,
+        paths: Sequence[Path],
+        format: str | None = None,
+        deck: str | None = None,
+        dry_run: bool = False,
+    ) -> Any: ...
+
+    def export(self, format: str, deck: str | None = None) -> bytes: ...
+
+
+def default_runner(store: Store) -> DemoRunnerLike:
+    """The real demo runner; its worker process starts on first use.
+
+    Call it before the app runs: the runner's worker processes need multiprocessing's
+    resource tracker, which is started with the process's stderr, and inside the app Textual
+    replaces stderr with an object that has no file descriptor.
+    """
+    from multiprocessing import resource_tracker
+
+    from studyapp.services.demos import DemoRunner
+
+    resource_tracker.ensure_running()
+    return DemoRunner(store)
+
+
+class Services:
+    """The services of one open collection, sharing its clock."""
+
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        rng: random.Random,
+        runner: DemoRunnerLike,
+        library: LibraryLike | None = None,
+    ) -> None:
+        self.store = store
+        self.clock = clock
+        self.rng = rng
+        self.runner = runner
+        self._library = library
+        self.decks = DeckService(store, clock)
+        self.cards = CardService(store, clock)
+        self.stats = StatsService(store, clock)
+
+    def study(self, deck: str | None) -> StudySession:
+        return StudySession(self.store, deck, self.clock)
+
+    @cached_property
+    def library(self) -> LibraryLike:
+        """Import and export (the formats load on first use, not at start-up)."""
+        if self._library is not None:
+            return self._library
+        from studyapp.services.library import LibraryService
+
+        return LibraryService(self.store, self.clock)
+
+    def new_seed(self) -> int:
+        return self.rng.randrange(1, 2**31)

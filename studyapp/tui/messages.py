@@ -1,0 +1,63 @@
+"""Messages that workers post back to the widgets that started them.
+
+Workers run off the UI thread; they never touch widgets, they post one of these. Progress
+messages replace an older progress message of the same run that is still queued, so a fast
+demo cannot flood the screen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from textual.message import Message
+
+from studyapp.demo_api import DemoResult
+
+
+@dataclass
+class DemoProgressed(Message):
+    """A running demo reported how far it got, and maybe its curves so far."""
+
+    run: int
+    done: float
+    message: str
+    series: Mapping[str, Any] | None
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, DemoProgressed) and message.run == self.run
+
+
+@dataclass
+class DemoFinished(Message):
+    """A demo run ended: finished, failed, timed out or cancelled (see `result.status`)."""
+
+    run: int
+    result: DemoResult
+
+
+@dataclass
+class ImportFinished(Message):
+    """An import (or its dry run) ended with a report, or with one sentence saying why not."""
+
+    dry_run: bool
+    report: Any | None
+    error: str | None = None
+
+
+@dataclass
+class ExportFinished(Message):
+    """An export was written to `path`, or failed with one sentence saying why."""
+
+    path: Path
+    size: int = 0
+    error: str | None = None
+
+
+@dataclass
+class StartReview(Message):
+    """Ask the app to open a review of `deck` (None: all decks)."""
+
+    deck: str | None

@@ -1,0 +1,1 @@
+"""One module per screen: home, review, browse, card, card editor, stats, import, export, help."""

@@ -1,0 +1,120 @@
+"""One card from browse: both sides, its scheduling state, its review history; edit, suspend."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.content import Content
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Static
+
+from studyapp.errors import UserError
+from studyapp.model import Card, Review
+from studyapp.scheduling import RATING_LABELS
+from studyapp.tui.context import Services
+from studyapp.tui.screens.card_editor import CardChanges, CardEditor, apply_changes
+from studyapp.tui.widgets.card_view import CardView
+
+
+def state_line(card: Card) -> Content:
+    state = card.state
+    parts = [
+        f"due {state.due.isoformat()}" if state.due else "new (never reviewed)",
+        f"interval {state.interval} d",
+        f"ease {state.ease:.2f}",
+        f"repetitions {state.repetitions}",
+        f"lapses {state.lapses}",
+    ]
+    if card.suspended:
+        parts.append("SUSPENDED")
+    if card.buried_until is not None:
+        parts.append(f"buried until {card.buried_until.isoformat()}")
+    if card.source:
+        parts.append(f"source: {card.source}")
+    return Content(" · ".join(parts))
+
+
+def history_row(review: Review) -> list[Text]:
+    return [
+        Text(review.study_day.isoformat()),
+        Text(f"{review.rating} {RATING_LABELS.get(review.rating, '')}"),
+        Text(review.kind),
+        Text(f"{review.duration_ms / 1000:.1f}s", justify="right"),
+        Text(f"{review.before.ease:.2f} -> {review.after.ease:.2f}"),
+        Text(f"{review.after.interval}d", justify="right"),
+        Text(review.after.due.isoformat() if review.after.due else "-"),
+    ]
+
+
+class CardScreen(Screen[None]):
+    BINDINGS = [
+        Binding("e", "edit", "Edit", id="card.edit"),
+        Binding("s", "toggle_suspended", "Suspend / unsuspend", id="card.suspend"),
+        Binding("escape", "back", "Back", id="card.back"),
+    ]
+
+    def __init__(self, services: Services, card_id: int) -> None:
+        super().__init__()
+        self.services = services
+        self.card_id = card_id
+        self.card: Card | None = None
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="card-body"):
+            yield CardView(id="card-view")
+            yield Static(id="card-state")
+            yield Static(Content.styled("Review history", "bold"), id="card-history-title")
+            yield DataTable(id="card-history", cursor_type="none", zebra_stripes=True)
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        table.add_columns("Day", "Rating", "Kind", "Time", "Ease", "Ivl", "Due after")
+        self.load()
+
+    def load(self) -> None:
+        try:
+            detail = self.services.cards.detail(self.card_id)
+        except UserError as exc:
+            self.notify(exc.message, severity="error", markup=False)
+            return
+        self.card = detail.card
+        self.query_one(CardView).show(detail.card, revealed=True)
+        self.query_one("#card-state", Static).update(state_line(detail.card))
+        table = self.query_one(DataTable)
+        table.clear()
+        table.add_rows(history_row(r) for r in detail.history)
+        if not detail.history:
+            table.add_row(Text("no reviews yet", style="dim"), *[Text("")] * 6)
+
+    def action_edit(self) -> None:
+        if self.card is not None:
+            self.app.push_screen(CardEditor(self.card), callback=self._edited)
+
+    def _edited(self, changes: CardChanges | None) -> None:
+        if changes is None:
+            return
+        try:
+            apply_changes(self.services.cards, self.card_id, changes)
+        except UserError as exc:
+            self.notify(exc.message, severity="error", markup=False)
+            return
+        self.load()
+        self.notify("Card saved.", markup=False)
+
+    def action_toggle_suspended(self) -> None:
+        if self.card is None:
+            return
+        try:
+            self.services.cards.set_suspended(self.card_id, not self.card.suspended)
+        except UserError as exc:
+            self.notify(exc.message, severity="error", markup=False)
+            return
+        self.load()
+        assert self.card is not None
+        self.notify("Suspended." if self.card.suspended else "Back in study.", markup=False)
+
+    def action_back(self) -> None:
+        self.app.pop_screen()

@@ -1,0 +1,119 @@
+"""Edit a card's front, back, tags and demo link, over whatever screen asked for it.
+
+The editor only reads and checks what was typed; the screen that opened it saves the changes
+through the card service. A demo link is typed as the demo id followed by `key=value`
+overrides, checked against the demo's parameters the same way `demo run --set` is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.content import Content
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, Static, TextArea
+
+from studyapp.demo_api import get_spec
+from studyapp.errors import UserError
+from studyapp.model import Card, DemoLink, normalize_tags
+from studyapp.services.cards import CardService
+from studyapp.tui.widgets.param_form import format_value
+
+
+@dataclass(frozen=True)
+class CardChanges:
+    front: str
+    back: str
+    tags: tuple[str, ...]
+    demo: DemoLink | None | bool  # False: leave the link as it is
+
+
+def demo_text(link: DemoLink | None) -> str:
+    if link is None:
+        return ""
+    overrides = " ".join(f"{k}={format_value(v)}" for k, v in link.params.items())
+    return f"{link.id} {overrides}".strip()
+
+
+def parse_demo_link(text: str) -> DemoLink | None:
+    """`adam_vs_sgd steps=200` -> a checked DemoLink; empty text -> no demo."""
+    words = text.split()
+    if not words:
+        return None
+    spec = get_spec(words[0])
+    return DemoLink(spec.id, spec.parse_overrides(words[1:]))
+
+
+class CardEditor(ModalScreen[CardChanges | None]):
+    """Returns the checked changes on save, None on cancel."""
+
+    BINDINGS = [
+        Binding("ctrl+s", "save", "Save", id="editor.save"),
+        Binding("escape", "cancel", "Cancel", id="editor.cancel"),
+    ]
+
+    def __init__(self, card: Card) -> None:
+        super().__init__()
+        self.card = card
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="editor-box"):
+            yield Static(Content.styled(f"Edit card ({self.card.deck})", "bold"))
+            yield Label("Front")
+            yield TextArea(self.card.front, id="editor-front", compact=True)
+            yield Label("Back")
+            yield TextArea(self.card.back, id="editor-back", compact=True)
+            yield Label("Tags (separated by spaces)")
+            yield Input(" ".join(self.card.tags), id="editor-tags", compact=True)
+            yield Label("Demo (id, then key=value overrides; empty for none)")
+            yield Input(demo_text(self.card.demo), id="editor-demo", compact=True)
+            yield Static(id="editor-error", markup=False)
+            with Horizontal(id="editor-buttons"):
+                yield Button("Save (ctrl+s)", id="editor-save", variant="primary", compact=True)
+                yield Button("Cancel (esc)", id="editor-cancel", compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#editor-front", TextArea).focus()
+
+    def read(self) -> CardChanges:
+        """What was typed, checked; raises UserError with the first problem."""
+        front = self.query_one("#editor-front", TextArea).text
+        if not front.strip():
+            raise UserError("a card needs a front")
+        back = self.query_one("#editor-back", TextArea).text
+        tags = normalize_tags(self.query_one("#editor-tags", Input).value.split())
+        typed = self.query_one("#editor-demo", Input).value
+        demo: DemoLink | None | bool = False
+        if typed.split() != demo_text(self.card.demo).split():
+            demo = parse_demo_link(typed)
+        return CardChanges(front, back, tags, demo)
+
+    def action_save(self) -> None:
+        try:
+            changes = self.read()
+        except UserError as exc:
+            self.query_one("#editor-error", Static).update(Content(exc.message))
+            return
+        self.dismiss(changes)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    @on(Button.Pressed, "#editor-save")
+    def _save_pressed(self) -> None:
+        self.action_save()
+
+    @on(Button.Pressed, "#editor-cancel")
+    def _cancel_pressed(self) -> None:
+        self.action_cancel()
+
+
+def apply_changes(cards: CardService, card_id: int, changes: CardChanges) -> Card:
+    """Save what the editor returned; scheduling state and history stay as they are."""
+    return cards.update(
+        card_id, front=changes.front, back=changes.back, tags=changes.tags, demo=changes.demo
+    )

@@ -1,0 +1,147 @@
+"""Export a deck (or all of them) from inside the app, and say exactly where the file went."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.content import Content
+from textual.screen import Screen
+from textual.widgets import Button, Footer, Input, Label, Select, Static
+
+from studyapp.errors import UserError
+from studyapp.tui.context import LibraryLike, Services
+from studyapp.tui.messages import ExportFinished
+from studyapp.tui.screens.importing import format_names
+from studyapp.tui.widgets.import_report import ReportView
+
+ALL = 0
+PREFERRED_FORMAT = "json"  # the lossless backup
+
+
+def suggested_path(folder: Path, deck: str | None, fmt: str) -> Path:
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "-", deck).strip("-") if deck else "all-decks"
+    return folder / f"studyapp-{stem or 'deck'}.{fmt}"
+
+
+class ExportScreen(Screen[None]):
+    AUTO_FOCUS = "#export-format"
+    BINDINGS = [
+        Binding("ctrl+s", "export", "Export", id="export.commit"),
+        Binding("escape", "back", "Back", id="export.back"),
+    ]
+
+    def __init__(self, services: Services, folder: Path | None = None) -> None:
+        super().__init__()
+        self.services = services
+        self.folder = folder or Path.cwd()
+        self.deck_names = [d.name for d in services.decks.list()]
+        self.formats = format_names(for_export=True)
+        self._suggested = ""
+
+    def compose(self) -> ComposeResult:
+        first = PREFERRED_FORMAT if PREFERRED_FORMAT in self.formats else None
+        decks = [(Text("All decks"), ALL)] + [
+            (Text(name), i) for i, name in enumerate(self.deck_names, start=1)
+        ]
+        with VerticalScroll(id="export-body"):
+            yield Static(Content.styled("Export", "bold"), classes="screen-title")
+            with Vertical(classes="form"):
+                with Horizontal(classes="form-row"):
+                    yield Label("Format", classes="form-label")
+                    yield Select(
+                        [(Text(name), name) for name in self.formats],
+                        allow_blank=not self.formats,
+                        value=first or (self.formats[0] if self.formats else Select.BLANK),
+                        id="export-format",
+                        compact=True,
+                    )
+                with Horizontal(classes="form-row"):
+                    yield Label("Deck", classes="form-label")
+                    yield Select(
+                        decks, allow_blank=False, value=ALL, id="export-deck", compact=True
+                    )
+                yield Label("Write to")
+                yield Input(id="export-path")
+                with Horizontal(classes="buttons"):
+                    yield Button(
+                        "Export (ctrl+s)", id="export-commit", variant="primary", compact=True
+                    )
+            yield ReportView(id="export-result")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self._suggest()
+        self.query_one(ReportView).show_text("Pick a format and a deck; json is the full backup.")
+
+    def choices(self) -> tuple[str | None, str | None, str]:
+        fmt = self.query_one("#export-format", Select).value
+        deck = self.query_one("#export-deck", Select).value
+        name = self.deck_names[deck - 1] if isinstance(deck, int) and deck > 0 else None
+        path = self.query_one("#export-path", Input).value.strip()
+        return (fmt if isinstance(fmt, str) else None), name, path
+
+    def _suggest(self) -> None:
+        """Follow the format and deck with the file name, unless the user typed their own."""
+        fmt, deck, path = self.choices()
+        if fmt is None or (path and path != self._suggested):
+            return
+        self._suggested = str(suggested_path(self.folder, deck, fmt))
+        self.query_one("#export-path", Input).value = self._suggested
+
+    @on(Select.Changed)
+    def _choice_changed(self) -> None:
+        self._suggest()
+
+    def action_export(self) -> None:
+        fmt, deck, path_text = self.choices()
+        view = self.query_one(ReportView)
+        if fmt is None:
+            view.show_error("Pick a format to export to.")
+            return
+        if not path_text:
+            view.show_error("Type the path of the file to write.")
+            return
+        try:
+            library = self.services.library
+        except UserError as exc:
+            view.show_error(exc.message)
+            return
+        view.show_text("Exporting...")
+        self._run(library, fmt, deck, Path(path_text).expanduser())
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="library")
+    def _run(self, library: LibraryLike, fmt: str, deck: str | None, path: Path) -> None:
+        try:
+            data = library.export(fmt, deck)
+            path.write_bytes(data)
+        except UserError as exc:
+            self.post_message(ExportFinished(path, error=exc.message))
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
+            self.post_message(ExportFinished(path, error=f"cannot write {path}: {reason}"))
+        except Exception as exc:  # shown, not raised: the app keeps running
+            self.post_message(ExportFinished(path, error=f"the export failed: {exc}"))
+        else:
+            self.post_message(ExportFinished(path, len(data)))
+
+    def on_export_finished(self, message: ExportFinished) -> None:
+        view = self.query_one(ReportView)
+        if message.error:
+            view.show_error(message.error)
+            return
+        where = message.path.resolve()
+        view.show_text(f"Wrote {message.size:,} bytes to {where}")
+        self.notify(f"Exported to {where}", markup=False)
+
+    @on(Button.Pressed, "#export-commit")
+    def _export_pressed(self) -> None:
+        self.action_export()
+
+    def action_back(self) -> None:
+        self.app.pop_screen()

@@ -1,0 +1,121 @@
+"""Home: the decks with what is new, due and in today's drill, today's progress and streak.
+
+One key starts a review of the selected deck (or of all decks); the others lead to browse,
+stats, import and export. Counts are read again whenever the screen comes back into view.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.content import Content
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Static
+
+from studyapp.tui.context import Services
+from studyapp.tui.messages import StartReview
+
+ALL_DECKS = "all"
+
+
+def today_line(reviewed: int, streak: int, due: int, new: int, learning: int) -> Content:
+    days = "day" if streak == 1 else "days"
+    return Content.assemble(
+        ("Today ", "bold"),
+        f"{reviewed} reviewed · streak {streak} {days} · ",
+        (f"{due} due", "bold"),
+        f" · {new} new · {learning} again",
+    )
+
+
+class HomeScreen(Screen[None]):
+    AUTO_FOCUS = "#home-decks"
+    BINDINGS = [
+        Binding("r,enter", "review_selected", "Review", id="home.review"),
+        Binding("a", "review_all", "Review all", id="home.review_all"),
+        Binding("b", "app.open('browse')", "Browse", id="home.browse"),
+        Binding("t", "app.open('stats')", "Stats", id="home.stats"),
+        Binding("i", "app.open('import')", "Import", id="home.import"),
+        Binding("x", "app.open('export')", "Export", id="home.export"),
+    ]
+
+    def __init__(self, services: Services) -> None:
+        super().__init__()
+        self.services = services
+        self._rows: dict[str, str | None] = {}
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(id="home-today")
+        yield DataTable(id="home-decks", cursor_type="row", zebra_stripes=True)
+        yield Static(
+            Content("No cards yet. Press i to import a deck (CSV, Anki, JSON, Markdown)."),
+            id="home-empty",
+        )
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        table.add_column("Deck", key="deck")
+        for label in ("New", "Due", "Again", "Total"):
+            table.add_column(label, key=label.lower())
+        self.refresh_counts()
+
+    def on_screen_resume(self) -> None:
+        self.refresh_counts()
+
+    def refresh_counts(self) -> None:
+        counts = self.services.decks.counts()
+        stats = self.services.stats.compute()
+        table = self.query_one(DataTable)
+        selected = table.cursor_row
+        table.clear()
+        self._rows = {}
+        for i, deck in enumerate(counts):
+            key = f"deck-{i}"
+            self._rows[key] = deck.name
+            table.add_row(
+                Text(deck.name), *_numbers(deck.new, deck.due, deck.learning, deck.total), key=key
+            )
+        new = sum(c.new for c in counts)
+        due = sum(c.due for c in counts)
+        learning = sum(c.learning for c in counts)
+        total = sum(c.total for c in counts)
+        if counts:
+            self._rows[ALL_DECKS] = None
+            table.add_row(
+                Text("All decks", style="bold"),
+                *_numbers(new, due, learning, total),
+                key=ALL_DECKS,
+            )
+            table.move_cursor(row=min(selected, table.row_count - 1))
+        table.display = bool(counts)
+        self.query_one("#home-empty").display = not counts
+        reviewed = stats.reviews_per_day.get(stats.today, 0)
+        self.query_one("#home-today", Static).update(
+            today_line(reviewed, stats.streak, due, new, learning)
+        )
+
+    def selected_deck(self) -> str | None:
+        table = self.query_one(DataTable)
+        if not self._rows:
+            return None
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        return self._rows.get(key or ALL_DECKS)
+
+    def action_review_selected(self) -> None:
+        if self._rows:
+            self.post_message(StartReview(self.selected_deck()))
+
+    def action_review_all(self) -> None:
+        if self._rows:
+            self.post_message(StartReview(None))
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.post_message(StartReview(self._rows.get(event.row_key.value or ALL_DECKS)))
+
+
+def _numbers(*values: int) -> list[Text]:
+    return [Text(str(v), justify="right") for v in values]

@@ -1,0 +1,313 @@
+"""The inline demo under a card: run the card's demo, follow it live, then show what it found.
+
+The run itself is blocking and happens in the demo runner's worker process; this panel calls
+the runner from a thread worker and gets `DemoProgressed` / `DemoFinished` messages back, so
+the review keeps answering keys while a demo runs. A cached result shows at once. Failures
+(an exception, a timeout, a cancel) come back as results with a status, shown as such.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.content import Content
+from textual.widgets import DataTable, ProgressBar, Static
+from textual.worker import get_current_worker
+from textual_plotext import PlotextPlot
+
+from studyapp.demo_api import DemoResult, DemoSpec, PlotSpec, get_spec
+from studyapp.errors import UserError
+from studyapp.model import Card
+from studyapp.tui.context import DemoRunnerLike
+from studyapp.tui.messages import DemoFinished, DemoProgressed
+from studyapp.tui.widgets.param_form import ParamForm
+
+DEMO_SEED = 0  # the seed a card's demo first runs with, as `studyapp demo run` does
+STATUS_WORDS = {"error": "failed", "timeout": "timed out"}
+
+CHECK = Content.from_markup("[bold $success]✓[/] ")
+CROSS = Content.from_markup("[bold $error]✗[/] ")
+
+
+def curve_points(value: Any) -> tuple[list[float], list[float]]:
+    """A series is its y values (x = 0, 1, ...) or a mapping with "x" and "y"."""
+    if isinstance(value, Mapping):
+        ys = [float(y) for y in value.get("y", [])]
+        xs = [float(x) for x in value.get("x", range(len(ys)))]
+        return xs[: len(ys)], ys[: len(xs)]
+    ys = [float(y) for y in value]
+    return [float(x) for x in range(len(ys))], ys
+
+
+def log_ticks(low: float, high: float) -> list[float]:
+    """Tick positions in log10 units: whole decades, or a few steps if the range is narrow."""
+    decades = list(range(math.floor(low), math.ceil(high) + 1))
+    if len(decades) >= 3:
+        return [float(d) for d in decades]
+    step = (high - low) / 4 or 1.0
+    return [low + i * step for i in range(5)]
+
+
+def draw(plot: PlotextPlot, series: Mapping[str, Any], spec: PlotSpec | None = None) -> None:
+    """Draw every curve on one plot.
+
+    A log y axis is drawn as log10 of the values with ticks labelled in the values themselves
+    (plotext's own log scale re-applies itself on every redraw); points at or below zero,
+    which a log axis cannot show, are left out.
+    """
+    plt = plot.plt
+    plt.clear_figure()
+    log_y = spec is not None and spec.log_y
+    drawn: list[float] = []
+    for label, value in series.items():
+        xs, ys = curve_points(value)
+        if log_y:
+            kept = [(x, math.log10(y)) for x, y in zip(xs, ys, strict=True) if y > 0]
+            xs, ys = [x for x, _ in kept], [y for _, y in kept]
+        if ys:
+            plt.plot(xs, ys, label=str(label), marker="braille")
+            drawn += ys
+    if spec is not None:
+        plt.title(spec.title)
+        plt.xlabel(spec.x_label)
+        plt.ylabel(f"{spec.y_label} (log scale)" if log_y else spec.y_label)
+    if log_y and drawn:
+        ticks = log_ticks(min(drawn), max(drawn))
+        plt.yticks(ticks, [f"{10**t:.3g}" for t in ticks])
+    plot.refresh()
+
+
+def cell(value: Any) -> Text:
+    """A table cell as plain text (a string from a demo is data, not markup)."""
+    if isinstance(value, float):
+        return Text(f"{value:.4g}", justify="right")
+    if isinstance(value, int) and not isinstance(value, bool):
+        return Text(str(value), justify="right")
+    return Text(str(value))
+
+
+class DemoPanel(Vertical):
+    """Shows one demo at a time: a note, a running demo, a failure or a result."""
+
+    DEFAULT_CSS = """
+    DemoPanel {
+        height: auto;
+        border: round $accent;
+        border-title-color: $accent;
+        padding: 0 1;
+        display: none;
+    }
+    DemoPanel.-open { display: block; }
+    DemoPanel > * { display: none; }
+    DemoPanel > #demo-status { display: block; color: $text-muted; }
+    DemoPanel.-running > #demo-progress,
+    DemoPanel.-running > #demo-plot { display: block; }
+    DemoPanel.-done > #demo-takeaway,
+    DemoPanel.-done > #demo-claims,
+    DemoPanel.-done > #demo-plot,
+    DemoPanel.-done > #demo-table,
+    DemoPanel.-done > #demo-form,
+    DemoPanel.-failed > #demo-form { display: block; }
+    DemoPanel > #demo-status.-error { color: $error; }
+    DemoPanel > #demo-table.-empty { display: none; }
+    DemoPanel > #demo-takeaway { text-style: bold; margin: 1 0 0 0; }
+    DemoPanel > #demo-claims { margin: 1 0 0 0; }
+    DemoPanel > #demo-plot { height: 14; margin: 1 0 0 0; }
+    DemoPanel > #demo-table { height: auto; max-height: 12; margin: 1 0 0 0; }
+    DemoPanel > #demo-form { margin: 1 0 0 0; }
+    """
+
+    def __init__(
+        self,
+        runner: DemoRunnerLike,
+        new_seed: Callable[[], int],
+        *,
+        id: str | None = None,
+    ) -> None:
+        super().__init__(id=id)
+        self.runner = runner
+        self.new_seed = new_seed
+        self.spec: DemoSpec | None = None
+        self.params: dict[str, Any] = {}
+        self.seed = DEMO_SEED
+        self.result: DemoResult | None = None
+        self.card_id: int | None = None
+        self._active_run = 0
+        self._demo_running = False
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="demo-status", markup=False)
+        yield ProgressBar(total=1.0, show_eta=False, id="demo-progress")
+        yield Static(id="demo-takeaway", markup=False)
+        yield Static(id="demo-claims")
+        yield PlotextPlot(id="demo-plot")
+        yield DataTable(id="demo-table", show_cursor=False, zebra_stripes=True)
+        yield ParamForm(id="demo-form")
+
+    # --- what the screen asks for ------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        return self._demo_running
+
+    @property
+    def is_open(self) -> bool:
+        return self.has_class("-open")
+
+    async def open_for(self, card: Card) -> None:
+        """Open on `card`'s demo: run it (or show its cached result), or say why not."""
+        self.card_id = card.id
+        self.add_class("-open")
+        self.border_title = "Demo"
+        if card.demo is None:
+            self._note("This card has no demo.")
+            return
+        try:
+            spec = get_spec(card.demo.id)
+            params = spec.resolve(card.demo.params)
+        except UserError as exc:
+            self._note(f"This card's demo link does not work: {exc.message}", failed=True)
+            return
+        self.spec = spec
+        self.border_title = Content(spec.title)
+        await self.start(params, DEMO_SEED)
+
+    async def start(self, params: Mapping[str, Any], seed: int) -> None:
+        """Run the open demo with these parameters and seed (a cached result shows at once)."""
+        spec, runner = self.spec, self.runner
+        if spec is None:
+            return
+        self.params, self.seed = dict(params), seed
+        await self.query_one(ParamForm).set_spec(spec, params)
+        try:
+            cached = runner.cached(spec.id, self.params, seed)
+        except UserError:
+            cached = None
+        if cached is not None:
+            self._active_run += 1
+            self._demo_running = False
+            self._show(cached)
+            return
+        self._active_run += 1
+        self._demo_running = True
+        self._set_state("-running")
+        self.query_one("#demo-progress", ProgressBar).update(total=1.0, progress=0)
+        self._status(f"Running with seed {seed}... escape cancels; the review goes on meanwhile.")
+        self.query_one("#demo-plot", PlotextPlot).plt.clear_figure()
+        self._work(self._active_run, spec.id, self.params, seed)
+
+    async def rerun(self) -> bool:
+        """Run the open demo again with a new seed; False if there is nothing to re-run."""
+        if self.spec is None or self._demo_running or not self.is_open:
+            return False
+        await self.start(self.params, self.new_seed())
+        return True
+
+    def cancel(self) -> bool:
+        """Stop a running demo; its result comes back as "cancelled"."""
+        if not self._demo_running:
+            return False
+        self._status("Cancelling...")
+        self.runner.cancel()
+        return True
+
+    def close(self) -> None:
+        self.cancel()
+        self.remove_class("-open")
+
+    # --- the run, off the UI thread ----------------------------------------------------------
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="demo")
+    def _work(self, run: int, demo_id: str, params: dict[str, Any], seed: int) -> None:
+        runner = self.runner
+        worker = get_current_worker()
+
+        def on_progress(event: Any) -> None:
+            if worker.is_cancelled:
+                runner.cancel()
+                return
+            series = getattr(event, "series", None)
+            self.post_message(
+                DemoProgressed(run, float(event.done), str(event.message or ""), series)
+            )
+
+        try:
+            result = runner.run(demo_id, params, seed, on_progress=on_progress)
+        except UserError as exc:
+            result = DemoResult.failure(demo_id, params, seed, 0.0, "error", exc.message)
+        except Exception as exc:  # a broken runner must not take the review down with it
+            reason = f"the demo runner failed: {type(exc).__name__}: {exc}"
+            result = DemoResult.failure(demo_id, params, seed, 0.0, "error", reason)
+        self.post_message(DemoFinished(run, result))
+
+    def on_demo_progressed(self, message: DemoProgressed) -> None:
+        if message.run != self._active_run or not self._demo_running:
+            return
+        self.query_one("#demo-progress", ProgressBar).update(progress=message.done)
+        if message.message:
+            self._status(f"Running: {message.message}. Escape cancels.")
+        if message.series:
+            draw(self.query_one("#demo-plot", PlotextPlot), message.series)
+
+    async def on_demo_finished(self, message: DemoFinished) -> None:
+        if message.run != self._active_run:
+            message.stop()  # a superseded run: nobody needs to hear about it
+            return
+        self._demo_running = False
+        self._show(message.result)
+
+    # --- showing -----------------------------------------------------------------------------
+
+    def _set_state(self, state: str) -> None:
+        for name in ("-running", "-done", "-failed"):
+            self.set_class(name == state, name)
+
+    def _status(self, text: str, error: bool = False) -> None:
+        status = self.query_one("#demo-status", Static)
+        status.set_class(error, "-error")
+        status.update(Content(text))
+
+    def _note(self, text: str, failed: bool = False) -> None:
+        self.spec = None
+        self.result = None
+        self._set_state("")
+        self._status(text, error=failed)
+
+    def _show(self, result: DemoResult) -> None:
+        self.result = result
+        if result.status == "cancelled":
+            self._set_state("-failed")
+            self._status("Cancelled. r runs it with a new seed; Enter in a field below re-runs.")
+            return
+        if not result.ok:
+            self._set_state("-failed")
+            word = STATUS_WORDS.get(result.status, result.status)
+            detail = f": {result.error.rstrip('.')}." if result.error else "."
+            self._status(f"The demo {word}{detail} r runs it with a new seed.", error=True)
+            return
+        self._set_state("-done")
+        how = "cached result" if result.cached else f"ran in {result.elapsed_s:.1f} s"
+        self._status(f"Seed {result.seed}, {how}. r: new seed. Parameters below.")
+        self.query_one("#demo-takeaway", Static).update(Content(result.takeaway))
+        claims = Content("\n").join(
+            (CHECK if claim.holds else CROSS) + Content(claim.text) for claim in result.claims
+        )
+        self.query_one("#demo-claims", Static).update(claims)
+        draw(self.query_one("#demo-plot", PlotextPlot), result.series, result.plot)
+        table = self.query_one("#demo-table", DataTable)
+        table.clear(columns=True)
+        if result.table.columns:
+            table.add_columns(*(Text(str(c)) for c in result.table.columns))
+            table.add_rows([cell(v) for v in row] for row in result.table.rows)
+        table.set_class(not result.table.columns, "-empty")
+
+    async def on_param_form_submitted(self, message: ParamForm.Submitted) -> None:
+        message.stop()
+        if not self._demo_running:
+            await self.start(message.values, self.seed)

@@ -1,0 +1,119 @@
+"""A form built from a demo's typed parameters: one input per knob, its bounds beside it.
+
+Every value is read with the parameter's own `parse`, so the form accepts exactly what
+`studyapp demo run --set` accepts, and a bad value is named in one sentence instead of run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.content import Content
+from textual.message import Message
+from textual.widgets import Button, Input, Label, Static
+
+from studyapp.demo_api import DemoSpec, Param, ParamError
+
+
+def format_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+class ParamInput(Input):
+    """An input that knows which parameter it edits."""
+
+    def __init__(self, param: Param, value: Any) -> None:
+        super().__init__(format_value(value), compact=True)
+        self.param = param
+
+
+class ParamForm(Vertical):
+    """Edit a demo's parameters and ask for a run (Enter in a field, or the Run button)."""
+
+    DEFAULT_CSS = """
+    ParamForm { height: auto; }
+    ParamForm > #param-rows { height: auto; }
+    ParamForm .param-row { height: 1; }
+    ParamForm .param-name { width: 14; }
+    ParamForm ParamInput { width: 12; }
+    ParamForm ParamInput.-invalid { background: $error 30%; }
+    ParamForm .param-bounds { width: 1fr; color: $text-muted; padding-left: 1; }
+    ParamForm > #param-footer { height: auto; margin-top: 1; }
+    ParamForm #param-run { min-width: 10; }
+    ParamForm #param-error { color: $error; width: 1fr; padding-left: 1; }
+    """
+
+    @dataclass
+    class Submitted(Message):
+        form: ParamForm
+        values: dict[str, Any]
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.spec: DemoSpec | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static(Content.styled("Parameters (Enter runs them)", "bold"))
+        yield Vertical(id="param-rows")
+        with Horizontal(id="param-footer"):
+            yield Button("Run", id="param-run", compact=True)
+            yield Static(id="param-error", markup=False)
+
+    async def set_spec(self, spec: DemoSpec, values: Mapping[str, Any]) -> None:
+        """Show `spec`'s parameters filled in with `values` (defaults where missing)."""
+        rows = self.query_one("#param-rows", Vertical)
+        if self.spec is not None and self.spec.id == spec.id:
+            for field in self.query(ParamInput):
+                field.value = format_value(values.get(field.param.name, field.param.default))
+                field.remove_class("-invalid")
+        else:
+            self.spec = spec
+            await rows.remove_children()
+            await rows.mount_all(
+                Horizontal(
+                    Label(Content(p.name), classes="param-name"),
+                    ParamInput(p, values.get(p.name, p.default)),
+                    Static(Content(f"{p.bounds_text}  {p.help}"), classes="param-bounds"),
+                    classes="param-row",
+                )
+                for p in spec.params
+            )
+        self.query_one("#param-error", Static).update("")
+
+    def read(self) -> dict[str, Any] | None:
+        """The values typed, or None (with the first problem shown) if any is refused."""
+        values: dict[str, Any] = {}
+        problems: list[str] = []
+        for field in self.query(ParamInput):
+            try:
+                values[field.param.name] = field.param.parse(field.value)
+                field.remove_class("-invalid")
+            except ParamError as exc:
+                field.add_class("-invalid")
+                problems.append(exc.message)
+        self.query_one("#param-error", Static).update(Content(problems[0] if problems else ""))
+        return None if problems else values
+
+    def _submit(self) -> None:
+        values = self.read()
+        if values is not None:
+            self.post_message(self.Submitted(self, values))
+
+    @on(Input.Submitted)
+    def _on_enter(self, event: Input.Submitted) -> None:
+        event.stop()
+        self._submit()
+
+    @on(Button.Pressed, "#param-run")
+    def _on_run(self, event: Button.Pressed) -> None:
+        event.stop()
+        self._submit()

@@ -1,0 +1,177 @@
+"""The inline demo: run, follow, cancel, re-run, new parameters; failures shown, not fatal."""
+
+from __future__ import annotations
+
+import random
+
+from textual.widgets import Input
+
+from studyapp.tui.widgets.demo_panel import DemoPanel
+from studyapp.tui.widgets.param_form import ParamInput
+from tests.tui.conftest import (
+    CLAIM_FALSE,
+    CLAIM_TRUE,
+    TAKEAWAY,
+    FakeRunner,
+    canned_result,
+    review_count,
+    settle,
+    text_of,
+)
+
+
+async def wait_until_started(pilot, runner: FakeRunner) -> None:
+    for _ in range(200):
+        if runner.started.is_set():
+            return
+        await pilot.pause(0.02)
+    raise AssertionError("the demo never started")
+
+
+async def test_d_runs_the_cards_demo_and_shows_takeaway_and_claims(make_app, runner, cards):
+    app = make_app(start="review", deck="Optimizers")
+    async with app.run_test() as pilot:
+        await settle(pilot)
+        await pilot.press("d")
+        await settle(pilot)
+        panel = app.screen.query_one(DemoPanel)
+        assert panel.is_open and not panel.running
+        demo_id, params, seed = runner.calls[0]
+        assert (demo_id, params["steps"], seed) == ("adam_vs_sgd", 200, 0)
+        assert text_of(app, "#demo-takeaway") == TAKEAWAY
+        claims = text_of(app, "#demo-claims")
+        assert f"✓ {CLAIM_TRUE}" in claims
+        assert f"✗ {CLAIM_FALSE}" in claims
+        table = panel.query_one("#demo-table")
+        assert table.row_count == 2 and table.display
+        assert str(table.get_cell_at((0, 2))) == "[b]x"  # a string from a demo is not markup
+        steps = next(f for f in panel.query(ParamInput) if f.param.name == "steps")
+        assert steps.value == "200"
+
+        await pilot.press("d")
+        assert not panel.is_open
+
+
+async def test_the_runner_is_warmed_up_when_a_card_with_a_demo_comes_up(make_app, runner, cards):
+    app = make_app(start="review", deck="Basics")
+    async with app.run_test() as pilot:
+        await settle(pilot)
+        assert not runner.warmed
+        await pilot.press("q", "r")  # Basics is first; move on to Optimizers
+        await pilot.press("q", "down", "r")
+        await settle(pilot)
+        assert runner.warmed
+
+
+async def test_a_card_without_a_demo_says_so(make_app, runner, cards):
+    app = make_app(start="review", deck="Basics")
+    async with app.run_test() as pilot:
+        await settle(pilot)
+        await pilot.press("d")
+        await settle(pilot)
+        assert text_of(app, "#demo-status") == "This card has no demo."
+        assert runner.calls == []
+
+
+async def test_a_cached_result_shows_at_once(make_app, runner, cards):
+    cached = canned_result("adam_vs_sgd", {"steps": 200}, 0)
+    cached.cached = True
+    runner.cache[("adam_vs_sgd", 0)] = cached
+    app = make_app(start="review", deck="Optimizers")
+    async with app.run_test() as pilot:
+        await settle(pilot)
+        await pilot.press("d")
+        assert runner.calls == []
+        assert text_of(app, "#demo-takeaway") == TAKEAWAY
+        assert "cached" in text_of(app, "#demo-status")
+
+
+async def test_escape_cancels_a_running_demo_while_the_review_goes_on(make_app, store, cards):
+    runner = FakeRunner(block=True)
+    app = make_app(start="review", deck="Optimizers", runner=runner)
+    async with app.run_test() as pilot:
+        await settle(pilot)
+        await pilot.press("d")
+        await wait_until_started(pilot, runner)
+        panel = app.screen.query_one(DemoPanel)
+        assert panel.running
+
+        await pilot.press("space", "4")  # the review stays usable while the demo runs
+        assert review_count(store) == 1
+        assert panel.is_open and panel.running
+
+        await pilot.press("escape")
+        await settle(pilot)
+        assert runner.cancelled.is_set()
+        assert not panel.running
+        assert text_of(app, "#demo-status").startswith("Cancelled.")
+
+
+async def test_a_failing_demo_shows_its_error_and_the_app_carries_on(make_app, store, cards):
+    runner = FakeRunner(fail="the loss became NaN at step 12")
+    app = make_app(start="review", deck="Optimizers", runner=runner)
+    async with app.run_test() as pilot:
+        await settle(pilot)
+        await pilot.press("d")
+        await settle(pilot)
+        status = text_of(app, "#demo-status")
+        assert "failed: the loss became NaN at step 12" in status
+        await pilot.press("space", "4")
+        assert review_count(store) == 1
+
+
+async def test_r_reruns_with_a_new_seed_from_the_injected_rng(make_app, runner, cards):
+    app = make_app(start="review", deck="Optimizers")
+    async with app.run_test() as pilot:
+        await settle(pilot)
+        await pilot.press("d")
+        await settle(pilot)
+        await pilot.press("r")
+        await settle(pilot)
+        expected = random.Random(7).randrange(1, 2**31)
+        assert [seed for *_, seed in runner.calls] == [0, expected]
+        assert f"Seed {expected}" in text_of(app, "#demo-status")
+
+
+async def test_the_parameter_form_checks_bounds_and_reruns(make_app, runner, cards):
+    app = make_app(start="review", deck="Optimizers")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("d")
+        await settle(pilot)
+        panel = app.screen.query_one(DemoPanel)
+        steps = next(f for f in panel.query(ParamInput) if f.param.name == "steps")
+        steps.focus()
+        steps.value = "999999"
+        await pilot.press("enter")
+        await settle(pilot)
+        assert len(runner.calls) == 1
+        assert "between 20 and 5000" in text_of(app, "#param-error")
+        assert steps.has_class("-invalid")
+
+        steps.value = "300"
+        await pilot.press("enter")
+        await settle(pilot)
+        assert len(runner.calls) == 2
+        assert runner.calls[-1][1]["steps"] == 300
+        assert runner.calls[-1][2] == 0
+
+        await pilot.press("escape")  # leaves the field; keys rate cards again
+        assert not isinstance(app.focused, Input)
+        await pilot.press("space", "4")
+        assert app.screen.session.done == 1
+
+
+async def test_a_dead_demo_link_is_explained(make_app, runner, store, cards):
+    from studyapp.model import DemoLink
+    from studyapp.services.cards import CardService
+    from tests.tui.conftest import fixed_clock
+
+    CardService(store, fixed_clock).update(cards[3].id, demo=DemoLink("not_a_demo"))
+    app = make_app(start="review", deck="Basics")
+    async with app.run_test() as pilot:
+        await settle(pilot)
+        await pilot.press("d")
+        await settle(pilot)
+        assert "not_a_demo" in text_of(app, "#demo-status")
+        assert runner.calls == []

@@ -1,0 +1,117 @@
+"""Help lists every key of the screen it was opened on; the palette runs the same actions."""
+
+from __future__ import annotations
+
+from textual.widgets import DataTable
+
+from studyapp.tui.commands import ScreenCommands
+from studyapp.tui.screens.browse import BrowseScreen
+from studyapp.tui.screens.help import HelpScreen
+from studyapp.tui.screens.home import HomeScreen
+from studyapp.tui.screens.review import ReviewScreen
+from tests.tui.conftest import review_count, settle
+
+
+def help_rows(app) -> dict[str, str]:
+    table = app.screen.query_one(DataTable)
+    cells = [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
+    return {does: keys for keys, does in cells}
+
+
+async def test_help_on_review_lists_its_keys_including_undo(make_app, cards):
+    app = make_app(start="review", deck="Optimizers")
+    async with app.run_test() as pilot:
+        await settle(pilot)
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        rows = help_rows(app)
+        assert rows["Undo"] == "u / ^z"
+        assert rows["Show answer"] == "space / ⏎"
+        assert rows["Rate 1 Not at all"] == "1" and rows["Rate 5 Perfectly"] == "5"
+        for does in ("Edit", "Suspend", "Bury", "Demo", "Re-run demo, new seed", "Home", "Quit"):
+            assert does in rows
+        await pilot.press("escape")
+        assert isinstance(app.screen, ReviewScreen)
+        await pilot.press("4")  # help closed; a rating before the reveal still does nothing
+        assert review_count(app.services.store) == 0
+
+
+async def test_help_follows_the_screen(make_app, cards):
+    app = make_app()
+    async with app.run_test() as pilot:
+        await settle(pilot)
+        await pilot.press("question_mark")
+        rows = help_rows(app)
+        assert {"Review", "Review all", "Browse", "Stats", "Import", "Export"} <= set(rows)
+        assert "Undo" not in rows
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HomeScreen)
+
+
+async def test_the_palette_offers_the_screens_actions_and_places(make_app, cards):
+    app = make_app(start="review", deck="Optimizers")
+    async with app.run_test() as pilot:
+        await settle(pilot)
+        await pilot.press("space")
+        provider = ScreenCommands(app.screen)
+        hits = [hit async for hit in provider.discover()]
+        titles = [hit.text for hit in hits]
+        assert "Rate 4 Mostly" in titles and "Browse cards" in titles
+        assert "Show answer" not in titles  # already revealed: not on offer
+
+        rate = next(hit for hit in hits if hit.text == "Rate 4 Mostly")
+        await rate.command()
+        assert review_count(app.services.store) == 1
+
+        found = [hit async for hit in provider.search("browse")]
+        await found[0].command()
+        await pilot.pause()
+        assert isinstance(app.screen, BrowseScreen)
+
+
+async def test_ctrl_p_opens_the_command_palette(make_app, cards):
+    from textual.command import CommandPalette
+
+    app = make_app()
+    async with app.run_test() as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+p")
+        assert isinstance(app.screen, CommandPalette)
+
+
+async def test_ctrl_q_quits_from_any_screen(make_app, runner, cards):
+    app = make_app(start="review", deck="Optimizers")
+    async with app.run_test() as pilot:
+        await settle(pilot)
+        await pilot.press("question_mark")
+        await pilot.press("ctrl+q")
+        await pilot.pause()
+    assert app.return_code == 0
+    assert not runner.closed  # the caller's runner is the caller's to close
+
+
+async def test_quitting_while_a_demo_runs_cancels_it(make_app, cards):
+    from tests.tui.conftest import FakeRunner
+    from tests.tui.test_demo_panel import wait_until_started
+
+    runner = FakeRunner(block=True)
+    app = make_app(start="review", deck="Optimizers", runner=runner)
+    async with app.run_test() as pilot:
+        await settle(pilot)
+        await pilot.press("d")
+        await wait_until_started(pilot, runner)
+        await pilot.press("ctrl+q")
+    assert runner.cancelled.is_set()
+
+
+async def test_light_and_dark_themes_both_render(make_app, cards):
+    app = make_app(start="review", deck="Optimizers")
+    async with app.run_test() as pilot:
+        await settle(pilot)
+        shots = {}
+        for theme in ("textual-light", "textual-dark"):
+            app.theme = theme
+            await pilot.pause()
+            shots[theme] = app.export_screenshot()
+            assert "What does Adam add to SGD with momentum?" in shots[theme].replace("&#160;", " ")
+        assert shots["textual-light"] != shots["textual-dark"]

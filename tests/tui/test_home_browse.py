@@ -1,0 +1,111 @@
+"""Home (decks and today's counts) and browse (search, open, edit, suspend, history)."""
+
+from __future__ import annotations
+
+from textual.widgets import DataTable, Input, TextArea
+
+from studyapp.services.cards import CardService
+from studyapp.tui.screens.browse import BrowseScreen, parse_query
+from studyapp.tui.screens.card_detail import CardScreen
+from studyapp.tui.screens.card_editor import CardEditor
+from studyapp.tui.screens.home import HomeScreen
+from studyapp.tui.screens.review import ReviewScreen
+from tests.tui.conftest import LITERAL_FRONT, fixed_clock, settle, text_of
+
+
+def rows(table: DataTable) -> list[list[str]]:
+    return [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
+
+
+async def test_home_lists_decks_with_counts_and_starts_reviews(make_app, cards):
+    app = make_app()
+    async with app.run_test() as pilot:
+        await settle(pilot)
+        assert isinstance(app.screen, HomeScreen)
+        table = app.screen.query_one(DataTable)
+        assert rows(table) == [
+            ["Basics", "2", "0", "0", "2"],
+            ["Optimizers", "3", "0", "0", "3"],
+            ["All decks", "5", "0", "0", "5"],
+        ]
+        assert "0 reviewed" in text_of(app, "#home-today")
+
+        await pilot.press("down", "r")
+        assert isinstance(app.screen, ReviewScreen) and app.screen.deck == "Optimizers"
+        await pilot.press("space", "4", "q")
+        assert isinstance(app.screen, HomeScreen)
+        assert rows(table)[1] == ["Optimizers", "2", "0", "0", "3"]
+        assert "1 reviewed" in text_of(app, "#home-today")
+
+        await pilot.press("down", "enter")
+        assert isinstance(app.screen, ReviewScreen) and app.screen.deck is None
+
+
+async def test_an_empty_collection_says_how_to_get_cards(make_app):
+    app = make_app()
+    async with app.run_test() as pilot:
+        await settle(pilot)
+        assert "Press i to import" in text_of(app, "#home-empty")
+        await pilot.press("r", "a")
+        assert isinstance(app.screen, HomeScreen)
+
+
+def test_search_tokens():
+    assert parse_query("adam tag:optimizers deck:Basics step") == (
+        "adam step",
+        ["optimizers"],
+        "Basics",
+    )
+    assert parse_query("tag: plain") == ("tag: plain", [], None)
+
+
+async def test_browse_searches_by_text_and_tag(make_app, cards):
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("b")
+        screen = app.screen
+        assert isinstance(screen, BrowseScreen)
+        table = screen.query_one(DataTable)
+        assert table.row_count == 5
+        assert LITERAL_FRONT in [r[1] for r in rows(table)]  # shown as typed, in full at 100
+
+        await pilot.press(*"tag:adam")
+        assert [r[1] for r in rows(table)] == [cards[0].front]
+        screen.query_one(Input).value = "epoch"
+        await pilot.pause()
+        assert [r[1] for r in rows(table)] == ["What is an epoch?"]
+        assert rows(table)[0][2] == "new"
+        assert "1 card" in text_of(app, "#browse-count")
+
+
+async def test_open_a_card_edit_it_suspend_it_and_see_its_history(make_app, store, cards):
+    service = CardService(store, fixed_clock)
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("a", "space", "4", "q")  # one review of "What is an epoch?"
+        await pilot.press("b", *"epoch", "enter", "enter")
+        screen = app.screen
+        assert isinstance(screen, CardScreen)
+        history = rows(screen.query_one(DataTable))
+        assert history[0][:3] == ["2025-03-10", "4 Mostly", "new"]
+        assert "due 2025-03-11" in text_of(app, "#card-state")
+
+        await pilot.press("s")
+        assert service.detail(cards[3].id).card.suspended
+        assert "SUSPENDED" in text_of(app, "#card-state")
+        await pilot.press("s")
+        assert not service.detail(cards[3].id).card.suspended
+
+        await pilot.press("e")
+        assert isinstance(app.screen, CardEditor)
+        app.screen.query_one("#editor-back", TextArea).text = "One full pass over the data."
+        await pilot.press("ctrl+s")
+        assert service.detail(cards[3].id).card.back == "One full pass over the data."
+        assert text_of(app, "#card-back") == "One full pass over the data."
+
+        await pilot.press("escape")
+        assert isinstance(app.screen, BrowseScreen)
+        await pilot.press("escape")
+        assert isinstance(app.screen, HomeScreen)

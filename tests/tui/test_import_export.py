@@ -1,0 +1,141 @@
+"""Import (preview, then confirm) and export from inside the app, with the CLI's report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.widgets import DataTable, Input, Select
+
+from studyapp.tui.screens.exporting import ExportScreen, suggested_path
+from studyapp.tui.screens.importing import ImportScreen
+from tests.tui.conftest import settle, text_of
+
+
+async def test_import_previews_then_imports_what_the_preview_showed(make_app, library, tmp_path):
+    deck_file = tmp_path / "deck.csv"
+    deck_file.write_text("front,back\n")
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("i")
+        screen = app.screen
+        assert isinstance(screen, ImportScreen)
+        screen.query_one("#import-path", Input).value = str(deck_file)
+        screen.query_one("#import-deck", Input).value = "Mine"
+
+        await pilot.press("ctrl+s")
+        assert library.imports == []
+        assert "Preview first" in text_of(app, "#import-report")
+
+        await pilot.press("ctrl+r")
+        await settle(pilot)
+        assert library.imports == [([deck_file], None, "Mine", True)]
+        report = text_of(app, "#import-report")
+        assert "Preview (dry run): nothing was changed." in report
+        assert "added 2  updated 0  unchanged 1  skipped 1" in report
+        assert "line 4: the back is empty" in report
+
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert library.imports[-1] == ([deck_file], None, "Mine", False)
+        assert text_of(app, "#import-report").startswith("Imported.")
+
+
+async def test_import_names_a_missing_file(make_app, library, tmp_path):
+    app = make_app()
+    async with app.run_test() as pilot:
+        await settle(pilot)
+        await pilot.press("i", *str(tmp_path / "nope.csv"), "enter")
+        await settle(pilot)
+        assert library.imports == []
+        assert "nope.csv: there is no file there." in text_of(app, "#import-report")
+
+
+async def test_import_shows_a_users_error_and_keeps_running(make_app, library, tmp_path):
+    from studyapp.errors import UserError
+
+    def refuse(*args, **kwargs):
+        raise UserError("deck.csv, line 3: unclosed quote")
+
+    library.import_files = refuse
+    deck_file = tmp_path / "deck.csv"
+    deck_file.write_text('"a,b\n')
+    app = make_app()
+    async with app.run_test() as pilot:
+        await settle(pilot)
+        await pilot.press("i")
+        app.screen.query_one("#import-path", Input).value = str(deck_file)
+        await pilot.press("ctrl+r")
+        await settle(pilot)
+        assert text_of(app, "#import-report") == "deck.csv, line 3: unclosed quote"
+        assert isinstance(app.screen, ImportScreen)
+
+
+async def test_export_writes_the_file_and_says_where(make_app, library, tmp_path, cards):
+    target = tmp_path / "out" / "basics.csv"
+    target.parent.mkdir()
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("x")
+        screen = app.screen
+        assert isinstance(screen, ExportScreen)
+        assert screen.query_one("#export-path", Input).value.endswith("studyapp-all-decks.json")
+        screen.query_one("#export-format", Select).value = "csv"
+        screen.query_one("#export-deck", Select).value = 1
+        await pilot.pause()
+        assert screen.query_one("#export-path", Input).value.endswith("studyapp-Basics.csv")
+
+        screen.query_one("#export-path", Input).value = str(target)
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert library.exports == [("csv", "Basics")]
+        assert target.read_bytes() == b"front,back\n"
+        assert text_of(app, "#export-result") == f"Wrote 11 bytes to {target}"
+
+
+async def test_export_to_a_missing_folder_is_one_sentence(make_app, tmp_path):
+    app = make_app()
+    async with app.run_test() as pilot:
+        await settle(pilot)
+        await pilot.press("x")
+        target = tmp_path / "missing" / "all.json"
+        app.screen.query_one("#export-path", Input).value = str(target)
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert text_of(app, "#export-result").startswith(f"cannot write {target}:")
+
+
+def test_suggested_names_are_safe_file_names():
+    assert suggested_path(Path("/x"), "Deep Learning / ch. 3", "md") == Path(
+        "/x/studyapp-Deep-Learning-ch.-3.md"
+    )
+    assert suggested_path(Path("/x"), None, "json") == Path("/x/studyapp-all-decks.json")
+
+
+async def test_a_real_round_trip_through_the_library(make_app, store, cards, tmp_path):
+    """With the real library: export every deck as JSON, then import a CSV into a new deck."""
+    backup = tmp_path / "backup.json"
+    deck_file = tmp_path / "new.csv"
+    deck_file.write_text("What is dropout?,Randomly zeroing units while training.\n")
+    app = make_app(library=None)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("x")
+        app.screen.query_one("#export-path", Input).value = str(backup)
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert '"What is an epoch?"' in backup.read_text()
+
+        await pilot.press("escape", "i")
+        app.screen.query_one("#import-path", Input).value = str(deck_file)
+        app.screen.query_one("#import-deck", Input).value = "Regularization"
+        await pilot.press("ctrl+r")
+        await settle(pilot)
+        assert "added 1" in text_of(app, "#import-report")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert text_of(app, "#import-report").startswith("Imported.")
+        await pilot.press("escape")
+        names = [str(app.screen.query_one(DataTable).get_row_at(i)[0]) for i in range(3)]
+        assert names == ["Basics", "Optimizers", "Regularization"]

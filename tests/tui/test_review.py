@@ -1,0 +1,171 @@
+"""The review screen as a learner uses it: reveal, rate, undo, suspend, bury, edit, summary."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from textual.widgets import Input, TextArea
+
+from studyapp.scheduling import SM2State
+from studyapp.services.cards import CardService
+from studyapp.tui.screens.card_editor import CardEditor
+from studyapp.tui.screens.home import HomeScreen
+from studyapp.tui.screens.review import ReviewScreen
+from tests.tui.conftest import (
+    LITERAL_BACK,
+    LITERAL_FRONT,
+    fixed_clock,
+    review_count,
+    settle,
+    text_of,
+)
+
+
+async def test_a_rating_counts_only_after_the_reveal(make_app, store, cards):
+    app = make_app(start="review", deck="Optimizers")
+    async with app.run_test() as pilot:
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, ReviewScreen)
+        assert text_of(app, "#card-front") == cards[0].front
+        assert not screen.query_one("#card-back").display
+
+        await pilot.press("4")
+        assert review_count(store) == 0
+        assert screen.session.current.id == cards[0].id
+
+        await pilot.press("space")
+        assert screen.revealed
+        assert screen.query_one("#card-back").display
+        assert text_of(app, "#card-back") == cards[0].back
+
+        await pilot.press("4")
+        assert review_count(store) == 1
+        assert screen.session.current.id == cards[1].id
+        assert not screen.revealed
+        state = CardService(store, fixed_clock).detail(cards[0].id).card.state
+        assert state.due == date(2025, 3, 11)
+
+
+async def test_enter_also_reveals(make_app, cards):
+    app = make_app(start="review", deck="Basics")
+    async with app.run_test() as pilot:
+        await settle(pilot)
+        await pilot.press("enter")
+        assert app.screen.revealed
+
+
+async def test_undo_brings_the_card_back_with_its_old_state(make_app, store, cards):
+    app = make_app(start="review", deck="Optimizers")
+    async with app.run_test() as pilot:
+        await settle(pilot)
+        screen = app.screen
+        for undo_key in ("u", "ctrl+z"):
+            await pilot.press("space", "5")
+            assert review_count(store) == 1
+            await pilot.press(undo_key)
+            assert review_count(store) == 0
+            assert screen.session.current.id == cards[0].id
+            assert text_of(app, "#card-front") == cards[0].front
+            card = CardService(store, fixed_clock).detail(cards[0].id).card
+            assert card.state == SM2State.new()
+
+
+async def test_suspend_and_bury_take_the_card_out_and_undo_puts_it_back(make_app, store, cards):
+    service = CardService(store, fixed_clock)
+    app = make_app(start="review", deck="Optimizers")
+    async with app.run_test() as pilot:
+        await settle(pilot)
+        screen = app.screen
+        await pilot.press("s")
+        assert service.detail(cards[0].id).card.suspended
+        assert screen.session.current.id == cards[1].id
+
+        await pilot.press("b")
+        assert service.detail(cards[1].id).card.buried_until == date(2025, 3, 11)
+        assert screen.session.current.id == cards[2].id
+
+        await pilot.press("u")
+        assert service.detail(cards[1].id).card.buried_until is None
+        await pilot.press("u")
+        assert not service.detail(cards[0].id).card.suspended
+        assert screen.session.current.id == cards[0].id
+
+
+async def test_the_end_of_a_session_shows_a_summary(make_app, store, cards):
+    app = make_app(start="review", deck="Basics")
+    async with app.run_test() as pilot:
+        await settle(pilot)
+        await pilot.press("space", "4", "space", "5")
+        assert review_count(store) == 2
+        summary = text_of(app, "#review-summary")
+        assert "Session complete." in summary
+        assert "Cards     2" in summary
+        assert "4 Mostly x1" in summary and "5 Perfectly x1" in summary
+        assert "2025-03-11 (tomorrow)" in summary
+        assert not app.screen.query_one("#review-card").display
+
+
+async def test_card_text_is_shown_literally(make_app, cards):
+    app = make_app(start="review", deck="Optimizers")
+    async with app.run_test() as pilot:
+        await settle(pilot)
+        await pilot.press("space", "4", "space")
+        assert text_of(app, "#card-front") == LITERAL_FRONT
+        assert text_of(app, "#card-back") == LITERAL_BACK
+
+
+async def test_editing_a_card_saves_it_and_shows_it(make_app, store, cards):
+    app = make_app(start="review", deck="Optimizers")
+    async with app.run_test() as pilot:
+        await settle(pilot)
+        await pilot.press("e")
+        editor = app.screen
+        assert isinstance(editor, CardEditor)
+        editor.query_one("#editor-front", TextArea).text = "What does [Adam] add?"
+        editor.query_one("#editor-tags", Input).value = "optimizers  adam second-moment"
+        editor.query_one("#editor-demo", Input).value = "adam_vs_sgd steps=300"
+        await pilot.press("ctrl+s")
+        assert isinstance(app.screen, ReviewScreen)
+        card = CardService(store, fixed_clock).detail(cards[0].id).card
+        assert card.front == "What does [Adam] add?"
+        assert card.tags == ("optimizers", "adam", "second-moment")
+        assert card.demo is not None and dict(card.demo.params) == {"steps": 300}
+        assert text_of(app, "#card-front") == "What does [Adam] add?"
+
+
+async def test_the_editor_refuses_a_bad_demo_link_and_an_empty_front(make_app, store, cards):
+    app = make_app(start="review", deck="Optimizers")
+    async with app.run_test() as pilot:
+        await settle(pilot)
+        await pilot.press("e")
+        editor = app.screen
+        editor.query_one("#editor-demo", Input).value = "no_such_demo"
+        await pilot.press("ctrl+s")
+        assert app.screen is editor
+        assert "no_such_demo" in text_of(app, "#editor-error")
+
+        editor.query_one("#editor-demo", Input).value = "adam_vs_sgd steps=999999"
+        await pilot.press("ctrl+s")
+        assert "between 20 and 5000" in text_of(app, "#editor-error")
+
+        editor.query_one("#editor-demo", Input).value = "adam_vs_sgd steps=200"
+        editor.query_one("#editor-front", TextArea).text = "   "
+        await pilot.press("ctrl+s")
+        assert "needs a front" in text_of(app, "#editor-error")
+
+        await pilot.press("escape")
+        assert isinstance(app.screen, ReviewScreen)
+        assert CardService(store, fixed_clock).detail(cards[0].id).card.front == cards[0].front
+
+
+async def test_q_and_escape_go_back_home(make_app, cards):
+    app = make_app()
+    async with app.run_test() as pilot:
+        await settle(pilot)
+        for key in ("q", "escape"):
+            await pilot.press("a")
+            assert isinstance(app.screen, ReviewScreen)
+            assert app.screen.deck is None
+            await pilot.press(key)
+            assert isinstance(app.screen, HomeScreen)

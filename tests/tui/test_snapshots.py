@@ -1,0 +1,71 @@
+"""How the main screens look, pinned at 100x30 and 80x24 (fixed clock, fixed cards, stub demo).
+
+Update after an intended change with `pytest tests/tui/test_snapshots.py --snapshot-update`
+and look at the report before committing the new pictures.
+"""
+
+from __future__ import annotations
+
+import pytest
+from textual.pilot import Pilot
+
+SIZES = pytest.mark.parametrize("size", [(100, 30), (80, 24)], ids=["100x30", "80x24"])
+
+
+async def settled(pilot: Pilot, *keys: str) -> None:
+    await pilot.pause()
+    for key in keys:
+        await pilot.press(key)
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+
+
+@SIZES
+def test_review_with_literal_card_text(snap_compare, make_app, cards, size):
+    """The second card revealed: its brackets are text, not markup."""
+    app = make_app(start="review", deck="Optimizers")
+
+    async def run_before(pilot: Pilot) -> None:
+        await settled(pilot, "space", "4", "space")
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+@SIZES
+def test_review_with_the_demo_panel_open(snap_compare, make_app, cards, size):
+    app = make_app(start="review", deck="Optimizers")
+
+    async def run_before(pilot: Pilot) -> None:
+        await settled(pilot, "d")
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+@SIZES
+def test_stats(snap_compare, make_app, history, size):
+    app = make_app()
+
+    async def run_before(pilot: Pilot) -> None:
+        await settled(pilot, "t")
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+@SIZES
+def test_help_over_the_review(snap_compare, make_app, cards, size):
+    app = make_app(start="review", deck="Optimizers")
+
+    async def run_before(pilot: Pilot) -> None:
+        await settled(pilot, "question_mark")
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+def test_review_in_the_light_theme(snap_compare, make_app, cards):
+    app = make_app(start="review", deck="Optimizers")
+
+    async def run_before(pilot: Pilot) -> None:
+        pilot.app.theme = "textual-light"
+        await settled(pilot, "space")
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)

@@ -1,0 +1,54 @@
+"""The stats screen: numbers, forecast, reviews per day and heatmap, per deck and overall."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from studyapp.tui.screens.stats import StatsScreen
+from studyapp.tui.widgets.charts import DayBars, Heatmap, bar_rows, heatmap_rows
+from tests.tui.conftest import settle, text_of
+
+
+async def test_stats_show_retention_streak_and_forecast_overall_and_per_deck(make_app, history):
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("t")
+        screen = app.screen
+        assert isinstance(screen, StatsScreen)
+        summary = text_of(app, "#stats-summary")
+        assert "Cards 5 (0 new, 0 suspended)" in summary
+        assert "Reviews 12 (0 today)" in summary
+        assert "Streak 3 days" in summary
+        assert "80.0% of 5 reviews" in summary
+        forecast = screen.query_one("#stats-forecast", DayBars).values
+        assert len(forecast) == 30 and sum(forecast) == 5
+        per_day = screen.query_one("#stats-per-day", DayBars).values
+        assert per_day[-4:] == [5, 6, 1, 0]
+        assert screen.query_one(Heatmap).per_day[date(2025, 3, 8)] == 6
+
+        await pilot.press("n")
+        await pilot.pause()
+        assert screen.deck == "Basics"
+        assert "Cards 2 (0 new" in text_of(app, "#stats-summary")
+        await pilot.press("p", "p")
+        await pilot.pause()
+        assert screen.deck == "Optimizers"
+        assert "Cards 3 (0 new" in text_of(app, "#stats-summary")
+
+        await pilot.press("escape")
+        assert not isinstance(app.screen, StatsScreen)
+
+
+def test_bars_scale_to_the_peak_and_show_every_nonzero_day():
+    assert bar_rows([0, 1, 8], height=2, gap=0) == ["  █", " ▂█"]
+    assert bar_rows([1, 100], height=1, gap=1) == ["▁ █ "]
+
+
+def test_heatmap_puts_today_in_the_last_column():
+    today = date(2025, 3, 10)  # a Monday
+    rows = heatmap_rows({today: 3, date(2025, 3, 3): 1}, today, weeks=2)
+    monday = rows[1].plain
+    assert monday.startswith("Mon")
+    assert monday.split()[1:] == ["▒", "█"]  # a third of the peak, then the peak
+    assert rows[2].plain.split() == ["·"]  # last Tuesday, empty; this Tuesday is still to come
