@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 
@@ -23,13 +24,37 @@ def setup(seed: int, device: str = "cpu") -> tuple[Any, Any]:
     return torch, torch.device(device)
 
 
+DATA_STREAM = 0x5EED_DA7A
+
+
 def generator(seed: int) -> Any:
-    """A torch.Generator on the CPU seeded with `seed`, for data made in code."""
+    """A torch.Generator on the CPU for data made in code, seeded from `seed`.
+
+    Its stream is derived from `seed` rather than equal to it: `torch.manual_seed(seed)` seeds
+    the weights, and data drawn from the very same stream would repeat the weights' numbers.
+    """
     import torch
 
     g = torch.Generator()
-    g.manual_seed(seed)
+    g.manual_seed((seed * 1_000_003 + DATA_STREAM) % 2**63)
     return g
+
+
+@contextmanager
+def one_thread() -> Iterator[None]:
+    """Run torch on one CPU thread for the block.
+
+    The demos' tensors are small: a thread pool costs more than the math, and on a busy
+    machine extra threads wait on each other far longer than the work takes.
+    """
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def floats(values: Iterable[Any], digits: int = 6) -> list[float]:

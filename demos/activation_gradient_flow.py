@@ -12,11 +12,10 @@ makes up for the units it switches off, so every layer gets a gradient of simila
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from typing import Any
 
-from demos._common import floats, fmt, report_every, setup
+from demos._common import floats, fmt, one_thread, report_every, setup
 from studyapp.demo_api import (
     Claim,
     DemoOutput,
@@ -61,20 +60,6 @@ _MANY_ORDERS = 1e4  # "many orders of magnitude" = at least this factor
 _SMALL_FACTOR = 5.0
 _FLOOR, _CEILING = 1e-300, 1e300
 _RELU_LIKE = ("relu", "leaky_relu")
-
-
-@contextmanager
-def _one_thread() -> Iterator[None]:
-    """Run on one CPU thread: on a busy machine extra threads wait on each other far longer
-    than the work takes."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def _init_name(activation: str, init: str) -> str:
@@ -125,7 +110,7 @@ def _gradient_norms(
 
 
 def run(params: Mapping[str, Any], seed: int, progress: Progress) -> DemoOutput:
-    with _one_thread():
+    with one_thread():
         return _run(params, seed, progress)
 
 

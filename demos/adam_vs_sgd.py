@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from demos._common import first_below, floats, fmt, generator, report_every, setup
+from demos._common import first_below, floats, fmt, generator, one_thread, report_every, setup
 from studyapp.demo_api import (
     Claim,
     DemoOutput,
@@ -58,6 +58,11 @@ def _spirals(n: int, seed: int) -> tuple[Any, Any]:
 
 
 def run(params: Mapping[str, Any], seed: int, progress: Progress) -> DemoOutput:
+    with one_thread():
+        return _run(params, seed, progress)
+
+
+def _run(params: Mapping[str, Any], seed: int, progress: Progress) -> DemoOutput:
     torch, device = setup(seed, params["device"])
     nn = torch.nn
     x, y = _spirals(params["points"], seed)

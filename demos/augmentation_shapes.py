@@ -10,11 +10,10 @@ jitter can be switched on too: flips hurt here, since a mirrored "/" is a "\\".
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from typing import Any
 
-from demos._common import floats, fmt, generator, report_every, setup
+from demos._common import floats, fmt, generator, one_thread, report_every, setup
 from studyapp.demo_api import (
     Claim,
     DemoOutput,
@@ -154,21 +153,8 @@ def _augmentations(params: Mapping[str, Any]) -> str:
     return " + ".join(names) if names else "no augmentation"
 
 
-@contextmanager
-def _one_thread() -> Iterator[None]:
-    """Tensors this small run fastest on one thread: a thread pool costs more than the math."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
 def run(params: Mapping[str, Any], seed: int, progress: Progress) -> DemoOutput:
-    with _one_thread():
+    with one_thread():
         return _run(params, seed, progress)
 
 

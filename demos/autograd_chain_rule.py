@@ -10,11 +10,10 @@ leaves truncation error, too small a step drowns in rounding error.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from demos._common import floats, fmt, generator, report_every, setup
+from demos._common import floats, fmt, generator, one_thread, report_every, setup
 from studyapp.demo_api import (
     Claim,
     DemoOutput,
@@ -132,21 +131,8 @@ def _relative_error(a: list[Any], b: list[Any]) -> float:
     return diff / scale if scale > 0 else diff
 
 
-@contextmanager
-def _one_thread() -> Iterator[None]:
-    """Tensors this small run fastest on one thread: a thread pool costs more than the math."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
 def run(params: Mapping[str, Any], seed: int, progress: Progress) -> DemoOutput:
-    with _one_thread():
+    with one_thread():
         return _run(params, seed, progress)
 
 

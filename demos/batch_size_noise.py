@@ -12,11 +12,10 @@ iterations: ceil(N / B) per epoch.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from typing import Any
 
-from demos._common import floats, fmt, generator, setup
+from demos._common import floats, fmt, generator, one_thread, setup
 from studyapp.demo_api import (
     Claim,
     DemoOutput,
@@ -55,17 +54,6 @@ SPEC = DemoSpec(
     tiny={"points": 500, "max_batch": 64, "draws": 400, "epochs": 1},
     timeout_s=60,
 )
-
-
-@contextmanager
-def _one_thread(torch: Any) -> Iterator[None]:
-    """Small tensors run fastest, and reproducibly, on one thread."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def _per_example_grads(torch: Any, n: int, seed: int) -> tuple[Any, Any, Any]:
@@ -126,7 +114,7 @@ def _iterations(torch: Any, x: Any, y: Any, batch: int, epochs: int, seed: int) 
 
 def run(params: Mapping[str, Any], seed: int, progress: Progress) -> DemoOutput:
     torch, _ = setup(seed, "cpu")
-    with _one_thread(torch):
+    with one_thread():
         return _run(torch, params, seed, progress)
 
 

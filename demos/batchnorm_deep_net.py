@@ -12,11 +12,10 @@ before the sigmoid (as in the original paper), after it, or nowhere.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from typing import Any
 
-from demos._common import floats, fmt, report_every, setup
+from demos._common import floats, fmt, one_thread, report_every, setup
 from studyapp.demo_api import (
     Claim,
     DemoOutput,
@@ -62,20 +61,6 @@ _CLEARLY = 0.2  # "clearly higher" = at least this much more accuracy
 _LOSS_CAP = 1e6  # a diverging loss is drawn at this height
 
 
-@contextmanager
-def _one_thread() -> Iterator[None]:
-    """Run on one CPU thread: these tensors are too small to gain from more, and on a busy
-    machine extra threads wait on each other far longer than the work takes."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
 def _rings(torch: Any, points: int) -> tuple[Any, Any]:
     """Two noisy concentric rings, class 1 inside, drawn from the seeded stream."""
     y = torch.arange(points) % 2
@@ -114,7 +99,7 @@ def _set_running_stats(torch: Any, model: Any, x: Any) -> None:
 
 
 def run(params: Mapping[str, Any], seed: int, progress: Progress) -> DemoOutput:
-    with _one_thread():
+    with one_thread():
         return _run(params, seed, progress)
 
 

@@ -10,11 +10,10 @@ such data while finding no positive at all: accuracy alone says little when clas
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from typing import Any
 
-from demos._common import floats, fmt, generator, report_every, setup
+from demos._common import floats, fmt, generator, one_thread, report_every, setup
 from studyapp.demo_api import (
     Claim,
     DemoOutput,
@@ -47,19 +46,6 @@ SPEC = DemoSpec(
 AUC_TOLERANCE = 1e-9  # trapezoid area vs pair count, in float64
 HIGH_ACCURACY = 0.8  # what "high accuracy" of the all-negative classifier must reach
 CURVE_POINTS = 400
-
-
-@contextmanager
-def _one_thread() -> Iterator[None]:
-    """Tensors this small run fastest on one thread: a thread pool costs more than the math."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def _blobs(n: int, fraction: float, separation: float, g: Any) -> tuple[Any, Any]:
@@ -135,7 +121,7 @@ def _subsample(x: Any, y: Any) -> dict[str, list[float]]:
 
 
 def run(params: Mapping[str, Any], seed: int, progress: Progress) -> DemoOutput:
-    with _one_thread():
+    with one_thread():
         return _run(params, seed, progress)
 
 

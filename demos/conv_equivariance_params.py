@@ -10,11 +10,10 @@ parameter count is read from the tensors and compared with (k*k*C_in + 1) * C_ou
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from typing import Any
 
-from demos._common import floats, fmt, generator, setup
+from demos._common import floats, fmt, generator, one_thread, setup
 from studyapp.demo_api import (
     Claim,
     DemoOutput,
@@ -51,19 +50,6 @@ OBJECT = 6  # side of the non-zero patch in the input
 TOLERANCE = 1e-12  # float64 agreement that counts as "equal"
 # Layer shapes whose parameter count is also checked, beside the one set by the knobs.
 EXTRA_LAYERS = ((1, 1, 3), (3, 64, 3), (64, 128, 3), (128, 256, 5))
-
-
-@contextmanager
-def _one_thread() -> Iterator[None]:
-    """Tensors this small run fastest on one thread: a thread pool costs more than the math."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def _image(params: Mapping[str, Any], seed: int) -> Any:
@@ -117,7 +103,7 @@ def _max_diff(a: Any, b: Any) -> float:
 
 
 def run(params: Mapping[str, Any], seed: int, progress: Progress) -> DemoOutput:
-    with _one_thread():
+    with one_thread():
         return _run(params, seed, progress)
 
 

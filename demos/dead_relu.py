@@ -10,11 +10,10 @@ small slope, the gradient still reaches them, their biases climb and they fire a
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from typing import Any
 
-from demos._common import floats, fmt, report_every, setup
+from demos._common import floats, fmt, one_thread, report_every, setup
 from studyapp.demo_api import (
     Claim,
     DemoOutput,
@@ -52,20 +51,6 @@ SPEC = DemoSpec(
 _POINTS = 256
 _OFFSET = 3.0
 _RECOVER_SHARE = 0.5  # "units recover" = at least this share of the pushed units fire again
-
-
-@contextmanager
-def _one_thread() -> Iterator[None]:
-    """Run on one CPU thread: these tensors are too small to gain from more, and on a busy
-    machine extra threads wait on each other far longer than the work takes."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def _data(torch: Any) -> tuple[Any, Any]:
@@ -113,7 +98,7 @@ def _firing_units(hidden: Any, x: Any, count: int) -> int:
 
 
 def run(params: Mapping[str, Any], seed: int, progress: Progress) -> DemoOutput:
-    with _one_thread():
+    with one_thread():
         return _run(params, seed, progress)
 
 

@@ -11,12 +11,11 @@ falling while validation loss bottoms out and climbs.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from itertools import pairwise
 from typing import Any
 
-from demos._common import floats, fmt, report_every, setup
+from demos._common import floats, fmt, one_thread, report_every, setup
 from studyapp.demo_api import (
     Claim,
     DemoOutput,
@@ -55,20 +54,6 @@ _VAL_POINTS = 1000
 _U_MARGIN = 1.5  # both ends of the U are at least this many times the minimum
 _MONOTONE_SLACK = 1e-9
 _CURVE_POINTS = 300
-
-
-@contextmanager
-def _one_thread() -> Iterator[None]:
-    """Run on one CPU thread: these tensors are too small to gain from more, and on a busy
-    machine extra threads wait on each other far longer than the work takes."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def _curve(x: Any) -> Any:
@@ -136,7 +121,7 @@ def _mlp_curves(
 
 
 def run(params: Mapping[str, Any], seed: int, progress: Progress) -> DemoOutput:
-    with _one_thread():
+    with one_thread():
         return _run(params, seed, progress)
 
 

@@ -13,11 +13,10 @@ same compounding in either direction; the deeper the net, the larger the damage.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from typing import Any
 
-from demos._common import floats, fmt, report_every, setup
+from demos._common import floats, fmt, one_thread, report_every, setup
 from studyapp.demo_api import (
     Claim,
     DemoOutput,
@@ -63,20 +62,6 @@ _ORDERS = 100.0  # "orders of magnitude" = at least this factor
 _FLOOR, _CEILING = 1e-300, 1e300
 
 
-@contextmanager
-def _one_thread() -> Iterator[None]:
-    """Run on one CPU thread: on a busy machine extra threads wait on each other far longer
-    than the work takes."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
 def _init_weight(torch: Any, weight: Any, init: str) -> None:
     nn = torch.nn
     if init == "he":
@@ -104,7 +89,7 @@ def _stds(torch: Any, x: Any, init: str, params: Mapping[str, Any], tick: Any) -
 
 
 def run(params: Mapping[str, Any], seed: int, progress: Progress) -> DemoOutput:
-    with _one_thread():
+    with one_thread():
         return _run(params, seed, progress)
 
 

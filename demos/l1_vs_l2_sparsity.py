@@ -10,11 +10,10 @@ L2's pull shrinks in proportion to the weight, so it never quite reaches zero.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from typing import Any
 
-from demos._common import floats, fmt, report_every, setup
+from demos._common import floats, fmt, one_thread, report_every, setup
 from studyapp.demo_api import (
     Claim,
     DemoOutput,
@@ -48,20 +47,6 @@ SPEC = DemoSpec(
 
 _MOST = 0.75  # "most" irrelevant weights = at least this share
 _TEST_SAMPLES = 2000
-
-
-@contextmanager
-def _one_thread() -> Iterator[None]:
-    """Run on one CPU thread: these tensors are too small to gain from more, and on a busy
-    machine extra threads wait on each other far longer than the work takes."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def _problem(torch: Any, params: Mapping[str, Any]) -> tuple[Any, Any, Any, Any, Any]:
@@ -103,7 +88,7 @@ def _ridge(torch: Any, x: Any, y: Any, lam: float) -> Any:
 
 
 def run(params: Mapping[str, Any], seed: int, progress: Progress) -> DemoOutput:
-    with _one_thread():
+    with one_thread():
         return _run(params, seed, progress)
 
 

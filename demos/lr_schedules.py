@@ -12,11 +12,10 @@ final excess loss (over the exact least-squares fit) with the constant-lr run.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from demos._common import floats, fmt, generator, report_every, setup
+from demos._common import floats, fmt, generator, one_thread, report_every, setup
 from studyapp.demo_api import (
     Claim,
     DemoOutput,
@@ -76,17 +75,6 @@ SPEC = DemoSpec(
     tiny={"steps": 300, "warmup": 30},
     timeout_s=60,
 )
-
-
-@contextmanager
-def _one_thread(torch: Any) -> Iterator[None]:
-    """Tiny tensors run fastest, and reproducibly, on one thread."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def _formulas(lr0: float, decay: float, warmup: int, steps: int) -> dict[str, Any]:
@@ -235,7 +223,7 @@ def _plateau_ok(lrs: list[float], lr0: float, decay: float) -> float:
 
 def run(params: Mapping[str, Any], seed: int, progress: Progress) -> DemoOutput:
     torch, _ = setup(seed, "cpu")
-    with _one_thread(torch):
+    with one_thread():
         return _run(torch, params, seed, progress)
 
 

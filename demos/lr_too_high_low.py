@@ -11,11 +11,10 @@ training 100 times slower or 100 times faster.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from typing import Any
 
-from demos._common import floats, fmt, generator, report_every, setup
+from demos._common import floats, fmt, generator, one_thread, report_every, setup
 from studyapp.demo_api import (
     Claim,
     DemoOutput,
@@ -58,17 +57,6 @@ SPEC = DemoSpec(
     tiny={"range_steps": 60, "train_steps": 50, "points": 128},
     timeout_s=60,
 )
-
-
-@contextmanager
-def _one_thread(torch: Any) -> Iterator[None]:
-    """Tiny tensors run fastest, and reproducibly, on one thread."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def _quadratic(mult: float, steps: int, x0: Any, curvature: Any) -> list[float]:
@@ -123,7 +111,7 @@ def _train(
 
 def run(params: Mapping[str, Any], seed: int, progress: Progress) -> DemoOutput:
     torch, device = setup(seed, params["device"])
-    with _one_thread(torch):
+    with one_thread():
         return _run(torch, device, params, seed, progress)
 
 

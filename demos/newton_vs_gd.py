@@ -13,12 +13,11 @@ methods use the same written-out gradients. `damping` adds lambda * I to H
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from demos._common import floats, fmt, generator, report_every, setup
+from demos._common import floats, fmt, generator, one_thread, report_every, setup
 from studyapp.demo_api import (
     Claim,
     DemoOutput,
@@ -50,17 +49,6 @@ SPEC = DemoSpec(
     tiny={"gd_iters": 2000, "k": 30.0},
     timeout_s=60,
 )
-
-
-@contextmanager
-def _one_thread(torch: Any) -> Iterator[None]:
-    """Tiny tensors run fastest, and reproducibly, on one thread."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 @dataclass(frozen=True)
@@ -137,7 +125,7 @@ def _newton(torch: Any, problem: _Problem, damping: float, tick: Callable) -> li
 
 def run(params: Mapping[str, Any], seed: int, progress: Progress) -> DemoOutput:
     torch, _ = setup(seed, "cpu")
-    with _one_thread(torch):
+    with one_thread():
         return _run(torch, params, seed, progress)
 
 

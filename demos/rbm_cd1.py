@@ -12,11 +12,10 @@ as training goes rather than guessed from reconstruction error.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from typing import Any
 
-from demos._common import floats, fmt, generator, report_every, setup
+from demos._common import floats, fmt, generator, one_thread, report_every, setup
 from studyapp.demo_api import (
     Claim,
     DemoOutput,
@@ -51,19 +50,6 @@ GAIN = 2.0  # nats the log-likelihood must rise by
 MASS_FACTOR = 5.0  # probability on the data must reach this many times its share at the start
 CURVE_POINTS = 100
 FLOOR = -1e6  # a diverged model's log-likelihood is shown at this floor, never as -inf
-
-
-@contextmanager
-def _one_thread() -> Iterator[None]:
-    """Tensors this small run fastest on one thread: a thread pool costs more than the math."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def bars_and_stripes() -> Any:
@@ -146,7 +132,7 @@ class _RBM:
 
 
 def run(params: Mapping[str, Any], seed: int, progress: Progress) -> DemoOutput:
-    with _one_thread():
+    with one_thread():
         return _run(params, seed, progress)
 
 

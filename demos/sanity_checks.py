@@ -11,11 +11,10 @@ right logit edges ahead, long before the probabilities become confident.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from typing import Any
 
-from demos._common import floats, fmt, generator, report_every, setup
+from demos._common import floats, fmt, generator, one_thread, report_every, setup
 from studyapp.demo_api import (
     Claim,
     DemoOutput,
@@ -65,17 +64,6 @@ SPEC = DemoSpec(
 )
 
 
-@contextmanager
-def _one_thread(torch: Any) -> Iterator[None]:
-    """Small tensors run fastest, and reproducibly, on one thread."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
 def _blobs(torch: Any, classes: int, noise: float, seed: int) -> tuple[Any, Any]:
     """POINTS examples around `classes` random centres in FEATURES dimensions."""
     g = generator(seed)
@@ -116,7 +104,7 @@ def _train(
 
 def run(params: Mapping[str, Any], seed: int, progress: Progress) -> DemoOutput:
     torch, device = setup(seed, params["device"])
-    with _one_thread(torch):
+    with one_thread():
         return _run(torch, device, params, seed, progress)
 
 

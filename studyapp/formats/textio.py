@@ -13,6 +13,9 @@ from pathlib import Path
 from studyapp.formats.base import FormatError
 
 MAX_FILE_BYTES = 100 * 1024 * 1024
+# Any file given to import: each reader then applies its own, tighter limit (text is read
+# whole; an Anki package is a zip with media, read member by member with its own caps).
+MAX_IMPORT_BYTES = 4 * 1024 * 1024 * 1024
 # A page copied from a study site is a few hundred KB; one far larger is not such a page, and
 # reading it line by line with the cleaning rules would take minutes.
 MAX_PAGE_BYTES = 10 * 1024 * 1024

@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from multiprocessing import resource_tracker
 from typing import Any
 
 from sqlalchemy import select
@@ -39,6 +40,7 @@ from studyapp.services import demo_worker
 CANCEL_GRACE_S = 2.0  # a demo that has not stopped this long after a cancel is killed
 WORKER_START_LIMIT_S = 120.0  # for the worker to start and import torch
 POLL_S = 0.05
+STOP_GRACE_S = 0.2  # for a worker told to stop to exit before it is killed
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,9 @@ class DemoRunner:
         self.package = package
         self.preload = tuple(preload)
         self._context = multiprocessing.get_context("spawn")
+        # Workers need multiprocessing's resource tracker, which starts with this process's
+        # stderr: start it now, before a TUI replaces stderr with an object without a file.
+        resource_tracker.ensure_running()
         self._run_lock = threading.Lock()
         self._worker_lock = threading.Lock()
         self._worker: _Worker | None = None
@@ -306,9 +311,10 @@ class _Worker:
         child.close()
 
     def stop(self) -> None:
+        """Ask the worker to end; it holds no state, so one slow to exit is killed at once."""
         with suppress(OSError):
             self.conn.send(None)
-        self.process.join(1.0)
+        self.process.join(STOP_GRACE_S)
         self.kill()
         self.conn.close()
 

@@ -8,6 +8,7 @@ Export reads decks, cards and review logs into the plain values the exporters ta
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable, Sequence
 from datetime import UTC
 from pathlib import Path
@@ -29,10 +30,18 @@ from studyapp.formats.base import (
     ReviewDraft,
     Skipped,
 )
-from studyapp.formats.textio import check_file
+from studyapp.formats.textio import MAX_IMPORT_BYTES, check_file
 from studyapp.services.draft_mapping import DraftMapper, ImportReport, ParsedFile, key_to_uid
 
-BUNDLED_DIR = Path(__file__).resolve().parents[2] / "cards"
+
+def _bundled_dir() -> Path:
+    """The bundled deck: the checkout's `cards/`, or where a wheel install put it."""
+    source_tree = Path(__file__).resolve().parents[2] / "cards"
+    installed = Path(sys.prefix) / "share" / "studyapp" / "cards"
+    return source_tree if source_tree.is_dir() or not installed.is_dir() else installed
+
+
+BUNDLED_DIR = _bundled_dir()
 BUNDLED_INFO_KEY = "bundled_deck_loaded"
 
 
@@ -67,7 +76,7 @@ class LibraryService:
         return self._apply(parsed, deck.strip() if deck else None, dry_run, add_only=False)
 
     def _parse(self, path: Path, format: str | None, labelled: bool) -> ParsedFile:
-        if check_file(path) == 0:
+        if check_file(path, MAX_IMPORT_BYTES) == 0:
             raise FormatError.at(path, None, "the file is empty")
         spec = get_format(format) if format else detect(path)
         assert spec.parse is not None

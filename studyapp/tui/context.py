@@ -57,17 +57,9 @@ class LibraryLike(Protocol):
 
 
 def default_runner(store: Store) -> DemoRunnerLike:
-    """The real demo runner; its worker process starts on first use.
-
-    Call it before the app runs: the runner's worker processes need multiprocessing's
-    resource tracker, which is started with the process's stderr, and inside the app Textual
-    replaces stderr with an object that has no file descriptor.
-    """
-    from multiprocessing import resource_tracker
-
+    """The real demo runner; its worker process starts on first use."""
     from studyapp.services.demos import DemoRunner
 
-    resource_tracker.ensure_running()
     return DemoRunner(store)
 
 

@@ -78,7 +78,7 @@ def hostile_files(folder: Path) -> dict[str, Path]:
         "malformed JSON": folder / "bad.json",
         "an unclosed quote": folder / "open.csv",
         "an unknown encoding": folder / "latin.csv",
-        "a huge file": folder / "huge.txt",
+        "a huge file": folder / "huge.csv",
         "a broken deck file": folder / "broken.md",
     }
     files["empty"].write_bytes(b"")
@@ -88,6 +88,7 @@ def hostile_files(folder: Path) -> dict[str, Path]:
     files["an unclosed quote"].write_text('front,back\nq,"never closed\n', encoding="utf-8")
     files["an unknown encoding"].write_bytes("front,back\ncafé,crème\n".encode("cp1252"))
     with files["a huge file"].open("wb") as handle:  # sparse: no 200 MB written to disk
+        handle.write(b"front,back\n" + b"question,answer\n" * 8192)
         handle.truncate(200 * 1024 * 1024)
     files["a broken deck file"].write_text("# D\n\n## a\nwho: me\n\nq\n---\n", encoding="utf-8")
     return files
