@@ -52,7 +52,8 @@ def open_app(db: str | None, start: Literal["home", "review"], deck: str | None 
 def load_bundled_if_empty(store: Store) -> None:
     """Give a collection without cards the bundled deck, so the first run has cards to study."""
     from studyapp.services.decks import DeckService
-    from studyapp.services.library import LibraryService
 
-    if not any(c.total for c in DeckService(store).counts()):
+    if not DeckService(store).has_cards():
+        from studyapp.services.library import LibraryService
+
         LibraryService(store).load_bundled()

@@ -62,7 +62,7 @@ class CardRow(Base):
 
     __tablename__ = "cards"
     __table_args__ = (
-        Index("ix_cards_deck_due", "deck_id", "due"),
+        Index("ix_cards_deck_state", "deck_id", "due", "suspended", "buried_until"),
         Index("ix_cards_deck_position", "deck_id", "position"),
         Index("ix_cards_content_key", "content_key"),
     )

@@ -18,7 +18,7 @@ from studyapp.errors import CollectionError, NewerCollectionError
 
 # Every revision in migrations/versions, oldest first. A test keeps this list in step with
 # the migration scripts.
-REVISIONS: tuple[str, ...] = ("0001",)
+REVISIONS: tuple[str, ...] = ("0001", "0002")
 HEAD = REVISIONS[-1]
 
 

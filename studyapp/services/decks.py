@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections import Counter, defaultdict
 from dataclasses import replace
+from typing import Any
 
 from sqlalchemy import case, func, select
 
@@ -39,23 +41,46 @@ class DeckService:
             return repo.to_deck(repo.ensure_deck(session, clean, self.clock()))
 
     def counts(self) -> list[DeckCounts]:
-        """Total, new, due today and learning (in today's drill) for every deck, by name."""
-        with self.store.read() as session:
-            return [self._counts(session, row) for row in repo.decks(session)]
+        """Total, new, due today and learning (in today's drill) for every deck, by name.
 
-    def _counts(self, session, deck: DeckRow) -> DeckCounts:  # type: ignore[no-untyped-def]
-        day = today(self.clock, deck.day_start_hour)
-        avail = repo.available(day)
-        total, new, due, suspended = session.execute(
-            select(
-                func.count(),
-                func.coalesce(func.sum(case((CardRow.due.is_(None) & avail, 1), else_=0)), 0),
-                func.coalesce(func.sum(case(((CardRow.due <= day) & avail, 1), else_=0)), 0),
-                func.coalesce(func.sum(case((CardRow.suspended.is_(True), 1), else_=0)), 0),
-            ).where(CardRow.deck_id == deck.id)
-        ).one()
-        learning = len(drilling_today(session, deck.id, day))
-        return DeckCounts(deck.name, total, new, due, learning, suspended)
+        One grouped query per distinct day-start hour (usually one), whatever the number of
+        decks.
+        """
+        with self.store.read() as session:
+            decks = repo.decks(session)
+            by_hour: dict[int, list[DeckRow]] = defaultdict(list)
+            for deck in decks:
+                by_hour[deck.day_start_hour].append(deck)
+            found: dict[int, tuple[int, int, int, int]] = {}
+            learning: Counter[int] = Counter()
+            for hour, group in by_hour.items():
+                day = today(self.clock, hour)
+                ids = [d.id for d in group]
+                avail = repo.available(day)
+                rows = session.execute(
+                    select(
+                        CardRow.deck_id,
+                        func.count(),
+                        _count_if(CardRow.due.is_(None) & avail),
+                        _count_if((CardRow.due <= day) & avail),
+                        _count_if(CardRow.suspended.is_(True)),
+                    )
+                    .where(CardRow.deck_id.in_(ids))
+                    .group_by(CardRow.deck_id)
+                )
+                for deck_id, *numbers in rows:
+                    found[deck_id] = tuple(int(n) for n in numbers)  # type: ignore[assignment]
+                learning.update(deck_id for deck_id, _ in drilling_today(session, ids, day))
+            out = []
+            for deck in decks:
+                total, new, due, suspended = found.get(deck.id, (0, 0, 0, 0))
+                out.append(DeckCounts(deck.name, total, new, due, learning[deck.id], suspended))
+            return out
+
+    def has_cards(self) -> bool:
+        """Whether the collection holds any card at all (one indexed lookup)."""
+        with self.store.read() as session:
+            return session.scalar(select(CardRow.id).limit(1)) is not None
 
     def update_settings(self, name: str, **changes: int) -> Deck:
         """Change a deck's daily limits or day-start hour; unknown or bad values are refused."""
@@ -73,3 +98,7 @@ class DeckService:
             row.reviews_per_day = settings.reviews_per_day
             row.day_start_hour = settings.day_start_hour
             return repo.to_deck(row)
+
+
+def _count_if(condition: Any) -> Any:
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import Integer, func, select
+from sqlalchemy import case, func, select, true
+from sqlalchemy.orm import Session
 
 from studyapp.clock import Clock, system_clock, today
 from studyapp.db import Store
@@ -90,65 +91,65 @@ def streak_from(days_with_reviews: set[date], today: date) -> int:
     return count
 
 
+@dataclass(frozen=True)
+class Today:
+    """What the home screen shows: reviews done today and the streak."""
+
+    day: date
+    reviewed: int
+    streak: int
+
+
 class StatsService:
     def __init__(self, store: Store, clock: Clock = system_clock) -> None:
         self.store = store
         self.clock = clock
 
+    def _scope(self, session: Session, deck: str | None) -> tuple[list[DeckRow], date]:
+        decks = repo.decks(session)
+        if deck is not None:
+            decks = [d for d in decks if d.name == deck]
+            if not decks:
+                raise UserError(f"there is no deck named {deck!r}; `studyapp decks` lists them")
+        return decks, today(self.clock, _day_start(decks))
+
+    def today(self) -> Today:
+        """Reviews today and the streak over all decks: two indexed reads, cheap at any size."""
+        with self.store.read() as session:
+            _, day = self._scope(session, None)
+            per_day = _reviews_per_day(session, None, day)
+            days = set(per_day)
+            if len(days) >= HISTORY_DAYS:
+                days = _all_review_days(session, None)
+            return Today(day, per_day.get(day, 0), streak_from(days, day))
+
     def compute(self, deck: str | None = None) -> Stats:
         with self.store.read() as session:
-            decks = repo.decks(session)
-            if deck is not None:
-                decks = [d for d in decks if d.name == deck]
-                if not decks:
-                    raise UserError(f"there is no deck named {deck!r}; `studyapp decks` lists them")
-            deck_ids = [d.id for d in decks]
-            day = today(self.clock, _day_start(decks))
-            in_scope = CardRow.deck_id.in_(deck_ids)
+            decks, day = self._scope(session, deck)
+            deck_ids = [d.id for d in decks] if deck is not None else None
+            per_day = _reviews_per_day(session, deck_ids, day)
+            days = set(per_day)
+            if len(days) >= HISTORY_DAYS:  # a streak that may reach past the window
+                days = _all_review_days(session, deck_ids)
 
-            per_day = dict(
-                session.execute(
-                    select(ReviewRow.study_day, func.count())
-                    .join(CardRow, CardRow.id == ReviewRow.card_id)
-                    .where(in_scope, ReviewRow.study_day > day - timedelta(days=HISTORY_DAYS))
-                    .group_by(ReviewRow.study_day)
-                ).all()
-            )
-            all_days = set(
-                session.scalars(
-                    select(ReviewRow.study_day)
-                    .join(CardRow, CardRow.id == ReviewRow.card_id)
-                    .where(in_scope)
-                    .distinct()
-                )
-            )
-            total_reviews = session.scalar(
-                select(func.count())
-                .select_from(ReviewRow)
-                .join(CardRow, CardRow.id == ReviewRow.card_id)
-                .where(in_scope)
-            )
-
-            def retention(since: date | None) -> Retention:
-                query = (
+            # One pass over the log: total reviews and retention, overall and last 30 days.
+            counted = (ReviewRow.kind == "review") & (ReviewRow.repetitions_before >= 1)
+            passed = counted & (ReviewRow.rating >= PASSING_RATING)
+            recent = ReviewRow.study_day > day - timedelta(days=30)
+            total, reviews, passes, reviews_30, passes_30 = session.execute(
+                _in_decks(
                     select(
                         func.count(),
-                        func.coalesce(
-                            func.sum((ReviewRow.rating >= PASSING_RATING).cast(Integer())), 0
-                        ),
-                    )
-                    .join(CardRow, CardRow.id == ReviewRow.card_id)
-                    .where(
-                        in_scope,
-                        ReviewRow.kind == "review",
-                        ReviewRow.repetitions_before >= 1,
-                    )
+                        _count_if(counted),
+                        _count_if(passed),
+                        _count_if(counted & recent),
+                        _count_if(passed & recent),
+                    ).select_from(ReviewRow),
+                    deck_ids,
                 )
-                if since is not None:
-                    query = query.where(ReviewRow.study_day > since)
-                reviews, passed = session.execute(query).one()
-                return Retention(int(passed), int(reviews))
+            ).one()
 
+            in_scope = CardRow.deck_id.in_(deck_ids) if deck_ids is not None else true()
             horizon = day + timedelta(days=FORECAST_DAYS - 1)
             due_rows = session.execute(
                 select(CardRow.due, func.count())
@@ -167,8 +168,8 @@ class StatsService:
             cards, new, suspended = session.execute(
                 select(
                     func.count(),
-                    func.coalesce(func.sum(CardRow.due.is_(None).cast(Integer())), 0),
-                    func.coalesce(func.sum(CardRow.suspended.cast(Integer())), 0),
+                    _count_if(CardRow.due.is_(None)),
+                    _count_if(CardRow.suspended.is_(True)),
                 ).where(in_scope)
             ).one()
 
@@ -176,15 +177,43 @@ class StatsService:
                 deck=deck,
                 today=day,
                 reviews_per_day=per_day,
-                retention=retention(None),
-                retention_30d=retention(day - timedelta(days=30)),
-                streak=streak_from(all_days, day),
+                retention=Retention(int(passes), int(reviews)),
+                retention_30d=Retention(int(passes_30), int(reviews_30)),
+                streak=streak_from(days, day),
                 forecast=forecast,
-                total_reviews=int(total_reviews or 0),
+                total_reviews=int(total),
                 cards=int(cards),
                 new=int(new),
                 suspended=int(suspended),
             )
+
+
+def _count_if(condition: Any) -> Any:
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+def _in_decks(query: Any, deck_ids: list[int] | None) -> Any:
+    """Limit a query on the review log to some decks (None: all, with no join at all)."""
+    if deck_ids is None:
+        return query
+    return query.join(CardRow, CardRow.id == ReviewRow.card_id).where(CardRow.deck_id.in_(deck_ids))
+
+
+def _reviews_per_day(session: Session, deck_ids: list[int] | None, day: date) -> dict[date, int]:
+    """Reviews per study day over the last HISTORY_DAYS days (an index range on the log)."""
+    rows = session.execute(
+        _in_decks(
+            select(ReviewRow.study_day, func.count())
+            .where(ReviewRow.study_day > day - timedelta(days=HISTORY_DAYS))
+            .group_by(ReviewRow.study_day),
+            deck_ids,
+        )
+    ).all()
+    return {d: n for d, n in rows}
+
+
+def _all_review_days(session: Session, deck_ids: list[int] | None) -> set[date]:
+    return set(session.scalars(_in_decks(select(ReviewRow.study_day).distinct(), deck_ids)))
 
 
 def _day_start(decks: list[DeckRow]) -> int:

@@ -14,6 +14,7 @@ later (SM-2's same-day drill) until it is rated 4 or 5, and those repeats are lo
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Literal
@@ -142,23 +143,26 @@ def interleave(reviews: list[QueueItem], news: list[QueueItem]) -> list[QueueIte
     return out
 
 
-def drilling_today(session: Session, deck_id: int, day: date) -> list[int]:
-    """Cards of the deck whose latest rating today was below 4: they are still in the drill."""
+def drilling_today(session: Session, deck_ids: Sequence[int], day: date) -> list[tuple[int, int]]:
+    """(deck id, card id) of cards whose latest rating today was below 4: still in the drill."""
     latest = (
         select(func.max(ReviewRow.id).label("id"))
-        .join(CardRow, CardRow.id == ReviewRow.card_id)
-        .where(CardRow.deck_id == deck_id, ReviewRow.study_day == day)
+        .where(ReviewRow.study_day == day)
         .group_by(ReviewRow.card_id)
         .subquery()
     )
     rows = session.execute(
-        select(ReviewRow.card_id)
+        select(CardRow.deck_id, ReviewRow.card_id)
         .join(latest, latest.c.id == ReviewRow.id)
         .join(CardRow, CardRow.id == ReviewRow.card_id)
-        .where(ReviewRow.rating < DRILL_PASS, repo.available(day))
+        .where(
+            CardRow.deck_id.in_(list(deck_ids)),
+            ReviewRow.rating < DRILL_PASS,
+            repo.available(day),
+        )
         .order_by(ReviewRow.id)
     )
-    return [r[0] for r in rows]
+    return [(deck_id, card_id) for deck_id, card_id in rows]
 
 
 def introduced_and_reviewed(session: Session, deck_id: int, day: date) -> tuple[int, int]:
@@ -181,7 +185,7 @@ def build_queue(session: Session, deck_rows: list[DeckRow], clock: Clock) -> lis
     news: list[QueueItem] = []
     for order, deck in enumerate(deck_rows):
         day = today(clock, deck.day_start_hour)
-        drill += [QueueItem(cid, "drill") for cid in drilling_today(session, deck.id, day)]
+        drill += [QueueItem(cid, "drill") for _, cid in drilling_today(session, [deck.id], day)]
         new_done, reviews_done = introduced_and_reviewed(session, deck.id, day)
         review_room = max(0, deck.reviews_per_day - reviews_done)
         new_room = max(0, deck.new_per_day - new_done)

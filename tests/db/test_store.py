@@ -108,3 +108,46 @@ def test_backups_are_consistent_copies_and_only_the_last_few_are_kept(db_path: P
     assert len(left) == BACKUPS_KEPT
     with sqlite3.connect(left[-1]) as conn:
         assert conn.execute("SELECT front FROM cards").fetchall() == [("kept",)]
+
+
+def test_an_older_collection_is_backed_up_then_migrated_keeping_everything(
+    db_path: Path,
+) -> None:
+    from importlib import resources
+
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import create_engine
+
+    engine = create_engine(f"sqlite:///{db_path}")
+    config = Config()
+    config.set_main_option("script_location", str(resources.files("studyapp.db") / "migrations"))
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, REVISIONS[0])
+        conn.execute(
+            text("INSERT INTO decks VALUES (1, 'Old', '', 20, 200, 4, '2026-01-01 00:00:00');")
+        )
+        conn.execute(
+            text(
+                "INSERT INTO cards VALUES (1, 'old-1', 1, 1, 'front', 'back', ' t ', '', 'k',"
+                " NULL, NULL, 0, NULL, 260, 6, 2, 0, '2026-01-09', '2026-01-01 00:00:00',"
+                " '2026-01-01 00:00:00')"
+            )
+        )
+    engine.dispose()
+
+    store = open_store(str(db_path))
+    with store.engine.connect() as conn:
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == HEAD
+    card = CardService(store).search()[0]
+    assert (card.front, card.tags, card.state.ease, card.state.interval) == (
+        "front",
+        ("t",),
+        2.6,
+        6,
+    )
+    backups = list(backup_folder(db_path).glob("*-migration.db"))
+    assert len(backups) == 1
+    with sqlite3.connect(backups[0]) as conn:
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchone() == (REVISIONS[0],)

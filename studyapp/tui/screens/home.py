@@ -60,14 +60,16 @@ class HomeScreen(Screen[None]):
         table.add_column("Deck", key="deck")
         for label in ("New", "Due", "Again", "Total"):
             table.add_column(label, key=label.lower())
-        self.refresh_counts()
 
     def on_screen_resume(self) -> None:
-        self.refresh_counts()
+        # Resumed on the first show and on every return from another screen; when the app
+        # opens straight into a review, home is resumed under it and need not count yet.
+        if self.app.screen is self:
+            self.refresh_counts()
 
     def refresh_counts(self) -> None:
         counts = self.services.decks.counts()
-        stats = self.services.stats.compute()
+        progress = self.services.stats.today()
         table = self.query_one(DataTable)
         selected = table.cursor_row
         table.clear()
@@ -92,9 +94,8 @@ class HomeScreen(Screen[None]):
             table.move_cursor(row=min(selected, table.row_count - 1))
         table.display = bool(counts)
         self.query_one("#home-empty").display = not counts
-        reviewed = stats.reviews_per_day.get(stats.today, 0)
         self.query_one("#home-today", Static).update(
-            today_line(reviewed, stats.streak, due, new, learning)
+            today_line(progress.reviewed, progress.streak, due, new, learning)
         )
 
     def selected_deck(self) -> str | None:
