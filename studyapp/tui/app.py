@@ -6,6 +6,7 @@ same app on a temporary collection with a fixed clock and a stub runner.
 
 from __future__ import annotations
 
+import importlib
 import random
 from typing import Literal
 
@@ -19,31 +20,28 @@ from studyapp.errors import UserError
 from studyapp.tui.commands import ScreenCommands
 from studyapp.tui.context import DemoRunnerLike, LibraryLike, Services, default_runner
 from studyapp.tui.messages import StartReview
-from studyapp.tui.screens.browse import BrowseScreen
-from studyapp.tui.screens.card_detail import CardScreen
-from studyapp.tui.screens.exporting import ExportScreen
-from studyapp.tui.screens.help import HelpScreen, key_rows
 from studyapp.tui.screens.home import HomeScreen
-from studyapp.tui.screens.importing import ImportScreen
 from studyapp.tui.screens.review import ReviewScreen
-from studyapp.tui.screens.stats import StatsScreen
 
 Start = Literal["home", "review"]
+HOME_MODE = "home"
 
-PLACES: dict[str, type[BrowseScreen | StatsScreen | ImportScreen | ExportScreen]] = {
-    "browse": BrowseScreen,
-    "stats": StatsScreen,
-    "import": ImportScreen,
-    "export": ExportScreen,
+# Screens that are not needed for the first paint load when first visited: start-up pays
+# only for home and review.
+PLACES: dict[str, tuple[str, str]] = {
+    "browse": ("studyapp.tui.screens.browse", "BrowseScreen"),
+    "stats": ("studyapp.tui.screens.stats", "StatsScreen"),
+    "import": ("studyapp.tui.screens.importing", "ImportScreen"),
+    "export": ("studyapp.tui.screens.exporting", "ExportScreen"),
 }
-SCREEN_NAMES: dict[type[Screen[object]], str] = {
-    HomeScreen: "home",
-    ReviewScreen: "review",
-    BrowseScreen: "browse",
-    CardScreen: "card",
-    StatsScreen: "stats",
-    ImportScreen: "import",
-    ExportScreen: "export",
+SCREEN_NAMES: dict[str, str] = {
+    "HomeScreen": "home",
+    "ReviewScreen": "review",
+    "BrowseScreen": "browse",
+    "CardScreen": "card",
+    "StatsScreen": "stats",
+    "ImportScreen": "import",
+    "ExportScreen": "export",
 }
 
 
@@ -72,13 +70,17 @@ class StudyApp(App[None]):
         self.start = start
         self.start_deck = deck
         self.owns_runner = owns_runner
+        self.add_mode(HOME_MODE, lambda: HomeScreen(self.services))
 
     def get_default_screen(self) -> Screen[object]:
-        return HomeScreen(self.services)
-
-    def on_mount(self) -> None:
+        # Opening straight into a review paints the first card without building home first;
+        # leaving that review switches to the home mode, where later reviews stack on home.
         if self.start == "review":
-            self.open_review(self.start_deck)
+            try:
+                return ReviewScreen(self.services, self.start_deck)
+            except UserError as exc:
+                self.call_later(self.notify, exc.message, severity="error", markup=False)
+        return HomeScreen(self.services)
 
     def on_unmount(self) -> None:
         self.services.runner.cancel()  # a demo still running must not hold up the exit
@@ -100,17 +102,23 @@ class StudyApp(App[None]):
         self.open_review(None)
 
     def action_open(self, place: str) -> None:
-        self.push_screen(PLACES[place](self.services))
+        module, name = PLACES[place]
+        screen_class = getattr(importlib.import_module(module), name)
+        self.push_screen(screen_class(self.services))
 
     def action_home(self) -> None:
         while len(self.screen_stack) > 1:
             self.pop_screen()
+        if not isinstance(self.screen, HomeScreen):
+            self.switch_mode(HOME_MODE)
 
     def action_help(self) -> None:
+        from studyapp.tui.screens.help import HelpScreen, key_rows
+
         screen = self.screen
         if isinstance(screen, HelpScreen):
             return
-        name = SCREEN_NAMES.get(type(screen), "this screen")
+        name = SCREEN_NAMES.get(type(screen).__name__, "this screen")
         self.push_screen(HelpScreen(name, key_rows(screen)))
 
 

@@ -8,6 +8,7 @@ on revealing and rating while a demo runs.
 from __future__ import annotations
 
 from contextlib import suppress
+from typing import TYPE_CHECKING
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -21,12 +22,14 @@ from studyapp.model import Card
 from studyapp.scheduling import DEFAULT_DAY_START_HOUR, RATING_LABELS
 from studyapp.tui.context import Services
 from studyapp.tui.messages import DemoFinished
-from studyapp.tui.screens.card_editor import CardChanges, CardEditor, apply_changes
 from studyapp.tui.widgets.card_view import CardView
-from studyapp.tui.widgets.demo_panel import DemoPanel
 from studyapp.tui.widgets.rating_bar import RatingBar
 from studyapp.tui.widgets.session_summary import SessionSummaryView
 from studyapp.tui.widgets.study_progress import StudyProgress
+
+if TYPE_CHECKING:
+    from studyapp.tui.screens.card_editor import CardChanges
+    from studyapp.tui.widgets.demo_panel import DemoPanel
 
 
 class ReviewScreen(Screen[None]):
@@ -56,13 +59,13 @@ class ReviewScreen(Screen[None]):
         self.session = services.study(deck)
         self.revealed = False
         self._warmed = False
+        self._panel: DemoPanel | None = None  # made on the first `d`: most cards never need it
 
     def compose(self) -> ComposeResult:
         yield StudyProgress(id="review-progress")
         with VerticalScroll(id="review-body"):
             yield CardView(id="review-card")
             yield SessionSummaryView(id="review-summary")
-            yield DemoPanel(self.services.runner, self.services.new_seed, id="review-demo")
         yield RatingBar(id="review-keys")
         yield Footer(compact=True)
 
@@ -70,8 +73,17 @@ class ReviewScreen(Screen[None]):
         self.show_current()
 
     @property
-    def panel(self) -> DemoPanel:
-        return self.query_one(DemoPanel)
+    def panel(self) -> DemoPanel | None:
+        """The demo panel under the card, once it has been opened."""
+        return self._panel
+
+    async def _demo_panel(self) -> DemoPanel:
+        if self._panel is None:
+            from studyapp.tui.widgets.demo_panel import DemoPanel
+
+            self._panel = DemoPanel(self.services.runner, self.services.new_seed, id="review-demo")
+            await self.query_one("#review-body").mount(self._panel)
+        return self._panel
 
     # --- what is shown -----------------------------------------------------------------------
 
@@ -91,7 +103,12 @@ class ReviewScreen(Screen[None]):
             self._warm_up(card)
         self.query_one(RatingBar).set_state(revealed=False, finished=card is None)
         panel = self.panel
-        if panel.is_open and not panel.running and (card is None or panel.card_id != card.id):
+        if (
+            panel is not None
+            and panel.is_open
+            and not panel.running
+            and (card is None or panel.card_id != card.id)
+        ):
             panel.close()
         self.query_one(StudyProgress).show(self.deck, self.session.done, self.session.remaining)
         self.refresh_bindings()
@@ -100,9 +117,13 @@ class ReviewScreen(Screen[None]):
         """Start the demo worker in the background once a card with a demo comes up."""
         if card.demo is not None and not self._warmed:
             self._warmed = True
-            # Only a head start: if it fails, the real run reports its own failure.
-            with suppress(Exception):
-                self.services.runner.warm_up()
+            self.call_after_refresh(self._start_worker)
+
+    def _start_worker(self) -> None:
+        # Only a head start, after the card is painted: if it fails, the real run reports
+        # its own failure.
+        with suppress(Exception):
+            self.services.runner.warm_up()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         card = self.session.current
@@ -114,11 +135,12 @@ class ReviewScreen(Screen[None]):
             return True if self.session.can_undo else None
         if action in ("edit", "suspend", "bury"):
             return True if card is not None else None
+        panel = self.panel
+        panel_open = panel is not None and panel.is_open
         if action == "demo":
-            return True if card is not None or self.panel.is_open else None
+            return True if card is not None or panel_open else None
         if action == "rerun_demo":
-            panel = self.panel
-            return panel.is_open and panel.spec is not None and not panel.running
+            return panel_open and panel.spec is not None and not panel.running  # type: ignore[union-attr]
         return True
 
     # --- answering ---------------------------------------------------------------------------
@@ -177,11 +199,15 @@ class ReviewScreen(Screen[None]):
     # --- editing -----------------------------------------------------------------------------
 
     def action_edit(self) -> None:
+        from studyapp.tui.screens.card_editor import CardEditor
+
         card = self.session.current
         if card is not None:
             self.app.push_screen(CardEditor(card), callback=self._edited)
 
     def _edited(self, changes: CardChanges | None) -> None:
+        from studyapp.tui.screens.card_editor import apply_changes
+
         card = self.session.current
         if changes is None or card is None:
             return
@@ -198,13 +224,19 @@ class ReviewScreen(Screen[None]):
     # --- the demo ----------------------------------------------------------------------------
 
     async def action_demo(self) -> None:
-        panel = self.panel
         card = self.session.current
-        if panel.is_open and not panel.running and (card is None or panel.card_id == card.id):
+        panel = self.panel
+        if (
+            panel is not None
+            and panel.is_open
+            and not panel.running
+            and (card is None or panel.card_id == card.id)
+        ):
             panel.close()
             return
         if card is None:
             return
+        panel = await self._demo_panel()
         if panel.running:
             self.notify("A demo is running; escape cancels it.", markup=False)
             return
@@ -213,7 +245,8 @@ class ReviewScreen(Screen[None]):
         self.refresh_bindings()
 
     async def action_rerun_demo(self) -> None:
-        await self.panel.rerun()
+        if self.panel is not None:
+            await self.panel.rerun()
         self.refresh_bindings()
 
     def on_demo_finished(self, message: DemoFinished) -> None:
@@ -224,14 +257,15 @@ class ReviewScreen(Screen[None]):
             self.query_one("#review-body").focus()
             return
         panel = self.panel
-        if panel.cancel():
+        if panel is not None and panel.cancel():
             return
-        if panel.is_open:
+        if panel is not None and panel.is_open:
             panel.close()
             self.refresh_bindings()
             return
         self.action_home()
 
     def action_home(self) -> None:
-        self.panel.close()
-        self.app.pop_screen()
+        if self.panel is not None:
+            self.panel.close()
+        self.app.action_home()
