@@ -17,12 +17,14 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import StaticPool
 
-from studyapp.errors import CollectionError
+from studyapp.errors import CollectionError, UserError
 
 ENV_VAR = "STUDYAPP_DB"
 APP_NAME = "studyapp"
 COLLECTION_FILE = "collection.db"
 DEFAULT_BUSY_TIMEOUT_S = 5.0
+BUSY_TIMEOUT_VAR = "STUDYAPP_BUSY_TIMEOUT"
+MAX_BUSY_TIMEOUT_S = 3600.0
 IMMEDIATE = "studyapp_immediate"
 
 
@@ -49,6 +51,23 @@ def resolve_url(db: str | None = None) -> str:
     if path.is_dir():
         raise CollectionError(f"{path} is a directory, not a collection file")
     return f"sqlite:///{path.resolve()}"
+
+
+def busy_timeout_from_env() -> float:
+    """How long a writer waits for another to finish: `STUDYAPP_BUSY_TIMEOUT` seconds, else 5."""
+    raw = os.environ.get(BUSY_TIMEOUT_VAR, "").strip()
+    if not raw:
+        return DEFAULT_BUSY_TIMEOUT_S
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds <= MAX_BUSY_TIMEOUT_S:
+        raise UserError(
+            f"{BUSY_TIMEOUT_VAR} must be a number of seconds from 0 to "
+            f"{MAX_BUSY_TIMEOUT_S:.0f}, not {raw!r}"
+        )
+    return seconds
 
 
 def sqlite_path(url: str) -> Path | None:

@@ -64,7 +64,6 @@ class CardRow(Base):
     __table_args__ = (
         Index("ix_cards_deck_state", "deck_id", "due", "suspended", "buried_until"),
         Index("ix_cards_deck_position", "deck_id", "position"),
-        Index("ix_cards_content_key", "content_key"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

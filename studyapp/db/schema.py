@@ -13,7 +13,7 @@ from importlib import resources
 from sqlalchemy import Connection, Engine, inspect, text
 from sqlalchemy.exc import DatabaseError, OperationalError
 
-from studyapp.db.engine import explain
+from studyapp.db.engine import IMMEDIATE, explain
 from studyapp.errors import CollectionError, NewerCollectionError
 
 # Every revision in migrations/versions, oldest first. A test keeps this list in step with
@@ -62,21 +62,31 @@ def ensure_schema(
         raise CollectionError(f"{where} is not a studyapp collection ({_reason(exc)})") from None
     if revision == HEAD:
         return False
-    if revision is not None and revision not in REVISIONS:
-        raise NewerCollectionError(
-            f"{where} was made by a newer version of studyapp (schema {revision}); "
-            "upgrade studyapp to open it"
-        )
+    _check_known(revision, where)
     if revision is not None and before_migration is not None:
         before_migration()
     try:
-        with engine.begin() as conn:
+        # Under the write lock from the start, so two processes opening a new collection at
+        # once queue up; the second finds the work done.
+        with engine.execution_options(**{IMMEDIATE: True}).begin() as conn:
+            revision = current_revision(conn)
+            if revision == HEAD:
+                return False
+            _check_known(revision, where)
             _upgrade(conn)
     except OperationalError as exc:
         raise CollectionError(explain(exc, where)) from None
     except DatabaseError as exc:
         raise CollectionError(f"{where} could not be set up: {_reason(exc)}") from None
     return True
+
+
+def _check_known(revision: str | None, where: str) -> None:
+    if revision is not None and revision not in REVISIONS:
+        raise NewerCollectionError(
+            f"{where} was made by a newer version of studyapp (schema {revision}); "
+            "upgrade studyapp to open it"
+        )
 
 
 def _reason(exc: DatabaseError) -> str:

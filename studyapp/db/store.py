@@ -19,8 +19,8 @@ from sqlalchemy.exc import DatabaseError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from studyapp.db.engine import (
-    DEFAULT_BUSY_TIMEOUT_S,
     IMMEDIATE,
+    busy_timeout_from_env,
     explain,
     make_engine,
     resolve_url,
@@ -37,9 +37,14 @@ BACKUP_FOLDER = "backups"
 class Store:
     """An open collection."""
 
-    def __init__(self, url: str, busy_timeout_s: float = DEFAULT_BUSY_TIMEOUT_S) -> None:
+    def __init__(self, url: str, busy_timeout_s: float | None = None) -> None:
+        """`busy_timeout_s`: how long a writer waits for another to finish before it gives up
+        (default: `STUDYAPP_BUSY_TIMEOUT` seconds, else 5)."""
         self.url = url
         self.path: Path | None = sqlite_path(url)
+        if busy_timeout_s is None:
+            busy_timeout_s = busy_timeout_from_env()
+        self.busy_timeout_s = busy_timeout_s
         self.engine: Engine = make_engine(url, busy_timeout_s)
         self._writer = self.engine.execution_options(**{IMMEDIATE: True})
         self._read_sessions = sessionmaker(self.engine, expire_on_commit=False)
@@ -144,7 +149,7 @@ def _stamp_new(store: Store) -> None:
             row.value = __version__
 
 
-def open_store(db: str | None = None, busy_timeout_s: float = DEFAULT_BUSY_TIMEOUT_S) -> Store:
+def open_store(db: str | None = None, busy_timeout_s: float | None = None) -> Store:
     """Open (creating or upgrading as needed) the collection named by `db`, the env or default."""
     url = resolve_url(db)
     store = Store(url, busy_timeout_s)

@@ -53,6 +53,7 @@ _SEPARATOR_NAMES = {
 }
 _ANKI_HEADER = re.compile(r"^#([a-z][a-z ]*):(.*)$", re.IGNORECASE)
 _CANDIDATES = (",", "\t", ";", "|")
+_DETECT_CHARS = 64 * 1024  # the sample a separator is guessed from
 _DETECT_RECORDS = 50
 
 
@@ -74,7 +75,32 @@ class _Layout:
 def records(
     text: str, separator: str, path: Path, first_line: int = 1
 ) -> Iterator[tuple[int, list[str]]]:
-    """(line where the record starts, its fields) for each record of RFC 4180 text."""
+    """(line where the record starts, its fields) for each record of RFC 4180 text.
+
+    The standard library's C reader does the work; a file it refuses only for text after a
+    closing quote (which Excel keeps) is read again by the slower reader below.
+    """
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=separator, strict=True)
+    read = 0  # physical lines consumed by the records yielded so far
+    try:
+        for row in reader:
+            yield first_line + read, row if row else [""]
+            read = reader.line_num
+    except csv.Error as exc:
+        if "unexpected end of data" in str(exc):
+            raise FormatError.at(
+                path, f"line {first_line + read}", "a quoted field starts here and is never closed"
+            ) from None
+        offset = 0
+        for _ in range(read):
+            offset = text.index("\n", offset) + 1
+        yield from _records_lenient(text[offset:], separator, path, first_line + read)
+
+
+def _records_lenient(
+    text: str, separator: str, path: Path, first_line: int = 1
+) -> Iterator[tuple[int, list[str]]]:
+    """Like `records`, keeping text after a closing quote as part of the field."""
     stop = re.compile("[" + re.escape(separator) + "\n]")
     i, n, line = 0, len(text), first_line
     while i < n:
@@ -200,7 +226,7 @@ def _guess_separator(text: str, path: Path) -> str:
     for candidate in order:
         counts: list[int] = []
         try:
-            for _, row in records(text, candidate, path):
+            for _, row in records(text[:_DETECT_CHARS], candidate, path):
                 if any(cell.strip() for cell in row):
                     counts.append(len(row))
                 if len(counts) >= _DETECT_RECORDS:

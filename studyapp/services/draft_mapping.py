@@ -18,13 +18,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from studyapp.db import repository as repo
-from studyapp.db.models import CardRow, DeckRow
+from studyapp.db.models import CardRow, DeckRow, ReviewRow
 from studyapp.formats.base import OPTIONAL_FIELDS, CardDraft, DeckDraft, ParseResult, Skipped
-from studyapp.model import DeckSettings, normalize_tags
+from studyapp.model import DeckSettings
 from studyapp.scheduling import SM2State
 
 _UID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
@@ -83,23 +83,80 @@ class ParsedFile:
         return f"{self.label}, {where}" if where else self.label
 
 
+@dataclass(eq=False)
+class _Card:
+    """A card as matching sees it: one already in the collection, or one this import adds.
+
+    Plain values, not ORM rows, so an import of 100,000 cards builds no ORM objects; what
+    changes is written at the end in a few bulk statements.
+    """
+
+    id: int | None  # None until an added card is written
+    uid: str
+    deck_id: int
+    position: int
+    front: str
+    back: str
+    tags: str
+    source: str
+    demo_id: str | None
+    demo_params: str | None
+    content_key: str
+
+
+@dataclass(slots=True)
+class _Incoming:
+    """A draft cleaned for matching, with the values it would be stored with."""
+
+    front: str
+    back: str
+    tags: str  # as stored: " a b "
+    source: str
+    key: str | None
+    demo: Any
+    where: str
+    state: SM2State | None
+    reviews: tuple[Any, ...]
+    suspended: bool
+    content_key: str
+
+
+_CARD_COLUMNS = (
+    CardRow.id,
+    CardRow.uid,
+    CardRow.deck_id,
+    CardRow.position,
+    CardRow.front,
+    CardRow.back,
+    CardRow.tags,
+    CardRow.source,
+    CardRow.demo_id,
+    CardRow.demo_params,
+    CardRow.content_key,
+)
+_CHUNK = 500
+
+
 class DeckCards:
     """A deck's cards, indexed for matching drafts without keys."""
 
     def __init__(self, session: Session, deck: DeckRow) -> None:
         self.row = deck
-        cards = session.scalars(select(CardRow).where(CardRow.deck_id == deck.id)).all()
-        self.by_content: dict[str, list[CardRow]] = {}
-        self.by_front: dict[str, list[CardRow]] = {}
+        cards = [
+            _Card(*row)
+            for row in session.execute(select(*_CARD_COLUMNS).where(CardRow.deck_id == deck.id))
+        ]
+        self.by_content: dict[str, list[_Card]] = {}
+        self.by_front: dict[str, list[_Card]] = {}
         for card in cards:
             self.index(card)
         self.next_position = max((c.position for c in cards), default=0) + 1
 
-    def index(self, card: CardRow) -> None:
+    def index(self, card: _Card) -> None:
         self.by_content.setdefault(card.content_key, []).append(card)
         self.by_front.setdefault(card.front, []).append(card)
 
-    def forget(self, card: CardRow) -> None:
+    def forget(self, card: _Card) -> None:
         for table, key in ((self.by_content, card.content_key), (self.by_front, card.front)):
             entries = table.get(key, [])
             if card in entries:
@@ -117,9 +174,12 @@ class DraftMapper:
         self.decks: dict[str, DeckCards] = {}
         self.created: set[str] = set()
         self.decks_used: set[str] = set()
-        self.touched: dict[CardRow, str] = {}  # cards this import took, and from where
-        self.by_uid: dict[str, CardRow | None] = {}
+        self.touched: dict[_Card, str] = {}  # cards this import took, and from where
+        self.by_uid: dict[str, _Card | None] = {}
         self.keys_seen: dict[str, str] = {}
+        self.added: list[tuple[_Card, _Incoming]] = []
+        self.changed: dict[_Card, dict[str, Any]] = {}
+        self.new_uid = repo.UidSequence()
 
     def deck(self, name: str) -> DeckCards:
         if name not in self.decks:
@@ -131,18 +191,27 @@ class DraftMapper:
         self.decks_used.add(name)
         return self.decks[name]
 
+    def _deck_name(self, deck_id: int) -> str:
+        for name, cards in self.decks.items():
+            if cards.row.id == deck_id:
+                return name
+        row = self.session.get(DeckRow, deck_id)
+        assert row is not None
+        return row.name
+
     def preload(self, drafts: Iterable[CardDraft]) -> None:
         """Fetch the cards that keyed drafts may match, a few hundred per query."""
         uids = sorted({key_to_uid(d.key) for d in drafts if d.key and d.key.strip()})
-        for start in range(0, len(uids), 500):
-            chunk = uids[start : start + 500]
+        for start in range(0, len(uids), _CHUNK):
+            chunk = uids[start : start + _CHUNK]
             self.by_uid.update(dict.fromkeys(chunk))
-            rows = self.session.scalars(select(CardRow).where(CardRow.uid.in_(chunk)))
-            self.by_uid.update({row.uid: row for row in rows})
+            rows = self.session.execute(select(*_CARD_COLUMNS).where(CardRow.uid.in_(chunk)))
+            self.by_uid.update({row.uid: _Card(*row) for row in rows})
 
-    def _by_uid(self, uid: str) -> CardRow | None:
+    def _by_uid(self, uid: str) -> _Card | None:
         if uid not in self.by_uid:
-            self.by_uid[uid] = self.session.scalar(select(CardRow).where(CardRow.uid == uid))
+            row = self.session.execute(select(*_CARD_COLUMNS).where(CardRow.uid == uid)).first()
+            self.by_uid[uid] = _Card(*row) if row else None
         return self.by_uid[uid]
 
     def apply(self, item: ParsedFile, deck: str | None) -> None:
@@ -182,10 +251,10 @@ class DraftMapper:
         if not front.strip():
             self.report.skipped.append(Skipped(where, "card has no front"))
             return
-        draft = CardDraft(
+        incoming = _Incoming(
             front=front,
             back=back,
-            tags=normalize_tags(draft.tags),
+            tags=repo.tags_to_db(draft.tags),
             source=" ".join(draft.source.split()),
             key=draft.key,
             demo=draft.demo,
@@ -193,13 +262,14 @@ class DraftMapper:
             state=draft.state,
             reviews=draft.reviews,
             suspended=draft.suspended,
+            content_key=repo.content_key(front, back),
         )
-        if draft.key is not None and draft.key.strip():
-            self._keyed(draft, target, carries)
+        if incoming.key is not None and incoming.key.strip():
+            self._keyed(incoming, target, carries)
         else:
-            self._keyless(draft, target, carries)
+            self._keyless(incoming, target, carries)
 
-    def _keyed(self, draft: CardDraft, target: str, carries: frozenset[str]) -> None:
+    def _keyed(self, draft: _Incoming, target: str, carries: frozenset[str]) -> None:
         assert draft.key is not None
         uid = key_to_uid(draft.key)
         if uid in self.keys_seen:
@@ -210,41 +280,41 @@ class DraftMapper:
             )
             return
         self.keys_seen[uid] = draft.where
-        row = self._by_uid(uid)
-        if row is None:
+        card = self._by_uid(uid)
+        if card is None:
             # An unknown key on a card the deck already holds word for word (our own .apkg
             # coming back, say) is the same card, not a new one.
             cards = self.deck(target)
             if not self._same_content(draft, cards):
                 self._add(draft, cards, uid)
             return
-        self.touched[row] = draft.where
+        self.touched[card] = draft.where
         if self.add_only:
-            self.decks_used.add(row.deck.name)
+            self.decks_used.add(self._deck_name(card.deck_id))
             self.report.unchanged += 1
             return
         cards = self.deck(target)
-        if self._update(row, draft, carries, cards):
+        if self._update(card, draft, carries, cards):
             self.report.updated += 1
         else:
             self.report.unchanged += 1
 
-    def _keyless(self, draft: CardDraft, target: str, carries: frozenset[str]) -> None:
+    def _keyless(self, draft: _Incoming, target: str, carries: frozenset[str]) -> None:
         cards = self.deck(target)
         if self._same_content(draft, cards):
             return
         fronts = [c for c in cards.by_front.get(draft.front, []) if c not in self.touched]
         if len(fronts) == 1:
-            row = fronts[0]
-            self.touched[row] = draft.where
-            self._update(row, draft, carries, cards)
+            card = fronts[0]
+            self.touched[card] = draft.where
+            self._update(card, draft, carries, cards)
             self.report.updated += 1
             return
-        self._add(draft, cards, repo.new_uid())
+        self._add(draft, cards, self.new_uid())
 
-    def _same_content(self, draft: CardDraft, cards: DeckCards) -> bool:
+    def _same_content(self, draft: _Incoming, cards: DeckCards) -> bool:
         """Whether the deck holds this card word for word; counted (or reported) if so."""
-        same = cards.by_content.get(repo.content_key(draft.front, draft.back), [])
+        same = cards.by_content.get(draft.content_key, [])
         if not same:
             return False
         first = same[0]
@@ -255,34 +325,126 @@ class DraftMapper:
             self.report.unchanged += 1
         return True
 
-    def _add(self, draft: CardDraft, cards: DeckCards, uid: str) -> None:
-        state = draft.state or SM2State.new()
+    def _add(self, draft: _Incoming, cards: DeckCards, uid: str) -> None:
         demo_id, demo_params = repo.demo_to_db(draft.demo)
-        row = CardRow(
+        card = _Card(
+            id=None,
             uid=uid,
             deck_id=cards.row.id,
             position=cards.next_position,
             front=draft.front,
             back=draft.back,
-            tags=repo.tags_to_db(draft.tags),
+            tags=draft.tags,
             source=draft.source,
-            content_key=repo.content_key(draft.front, draft.back),
             demo_id=demo_id,
             demo_params=demo_params,
-            suspended=draft.suspended,
-            buried_until=None,
-            created_at=self.now,
-            modified_at=self.now,
+            content_key=draft.content_key,
         )
-        repo.set_state(row, state)
         cards.next_position += 1
-        self.session.add(row)
-        if draft.reviews:
-            self.session.flush()  # the reviews need the card's id
-        for review in draft.reviews:
-            self.session.add(
-                repo.review_row(
-                    row.id,
+        cards.index(card)
+        self.added.append((card, draft))
+        self.touched[card] = draft.where
+        self.by_uid[uid] = card
+        self.report.added += 1
+
+    def _update(
+        self, card: _Card, draft: _Incoming, carries: frozenset[str], cards: DeckCards
+    ) -> bool:
+        """Bring a card's content in line with the draft; False if nothing differed."""
+        wanted: dict[str, Any] = {"front": draft.front, "back": draft.back}
+        if "tags" in carries:
+            wanted["tags"] = draft.tags
+        if "source" in carries:
+            wanted["source"] = draft.source
+        if "demo" in carries:
+            wanted["demo_id"], wanted["demo_params"] = repo.demo_to_db(draft.demo)
+        changed = {k: v for k, v in wanted.items() if getattr(card, k) != v}
+        if card.deck_id != cards.row.id:
+            changed["deck_id"] = cards.row.id
+        if not changed:
+            return False
+        old_deck = next((d for d in self.decks.values() if d.row.id == card.deck_id), None)
+        if old_deck is not None:
+            old_deck.forget(card)
+        for key, value in changed.items():
+            setattr(card, key, value)
+        if "deck_id" in changed:
+            card.position = cards.next_position
+            changed["position"] = card.position
+            cards.next_position += 1
+        if "front" in changed or "back" in changed:
+            card.content_key = draft.content_key
+            changed["content_key"] = card.content_key
+        cards.index(card)
+        if card.id is None:
+            return True  # added by this import: written whole by `flush`
+        self.changed.setdefault(card, {}).update(changed)
+        return True
+
+    # --- writing -----------------------------------------------------------------------------
+
+    def flush(self) -> None:
+        """Write what the import added and changed, in bulk statements."""
+        rows = [self._row(card, draft) for card, draft in self.added]
+        repo.bulk_insert(self.session, CardRow.__table__, rows)
+        self._write_reviews()
+        groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for card, changes in self.changed.items():
+            values = {**changes, "modified_at": self.now}
+            groups.setdefault(tuple(sorted(values)), []).append({"card_id": card.id, **values})
+        for keys, params in groups.items():
+            statement = (
+                update(CardRow)
+                .where(CardRow.id == bindparam("card_id"))
+                .values({key: bindparam(key) for key in keys})
+            )
+            self.session.connection().execute(statement, params)
+        self.added.clear()
+        self.changed.clear()
+
+    def _row(self, card: _Card, draft: _Incoming) -> dict[str, Any]:
+        state = draft.state or SM2State.new()
+        return {
+            "uid": card.uid,
+            "deck_id": card.deck_id,
+            "position": card.position,
+            "front": card.front,
+            "back": card.back,
+            "tags": card.tags,
+            "source": card.source,
+            "content_key": card.content_key,
+            "demo_id": card.demo_id,
+            "demo_params": card.demo_params,
+            "suspended": draft.suspended,
+            "buried_until": None,
+            "ease_cents": state.ease_cents,
+            "interval": state.interval,
+            "repetitions": state.repetitions,
+            "lapses": state.lapses,
+            "due": state.due,
+            "created_at": self.now,
+            "modified_at": self.now,
+        }
+
+    def _write_reviews(self) -> None:
+        """The review logs of added cards (a backup's), once the cards have their ids."""
+        with_reviews = [(card, draft) for card, draft in self.added if draft.reviews]
+        if not with_reviews:
+            return
+        ids: dict[str, int] = {}
+        uids = [card.uid for card, _ in with_reviews]
+        for start in range(0, len(uids), _CHUNK):
+            chunk = uids[start : start + _CHUNK]
+            rows_found = self.session.execute(
+                select(CardRow.uid, CardRow.id).where(CardRow.uid.in_(chunk))
+            )
+            ids.update((uid, card_id) for uid, card_id in rows_found)
+        rows = []
+        for card, draft in with_reviews:
+            card.id = ids[card.uid]
+            rows += [
+                repo.review_values(
+                    card.id,
                     review.at,
                     review.study_day,
                     review.rating,
@@ -291,37 +453,6 @@ class DraftMapper:
                     review.before,
                     review.after,
                 )
-            )
-        cards.index(row)
-        self.touched[row] = draft.where
-        self.by_uid[uid] = row
-        self.report.added += 1
-
-    def _update(
-        self, row: CardRow, draft: CardDraft, carries: frozenset[str], cards: DeckCards
-    ) -> bool:
-        """Bring a card's content in line with the draft; False if nothing differed."""
-        wanted: dict[str, Any] = {"front": draft.front, "back": draft.back}
-        if "tags" in carries:
-            wanted["tags"] = repo.tags_to_db(draft.tags)
-        if "source" in carries:
-            wanted["source"] = draft.source
-        if "demo" in carries:
-            wanted["demo_id"], wanted["demo_params"] = repo.demo_to_db(draft.demo)
-        changed = {k: v for k, v in wanted.items() if getattr(row, k) != v}
-        if row.deck_id != cards.row.id:
-            changed["deck_id"] = cards.row.id
-        if not changed:
-            return False
-        old_deck = next((d for d in self.decks.values() if d.row.id == row.deck_id), None)
-        if old_deck is not None:
-            old_deck.forget(row)
-        for key, value in changed.items():
-            setattr(row, key, value)
-        if "deck_id" in changed:
-            row.position = cards.next_position
-            cards.next_position += 1
-        row.content_key = repo.content_key(row.front, row.back)
-        row.modified_at = self.now
-        cards.index(row)
-        return True
+                for review in draft.reviews
+            ]
+        repo.bulk_insert(self.session, ReviewRow.__table__, rows)

@@ -109,14 +109,14 @@ class LibraryService:
                 mapper.preload(d for item in parsed for d in item.result.cards)
                 for item in parsed:
                     mapper.apply(item, deck)
+                if dry_run:
+                    raise _DryRun(mapper)
+                mapper.flush()
                 if mark_bundled:
                     _set_info(session, BUNDLED_INFO_KEY, mapper.now.isoformat(timespec="seconds"))
-                names = sorted(mapper.decks_used)
-                report.deck = ", ".join(names) if names else None
-                if dry_run:
-                    raise _DryRun
+                report.deck = _deck_names(mapper)
         except _DryRun:
-            pass
+            report.deck = _deck_names(mapper)
         return report
 
     def _has_cards(self) -> bool:
@@ -174,6 +174,11 @@ class LibraryService:
                     raise UserError(f"there is no deck named {deck!r}; `studyapp decks` lists them")
                 rows = [row]
             return [_export_deck(session, row) for row in rows]
+
+
+def _deck_names(mapper: DraftMapper) -> str | None:
+    names = sorted(mapper.decks_used)
+    return ", ".join(names) if names else None
 
 
 def _set_info(session: Session, key: str, value: str) -> None:

@@ -109,6 +109,22 @@ def test_an_unclosed_quote_names_the_line_where_the_field_started(tmp_path: Path
     assert str(caught.value) == f"{path}, line 2: a quoted field starts here and is never closed"
 
 
+def test_text_after_a_closing_quote_stays_in_the_field_and_lines_stay_right(
+    tmp_path: Path,
+) -> None:
+    # Spreadsheets write `"Adam" optimizer` as is; the field keeps the trailing text, and
+    # records after it still report their own line numbers.
+    path = write(
+        tmp_path,
+        "excel.csv",
+        'q1,"multi\nline"\nq2,"Adam" optimizer\nq3,a3\n,\n',
+    )
+    result = parse_csv(path)
+    assert pairs(result) == [("q1", "multi\nline"), ("q2", "Adam optimizer"), ("q3", "a3")]
+    assert [c.where for c in result.cards] == ["line 1", "line 3", "line 4"]
+    assert [s.where for s in result.skipped] == ["line 5"]
+
+
 TRICKY = ("w[i] <- w[i] - lr", "[bold] and [/]", 'say "hi", then\nnew line\tand tab', "θ ∞ 🙂")
 
 
