@@ -6,14 +6,16 @@ back up is always a frozen value, never a row.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import secrets
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Table, and_, bindparam, func, insert, or_, select
+from sqlalchemy import Table, and_, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from studyapp.db.models import CardRow, DeckRow, ReviewRow
@@ -256,6 +258,139 @@ def cards_by_ids(session: Session, ids: Sequence[int]) -> dict[int, Card]:
     return out
 
 
+@dataclass(frozen=True)
+class StudyCard:
+    """A card read for study: the card, its tags as stored, and its deck's day-start hour."""
+
+    card: Card
+    tags_text: str
+    day_start_hour: int
+
+
+_STUDY_COLUMNS = (
+    CardRow.id,
+    CardRow.uid,
+    DeckRow.name,
+    CardRow.front,
+    CardRow.back,
+    CardRow.tags,
+    CardRow.source,
+    CardRow.demo_id,
+    CardRow.demo_params,
+    CardRow.ease_cents,
+    CardRow.repetitions,
+    CardRow.interval,
+    CardRow.due,
+    CardRow.lapses,
+    CardRow.suspended,
+    CardRow.buried_until,
+    CardRow.position,
+    DeckRow.day_start_hour,
+)
+
+
+# The study session's statements are built once: building a statement costs more than
+# running it, and a rating must be committed and the next card read within milliseconds.
+_STUDY_CARD = (
+    select(*_STUDY_COLUMNS)
+    .join(DeckRow, DeckRow.id == CardRow.deck_id)
+    .where(CardRow.id == bindparam("card_id"))
+)
+_CHANGED_ON = (
+    select(ReviewRow.id)
+    .where(
+        ReviewRow.card_id == bindparam("card_id"),
+        ReviewRow.study_day == bindparam("day"),
+        ReviewRow.kind != "drill",
+    )
+    .limit(1)
+)
+_INSERT_REVIEW = insert(ReviewRow.__table__)
+_DELETE_REVIEW = delete(ReviewRow.__table__).where(ReviewRow.id == bindparam("review_id"))
+
+
+@functools.lru_cache(maxsize=32)
+def _update_card_statement(columns: tuple[str, ...]) -> Any:
+    return (
+        update(CardRow.__table__)
+        .where(CardRow.id == bindparam("card_id_"))
+        .values({name: bindparam(name) for name in columns})
+    )
+
+
+def study_card(session: Session, card_id: int) -> StudyCard | None:
+    """One card for the study session, in one indexed query and without ORM objects."""
+    row = session.connection().execute(_STUDY_CARD, {"card_id": card_id}).first()
+    if row is None:
+        return None
+    (cid, uid, deck, front, back, tags, source, demo_id, demo_params) = row[:9]
+    (ease, reps, interval, due, lapses, suspended, buried, position, hour) = row[9:]
+    card = Card(
+        id=cid,
+        uid=uid,
+        deck=deck,
+        front=front,
+        back=back,
+        tags=tags_from_db(tags),
+        source=source,
+        demo=demo_from_db(demo_id, demo_params),
+        state=SM2State(ease / 100, reps, interval, due, lapses),
+        suspended=suspended,
+        buried_until=buried,
+        position=position,
+    )
+    return StudyCard(card, tags, hour)
+
+
+def state_values(state: SM2State) -> dict[str, Any]:
+    """A scheduling state as the card columns that hold it."""
+    return {
+        "ease_cents": state.ease_cents,
+        "interval": state.interval,
+        "repetitions": state.repetitions,
+        "lapses": state.lapses,
+        "due": state.due,
+    }
+
+
+def update_card(session: Session, card_id: int, values: Mapping[str, Any]) -> None:
+    statement = _update_card_statement(tuple(sorted(values)))
+    session.connection().execute(statement, {**values, "card_id_": card_id})
+
+
+def insert_review(session: Session, values: Mapping[str, Any]) -> Review:
+    """Append one entry to the review log; returns it as stored."""
+    result = session.connection().execute(_INSERT_REVIEW, dict(values))
+    review_id = result.inserted_primary_key[0]
+    return Review(
+        id=review_id,
+        card_id=values["card_id"],
+        at=aware(values["at"]),
+        study_day=values["study_day"],
+        rating=values["rating"],
+        duration_ms=values["duration_ms"],
+        kind=values["kind"],
+        before=SM2State(
+            values["ease_before"] / 100,
+            values["repetitions_before"],
+            values["interval_before"],
+            values["due_before"],
+            values["lapses_before"],
+        ),
+        after=SM2State(
+            values["ease_after"] / 100,
+            values["repetitions_after"],
+            values["interval_after"],
+            values["due_after"],
+            values["lapses_after"],
+        ),
+    )
+
+
+def delete_review(session: Session, review_id: int) -> None:
+    session.connection().execute(_DELETE_REVIEW, {"review_id": review_id})
+
+
 def next_position(session: Session, deck_id: int) -> int:
     top = session.scalar(select(func.max(CardRow.position)).where(CardRow.deck_id == deck_id))
     return (top or 0) + 1
@@ -278,16 +413,8 @@ def reviews_of(session: Session, card_id: int) -> list[Review]:
 
 def has_state_change_on(session: Session, card_id: int, day: date) -> bool:
     """Whether the card already had its state-changing rating on study day `day`."""
-    found = session.scalar(
-        select(ReviewRow.id)
-        .where(
-            ReviewRow.card_id == card_id,
-            ReviewRow.study_day == day,
-            ReviewRow.kind != "drill",
-        )
-        .limit(1)
-    )
-    return found is not None
+    found = session.connection().execute(_CHANGED_ON, {"card_id": card_id, "day": day})
+    return found.first() is not None
 
 
 def bulk_insert(session: Session, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:

@@ -97,6 +97,25 @@ class DemoOutput:
     plot: PlotSpec = field(default_factory=PlotSpec)
 
 
+METRIC_DIGITS = 12
+
+
+def stable_metrics(metrics: dict[str, float]) -> dict[str, float]:
+    """Metrics rounded to 12 significant digits.
+
+    Linear-algebra kernels may sum in a different order from one run to the next (memory
+    alignment), which moves the last bits of a float; 12 digits keeps every real difference
+    and makes the same seed give the same numbers.
+    """
+    out: dict[str, float] = {}
+    for name, value in metrics.items():
+        if isinstance(value, float) and math.isfinite(value) and value != 0:
+            out[name] = float(f"{value:.{METRIC_DIGITS}g}")
+        else:
+            out[name] = value
+    return out
+
+
 def _finite(value: Any) -> bool:
     if isinstance(value, bool):
         return True
@@ -158,7 +177,7 @@ class DemoResult:
             elapsed_s=elapsed_s,
             series=output.series,
             table=output.table,
-            metrics=output.metrics,
+            metrics=stable_metrics(output.metrics),
             claims=output.claims,
             takeaway=output.takeaway,
             plot=output.plot,

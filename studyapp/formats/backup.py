@@ -104,8 +104,34 @@ def document(decks: Sequence[ExportDeck]) -> dict[str, Any]:
 
 
 def export(decks: Sequence[ExportDeck]) -> bytes:
-    text = json.dumps(document(decks), indent=2, ensure_ascii=False, allow_nan=False)
-    return (text + "\n").encode("utf-8")
+    """The backup as JSON laid out for reading and diffing: one line per card.
+
+    Writing each card on its own line lets the standard library's C encoder do the work
+    (indented output is encoded in pure Python, ten times slower at 100,000 cards).
+    """
+    doc = document(decks)
+    lines = ["{", f'  "version": {_compact(doc["version"])},', '  "decks": [']
+    for i, deck in enumerate(doc["decks"]):
+        lines.append("    {")
+        for key in ("name", "description", "settings"):
+            lines.append(f"      {_compact(key)}: {_compact(deck[key])},")
+        cards = deck["cards"]
+        if cards:
+            lines.append('      "cards": [')
+            last = len(cards) - 1
+            lines += [
+                f"        {_compact(c)}{',' if j < last else ''}" for j, c in enumerate(cards)
+            ]
+            lines.append("      ]")
+        else:
+            lines.append('      "cards": []')
+        lines.append("    }" + ("," if i < len(doc["decks"]) - 1 else ""))
+    lines += ["  ]", "}", ""]
+    return "\n".join(lines).encode("utf-8")
+
+
+def _compact(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, allow_nan=False)
 
 
 # --- reading --------------------------------------------------------------------------------

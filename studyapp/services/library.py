@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterable, Sequence
-from datetime import UTC
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -31,6 +30,7 @@ from studyapp.formats.base import (
     Skipped,
 )
 from studyapp.formats.textio import MAX_IMPORT_BYTES, check_file
+from studyapp.scheduling import SM2State
 from studyapp.services.draft_mapping import DraftMapper, ImportReport, ParsedFile, key_to_uid
 
 
@@ -211,44 +211,97 @@ def _demo_warnings(cards: Iterable[CardDraft]) -> list[str]:
 # --- export ---------------------------------------------------------------------------------
 
 
+_REVIEW_COLUMNS = (
+    ReviewRow.card_id,
+    ReviewRow.at,
+    ReviewRow.study_day,
+    ReviewRow.rating,
+    ReviewRow.duration_ms,
+    ReviewRow.kind,
+    ReviewRow.ease_before,
+    ReviewRow.repetitions_before,
+    ReviewRow.interval_before,
+    ReviewRow.due_before,
+    ReviewRow.lapses_before,
+    ReviewRow.ease_after,
+    ReviewRow.repetitions_after,
+    ReviewRow.interval_after,
+    ReviewRow.due_after,
+    ReviewRow.lapses_after,
+)
+
+
 def _export_deck(session: Session, deck: DeckRow) -> ExportDeck:
-    cards = session.scalars(
-        select(CardRow).where(CardRow.deck_id == deck.id).order_by(CardRow.position, CardRow.id)
-    ).all()
+    """A deck with its cards and review logs, read as plain rows (no ORM objects)."""
     reviews: dict[int, list[ReviewDraft]] = {}
-    rows = session.scalars(
-        select(ReviewRow)
+    connection = session.connection()  # plain rows: no ORM result processing
+    rows = connection.execute(
+        select(*_REVIEW_COLUMNS)
         .join(CardRow, ReviewRow.card_id == CardRow.id)
         .where(CardRow.deck_id == deck.id)
         .order_by(ReviewRow.id)
     )
-    for row in rows:
-        review = repo.to_review(row)
-        reviews.setdefault(row.card_id, []).append(
+    for card_id, at, day, rating, ms, kind, *states in rows:
+        reviews.setdefault(card_id, []).append(
             ReviewDraft(
-                at=review.at.astimezone(UTC),
-                study_day=review.study_day,
-                rating=review.rating,
-                duration_ms=review.duration_ms,
-                kind=review.kind,
-                before=review.before,
-                after=review.after,
+                at=repo.aware(at),
+                study_day=day,
+                rating=rating,
+                duration_ms=ms,
+                kind=kind,
+                before=SM2State(states[0] / 100, *states[1:5]),
+                after=SM2State(states[5] / 100, *states[6:10]),
             )
         )
+    cards = connection.execute(
+        select(
+            CardRow.id,
+            CardRow.uid,
+            CardRow.front,
+            CardRow.back,
+            CardRow.tags,
+            CardRow.source,
+            CardRow.demo_id,
+            CardRow.demo_params,
+            CardRow.ease_cents,
+            CardRow.repetitions,
+            CardRow.interval,
+            CardRow.due,
+            CardRow.lapses,
+            CardRow.suspended,
+        )
+        .where(CardRow.deck_id == deck.id)
+        .order_by(CardRow.position, CardRow.id)
+    )
     exported = tuple(
         ExportCard(
-            uid=card.uid,
-            front=card.front,
-            back=card.back,
-            tags=repo.tags_from_db(card.tags),
-            source=card.source,
-            demo=repo.demo_from_db(card.demo_id, card.demo_params),
-            state=repo.state_of(card),
-            reviews=tuple(reviews.get(card.id, ())),
-            suspended=card.suspended,
+            uid=uid,
+            front=front,
+            back=back,
+            tags=repo.tags_from_db(tags),
+            source=source,
+            demo=repo.demo_from_db(demo_id, demo_params),
+            state=SM2State(ease / 100, reps, interval, due, lapses),
+            reviews=tuple(reviews.get(card_id, ())),
+            suspended=suspended,
             position=index,
         )
-        for index, card in enumerate(cards, start=1)
+        for index, (
+            card_id,
+            uid,
+            front,
+            back,
+            tags,
+            source,
+            demo_id,
+            demo_params,
+            ease,
+            reps,
+            interval,
+            due,
+            lapses,
+            suspended,
+        ) in enumerate(cards, start=1)
     )
     return ExportDeck(
         name=deck.name,

@@ -15,11 +15,11 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from studyapp.clock import Clock, system_clock, today
@@ -27,7 +27,7 @@ from studyapp.db import Store
 from studyapp.db import repository as repo
 from studyapp.db.models import CardRow, DeckRow, ReviewRow
 from studyapp.errors import UserError
-from studyapp.model import LEECH_LAPSES, LEECH_TAG, Card, Review
+from studyapp.model import LEECH_LAPSES, LEECH_TAG, Card, Review, normalize_tags
 from studyapp.scheduling import check_rating, sm2_review
 
 DRILL_GAP = 3  # a drilled card comes back after this many other cards
@@ -75,16 +75,21 @@ class SessionSummary:
 
 @dataclass(frozen=True)
 class _Snapshot:
-    """A card's row as it was, so undo can put back every column a study action touches."""
+    """A card's columns as they were, so undo can put back everything a study action touches."""
 
-    ease_cents: int
-    interval: int
-    repetitions: int
-    lapses: int
-    due: date | None
-    tags: str
-    suspended: bool
-    buried_until: date | None
+    values: dict[str, Any]
+
+    @classmethod
+    def of(cls, found: repo.StudyCard) -> _Snapshot:
+        card = found.card
+        return cls(
+            {
+                **repo.state_values(card.state),
+                "tags": found.tags_text,
+                "suspended": card.suspended,
+                "buried_until": card.buried_until,
+            }
+        )
 
 
 @dataclass
@@ -100,30 +105,6 @@ class _Undo:
 @dataclass
 class _Tally:
     ratings: list[tuple[int, int, int]] = field(default_factory=list)  # card, rating, ms
-
-
-def _snapshot(row: CardRow) -> _Snapshot:
-    return _Snapshot(
-        row.ease_cents,
-        row.interval,
-        row.repetitions,
-        row.lapses,
-        row.due,
-        row.tags,
-        row.suspended,
-        row.buried_until,
-    )
-
-
-def _restore(row: CardRow, snap: _Snapshot) -> None:
-    row.ease_cents = snap.ease_cents
-    row.interval = snap.interval
-    row.repetitions = snap.repetitions
-    row.lapses = snap.lapses
-    row.due = snap.due
-    row.tags = snap.tags
-    row.suspended = snap.suspended
-    row.buried_until = snap.buried_until
 
 
 def interleave(reviews: list[QueueItem], news: list[QueueItem]) -> list[QueueItem]:
@@ -165,44 +146,74 @@ def drilling_today(session: Session, deck_ids: Sequence[int], day: date) -> list
     return [(deck_id, card_id) for deck_id, card_id in rows]
 
 
-def introduced_and_reviewed(session: Session, deck_id: int, day: date) -> tuple[int, int]:
-    """How many new cards were introduced and how many reviews done in the deck on `day`."""
+def introduced_and_reviewed(
+    session: Session, deck_ids: Sequence[int], day: date
+) -> dict[int, tuple[int, int]]:
+    """Per deck: how many new cards were introduced and how many reviews done on `day`."""
     rows = session.execute(
-        select(ReviewRow.kind, func.count())
+        select(CardRow.deck_id, ReviewRow.kind, func.count())
         .join(CardRow, CardRow.id == ReviewRow.card_id)
-        .where(CardRow.deck_id == deck_id, ReviewRow.study_day == day)
+        .where(CardRow.deck_id.in_(list(deck_ids)), ReviewRow.study_day == day)
         .where(ReviewRow.kind.in_(("new", "review")))
-        .group_by(ReviewRow.kind)
+        .group_by(CardRow.deck_id, ReviewRow.kind)
     )
-    counts = {kind: n for kind, n in rows}
-    return counts.get("new", 0), counts.get("review", 0)
+    done: dict[int, tuple[int, int]] = {}
+    for deck_id, kind, n in rows:
+        new, reviewed = done.get(deck_id, (0, 0))
+        done[deck_id] = (new + n, reviewed) if kind == "new" else (new, reviewed + n)
+    return done
+
+
+def _available_on_day() -> Any:
+    return CardRow.suspended.is_(False) & (
+        CardRow.buried_until.is_(None) | (CardRow.buried_until <= bindparam("day"))
+    )
+
+
+# Built once, run once per deck: the queue of a collection with many decks stays quick.
+_DUE_CARDS = (
+    select(CardRow.due, CardRow.position, CardRow.id)
+    .where(CardRow.deck_id == bindparam("deck_id"), CardRow.due <= bindparam("day"))
+    .where(_available_on_day())
+    .order_by(CardRow.due, CardRow.position, CardRow.id)
+    .limit(bindparam("room"))
+)
+_NEW_CARDS = (
+    select(CardRow.id)
+    .where(CardRow.deck_id == bindparam("deck_id"), CardRow.due.is_(None))
+    .where(_available_on_day())
+    .order_by(CardRow.position, CardRow.id)
+    .limit(bindparam("room"))
+)
 
 
 def build_queue(session: Session, deck_rows: list[DeckRow], clock: Clock) -> list[QueueItem]:
     """Today's queue over the given decks, within each deck's daily limits."""
+    days = {hour: today(clock, hour) for hour in {d.day_start_hour for d in deck_rows}}
     drill: list[QueueItem] = []
+    done: dict[int, tuple[int, int]] = {}
+    for hour, day in days.items():
+        ids = [d.id for d in deck_rows if d.day_start_hour == hour]
+        drill += [QueueItem(cid, "drill") for _, cid in drilling_today(session, ids, day)]
+        done |= introduced_and_reviewed(session, ids, day)
     reviews: list[tuple[date, int, int, int]] = []  # due, deck order, position, id
     news: list[QueueItem] = []
+    connection = session.connection()
     for order, deck in enumerate(deck_rows):
-        day = today(clock, deck.day_start_hour)
-        drill += [QueueItem(cid, "drill") for _, cid in drilling_today(session, [deck.id], day)]
-        new_done, reviews_done = introduced_and_reviewed(session, deck.id, day)
+        day = days[deck.day_start_hour]
+        new_done, reviews_done = done.get(deck.id, (0, 0))
         review_room = max(0, deck.reviews_per_day - reviews_done)
         new_room = max(0, deck.new_per_day - new_done)
-        due_rows = session.execute(
-            select(CardRow.due, CardRow.position, CardRow.id)
-            .where(CardRow.deck_id == deck.id, CardRow.due <= day, repo.available(day))
-            .order_by(CardRow.due, CardRow.position, CardRow.id)
-            .limit(review_room)
-        )
-        reviews += [(due, order, pos, cid) for due, pos, cid in due_rows]
-        new_ids = session.scalars(
-            select(CardRow.id)
-            .where(CardRow.deck_id == deck.id, CardRow.due.is_(None), repo.available(day))
-            .order_by(CardRow.position, CardRow.id)
-            .limit(new_room)
-        )
-        news += [QueueItem(cid, "new") for cid in new_ids]
+        if review_room:
+            due_rows = connection.execute(
+                _DUE_CARDS, {"deck_id": deck.id, "day": day, "room": review_room}
+            )
+            reviews += [(due, order, pos, cid) for due, pos, cid in due_rows]
+        if new_room:
+            new_rows = connection.execute(
+                _NEW_CARDS, {"deck_id": deck.id, "day": day, "room": new_room}
+            )
+            news += [QueueItem(cid, "new") for (cid,) in new_rows]
     reviews.sort()
     review_items = [QueueItem(cid, "review") for *_, cid in reviews]
     return drill + interleave(review_items, news)
@@ -245,18 +256,20 @@ class StudySession:
     @property
     def current(self) -> Card | None:
         """The card to show now, or None when the session is done."""
-        while self._queue:
-            if self._current is not None and self._current.id == self._queue[0].card_id:
-                return self._current
-            with self.store.read() as session:
-                found = repo.card_by_id(session, self._queue[0].card_id)
-            if found is None or found[0].suspended:
-                self._queue.pop(0)  # deleted or suspended elsewhere since the queue was built
-                continue
-            self._current = repo.to_card(found[0], found[1].name)
-            self._shown_at = self.clock()
+        if self._current is not None and self._queue and self._current.id == self._queue[0].card_id:
             return self._current
-        self._current = None
+        with self.store.read() as session:
+            self._current = self._head(session)
+        self._shown_at = self.clock() if self._current is not None else None
+        return self._current
+
+    def _head(self, session: Session) -> Card | None:
+        """The first card of the queue that still exists and is not suspended."""
+        while self._queue:
+            found = repo.study_card(session, self._queue[0].card_id)
+            if found is not None and not found.card.suspended:
+                return found.card
+            self._queue.pop(0)  # deleted or suspended elsewhere since the queue was built
         return None
 
     @property
@@ -298,35 +311,46 @@ class StudySession:
             duration_ms = int((now - shown).total_seconds() * 1000)
         duration_ms = max(0, min(duration_ms, MAX_COUNTED_MS))
         queue_before = list(self._queue)
-        with self.store.write() as session:
-            found = repo.card_by_id(session, card.id)
-            if found is None:
-                raise UserError("this card was deleted while it was on screen")
-            row, deck = found
-            day = today(lambda: now, deck.day_start_hour)
-            snapshot = _snapshot(row)
-            before = repo.state_of(row)
-            changes = not repo.has_state_change_on(session, row.id, day)
-            if changes:
-                after = sm2_review(before, quality, day)
-                kind = "new" if before.is_new else "review"
-            else:
-                after, kind = before, "drill"
-            repo.set_state(row, after)
-            if after.lapses > before.lapses and after.lapses >= LEECH_LAPSES:
-                row.tags = repo.tags_to_db([*repo.tags_from_db(row.tags), LEECH_TAG])
-            log = repo.review_row(row.id, now, day, quality, duration_ms, kind, before, after)
-            session.add(log)
-            session.flush()
-            review = repo.to_review(log)
-            updated = repo.to_card(row, deck.name)
-        self._undo.append(_Undo(card.id, snapshot, queue_before, log.id, quality, duration_ms))
-        self._tally.ratings.append((card.id, quality, duration_ms))
-        self._queue.pop(0)
-        self._current = None
         comes_back = quality < DRILL_PASS
+        self._queue.pop(0)
         if comes_back:
             self._queue.insert(min(self.drill_gap, len(self._queue)), QueueItem(card.id, "drill"))
+        try:
+            with self.store.write() as session:
+                found = repo.study_card(session, card.id)
+                if found is None:
+                    raise UserError("this card was deleted while it was on screen")
+                day = today(lambda: now, found.day_start_hour)
+                before = found.card.state
+                changes = not repo.has_state_change_on(session, card.id, day)
+                if changes:
+                    after = sm2_review(before, quality, day)
+                    kind = "new" if before.is_new else "review"
+                else:
+                    after, kind = before, "drill"
+                values = repo.state_values(after)
+                tags = found.card.tags
+                if after.lapses > before.lapses and after.lapses >= LEECH_LAPSES:
+                    tags = normalize_tags([*tags, LEECH_TAG])
+                    values["tags"] = repo.tags_to_db(tags)
+                repo.update_card(session, card.id, values)
+                review = repo.insert_review(
+                    session,
+                    repo.review_values(
+                        card.id, now, day, quality, duration_ms, kind, before, after
+                    ),
+                )
+                following = self._head(session)  # read in the same unit of work
+        except BaseException:
+            self._queue = queue_before
+            raise
+        self._undo.append(
+            _Undo(card.id, _Snapshot.of(found), queue_before, review.id, quality, duration_ms)
+        )
+        self._tally.ratings.append((card.id, quality, duration_ms))
+        self._current = following
+        self._shown_at = now if following is not None else None
+        updated = replace(found.card, state=after, tags=tags)
         return Answered(updated, review, changes, comes_back)
 
     def suspend(self) -> Card:
@@ -343,20 +367,19 @@ class StudySession:
             raise UserError("there is no card on screen")
         queue_before = list(self._queue)
         with self.store.write() as session:
-            found = repo.card_by_id(session, card.id)
+            found = repo.study_card(session, card.id)
             if found is None:
                 raise UserError("this card was deleted while it was on screen")
-            row, deck = found
-            snapshot = _snapshot(row)
             if suspend:
-                row.suspended = True
+                change: dict[str, Any] = {"suspended": True}
             else:
-                row.buried_until = today(self.clock, deck.day_start_hour) + timedelta(days=1)
-            updated = repo.to_card(row, deck.name)
-        self._undo.append(_Undo(card.id, snapshot, queue_before))
+                day = today(self.clock, found.day_start_hour)
+                change = {"buried_until": day + timedelta(days=1)}
+            repo.update_card(session, card.id, change)
+        self._undo.append(_Undo(card.id, _Snapshot.of(found), queue_before))
         self._queue = [item for item in self._queue if item.card_id != card.id]
         self._current = None
-        return updated
+        return replace(found.card, **change)
 
     def undo(self) -> Card | None:
         """Take back the last rating, suspend or bury: the card returns with its old state."""
@@ -364,13 +387,9 @@ class StudySession:
             return None
         entry = self._undo[-1]
         with self.store.write() as session:
-            row = session.get(CardRow, entry.card_id)
             if entry.review_id is not None:
-                log = session.get(ReviewRow, entry.review_id)
-                if log is not None:
-                    session.delete(log)
-            if row is not None:
-                _restore(row, entry.snapshot)
+                repo.delete_review(session, entry.review_id)
+            repo.update_card(session, entry.card_id, entry.snapshot.values)
         self._undo.pop()
         if entry.review_id is not None and self._tally.ratings:
             self._tally.ratings.pop()

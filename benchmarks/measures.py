@@ -1,0 +1,368 @@
+"""The measurements: each one times studyapp and, in the same run, the floor it is held to.
+
+Every function returns `Row`s; `benchmarks.__main__` runs them and writes the README table.
+Collections are copied before anything writes to them, so a run never changes its inputs.
+"""
+
+from __future__ import annotations
+
+import csv
+import random
+import shutil
+import sqlite3
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from benchmarks.terminal import first_paint
+
+PYTHON = sys.executable
+MARKER = b"Question"  # every synthetic card's front starts with it
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of the results table."""
+
+    what: str
+    measured: str
+    floor: str
+    ratio: float | None  # measured / floor, where the floor is comparable
+    goal: str
+    verdict: str
+
+
+def _fmt_s(seconds: float) -> str:
+    if seconds >= 1:
+        return f"{seconds:.2f} s"
+    return f"{seconds * 1000:.1f} ms"
+
+
+def _verdict(value: float, goal: float, must: float | None = None) -> str:
+    if value <= goal:
+        return "meets the goal"
+    if must is not None and value <= must:
+        return "meets the must, not the goal"
+    return "misses"
+
+
+def copy_collection(source: Path, target: Path) -> Path:
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{target}{suffix}").unlink(missing_ok=True)
+    with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
+        src.backup(dst)
+    return target
+
+
+# --- start-up and memory ---------------------------------------------------------------------
+
+
+def startup(collection: Path, runs: int) -> list[Row]:
+    """First card on screen vs a bare Textual app's first paint, alternating, medians."""
+    app: list[float] = []
+    bare: list[float] = []
+    rss: list[float] = []
+    for _ in range(runs):
+        b = first_paint([PYTHON, "-m", "benchmarks.bare_app"], MARKER)
+        a = first_paint([PYTHON, "-m", "studyapp", "review", "--db", str(collection)], MARKER)
+        bare.append(b.seconds)
+        app.append(a.seconds)
+        if a.peak_rss_mb is not None:
+            rss.append(a.peak_rss_mb)
+    app_s, bare_s = statistics.median(app), statistics.median(bare)
+    ratio = app_s / bare_s
+    rows = [
+        Row(
+            "start-up to the first card (review, 100x30 pty)",
+            _fmt_s(app_s),
+            f"{_fmt_s(bare_s)} (bare Textual app)",
+            ratio,
+            "≤ 1.5x (must 2.5x)",
+            _verdict(ratio, 1.5, 2.5),
+        )
+    ]
+    if rss:
+        peak = max(rss)
+        rows.append(
+            Row(
+                "peak memory of the TUI process (first card shown)",
+                f"{peak:.0f} MB",
+                "-",
+                None,
+                "< 150 MB",
+                _verdict(peak, 150),
+            )
+        )
+    return rows
+
+
+# --- rating and queue ------------------------------------------------------------------------
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def rating(collection: Path, work: Path, ratings: int) -> list[Row]:
+    """Rate-to-next-card latency against a bare SQLite commit with the same settings."""
+    from studyapp.db import open_store
+    from studyapp.services.study import StudySession
+
+    store = open_store(str(copy_collection(collection, work / "rating.db")))
+    session = StudySession(store, None)
+    rng = random.Random(0)
+    times: list[float] = []
+    for _ in range(ratings):
+        if session.current is None:
+            break
+        start = time.perf_counter()
+        session.answer(rng.choice((2, 3, 4, 4, 5)))
+        _ = session.current  # the next card, chosen and read
+        times.append(time.perf_counter() - start)
+    store.dispose()
+
+    bare_path = work / "bare-commit.db"
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{bare_path}{suffix}").unlink(missing_ok=True)
+    conn = sqlite3.connect(bare_path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute("CREATE TABLE log (id INTEGER PRIMARY KEY, card INTEGER, rating INTEGER)")
+    bare: list[float] = []
+    for i in range(len(times)):
+        start = time.perf_counter()
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("INSERT INTO log (card, rating) VALUES (?, ?)", (i, 4))
+        conn.execute("COMMIT")
+        bare.append(time.perf_counter() - start)
+    conn.close()
+
+    rows = []
+    for label, q in (("p50", 0.5), ("p99", 0.99)):
+        ours, floor = _percentile(times, q), _percentile(bare, q)
+        rows.append(
+            Row(
+                f"rating to next card, {label} ({len(times)} ratings)",
+                _fmt_s(ours),
+                f"{_fmt_s(floor)} (bare one-row commit)",
+                ours / floor,
+                "p99 < 5 ms" if label == "p99" else "-",
+                _verdict(ours, 0.005) if label == "p99" else "-",
+            )
+        )
+    return rows
+
+
+def queue(collection: Path, repeats: int = 5) -> list[Row]:
+    """Building today's queue over all decks vs one indexed query for due cards."""
+    from studyapp.db import open_store
+    from studyapp.services.study import StudySession
+
+    store = open_store(str(collection))
+    StudySession(store, None)  # warm the statement cache and the page cache
+    ours = statistics.median(_timed(lambda: StudySession(store, None)) for _ in range(repeats))
+    store.dispose()
+    today = datetime.now().date().isoformat()
+    conn = sqlite3.connect(collection)
+    query = "SELECT id FROM cards WHERE deck_id = 1 AND due <= ? ORDER BY due LIMIT 200"
+    conn.execute(query, (today,)).fetchall()
+    floor = statistics.median(
+        _timed(lambda: conn.execute(query, (today,)).fetchall()) for _ in range(repeats)
+    )
+    conn.close()
+    return [
+        Row(
+            "build today's queue (all 10 decks)",
+            _fmt_s(ours),
+            f"{_fmt_s(floor)} (one indexed due query)",
+            ours / floor,
+            "-",
+            "-",
+        )
+    ]
+
+
+def _timed(action: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    action()
+    return time.perf_counter() - start
+
+
+# --- import and export -----------------------------------------------------------------------
+
+
+def write_csv(path: Path, cards: int, seed: int = 0) -> list[tuple[str, str, str]]:
+    rng = random.Random(seed)
+    words = [
+        "gradient",
+        "loss",
+        "weights",
+        "bias",
+        "momentum",
+        "dropout",
+        "kernel",
+        "stride",
+        "softmax",
+        "entropy",
+    ]
+    rows = [
+        (
+            f"Question {i}: what does layer {rng.randrange(100)} compute?",
+            f"Answer {i}: " + " ".join(rng.choice(words) for _ in range(12)),
+            rng.choice(("optimizers", "cnn", "regularization")),
+        )
+        for i in range(cards)
+    ]
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(("front", "back", "tags"))
+        writer.writerows(rows)
+    return rows
+
+
+def import_export(work: Path, cards: int) -> list[Row]:
+    """Import a CSV of `cards` cards, export JSON and .apkg; floors are bare executemany."""
+    from studyapp.db import open_store
+    from studyapp.services.library import LibraryService
+
+    source = work / "cards.csv"
+    rows = write_csv(source, cards)
+    target = work / "import.db"
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{target}{suffix}").unlink(missing_ok=True)
+    store = open_store(str(target))
+    library = LibraryService(store)
+    imported = _timed(lambda: library.import_files([source], deck="Bench"))
+    exports = {fmt: _timed(lambda fmt=fmt: library.export(fmt)) for fmt in ("json", "apkg")}
+    store.dispose()
+
+    minimal = _bare_insert(work / "bare-minimal.db", rows, same_table=None)
+    same = _bare_insert(work / "bare-same.db", rows, same_table=target)
+    out = [
+        Row(
+            f"import {cards:,} CSV cards",
+            _fmt_s(imported),
+            f"{_fmt_s(minimal)} (bare executemany, 3 columns)",
+            imported / minimal,
+            "≤ 5x (must 10x)",
+            _verdict(imported / minimal, 5, 10),
+        ),
+        Row(
+            f"import {cards:,} CSV cards, against the same table",
+            _fmt_s(imported),
+            f"{_fmt_s(same)} (bare executemany into the cards table, its indexes)",
+            imported / same,
+            "≤ 5x (must 10x)",
+            _verdict(imported / same, 5, 10),
+        ),
+    ]
+    for fmt, seconds in exports.items():
+        out.append(
+            Row(
+                f"export {cards:,} cards to {fmt}",
+                _fmt_s(seconds),
+                f"{_fmt_s(minimal)} (bare executemany, 3 columns)",
+                seconds / minimal,
+                "≤ 5x (must 10x)",
+                _verdict(seconds / minimal, 5, 10),
+            )
+        )
+    return out
+
+
+def _bare_insert(path: Path, rows: list[tuple[str, str, str]], same_table: Path | None) -> float:
+    """The same rows through plain sqlite3 executemany, WAL and full sync, one transaction."""
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    now = datetime.now(UTC).replace(tzinfo=None).isoformat(" ")
+    if same_table is None:
+        conn.execute(
+            "CREATE TABLE cards (id INTEGER PRIMARY KEY, front TEXT, back TEXT, tags TEXT)"
+        )
+        sql = "INSERT INTO cards (front, back, tags) VALUES (?, ?, ?)"
+        params: list[tuple[object, ...]] = list(rows)
+    else:
+        schema = sqlite3.connect(same_table)
+        ddl = [
+            sql
+            for (sql,) in schema.execute(
+                "SELECT sql FROM sqlite_master WHERE tbl_name = 'cards' AND sql IS NOT NULL"
+            )
+        ]
+        schema.close()
+        for statement in ddl:
+            conn.execute(statement)  # the table and its indexes, as the collection has them
+        sql = (
+            "INSERT INTO cards (uid, deck_id, position, front, back, tags, source, content_key,"
+            " suspended, ease_cents, interval, repetitions, lapses, created_at, modified_at)"
+            " VALUES (?, 1, ?, ?, ?, ?, '', ?, 0, 250, 0, 0, 0, ?, ?)"
+        )
+        params = [
+            (f"b{i:015x}", i, front, back, f" {tags} ", f"{i:032x}", now, now)
+            for i, (front, back, tags) in enumerate(rows)
+        ]
+    start = time.perf_counter()
+    with conn:
+        conn.executemany(sql, params)
+    elapsed = time.perf_counter() - start
+    conn.close()
+    return elapsed
+
+
+# --- demos -----------------------------------------------------------------------------------
+
+
+def demos() -> list[Row]:
+    """Every demo's default run in the warm worker, and the first demo cold and warm."""
+    from studyapp.demo_api import all_specs
+    from studyapp.services.demos import DemoRunner
+
+    rows: list[Row] = []
+    cold_runner = DemoRunner(None)
+    cold = _timed(lambda: cold_runner.run("adam_vs_sgd", {}, 0, use_cache=False))
+    warm = _timed(lambda: cold_runner.run("adam_vs_sgd", {}, 0, use_cache=False))
+    rows.append(
+        Row(
+            "first demo in the app: cold worker (spawn + torch import + run)",
+            _fmt_s(cold),
+            f"{_fmt_s(warm)} (same demo, warm worker)",
+            cold / warm,
+            "-",
+            "-",
+        )
+    )
+    slowest = ("", 0.0)
+    failures = []
+    for spec in all_specs():
+        result = cold_runner.run(spec.id, {}, 0, use_cache=False)
+        if not result.ok:
+            failures.append(f"{spec.id}: {result.error}")
+            continue
+        if result.elapsed_s > slowest[1]:
+            slowest = (spec.id, result.elapsed_s)
+        rows.append(
+            Row(
+                f"demo {spec.id} (default run, seed 0)",
+                _fmt_s(result.elapsed_s),
+                "-",
+                None,
+                "< 5 s",
+                _verdict(result.elapsed_s, 5.0),
+            )
+        )
+    cold_runner.close()
+    if failures:
+        rows.append(Row("demos that failed", "; ".join(failures), "-", None, "none", "misses"))
+    return rows
+
+
+def clean(folder: Path) -> None:
+    shutil.rmtree(folder, ignore_errors=True)
