@@ -154,21 +154,6 @@ def review_values(
     }
 
 
-def review_row(
-    card_id: int,
-    at: datetime,
-    study_day: date,
-    rating: int,
-    duration_ms: int,
-    kind: str,
-    before: SM2State,
-    after: SM2State,
-) -> ReviewRow:
-    return ReviewRow(
-        **review_values(card_id, at, study_day, rating, duration_ms, kind, before, after)
-    )
-
-
 def to_review(row: ReviewRow) -> Review:
     return Review(
         id=row.id,
@@ -267,10 +252,10 @@ class StudyCard:
     day_start_hour: int
 
 
-_STUDY_COLUMNS = (
+# A card's columns in the order `card_from_row` reads them.
+CARD_COLUMNS = (
     CardRow.id,
     CardRow.uid,
-    DeckRow.name,
     CardRow.front,
     CardRow.back,
     CardRow.tags,
@@ -285,14 +270,43 @@ _STUDY_COLUMNS = (
     CardRow.suspended,
     CardRow.buried_until,
     CardRow.position,
-    DeckRow.day_start_hour,
 )
+
+
+def card_from_row(row: Sequence[Any], deck: str) -> Card:
+    """A card from a row of CARD_COLUMNS (read without ORM objects)."""
+    (cid, uid, front, back, tags, source, demo_id, demo_params) = row[:8]
+    (ease, reps, interval, due, lapses, suspended, buried, position) = row[8:16]
+    return Card(
+        id=cid,
+        uid=uid,
+        deck=deck,
+        front=front,
+        back=back,
+        tags=tags_from_db(tags),
+        source=source,
+        demo=demo_from_db(demo_id, demo_params),
+        state=SM2State(ease / 100, reps, interval, due, lapses),
+        suspended=suspended,
+        buried_until=buried,
+        position=position,
+    )
+
+
+def deck_cards(session: Session, deck_id: int, deck_name: str) -> list[Card]:
+    """Every card of a deck in deck order, as plain values."""
+    rows = session.connection().execute(
+        select(*CARD_COLUMNS)
+        .where(CardRow.deck_id == deck_id)
+        .order_by(CardRow.position, CardRow.id)
+    )
+    return [card_from_row(row, deck_name) for row in rows]
 
 
 # The study session's statements are built once: building a statement costs more than
 # running it, and a rating must be committed and the next card read within milliseconds.
 _STUDY_CARD = (
-    select(*_STUDY_COLUMNS)
+    select(*CARD_COLUMNS, DeckRow.name, CardRow.tags, DeckRow.day_start_hour)
     .join(DeckRow, DeckRow.id == CardRow.deck_id)
     .where(CardRow.id == bindparam("card_id"))
 )
@@ -323,23 +337,8 @@ def study_card(session: Session, card_id: int) -> StudyCard | None:
     row = session.connection().execute(_STUDY_CARD, {"card_id": card_id}).first()
     if row is None:
         return None
-    (cid, uid, deck, front, back, tags, source, demo_id, demo_params) = row[:9]
-    (ease, reps, interval, due, lapses, suspended, buried, position, hour) = row[9:]
-    card = Card(
-        id=cid,
-        uid=uid,
-        deck=deck,
-        front=front,
-        back=back,
-        tags=tags_from_db(tags),
-        source=source,
-        demo=demo_from_db(demo_id, demo_params),
-        state=SM2State(ease / 100, reps, interval, due, lapses),
-        suspended=suspended,
-        buried_until=buried,
-        position=position,
-    )
-    return StudyCard(card, tags, hour)
+    deck, tags_text, hour = row[len(CARD_COLUMNS) :]
+    return StudyCard(card_from_row(row, deck), tags_text, hour)
 
 
 def state_values(state: SM2State) -> dict[str, Any]:

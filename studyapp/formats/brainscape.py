@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from studyapp.formats import sitetext
-from studyapp.formats.base import CardDraft, FormatError, FormatSpec, ParseResult, Skipped
+from studyapp.formats.base import FormatError, FormatSpec, ParseResult
 from studyapp.formats.textio import MAX_PAGE_BYTES, head_text, looks_like_text, read_text
 
 NAME = "brainscape"
@@ -111,30 +111,7 @@ def _read_card(path: Path, block: Sequence[str], number: int, result: ParseResul
     a_index = next((i for i, line in enumerate(rest) if line.strip() == "A"), None)
     front_lines = rest if a_index is None else rest[:a_index]
     back_lines = [] if a_index is None else rest[a_index + 1 :]
-    front = sitetext.clean_side(front_lines)
-    back = sitetext.clean_side(back_lines)
-    captions = front.captions + back.captions
-    if captions:
-        result.warnings.append(sitetext.caption_warning(where, captions))
-    if not front.text and not back.text:
-        result.skipped.append(Skipped(where, "card has no question and no answer"))
-    elif not front.text:
-        result.skipped.append(
-            Skipped(where, f"card has no question (answer {sitetext.preview(back.text)})")
-        )
-    elif not back.text:
-        result.skipped.append(
-            Skipped(where, f"question {sitetext.preview(front.text)} has no answer")
-        )
-    else:
-        result.cards.append(
-            CardDraft(
-                front=front.text,
-                back=back.text,
-                source=f"{path.name} card {number}",
-                where=where,
-            )
-        )
+    sitetext.add_card(result, path, where, front_lines, back_lines)
 
 
 FORMATS = (

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from studyapp.formats import sitetext
-from studyapp.formats.base import CardDraft, FormatError, FormatSpec, ParseResult, Skipped
+from studyapp.formats.base import FormatError, FormatSpec, ParseResult
 from studyapp.formats.textio import MAX_PAGE_BYTES, head_text, looks_like_text, read_text
 
 NAME = "knowt"
@@ -78,34 +78,6 @@ def _result(header: Sequence[str]) -> ParseResult:
     )
 
 
-def _add(
-    result: ParseResult,
-    path: Path,
-    where: str,
-    front_lines: Sequence[str],
-    back_lines: Sequence[str],
-) -> None:
-    front = sitetext.clean_side(front_lines)
-    back = sitetext.clean_side(back_lines)
-    captions = front.captions + back.captions
-    if captions:
-        result.warnings.append(sitetext.caption_warning(where, captions))
-    if not front.text and not back.text:
-        result.skipped.append(Skipped(where, "card has no question and no answer"))
-    elif not front.text:
-        result.skipped.append(
-            Skipped(where, f"card has no question (answer {sitetext.preview(back.text)})")
-        )
-    elif not back.text:
-        result.skipped.append(
-            Skipped(where, f"question {sitetext.preview(front.text)} has no answer")
-        )
-    else:
-        result.cards.append(
-            CardDraft(front.text, back.text, source=f"{path.name} {where}", where=where)
-        )
-
-
 def _parse_numbered(
     path: Path, lines: Sequence[str], starts: Sequence[tuple[int, int]]
 ) -> ParseResult:
@@ -120,7 +92,7 @@ def _parse_numbered(
         split = next((i for i, line in enumerate(body) if not line.strip()), len(body))
         if split == len(body) or not any(line.strip() for line in body[split:]):
             split = min(split, 1)  # copied without blank lines: the first line is the question
-        _add(result, path, f"card {number}", body[:split], body[split:])
+        sitetext.add_card(result, path, f"card {number}", body[:split], body[split:])
     return result
 
 
@@ -149,7 +121,7 @@ def _parse_question_lines(path: Path, lines: Sequence[str]) -> ParseResult:
         answer = list(lines[begin + 1 : end])
         if end == len(lines):
             answer = _without_footer(answer)
-        _add(result, path, f"line {begin + 1}", [lines[begin]], answer)
+        sitetext.add_card(result, path, f"line {begin + 1}", [lines[begin]], answer)
     return result
 
 

@@ -11,6 +11,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
+
+from studyapp.formats.base import CardDraft, ParseResult, Skipped
 
 # Chrome that can only be chrome, wherever it appears (also inside a card's lines).
 _STRONG_CHROME = re.compile(
@@ -205,3 +208,28 @@ def preview(text: str, limit: int = 60) -> str:
     """A short quote of a card side for a report."""
     flat = " ".join(text.split())
     return repr(flat if len(flat) <= limit else flat[: limit - 3] + "...")
+
+
+def add_card(
+    result: ParseResult,
+    path: Path,
+    where: str,
+    front_lines: Sequence[str],
+    back_lines: Sequence[str],
+) -> None:
+    """Clean one card's two sides and add it, or report it skipped with the reason."""
+    front = clean_side(front_lines)
+    back = clean_side(back_lines)
+    captions = front.captions + back.captions
+    if captions:
+        result.warnings.append(caption_warning(where, captions))
+    if not front.text and not back.text:
+        result.skipped.append(Skipped(where, "card has no question and no answer"))
+    elif not front.text:
+        result.skipped.append(Skipped(where, f"card has no question (answer {preview(back.text)})"))
+    elif not back.text:
+        result.skipped.append(Skipped(where, f"question {preview(front.text)} has no answer"))
+    else:
+        result.cards.append(
+            CardDraft(front.text, back.text, source=f"{path.name} {where}", where=where)
+        )

@@ -253,55 +253,20 @@ def _export_deck(session: Session, deck: DeckRow) -> ExportDeck:
                 after=SM2State(states[5] / 100, *states[6:10]),
             )
         )
-    cards = connection.execute(
-        select(
-            CardRow.id,
-            CardRow.uid,
-            CardRow.front,
-            CardRow.back,
-            CardRow.tags,
-            CardRow.source,
-            CardRow.demo_id,
-            CardRow.demo_params,
-            CardRow.ease_cents,
-            CardRow.repetitions,
-            CardRow.interval,
-            CardRow.due,
-            CardRow.lapses,
-            CardRow.suspended,
-        )
-        .where(CardRow.deck_id == deck.id)
-        .order_by(CardRow.position, CardRow.id)
-    )
     exported = tuple(
         ExportCard(
-            uid=uid,
-            front=front,
-            back=back,
-            tags=repo.tags_from_db(tags),
-            source=source,
-            demo=repo.demo_from_db(demo_id, demo_params),
-            state=SM2State(ease / 100, reps, interval, due, lapses),
-            reviews=tuple(reviews.get(card_id, ())),
-            suspended=suspended,
+            uid=card.uid,
+            front=card.front,
+            back=card.back,
+            tags=card.tags,
+            source=card.source,
+            demo=card.demo,
+            state=card.state,
+            reviews=tuple(reviews.get(card.id, ())),
+            suspended=card.suspended,
             position=index,
         )
-        for index, (
-            card_id,
-            uid,
-            front,
-            back,
-            tags,
-            source,
-            demo_id,
-            demo_params,
-            ease,
-            reps,
-            interval,
-            due,
-            lapses,
-            suspended,
-        ) in enumerate(cards, start=1)
+        for index, card in enumerate(repo.deck_cards(session, deck.id, deck.name), start=1)
     )
     return ExportDeck(
         name=deck.name,
