@@ -12,10 +12,10 @@ import sys
 from collections.abc import Sequence
 
 from studyapp import __version__
-from studyapp.cli import collection, demo, library, tui
+from studyapp.cli import backup, collection, demo, library, tui
 from studyapp.errors import UserError
 
-COMMAND_GROUPS = (collection, demo, library, tui)
+COMMAND_GROUPS = (collection, demo, library, backup, tui)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -43,6 +43,10 @@ def build_parser() -> argparse.ArgumentParser:
         prog="studyapp",
         description="A terminal flashcard trainer for deep learning, where every concept can "
         "be run. With no command, opens the app.",
+        epilog="Environment: STUDYAPP_DB names the collection (as --db does). "
+        "STUDYAPP_BUSY_TIMEOUT is how many seconds a command waits while another studyapp is "
+        "writing to the collection (default 5); if it is still busy after that, the command "
+        "changes nothing and exits with status 2.",
         parents=[common],
     )
     parser.add_argument("--version", action="version", version=f"studyapp {__version__}")

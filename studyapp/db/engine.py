@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import StaticPool
 
@@ -50,7 +50,9 @@ def resolve_url(db: str | None = None) -> str:
     path = Path(value).expanduser()
     if path.is_dir():
         raise CollectionError(f"{path} is a directory, not a collection file")
-    return f"sqlite:///{path.resolve()}"
+    # Built, not pasted, so a "?", "#" or "%" in a folder name stays part of the path.
+    sqlite_url = URL.create("sqlite", database=str(path.resolve()))
+    return sqlite_url.render_as_string(hide_password=False)
 
 
 def busy_timeout_from_env() -> float:
@@ -122,15 +124,28 @@ def make_engine(url: str, busy_timeout_s: float = DEFAULT_BUSY_TIMEOUT_S) -> Eng
     return engine
 
 
-def explain(exc: OperationalError, where: str) -> str:
+def explain(exc: OperationalError | sqlite3.Error, where: str) -> str:
     """One sentence for the database failures a user can run into."""
-    detail = str(exc.orig).lower() if exc.orig is not None else str(exc).lower()
+    cause = getattr(exc, "orig", None) or exc
+    detail = str(cause).lower()
     if "locked" in detail or "busy" in detail:
         return f"{where} is busy: another studyapp is writing to it; try again in a moment"
-    if "readonly" in detail or "read-only" in detail:
-        return f"{where} is read-only: cannot save changes to it"
+    # SQLite writes a journal beside the collection, so a read-only folder makes it read-only
+    # too; depending on the system that shows as "readonly" or as "unable to open".
+    folder = _read_only_folder(where)
+    if "readonly" in detail or "read-only" in detail or ("unable to open" in detail and folder):
+        note = f" (its folder {folder} is read-only, and studyapp writes a journal beside it)"
+        return f"{where} is read-only: cannot save changes to it{note if folder else ''}"
     if "disk is full" in detail or "disk i/o" in detail:
         return f"{where}: the disk is full or failing, nothing was saved"
     if "unable to open" in detail:
         return f"{where} cannot be opened: check the path and its permissions"
     return f"{where}: the database failed: {detail}"
+
+
+def _read_only_folder(where: str) -> Path | None:
+    """The folder of an existing collection file, if this process cannot write in it."""
+    path = Path(where)
+    if path.is_file() and not os.access(path.parent, os.W_OK):
+        return path.parent
+    return None

@@ -8,6 +8,7 @@ full disk) come out as one clear sentence.
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -32,6 +33,7 @@ from studyapp.errors import CollectionError
 
 BACKUPS_KEPT = 5
 BACKUP_FOLDER = "backups"
+MANUAL = "manual"  # the reason given to backups made by hand: they are never pruned
 
 
 class Store:
@@ -115,23 +117,72 @@ def backup_folder(collection: Path) -> Path:
     return collection.parent / BACKUP_FOLDER
 
 
+def read_only_uri(path: Path) -> str:
+    """An SQLite URI that opens `path` for reading only, whatever characters its name holds."""
+    return f"{path.resolve().as_uri()}?mode=ro"
+
+
 def copy_sqlite(source: Path, target: Path) -> None:
-    """A consistent copy of a live SQLite file (WAL included), through SQLite's backup API."""
-    src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+    """A consistent copy of a live SQLite file (WAL included), through SQLite's backup API.
+
+    The copy is one self-contained file (no WAL beside it), so it can be moved, mailed or
+    opened where it lies.
+    """
+    src = sqlite3.connect(read_only_uri(source), uri=True)
     try:
         dst = sqlite3.connect(target)
         try:
             src.backup(dst)
+            dst.execute("PRAGMA journal_mode=DELETE")
         finally:
             dst.close()
     finally:
         src.close()
 
 
+def restore_sqlite(source: Path, target: Path, busy_timeout_s: float) -> None:
+    """Copy `source` over the live collection `target` in one transaction, under its write lock.
+
+    SQLite's backup API writes into the open file, so another process that has the collection
+    open sees the old collection or the restored one, never a mix, and a crash midway leaves
+    the old one. Gives up with "database is locked" if another process keeps writing past
+    the busy timeout.
+    """
+
+    def give_up_if_busy(status: int, _remaining: int, _total: int) -> None:
+        if status in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+            raise sqlite3.OperationalError("database is locked")
+
+    src = sqlite3.connect(read_only_uri(source), uri=True)
+    try:
+        dst = sqlite3.connect(target, timeout=busy_timeout_s)
+        try:
+            src.backup(dst, progress=give_up_if_busy)
+        finally:
+            dst.close()
+    finally:
+        src.close()
+
+
+def list_backups(collection: Path) -> list[Path]:
+    """The backups of `collection` in its backups folder, newest first."""
+    return _backups_of(backup_folder(collection), collection.stem)[::-1]
+
+
 def prune_backups(folder: Path, stem: str, keep: int = BACKUPS_KEPT) -> None:
-    backups = sorted(folder.glob(f"{stem}-*.db"))
-    for old in backups[:-keep]:
+    """Keep the last `keep` automatic backups; those made by hand stay until deleted by hand."""
+    automatic = [p for p in _backups_of(folder, stem) if not p.stem.endswith(f"-{MANUAL}")]
+    for old in automatic[:-keep]:
         old.unlink(missing_ok=True)
+
+
+def _backups_of(folder: Path, stem: str) -> list[Path]:
+    """Backups named `<stem>-<stamp>-<reason>.db`, oldest first; another collection's stay out."""
+    if not folder.is_dir():
+        return []
+    name = re.compile(rf"{re.escape(stem)}-(\d{{8}}T\d{{12}})-[a-z]+\.db")
+    found = [(m.group(1), p) for p in folder.iterdir() if (m := name.fullmatch(p.name))]
+    return [path for _, path in sorted(found)]
 
 
 def _stamp_new(store: Store) -> None:

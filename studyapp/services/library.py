@@ -12,7 +12,7 @@ import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from studyapp.clock import Clock, system_clock
@@ -101,10 +101,12 @@ class LibraryService:
             report.skipped += [Skipped(item.where(s.where), s.reason) for s in item.result.skipped]
             notes = [*item.result.warnings, *_demo_warnings(item.result.cards)]
             report.warnings += [f"{item.label}: {w}" if item.label else w for w in notes]
-        if not dry_run and self._has_cards():
-            self.store.backup("import")
         try:
             with self.store.write() as session:
+                # Backed up under the write lock: a collection this import cannot write to
+                # gets no backup, and no other writer slips in between backup and import.
+                if not dry_run and _has_cards(session):
+                    self.store.backup("import")
                 mapper = DraftMapper(session, repo.utc_naive(self.clock()), add_only, report)
                 mapper.preload(d for item in parsed for d in item.result.cards)
                 for item in parsed:
@@ -118,10 +120,6 @@ class LibraryService:
         except _DryRun:
             report.deck = _deck_names(mapper)
         return report
-
-    def _has_cards(self) -> bool:
-        with self.store.read() as session:
-            return bool(session.scalar(select(func.count()).select_from(CardRow)))
 
     # --- the bundled deck -------------------------------------------------------------------
 
@@ -174,6 +172,10 @@ class LibraryService:
                     raise UserError(f"there is no deck named {deck!r}; `studyapp decks` lists them")
                 rows = [row]
             return [_export_deck(session, row) for row in rows]
+
+
+def _has_cards(session: Session) -> bool:
+    return session.scalar(select(CardRow.id).limit(1)) is not None
 
 
 def _deck_names(mapper: DraftMapper) -> str | None:

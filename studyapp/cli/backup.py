@@ -1,0 +1,77 @@
+"""`studyapp backup` and `studyapp restore PATH`: a copy of the collection by hand, and back.
+
+These open the collection file without upgrading it, so a collection that this version
+cannot open (made by a newer version, or damaged) can still be backed up or replaced.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from studyapp.services.backups import BackupService
+
+
+def register(commands: Any, common: argparse.ArgumentParser) -> None:
+    backup = commands.add_parser(
+        "backup",
+        parents=[common],
+        help="copy the collection to a backup file",
+        description="Make a consistent copy of the collection, even while studyapp is open. "
+        "By default it goes into the backups folder next to the collection, where the "
+        "automatic backups made before imports and upgrades also are (only the last few of "
+        "those are kept; backups made with this command stay until you delete them).",
+    )
+    backup.add_argument(
+        "--output",
+        metavar="PATH",
+        type=Path,
+        help="the file to write (replaced if it exists) or a folder to write it into",
+    )
+    backup.add_argument(
+        "--list", action="store_true", help="list the backups next to the collection, newest first"
+    )
+    backup.set_defaults(handler=run_backup)
+
+    restore = commands.add_parser(
+        "restore",
+        parents=[common],
+        help="replace the collection with a backup",
+        description="Replace the collection with a backup made by `studyapp backup` or "
+        "automatically. The file must be a studyapp collection this version can open. The "
+        "collection as it was is saved in the backups folder first. Fails if another "
+        "studyapp keeps writing to the collection.",
+    )
+    restore.add_argument("path", metavar="PATH", type=Path, help="the backup file to restore")
+    restore.set_defaults(handler=run_restore)
+
+
+def _service(args: argparse.Namespace) -> BackupService:
+    from studyapp.db import Store, resolve_url
+    from studyapp.services.backups import BackupService
+
+    return BackupService(Store(resolve_url(args.db)))
+
+
+def run_backup(args: argparse.Namespace) -> int:
+    service = _service(args)
+    if args.list:
+        found = service.backups()
+        if not found:
+            print("No backups yet: `studyapp backup` makes one.")
+        for path in found:
+            print(path)
+        return 0
+    made = service.backup(args.output)
+    print(f"Backed up {service.store.where} to {made}")
+    return 0
+
+
+def run_restore(args: argparse.Namespace) -> int:
+    done = _service(args).restore(args.path)
+    print(f"Restored {done.collection} from {done.source}.")
+    if done.saved is not None:
+        print(f"The collection as it was is saved in {done.saved}")
+    return 0

@@ -1,0 +1,77 @@
+"""Small collections and a way to run the real `studyapp` command in another process."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from studyapp import cli
+from studyapp.db import open_store
+from studyapp.services.cards import CardService
+
+STUDYAPP = (sys.executable, "-m", "studyapp")
+SHORT_BUSY_TIMEOUT = "0.3"  # seconds: how long a blocked writer waits in these tests
+
+
+def front(deck: str, i: int) -> str:
+    return f"{deck}-Q{i:02d}"
+
+
+def back(deck: str, i: int) -> str:
+    return f"{deck}-A{i:02d}"
+
+
+def make_collection(path: Path, decks: dict[str, int]) -> None:
+    """A collection with `n` new cards in each deck, every front and back distinct."""
+    store = open_store(str(path))
+    cards = CardService(store)
+    for deck, n in decks.items():
+        for i in range(n):
+            cards.add(deck, front(deck, i), back(deck, i))
+    store.dispose()
+
+
+def studyapp(
+    *args: str | Path,
+    env: dict[str, str] | None = None,
+    timeout_s: float = 60,
+    **popen: object,
+) -> subprocess.CompletedProcess[str]:
+    """Run `studyapp ARGS...` in a new process and wait for it."""
+    return subprocess.run(
+        [*STUDYAPP, *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=timeout_s,
+        env={**os.environ, **(env or {})},
+        **popen,  # type: ignore[arg-type]
+    )
+
+
+def start_studyapp(*args: str | Path, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [*STUDYAPP, *map(str, args)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def one_line(stderr: str) -> str:
+    """The single line a failed command prints; fails if there is a traceback or more."""
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1, stderr
+    assert "Traceback" not in stderr
+    return lines[0]
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *args: str | Path) -> tuple[int, str, str]:
+    """`studyapp ARGS...` in this process, as the console script runs it: status, out, err."""
+    status = cli.main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return status, out, err

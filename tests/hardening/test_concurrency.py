@@ -1,0 +1,283 @@
+"""Two processes on one collection: they queue up for the write lock, nothing is lost, and a
+writer that waits longer than the busy timeout gives up with one clear line and exit 2."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from studyapp.db import open_store
+from studyapp.db.store import copy_sqlite, restore_sqlite
+from studyapp.errors import CollectionError
+from studyapp.services.study import StudySession
+from tests.hardening.conftest import (
+    SHORT_BUSY_TIMEOUT,
+    make_collection,
+    one_line,
+    run_cli,
+    start_studyapp,
+    studyapp,
+)
+
+BUSY = "is busy: another studyapp is writing to it"
+
+HOLD_LOCK = textwrap.dedent(
+    """
+    import sqlite3, sys
+    conn = sqlite3.connect(sys.argv[1], isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("BEGIN IMMEDIATE")
+    print("locked", flush=True)
+    sys.stdin.readline()
+    conn.execute("COMMIT")
+    """
+)
+
+
+@contextmanager
+def writer_holding_the_lock(db: Path) -> Iterator[subprocess.Popen[str]]:
+    """Another process in the middle of a long write, until the block ends."""
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCK, str(db)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout is not None and holder.stdin is not None
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        yield holder
+    finally:
+        holder.stdin.close()  # lets it commit and exit
+        holder.wait(timeout=30)
+        holder.stdout.close()
+
+
+def csv_file(folder: Path, deck: str, n: int) -> Path:
+    path = folder / f"{deck}.csv"
+    path.write_text("".join(f"{deck} question {i},{deck} answer {i}\n" for i in range(n)))
+    return path
+
+
+def fronts(db: Path) -> set[str]:
+    with sqlite3.connect(db) as conn:
+        return {front for (front,) in conn.execute("SELECT front FROM cards")}
+
+
+def check_integrity(db: Path) -> None:
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+
+
+@pytest.mark.parametrize("collection", ["new", "with cards"])
+def test_two_imports_started_at_once_hold_exactly_what_their_reports_say(
+    tmp_path: Path, collection: str
+) -> None:
+    db = tmp_path / "c.db"
+    if collection == "with cards":
+        make_collection(db, {"Old": 3})
+    before = fronts(db) if db.exists() else set()
+    files = {deck: csv_file(tmp_path, deck, 40) for deck in ("Alpha", "Beta")}
+    runs = {deck: start_studyapp("import", f, "--json", "--db", db) for deck, f in files.items()}
+    expected = set(before)
+    for deck, proc in runs.items():
+        out, err = proc.communicate(timeout=60)
+        if proc.returncode == 0:
+            report = json.loads(out)
+            assert (report["deck"], report["added"]) == (deck, 40)
+            expected |= {f"{deck} question {i}" for i in range(40)}
+        else:
+            assert proc.returncode == 2 and BUSY in one_line(err)
+    assert fronts(db) == expected
+    check_integrity(db)
+
+
+@pytest.mark.parametrize("collection", ["new", "with cards"])
+def test_imports_wait_for_a_writer_then_both_land(tmp_path: Path, collection: str) -> None:
+    db = tmp_path / "c.db"
+    if collection == "with cards":
+        make_collection(db, {"Old": 3})
+    files = [csv_file(tmp_path, deck, 10) for deck in ("Alpha", "Beta")]
+    with writer_holding_the_lock(db):
+        runs = [start_studyapp("import", f, "--db", db) for f in files]
+        # They have started and wait on the lock; the default busy timeout is far longer.
+        for proc in runs:
+            with pytest.raises(subprocess.TimeoutExpired):
+                proc.wait(timeout=1.0)
+    for proc in runs:
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode == 0, err
+    assert len(fronts(db)) == 20 + (3 if collection == "with cards" else 0)
+    check_integrity(db)
+
+
+def test_a_writer_held_up_past_the_busy_timeout_gives_up_clearly_and_changes_nothing(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "c.db"
+    make_collection(db, {"D": 3})
+    backup = tmp_path / "copy.db"
+    assert studyapp("backup", "--output", backup, "--db", db).returncode == 0
+    env = {"STUDYAPP_BUSY_TIMEOUT": SHORT_BUSY_TIMEOUT}
+    with writer_holding_the_lock(db):
+        imported = studyapp("import", csv_file(tmp_path, "New", 5), "--db", db, env=env)
+        restored = studyapp("restore", backup, "--db", db, env=env)
+        # Reading and backing up go on while another process writes.
+        listed = studyapp("decks", "--json", "--db", db, env=env)
+        copied = studyapp("backup", "--output", tmp_path / "during.db", "--db", db, env=env)
+    for failed in (imported, restored):
+        assert failed.returncode == 2
+        assert one_line(failed.stderr) == f"studyapp: {db} {BUSY}; try again in a moment"
+    assert listed.returncode == 0 and '"total": 3' in listed.stdout
+    assert copied.returncode == 0, copied.stderr
+    assert fronts(db) == {"D-Q00", "D-Q01", "D-Q02"}
+    check_integrity(db)
+
+
+def test_a_rating_held_up_past_the_busy_timeout_is_refused_and_can_be_given_again(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "c.db"
+    make_collection(db, {"D": 3})
+    session = StudySession(open_store(str(db), busy_timeout_s=0.3), "D")
+    card = session.current
+    assert card is not None
+    with writer_holding_the_lock(db), pytest.raises(CollectionError, match=BUSY):
+        session.answer(4)
+    assert session.current == card and session.done == 0  # still on screen, nothing counted
+    session.answer(4)
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT card_id, rating FROM reviews").fetchall() == [(card.id, 4)]
+
+
+@pytest.mark.parametrize("value", ["soon", "-1", "nan", "1e9"])
+def test_a_bad_busy_timeout_is_one_clear_line(
+    db_path: Path,
+    value: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("STUDYAPP_BUSY_TIMEOUT", value)
+    status, out, err = run_cli(capsys, "decks", "--db", db_path)
+    assert status == 2 and out == ""
+    assert one_line(err) == (
+        f"studyapp: STUDYAPP_BUSY_TIMEOUT must be a number of seconds from 0 to 3600, not {value!r}"
+    )
+
+
+CARDS = 15  # within a deck's daily limit of new cards
+
+RATE_ALL = textwrap.dedent(
+    """
+    import sys
+    from studyapp.db import open_store
+    from studyapp.services.study import StudySession
+
+    session = StudySession(open_store(sys.argv[1]), sys.argv[2])
+    print("ready", flush=True)
+    sys.stdin.readline()  # both sessions start rating together
+    rated = 0
+    while session.current is not None:
+        session.answer(5)
+        rated += 1
+    print(rated)
+    """
+)
+
+
+@pytest.mark.parametrize("decks", [("A", "B"), ("A", "A")], ids=["different", "same cards"])
+def test_two_study_sessions_in_two_processes_lose_no_rating(
+    tmp_path: Path, decks: tuple[str, str]
+) -> None:
+    db = tmp_path / "c.db"
+    make_collection(db, {"A": CARDS, "B": CARDS})
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", RATE_ALL, str(db), deck],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for deck in decks
+    ]
+    for proc in procs:  # both queues are built before either rates
+        assert proc.stdout is not None
+        assert proc.stdout.readline().strip() == "ready"
+    for proc in procs:
+        assert proc.stdin is not None
+        proc.stdin.write("go\n")
+        proc.stdin.flush()
+    rated = []
+    for proc in procs:
+        out, err = proc.communicate(timeout=60)
+        assert proc.returncode == 0, err
+        rated.append(int(out))
+    assert rated == [CARDS, CARDS]
+    with sqlite3.connect(db) as conn:
+        kinds = conn.execute(
+            "SELECT cards.front, reviews.kind FROM reviews JOIN cards ON cards.id = card_id"
+        ).fetchall()
+        studied = conn.execute("SELECT COUNT(*) FROM cards WHERE due IS NOT NULL").fetchone()[0]
+    assert len(kinds) == 2 * CARDS  # every rating is in the log
+    state_changes = [front for front, kind in kinds if kind != "drill"]
+    # Each card studied changed state exactly once, whichever process rated it first.
+    assert len(state_changes) == len(set(state_changes)) == studied == len(set(decks)) * CARDS
+    check_integrity(db)
+
+
+async def test_the_app_shows_a_rating_held_up_by_another_writer_and_keeps_the_card(
+    tmp_path: Path,
+) -> None:
+    from studyapp.tui.app import create_app
+    from tests.tui.conftest import FakeRunner, settle, text_of
+
+    db = tmp_path / "c.db"
+    make_collection(db, {"D": 2})
+    store = open_store(str(db), busy_timeout_s=0.2)
+    app = create_app(store, runner=FakeRunner(), start="review", deck="D")
+    shown: list[str] = []
+    notify = app.notify
+
+    def record(message: str, *args: Any, **kwargs: Any) -> None:
+        shown.append(message)
+        notify(message, *args, **kwargs)
+
+    app.notify = record  # type: ignore[method-assign]
+    async with app.run_test() as pilot:
+        await settle(pilot)
+        await pilot.press("space")
+        with writer_holding_the_lock(db):
+            await pilot.press("4")
+            await settle(pilot)
+            assert shown == [f"{db} {BUSY}; try again in a moment"]
+            assert text_of(app, "#card-front") == "D-Q00"  # still there, answer still shown
+            assert app.screen.revealed
+        await pilot.press("4")
+        await settle(pilot)
+        assert text_of(app, "#card-front") == "D-Q01"
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT rating FROM reviews").fetchall() == [(4,)]
+    store.dispose()
+
+
+def test_a_restore_that_meets_a_writer_midway_gives_up_instead_of_waiting_forever(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "c.db"
+    make_collection(db, {"D": 2})
+    copy = tmp_path / "copy.db"
+    copy_sqlite(db, copy)
+    with writer_holding_the_lock(db), pytest.raises(sqlite3.OperationalError, match="locked"):
+        restore_sqlite(copy, db, busy_timeout_s=0.2)
+    assert fronts(db) == {"D-Q00", "D-Q01"}
+    check_integrity(db)

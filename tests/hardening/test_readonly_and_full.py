@@ -1,0 +1,135 @@
+"""A collection that cannot be written (read-only file or folder, full disk): one clear line,
+exit status 2, and the collection exactly as it was."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import sqlite3
+import subprocess
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, event
+
+from studyapp.db import open_store
+from studyapp.db import store as store_module
+from studyapp.errors import CollectionError
+from studyapp.services.study import StudySession
+from tests.hardening.conftest import make_collection, one_line, run_cli
+
+ROOT = os.geteuid() == 0
+
+
+@pytest.fixture
+def read_only() -> Iterator[Callable[[Path], None]]:
+    """Make a file or folder read-only for this process, even when the tests run as root.
+
+    Permissions do not stop root, so as root the path is also made immutable, which does.
+    """
+    done: list[Path] = []
+
+    def make(path: Path) -> None:
+        path.chmod(0o555 if path.is_dir() else 0o444)
+        done.append(path)
+        if ROOT:
+            chattr = shutil.which("chattr")
+            if chattr is None or subprocess.run([chattr, "+i", path]).returncode != 0:
+                pytest.skip("as root, read-only needs chattr and a filesystem that supports it")
+
+    yield make
+    for path in reversed(done):
+        if ROOT:
+            subprocess.run(["chattr", "-i", path], check=True)
+        path.chmod(0o755 if path.is_dir() else 0o644)
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def contents(db: Path, immutable: bool = False) -> tuple[list[tuple[str, int]], int]:
+    """The cards and the number of reviews; `immutable` reads a file in a read-only folder."""
+    flag = "&immutable=1" if immutable else ""
+    with sqlite3.connect(f"file:{db}?mode=ro{flag}", uri=True) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        cards = conn.execute("SELECT front, interval FROM cards ORDER BY id").fetchall()
+        reviews = conn.execute("SELECT COUNT(*) FROM reviews").fetchone()[0]
+    return cards, reviews
+
+
+@pytest.mark.parametrize(
+    ("file_read_only", "folder_read_only"),
+    [(True, False), (True, True), (False, True)],
+    ids=["read-only file", "read-only file and folder", "read-only folder"],
+)
+def test_a_collection_that_cannot_be_written_refuses_ratings_and_imports_clearly(
+    tmp_path: Path,
+    read_only: Callable[[Path], None],
+    capsys: pytest.CaptureFixture[str],
+    file_read_only: bool,
+    folder_read_only: bool,
+) -> None:
+    folder = tmp_path / "collection"
+    folder.mkdir()
+    db = folder / "c.db"
+    make_collection(db, {"D": 3})
+    source = tmp_path / "more.csv"
+    source.write_text("new front,new back\n")
+    if file_read_only:
+        read_only(db)
+    if folder_read_only:
+        read_only(folder)
+    before = digest(db)
+    message = f"{db} is read-only: cannot save changes to it"
+
+    with pytest.raises(CollectionError) as refused:  # the app shows this as a notification
+        StudySession(open_store(str(db)), "D").answer(4)
+    assert refused.value.message.startswith(message)
+    status, out, err = run_cli(capsys, "import", source, "--db", db)
+    assert status == 2 and out == ""
+    assert one_line(err).startswith(f"studyapp: {message}")
+    if folder_read_only:  # say what is in the way when the file alone would not be
+        assert f"its folder {folder} is read-only" in err
+
+    status, out, err = run_cli(capsys, "decks", "--db", db)
+    if folder_read_only:  # SQLite needs to write its journal beside the file even to read
+        assert status == 2 and one_line(err).startswith(f"studyapp: {message}")
+    else:  # with room for its journal, a read-only collection can still be read
+        assert status == 0 and "D " in out, err
+    assert digest(db) == before
+    assert contents(db, immutable=True) == ([("D-Q00", 0), ("D-Q01", 0), ("D-Q02", 0)], 0)
+
+
+def test_a_full_disk_during_an_import_changes_nothing_and_says_so(
+    db_path: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    make_collection(db_path, {"D": 3})
+    before = contents(db_path)
+    with sqlite3.connect(db_path) as conn:
+        room = conn.execute("PRAGMA page_count").fetchone()[0] + 3  # a few pages left on "disk"
+    big = tmp_path / "big.csv"
+    big.write_text("".join(f"question {i} {'x' * 300},answer {i}\n" for i in range(500)))
+
+    make_engine = store_module.make_engine
+
+    def engine_on_a_small_disk(url: str, busy_timeout_s: float) -> Engine:
+        engine = make_engine(url, busy_timeout_s)
+
+        @event.listens_for(engine, "connect")
+        def _limit(dbapi_conn: sqlite3.Connection, _record: object) -> None:
+            dbapi_conn.execute(f"PRAGMA max_page_count={room}")
+
+        return engine
+
+    monkeypatch.setattr(store_module, "make_engine", engine_on_a_small_disk)
+    status, out, err = run_cli(capsys, "import", big, "--db", db_path)
+
+    assert status == 2 and out == ""
+    assert one_line(err) == f"studyapp: {db_path}: the disk is full or failing, nothing was saved"
+    assert contents(db_path) == before
