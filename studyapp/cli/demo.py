@@ -17,7 +17,6 @@ import sys
 from typing import TYPE_CHECKING, Any, TextIO
 
 from studyapp.cli.output import print_table
-from studyapp.demo_api.registry import DEMO_PACKAGE
 from studyapp.errors import UserError
 
 if TYPE_CHECKING:
@@ -25,7 +24,7 @@ if TYPE_CHECKING:
     from studyapp.demo_api import DemoResult, DemoSpec
     from studyapp.services.demos import DemoProgress, DemoRunner
 
-CATALOGUE = DEMO_PACKAGE  # the package `demo list` and `demo run` read (tests use fakes)
+CATALOGUE = "demos"  # the catalogue package `demo list` and `demo run` read (tests use fakes)
 MAX_SEED = 2**32 - 1
 PLOT_HEIGHT = 18
 PLOT_MAX_WIDTH = 100

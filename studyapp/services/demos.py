@@ -18,10 +18,11 @@ import hashlib
 import json
 import multiprocessing
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager, redirect_stderr, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from multiprocessing import resource_tracker
@@ -41,6 +42,10 @@ CANCEL_GRACE_S = 2.0  # a demo that has not stopped this long after a cancel is 
 WORKER_START_LIMIT_S = 120.0  # for the worker to start and import torch
 POLL_S = 0.05
 STOP_GRACE_S = 0.2  # for a worker told to stop to exit before it is killed
+# What the warm worker imports before its first request. torch's optimizers import
+# torch._dynamo the first time one is built (about 1.6 s here): paid while warming up, not
+# by the first demo.
+PRELOAD = ("torch", "torch._dynamo")
 
 
 @dataclass(frozen=True)
@@ -78,7 +83,7 @@ class DemoRunner:
         threads: int | None = None,
         *,
         package: str = DEMO_PACKAGE,
-        preload: Sequence[str] = ("torch",),
+        preload: Sequence[str] = PRELOAD,
     ) -> None:
         self.store = store
         self.timeout_s = timeout_s
@@ -86,9 +91,6 @@ class DemoRunner:
         self.package = package
         self.preload = tuple(preload)
         self._context = multiprocessing.get_context("spawn")
-        # Workers need multiprocessing's resource tracker, which starts with this process's
-        # stderr: start it now, before a TUI replaces stderr with an object without a file.
-        resource_tracker.ensure_running()
         self._run_lock = threading.Lock()
         self._worker_lock = threading.Lock()
         self._worker: _Worker | None = None
@@ -239,6 +241,7 @@ class DemoRunner:
                 if self._worker is not None:
                     self._worker.kill()
                     self._worker.conn.close()
+                _start_resource_tracker()
                 self._worker = _Worker(self._context, self.threads, self.preload)
             return self._worker
 
@@ -333,6 +336,20 @@ class _Worker:
             except ValueError:
                 return f"killed by signal {-code}"
         return f"exit status {code}"
+
+
+def _start_resource_tracker() -> None:
+    """Start multiprocessing's resource tracker, which spawned workers need.
+
+    It is started with this process's stderr; inside a TUI, sys.stderr is an object without
+    a file descriptor, so the tracker gets the process's real stderr instead.
+    """
+    real = sys.__stderr__
+    if real is None or sys.stderr is real:
+        resource_tracker.ensure_running()
+        return
+    with redirect_stderr(real):
+        resource_tracker.ensure_running()
 
 
 @contextmanager

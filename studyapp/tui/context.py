@@ -7,18 +7,21 @@ the app on a temporary collection with a fixed clock, a seeded RNG and a stub de
 from __future__ import annotations
 
 import random
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from studyapp.clock import Clock
 from studyapp.db import Store
-from studyapp.demo_api import DemoResult
 from studyapp.services.cards import CardService
 from studyapp.services.decks import DeckService
 from studyapp.services.stats import StatsService
 from studyapp.services.study import StudySession
+
+if TYPE_CHECKING:
+    from studyapp.demo_api import DemoResult
 
 
 class DemoRunnerLike(Protocol):
@@ -57,10 +60,49 @@ class LibraryLike(Protocol):
 
 
 def default_runner(store: Store) -> DemoRunnerLike:
-    """The real demo runner; its worker process starts on first use."""
-    from studyapp.services.demos import DemoRunner
+    """The real demo runner, made on first use so start-up does not pay for it."""
+    return _LazyRunner(store)
 
-    return DemoRunner(store)
+
+class _LazyRunner:
+    """Stands in for `studyapp.services.demos.DemoRunner` until a demo is first wanted."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._runner: DemoRunnerLike | None = None
+        self._lock = threading.Lock()
+
+    def _get(self) -> DemoRunnerLike:
+        with self._lock:
+            if self._runner is None:
+                from studyapp.services.demos import DemoRunner
+
+                self._runner = DemoRunner(self._store)
+            return self._runner
+
+    def cached(self, demo_id: str, params: Mapping[str, Any], seed: int) -> DemoResult | None:
+        return self._get().cached(demo_id, params, seed)
+
+    def run(
+        self,
+        demo_id: str,
+        params: Mapping[str, Any],
+        seed: int,
+        on_progress: Callable[[Any], None] | None = None,
+        use_cache: bool = True,
+    ) -> DemoResult:
+        return self._get().run(demo_id, params, seed, on_progress, use_cache)
+
+    def warm_up(self) -> None:
+        self._get().warm_up()
+
+    def cancel(self) -> None:
+        if self._runner is not None:
+            self._runner.cancel()
+
+    def close(self) -> None:
+        if self._runner is not None:
+            self._runner.close()
 
 
 class Services:

@@ -174,3 +174,10 @@ def test_ctrl_c_during_a_run_exits_130_without_a_traceback(db_path: Path) -> Non
     assert proc.returncode == 130
     assert err == "studyapp: interrupted\n"
     assert out == ""
+
+
+def test_the_command_line_reads_the_real_catalogue_by_default() -> None:
+    from studyapp.cli import demo as demo_cli
+    from studyapp.demo_api.registry import DEMO_PACKAGE
+
+    assert demo_cli.CATALOGUE == DEMO_PACKAGE
