@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -81,6 +81,36 @@ def first_below(values: Sequence[float], target: float) -> int | None:
         if v <= target:
             return i
     return None
+
+
+class Ticker:
+    """Counts units of work and reports progress about `times` times over `total` units.
+
+    `message` is a fixed text or a function of the units done; `series`, if given, returns
+    the curves so far for a live plot.
+    """
+
+    def __init__(
+        self,
+        progress: Any,
+        total: int,
+        message: str | Callable[[int], str] = "",
+        series: Callable[[], Any] | None = None,
+        times: int = 50,
+    ) -> None:
+        self.progress = progress
+        self.total = max(1, total)
+        self.message = message
+        self.series = series
+        self.every = report_every(total, times)
+        self.done = 0
+
+    def __call__(self) -> None:
+        self.done += 1
+        if self.done % self.every == 0:
+            text = self.message(self.done) if callable(self.message) else self.message
+            partial = self.series() if self.series is not None else None
+            self.progress(min(self.done / self.total, 1.0), text, partial)
 
 
 def report_every(total: int, times: int = 50) -> int:

@@ -15,7 +15,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from demos._common import floats, fmt, one_thread, report_every, setup
+from demos._common import Ticker, floats, fmt, one_thread, setup
 from studyapp.demo_api import (
     Claim,
     DemoOutput,
@@ -122,13 +122,7 @@ def _run(params: Mapping[str, Any], seed: int, progress: Progress) -> DemoOutput
     activations = ("sigmoid", "relu", params["activation"])
     inits = {a: _init_name(a, params["init"]) for a in activations}
     total = depth * len(activations)
-    every = report_every(total)
-    count = [0]
-
-    def tick() -> None:
-        count[0] += 1
-        if count[0] % every == 0:
-            progress(count[0] / total, "forward and backward pass")
+    tick = Ticker(progress, total, "forward and backward pass")
 
     norms = {a: floats(_gradient_norms(torch, x, y, a, inits[a], depth, tick)) for a in activations}
     labels = {a: f"{a} ({inits[a]} init)" for a in activations}

@@ -16,7 +16,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from demos._common import floats, fmt, report_every, setup
+from demos._common import Ticker, floats, fmt, setup
 from studyapp.demo_api import (
     Claim,
     DemoOutput,
@@ -116,14 +116,7 @@ def run(params: Mapping[str, Any], seed: int, progress: Progress) -> DemoOutput:
     adam_label = "adam" if corrected else "adam (no bias correction)"
     methods = {"adagrad": "adagrad", "rmsprop": "rmsprop", adam_label: "adam"}
     total = steps * len(methods) + 2
-    every = report_every(total)
-    done = 0
-
-    def tick() -> None:
-        nonlocal done
-        done += 1
-        if done % every == 0:
-            progress(min(done / total, 1.0), "stepping")
+    tick = Ticker(progress, total, "stepping")
 
     runs = {label: _run(kind, params, steps, corrected, tick) for label, kind in methods.items()}
     first = {bc: _run("adam", params, 1, bc, tick)[0][1] for bc in (True, False)}

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from demos._common import floats, fmt, one_thread, report_every, setup
+from demos._common import Ticker, floats, fmt, one_thread, setup
 from studyapp.demo_api import (
     Claim,
     DemoOutput,
@@ -113,13 +113,8 @@ def _run(params: Mapping[str, Any], seed: int, progress: Progress) -> DemoOutput
     other = params["activation"]
     names = ("relu", other)
     steps = params["steps"]
-    every = report_every(steps * len(names))
-    done = [0]
-
-    def tick() -> None:
-        done[0] += 1
-        if done[0] % every == 0:
-            progress(done[0] / (steps * len(names)), f"step {done[0]} of {steps * len(names)}")
+    total = steps * len(names)
+    tick = Ticker(progress, total, lambda done: f"step {done} of {total}")
 
     firing: dict[str, list[float]] = {}
     losses: dict[str, float] = {}

@@ -16,7 +16,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from demos._common import floats, fmt, one_thread, report_every, setup
+from demos._common import Ticker, floats, fmt, one_thread, setup
 from studyapp.demo_api import (
     Claim,
     DemoOutput,
@@ -102,13 +102,7 @@ def _run(params: Mapping[str, Any], seed: int, progress: Progress) -> DemoOutput
     third = params["init"]
     inits = ("he", "xavier", third)
     total = depth * len(inits)
-    every = report_every(total)
-    count = [0]
-
-    def tick() -> None:
-        count[0] += 1
-        if count[0] % every == 0:
-            progress(count[0] / total, f"layer {(count[0] - 1) % depth + 1} of {depth}")
+    tick = Ticker(progress, total, lambda done: f"layer {(done - 1) % depth + 1} of {depth}")
 
     stds = {init: floats(_stds(torch, x, init, params, tick)) for init in inits}
     layers = list(range(1, depth + 1))

@@ -15,7 +15,7 @@ import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from demos._common import floats, fmt, generator, one_thread, report_every, setup
+from demos._common import Ticker, floats, fmt, generator, one_thread, setup
 from studyapp.demo_api import (
     Claim,
     DemoOutput,
@@ -233,14 +233,7 @@ def _run(torch: Any, params: Mapping[str, Any], seed: int, progress: Progress) -
     names = SCHEDULES if chosen == "all" else ("constant", chosen)
     data = _data(torch, seed, steps)
     total = steps * len(names)
-    every = report_every(total)
-    done = 0
-
-    def tick() -> None:
-        nonlocal done
-        done += 1
-        if done % every == 0:
-            progress(min(done / total, 1.0), "training")
+    tick = Ticker(progress, total, "training")
 
     formulas = _formulas(lr0, decay, params["warmup"], steps)
     lrs: dict[str, list[float]] = {}

@@ -14,7 +14,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from demos._common import floats, fmt, generator, one_thread, report_every, setup
+from demos._common import Ticker, floats, fmt, generator, one_thread, setup
 from studyapp.demo_api import (
     Claim,
     DemoOutput,
@@ -121,14 +121,7 @@ def _run(
     nn = torch.nn
     steps, range_steps, train_steps = params["steps"], params["range_steps"], params["train_steps"]
     total = range_steps + 3 * train_steps
-    every = report_every(total)
-    done = 0
-
-    def tick() -> None:
-        nonlocal done
-        done += 1
-        if done % every == 0:
-            progress(min(done / total, 1.0), "training the MLP")
+    tick = Ticker(progress, total, "training the MLP")
 
     curvature = torch.logspace(math.log10(MU), math.log10(L), DIM, dtype=torch.float64)
     x0 = torch.randn(DIM, generator=generator(seed), dtype=torch.float64)

@@ -13,7 +13,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from demos._common import floats, fmt, generator, report_every, setup
+from demos._common import Ticker, floats, fmt, generator, setup
 from studyapp.demo_api import (
     Claim,
     DemoOutput,
@@ -115,17 +115,12 @@ def run(params: Mapping[str, Any], seed: int, progress: Progress) -> DemoOutput:
     }
     start = _start(seed)
     total = steps * len(methods)
-    every = report_every(total)
-    done = 0
     curves: dict[str, list[float]] = {}
     paths: dict[str, list[tuple[float, float]]] = {}
     diverged: dict[str, bool] = {}
-
-    def tick() -> None:
-        nonlocal done
-        done += 1
-        if done % every == 0:
-            progress(min(done / total, 1.0), "descending", {n: _thin(c) for n, c in curves.items()})
+    tick = Ticker(
+        progress, total, "descending", series=lambda: {n: _thin(c) for n, c in curves.items()}
+    )
 
     for name, make in methods.items():
         curves[name], paths[name], diverged[name] = _descend(start, k, steps, make, tick)

@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from demos._common import floats, fmt, generator, one_thread, report_every, setup
+from demos._common import Ticker, floats, fmt, generator, one_thread, setup
 from studyapp.demo_api import (
     Claim,
     DemoOutput,
@@ -132,14 +132,7 @@ def run(params: Mapping[str, Any], seed: int, progress: Progress) -> DemoOutput:
 def _run(torch: Any, params: Mapping[str, Any], seed: int, progress: Progress) -> DemoOutput:
     k, damping, gd_iters = params["k"], params["damping"], params["gd_iters"]
     total = 2 * (gd_iters + NEWTON_ITERS)
-    every = report_every(total)
-    done = 0
-
-    def tick() -> None:
-        nonlocal done
-        done += 1
-        if done % every == 0:
-            progress(min(done / total, 1.0), "iterating")
+    tick = Ticker(progress, total, "iterating")
 
     g = generator(seed)
     problems = {"quadratic": _quadratic(torch, k, g), "logistic": _logistic(torch, k, g)}

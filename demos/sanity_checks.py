@@ -14,7 +14,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from demos._common import floats, fmt, generator, one_thread, report_every, setup
+from demos._common import Ticker, floats, fmt, generator, one_thread, setup
 from studyapp.demo_api import (
     Claim,
     DemoOutput,
@@ -114,14 +114,7 @@ def _run(
     classes, scale = params["classes"], params["init_scale"]
     steps, tiny_n, tiny_steps = params["steps"], params["tiny_set"], params["tiny_steps"]
     total = steps + tiny_steps
-    every = report_every(total)
-    done = 0
-
-    def tick() -> None:
-        nonlocal done
-        done += 1
-        if done % every == 0:
-            progress(min(done / total, 1.0), "training")
+    tick = Ticker(progress, total, "training")
 
     x, y = _blobs(torch, classes, params["noise"], seed)
     x, y = x.to(device), y.to(device)
