@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Table, and_, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import Table, and_, bindparam, case, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from studyapp.db.models import CardRow, DeckRow, ReviewRow
@@ -93,14 +93,6 @@ def state_of(row: CardRow) -> SM2State:
         due=row.due,
         lapses=row.lapses,
     )
-
-
-def set_state(row: CardRow, state: SM2State) -> None:
-    row.ease_cents = state.ease_cents
-    row.repetitions = state.repetitions
-    row.interval = state.interval
-    row.due = state.due
-    row.lapses = state.lapses
 
 
 def _before(row: ReviewRow) -> SM2State:
@@ -230,17 +222,6 @@ def card_by_id(session: Session, card_id: int) -> tuple[CardRow, DeckRow] | None
         select(CardRow, DeckRow).join(DeckRow).where(CardRow.id == card_id)
     ).first()
     return (row[0], row[1]) if row else None
-
-
-def cards_by_ids(session: Session, ids: Sequence[int]) -> dict[int, Card]:
-    out: dict[int, Card] = {}
-    for chunk_start in range(0, len(ids), 500):
-        chunk = ids[chunk_start : chunk_start + 500]
-        for card, deck in session.execute(
-            select(CardRow, DeckRow).join(DeckRow).where(CardRow.id.in_(chunk))
-        ):
-            out[card.id] = to_card(card, deck.name)
-    return out
 
 
 @dataclass(frozen=True)
@@ -393,6 +374,11 @@ def delete_review(session: Session, review_id: int) -> None:
 def next_position(session: Session, deck_id: int) -> int:
     top = session.scalar(select(func.max(CardRow.position)).where(CardRow.deck_id == deck_id))
     return (top or 0) + 1
+
+
+def count_if(condition: Any) -> Any:
+    """SUM(CASE WHEN condition THEN 1 ELSE 0 END), 0 over no rows: a portable conditional count."""
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
 
 def available(today: date) -> Any:

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import replace
-from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import func, select
 
 from studyapp.clock import Clock, system_clock, today
 from studyapp.db import Store
@@ -61,9 +60,9 @@ class DeckService:
                     select(
                         CardRow.deck_id,
                         func.count(),
-                        _count_if(CardRow.due.is_(None) & avail),
-                        _count_if((CardRow.due <= day) & avail),
-                        _count_if(CardRow.suspended.is_(True)),
+                        repo.count_if(CardRow.due.is_(None) & avail),
+                        repo.count_if((CardRow.due <= day) & avail),
+                        repo.count_if(CardRow.suspended.is_(True)),
                     )
                     .where(CardRow.deck_id.in_(ids))
                     .group_by(CardRow.deck_id)
@@ -98,7 +97,3 @@ class DeckService:
             row.reviews_per_day = settings.reviews_per_day
             row.day_start_hour = settings.day_start_hour
             return repo.to_deck(row)
-
-
-def _count_if(condition: Any) -> Any:
-    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)

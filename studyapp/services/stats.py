@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import case, func, select, true
+from sqlalchemy import func, select, true
 from sqlalchemy.orm import Session
 
 from studyapp.clock import Clock, system_clock, today
@@ -140,10 +140,10 @@ class StatsService:
                 _in_decks(
                     select(
                         func.count(),
-                        _count_if(counted),
-                        _count_if(passed),
-                        _count_if(counted & recent),
-                        _count_if(passed & recent),
+                        repo.count_if(counted),
+                        repo.count_if(passed),
+                        repo.count_if(counted & recent),
+                        repo.count_if(passed & recent),
                     ).select_from(ReviewRow),
                     deck_ids,
                 )
@@ -168,8 +168,8 @@ class StatsService:
             cards, new, suspended = session.execute(
                 select(
                     func.count(),
-                    _count_if(CardRow.due.is_(None)),
-                    _count_if(CardRow.suspended.is_(True)),
+                    repo.count_if(CardRow.due.is_(None)),
+                    repo.count_if(CardRow.suspended.is_(True)),
                 ).where(in_scope)
             ).one()
 
@@ -186,10 +186,6 @@ class StatsService:
                 new=int(new),
                 suspended=int(suspended),
             )
-
-
-def _count_if(condition: Any) -> Any:
-    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
 
 def _in_decks(query: Any, deck_ids: list[int] | None) -> Any:
