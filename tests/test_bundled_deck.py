@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 
 from studyapp.demo_api import check_link
-from studyapp.formats import CardDraft, ExportCard, ExportDeck, ParseResult, get_format
-from studyapp.scheduling import SM2State
+from studyapp.formats import CardDraft, ParseResult, get_format
+from tests.formats.decks import as_deck
 
 ROOT = Path(__file__).resolve().parents[1]
 CARDS = ROOT / "cards"
@@ -163,24 +163,7 @@ def test_each_deck_has_its_title_and_card_count(file: str) -> None:
 def test_each_deck_file_is_written_as_the_exporter_writes_it(file: str) -> None:
     """Exporting a loaded bundled deck gives back its file byte for byte, so diffs stay clean."""
     deck = next(d for d in _decks() if d.file == file)
-    cards = tuple(
-        ExportCard(
-            uid=card.key or "",
-            front=card.front,
-            back=card.back,
-            tags=card.tags,
-            source=card.source,
-            demo=card.demo,
-            state=SM2State.new(),
-            reviews=(),
-            suspended=card.suspended,
-            position=position,
-        )
-        for position, card in enumerate(deck.cards)
-    )
-    exported = ExportDeck(
-        name=deck.parsed.deck_name or "", cards=cards, description=deck.description
-    )
+    exported = as_deck(deck.parsed)
     native = get_format("md", for_export=True)
     assert native.export is not None
     assert native.export([exported]) == (CARDS / file).read_bytes()

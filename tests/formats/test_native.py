@@ -7,10 +7,11 @@ from pathlib import Path
 import pytest
 
 from studyapp.formats import FormatError
-from studyapp.formats.base import ExportCard, ExportDeck, ParseResult
+from studyapp.formats.base import ExportCard, ExportDeck
 from studyapp.formats.native import export, parse_text, render
 from studyapp.model import DemoLink
 from studyapp.scheduling import SM2State
+from tests.formats.decks import as_deck
 
 CARDS = Path(__file__).resolve().parents[2] / "cards"
 EXAMPLE = """\
@@ -33,25 +34,6 @@ It adjusts the parameters iteratively ...
 - bullet one
   - indented bullet
 """
-
-
-def as_deck(result: ParseResult) -> ExportDeck:
-    cards = tuple(
-        ExportCard(
-            uid=c.key or "",
-            front=c.front,
-            back=c.back,
-            tags=c.tags,
-            source=c.source,
-            demo=c.demo,
-            state=SM2State.new(),
-            reviews=(),
-            suspended=c.suspended,
-            position=i,
-        )
-        for i, c in enumerate(result.cards)
-    )
-    return ExportDeck(result.deck_name or "", cards, result.description or "")
 
 
 def test_the_example_reads_as_specified() -> None:
