@@ -57,8 +57,8 @@ class UidSequence:
 
 def content_key(front: str, back: str) -> str:
     """A key for matching cards by content when a file carries no ids of its own."""
-    normalized = " ".join(front.split()).casefold() + "\x1f" + " ".join(back.split()).casefold()
-    return hashlib.sha256(normalized.encode("utf-8")).hexdigest()[:32]
+    normalized = f"{' '.join(front.split())}\x1f{' '.join(back.split())}".casefold()
+    return hashlib.sha256(normalized.encode()).hexdigest()[:32]
 
 
 def tags_to_db(tags: Iterable[str]) -> str:
@@ -402,40 +402,54 @@ def has_state_change_on(session: Session, card_id: int, day: date) -> bool:
     return found.first() is not None
 
 
-def bulk_insert(session: Session, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Insert many rows with the same keys, as one executemany.
+def driver_values(session: Session, table: Table, names: Sequence[str]) -> list[Any]:
+    """Each named column's conversion of a Python value to what the driver stores (None when
+    the value goes as it is), as an ORM insert would apply it."""
+    dialect = session.connection().dialect
+    return [table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names]
 
-    The statement is compiled once for the connection's dialect and every value goes through
-    its column type's bind processor, as an ORM insert would, without the per-row work of
-    building parameters: an import of 100,000 cards spends its time in the database.
-    """
+
+def insert_tuples(
+    session: Session, table: Table, names: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> None:
+    """Insert rows given as tuples of driver values in the order of `names`, as one
+    executemany: an import of 100,000 cards spends its time in the database, not in
+    building parameters. `driver_values` gives the conversions the values must have had."""
     if not rows:
         return
     connection = session.connection()
-    dialect = connection.dialect
-    names = list(rows[0])
     columns = [table.c[name] for name in names]
     compiled = (
-        insert(table).values({c.key: bindparam(c.key) for c in columns}).compile(dialect=dialect)
+        insert(table)
+        .values({c.key: bindparam(c.key) for c in columns})
+        .compile(dialect=connection.dialect)
     )
-    order = list(compiled.positiontup or names) if compiled.positional else names
-    # Column by column: each column's processor runs once per distinct value (the import
-    # time, the default state) rather than once per row.
-    by_name: dict[str, list[Any]] = {}
-    for column in columns:
-        values = [row[column.key] for row in rows]
-        process = column.type.bind_processor(dialect)
+    params: Sequence[Any] = rows
+    if not compiled.positional:
+        params = [dict(zip(names, row, strict=True)) for row in rows]
+    elif list(compiled.positiontup or names) != list(names):
+        order = [list(names).index(name) for name in compiled.positiontup or names]
+        params = [tuple(row[i] for i in order) for row in rows]
+    connection.exec_driver_sql(str(compiled), params)
+
+
+def bulk_insert(session: Session, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert many rows with the same keys, as one executemany.
+
+    Values are converted column by column, each distinct value once (the import time, the
+    default state), rather than once per row.
+    """
+    if not rows:
+        return
+    names = list(rows[0])
+    columns: list[list[Any]] = []
+    for name, process in zip(names, driver_values(session, table, names), strict=True):
+        values = [row[name] for row in rows]
         if process is not None:
             done: dict[Any, Any] = {}
             values = [
                 None if v is None else done[v] if v in done else done.setdefault(v, process(v))
                 for v in values
             ]
-        by_name[column.key] = values
-    if compiled.positional:
-        params: list[Any] = list(zip(*(by_name[name] for name in order), strict=True))
-    else:
-        params = [
-            dict(zip(names, values, strict=True)) for values in zip(*by_name.values(), strict=True)
-        ]
-    connection.exec_driver_sql(str(compiled), params)
+        columns.append(values)
+    insert_tuples(session, table, names, list(zip(*columns, strict=True)))

@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from studyapp.errors import UserError
 from studyapp.model import DemoLink
@@ -43,14 +43,16 @@ class ReviewDraft:
     after: SM2State
 
 
-@dataclass(frozen=True)
-class CardDraft:
+class CardDraft(NamedTuple):
     """A card as read from a file, before it meets the collection.
 
     `key` is the file's own stable id for the card (native id, Anki note guid and card
     ordinal, JSON id); without one the library matches cards by content. `deck` is the deck
     named inside the file, if the format has decks. `where` locates the entry for reports.
     `state`, `reviews` and `suspended` are only carried by formats that keep scheduling.
+
+    A named tuple rather than a frozen dataclass: importers build one per card, hundreds of
+    thousands per file, and a tuple is built several times faster.
     """
 
     front: str

@@ -53,6 +53,7 @@ _SEPARATOR_NAMES = {
 }
 _ANKI_HEADER = re.compile(r"^#([a-z][a-z ]*):(.*)$", re.IGNORECASE)
 _CANDIDATES = (",", "\t", ";", "|")
+_TAG_SPLIT = re.compile(r"[\s,]+")
 _DETECT_CHARS = 64 * 1024  # the sample a separator is guessed from
 _DETECT_RECORDS = 50
 
@@ -176,7 +177,7 @@ def _read_headers(text: str, path: Path, result: ParseResult) -> tuple[_Layout, 
         elif key == "deck":
             layout.deck = value or None
         elif key == "tags":
-            layout.tags = normalize_tags(re.split(r"[\s,]+", value))
+            layout.tags = normalize_tags(_TAG_SPLIT.split(value))
         else:
             result.warnings.append(f"{where}: the header #{key} is not used")
     if columns_line is not None:
@@ -270,24 +271,7 @@ def parse_text(text: str, path: Path, name: str) -> ParseResult:
             yield pending
         yield from rows
 
-    unused: dict[int, list[int]] = {}  # column -> lines where it held text that was not taken
-    for number, row in all_rows():
-        if len(row) == 1 and not row[0].strip():
-            continue  # a blank line
-        for index, cell in enumerate(row):
-            if index not in layout.roles and cell.strip():
-                unused.setdefault(index + 1, []).append(number)
-        _read_row(layout, number, row, result)
-    for column, numbers in sorted(unused.items()):
-        rows = (
-            f"line {numbers[0]}"
-            if len(numbers) == 1
-            else f"{len(numbers)} rows from line {numbers[0]}"
-        )
-        result.warnings.append(
-            f"column {column} ({rows}) was left out: "
-            "it is not front, back, tags, deck, id or source"
-        )
+    _read_rows(layout, all_rows(), result)
     return result
 
 
@@ -303,30 +287,66 @@ def _fill_roles(layout: _Layout, result: ParseResult) -> None:
         layout.roles[index] = role
 
 
-def _read_row(layout: _Layout, number: int, row: list[str], result: ParseResult) -> None:
-    where = f"line {number}"
-    cells = {role: row[i] if i < len(row) else "" for i, role in layout.roles.items()}
-    front, back = cells.get("front", ""), cells.get("back", "")
-    if layout.html:
-        front, back = html_to_text(front), html_to_text(back)
-    if not front.strip() and not back.strip():
-        result.skipped.append(Skipped(where, "row has no front and no back"))
-        return
-    if not front.strip():
-        result.skipped.append(Skipped(where, "row has a back but no front"))
-        return
-    tags = normalize_tags([*layout.tags, *re.split(r"[\s,]+", cells.get("tags", ""))])
-    result.cards.append(
-        CardDraft(
-            front=front,
-            back=back,
-            tags=tags,
-            source=cells.get("source", "").strip(),
-            key=cells.get("id", "").strip() or None,
-            deck=cells.get("deck", "").strip() or None,
-            where=where,
+def _read_rows(layout: _Layout, rows: Iterator[tuple[int, list[str]]], result: ParseResult) -> None:
+    """Every record as a card draft, or as a skipped entry saying why it is not one.
+
+    This loop runs once per card of files that can hold hundreds of thousands, so each
+    role's column is looked up once, rows are padded to the columns the roles use, and the
+    tags of a row are normalized once per distinct cell.
+    """
+    column = {role: index for index, role in layout.roles.items()}
+    width = max(layout.roles) + 1
+    padding = [""] * width
+    unrolled = [i for i in range(width) if i not in layout.roles]
+    front_at, back_at = column["front"], column["back"]
+    tags_at, source_at = column.get("tags"), column.get("source")
+    id_at, deck_at = column.get("id"), column.get("deck")
+    html = layout.html
+    tag_cache: dict[str, tuple[str, ...]] = {}
+    cards, skipped = result.cards, result.skipped
+    unused: dict[int, list[int]] = {}  # column -> lines where it held text that was not taken
+    for number, row in rows:
+        size = len(row)
+        if size == 1 and not row[0].strip():
+            continue  # a blank line
+        if size < width:
+            row = row + padding[size:]
+        for index in unrolled if size <= width else [*unrolled, *range(width, size)]:
+            if row[index].strip():
+                unused.setdefault(index + 1, []).append(number)
+        front, back = row[front_at], row[back_at]
+        if html:
+            front, back = html_to_text(front), html_to_text(back)
+        if not front.strip():
+            reason = "a back but no front" if back.strip() else "no front and no back"
+            skipped.append(Skipped(f"line {number}", f"row has {reason}"))
+            continue
+        cell = row[tags_at] if tags_at is not None else ""
+        tags = tag_cache.get(cell)
+        if tags is None:
+            tags = tag_cache[cell] = normalize_tags([*layout.tags, *_TAG_SPLIT.split(cell)])
+        cards.append(
+            CardDraft(
+                front,
+                back,
+                tags,
+                row[source_at].strip() if source_at is not None else "",
+                (row[id_at].strip() or None) if id_at is not None else None,
+                (row[deck_at].strip() or None) if deck_at is not None else None,
+                None,
+                f"line {number}",
+            )
         )
-    )
+    for index, numbers in sorted(unused.items()):
+        where = (
+            f"line {numbers[0]}"
+            if len(numbers) == 1
+            else f"{len(numbers)} rows from line {numbers[0]}"
+        )
+        result.warnings.append(
+            f"column {index} ({where}) was left out: "
+            "it is not front, back, tags, deck, id or source"
+        )
 
 
 def parse_csv(path: Path) -> ParseResult:

@@ -83,7 +83,7 @@ class ParsedFile:
         return f"{self.label}, {where}" if where else self.label
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class _Card:
     """A card as matching sees it: one already in the collection, or one this import adds.
 
@@ -108,17 +108,17 @@ class _Card:
 class _Incoming:
     """A draft cleaned for matching, with the values it would be stored with."""
 
+    draft: CardDraft
     front: str
     back: str
     tags: str  # as stored: " a b "
     source: str
-    key: str | None
-    demo: Any
     where: str
-    state: SM2State | None
-    reviews: tuple[Any, ...]
-    suspended: bool
     content_key: str
+
+    @property
+    def key(self) -> str | None:
+        return self.draft.key
 
 
 _CARD_COLUMNS = (
@@ -135,6 +135,27 @@ _CARD_COLUMNS = (
     CardRow.content_key,
 )
 _CHUNK = 500
+_INSERT_COLUMNS = (
+    "uid",
+    "deck_id",
+    "position",
+    "front",
+    "back",
+    "tags",
+    "source",
+    "content_key",
+    "demo_id",
+    "demo_params",
+    "suspended",
+    "buried_until",
+    "ease_cents",
+    "interval",
+    "repetitions",
+    "lapses",
+    "due",
+    "created_at",
+    "modified_at",
+)
 
 
 class DeckCards:
@@ -142,6 +163,7 @@ class DeckCards:
 
     def __init__(self, session: Session, deck: DeckRow) -> None:
         self.row = deck
+        self.id = deck.id
         cards = [
             _Card(*row)
             for row in session.execute(select(*_CARD_COLUMNS).where(CardRow.deck_id == deck.id))
@@ -180,6 +202,7 @@ class DraftMapper:
         self.added: list[tuple[_Card, _Incoming]] = []
         self.changed: dict[_Card, dict[str, Any]] = {}
         self.new_uid = repo.UidSequence()
+        self.tags_stored: dict[tuple[str, ...], str] = {}  # a file's tags, as stored
 
     def deck(self, name: str) -> DeckCards:
         if name not in self.decks:
@@ -246,25 +269,26 @@ class DraftMapper:
     def _draft(
         self, item: ParsedFile, draft: CardDraft, target: str, carries: frozenset[str]
     ) -> None:
-        where = item.where(draft.where)
-        front, back = clean_text(draft.front), clean_text(draft.back)
+        where = item.where(draft.where) if item.label else draft.where
+        front, back = draft.front, draft.back
+        if "\r" in front or "\r" in back:
+            front, back = clean_text(front), clean_text(back)
         if not front.strip():
             self.report.skipped.append(Skipped(where, "card has no front"))
             return
+        tags = self.tags_stored.get(draft.tags)
+        if tags is None:
+            tags = self.tags_stored[draft.tags] = repo.tags_to_db(draft.tags)
         incoming = _Incoming(
-            front=front,
-            back=back,
-            tags=repo.tags_to_db(draft.tags),
-            source=" ".join(draft.source.split()),
-            key=draft.key,
-            demo=draft.demo,
-            where=where,
-            state=draft.state,
-            reviews=draft.reviews,
-            suspended=draft.suspended,
-            content_key=repo.content_key(front, back),
+            draft,
+            front,
+            back,
+            tags,
+            " ".join(draft.source.split()) if draft.source else "",
+            where,
+            repo.content_key(front, back),
         )
-        if incoming.key is not None and incoming.key.strip():
+        if draft.key is not None and draft.key.strip():
             self._keyed(incoming, target, carries)
         else:
             self._keyless(incoming, target, carries)
@@ -303,7 +327,8 @@ class DraftMapper:
         cards = self.deck(target)
         if self._same_content(draft, cards):
             return
-        fronts = [c for c in cards.by_front.get(draft.front, []) if c not in self.touched]
+        same_front = cards.by_front.get(draft.front)
+        fronts = [c for c in same_front if c not in self.touched] if same_front else []
         if len(fronts) == 1:
             card = fronts[0]
             self.touched[card] = draft.where
@@ -326,22 +351,29 @@ class DraftMapper:
         return True
 
     def _add(self, draft: _Incoming, cards: DeckCards, uid: str) -> None:
-        demo_id, demo_params = repo.demo_to_db(draft.demo)
+        demo = draft.draft.demo
+        demo_id, demo_params = repo.demo_to_db(demo) if demo is not None else (None, None)
         card = _Card(
-            id=None,
-            uid=uid,
-            deck_id=cards.row.id,
-            position=cards.next_position,
-            front=draft.front,
-            back=draft.back,
-            tags=draft.tags,
-            source=draft.source,
-            demo_id=demo_id,
-            demo_params=demo_params,
-            content_key=draft.content_key,
+            None,
+            uid,
+            cards.id,
+            cards.next_position,
+            draft.front,
+            draft.back,
+            draft.tags,
+            draft.source,
+            demo_id,
+            demo_params,
+            draft.content_key,
         )
         cards.next_position += 1
-        cards.index(card)
+        # Indexed by content only: a card this import adds is taken, and matching by front
+        # passes over taken cards.
+        same = cards.by_content.get(card.content_key)
+        if same is None:
+            cards.by_content[card.content_key] = [card]
+        else:
+            same.append(card)
         self.added.append((card, draft))
         self.touched[card] = draft.where
         self.by_uid[uid] = card
@@ -357,7 +389,7 @@ class DraftMapper:
         if "source" in carries:
             wanted["source"] = draft.source
         if "demo" in carries:
-            wanted["demo_id"], wanted["demo_params"] = repo.demo_to_db(draft.demo)
+            wanted["demo_id"], wanted["demo_params"] = repo.demo_to_db(draft.draft.demo)
         changed = {k: v for k, v in wanted.items() if getattr(card, k) != v}
         if card.deck_id != cards.row.id:
             changed["deck_id"] = cards.row.id
@@ -385,8 +417,7 @@ class DraftMapper:
 
     def flush(self) -> None:
         """Write what the import added and changed, in bulk statements."""
-        rows = [self._row(card, draft) for card, draft in self.added]
-        repo.bulk_insert(self.session, CardRow.__table__, rows)
+        self._insert_added()
         self._write_reviews()
         groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
         for card, changes in self.changed.items():
@@ -402,33 +433,61 @@ class DraftMapper:
         self.added.clear()
         self.changed.clear()
 
-    def _row(self, card: _Card, draft: _Incoming) -> dict[str, Any]:
-        state = draft.state or SM2State.new()
-        return {
-            "uid": card.uid,
-            "deck_id": card.deck_id,
-            "position": card.position,
-            "front": card.front,
-            "back": card.back,
-            "tags": card.tags,
-            "source": card.source,
-            "content_key": card.content_key,
-            "demo_id": card.demo_id,
-            "demo_params": card.demo_params,
-            "suspended": draft.suspended,
-            "buried_until": None,
-            "ease_cents": state.ease_cents,
-            "interval": state.interval,
-            "repetitions": state.repetitions,
-            "lapses": state.lapses,
-            "due": state.due,
-            "created_at": self.now,
-            "modified_at": self.now,
-        }
+    def _insert_added(self) -> None:
+        """The added cards as one executemany of driver-ready tuples.
+
+        The values every new card shares (the import time, a new card's state) are converted
+        once; only a backup's cards bring states of their own.
+        """
+        if not self.added:
+            return
+        table = CardRow.__table__
+        processes = repo.driver_values(self.session, table, _INSERT_COLUMNS)
+        convert = dict(zip(_INSERT_COLUMNS, processes, strict=True))
+
+        def stored(name: str, value: Any) -> Any:
+            process = convert[name]
+            return value if value is None or process is None else process(value)
+
+        now = stored("created_at", self.now)
+        states: dict[tuple[SM2State | None, bool], tuple[Any, ...]] = {}
+        rows = []
+        for card, incoming in self.added:
+            draft = incoming.draft
+            scheduled = states.get((draft.state, draft.suspended))
+            if scheduled is None:
+                state = draft.state or SM2State.new()
+                scheduled = states[(draft.state, draft.suspended)] = (
+                    stored("suspended", draft.suspended),
+                    None,
+                    state.ease_cents,
+                    state.interval,
+                    state.repetitions,
+                    state.lapses,
+                    stored("due", state.due),
+                    now,
+                    now,
+                )
+            rows.append(
+                (
+                    card.uid,
+                    card.deck_id,
+                    card.position,
+                    card.front,
+                    card.back,
+                    card.tags,
+                    card.source,
+                    card.content_key,
+                    card.demo_id,
+                    card.demo_params,
+                    *scheduled,
+                )
+            )
+        repo.insert_tuples(self.session, table, _INSERT_COLUMNS, rows)
 
     def _write_reviews(self) -> None:
         """The review logs of added cards (a backup's), once the cards have their ids."""
-        with_reviews = [(card, draft) for card, draft in self.added if draft.reviews]
+        with_reviews = [(card, draft) for card, draft in self.added if draft.draft.reviews]
         if not with_reviews:
             return
         ids: dict[str, int] = {}
@@ -440,7 +499,8 @@ class DraftMapper:
             )
             ids.update((uid, card_id) for uid, card_id in rows_found)
         rows = []
-        for card, draft in with_reviews:
+        for card, incoming in with_reviews:
+            draft = incoming.draft
             card.id = ids[card.uid]
             rows += [
                 repo.review_values(
