@@ -130,8 +130,7 @@ def export(decks: Sequence[ExportDeck]) -> bytes:
     return "\n".join(lines).encode("utf-8")
 
 
-def _compact(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, allow_nan=False)
+_compact = json.JSONEncoder(ensure_ascii=False, allow_nan=False).encode
 
 
 # --- reading --------------------------------------------------------------------------------

@@ -30,9 +30,8 @@ class FormatError(UserError):
         return cls(f"{place}: {reason}")
 
 
-@dataclass(frozen=True)
-class ReviewDraft:
-    """One review log entry carried by a file (the JSON backup)."""
+class ReviewDraft(NamedTuple):
+    """One review log entry carried by a file (the JSON backup), or read for an export."""
 
     at: datetime
     study_day: date
@@ -112,9 +111,12 @@ class ParseResult:
     carries: frozenset[str] | None = None
 
 
-@dataclass(frozen=True)
-class ExportCard:
-    """A card handed to an exporter: everything the collection knows about it."""
+class ExportCard(NamedTuple):
+    """A card handed to an exporter: everything the collection knows about it.
+
+    Named tuples, like `CardDraft` and `ReviewDraft`: an export builds one per card and
+    review, a million for a large collection.
+    """
 
     uid: str
     front: str

@@ -13,6 +13,7 @@ import sys
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -253,42 +254,90 @@ _REVIEW_COLUMNS = (
 )
 
 
+_CARD_COLUMNS = (
+    CardRow.id,
+    CardRow.uid,
+    CardRow.front,
+    CardRow.back,
+    CardRow.tags,
+    CardRow.source,
+    CardRow.demo_id,
+    CardRow.demo_params,
+    CardRow.suspended,
+    CardRow.ease_cents,
+    CardRow.repetitions,
+    CardRow.interval,
+    CardRow.due,
+    CardRow.lapses,
+)
+
+
 def _export_deck(session: Session, deck: DeckRow) -> ExportDeck:
-    """A deck with its cards and review logs, read as plain rows (no ORM objects)."""
+    """A deck with its cards and review logs, read as plain rows (no ORM objects).
+
+    Cards and reviews in one pass each; a scheduling state is built once for all the
+    cards and log entries that share it (every new card, for one).
+    """
+    connection = session.connection()
+    states: dict[tuple[Any, ...], SM2State] = {}
+
+    def state(values: tuple[Any, ...]) -> SM2State:
+        found = states.get(values)
+        if found is None:
+            ease, reps, interval, due, lapses = values
+            found = states[values] = SM2State(ease / 100, reps, interval, due, lapses)
+        return found
+
     reviews: dict[int, list[ReviewDraft]] = {}
-    connection = session.connection()  # plain rows: no ORM result processing
     rows = connection.execute(
         select(*_REVIEW_COLUMNS)
         .join(CardRow, ReviewRow.card_id == CardRow.id)
         .where(CardRow.deck_id == deck.id)
         .order_by(ReviewRow.id)
-    )
-    for card_id, at, day, rating, ms, kind, *states in rows:
+    ).all()
+    for card_id, at, day, rating, ms, kind, *values in rows:
         reviews.setdefault(card_id, []).append(
             ReviewDraft(
-                at=repo.aware(at),
-                study_day=day,
-                rating=rating,
-                duration_ms=ms,
-                kind=kind,
-                before=SM2State(states[0] / 100, *states[1:5]),
-                after=SM2State(states[5] / 100, *states[6:10]),
+                repo.aware(at),
+                day,
+                rating,
+                ms,
+                kind,
+                state(tuple(values[:5])),
+                state(tuple(values[5:])),
             )
         )
+    rows = connection.execute(
+        select(*_CARD_COLUMNS)
+        .where(CardRow.deck_id == deck.id)
+        .order_by(CardRow.position, CardRow.id)
+    ).all()
+    tags: dict[str, tuple[str, ...]] = {}  # a deck's cards share a few tag lists
     exported = tuple(
         ExportCard(
-            uid=card.uid,
-            front=card.front,
-            back=card.back,
-            tags=card.tags,
-            source=card.source,
-            demo=card.demo,
-            state=card.state,
-            reviews=tuple(reviews.get(card.id, ())),
-            suspended=card.suspended,
-            position=index,
+            uid,
+            front,
+            back,
+            tags[stored] if stored in tags else tags.setdefault(stored, repo.tags_from_db(stored)),
+            source,
+            repo.demo_from_db(demo_id, demo_params) if demo_id else None,
+            state(tuple(values)),
+            tuple(reviews.get(card_id, ())),
+            suspended,
+            position,
         )
-        for index, card in enumerate(repo.deck_cards(session, deck.id, deck.name), start=1)
+        for position, (
+            card_id,
+            uid,
+            front,
+            back,
+            stored,
+            source,
+            demo_id,
+            demo_params,
+            suspended,
+            *values,
+        ) in enumerate(rows, start=1)
     )
     return ExportDeck(
         name=deck.name,
