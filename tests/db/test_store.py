@@ -16,14 +16,64 @@ from studyapp.errors import CollectionError, NewerCollectionError
 from studyapp.services.cards import CardService
 
 
-def test_migrated_schema_matches_the_models(db_path: Path) -> None:
+def _migrated(path: Path) -> None:
+    """A collection built the long way: every migration replayed from an empty file."""
+    from sqlalchemy import create_engine
+
+    from studyapp.db.schema import _upgrade
+
+    engine = create_engine(f"sqlite:///{path}")
+    with engine.begin() as conn:
+        _upgrade(conn)
+    engine.dispose()
+
+
+def _schema(path: Path) -> dict[str, object]:
+    """Every table's columns, keys, foreign keys and indexes, as SQLite reports them."""
+    conn = sqlite3.connect(path)
+    tables = [n for (n,) in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+    out: dict[str, object] = {}
+    for table in sorted(tables):
+        indexes = {
+            name: (unique, [c[2] for c in conn.execute(f"PRAGMA index_info('{name}')")])
+            for _, name, unique, *_ in conn.execute(f"PRAGMA index_list('{table}')")
+            if not name.startswith("sqlite_autoindex")
+        }
+        autos = sorted(
+            tuple(c[2] for c in conn.execute(f"PRAGMA index_info('{name}')"))
+            for _, name, *_ in conn.execute(f"PRAGMA index_list('{table}')")
+            if name.startswith("sqlite_autoindex")
+        )
+        out[table] = (
+            [tuple(row) for row in conn.execute(f"PRAGMA table_info('{table}')")],
+            [tuple(row[2:]) for row in conn.execute(f"PRAGMA foreign_key_list('{table}')")],
+            indexes,
+            autos,
+        )
+    conn.close()
+    return out
+
+
+def test_migrated_schema_matches_the_models(tmp_path: Path) -> None:
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
+    from sqlalchemy import create_engine
 
-    store = open_store(str(db_path))
-    with store.engine.connect() as conn:
+    _migrated(tmp_path / "migrated.db")
+    engine = create_engine(f"sqlite:///{tmp_path / 'migrated.db'}")
+    with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    engine.dispose()
     assert diff == []
+
+
+def test_a_new_collection_has_the_schema_the_migrations_build(tmp_path: Path) -> None:
+    _migrated(tmp_path / "migrated.db")
+    store = open_store(str(tmp_path / "new.db"))
+    with store.engine.connect() as conn:
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == HEAD
+    store.dispose()
+    assert _schema(tmp_path / "new.db") == _schema(tmp_path / "migrated.db")
 
 
 def test_revision_list_matches_the_migration_scripts() -> None:
