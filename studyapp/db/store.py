@@ -140,30 +140,6 @@ def copy_sqlite(source: Path, target: Path) -> None:
         src.close()
 
 
-def restore_sqlite(source: Path, target: Path, busy_timeout_s: float) -> None:
-    """Copy `source` over the live collection `target` in one transaction, under its write lock.
-
-    SQLite's backup API writes into the open file, so another process that has the collection
-    open sees the old collection or the restored one, never a mix, and a crash midway leaves
-    the old one. Gives up with "database is locked" if another process keeps writing past
-    the busy timeout.
-    """
-
-    def give_up_if_busy(status: int, _remaining: int, _total: int) -> None:
-        if status in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
-            raise sqlite3.OperationalError("database is locked")
-
-    src = sqlite3.connect(read_only_uri(source), uri=True)
-    try:
-        dst = sqlite3.connect(target, timeout=busy_timeout_s)
-        try:
-            src.backup(dst, progress=give_up_if_busy)
-        finally:
-            dst.close()
-    finally:
-        src.close()
-
-
 def list_backups(collection: Path) -> list[Path]:
     """The backups of `collection` in its backups folder, newest first."""
     return _backups_of(backup_folder(collection), collection.stem)[::-1]

@@ -3,10 +3,11 @@
 The store already backs the collection up before an import or a migration and keeps the last
 few; this service adds the copies a user asks for (`studyapp backup`, never pruned) and the
 way back (`studyapp restore PATH`). A restore first checks that the file is a collection this
-version can open, then saves the current collection aside and writes the backup into the
-live file under its write lock, in one transaction: a studyapp that is writing makes the
-restore give up with a clear message, and one that merely has the collection open sees the
-old collection or the restored one, never a mix. (Renaming a file over the collection would
+version can open, then, under one hold of the collection's write lock, saves it aside and
+writes the backup's rows into the live file in one transaction: a studyapp that is writing
+makes the restore give up with a clear message, one that writes meanwhile waits for it, and
+one that merely has the collection open sees the old collection or the restored one, never
+a mix. (Renaming a file over the collection would
 leave such a process writing into a deleted file.)
 
 Backups are SQLite files, so these commands work on a collection file, not a database server.
@@ -18,6 +19,8 @@ import os
 import shutil
 import sqlite3
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,14 +31,13 @@ from sqlalchemy.pool import NullPool
 
 from studyapp.db import Store
 from studyapp.db.engine import explain
-from studyapp.db.schema import REVISIONS, current_revision
+from studyapp.db.schema import REVISIONS, current_revision, ensure_schema
 from studyapp.db.store import (
     MANUAL,
     backup_folder,
     copy_sqlite,
     list_backups,
     read_only_uri,
-    restore_sqlite,
 )
 from studyapp.errors import CollectionError, NewerCollectionError, UserError
 
@@ -91,7 +93,14 @@ class BackupService:
         return list_backups(self._collection(must_exist=False))
 
     def restore(self, source: Path) -> Restored:
-        """Replace the collection with the backup `source`, saving the current one aside."""
+        """Replace the collection with the backup `source`, saving the current one aside.
+
+        Saving the current collection and writing the backup's rows into it happen under one
+        hold of its write lock, so no write from another process can land between the two
+        and be lost: it lands before (and is in the saved copy) or after (in the restored
+        collection). A backup from an older version is brought to the current schema on a
+        staged copy first; the file given is never changed.
+        """
         source = source.expanduser()
         check_restorable(source)
         collection = self._collection(must_exist=False)
@@ -100,33 +109,38 @@ class BackupService:
         if not collection.exists() or collection.stat().st_size == 0:
             _put_in_place(source, collection)
             return Restored(collection, source, None)
-        try:
-            lock = sqlite3.connect(collection, timeout=self.store.busy_timeout_s)
-        except sqlite3.Error as exc:
-            raise CollectionError(explain(exc, str(collection))) from None
-        try:
-            lock.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as exc:
-            lock.close()
-            raise CollectionError(explain(exc, str(collection))) from None
-        except sqlite3.DatabaseError:
-            # Not a database at all, so nothing can have it open: keep its bytes, replace it.
-            lock.close()
-            saved = _save_raw(collection)
-            _put_in_place(source, collection)
-            return Restored(collection, source, saved)
-        try:
-            saved = self._save_current(collection)
-        finally:
-            lock.rollback()
-            lock.close()
-        try:
-            restore_sqlite(source, collection, self.store.busy_timeout_s)
-        except sqlite3.Error as exc:
-            raise CollectionError(
-                f"{explain(exc, str(collection))} (nothing was restored; "
-                f"the collection as it was is also in {saved})"
-            ) from None
+        with _staged(source, collection) as staged:
+            lock: sqlite3.Connection | None
+            try:
+                lock = sqlite3.connect(
+                    collection, timeout=self.store.busy_timeout_s, isolation_level=None
+                )
+            except sqlite3.Error as exc:
+                raise CollectionError(explain(exc, str(collection))) from None
+            try:
+                try:
+                    lock.execute("BEGIN IMMEDIATE")
+                except sqlite3.OperationalError as exc:
+                    raise CollectionError(explain(exc, str(collection))) from None
+                except sqlite3.DatabaseError:
+                    # Not a database at all, so nothing can have it open: keep its bytes.
+                    lock.close()
+                    lock = None
+                    saved = _save_raw(collection)
+                    _put_in_place(staged, collection)
+                    return Restored(collection, source, saved)
+                saved = self._save_current(collection)
+                try:
+                    _copy_rows(lock, staged)
+                    lock.execute("COMMIT")
+                except sqlite3.Error as exc:
+                    raise CollectionError(
+                        f"{explain(exc, str(collection))} (nothing was restored; "
+                        f"the collection as it was is also in {saved})"
+                    ) from None
+            finally:
+                if lock is not None:
+                    lock.close()  # rolls back whatever was not committed
         return Restored(collection, source, saved)
 
     def _save_current(self, collection: Path) -> Path:
@@ -180,6 +194,53 @@ def check_restorable(source: Path) -> str:
     if check != "ok":
         raise UserError(f"{source} is damaged ({check}); choose another backup")
     return revision
+
+
+@contextmanager
+def _staged(source: Path, collection: Path) -> Iterator[Path]:
+    """A copy of the backup beside the collection, at the current schema; removed after."""
+    folder = collection.parent
+    handle, name = tempfile.mkstemp(dir=folder, prefix=f".{collection.name}.", suffix=".restore")
+    os.close(handle)
+    staged = Path(name)
+    try:
+        try:
+            copy_sqlite(source, staged)
+        except (OSError, sqlite3.Error) as exc:
+            raise CollectionError(
+                f"could not read {source} to restore it: {_reason(exc)}"
+            ) from None
+        engine = create_engine(f"sqlite:///{staged}", poolclass=NullPool)
+        try:
+            ensure_schema(engine, str(source))
+        finally:
+            engine.dispose()
+        yield staged
+    finally:
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            Path(f"{staged}{suffix}").unlink(missing_ok=True)
+
+
+def _copy_rows(lock: sqlite3.Connection, staged: Path) -> None:
+    """Replace every table's rows with the staged backup's, inside `lock`'s transaction."""
+    lock.execute("ATTACH DATABASE ? AS restored", (str(staged),))
+    tables = [
+        name
+        for (name,) in lock.execute(
+            "SELECT name FROM restored.sqlite_master WHERE type = 'table'"
+            " AND name NOT LIKE 'sqlite_%' ORDER BY name"
+        )
+    ]
+    for (name,) in lock.execute(
+        "SELECT name FROM main.sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+    ).fetchall():
+        lock.execute(f'DELETE FROM main."{name}"')
+    for name in tables:
+        info = lock.execute(f'PRAGMA restored.table_info("{name}")').fetchall()
+        columns = ", ".join(f'"{row[1]}"' for row in info)
+        lock.execute(
+            f'INSERT INTO main."{name}" ({columns}) SELECT {columns} FROM restored."{name}"'
+        )
 
 
 def _put_in_place(source: Path, collection: Path) -> None:

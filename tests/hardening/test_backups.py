@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import text
 
 from studyapp.db import open_store
-from studyapp.db.schema import REVISIONS
+from studyapp.db.schema import HEAD, REVISIONS
 from studyapp.db.store import BACKUPS_KEPT, backup_folder, read_only_uri
 from studyapp.services.cards import CardService
 from studyapp.services.decks import DeckService
@@ -176,7 +176,7 @@ def test_restore_into_a_missing_or_broken_collection(
     assert run_cli(capsys, "decks", "--db", db_path)[0] == 0
 
 
-def test_a_backup_from_an_older_version_is_restored_and_upgraded_when_opened(
+def test_a_backup_from_an_older_version_is_restored_at_the_current_schema(
     db_path: Path, tmp_path: Path, capsys: Capture
 ) -> None:
     from importlib import resources
@@ -196,11 +196,15 @@ def test_a_backup_from_an_older_version_is_restored_and_upgraded_when_opened(
     engine.dispose()
     make_collection(db_path, {"D": 1})
 
+    before = old.read_bytes()
     status, _, err = run_cli(capsys, "restore", old, "--db", db_path)
     assert status == 0, err
+    with sqlite3.connect(db_path) as conn:
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [(HEAD,)]
     status, out, err = run_cli(capsys, "decks", "--db", db_path)
     assert status == 0 and "Old" in out, err
-    assert len(list(backup_folder(db_path).glob("*-migration.db"))) == 1
+    assert old.read_bytes() == before  # the backup given is never changed
+    assert [p.name.rsplit("-", 1)[1] for p in backup_folder(db_path).iterdir()] == ["restore.db"]
 
 
 def test_backup_and_restore_with_any_characters_in_the_names(

@@ -8,6 +8,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,8 +17,9 @@ from typing import Any
 import pytest
 
 from studyapp.db import open_store
-from studyapp.db.store import copy_sqlite, restore_sqlite
+from studyapp.db.store import copy_sqlite
 from studyapp.errors import CollectionError
+from studyapp.services.backups import BackupService
 from studyapp.services.study import StudySession
 from tests.hardening.conftest import (
     SHORT_BUSY_TIMEOUT,
@@ -270,14 +272,65 @@ async def test_the_app_shows_a_rating_held_up_by_another_writer_and_keeps_the_ca
     store.dispose()
 
 
-def test_a_restore_that_meets_a_writer_midway_gives_up_instead_of_waiting_forever(
+def test_a_restore_that_meets_a_writer_gives_up_after_the_busy_timeout(
     tmp_path: Path,
 ) -> None:
     db = tmp_path / "c.db"
     make_collection(db, {"D": 2})
     copy = tmp_path / "copy.db"
     copy_sqlite(db, copy)
-    with writer_holding_the_lock(db), pytest.raises(sqlite3.OperationalError, match="locked"):
-        restore_sqlite(copy, db, busy_timeout_s=0.2)
+    store = open_store(str(db), busy_timeout_s=0.2)
+    with writer_holding_the_lock(db), pytest.raises(CollectionError, match=BUSY):
+        BackupService(store).restore(copy)
+    store.dispose()
     assert fronts(db) == {"D-Q00", "D-Q01"}
+    check_integrity(db)
+
+
+def test_a_write_during_a_restore_is_kept_before_or_after_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A card added by another process while a restore runs is never lost between the saved
+    copy and the restored collection: it waits for the restore and lands after it."""
+    db = tmp_path / "c.db"
+    make_collection(db, {"D": 2})
+    copy = tmp_path / "copy.db"
+    copy_sqlite(db, copy)
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE cards SET front = 'changed after the backup' WHERE front = 'D-Q00'")
+    store = open_store(str(db), busy_timeout_s=10)
+    service = BackupService(store)
+    writer: list[subprocess.Popen[str]] = []
+    save_current = service._save_current
+
+    def save_while_another_process_writes(collection: Path) -> Path:
+        # The restore holds the write lock now; the other process tries to write and waits.
+        script = textwrap.dedent(
+            f"""
+            from studyapp.db import open_store
+            from studyapp.services.cards import CardService
+            store = open_store({str(db)!r}, busy_timeout_s=30)
+            print("ready", flush=True)
+            CardService(store).add("D", "written during the restore", "answer")
+            print("written", flush=True)
+            """
+        )
+        process = subprocess.Popen(
+            [sys.executable, "-c", script], stdout=subprocess.PIPE, text=True
+        )
+        writer.append(process)
+        assert process.stdout is not None and process.stdout.readline().strip() == "ready"
+        time.sleep(0.5)  # well into its wait for the lock
+        assert process.poll() is None
+        return save_current(collection)
+
+    monkeypatch.setattr(service, "_save_current", save_while_another_process_writes)
+    restored = service.restore(copy)
+    out, _ = writer[0].communicate(timeout=60)
+    store.dispose()
+
+    assert out.strip() == "written"
+    assert restored.saved is not None
+    assert fronts(restored.saved) == {"changed after the backup", "D-Q01"}
+    assert fronts(db) == {"D-Q00", "D-Q01", "written during the restore"}
     check_integrity(db)
