@@ -1,10 +1,23 @@
-"""Write studyapp decks as an Anki package that current Anki imports with every card.
+"""Write studyapp decks as an Anki package that every Anki since 2.1 imports with every card.
 
-genanki writes a legacy package (`collection.anki2`), which every Anki since 2.1 imports.
-Each card becomes one note of a fixed two-field note type, so Anki makes exactly one card of
-it. Ids are derived rather than random: the note type id is a constant, a deck's id comes
-from its name and a note's guid from the card's uid, so exporting again and importing into
-Anki updates the same notes instead of adding copies.
+The package is a legacy one: a schema 11 `collection.anki2` (note types, decks and deck
+options as JSON in the `col` row) zipped with an empty media list. The collection is
+written here directly, one bulk insert for the notes and one for the cards, because
+building an object per card made large exports slow.
+
+Each card becomes one note of a fixed note type whose only template shows Front, then
+Back; a third field, `studyapp id`, holds the card's uid without being shown, so a card
+edited in Anki and imported back updates the studyapp card it came from. Ids are derived
+rather than random: the note type id is a constant, a deck's id comes from its name and a
+note's guid from the card's uid, so exporting again and importing into Anki updates the
+same notes instead of adding copies.
+
+The note type's id and name are new with the `studyapp id` field: Anki takes a known id to
+mean a known field list, so the two-field note type of earlier exports (id 1_730_462_811,
+"Basic (studyapp)") keeps its id and name, and this one has its own. Notes keep their
+guids, so Anki still recognises notes imported from earlier exports; with its default
+import options it reports them as having a changed note type and leaves them as they are,
+and with "merge note types" it updates them onto the new note type.
 
 Card text is data: it is HTML-escaped, newlines become `<br>`, and leading or repeated
 spaces and tabs are written as character references, so `w[i] <- w[i] - lr` or `<tag>`
@@ -16,27 +29,37 @@ from __future__ import annotations
 import hashlib
 import html
 import io
-import itertools
+import json
 import re
 import sqlite3
-import tempfile
 import time
 import zipfile
 from collections.abc import Sequence
 from contextlib import closing
-from pathlib import Path
+from typing import Any
 
-import genanki
-
-from studyapp.formats.base import ExportCard, ExportDeck
+from studyapp.formats.base import ExportDeck
 from studyapp.model import normalize_tags
 
 # Fixed forever: Anki recognises the note type by this id across exports.
-MODEL_ID = 1_730_462_811
-MODEL_NAME = "Basic (studyapp)"
+MODEL_ID = 1_275_038_282
+MODEL_NAME = "Basic (with studyapp id)"
+UID_FIELD = "studyapp id"
 DEFAULT_DECK_ID = 1  # Anki's own "Default" deck
-_SIGNIFICANT_SPACE = re.compile(r"(?<=[ \t])[ \t]|^[ \t]|\t")
+GUID_NAMESPACE = "studyapp"
+# Deflate at the lowest level: a third of the time of the default level or less, for a
+# package at most a fifth larger.
+COMPRESS_LEVEL = 1
+_ZIP_EPOCH = 315_532_800  # 1980-01-01
+
+# A space that HTML would collapse or drop: at the start of a line or after a space or tab.
+_SIGNIFICANT_SPACE = re.compile(r" (?<![^ \t\n] )")
 _COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
+_HTML_TAG = re.compile(r"<.*?>", re.DOTALL)
+_BASE91 = (
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$%&()*+,-./:;<=>?@[]^_`{|}~"
+)
+_BASE91_PAIRS = [high + low for high in _BASE91 for low in _BASE91]  # two digits at a time
 _CSS = """.card {
     font-family: arial;
     font-size: 20px;
@@ -46,35 +69,70 @@ _CSS = """.card {
 }
 """
 
+# The schema 11 tables and indexes, as Anki 2.1 created them.
+_TABLES = """
+CREATE TABLE col (
+    id integer primary key, crt integer not null, mod integer not null,
+    scm integer not null, ver integer not null, dty integer not null, usn integer not null,
+    ls integer not null, conf text not null, models text not null, decks text not null,
+    dconf text not null, tags text not null
+);
+CREATE TABLE notes (
+    id integer primary key, guid text not null, mid integer not null, mod integer not null,
+    usn integer not null, tags text not null, flds text not null, sfld integer not null,
+    csum integer not null, flags integer not null, data text not null
+);
+CREATE TABLE cards (
+    id integer primary key, nid integer not null, did integer not null,
+    ord integer not null, mod integer not null, usn integer not null, type integer not null,
+    queue integer not null, due integer not null, ivl integer not null,
+    factor integer not null, reps integer not null, lapses integer not null,
+    left integer not null, odue integer not null, odid integer not null,
+    flags integer not null, data text not null
+);
+CREATE TABLE revlog (
+    id integer primary key, cid integer not null, usn integer not null,
+    ease integer not null, ivl integer not null, lastIvl integer not null,
+    factor integer not null, time integer not null, type integer not null
+);
+CREATE TABLE graves (usn integer not null, oid integer not null, type integer not null);
+"""
+_INDEXES = """
+CREATE INDEX ix_notes_usn ON notes (usn);
+CREATE INDEX ix_cards_usn ON cards (usn);
+CREATE INDEX ix_revlog_usn ON revlog (usn);
+CREATE INDEX ix_cards_nid ON cards (nid);
+CREATE INDEX ix_cards_sched ON cards (did, queue, due);
+CREATE INDEX ix_revlog_cid ON revlog (cid);
+CREATE INDEX ix_notes_csum ON notes (csum);
+"""
+
 
 def export_apkg(decks: Sequence[ExportDeck], *, timestamp: float | None = None) -> bytes:
-    """The bytes of an `.apkg` holding every card of `decks`, one Basic note per card.
+    """The bytes of an `.apkg` holding every card of `decks`, one note per card.
 
-    `timestamp` (default: now) stamps the notes; Anki updates a note it already has only
-    from a package whose note is newer.
+    `timestamp` (default: now) stamps the notes and the package's files; Anki updates a
+    note it already has only from a package whose note is newer. The same decks at the
+    same timestamp give the same bytes.
     """
-    model = _model()
-    package = genanki.Package([_deck(deck, model) for deck in decks])
     timestamp = time.time() if timestamp is None else timestamp
-    with tempfile.TemporaryDirectory(prefix="studyapp-apkg-") as folder:
-        database = Path(folder) / "collection.anki2"
-        with closing(sqlite3.connect(database)) as connection:
-            ids = itertools.count(int(timestamp * 1000))
-            package.write_to_db(connection.cursor(), timestamp, ids)
-            connection.commit()
-        buffer = io.BytesIO()
-        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-            archive.write(database, "collection.anki2")
-            archive.writestr("media", "{}")
+    buffer = io.BytesIO()
+    deflate = {"compress_type": zipfile.ZIP_DEFLATED, "compresslevel": COMPRESS_LEVEL}
+    with zipfile.ZipFile(buffer, "w") as archive:
+        database = _collection(decks, timestamp)
+        archive.writestr(_member("collection.anki2", timestamp), database, **deflate)
+        archive.writestr(_member("media", timestamp), "{}", **deflate)
     return buffer.getvalue()
 
 
 def text_to_html(text: str) -> str:
     """Field HTML that shows `text` as written: escaped, line breaks as `<br>`."""
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    return "<br>".join(
-        _SIGNIFICANT_SPACE.sub(_space_reference, html.escape(line, quote=False)) for line in lines
-    )
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    escaped = html.escape(text, quote=False)
+    # Exactly when _SIGNIFICANT_SPACE can match; far faster than a search.
+    if "  " in text or "\t " in text or "\n " in text or text.startswith(" "):
+        escaped = _SIGNIFICANT_SPACE.sub("&nbsp;", escaped)
+    return escaped.replace("\t", "&#9;").replace("\n", "<br>")
 
 
 def deck_id(name: str) -> int:
@@ -85,42 +143,211 @@ def deck_id(name: str) -> int:
     return (1 << 30) + int.from_bytes(digest[:8], "big") % (1 << 30)
 
 
-def _space_reference(match: re.Match[str]) -> str:
-    return "&nbsp;" if match.group(0) == " " else "&#9;"
+def note_guid(uid: str) -> str:
+    """The guid of the note for the card `uid`, as genanki's `guid_for("studyapp", uid)`.
+
+    The first 8 bytes of a SHA-256, written in the base 91 Anki uses for guids; notes
+    exported by earlier versions had these guids, so Anki still matches them.
+    """
+    number = int.from_bytes(hashlib.sha256(f"{GUID_NAMESPACE}__{uid}".encode()).digest()[:8])
+    # 8 bytes fit in 10 base-91 digits; genanki wrote no leading zeros ("a").
+    number, d0 = divmod(number, 8281)
+    number, d1 = divmod(number, 8281)
+    number, d2 = divmod(number, 8281)
+    d4, d3 = divmod(number, 8281)
+    pairs = _BASE91_PAIRS
+    return (pairs[d4] + pairs[d3] + pairs[d2] + pairs[d1] + pairs[d0]).lstrip("a")
 
 
-def _model() -> genanki.Model:
-    # Built per export: genanki fills in defaults by mutating the field and template dicts.
-    return genanki.Model(
-        MODEL_ID,
-        MODEL_NAME,
-        fields=[{"name": "Front"}, {"name": "Back"}],
-        templates=[
-            {
-                "name": "Card 1",
-                "qfmt": "{{Front}}",
-                "afmt": "{{FrontSide}}\n\n<hr id=answer>\n\n{{Back}}",
-            }
-        ],
-        css=_CSS,
-    )
+def sort_field(field: str) -> str:
+    """A field as Anki sorts and checksums it: tags removed, character references decoded."""
+    if "<" in field:
+        field = _HTML_TAG.sub("", field)
+    if "&" in field:
+        field = html.unescape(field).replace("\xa0", " ")
+    return field
 
 
-def _deck(deck: ExportDeck, model: genanki.Model) -> genanki.Deck:
-    # Anki shows the description as HTML: notes kept in comments stay hidden, text is escaped.
-    description = text_to_html(_COMMENT.sub("", deck.description).strip())
-    anki_deck = genanki.Deck(deck_id(deck.name), deck.name, description=description)
-    for card in deck.cards:
-        anki_deck.add_note(_note(card, model))
-    return anki_deck
+def _member(name: str, timestamp: float) -> zipfile.ZipInfo:
+    # Zip dates start in 1980.
+    info = zipfile.ZipInfo(name, time.gmtime(max(timestamp, _ZIP_EPOCH))[:6])
+    info.external_attr = 0o644 << 16
+    return info
 
 
-def _note(card: ExportCard, model: genanki.Model) -> genanki.Note:
-    # An empty Front would make Anki drop the card, so an empty front is a visible space.
-    front = text_to_html(card.front) if card.front.strip() else "&nbsp;"
-    return genanki.Note(
-        model=model,
-        fields=[front, text_to_html(card.back)],
-        tags=list(normalize_tags(card.tags)),
-        guid=genanki.guid_for("studyapp", card.uid),
-    )
+def _collection(decks: Sequence[ExportDeck], timestamp: float) -> bytes:
+    """The `collection.anki2` database holding `decks`, as bytes."""
+    modified = int(timestamp)
+    first_id = int(timestamp * 1000)
+    notes: list[tuple[int, str, str, str, str, int]] = []
+    deck_notes: list[tuple[int, int, int]] = []  # a deck's id and the range of its note ids
+    tag_lists: dict[tuple[str, ...], str] = {}
+    to_html, strip, sha1, escape = text_to_html, sort_field, hashlib.sha1, html.escape
+    # Ids come from one counter, a card's right after its note's, as genanki gave them.
+    next_id = first_id
+    for deck in decks:
+        first_note = next_id
+        for card in deck.cards:
+            # An empty Front would make Anki drop the card, so an empty front is a space.
+            front = to_html(card.front) if card.front.strip() else "&nbsp;"
+            tags = tag_lists.get(card.tags)
+            if tags is None:
+                normalized = normalize_tags(card.tags)
+                tags = tag_lists[card.tags] = f" {' '.join(normalized)} " if normalized else ""
+            stripped = strip(front)
+            checksum = int.from_bytes(sha1(stripped.encode()).digest()[:4])
+            fields = f"{front}\x1f{to_html(card.back)}\x1f{escape(card.uid, quote=False)}"
+            notes.append((next_id, note_guid(card.uid), tags, fields, stripped, checksum))
+            next_id += 2
+        deck_notes.append((deck_id(deck.name), first_note, next_id))
+    with closing(sqlite3.connect(":memory:")) as connection:
+        connection.executescript(_TABLES)
+        connection.execute(
+            "INSERT INTO col VALUES (1, 1411124400, ?, ?, 11, 0, 0, 0, ?, ?, ?, ?, '{}')",
+            (
+                first_id,
+                first_id,
+                json.dumps(_COLLECTION_CONF),
+                json.dumps({str(MODEL_ID): _model(decks, modified)}),
+                json.dumps(_decks(decks)),
+                json.dumps(_DECK_OPTIONS),
+            ),
+        )
+        connection.executemany(
+            f"INSERT INTO notes VALUES (?, ?, {MODEL_ID}, {modified}, -1, ?, ?, ?, ?, 0, '')",
+            notes,
+        )
+        # One new card per note, in the note's deck.
+        connection.executemany(
+            f"INSERT INTO cards SELECT id + 1, id, ?, 0, {modified}, -1, 0, 0, 0, 0, 0, 0, 0, 0,"
+            " 0, 0, 0, '' FROM notes WHERE id >= ? AND id < ?",
+            deck_notes,
+        )
+        connection.executescript(_INDEXES)
+        connection.commit()
+        return connection.serialize()
+
+
+def _model(decks: Sequence[ExportDeck], modified: int) -> dict[str, Any]:
+    field_options = {"font": "Liberation Sans", "media": [], "rtl": False, "size": 20}
+    uid_options = {
+        "collapsed": True,
+        "plainText": True,
+        "description": "The card's id in studyapp; keeps edits made here linked to it",
+    }
+    fields = [
+        {"name": "Front", "ord": 0, "sticky": False, **field_options},
+        {"name": "Back", "ord": 1, "sticky": False, **field_options},
+        {"name": UID_FIELD, "ord": 2, "sticky": False, **field_options, **uid_options},
+    ]
+    template = {
+        "name": "Card 1",
+        "ord": 0,
+        "qfmt": "{{Front}}",
+        "afmt": "{{FrontSide}}\n\n<hr id=answer>\n\n{{Back}}",
+        "bqfmt": "",
+        "bafmt": "",
+        "bfont": "",
+        "bsize": 0,
+        "did": None,
+    }
+    return {
+        "id": str(MODEL_ID),
+        "name": MODEL_NAME,
+        "type": 0,
+        "mod": modified,
+        "usn": -1,
+        "sortf": 0,
+        "did": deck_id(decks[0].name) if decks else DEFAULT_DECK_ID,
+        "tmpls": [template],
+        "flds": fields,
+        "css": _CSS,
+        "latexPre": _LATEX_PRE,
+        "latexPost": "\\end{document}",
+        "latexsvg": False,
+        "req": [[0, "all", [0]]],  # the card needs a Front
+        "tags": [],
+        "vers": [],
+    }
+
+
+def _decks(decks: Sequence[ExportDeck]) -> dict[str, dict[str, Any]]:
+    entries = {str(DEFAULT_DECK_ID): _deck(DEFAULT_DECK_ID, "Default", "")}
+    for deck in decks:
+        # Anki shows the description as HTML: notes kept in comments stay hidden.
+        description = text_to_html(_COMMENT.sub("", deck.description).strip())
+        did = deck_id(deck.name)
+        entries[str(did)] = _deck(did, deck.name, description)
+    return entries
+
+
+def _deck(did: int, name: str, description: str) -> dict[str, Any]:
+    return {
+        "id": did,
+        "name": name,
+        "desc": description,
+        "conf": 1,
+        "dyn": 0,
+        "collapsed": False,
+        "extendNew": 0,
+        "extendRev": 50,
+        "mod": 1425278051,
+        "usn": -1,
+        "newToday": [0, 0],
+        "revToday": [0, 0],
+        "lrnToday": [0, 0],
+        "timeToday": [0, 0],
+    }
+
+
+_LATEX_PRE = (
+    "\\documentclass[12pt]{article}\n\\special{papersize=3in,5in}\n"
+    "\\usepackage[utf8]{inputenc}\n\\usepackage{amssymb,amsmath}\n\\pagestyle{empty}\n"
+    "\\setlength{\\parindent}{0in}\n\\begin{document}\n"
+)
+_COLLECTION_CONF = {
+    "activeDecks": [1],
+    "addToCur": True,
+    "collapseTime": 1200,
+    "curDeck": 1,
+    "curModel": str(MODEL_ID),
+    "dueCounts": True,
+    "estTimes": True,
+    "newBury": True,
+    "newSpread": 0,
+    "nextPos": 1,
+    "sortBackwards": False,
+    "sortType": "noteFld",
+    "timeLim": 0,
+}
+_DECK_OPTIONS = {
+    "1": {
+        "id": 1,
+        "name": "Default",
+        "autoplay": True,
+        "maxTaken": 60,
+        "mod": 0,
+        "usn": 0,
+        "replayq": True,
+        "timer": 0,
+        "new": {
+            "bury": True,
+            "delays": [1, 10],
+            "initialFactor": 2500,
+            "ints": [1, 4, 7],
+            "order": 1,
+            "perDay": 20,
+            "separate": True,
+        },
+        "lapse": {"delays": [10], "leechAction": 0, "leechFails": 8, "minInt": 1, "mult": 0},
+        "rev": {
+            "bury": True,
+            "ease4": 1.3,
+            "fuzz": 0.05,
+            "ivlFct": 1,
+            "maxIvl": 36500,
+            "minSpace": 1,
+            "perDay": 100,
+        },
+    }
+}

@@ -3,7 +3,10 @@
 Import opens the package defensively (anki_package), reads its collection in either schema
 (anki_collection), renders each card from its note type's templates (anki_render) and turns
 the HTML into text (anki_html). Each card becomes a draft keyed by its note's guid and card
-ordinal, so importing the same package again changes nothing. Export is in anki_export.
+ordinal, so importing the same package again changes nothing. A note that went out from
+studyapp carries the card's uid in a `studyapp id` field; its card is keyed by that uid, so
+a card edited in Anki comes back onto the studyapp card it was exported from. Export is in
+anki_export.
 """
 
 from __future__ import annotations
@@ -11,8 +14,15 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from studyapp.formats.anki_collection import AnkiCollection, DamagedCollection, read_collection
-from studyapp.formats.anki_export import export_apkg
+from studyapp.formats.anki_collection import (
+    AnkiCollection,
+    AnkiNote,
+    DamagedCollection,
+    NoteType,
+    read_collection,
+)
+from studyapp.formats.anki_export import UID_FIELD, export_apkg, note_guid
+from studyapp.formats.anki_html import html_to_text
 from studyapp.formats.anki_package import open_package
 from studyapp.formats.anki_render import render_card
 from studyapp.formats.base import CardDraft, FormatError, FormatSpec, ParseResult, Skipped
@@ -56,12 +66,15 @@ def _drafts(collection: AnkiCollection) -> ParseResult:
     # A package carries tags and where each card came from, never a demo link.
     result = ParseResult(format="apkg", carries=frozenset({"tags", "source"}))
     unknown_fields: set[tuple[str, str]] = set()
+    studyapp_notes = False
     for note in collection.notes:
         notetype = collection.notetypes.get(note.notetype_id)
         if not note.cards:
             result.skipped.append(Skipped(f"note {note.id}", "the note has no cards"))
             continue
-        for card in note.cards:
+        uid = _studyapp_uid(notetype, note)
+        studyapp_notes = studyapp_notes or uid is not None
+        for index, card in enumerate(note.cards):
             where = f"note {note.id} card {card.ord}"
             if notetype is None:
                 reason = f"its note type {note.notetype_id} is missing from the package"
@@ -80,7 +93,8 @@ def _drafts(collection: AnkiCollection) -> ParseResult:
                     back=rendered.back,
                     tags=tags,
                     source=f"Anki note {note.id}",
-                    key=f"anki:{note.guid}:{card.ord}",
+                    # The uid names the note's first card; a card added in Anki keeps its own.
+                    key=uid if uid is not None and index == 0 else f"anki:{note.guid}:{card.ord}",
                     deck=deck or None,
                     where=where,
                 )
@@ -90,10 +104,33 @@ def _drafts(collection: AnkiCollection) -> ParseResult:
             f"note type '{notetype_name}' refers to a field '{field_name}' it does not have; "
             "it was left empty"
         )
+    if studyapp_notes:
+        # A card that went out from studyapp keeps the source it has there: the package
+        # only knows the Anki note.
+        result.carries = frozenset({"tags"})
     decks = {draft.deck for draft in result.cards}
     if len(decks) == 1:
         result.deck_name = decks.pop()
     return result
+
+
+def _studyapp_uid(notetype: NoteType | None, note: AnkiNote) -> str | None:
+    """The uid of the studyapp card this note was exported for, if it is one.
+
+    The note's guid must be the one the export derived from the uid: a note copied in Anki
+    has the same `studyapp id` but a guid of its own, and is a new card.
+    """
+    if notetype is None or UID_FIELD not in notetype.fields:
+        return None
+    position = notetype.fields.index(UID_FIELD)
+    if position >= len(note.fields):
+        return None
+    value = note.fields[position].strip()
+    if value and note_guid(value) == note.guid:
+        return value
+    # Edited in Anki, the field may have gained markup (`<b>`, `&nbsp;`).
+    value = html_to_text(value).strip()
+    return value if value and note_guid(value) == note.guid else None
 
 
 FORMATS = (

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import html
+import itertools
+import re
+import sqlite3
+import zipfile
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from studyapp.formats.anki_export import MODEL_ID, deck_id, export_apkg
+from studyapp.formats.anki_export import MODEL_ID, deck_id, export_apkg, note_guid, text_to_html
 from studyapp.formats.anki_html import html_to_text
 from studyapp.formats.apkg import parse
 from studyapp.formats.base import ExportCard, ExportDeck
@@ -128,7 +136,9 @@ def test_real_anki_imports_every_card_verbatim(tmp_path: Path, anki_col: Any) ->
     assert html_to_text(described["desc"]) == "Tricky text & <symbols>"
     model = anki_col.models.get(MODEL_ID)
     assert model is not None
-    assert [f["name"] for f in model["flds"]] == ["Front", "Back"]
+    assert [f["name"] for f in model["flds"]] == ["Front", "Back", "studyapp id"]
+    uids = {anki_col.get_note(nid)["studyapp id"] for nid in anki_col.find_notes("")}
+    assert uids == {c.uid for deck in decks for c in deck.cards}
 
 
 def test_exporting_again_updates_the_same_notes_in_anki(tmp_path: Path, anki_col: Any) -> None:
@@ -151,3 +161,165 @@ def test_an_empty_front_still_gives_anki_a_card(tmp_path: Path, anki_col: Any) -
 def test_an_empty_collection_exports_a_valid_package(tmp_path: Path) -> None:
     result = parse(write(tmp_path, []))
     assert result.cards == []
+
+
+# A thousand cards, several to a deck, some decks nested under others or under a deck the
+# package does not hold; fronts with line breaks, tabs and markup-like text.
+BULK_DECKS = ("Deep Learning", "Deep Learning::Optimizers", "Deep Learning::Optimizers::Adam")
+BULK_DECKS += ("Vision::CNN",)
+
+
+def bulk_decks(back: str = "answer") -> list[ExportDeck]:
+    decks = []
+    for number, name in enumerate(BULK_DECKS):
+        cards = []
+        for i in range(250):
+            text = TRICKY[i % len(TRICKY)]
+            front = f"{name} {i}: {text[i % 2]}"
+            tags = (f"deck {number}", "bulk") if i % 3 else ()
+            cards.append(card(f"bulk-{number}-{i}", front, f"{back} {i}\n{text[0]}", tags))
+        decks.append(ExportDeck(name, tuple(cards)))
+    return decks
+
+
+def anki_notes(col: Any) -> dict[str, tuple[str, str, tuple[str, ...], str, str]]:
+    """Each note Anki holds, by its studyapp id: Front, Back, tags, deck and guid."""
+    notes = {}
+    for note_id in col.find_notes(""):
+        note = col.get_note(note_id)
+        (anki_card,) = note.cards()
+        tags = tuple(sorted(note.tags))
+        deck = col.decks.name(anki_card.did)
+        notes[note["studyapp id"]] = (note["Front"], note["Back"], tags, deck, note.guid)
+    return notes
+
+
+def test_a_thousand_cards_arrive_whole_and_a_new_export_updates_them(
+    tmp_path: Path, anki_col: Any
+) -> None:
+    genanki = pytest.importorskip("genanki")
+    anki_import(anki_col, write(tmp_path, bulk_decks(), "first.apkg", at=1.7e9))
+    assert anki_col.note_count() == anki_col.card_count() == 1000
+
+    def expected(decks: list[ExportDeck]) -> dict[str, tuple[str, str, tuple[str, ...], str, str]]:
+        return {
+            c.uid: (
+                text_to_html(c.front),
+                text_to_html(c.back),
+                tuple(sorted(t.replace(" ", "_") for t in c.tags)),
+                deck.name,
+                # The guid earlier (genanki-written) exports gave, so Anki still matches them.
+                genanki.guid_for("studyapp", c.uid),
+            )
+            for deck in decks
+            for c in deck.cards
+        }
+
+    assert anki_notes(anki_col) == expected(bulk_decks())
+    assert anki_col.decks.by_name("Vision") is not None
+
+    edited = bulk_decks(back="edited")
+    anki_import(anki_col, write(tmp_path, edited, "second.apkg", at=1.7e9 + 60))
+    assert anki_col.note_count() == anki_col.card_count() == 1000
+    assert anki_notes(anki_col) == expected(edited)
+
+
+def test_sort_fields_and_checksums_are_the_ones_anki_computes(
+    tmp_path: Path, anki_col: Any
+) -> None:
+    package = write(tmp_path, bulk_decks())
+    with zipfile.ZipFile(package) as archive:
+        (tmp_path / "collection.anki2").write_bytes(archive.read("collection.anki2"))
+    with closing(sqlite3.connect(tmp_path / "collection.anki2")) as connection:
+        ours = connection.execute("SELECT guid, sfld, csum FROM notes").fetchall()
+    # Anki recomputes both when it imports a note.
+    anki_import(anki_col, package)
+    theirs = anki_col.db.all("SELECT guid, sfld, csum FROM notes")
+    assert sorted(map(tuple, theirs)) == sorted(ours)
+    assert len(ours) == 1000
+
+
+def test_the_same_decks_at_the_same_time_give_the_same_package() -> None:
+    first = export_apkg(bulk_decks(), timestamp=1.7e9)
+    assert export_apkg(bulk_decks(), timestamp=1.7e9) == first
+    assert export_apkg(bulk_decks(), timestamp=1.7e9 + 1) != first
+
+
+def per_line_html(text: str) -> str:
+    """text_to_html as first written: each line escaped and its spaces marked on its own."""
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    significant = re.compile(r"(?<=[ \t])[ \t]|^[ \t]|\t")
+
+    def reference(match: re.Match[str]) -> str:
+        return "&nbsp;" if match.group(0) == " " else "&#9;"
+
+    return "<br>".join(significant.sub(reference, html.escape(line, quote=False)) for line in lines)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=st.sampled_from(" \t\r\n&<>;a\xa0")) | st.text())
+def test_field_html_is_the_same_as_line_by_line(text: str) -> None:
+    assert text_to_html(text) == per_line_html(text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text())
+def test_note_guids_are_the_ones_earlier_exports_gave(uid: str) -> None:
+    genanki = pytest.importorskip("genanki")
+    assert note_guid(uid) == genanki.guid_for("studyapp", uid)
+
+
+def earlier_export(tmp_path: Path, decks: list[ExportDeck]) -> Path:
+    """The package an earlier version wrote: a two-field note type, the same guids."""
+    genanki = pytest.importorskip("genanki")
+    model = genanki.Model(
+        1_730_462_811,
+        "Basic (studyapp)",
+        fields=[{"name": "Front"}, {"name": "Back"}],
+        templates=[
+            {
+                "name": "Card 1",
+                "qfmt": "{{Front}}",
+                "afmt": "{{FrontSide}}\n\n<hr id=answer>\n\n{{Back}}",
+            }
+        ],
+    )
+    package = genanki.Package([genanki.Deck(deck_id(deck.name), deck.name) for deck in decks])
+    for anki_deck, deck in zip(package.decks, decks, strict=True):
+        for c in deck.cards:
+            fields = [text_to_html(c.front), text_to_html(c.back)]
+            guid = genanki.guid_for("studyapp", c.uid)
+            tags = [t.replace(" ", "_") for t in c.tags]
+            anki_deck.add_note(genanki.Note(model, fields, tags=tags, guid=guid))
+    database = tmp_path / "earlier.anki2"
+    with closing(sqlite3.connect(database)) as connection:
+        package.write_to_db(connection.cursor(), 1.7e9, itertools.count(1_700_000_000_000))
+        connection.commit()
+    path = tmp_path / "earlier.apkg"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.write(database, "collection.anki2")
+        archive.writestr("media", "{}")
+    return path
+
+
+def test_notes_from_an_earlier_export_are_matched_not_copied(tmp_path: Path, anki_col: Any) -> None:
+    collection = pytest.importorskip("anki.collection")
+    anki_import(anki_col, earlier_export(tmp_path, sample_decks()))
+    newer = write(tmp_path, sample_decks(back_of_first="an edited back"), at=1.7e9 + 60)
+
+    # Anki's default options leave the notes alone: their note type changed.
+    anki_import(anki_col, newer)
+    assert anki_col.note_count() == 6
+    assert arrived_back(anki_col) == TRICKY[0][1]
+
+    # With "merge note types" they move onto the new note type and take the new text.
+    options = collection.ImportAnkiPackageOptions(merge_notetypes=True)
+    request = collection.ImportAnkiPackageRequest(package_path=str(newer), options=options)
+    anki_col.import_anki_package(request)
+    assert anki_col.note_count() == 6
+    assert arrived_back(anki_col) == "an edited back"
+    assert {anki_col.get_note(n).mid for n in anki_col.find_notes("")} == {MODEL_ID}
+
+
+def arrived_back(col: Any) -> str:
+    return anki_cards(col)[TRICKY[0][0]][0]

@@ -1,20 +1,30 @@
-"""Packages made by real Anki (current and legacy) and by genanki import whole and readable."""
+"""Packages made by real Anki (current and legacy) and by genanki import whole and readable,
+and a studyapp card that went to Anki comes back onto itself."""
 
 from __future__ import annotations
 
+import sqlite3
+import zipfile
+from contextlib import closing
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from studyapp.db import Store, open_store
 from studyapp.formats.anki_html import html_to_text
 from studyapp.formats.apkg import FORMATS, parse, sniff
 from studyapp.formats.base import CardDraft
+from studyapp.services.cards import CardService
+from studyapp.services.library import LibraryService
+from studyapp.services.study import StudySession
 from tests.formats.anki_fixtures import (
     ACTIVATIONS,
     DECK,
     OPTIMIZERS,
     AnkiPackages,
     anki_packages,
+    export_package,
 )
 
 pytest.importorskip("anki")
@@ -187,3 +197,104 @@ def test_media_left_behind_is_a_warning(packages: AnkiPackages) -> None:
         "the cards name them instead"
     ]
     assert with_media.cards == parse(packages.current).cards
+
+
+# A studyapp card that went to Anki and came back.
+
+OPTIMIZERS_DECK = "Deep Learning::Optimizers"
+
+
+@pytest.fixture
+def anki_col(tmp_path: Path) -> Any:
+    anki_collection = pytest.importorskip("anki.collection")
+    (tmp_path / "anki").mkdir()
+    col = anki_collection.Collection(str(tmp_path / "anki" / "collection.anki2"))
+    yield col
+    col.close()
+
+
+def studied_collection(path: Path) -> Store:
+    """A studyapp collection of two cards, both answered once."""
+    store = open_store(str(path))
+    cards = CardService(store)
+    cards.add(OPTIMIZERS_DECK, "What does Adam keep?", "m and v", ("adam",), "notes card 1")
+    cards.add(OPTIMIZERS_DECK, "What is momentum?", "A running average", (), "notes card 2")
+    session = StudySession(store, OPTIMIZERS_DECK)
+    while session.current is not None:
+        session.answer(4)
+    return store
+
+
+def note_with_uid(col: Any, uid: str) -> Any:
+    (note,) = [n for n in map(col.get_note, col.find_notes("")) if n["studyapp id"] == uid]
+    return note
+
+
+@pytest.mark.parametrize("legacy", [False, True], ids=["current", "legacy"])
+def test_a_card_edited_in_anki_comes_back_onto_its_studyapp_card(
+    tmp_path: Path, anki_col: Any, legacy: bool
+) -> None:
+    anki_collection = pytest.importorskip("anki.collection")
+    store = studied_collection(tmp_path / "studyapp.db")
+    library = LibraryService(store)
+    adam = CardService(store).search("Adam")[0]
+    history = CardService(store).detail(adam.id).history
+    assert history and not adam.state.is_new
+    sent = tmp_path / "studyapp.apkg"
+    sent.write_bytes(library.export("apkg"))
+
+    request = anki_collection.ImportAnkiPackageRequest(package_path=str(sent))
+    anki_col.import_anki_package(request)
+    note = note_with_uid(anki_col, adam.uid)
+    note["Back"] = "<b>m</b> and v, bias-corrected"
+    anki_col.update_note(note)
+    # "Create Copy" in Anki: the same fields, studyapp id too, on a note of its own.
+    copy = anki_col.new_note(note.note_type())
+    for name in ("Back", "studyapp id"):
+        copy[name] = note[name]
+    copy["Front"] = "What does AdamW add?"
+    anki_col.add_note(copy, note.cards()[0].did)
+    returned = export_package(anki_col, tmp_path / "from-anki.apkg", legacy=legacy)
+
+    report = library.import_files([returned])
+    assert (report.added, report.updated, report.unchanged) == (1, 1, 1)
+    assert report.skipped == []
+    after = {card.front: card for card in CardService(store).search(deck=OPTIMIZERS_DECK)}
+    edited = after["What does Adam keep?"]
+    assert (edited.id, edited.uid, edited.back) == (adam.id, adam.uid, "m and v, bias-corrected")
+    assert edited.state == adam.state
+    assert edited.source == "notes card 1"
+    assert edited.tags == ("adam",)
+    assert CardService(store).detail(adam.id).history == history
+    assert after["What does AdamW add?"].uid != adam.uid
+    assert after["What does AdamW add?"].state.is_new
+
+
+def test_a_damaged_or_foreign_studyapp_id_keys_the_card_as_any_anki_card(tmp_path: Path) -> None:
+    store = studied_collection(tmp_path / "studyapp.db")
+    sent = tmp_path / "studyapp.apkg"
+    sent.write_bytes(LibraryService(store).export("apkg"))
+    uids = sorted(card.uid for card in CardService(store).search())
+    assert sorted(card.key or "" for card in parse(sent).cards) == uids
+
+    # The same notes with the ids garbled, or taken by a note that was not exported for them.
+    with zipfile.ZipFile(sent) as archive:
+        database = tmp_path / "collection.anki2"
+        database.write_bytes(archive.read("collection.anki2"))
+    with closing(sqlite3.connect(database)) as connection:
+        fields = connection.execute("SELECT id, flds FROM notes ORDER BY id").fetchall()
+        first, second = (row[1].split("\x1f") for row in fields)
+        first[2], second[2] = "not an id!", f"<b>{first[2]}</b>"
+        for (note_id, _), changed in zip(fields, (first, second), strict=True):
+            connection.execute(
+                "UPDATE notes SET flds = ? WHERE id = ?", ("\x1f".join(changed), note_id)
+            )
+        connection.commit()
+        guids = [guid for (guid,) in connection.execute("SELECT guid FROM notes ORDER BY id")]
+    garbled = tmp_path / "garbled.apkg"
+    with zipfile.ZipFile(garbled, "w") as archive:
+        archive.write(database, "collection.anki2")
+        archive.writestr("media", "{}")
+    assert sorted(card.key or "" for card in parse(garbled).cards) == sorted(
+        f"anki:{guid}:0" for guid in guids
+    )
