@@ -167,6 +167,24 @@ def test_export_to_stdout_file_and_folder(
     assert code == 2 and "does not exist" in err
 
 
+def test_an_exported_file_has_the_permissions_of_any_new_file(
+    db_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run(capsys, "import", seed("000"), "--db", str(db_path))
+    target = tmp_path / "deck.apkg"
+    umask = os.umask(0o022)
+    try:
+        assert run(capsys, "export", "--format", "apkg", "--output", str(target),
+                   "--db", str(db_path))[0] == 0  # fmt: skip
+        assert target.stat().st_mode & 0o777 == 0o644
+        target.chmod(0o600)  # a file made private by its owner stays private
+        assert run(capsys, "export", "--format", "apkg", "--output", str(target),
+                   "--db", str(db_path))[0] == 0  # fmt: skip
+        assert target.stat().st_mode & 0o777 == 0o600
+    finally:
+        os.umask(umask)
+
+
 def test_init_loads_the_bundled_deck_once(
     db_path: Path,
     tmp_path: Path,
