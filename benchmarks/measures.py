@@ -253,9 +253,7 @@ def import_export(work: Path, cards: int, repeats: int = 3) -> list[Row]:
         store.dispose()
         note("minimal", _bare_insert(work / "bare-minimal.db", rows, same_table=None))
         note("same", _bare_insert(work / "bare-same.db", rows, same_table=target))
-        command = work / "command.db"
-        _remove_collection(command)
-        note("command", _timed(lambda: _studyapp("import", source, "--db", work / "command.db")))
+        note("command", _timed(lambda: _studyapp_import(source, work / "command.db")))
         note("bare command", _timed(lambda: _bare_script(source, work / "bare-script.db")))
     median = {name: statistics.median(values) for name, values in times.items()}
     minimal, same = median["minimal"], median["same"]
@@ -322,9 +320,13 @@ def _bare_script(source: Path, target: Path) -> None:
     subprocess.run([PYTHON, "-c", _BARE_SCRIPT, str(source), str(target)], check=True)
 
 
-def _studyapp(*args: object) -> None:
+def _studyapp_import(source: Path, collection: Path) -> None:
+    """`studyapp import` into a new collection, from process start to exit."""
+    _remove_collection(collection)
     subprocess.run(
-        [PYTHON, "-m", "studyapp", *map(str, args)], check=True, stdout=subprocess.DEVNULL
+        [PYTHON, "-m", "studyapp", "import", str(source), "--db", str(collection)],
+        check=True,
+        stdout=subprocess.DEVNULL,
     )
 
 

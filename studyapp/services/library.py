@@ -254,24 +254,6 @@ _REVIEW_COLUMNS = (
 )
 
 
-_CARD_COLUMNS = (
-    CardRow.id,
-    CardRow.uid,
-    CardRow.front,
-    CardRow.back,
-    CardRow.tags,
-    CardRow.source,
-    CardRow.demo_id,
-    CardRow.demo_params,
-    CardRow.suspended,
-    CardRow.ease_cents,
-    CardRow.repetitions,
-    CardRow.interval,
-    CardRow.due,
-    CardRow.lapses,
-)
-
-
 def _export_deck(session: Session, deck: DeckRow) -> ExportDeck:
     """A deck with its cards and review logs, read as plain rows (no ORM objects).
 
@@ -308,7 +290,7 @@ def _export_deck(session: Session, deck: DeckRow) -> ExportDeck:
             )
         )
     rows = connection.execute(
-        select(*_CARD_COLUMNS)
+        select(*repo.CARD_COLUMNS)
         .where(CardRow.deck_id == deck.id)
         .order_by(CardRow.position, CardRow.id)
     ).all()
@@ -321,11 +303,12 @@ def _export_deck(session: Session, deck: DeckRow) -> ExportDeck:
             tags[stored] if stored in tags else tags.setdefault(stored, repo.tags_from_db(stored)),
             source,
             repo.demo_from_db(demo_id, demo_params) if demo_id else None,
-            state(tuple(values)),
+            state((ease, reps, interval, due, lapses)),
             tuple(reviews.get(card_id, ())),
             suspended,
             position,
         )
+        # In the order of repo.CARD_COLUMNS; the export numbers cards 1, 2, ... in deck order.
         for position, (
             card_id,
             uid,
@@ -335,8 +318,14 @@ def _export_deck(session: Session, deck: DeckRow) -> ExportDeck:
             source,
             demo_id,
             demo_params,
+            ease,
+            reps,
+            interval,
+            due,
+            lapses,
             suspended,
-            *values,
+            _buried_until,
+            _position,
         ) in enumerate(rows, start=1)
     )
     return ExportDeck(
