@@ -41,6 +41,19 @@ async def test_home_lists_decks_with_counts_and_starts_reviews(make_app, cards):
         assert isinstance(app.screen, ReviewScreen) and app.screen.deck is None
 
 
+async def test_q_backs_out_of_a_review_and_quits_from_home(make_app, cards):
+    app = make_app()
+    async with app.run_test() as pilot:
+        await settle(pilot)
+        await pilot.press("a")
+        assert isinstance(app.screen, ReviewScreen)
+        await pilot.press("q")
+        assert isinstance(app.screen, HomeScreen) and app.is_running
+        await pilot.press("q")
+        await settle(pilot)
+        assert not app.is_running
+
+
 async def test_an_empty_collection_says_how_to_get_cards(make_app):
     app = make_app()
     async with app.run_test() as pilot:

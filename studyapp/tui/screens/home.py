@@ -38,6 +38,7 @@ class HomeScreen(Screen[None]):
         Binding("t", "app.open('stats')", "Stats", id="home.stats"),
         Binding("i", "app.open('import')", "Import", id="home.import"),
         Binding("x", "app.open('export')", "Export", id="home.export"),
+        Binding("q", "app.quit", "Quit", id="home.quit"),
     ]
 
     def __init__(self, services: Services) -> None:
