@@ -52,3 +52,42 @@ def test_demo_list_imports_no_torch(tmp_path: Path) -> None:
         assert "adam_vs_sgd" in out.getvalue()
     """
     assert loaded_after(code, "torch") == []
+
+
+def test_the_first_card_of_a_review_is_read_without_loading_sqlalchemy(tmp_path: Path) -> None:
+    # What `studyapp review` does before its first paint: open the collection, check it has
+    # cards and the deck exists, build the app and read the queue's first card. SQLAlchemy is
+    # half of the start-up time; it loads after the card is on screen.
+    db = tmp_path / "c.db"
+    prepare = f"""
+        from studyapp.cli import main
+        from studyapp.db import open_store
+        from studyapp.services.library import LibraryService
+        LibraryService(open_store({str(db)!r})).load_bundled()
+    """
+    assert loaded_after(prepare, "sqlalchemy") == ["sqlalchemy"]  # the probe can see it
+    code = f"""
+        import studyapp.cli
+        from studyapp.cli.tui import load_bundled_if_empty
+        from studyapp.db import open_store
+        from studyapp.services.study import StudySession, decks_in_scope
+        from studyapp.tui.app import create_app
+        store = open_store({str(db)!r})
+        load_bundled_if_empty(store)
+        with store.reading() as rows:
+            deck = decks_in_scope(rows, None)[0].name
+        app = create_app(store, start="review", deck=deck)
+        session = app.services.study(deck)
+        assert session.current is not None and session.remaining.new > 0
+    """
+    assert loaded_after(code, "sqlalchemy", "textual") == ["textual"]
+    # A rating loads it then, and is stored.
+    rated = (
+        code
+        + """
+        session.answer(4)
+        with store.reading() as rows:
+            assert rows("SELECT count(*) FROM reviews", {}) == [(1,)]
+    """
+    )
+    assert loaded_after(rated, "sqlalchemy") == ["sqlalchemy"]

@@ -34,13 +34,14 @@ def run_review(args: argparse.Namespace) -> int:
 
 def open_app(db: str | None, start: Literal["home", "review"], deck: str | None = None) -> int:
     from studyapp.db import open_store
-    from studyapp.services.decks import DeckService
+    from studyapp.services.study import decks_in_scope
 
     store = open_store(db)
     try:
         load_bundled_if_empty(store)
         if deck is not None:
-            DeckService(store).get(deck)  # an unknown deck is a one-line error, before the app
+            with store.reading() as rows:
+                decks_in_scope(rows, deck)  # an unknown deck is a one-line error, before the app
         from studyapp.tui.app import create_app
 
         create_app(store, start=start, deck=deck).run()
@@ -51,9 +52,11 @@ def open_app(db: str | None, start: Literal["home", "review"], deck: str | None 
 
 def load_bundled_if_empty(store: Store) -> None:
     """Give a collection without cards the bundled deck, so the first run has cards to study."""
-    from studyapp.services.decks import DeckService
+    from studyapp.db.reads import has_cards
 
-    if not DeckService(store).has_cards():
+    with store.reading() as rows:
+        empty = not has_cards(rows)
+    if empty:
         from studyapp.services.library import LibraryService
 
         LibraryService(store).load_bundled()

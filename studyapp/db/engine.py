@@ -1,4 +1,4 @@
-"""Where the collection lives and how we talk to it.
+"""How we talk to the collection through SQLAlchemy.
 
 This is the one module that knows about SQLite: WAL mode, a busy timeout, foreign keys,
 full synchronous commits, and `BEGIN IMMEDIATE` for units of work that write, so two processes
@@ -7,32 +7,18 @@ on one collection queue up instead of failing halfway. Any other SQLAlchemy URL 
 
 from __future__ import annotations
 
-import os
 import sqlite3
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import StaticPool
 
-from studyapp.errors import CollectionError, UserError
+from studyapp.db.location import DEFAULT_BUSY_TIMEOUT_S, collection_file, named_collection
+from studyapp.errors import CollectionError
 
-ENV_VAR = "STUDYAPP_DB"
-APP_NAME = "studyapp"
-COLLECTION_FILE = "collection.db"
-DEFAULT_BUSY_TIMEOUT_S = 5.0
-BUSY_TIMEOUT_VAR = "STUDYAPP_BUSY_TIMEOUT"
-MAX_BUSY_TIMEOUT_S = 3600.0
 IMMEDIATE = "studyapp_immediate"
-
-
-def default_collection_path() -> Path:
-    """The collection in the platform's user data folder."""
-    from platformdirs import user_data_path
-
-    return user_data_path(APP_NAME, appauthor=False) / COLLECTION_FILE
 
 
 def resolve_url(db: str | None = None) -> str:
@@ -40,36 +26,21 @@ def resolve_url(db: str | None = None) -> str:
 
     A value with `://` is a SQLAlchemy URL; anything else is a path to an SQLite file.
     """
-    value = db or os.environ.get(ENV_VAR) or str(default_collection_path())
-    if "://" in value:
+    value = named_collection(db)
+    path = collection_file(value)
+    if path is None:
         try:
             make_url(value)
         except Exception:
             raise CollectionError(f"{value} is not a valid database URL") from None
         return value
-    path = Path(value).expanduser()
-    if path.is_dir():
-        raise CollectionError(f"{path} is a directory, not a collection file")
+    return file_url(path)
+
+
+def file_url(path: Path) -> str:
+    """The SQLAlchemy URL of an SQLite file."""
     # Built, not pasted, so a "?", "#" or "%" in a folder name stays part of the path.
-    sqlite_url = URL.create("sqlite", database=str(path.resolve()))
-    return sqlite_url.render_as_string(hide_password=False)
-
-
-def busy_timeout_from_env() -> float:
-    """How long a writer waits for another to finish: `STUDYAPP_BUSY_TIMEOUT` seconds, else 5."""
-    raw = os.environ.get(BUSY_TIMEOUT_VAR, "").strip()
-    if not raw:
-        return DEFAULT_BUSY_TIMEOUT_S
-    try:
-        seconds = float(raw)
-    except ValueError:
-        seconds = -1.0
-    if not 0 <= seconds <= MAX_BUSY_TIMEOUT_S:
-        raise UserError(
-            f"{BUSY_TIMEOUT_VAR} must be a number of seconds from 0 to "
-            f"{MAX_BUSY_TIMEOUT_S:.0f}, not {raw!r}"
-        )
-    return seconds
+    return URL.create("sqlite", database=str(path)).render_as_string(hide_password=False)
 
 
 def sqlite_path(url: str) -> Path | None:
@@ -122,30 +93,3 @@ def make_engine(url: str, busy_timeout_s: float = DEFAULT_BUSY_TIMEOUT_S) -> Eng
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
-
-
-def explain(exc: OperationalError | sqlite3.Error, where: str) -> str:
-    """One sentence for the database failures a user can run into."""
-    cause = getattr(exc, "orig", None) or exc
-    detail = str(cause).lower()
-    if "locked" in detail or "busy" in detail:
-        return f"{where} is busy: another studyapp is writing to it; try again in a moment"
-    # SQLite writes a journal beside the collection, so a read-only folder makes it read-only
-    # too; depending on the system that shows as "readonly" or as "unable to open".
-    folder = _read_only_folder(where)
-    if "readonly" in detail or "read-only" in detail or ("unable to open" in detail and folder):
-        note = f" (its folder {folder} is read-only, and studyapp writes a journal beside it)"
-        return f"{where} is read-only: cannot save changes to it{note if folder else ''}"
-    if "disk is full" in detail or "disk i/o" in detail:
-        return f"{where}: the disk is full or failing, nothing was saved"
-    if "unable to open" in detail:
-        return f"{where} cannot be opened: check the path and its permissions"
-    return f"{where}: the database failed: {detail}"
-
-
-def _read_only_folder(where: str) -> Path | None:
-    """The folder of an existing collection file, if this process cannot write in it."""
-    path = Path(where)
-    if path.is_file() and not os.access(path.parent, os.W_OK):
-        return path.parent
-    return None

@@ -11,7 +11,6 @@ import hashlib
 import json
 import secrets
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -19,6 +18,12 @@ from sqlalchemy import Table, and_, bindparam, case, delete, func, insert, or_, 
 from sqlalchemy.orm import Session
 
 from studyapp.db.models import CardRow, DeckRow, ReviewRow
+from studyapp.db.reads import (
+    CARD_COLUMN_NAMES,
+    card_from_row,
+    demo_from_db,
+    tags_from_db,
+)
 from studyapp.model import Card, Deck, DeckSettings, DemoLink, Review, normalize_tags
 from studyapp.scheduling import SM2State
 
@@ -66,20 +71,10 @@ def tags_to_db(tags: Iterable[str]) -> str:
     return f" {' '.join(clean)} " if clean else " "
 
 
-def tags_from_db(text: str) -> tuple[str, ...]:
-    return tuple(text.split())
-
-
 def demo_to_db(demo: DemoLink | None) -> tuple[str | None, str | None]:
     if demo is None:
         return None, None
     return demo.id, json.dumps(dict(demo.params), sort_keys=True)
-
-
-def demo_from_db(demo_id: str | None, params: str | None) -> DemoLink | None:
-    if not demo_id:
-        return None
-    return DemoLink(demo_id, json.loads(params) if params else {})
 
 
 # --- scheduling state -----------------------------------------------------------------------
@@ -224,54 +219,8 @@ def card_by_id(session: Session, card_id: int) -> tuple[CardRow, DeckRow] | None
     return (row[0], row[1]) if row else None
 
 
-@dataclass(frozen=True)
-class StudyCard:
-    """A card read for study: the card, its tags as stored, and its deck's day-start hour."""
-
-    card: Card
-    tags_text: str
-    day_start_hour: int
-
-
 # A card's columns in the order `card_from_row` reads them.
-CARD_COLUMNS = (
-    CardRow.id,
-    CardRow.uid,
-    CardRow.front,
-    CardRow.back,
-    CardRow.tags,
-    CardRow.source,
-    CardRow.demo_id,
-    CardRow.demo_params,
-    CardRow.ease_cents,
-    CardRow.repetitions,
-    CardRow.interval,
-    CardRow.due,
-    CardRow.lapses,
-    CardRow.suspended,
-    CardRow.buried_until,
-    CardRow.position,
-)
-
-
-def card_from_row(row: Sequence[Any], deck: str) -> Card:
-    """A card from a row of CARD_COLUMNS (read without ORM objects)."""
-    (cid, uid, front, back, tags, source, demo_id, demo_params) = row[:8]
-    (ease, reps, interval, due, lapses, suspended, buried, position) = row[8:16]
-    return Card(
-        id=cid,
-        uid=uid,
-        deck=deck,
-        front=front,
-        back=back,
-        tags=tags_from_db(tags),
-        source=source,
-        demo=demo_from_db(demo_id, demo_params),
-        state=SM2State(ease / 100, reps, interval, due, lapses),
-        suspended=suspended,
-        buried_until=buried,
-        position=position,
-    )
+CARD_COLUMNS = tuple(getattr(CardRow, name) for name in CARD_COLUMN_NAMES)
 
 
 def deck_cards(session: Session, deck_id: int, deck_name: str) -> list[Card]:
@@ -286,11 +235,6 @@ def deck_cards(session: Session, deck_id: int, deck_name: str) -> list[Card]:
 
 # The study session's statements are built once: building a statement costs more than
 # running it, and a rating must be committed and the next card read within milliseconds.
-_STUDY_CARD = (
-    select(*CARD_COLUMNS, DeckRow.name, CardRow.tags, DeckRow.day_start_hour)
-    .join(DeckRow, DeckRow.id == CardRow.deck_id)
-    .where(CardRow.id == bindparam("card_id"))
-)
 _CHANGED_ON = (
     select(ReviewRow.id)
     .where(
@@ -311,15 +255,6 @@ def _update_card_statement(columns: tuple[str, ...]) -> Any:
         .where(CardRow.id == bindparam("card_id_"))
         .values({name: bindparam(name) for name in columns})
     )
-
-
-def study_card(session: Session, card_id: int) -> StudyCard | None:
-    """One card for the study session, in one indexed query and without ORM objects."""
-    row = session.connection().execute(_STUDY_CARD, {"card_id": card_id}).first()
-    if row is None:
-        return None
-    deck, tags_text, hour = row[len(CARD_COLUMNS) :]
-    return StudyCard(card_from_row(row, deck), tags_text, hour)
 
 
 def state_values(state: SM2State) -> dict[str, Any]:

@@ -14,13 +14,12 @@ from importlib import resources
 from sqlalchemy import Connection, Engine, inspect, text
 from sqlalchemy.exc import DatabaseError, OperationalError
 
-from studyapp.db.engine import IMMEDIATE, explain
+from studyapp.db.engine import IMMEDIATE
+from studyapp.db.location import explain
+from studyapp.db.revisions import HEAD, REVISIONS
 from studyapp.errors import CollectionError, NewerCollectionError
 
-# Every revision in migrations/versions, oldest first. A test keeps this list in step with
-# the migration scripts.
-REVISIONS: tuple[str, ...] = ("0001", "0002")
-HEAD = REVISIONS[-1]
+__all__ = ["HEAD", "REVISIONS", "current_revision", "ensure_schema"]
 
 
 def current_revision(conn: Connection) -> str | None:

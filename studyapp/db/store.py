@@ -10,26 +10,27 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine
-from sqlalchemy.exc import DatabaseError, OperationalError
-from sqlalchemy.orm import Session, sessionmaker
-
-from studyapp.db.engine import (
-    IMMEDIATE,
+from studyapp.db.location import (
     busy_timeout_from_env,
+    collection_file,
     explain,
-    make_engine,
-    resolve_url,
-    sqlite_path,
+    named_collection,
 )
-from studyapp.db.models import CollectionInfo
-from studyapp.db.schema import ensure_schema
+from studyapp.db.reads import Rows
+from studyapp.db.revisions import file_is_at_head
 from studyapp.errors import CollectionError
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection, Engine
+    from sqlalchemy.orm import Session, sessionmaker
 
 BACKUPS_KEPT = 5
 BACKUP_FOLDER = "backups"
@@ -37,20 +38,74 @@ MANUAL = "manual"  # the reason given to backups made by hand: they are never pr
 
 
 class Store:
-    """An open collection."""
+    """An open collection.
 
-    def __init__(self, url: str, busy_timeout_s: float | None = None) -> None:
-        """`busy_timeout_s`: how long a writer waits for another to finish before it gives up
-        (default: `STUDYAPP_BUSY_TIMEOUT` seconds, else 5)."""
-        self.url = url
-        self.path: Path | None = sqlite_path(url)
+    SQLAlchemy loads on the first unit of work, not before: `reading()` on an SQLite file
+    runs on the sqlite3 driver, so the app can paint its first card while the ORM is still
+    to come (`prepare()` loads it in the background).
+    """
+
+    def __init__(
+        self,
+        url: str | None = None,
+        busy_timeout_s: float | None = None,
+        *,
+        path: Path | None = None,
+    ) -> None:
+        """A database `url`, or the `path` of an SQLite file. `busy_timeout_s`: how long a
+        writer waits for another to finish before it gives up (default:
+        `STUDYAPP_BUSY_TIMEOUT` seconds, else 5)."""
+        if (url is None) == (path is None):
+            raise TypeError("a Store needs a url or a path")
+        if url is not None:
+            from studyapp.db.engine import sqlite_path
+
+            path = sqlite_path(url)
+        self._url = url
+        self.path: Path | None = path
         if busy_timeout_s is None:
             busy_timeout_s = busy_timeout_from_env()
         self.busy_timeout_s = busy_timeout_s
-        self.engine: Engine = make_engine(url, busy_timeout_s)
-        self._writer = self.engine.execution_options(**{IMMEDIATE: True})
-        self._read_sessions = sessionmaker(self.engine, expire_on_commit=False)
-        self._write_sessions = sessionmaker(self._writer, expire_on_commit=False)
+        self._lock = threading.Lock()
+        self._plain: sqlite3.Connection | None = None
+        self._made: tuple[Engine, sessionmaker[Session], sessionmaker[Session]] | None = None
+
+    @cached_property
+    def url(self) -> str:
+        if self._url is not None:
+            return self._url
+        from studyapp.db.engine import file_url
+
+        assert self.path is not None
+        return file_url(self.path)
+
+    @property
+    def engine(self) -> Engine:
+        return self._orm()[0]
+
+    def prepare(self) -> None:
+        """Load SQLAlchemy and connect, so the first unit of work does not wait for it."""
+        self._orm()
+        import studyapp.db.repository  # noqa: F401  (the queries every unit of work uses)
+
+    def _orm(self) -> tuple[Engine, sessionmaker[Session], sessionmaker[Session]]:
+        """The engine and the session factories for reading and for writing, made once."""
+        with self._lock:
+            made = self._made
+            if made is None:
+                from sqlalchemy.orm import sessionmaker
+
+                from studyapp.db.engine import IMMEDIATE, make_engine
+
+                engine = make_engine(self.url, self.busy_timeout_s)
+                writer = engine.execution_options(**{IMMEDIATE: True})
+                made = (
+                    engine,
+                    sessionmaker(engine, expire_on_commit=False),
+                    sessionmaker(writer, expire_on_commit=False),
+                )
+                self._made = made
+            return made
 
     @property
     def where(self) -> str:
@@ -64,17 +119,51 @@ class Store:
     @contextmanager
     def read(self) -> Iterator[Session]:
         """A session for reading; nothing it does is committed."""
-        with self._errors(), self._read_sessions() as session:
+        with self._errors(), self._orm()[1]() as session:
             yield session
 
     @contextmanager
     def write(self) -> Iterator[Session]:
         """A unit of work that takes the write lock at once and commits when the block ends."""
-        with self._errors(), self._write_sessions() as session, session.begin():
+        with self._errors(), self._orm()[2]() as session, session.begin():
             yield session
 
     @contextmanager
+    def reading(self) -> Iterator[Rows]:
+        """Plain SQL reads in one transaction (see `studyapp.db.reads`).
+
+        An SQLite file is read with the sqlite3 driver, without loading SQLAlchemy; any other
+        database through a read session.
+        """
+        if self.path is None:
+            with self.read() as session:
+                yield rows_in(session)
+            return
+        try:
+            with self._lock:
+                if self._plain is None:
+                    self._plain = sqlite3.connect(
+                        self.path,
+                        timeout=self.busy_timeout_s,
+                        isolation_level=None,
+                        check_same_thread=False,
+                    )
+                connection = self._plain
+            with _PLAIN_USE:
+                connection.execute("BEGIN")
+                try:
+                    yield lambda sql, params: connection.execute(sql, params).fetchall()
+                finally:
+                    connection.execute("ROLLBACK")
+        except sqlite3.OperationalError as exc:
+            raise CollectionError(explain(exc, self.where)) from None
+        except sqlite3.DatabaseError as exc:
+            raise CollectionError(f"{self.where}: the database failed: {exc}") from None
+
+    @contextmanager
     def _errors(self) -> Iterator[None]:
+        from sqlalchemy.exc import DatabaseError, OperationalError
+
         try:
             yield
         except OperationalError as exc:
@@ -104,12 +193,52 @@ class Store:
         return target
 
     def info(self, key: str) -> str | None:
+        from studyapp.db.models import CollectionInfo
+
         with self.read() as session:
             row = session.get(CollectionInfo, key)
             return row.value if row else None
 
     def dispose(self) -> None:
-        self.engine.dispose()
+        with self._lock:
+            made, self._made = self._made, None
+            plain, self._plain = self._plain, None
+        if made is not None:
+            made[0].dispose()
+        if plain is not None:
+            plain.close()
+
+
+# One plain-SQL read at a time on the shared sqlite3 connection (a transaction is per
+# connection, not per thread).
+_PLAIN_USE = threading.RLock()
+_TEXTS: dict[str, Any] = {}
+
+
+def rows_in(session: Session) -> Rows:
+    """Plain SQL reads inside a SQLAlchemy unit of work (see `studyapp.db.reads`)."""
+    connection = session.connection()
+    if connection.dialect.name == "sqlite":
+        # The unit of work's own sqlite3 connection, so the reads see its writes; straight to
+        # the driver, as the plain reads outside a unit of work are.
+        driver = connection.connection.driver_connection
+        assert isinstance(driver, sqlite3.Connection)
+        return lambda sql, params: driver.execute(sql, params).fetchall()
+
+    return text_rows(connection)
+
+
+def text_rows(connection: Connection) -> Rows:
+    """Plain SQL reads through SQLAlchemy, for databases other than SQLite."""
+    from sqlalchemy import text
+
+    def rows(sql: str, params: Any) -> Any:
+        statement = _TEXTS.get(sql)
+        if statement is None:
+            statement = _TEXTS.setdefault(sql, text(sql))
+        return connection.execute(statement, params).all()
+
+    return rows
 
 
 def backup_folder(collection: Path) -> Path:
@@ -163,6 +292,7 @@ def _backups_of(folder: Path, stem: str) -> list[Path]:
 
 def _stamp_new(store: Store) -> None:
     from studyapp import __version__
+    from studyapp.db.models import CollectionInfo
 
     now = datetime.now(UTC).replace(tzinfo=None).isoformat(timespec="seconds")
     with store.write() as session:
@@ -178,8 +308,16 @@ def _stamp_new(store: Store) -> None:
 
 def open_store(db: str | None = None, busy_timeout_s: float | None = None) -> Store:
     """Open (creating or upgrading as needed) the collection named by `db`, the env or default."""
-    url = resolve_url(db)
-    store = Store(url, busy_timeout_s)
+    if busy_timeout_s is None:
+        busy_timeout_s = busy_timeout_from_env()
+    path = collection_file(named_collection(db))
+    if path is not None and file_is_at_head(path, busy_timeout_s):
+        return Store(path=path, busy_timeout_s=busy_timeout_s)  # ready: nothing to set up
+
+    from studyapp.db.engine import resolve_url
+    from studyapp.db.schema import ensure_schema
+
+    store = Store(resolve_url(db), busy_timeout_s)
     try:
         created = ensure_schema(
             store.engine, store.where, before_migration=lambda: store.backup("migration")

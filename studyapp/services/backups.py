@@ -30,7 +30,7 @@ from sqlalchemy.exc import DatabaseError
 from sqlalchemy.pool import NullPool
 
 from studyapp.db import Store
-from studyapp.db.engine import explain
+from studyapp.db.location import explain
 from studyapp.db.schema import REVISIONS, current_revision, ensure_schema
 from studyapp.db.store import (
     MANUAL,

@@ -11,6 +11,7 @@ from studyapp.clock import Clock, system_clock, today
 from studyapp.db import Store
 from studyapp.db import repository as repo
 from studyapp.db.models import CardRow, DeckRow
+from studyapp.db.store import rows_in
 from studyapp.errors import UserError
 from studyapp.model import Deck, DeckCounts
 from studyapp.services.study import drilling_today
@@ -54,7 +55,7 @@ class DeckService:
             learning: Counter[int] = Counter()
             for hour, group in by_hour.items():
                 day = today(self.clock, hour)
-                ids = [d.id for d in group]
+                ids = {d.id for d in group}
                 avail = repo.available(day)
                 rows = session.execute(
                     select(
@@ -69,7 +70,8 @@ class DeckService:
                 )
                 for deck_id, *numbers in rows:
                     found[deck_id] = tuple(int(n) for n in numbers)  # type: ignore[assignment]
-                learning.update(deck_id for deck_id, _ in drilling_today(session, ids, day))
+                drilling = drilling_today(rows_in(session), day)
+                learning.update(deck_id for deck_id, _ in drilling if deck_id in ids)
             out = []
             for deck in decks:
                 total, new, due, suspended = found.get(deck.id, (0, 0, 0, 0))

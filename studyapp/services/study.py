@@ -9,23 +9,22 @@ Each rating is its own unit of work, committed before the next card is chosen. O
 rating of a card on a study day changes its state; a card rated below 4 comes back a few cards
 later (SM-2's same-day drill) until it is rated 4 or 5, and those repeats are logged as
 "drill" without changing anything.
+
+The session reads in plain SQL (`studyapp.db.reads`), so `studyapp review` shows its first card
+before SQLAlchemy has loaded; the writes import the repository when first needed (the app
+loads it in the background once that card is on screen).
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
-from typing import Any, Literal
-
-from sqlalchemy import bindparam, func, select
-from sqlalchemy.orm import Session
+from typing import Any, Literal, NamedTuple
 
 from studyapp.clock import Clock, system_clock, today
 from studyapp.db import Store
-from studyapp.db import repository as repo
-from studyapp.db.models import CardRow, DeckRow, ReviewRow
+from studyapp.db.reads import Rows, StudyCard, day_of, study_card
 from studyapp.errors import UserError
 from studyapp.model import LEECH_LAPSES, LEECH_TAG, Card, Review, normalize_tags
 from studyapp.scheduling import check_rating, sm2_review
@@ -80,7 +79,9 @@ class _Snapshot:
     values: dict[str, Any]
 
     @classmethod
-    def of(cls, found: repo.StudyCard) -> _Snapshot:
+    def of(cls, found: StudyCard) -> _Snapshot:
+        from studyapp.db import repository as repo
+
         card = found.card
         return cls(
             {
@@ -124,95 +125,97 @@ def interleave(reviews: list[QueueItem], news: list[QueueItem]) -> list[QueueIte
     return out
 
 
-def drilling_today(session: Session, deck_ids: Sequence[int], day: date) -> list[tuple[int, int]]:
-    """(deck id, card id) of cards whose latest rating today was below 4: still in the drill."""
-    latest = (
-        select(func.max(ReviewRow.id).label("id"))
-        .where(ReviewRow.study_day == day)
-        .group_by(ReviewRow.card_id)
-        .subquery()
-    )
-    rows = session.execute(
-        select(CardRow.deck_id, ReviewRow.card_id)
-        .join(latest, latest.c.id == ReviewRow.id)
-        .join(CardRow, CardRow.id == ReviewRow.card_id)
-        .where(
-            CardRow.deck_id.in_(list(deck_ids)),
-            ReviewRow.rating < DRILL_PASS,
-            repo.available(day),
-        )
-        .order_by(ReviewRow.id)
-    )
-    return [(deck_id, card_id) for deck_id, card_id in rows]
+# The queue's reads are plain SQL (`studyapp.db.reads`): `studyapp review` builds the queue and
+# paints the first card before SQLAlchemy has loaded. Days are ISO text parameters.
+_AVAILABLE = "NOT c.suspended AND (c.buried_until IS NULL OR c.buried_until <= :day)"
+_DRILLING = f"""
+SELECT c.deck_id, r.card_id FROM reviews AS r
+JOIN (SELECT max(id) AS id FROM reviews WHERE study_day = :day GROUP BY card_id) AS latest
+  ON latest.id = r.id
+JOIN cards AS c ON c.id = r.card_id
+WHERE r.rating < :passing AND {_AVAILABLE}
+ORDER BY r.id
+"""
+_DONE_ON_DAY = """
+SELECT c.deck_id, r.kind, count(*) FROM reviews AS r JOIN cards AS c ON c.id = r.card_id
+WHERE r.study_day = :day AND r.kind IN ('new', 'review')
+GROUP BY c.deck_id, r.kind
+"""
+# Run once per deck: each is one range of the (deck, due, ...) or (deck, position) index.
+_DUE_CARDS = f"""
+SELECT c.due, c.position, c.id FROM cards AS c
+WHERE c.deck_id = :deck_id AND c.due <= :day AND {_AVAILABLE}
+ORDER BY c.due, c.position, c.id LIMIT :room
+"""
+_NEW_CARDS = f"""
+SELECT c.id FROM cards AS c
+WHERE c.deck_id = :deck_id AND c.due IS NULL AND {_AVAILABLE}
+ORDER BY c.position, c.id LIMIT :room
+"""
+_NEXT_DUE = """
+SELECT min(c.due) FROM cards AS c
+WHERE c.deck_id = :deck_id AND c.due > :day AND NOT c.suspended
+"""
+_DECKS = "SELECT id, name, new_per_day, reviews_per_day, day_start_hour FROM decks"
 
 
-def introduced_and_reviewed(
-    session: Session, deck_ids: Sequence[int], day: date
-) -> dict[int, tuple[int, int]]:
+class DeckScope(NamedTuple):
+    """A deck's limits as the queue needs them."""
+
+    id: int
+    name: str
+    new_per_day: int
+    reviews_per_day: int
+    day_start_hour: int
+
+
+def decks_in_scope(rows: Rows, deck: str | None) -> list[DeckScope]:
+    """The named deck, or every deck by name; an unknown name is a one-line error."""
+    if deck is None:
+        return [DeckScope(*row) for row in rows(f"{_DECKS} ORDER BY name", {})]
+    found = rows(f"{_DECKS} WHERE name = :name", {"name": deck})
+    if not found:
+        raise UserError(f"there is no deck named {deck!r}; `studyapp decks` lists them")
+    return [DeckScope(*found[0])]
+
+
+def drilling_today(rows: Rows, day: date) -> list[tuple[int, int]]:
+    """(deck id, card id) of cards whose latest rating on `day` was below 4: still in the
+    drill, in the order they were rated."""
+    found = rows(_DRILLING, {"day": day.isoformat(), "passing": DRILL_PASS})
+    return [(deck_id, card_id) for deck_id, card_id in found]
+
+
+def introduced_and_reviewed(rows: Rows, day: date) -> dict[int, tuple[int, int]]:
     """Per deck: how many new cards were introduced and how many reviews done on `day`."""
-    rows = session.execute(
-        select(CardRow.deck_id, ReviewRow.kind, func.count())
-        .join(CardRow, CardRow.id == ReviewRow.card_id)
-        .where(CardRow.deck_id.in_(list(deck_ids)), ReviewRow.study_day == day)
-        .where(ReviewRow.kind.in_(("new", "review")))
-        .group_by(CardRow.deck_id, ReviewRow.kind)
-    )
     done: dict[int, tuple[int, int]] = {}
-    for deck_id, kind, n in rows:
+    for deck_id, kind, n in rows(_DONE_ON_DAY, {"day": day.isoformat()}):
         new, reviewed = done.get(deck_id, (0, 0))
         done[deck_id] = (new + n, reviewed) if kind == "new" else (new, reviewed + n)
     return done
 
 
-def _available_on_day() -> Any:
-    return CardRow.suspended.is_(False) & (
-        CardRow.buried_until.is_(None) | (CardRow.buried_until <= bindparam("day"))
-    )
-
-
-# Built once, run once per deck: the queue of a collection with many decks stays quick.
-_DUE_CARDS = (
-    select(CardRow.due, CardRow.position, CardRow.id)
-    .where(CardRow.deck_id == bindparam("deck_id"), CardRow.due <= bindparam("day"))
-    .where(_available_on_day())
-    .order_by(CardRow.due, CardRow.position, CardRow.id)
-    .limit(bindparam("room"))
-)
-_NEW_CARDS = (
-    select(CardRow.id)
-    .where(CardRow.deck_id == bindparam("deck_id"), CardRow.due.is_(None))
-    .where(_available_on_day())
-    .order_by(CardRow.position, CardRow.id)
-    .limit(bindparam("room"))
-)
-
-
-def build_queue(session: Session, deck_rows: list[DeckRow], clock: Clock) -> list[QueueItem]:
+def build_queue(rows: Rows, decks: list[DeckScope], clock: Clock) -> list[QueueItem]:
     """Today's queue over the given decks, within each deck's daily limits."""
-    days = {hour: today(clock, hour) for hour in {d.day_start_hour for d in deck_rows}}
+    days = {hour: today(clock, hour) for hour in {d.day_start_hour for d in decks}}
     drill: list[QueueItem] = []
     done: dict[int, tuple[int, int]] = {}
     for hour, day in days.items():
-        ids = [d.id for d in deck_rows if d.day_start_hour == hour]
-        drill += [QueueItem(cid, "drill") for _, cid in drilling_today(session, ids, day)]
-        done |= introduced_and_reviewed(session, ids, day)
-    reviews: list[tuple[date, int, int, int]] = []  # due, deck order, position, id
+        ids = {d.id for d in decks if d.day_start_hour == hour}
+        drill += [QueueItem(cid, "drill") for did, cid in drilling_today(rows, day) if did in ids]
+        done |= {did: n for did, n in introduced_and_reviewed(rows, day).items() if did in ids}
+    reviews: list[tuple[Any, int, int, int]] = []  # due, deck order, position, id
     news: list[QueueItem] = []
-    connection = session.connection()
-    for order, deck in enumerate(deck_rows):
-        day = days[deck.day_start_hour]
+    for order, deck in enumerate(decks):
+        day = days[deck.day_start_hour].isoformat()
         new_done, reviews_done = done.get(deck.id, (0, 0))
         review_room = max(0, deck.reviews_per_day - reviews_done)
         new_room = max(0, deck.new_per_day - new_done)
         if review_room:
-            due_rows = connection.execute(
-                _DUE_CARDS, {"deck_id": deck.id, "day": day, "room": review_room}
-            )
+            due_rows = rows(_DUE_CARDS, {"deck_id": deck.id, "day": day, "room": review_room})
             reviews += [(due, order, pos, cid) for due, pos, cid in due_rows]
         if new_room:
-            new_rows = connection.execute(
-                _NEW_CARDS, {"deck_id": deck.id, "day": day, "room": new_room}
-            )
+            new_rows = rows(_NEW_CARDS, {"deck_id": deck.id, "day": day, "room": new_room})
             news += [QueueItem(cid, "new") for (cid,) in new_rows]
     reviews.sort()
     review_items = [QueueItem(cid, "review") for *_, cid in reviews]
@@ -238,18 +241,10 @@ class StudySession:
         self._current: Card | None = None
         self._shown_at: datetime | None = None
         self._started = clock()
-        with store.read() as session:
-            self._deck_rows = self._scope(session)
-            self._queue = build_queue(session, self._deck_rows, clock)
+        with store.reading() as rows:
+            self._decks = decks_in_scope(rows, deck)
+            self._queue = build_queue(rows, self._decks, clock)
             self._planned = len(self._queue)
-
-    def _scope(self, session: Session) -> list[DeckRow]:
-        if self.deck is None:
-            return repo.decks(session)
-        row = repo.deck_by_name(session, self.deck)
-        if row is None:
-            raise UserError(f"there is no deck named {self.deck!r}; `studyapp decks` lists them")
-        return [row]
 
     # --- what is on screen -------------------------------------------------------------------
 
@@ -258,15 +253,15 @@ class StudySession:
         """The card to show now, or None when the session is done."""
         if self._current is not None and self._queue and self._current.id == self._queue[0].card_id:
             return self._current
-        with self.store.read() as session:
-            self._current = self._head(session)
+        with self.store.reading() as rows:
+            self._current = self._head(rows)
         self._shown_at = self.clock() if self._current is not None else None
         return self._current
 
-    def _head(self, session: Session) -> Card | None:
+    def _head(self, rows: Rows) -> Card | None:
         """The first card of the queue that still exists and is not suspended."""
         while self._queue:
-            found = repo.study_card(session, self._queue[0].card_id)
+            found = study_card(rows, self._queue[0].card_id)
             if found is not None and not found.card.suspended:
                 return found.card
             self._queue.pop(0)  # deleted or suspended elsewhere since the queue was built
@@ -301,6 +296,9 @@ class StudySession:
 
     def answer(self, rating: int, duration_ms: int | None = None) -> Answered:
         """Rate the current card; the rating is committed before this returns."""
+        from studyapp.db import repository as repo
+        from studyapp.db.store import rows_in
+
         quality = check_rating(rating)
         card = self.current
         if card is None:
@@ -317,7 +315,8 @@ class StudySession:
             self._queue.insert(min(self.drill_gap, len(self._queue)), QueueItem(card.id, "drill"))
         try:
             with self.store.write() as session:
-                found = repo.study_card(session, card.id)
+                rows = rows_in(session)
+                found = study_card(rows, card.id)
                 if found is None:
                     raise UserError("this card was deleted while it was on screen")
                 day = today(lambda: now, found.day_start_hour)
@@ -340,7 +339,7 @@ class StudySession:
                         card.id, now, day, quality, duration_ms, kind, before, after
                     ),
                 )
-                following = self._head(session)  # read in the same unit of work
+                following = self._head(rows)  # read in the same unit of work
         except BaseException:
             self._queue = queue_before
             raise
@@ -362,12 +361,15 @@ class StudySession:
         return self._set_aside(suspend=False)
 
     def _set_aside(self, suspend: bool) -> Card:
+        from studyapp.db import repository as repo
+        from studyapp.db.store import rows_in
+
         card = self.current
         if card is None:
             raise UserError("there is no card on screen")
         queue_before = list(self._queue)
         with self.store.write() as session:
-            found = repo.study_card(session, card.id)
+            found = study_card(rows_in(session), card.id)
             if found is None:
                 raise UserError("this card was deleted while it was on screen")
             if suspend:
@@ -383,6 +385,8 @@ class StudySession:
 
     def undo(self) -> Card | None:
         """Take back the last rating, suspend or bury: the card returns with its old state."""
+        from studyapp.db import repository as repo
+
         if not self._undo:
             return None
         entry = self._undo[-1]
@@ -401,8 +405,8 @@ class StudySession:
 
     def summary(self) -> SessionSummary:
         ratings = self._tally.ratings
-        with self.store.read() as session:
-            next_due = self._next_due(session)
+        with self.store.reading() as rows:
+            next_due = self._next_due(rows)
         return SessionSummary(
             cards=len({card for card, _, _ in ratings}),
             ratings=len(ratings),
@@ -411,15 +415,11 @@ class StudySession:
             next_due=next_due,
         )
 
-    def _next_due(self, session: Session) -> date | None:
+    def _next_due(self, rows: Rows) -> date | None:
         dues = []
-        for deck in self._deck_rows:
-            day = today(self.clock, deck.day_start_hour)
-            due = session.scalar(
-                select(func.min(CardRow.due)).where(
-                    CardRow.deck_id == deck.id, CardRow.due > day, CardRow.suspended.is_(False)
-                )
-            )
+        for deck in self._decks:
+            day = today(self.clock, deck.day_start_hour).isoformat()
+            due = rows(_NEXT_DUE, {"deck_id": deck.id, "day": day})[0][0]
             if due is not None:
-                dues.append(due)
+                dues.append(day_of(due))
         return min(dues, default=None)

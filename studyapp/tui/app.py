@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import importlib
 import random
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from textual.app import App
 from textual.binding import Binding
@@ -20,14 +20,16 @@ from studyapp.errors import UserError
 from studyapp.tui.commands import ScreenCommands
 from studyapp.tui.context import DemoRunnerLike, LibraryLike, Services, default_runner
 from studyapp.tui.messages import StartReview
-from studyapp.tui.screens.home import HomeScreen
 from studyapp.tui.screens.review import ReviewScreen
+
+if TYPE_CHECKING:
+    from studyapp.tui.screens.home import HomeScreen
 
 Start = Literal["home", "review"]
 HOME_MODE = "home"
 
 # Screens that are not needed for the first paint load when first visited: start-up pays
-# only for home and review.
+# only for the screen it opens (home, or review for `studyapp review`).
 PLACES: dict[str, tuple[str, str]] = {
     "browse": ("studyapp.tui.screens.browse", "BrowseScreen"),
     "stats": ("studyapp.tui.screens.stats", "StatsScreen"),
@@ -70,7 +72,12 @@ class StudyApp(App[None]):
         self.start = start
         self.start_deck = deck
         self.owns_runner = owns_runner
-        self.add_mode(HOME_MODE, lambda: HomeScreen(self.services))
+        self.add_mode(HOME_MODE, self._home)
+
+    def _home(self) -> HomeScreen:
+        from studyapp.tui.screens.home import HomeScreen
+
+        return HomeScreen(self.services)
 
     def get_default_screen(self) -> Screen[object]:
         # Opening straight into a review paints the first card without building home first;
@@ -80,7 +87,7 @@ class StudyApp(App[None]):
                 return ReviewScreen(self.services, self.start_deck)
             except UserError as exc:
                 self.call_later(self.notify, exc.message, severity="error", markup=False)
-        return HomeScreen(self.services)
+        return self._home()
 
     def on_unmount(self) -> None:
         self.services.runner.cancel()  # a demo still running must not hold up the exit
@@ -107,6 +114,8 @@ class StudyApp(App[None]):
         self.push_screen(screen_class(self.services))
 
     def action_home(self) -> None:
+        from studyapp.tui.screens.home import HomeScreen
+
         while len(self.screen_stack) > 1:
             self.pop_screen()
         if not isinstance(self.screen, HomeScreen):

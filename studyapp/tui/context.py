@@ -15,13 +15,13 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from studyapp.clock import Clock
 from studyapp.db import Store
-from studyapp.services.cards import CardService
-from studyapp.services.decks import DeckService
-from studyapp.services.stats import StatsService
 from studyapp.services.study import StudySession
 
 if TYPE_CHECKING:
     from studyapp.demo_api import DemoResult
+    from studyapp.services.cards import CardService
+    from studyapp.services.decks import DeckService
+    from studyapp.services.stats import StatsService
 
 
 class DemoRunnerLike(Protocol):
@@ -106,7 +106,11 @@ class _LazyRunner:
 
 
 class Services:
-    """The services of one open collection, sharing its clock."""
+    """The services of one open collection, sharing its clock.
+
+    Each is made on first use: a review opened from the command line paints its first card
+    before the services that need SQLAlchemy have loaded.
+    """
 
     def __init__(
         self,
@@ -121,9 +125,24 @@ class Services:
         self.rng = rng
         self.runner = runner
         self._library = library
-        self.decks = DeckService(store, clock)
-        self.cards = CardService(store, clock)
-        self.stats = StatsService(store, clock)
+
+    @cached_property
+    def decks(self) -> DeckService:
+        from studyapp.services.decks import DeckService
+
+        return DeckService(self.store, self.clock)
+
+    @cached_property
+    def cards(self) -> CardService:
+        from studyapp.services.cards import CardService
+
+        return CardService(self.store, self.clock)
+
+    @cached_property
+    def stats(self) -> StatsService:
+        from studyapp.services.stats import StatsService
+
+        return StatsService(self.store, self.clock)
 
     def study(self, deck: str | None) -> StudySession:
         return StudySession(self.store, deck, self.clock)

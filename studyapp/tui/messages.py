@@ -10,11 +10,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.message import Message
 
-from studyapp.demo_api import DemoResult
+if TYPE_CHECKING:
+    from studyapp.demo_api import DemoResult
 
 
 @dataclass

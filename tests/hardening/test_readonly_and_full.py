@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, event
 
+from studyapp.db import engine as engine_module
 from studyapp.db import open_store
-from studyapp.db import store as store_module
 from studyapp.errors import CollectionError
 from studyapp.services.study import StudySession
 from tests.hardening.conftest import make_collection, one_line, run_cli
@@ -116,7 +116,7 @@ def test_a_full_disk_during_an_import_changes_nothing_and_says_so(
     big = tmp_path / "big.csv"
     big.write_text("".join(f"question {i} {'x' * 300},answer {i}\n" for i in range(500)))
 
-    make_engine = store_module.make_engine
+    make_engine = engine_module.make_engine
 
     def engine_on_a_small_disk(url: str, busy_timeout_s: float) -> Engine:
         engine = make_engine(url, busy_timeout_s)
@@ -127,7 +127,7 @@ def test_a_full_disk_during_an_import_changes_nothing_and_says_so(
 
         return engine
 
-    monkeypatch.setattr(store_module, "make_engine", engine_on_a_small_disk)
+    monkeypatch.setattr(engine_module, "make_engine", engine_on_a_small_disk)
     status, out, err = run_cli(capsys, "import", big, "--db", db_path)
 
     assert status == 2 and out == ""

@@ -236,3 +236,39 @@ def test_interleave_spreads_new_cards_evenly() -> None:
     kinds = "".join(item.kind[0] for item in interleave(reviews, news))
     assert kinds == "rrnrrnrr"
     assert [i.card_id for i in interleave([], news)] == [100, 101]
+
+
+def test_the_queue_and_cards_read_the_same_on_every_path(store: Store, clock: FakeClock) -> None:
+    # The session reads in plain SQL: on the sqlite3 driver before SQLAlchemy is loaded,
+    # inside a unit of work, and through SQLAlchemy for other databases. All must agree.
+    from studyapp.db.reads import study_card
+    from studyapp.db.store import rows_in, text_rows
+    from studyapp.services.study import build_queue, decks_in_scope
+
+    add_cards(store, "A", 12, "a")
+    old = add_cards(store, "B", 8, "b")
+    make_due(store, old[:5], TODAY - timedelta(days=2))
+    make_due(store, old[5:], TODAY + timedelta(days=4))
+    session = StudySession(store, None, clock)
+    session.answer(2)  # one card in today's drill
+    session.answer(5)
+    session.bury()
+    CardService(store, clock).set_suspended(old[6], True)
+
+    def read(rows):  # type: ignore[no-untyped-def]
+        decks = decks_in_scope(rows, None)
+        queue = build_queue(rows, decks, clock)
+        return queue, [study_card(rows, cid) for cid in [*old, *(i.card_id for i in queue)]]
+
+    with store.reading() as rows:
+        plain = read(rows)
+    with store.read() as orm:
+        in_unit = read(rows_in(orm))
+        through_sqlalchemy = read(text_rows(orm.connection()))
+    assert plain == in_unit == through_sqlalchemy
+    queue, cards = plain
+    assert [i.kind for i in queue][:1] == ["drill"] and len(queue) == StudySession(
+        store, None, clock
+    ).remaining.total
+    assert next(c for c in cards if c.card.id == old[6]).card.suspended
+    assert all(isinstance(c.card.state.due, date | None) for c in cards)

@@ -1,0 +1,85 @@
+"""Where the collection lives, how long a writer waits for it, and what went wrong with it.
+
+Nothing here loads SQLAlchemy: opening the app on an up-to-date SQLite collection reads the
+first card with the sqlite3 driver alone, and only later loads the ORM for writing.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from studyapp.errors import CollectionError, UserError
+
+ENV_VAR = "STUDYAPP_DB"
+APP_NAME = "studyapp"
+COLLECTION_FILE = "collection.db"
+DEFAULT_BUSY_TIMEOUT_S = 5.0
+BUSY_TIMEOUT_VAR = "STUDYAPP_BUSY_TIMEOUT"
+MAX_BUSY_TIMEOUT_S = 3600.0
+
+
+def default_collection_path() -> Path:
+    """The collection in the platform's user data folder."""
+    from platformdirs import user_data_path
+
+    return user_data_path(APP_NAME, appauthor=False) / COLLECTION_FILE
+
+
+def named_collection(db: str | None = None) -> str:
+    """What names the collection: `--db`, else `STUDYAPP_DB`, else the user data folder."""
+    return db or os.environ.get(ENV_VAR) or str(default_collection_path())
+
+
+def collection_file(value: str) -> Path | None:
+    """The SQLite file a `--db` value names, or None when it is a database URL (has `://`)."""
+    if "://" in value:
+        return None
+    path = Path(value).expanduser()
+    if path.is_dir():
+        raise CollectionError(f"{path} is a directory, not a collection file")
+    return path.resolve()
+
+
+def busy_timeout_from_env() -> float:
+    """How long a writer waits for another to finish: `STUDYAPP_BUSY_TIMEOUT` seconds, else 5."""
+    raw = os.environ.get(BUSY_TIMEOUT_VAR, "").strip()
+    if not raw:
+        return DEFAULT_BUSY_TIMEOUT_S
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds <= MAX_BUSY_TIMEOUT_S:
+        raise UserError(
+            f"{BUSY_TIMEOUT_VAR} must be a number of seconds from 0 to "
+            f"{MAX_BUSY_TIMEOUT_S:.0f}, not {raw!r}"
+        )
+    return seconds
+
+
+def explain(exc: BaseException, where: str) -> str:
+    """One sentence for the database failures a user can run into (from SQLAlchemy or sqlite3)."""
+    cause = getattr(exc, "orig", None) or exc
+    detail = str(cause).lower()
+    if "locked" in detail or "busy" in detail:
+        return f"{where} is busy: another studyapp is writing to it; try again in a moment"
+    # SQLite writes a journal beside the collection, so a read-only folder makes it read-only
+    # too; depending on the system that shows as "readonly" or as "unable to open".
+    folder = _read_only_folder(where)
+    if "readonly" in detail or "read-only" in detail or ("unable to open" in detail and folder):
+        note = f" (its folder {folder} is read-only, and studyapp writes a journal beside it)"
+        return f"{where} is read-only: cannot save changes to it{note if folder else ''}"
+    if "disk is full" in detail or "disk i/o" in detail:
+        return f"{where}: the disk is full or failing, nothing was saved"
+    if "unable to open" in detail:
+        return f"{where} cannot be opened: check the path and its permissions"
+    return f"{where}: the database failed: {detail}"
+
+
+def _read_only_folder(where: str) -> Path | None:
+    """The folder of an existing collection file, if this process cannot write in it."""
+    path = Path(where)
+    if path.is_file() and not os.access(path.parent, os.W_OK):
+        return path.parent
+    return None
