@@ -106,14 +106,26 @@ def run_stats(args: argparse.Namespace) -> int:
     recent = sorted(stats.reviews_per_day.items())[-14:]
     if recent:
         print("  reviews per day (last days with reviews):")
+        width, peak = _scale([n for _, n in recent])
         for day, n in recent:
-            print(f"    {day.isoformat()}  {n:4d}  {'#' * min(n, 60)}")
+            print(f"    {day.isoformat()}  {n:{width}d}  {_bar(n, peak)}")
     print("  due in the next 30 days:")
-    peak = max(stats.forecast) or 1
+    width, peak = _scale(stats.forecast)
     for i, n in enumerate(stats.forecast):
         if n:
             label = "today" if i == 0 else f"+{i}d"
-            print(f"    {label:>6}  {n:4d}  {'#' * max(1, round(40 * n / peak))}")
+            print(f"    {label:>6}  {n:{width}d}  {_bar(n, peak)}")
     if not any(stats.forecast):
         print("    nothing due")
     return 0
+
+
+def _scale(counts: list[int]) -> tuple[int, int]:
+    """The width of the widest count (at least 4) and the largest count (at least 1)."""
+    peak = max(counts, default=0)
+    return max(4, len(str(peak))), max(peak, 1)
+
+
+def _bar(n: int, peak: int) -> str:
+    """A bar of up to 40 marks, relative to the largest count; any count shows at least one."""
+    return "#" * max(1, round(40 * n / peak))

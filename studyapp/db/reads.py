@@ -41,6 +41,10 @@ CARD_COLUMN_NAMES = (
 )
 
 
+# Cards that can be studied on the day given as `:day` (for queries on `cards AS c`).
+AVAILABLE = "NOT c.suspended AND (c.buried_until IS NULL OR c.buried_until <= :day)"
+
+
 def day_of(value: date | str | None) -> date | None:
     """A stored day: ISO text from the sqlite3 driver, a date from a typed query."""
     if value is None or isinstance(value, date):

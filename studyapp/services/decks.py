@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
 from dataclasses import replace
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from studyapp.clock import Clock, system_clock, today
+from studyapp.clock import Clock, system_clock
 from studyapp.db import Store
 from studyapp.db import repository as repo
-from studyapp.db.models import CardRow, DeckRow
-from studyapp.db.store import rows_in
+from studyapp.db.models import CardRow
 from studyapp.errors import UserError
 from studyapp.model import Deck, DeckCounts
-from studyapp.services.study import drilling_today
+from studyapp.services.overview import deck_counts
 
 
 class DeckService:
@@ -41,42 +39,9 @@ class DeckService:
             return repo.to_deck(repo.ensure_deck(session, clean, self.clock()))
 
     def counts(self) -> list[DeckCounts]:
-        """Total, new, due today and learning (in today's drill) for every deck, by name.
-
-        One grouped query per distinct day-start hour (usually one), whatever the number of
-        decks.
-        """
-        with self.store.read() as session:
-            decks = repo.decks(session)
-            by_hour: dict[int, list[DeckRow]] = defaultdict(list)
-            for deck in decks:
-                by_hour[deck.day_start_hour].append(deck)
-            found: dict[int, tuple[int, int, int, int]] = {}
-            learning: Counter[int] = Counter()
-            for hour, group in by_hour.items():
-                day = today(self.clock, hour)
-                ids = {d.id for d in group}
-                avail = repo.available(day)
-                rows = session.execute(
-                    select(
-                        CardRow.deck_id,
-                        func.count(),
-                        repo.count_if(CardRow.due.is_(None) & avail),
-                        repo.count_if((CardRow.due <= day) & avail),
-                        repo.count_if(CardRow.suspended.is_(True)),
-                    )
-                    .where(CardRow.deck_id.in_(ids))
-                    .group_by(CardRow.deck_id)
-                )
-                for deck_id, *numbers in rows:
-                    found[deck_id] = tuple(int(n) for n in numbers)  # type: ignore[assignment]
-                drilling = drilling_today(rows_in(session), day)
-                learning.update(deck_id for deck_id, _ in drilling if deck_id in ids)
-            out = []
-            for deck in decks:
-                total, new, due, suspended = found.get(deck.id, (0, 0, 0, 0))
-                out.append(DeckCounts(deck.name, total, new, due, learning[deck.id], suspended))
-            return out
+        """Total, new, due today and learning (in today's drill) for every deck, by name."""
+        with self.store.reading() as rows:
+            return deck_counts(rows, self.clock)
 
     def has_cards(self) -> bool:
         """Whether the collection holds any card at all (one indexed lookup)."""

@@ -18,12 +18,20 @@ from studyapp.clock import Clock, system_clock, today
 from studyapp.db import Store
 from studyapp.db import repository as repo
 from studyapp.db.models import CardRow, DeckRow, ReviewRow
+from studyapp.db.store import rows_in
 from studyapp.errors import UserError
-from studyapp.scheduling import DEFAULT_DAY_START_HOUR
 from studyapp.scheduling.sm2 import PASSING_RATING
+from studyapp.services.overview import (
+    Today,
+    day_start,
+    reviews_per_day,
+    streak_of,
+    today_progress,
+)
+
+__all__ = ["Retention", "Stats", "StatsService", "Today"]
 
 FORECAST_DAYS = 30
-HISTORY_DAYS = 365
 
 
 @dataclass(frozen=True)
@@ -81,25 +89,6 @@ def _retention_dict(r: Retention) -> dict[str, Any]:
     }
 
 
-def streak_from(days_with_reviews: set[date], today: date) -> int:
-    """Consecutive study days with a review, ending today (or yesterday, if none yet today)."""
-    day = today if today in days_with_reviews else today - timedelta(days=1)
-    count = 0
-    while day in days_with_reviews:
-        count += 1
-        day -= timedelta(days=1)
-    return count
-
-
-@dataclass(frozen=True)
-class Today:
-    """What the home screen shows: reviews done today and the streak."""
-
-    day: date
-    reviewed: int
-    streak: int
-
-
 class StatsService:
     def __init__(self, store: Store, clock: Clock = system_clock) -> None:
         self.store = store
@@ -111,26 +100,20 @@ class StatsService:
             decks = [d for d in decks if d.name == deck]
             if not decks:
                 raise UserError(f"there is no deck named {deck!r}; `studyapp decks` lists them")
-        return decks, today(self.clock, _day_start(decks))
+        return decks, today(self.clock, day_start(d.day_start_hour for d in decks))
 
     def today(self) -> Today:
         """Reviews today and the streak over all decks: two indexed reads, cheap at any size."""
-        with self.store.read() as session:
-            _, day = self._scope(session, None)
-            per_day = _reviews_per_day(session, None, day)
-            days = set(per_day)
-            if len(days) >= HISTORY_DAYS:
-                days = _all_review_days(session, None)
-            return Today(day, per_day.get(day, 0), streak_from(days, day))
+        with self.store.reading() as rows:
+            return today_progress(rows, self.clock)
 
     def compute(self, deck: str | None = None) -> Stats:
         with self.store.read() as session:
             decks, day = self._scope(session, deck)
             deck_ids = [d.id for d in decks] if deck is not None else None
-            per_day = _reviews_per_day(session, deck_ids, day)
-            days = set(per_day)
-            if len(days) >= HISTORY_DAYS:  # a streak that may reach past the window
-                days = _all_review_days(session, deck_ids)
+            deck_id = deck_ids[0] if deck_ids else None
+            rows = rows_in(session)
+            per_day = reviews_per_day(rows, day, deck_id)
 
             # One pass over the log: total reviews and retention, overall and last 30 days.
             counted = (ReviewRow.kind == "review") & (ReviewRow.repetitions_before >= 1)
@@ -179,7 +162,7 @@ class StatsService:
                 reviews_per_day=per_day,
                 retention=Retention(int(passes), int(reviews)),
                 retention_30d=Retention(int(passes_30), int(reviews_30)),
-                streak=streak_from(days, day),
+                streak=streak_of(rows, day, deck_id),
                 forecast=forecast,
                 total_reviews=int(total),
                 cards=int(cards),
@@ -193,26 +176,3 @@ def _in_decks(query: Any, deck_ids: list[int] | None) -> Any:
     if deck_ids is None:
         return query
     return query.join(CardRow, CardRow.id == ReviewRow.card_id).where(CardRow.deck_id.in_(deck_ids))
-
-
-def _reviews_per_day(session: Session, deck_ids: list[int] | None, day: date) -> dict[date, int]:
-    """Reviews per study day over the last HISTORY_DAYS days (an index range on the log)."""
-    rows = session.execute(
-        _in_decks(
-            select(ReviewRow.study_day, func.count())
-            .where(ReviewRow.study_day > day - timedelta(days=HISTORY_DAYS))
-            .group_by(ReviewRow.study_day),
-            deck_ids,
-        )
-    ).all()
-    return {d: n for d, n in rows}
-
-
-def _all_review_days(session: Session, deck_ids: list[int] | None) -> set[date]:
-    return set(session.scalars(_in_decks(select(ReviewRow.study_day).distinct(), deck_ids)))
-
-
-def _day_start(decks: list[DeckRow]) -> int:
-    """The day-start hour of the scope: the decks' own if they agree, else the default."""
-    hours = {d.day_start_hour for d in decks}
-    return hours.pop() if len(hours) == 1 else DEFAULT_DAY_START_HOUR

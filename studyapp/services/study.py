@@ -24,7 +24,7 @@ from typing import Any, Literal, NamedTuple
 
 from studyapp.clock import Clock, system_clock, today
 from studyapp.db import Store
-from studyapp.db.reads import Rows, StudyCard, day_of, study_card
+from studyapp.db.reads import AVAILABLE, Rows, StudyCard, day_of, study_card
 from studyapp.errors import UserError
 from studyapp.model import LEECH_LAPSES, LEECH_TAG, Card, Review, normalize_tags
 from studyapp.scheduling import check_rating, sm2_review
@@ -127,13 +127,12 @@ def interleave(reviews: list[QueueItem], news: list[QueueItem]) -> list[QueueIte
 
 # The queue's reads are plain SQL (`studyapp.db.reads`): `studyapp review` builds the queue and
 # paints the first card before SQLAlchemy has loaded. Days are ISO text parameters.
-_AVAILABLE = "NOT c.suspended AND (c.buried_until IS NULL OR c.buried_until <= :day)"
 _DRILLING = f"""
 SELECT c.deck_id, r.card_id FROM reviews AS r
 JOIN (SELECT max(id) AS id FROM reviews WHERE study_day = :day GROUP BY card_id) AS latest
   ON latest.id = r.id
 JOIN cards AS c ON c.id = r.card_id
-WHERE r.rating < :passing AND {_AVAILABLE}
+WHERE r.rating < :passing AND {AVAILABLE}
 ORDER BY r.id
 """
 _DONE_ON_DAY = """
@@ -144,12 +143,12 @@ GROUP BY c.deck_id, r.kind
 # Run once per deck: each is one range of the (deck, due, ...) or (deck, position) index.
 _DUE_CARDS = f"""
 SELECT c.due, c.position, c.id FROM cards AS c
-WHERE c.deck_id = :deck_id AND c.due <= :day AND {_AVAILABLE}
+WHERE c.deck_id = :deck_id AND c.due <= :day AND {AVAILABLE}
 ORDER BY c.due, c.position, c.id LIMIT :room
 """
 _NEW_CARDS = f"""
 SELECT c.id FROM cards AS c
-WHERE c.deck_id = :deck_id AND c.due IS NULL AND {_AVAILABLE}
+WHERE c.deck_id = :deck_id AND c.due IS NULL AND {AVAILABLE}
 ORDER BY c.position, c.id LIMIT :room
 """
 _NEXT_DUE = """

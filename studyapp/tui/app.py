@@ -89,6 +89,15 @@ class StudyApp(App[None]):
                 self.call_later(self.notify, exc.message, severity="error", markup=False)
         return self._home()
 
+    def on_mount(self) -> None:
+        # The first screen reads without SQLAlchemy; load it while the learner reads, so the
+        # first rating or edit does not wait for it.
+        self.call_after_refresh(self._prepare_store)
+
+    def _prepare_store(self) -> None:
+        # Only a head start: if it fails, the first write reports the failure itself.
+        self.run_worker(self.services.store.prepare, thread=True, exit_on_error=False)
+
     def on_unmount(self) -> None:
         self.services.runner.cancel()  # a demo still running must not hold up the exit
         if self.owns_runner:

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from studyapp.clock import Clock
 from studyapp.db import Store
+from studyapp.model import DeckCounts
+from studyapp.services.overview import Today, deck_counts, today_progress
 from studyapp.services.study import StudySession
 
 if TYPE_CHECKING:
@@ -143,6 +145,11 @@ class Services:
         from studyapp.services.stats import StatsService
 
         return StatsService(self.store, self.clock)
+
+    def overview(self) -> tuple[list[DeckCounts], Today]:
+        """What home shows, read together: every deck's counts and today's progress."""
+        with self.store.reading() as rows:
+            return deck_counts(rows, self.clock), today_progress(rows, self.clock)
 
     def study(self, deck: str | None) -> StudySession:
         return StudySession(self.store, deck, self.clock)

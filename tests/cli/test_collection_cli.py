@@ -69,6 +69,33 @@ def test_stats_json_has_the_contract_fields(
     assert code == 0 and "retention" in out
 
 
+def test_stats_bars_are_scaled_to_the_busiest_day(
+    db_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import sqlite3
+    from datetime import date, timedelta
+
+    card = CardService(open_store(str(db_path))).add("D", "q", "a")
+    week_ago = date.today() - timedelta(days=7)
+    with sqlite3.connect(db_path) as conn:
+        conn.executemany(
+            "INSERT INTO reviews (card_id, at, study_day, rating, duration_ms, kind,"
+            " ease_before, interval_before, repetitions_before, lapses_before,"
+            " ease_after, interval_after, repetitions_after, lapses_after)"
+            " VALUES (?, '2026-01-01 00:00:00', ?, 4, 0, 'review', 250, 1, 1, 0, 250, 1, 1, 0)",
+            [(card.id, (week_ago - timedelta(days=d)).isoformat()) for d in [0] * 2000 + [1] * 500],
+        )
+    code, out, _ = run(capsys, "stats", "--db", str(db_path))
+    bars = {
+        line.split()[0]: line.split()[-1]
+        for line in out.splitlines()
+        if line.strip()[:4].isdigit() and "#" in line
+    }
+    assert code == 0
+    assert bars[week_ago.isoformat()] == "#" * 40
+    assert bars[(week_ago - timedelta(days=1)).isoformat()] == "#" * 10
+
+
 @pytest.mark.parametrize(
     "argv",
     [

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from studyapp.db import Store
-from studyapp.services.stats import StatsService, streak_from
+from studyapp.services.stats import StatsService
 from studyapp.services.study import StudySession
 from tests.services.conftest import FakeClock, add_cards
 
@@ -41,16 +41,6 @@ def test_stats_follow_a_week_of_study(store: Store, clock: FakeClock) -> None:
     assert StatsService(store, clock).compute().streak == 1
 
 
-def test_streak_counts_consecutive_days_ending_today_or_yesterday() -> None:
-    from datetime import date
-
-    d = date(2026, 3, 10)
-    days = {d - timedelta(days=i) for i in (1, 2, 3, 5)}
-    assert streak_from(days, d) == 3
-    assert streak_from(days | {d}, d) == 4
-    assert streak_from(set(), d) == 0
-
-
 def test_stats_per_deck(store: Store, clock: FakeClock) -> None:
     add_cards(store, "A", 2, "a")
     add_cards(store, "B", 3, "b")
@@ -60,3 +50,36 @@ def test_stats_per_deck(store: Store, clock: FakeClock) -> None:
     assert service.compute("B").total_reviews == 0
     assert service.compute("B").new == 3
     assert service.compute().cards == 5
+
+
+def test_a_streak_counts_back_to_its_first_day_even_past_a_year(
+    store: Store, clock: FakeClock
+) -> None:
+    import sqlite3
+
+    a = add_cards(store, "A", 1, "a")[0]
+    b = add_cards(store, "B", 1, "b")[0]
+    today = StatsService(store, clock).today().day
+
+    def log(card: int, days_ago: range) -> None:
+        assert store.path is not None
+        with sqlite3.connect(store.path) as conn:
+            conn.executemany(
+                "INSERT INTO reviews (card_id, at, study_day, rating, duration_ms, kind,"
+                " ease_before, interval_before, repetitions_before, lapses_before,"
+                " ease_after, interval_after, repetitions_after, lapses_after)"
+                " VALUES (?, '2026-01-01 00:00:00', ?, 4, 0, 'review', 250, 1, 1, 0,"
+                " 250, 1, 1, 0)",
+                [(card, (today - timedelta(days=n)).isoformat()) for n in days_ago],
+            )
+
+    log(a, range(1, 501))  # deck A: every day from yesterday back 500 days
+    log(b, range(1, 401))  # deck B: 400 days, then a gap, then 50 more
+    log(b, range(402, 452))
+    service = StatsService(store, clock)
+    assert service.today().streak == 500
+    assert service.compute().streak == 500
+    assert service.compute("A").streak == 500
+    assert service.compute("B").streak == 400
+    study(store, clock, [5], "A")
+    assert service.today().streak == 501

@@ -69,8 +69,7 @@ class HomeScreen(Screen[None]):
             self.refresh_counts()
 
     def refresh_counts(self) -> None:
-        counts = self.services.decks.counts()
-        progress = self.services.stats.today()
+        counts, progress = self.services.overview()
         table = self.query_one(DataTable)
         selected = table.cursor_row
         table.clear()

@@ -71,13 +71,6 @@ class ReviewScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.show_current()
-        # The first card was read without SQLAlchemy; load it while the learner reads, so the
-        # first rating does not wait for it.
-        self.call_after_refresh(self._prepare_store)
-
-    def _prepare_store(self) -> None:
-        # Only a head start: if it fails, the first rating reports the failure itself.
-        self.run_worker(self.services.store.prepare, thread=True, exit_on_error=False)
 
     @property
     def panel(self) -> DemoPanel | None:
