@@ -23,6 +23,7 @@ from benchmarks.terminal import first_paint
 
 PYTHON = sys.executable
 MARKER = b"Question"  # every synthetic card's front starts with it
+HOME_MARKER = b"All decks"  # the last row of home's deck table
 
 
 @dataclass(frozen=True)
@@ -63,34 +64,42 @@ def copy_collection(source: Path, target: Path) -> Path:
 
 
 def startup(collection: Path, runs: int) -> list[Row]:
-    """First card on screen vs a bare Textual app's first paint, alternating, medians."""
+    """First card on screen (and the home screen) vs a bare Textual app's first paint,
+    alternating, medians."""
     app: list[float] = []
+    home: list[float] = []
     bare: list[float] = []
     rss: list[float] = []
     for _ in range(runs):
         b = first_paint([PYTHON, "-m", "benchmarks.bare_app"], MARKER)
         a = first_paint([PYTHON, "-m", "studyapp", "review", "--db", str(collection)], MARKER)
+        h = first_paint([PYTHON, "-m", "studyapp", "--db", str(collection)], HOME_MARKER)
         bare.append(b.seconds)
         app.append(a.seconds)
-        if a.peak_rss_mb is not None:
-            rss.append(a.peak_rss_mb)
-    app_s, bare_s = statistics.median(app), statistics.median(bare)
-    ratio = app_s / bare_s
-    rows = [
-        Row(
-            "start-up to the first card (review, 100x30 pty)",
-            _fmt_s(app_s),
-            f"{_fmt_s(bare_s)} (bare Textual app)",
-            ratio,
-            "≤ 1.5x (must 2.5x)",
-            _verdict(ratio, 1.5, 2.5),
+        home.append(h.seconds)
+        rss += [p.peak_rss_mb for p in (a, h) if p.peak_rss_mb is not None]
+    bare_s = statistics.median(bare)
+    rows = []
+    for label, seconds, targeted in (
+        ("start-up to the first card (`studyapp review`, 100x30 pty)", app, True),
+        ("start-up to the home screen's deck counts (`studyapp`, 100x30 pty)", home, False),
+    ):
+        ours = statistics.median(seconds)
+        rows.append(
+            Row(
+                label,
+                _fmt_s(ours),
+                f"{_fmt_s(bare_s)} (bare Textual app)",
+                ours / bare_s,
+                "≤ 1.5x (must 2.5x)" if targeted else "-",
+                _verdict(ours / bare_s, 1.5, 2.5) if targeted else "-",
+            )
         )
-    ]
     if rss:
         peak = max(rss)
         rows.append(
             Row(
-                "peak memory of the TUI process (first card shown)",
+                "peak memory of the TUI process (first card or home shown)",
                 f"{peak:.0f} MB",
                 "-",
                 None,
