@@ -17,8 +17,9 @@ import csv
 import io
 import re
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from itertools import count
 from pathlib import Path
 
 from studyapp.formats.anki_html import html_to_text
@@ -98,6 +99,31 @@ def records(
         yield from _records_lenient(text[offset:], separator, path, first_line + read)
 
 
+def all_records(
+    text: str, separator: str, path: Path, first_line: int = 1
+) -> Iterable[tuple[int, list[str]]]:
+    """Every record of `text` as `records` gives them, read in one go when it can be.
+
+    When no record spans lines (no quoted line break), record i starts on line i, so the C
+    reader reads the whole text at once and no line count is kept per record; otherwise (and
+    for any file the strict reader refuses) `records` reads it record by record.
+    """
+    if '"' not in text:
+        # Nothing quoted: each line is a record, its fields split at the separator.
+        lines = text.split("\n") if text else []
+        if text.endswith("\n"):
+            lines.pop()
+        return zip(count(first_line), [line.split(separator) for line in lines], strict=False)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=separator, strict=True)
+    try:
+        rows = list(reader)
+    except csv.Error:
+        return records(text, separator, path, first_line)
+    if len(rows) != text.count("\n") + (0 if text.endswith("\n") else 1):
+        return records(text, separator, path, first_line)
+    return zip(count(first_line), [row if row else [""] for row in rows], strict=False)
+
+
 def _records_lenient(
     text: str, separator: str, path: Path, first_line: int = 1
 ) -> Iterator[tuple[int, list[str]]]:
@@ -151,16 +177,20 @@ def _records_lenient(
 def _read_headers(text: str, path: Path, result: ParseResult) -> tuple[_Layout, str, int]:
     """Anki's `#key:value` lines at the top: the layout, the rest of the text, its first line."""
     layout = _Layout()
-    lines = text.split("\n")
-    count = 0
+    headers = 0
+    start = 0  # where the line being looked at starts
     columns_line: str | None = None
-    for number, line in enumerate(lines, start=1):
-        match = _ANKI_HEADER.match(line)
+    while start <= len(text):
+        end = text.find("\n", start)
+        if end < 0:
+            end = len(text)
+        match = _ANKI_HEADER.match(text[start:end])
         if not match:
             break
-        count += 1
+        headers += 1
+        start = end + 1
         key, value = match.group(1).strip().lower(), match.group(2).strip()
-        where = f"line {number}"
+        where = f"line {headers}"
         if key == "separator":
             layout.separator = _separator(value, path, where)
         elif key == "html":
@@ -183,7 +213,7 @@ def _read_headers(text: str, path: Path, result: ParseResult) -> tuple[_Layout, 
     if columns_line is not None:
         names = columns_line.split(layout.separator or "\t")
         _assign_names(layout, names)
-    return layout, "\n".join(lines[count:]), count + 1
+    return layout, text[start:], headers + 1
 
 
 def _separator(value: str, path: Path, where: str) -> str:
@@ -249,7 +279,7 @@ def parse_text(text: str, path: Path, name: str) -> ParseResult:
         raise FormatError.at(path, None, "the file is empty")
     layout, body, first_line = _read_headers(text, path, result)
     separator = layout.separator or ("\t" if name == "tsv" else _guess_separator(body, path))
-    rows = records(body, separator, path, first_line)
+    rows = iter(all_records(body, separator, path, first_line))
     pending: tuple[int, list[str]] | None = None
     if not layout.named:
         for number, row in rows:
@@ -306,14 +336,15 @@ def _read_rows(layout: _Layout, rows: Iterator[tuple[int, list[str]]], result: P
     cards, skipped = result.cards, result.skipped
     unused: dict[int, list[int]] = {}  # column -> lines where it held text that was not taken
     for number, row in rows:
-        size = len(row)
-        if size == 1 and not row[0].strip():
-            continue  # a blank line
-        if size < width:
-            row = row + padding[size:]
-        for index in unrolled if size <= width else [*unrolled, *range(width, size)]:
-            if row[index].strip():
-                unused.setdefault(index + 1, []).append(number)
+        if unrolled or len(row) != width:  # else every column is one of the card's
+            size = len(row)
+            if size == 1 and not row[0].strip():
+                continue  # a blank line
+            if size < width:
+                row = row + padding[size:]
+            for index in unrolled if size <= width else [*unrolled, *range(width, size)]:
+                if row[index].strip():
+                    unused.setdefault(index + 1, []).append(number)
         front, back = row[front_at], row[back_at]
         if html:
             front, back = html_to_text(front), html_to_text(back)
