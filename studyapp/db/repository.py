@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import itertools
 import json
 import secrets
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -55,22 +56,37 @@ class UidSequence:
     """Fresh card ids for one batch: a random 40-bit prefix and a counter.
 
     Ids that follow each other go into the unique index in order, which keeps a large
-    import from writing all over the index; the random prefix keeps batches apart.
+    import from writing all over the index; the random prefix keeps batches apart. Call it
+    for one id, or iterate over it (`next(ids)` costs no Python call per id).
     """
 
     def __init__(self) -> None:
-        self._prefix = f"c{secrets.token_hex(5)}"
-        self._next = 0
+        prefix = f"c{secrets.token_hex(5)}"
+        self._ids = map(f"{prefix}{{:06x}}".format, itertools.count(1))
 
     def __call__(self) -> str:
-        self._next += 1
-        return f"{self._prefix}{self._next:06x}"
+        return next(self._ids)
+
+    def __iter__(self) -> Iterator[str]:
+        return self._ids
 
 
 def content_key(front: str, back: str) -> str:
-    """A key for matching cards by content when a file carries no ids of its own."""
-    normalized = f"{' '.join(front.split())}\x1f{' '.join(back.split())}".casefold()
-    return hashlib.sha256(normalized.encode()).hexdigest()[:32]
+    """A key for matching cards by content when a file carries no ids of its own.
+
+    Keys are stored with the cards, so this must never change: the SHA-256 of the text with
+    its whitespace collapsed, case-folded. Text already in that form (no whitespace but
+    single inner spaces, which `isprintable` tells for the rest) is not split and joined
+    again: an import computes one key per card.
+    """
+    if not (front.isprintable() and "  " not in front and front[:1] != " " != front[-1:]):
+        front = " ".join(front.split())
+    if not (back.isprintable() and "  " not in back and back[:1] != " " != back[-1:]):
+        back = " ".join(back.split())
+    return _sha256(f"{front}\x1f{back}".casefold().encode()).hexdigest()[:32]
+
+
+_sha256 = hashlib.sha256
 
 
 def tags_to_db(tags: Iterable[str]) -> str:
