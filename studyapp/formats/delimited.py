@@ -17,9 +17,13 @@ import csv
 import io
 import re
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import partial
+from itertools import count, repeat
+from operator import itemgetter
 from pathlib import Path
+from typing import Any
 
 from studyapp.formats.anki_html import html_to_text
 from studyapp.formats.base import (
@@ -98,6 +102,28 @@ def records(
         yield from _records_lenient(text[offset:], separator, path, first_line + read)
 
 
+def _one_line_records(text: str, separator: str) -> list[list[str]] | None:
+    """The records of `text` when none spans lines (record i is then on line i), else None.
+
+    Text with no quote in it is split at line breaks and separators; other text is read in
+    one go by the C reader, and handed back to `records` if it refuses it or a quoted field
+    holds a line break.
+    """
+    if '"' not in text:
+        lines = text.split("\n") if text else []
+        if text.endswith("\n"):
+            lines.pop()
+        return [line.split(separator) for line in lines]
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=separator, strict=True)
+    try:
+        rows = list(reader)
+    except csv.Error:
+        return None
+    if len(rows) != text.count("\n") + (0 if text.endswith("\n") else 1):
+        return None
+    return [row if row else [""] for row in rows]
+
+
 def _records_lenient(
     text: str, separator: str, path: Path, first_line: int = 1
 ) -> Iterator[tuple[int, list[str]]]:
@@ -151,16 +177,20 @@ def _records_lenient(
 def _read_headers(text: str, path: Path, result: ParseResult) -> tuple[_Layout, str, int]:
     """Anki's `#key:value` lines at the top: the layout, the rest of the text, its first line."""
     layout = _Layout()
-    lines = text.split("\n")
-    count = 0
+    headers = 0
+    start = 0  # where the line being looked at starts
     columns_line: str | None = None
-    for number, line in enumerate(lines, start=1):
-        match = _ANKI_HEADER.match(line)
+    while start <= len(text):
+        end = text.find("\n", start)
+        if end < 0:
+            end = len(text)
+        match = _ANKI_HEADER.match(text[start:end])
         if not match:
             break
-        count += 1
+        headers += 1
+        start = end + 1
         key, value = match.group(1).strip().lower(), match.group(2).strip()
-        where = f"line {number}"
+        where = f"line {headers}"
         if key == "separator":
             layout.separator = _separator(value, path, where)
         elif key == "html":
@@ -183,7 +213,7 @@ def _read_headers(text: str, path: Path, result: ParseResult) -> tuple[_Layout, 
     if columns_line is not None:
         names = columns_line.split(layout.separator or "\t")
         _assign_names(layout, names)
-    return layout, "\n".join(lines[count:]), count + 1
+    return layout, text[start:], headers + 1
 
 
 def _separator(value: str, path: Path, where: str) -> str:
@@ -249,10 +279,17 @@ def parse_text(text: str, path: Path, name: str) -> ParseResult:
         raise FormatError.at(path, None, "the file is empty")
     layout, body, first_line = _read_headers(text, path, result)
     separator = layout.separator or ("\t" if name == "tsv" else _guess_separator(body, path))
-    rows = records(body, separator, path, first_line)
+    listed = _one_line_records(body, separator)
+    rows = iter(
+        records(body, separator, path, first_line)
+        if listed is None
+        else zip(count(first_line), listed, strict=False)
+    )
     pending: tuple[int, list[str]] | None = None
+    consumed = 0
     if not layout.named:
         for number, row in rows:
+            consumed += 1
             if any(cell.strip() for cell in row):
                 if _looks_like_header(row):
                     _assign_names(layout, row)
@@ -266,6 +303,12 @@ def parse_text(text: str, path: Path, name: str) -> ParseResult:
         carried.add("source")
     result.carries = frozenset(carried)
 
+    if listed is not None:
+        start = consumed - 1 if pending is not None else consumed
+        if not _read_columns(layout, listed[start:], first_line + start, result):
+            _read_rows(layout, zip(count(first_line + start), listed[start:]), result)
+        return result
+
     def all_rows() -> Iterator[tuple[int, list[str]]]:
         if pending is not None:
             yield pending
@@ -273,6 +316,60 @@ def parse_text(text: str, path: Path, name: str) -> ParseResult:
 
     _read_rows(layout, all_rows(), result)
     return result
+
+
+def _read_columns(
+    layout: _Layout, rows: list[list[str]], first_line: int, result: ParseResult
+) -> bool:
+    """Every row as a card draft, column by column; False (having read nothing) unless each
+    row has exactly the columns the roles take and a front, and no HTML needs reading.
+
+    The common file (a front, a back, maybe tags, one card a line) is read here without
+    a Python step per row; anything else goes through `_read_rows`.
+    """
+    width = max(layout.roles) + 1
+    if not rows or layout.html or len(layout.roles) != width or set(map(len, rows)) != {width}:
+        return False
+    column = {role: index for index, role in layout.roles.items()}
+    fronts = list(map(itemgetter(column["front"]), rows))
+    if not all(map(str.strip, fronts)):
+        return False
+
+    def cells(role: str, clean: Callable[[str], Any], absent: Any) -> Iterable[Any]:
+        at = column.get(role)
+        return repeat(absent) if at is None else map(clean, map(itemgetter(at), rows))
+
+    tags_at = column.get("tags")
+    tag_cells = () if tags_at is None else set(map(itemgetter(tags_at), rows))
+    tags_of = {  # a file has a few distinct tag lists: each is normalized once
+        cell: normalize_tags([*layout.tags, *_TAG_SPLIT.split(cell)]) for cell in {"", *tag_cells}
+    }
+    result.cards += map(
+        _new_draft,
+        zip(
+            fronts,
+            map(itemgetter(column["back"]), rows),
+            cells("tags", tags_of.__getitem__, tags_of[""]),
+            cells("source", str.strip, ""),
+            cells("id", _stripped_or_none, None),
+            cells("deck", _stripped_or_none, None),
+            repeat(None),
+            map("line {}".format, range(first_line, first_line + len(rows))),
+            repeat(None),
+            repeat(()),
+            repeat(False),
+        ),
+    )
+    return True
+
+
+def _stripped_or_none(cell: str) -> str | None:
+    return cell.strip() or None
+
+
+# A card draft from all its fields at once, without a Python call (what `CardDraft._make`
+# does, minus the length check the zip above makes needless).
+_new_draft = partial(tuple.__new__, CardDraft)
 
 
 def _fill_roles(layout: _Layout, result: ParseResult) -> None:
@@ -306,14 +403,15 @@ def _read_rows(layout: _Layout, rows: Iterator[tuple[int, list[str]]], result: P
     cards, skipped = result.cards, result.skipped
     unused: dict[int, list[int]] = {}  # column -> lines where it held text that was not taken
     for number, row in rows:
-        size = len(row)
-        if size == 1 and not row[0].strip():
-            continue  # a blank line
-        if size < width:
-            row = row + padding[size:]
-        for index in unrolled if size <= width else [*unrolled, *range(width, size)]:
-            if row[index].strip():
-                unused.setdefault(index + 1, []).append(number)
+        if unrolled or len(row) != width:  # else every column is one of the card's
+            size = len(row)
+            if size == 1 and not row[0].strip():
+                continue  # a blank line
+            if size < width:
+                row = row + padding[size:]
+            for index in unrolled if size <= width else [*unrolled, *range(width, size)]:
+                if row[index].strip():
+                    unused.setdefault(index + 1, []).append(number)
         front, back = row[front_at], row[back_at]
         if html:
             front, back = html_to_text(front), html_to_text(back)

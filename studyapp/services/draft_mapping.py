@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import islice, repeat
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -135,17 +137,11 @@ _CARD_COLUMNS = (
     CardRow.content_key,
 )
 _CHUNK = 500
-_INSERT_COLUMNS = (
-    "uid",
-    "deck_id",
-    "position",
-    "front",
-    "back",
-    "tags",
-    "source",
-    "content_key",
-    "demo_id",
-    "demo_params",
+# The columns of an added card: those that differ from card to card, those that mostly do
+# not (each written once into the statement when all cards share it), the scheduling state.
+_VARYING_COLUMNS = ("uid", "position", "front", "back", "tags", "content_key")
+_CARD_COLUMNS_MOSTLY_SHARED = ("deck_id", "source", "demo_id", "demo_params")
+_STATE_COLUMNS = (
     "suspended",
     "buried_until",
     "ease_cents",
@@ -156,6 +152,8 @@ _INSERT_COLUMNS = (
     "created_at",
     "modified_at",
 )
+_SCHEDULE = attrgetter("state", "suspended")  # what an added card's state comes from
+_INSERT_COLUMNS = (*_VARYING_COLUMNS, *_CARD_COLUMNS_MOSTLY_SHARED, *_STATE_COLUMNS)
 
 
 class DeckCards:
@@ -199,7 +197,7 @@ class DraftMapper:
         self.touched: dict[_Card, str] = {}  # cards this import took, and from where
         self.by_uid: dict[str, _Card | None] = {}
         self.keys_seen: dict[str, str] = {}
-        self.added: list[tuple[_Card, _Incoming]] = []
+        self.added: list[tuple[_Card, CardDraft]] = []  # with the drafts they came from
         self.changed: dict[_Card, dict[str, Any]] = {}
         self.new_uid = repo.UidSequence()
         self.tags_stored: dict[tuple[str, ...], str] = {}  # a file's tags, as stored
@@ -246,9 +244,10 @@ class DraftMapper:
         if result.description is not None:
             self._describe(self.deck(file_deck), result.description)
         carries = OPTIONAL_FIELDS if result.carries is None else result.carries
-        for draft in result.cards:
-            target = deck or (draft.deck or "").strip() or file_deck
-            self._draft(item, draft, target, carries)
+        one_deck = deck or (None if any(d.deck for d in result.cards) else file_deck)
+        done, content_keys = self._add_all(item, result.cards, one_deck)
+        if not done:
+            self._drafts(item, result.cards, deck, file_deck, carries, content_keys)
         if not result.cards and not result.decks and result.deck_name:
             self.deck(file_deck)  # a file that names its deck but holds no cards yet
 
@@ -266,32 +265,143 @@ class DraftMapper:
         if not self.add_only or not cards.row.description:
             cards.row.description = description
 
-    def _draft(
-        self, item: ParsedFile, draft: CardDraft, target: str, carries: frozenset[str]
+    def _drafts(
+        self,
+        item: ParsedFile,
+        drafts: Iterable[CardDraft],
+        deck: str | None,
+        file_deck: str,
+        carries: frozenset[str],
+        content_keys: Sequence[str] | None = None,
     ) -> None:
-        where = item.where(draft.where) if item.label else draft.where
-        front, back = draft.front, draft.back
-        if "\r" in front or "\r" in back:
-            front, back = clean_text(front), clean_text(back)
-        if not front.strip():
-            self.report.skipped.append(Skipped(where, "card has no front"))
-            return
-        tags = self.tags_stored.get(draft.tags)
-        if tags is None:
-            tags = self.tags_stored[draft.tags] = repo.tags_to_db(draft.tags)
-        incoming = _Incoming(
-            draft,
-            front,
-            back,
-            tags,
-            " ".join(draft.source.split()) if draft.source else "",
-            where,
-            repo.content_key(front, back),
+        """Map each draft onto the collection (`content_keys`: theirs, if already known).
+
+        This loop runs once per card of files that hold hundreds of thousands, so the common
+        case (a card without a key that its deck does not hold yet) is added right here;
+        everything else goes through the matching rules below.
+        """
+        label = item.label
+        skipped = self.report.skipped
+        tags_stored = self.tags_stored
+        content_key = repo.content_key
+        added, touched, by_uid = self.added, self.touched, self.by_uid
+        new_uids = iter(self.new_uid)
+        cards: DeckCards | None = None
+        cards_name: str | None = None
+        count = 0
+        for draft, known_key in zip(drafts, content_keys or repeat(None), strict=False):
+            front, back, tags, source, key, draft_deck, demo, where, _, _, _ = draft
+            target = deck or (draft_deck.strip() if draft_deck else "") or file_deck
+            if label:
+                where = item.where(where)
+            if "\r" in front or "\r" in back:
+                front, back = clean_text(front), clean_text(back)
+            if not front.strip():
+                skipped.append(Skipped(where, "card has no front"))
+                continue
+            stored_tags = tags_stored.get(tags)
+            if stored_tags is None:
+                stored_tags = tags_stored[tags] = repo.tags_to_db(tags)
+            if source:
+                source = " ".join(source.split())
+            key_of_content = known_key or content_key(front, back)
+            if key is not None and key.strip():
+                incoming = _Incoming(draft, front, back, stored_tags, source, where, key_of_content)
+                self._keyed(incoming, target, carries)
+                continue
+            if target != cards_name or cards is None:
+                cards, cards_name = self.deck(target), target
+            if cards.by_content.get(key_of_content) or front in cards.by_front:
+                incoming = _Incoming(draft, front, back, stored_tags, source, where, key_of_content)
+                self._keyless(incoming, target, carries)
+                continue
+            uid = next(new_uids)
+            demo_id, demo_params = repo.demo_to_db(demo) if demo is not None else (None, None)
+            card = _Card(
+                None,
+                uid,
+                cards.id,
+                cards.next_position,
+                front,
+                back,
+                stored_tags,
+                source,
+                demo_id,
+                demo_params,
+                key_of_content,
+            )
+            cards.next_position += 1
+            cards.by_content[key_of_content] = [card]
+            added.append((card, draft))
+            touched[card] = where
+            by_uid[uid] = card
+            count += 1
+        self.report.added += count
+
+    def _add_all(
+        self, item: ParsedFile, drafts: Sequence[CardDraft], target: str | None
+    ) -> tuple[bool, Sequence[str] | None]:
+        """Add every draft as a new card of `target` in one go, if they all are new cards.
+
+        That is the common import (a file of new cards, without ids or demo links, none of
+        them twice and none already in the deck), and the one that reaches 100,000 cards: it
+        is done here column by column, with no Python step per card but the content key. Any
+        other file (or no single target deck) is left to the matching rules card by card:
+        (False, the drafts' content keys if they were worked out).
+        """
+        if not drafts or target is None:
+            return False, None
+        fronts, backs, tags, sources, keys, _, demos, wheres, _, _, _ = zip(*drafts, strict=True)
+        if (
+            any(keys)
+            or any(demos)
+            or not all(map(str.strip, fronts))
+            or "\r" in "".join(fronts)
+            or "\r" in "".join(backs)
+        ):
+            return False, None
+        content_keys = list(map(repo.content_key, fronts, backs))
+        if len(set(content_keys)) != len(content_keys):
+            return False, content_keys
+        cards = self.deck(target)
+        if not (
+            cards.by_content.keys().isdisjoint(content_keys)
+            and cards.by_front.keys().isdisjoint(fronts)
+        ):
+            return False, content_keys
+        stored = self.tags_stored
+        for distinct in set(tags) - stored.keys():
+            stored[distinct] = repo.tags_to_db(distinct)
+        if any(sources):
+            sources = tuple(" ".join(source.split()) if source else "" for source in sources)
+        if item.label:
+            wheres = tuple(map(item.where, wheres))
+        count = len(drafts)
+        uids = list(islice(iter(self.new_uid), count))
+        start = cards.next_position
+        added = list(
+            map(
+                _Card,
+                repeat(None),
+                uids,
+                repeat(cards.id),
+                range(start, start + count),
+                fronts,
+                backs,
+                map(stored.__getitem__, tags),
+                sources,
+                repeat(None),
+                repeat(None),
+                content_keys,
+            )
         )
-        if draft.key is not None and draft.key.strip():
-            self._keyed(incoming, target, carries)
-        else:
-            self._keyless(incoming, target, carries)
+        cards.next_position = start + count
+        cards.by_content.update(zip(content_keys, ([card] for card in added), strict=True))
+        self.added += zip(added, drafts, strict=True)
+        self.touched.update(zip(added, wheres, strict=True))
+        self.by_uid.update(zip(uids, added, strict=True))
+        self.report.added += count
+        return True, content_keys
 
     def _keyed(self, draft: _Incoming, target: str, carries: frozenset[str]) -> None:
         assert draft.key is not None
@@ -374,7 +484,7 @@ class DraftMapper:
             cards.by_content[card.content_key] = [card]
         else:
             same.append(card)
-        self.added.append((card, draft))
+        self.added.append((card, draft.draft))
         self.touched[card] = draft.where
         self.by_uid[uid] = card
         self.report.added += 1
@@ -436,10 +546,11 @@ class DraftMapper:
     def _insert_added(self) -> None:
         """The added cards as one executemany of driver-ready tuples.
 
-        The values every new card shares (the import time, a new card's state) are converted
-        once; only a backup's cards bring states of their own.
+        The values every new card shares (its deck, the import time, a new card's state) are
+        converted once and written into the statement; only what differs is bound per card.
         """
-        if not self.added:
+        added = self.added
+        if not added:
             return
         table = CardRow.__table__
         processes = repo.driver_values(self.session, table, _INSERT_COLUMNS)
@@ -450,44 +561,46 @@ class DraftMapper:
             return value if value is None or process is None else process(value)
 
         now = stored("created_at", self.now)
+        cards = [card for card, _ in added]
+        schedules = list(map(_SCHEDULE, (draft for _, draft in added)))
         states: dict[tuple[SM2State | None, bool], tuple[Any, ...]] = {}
-        rows = []
-        for card, incoming in self.added:
-            draft = incoming.draft
-            scheduled = states.get((draft.state, draft.suspended))
-            if scheduled is None:
-                state = draft.state or SM2State.new()
-                scheduled = states[(draft.state, draft.suspended)] = (
-                    stored("suspended", draft.suspended),
-                    None,
-                    state.ease_cents,
-                    state.interval,
-                    state.repetitions,
-                    state.lapses,
-                    stored("due", state.due),
-                    now,
-                    now,
-                )
-            rows.append(
-                (
-                    card.uid,
-                    card.deck_id,
-                    card.position,
-                    card.front,
-                    card.back,
-                    card.tags,
-                    card.source,
-                    card.content_key,
-                    card.demo_id,
-                    card.demo_params,
-                    *scheduled,
-                )
+        for state, suspended in set(schedules):
+            new = state or SM2State.new()
+            states[(state, suspended)] = (
+                stored("suspended", suspended),
+                None,
+                new.ease_cents,
+                new.interval,
+                new.repetitions,
+                new.lapses,
+                stored("due", new.due),
+                now,
+                now,
             )
-        repo.insert_tuples(self.session, table, _INSERT_COLUMNS, rows)
+        names = list(_VARYING_COLUMNS)
+        shared: dict[str, Any] = {}
+        for name in _CARD_COLUMNS_MOSTLY_SHARED:
+            values = set(map(attrgetter(name), cards))
+            if len(values) == 1:
+                shared[name] = values.pop()
+            else:
+                names.append(name)
+        values_of = attrgetter(*names)
+        rows: list[tuple[Any, ...]]
+        if len(states) == 1:
+            shared.update(zip(_STATE_COLUMNS, next(iter(states.values())), strict=True))
+            rows = list(map(values_of, cards))
+        else:
+            names += _STATE_COLUMNS
+            rows = [
+                values_of(card) + states[schedule]
+                for card, schedule in zip(cards, schedules, strict=True)
+            ]
+        repo.insert_tuples(self.session, table, names, rows, shared)
 
     def _write_reviews(self) -> None:
         """The review logs of added cards (a backup's), once the cards have their ids."""
-        with_reviews = [(card, draft) for card, draft in self.added if draft.draft.reviews]
+        with_reviews = [(card, draft) for card, draft in self.added if draft.reviews]
         if not with_reviews:
             return
         ids: dict[str, int] = {}
@@ -499,8 +612,7 @@ class DraftMapper:
             )
             ids.update((uid, card_id) for uid, card_id in rows_found)
         rows = []
-        for card, incoming in with_reviews:
-            draft = incoming.draft
+        for card, draft in with_reviews:
             card.id = ids[card.uid]
             rows += [
                 repo.review_values(

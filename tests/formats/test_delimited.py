@@ -154,3 +154,26 @@ def test_export_reads_back_into_the_same_cards(tmp_path: Path, export, parse) ->
         (c.front, c.back, c.tags, "Deck, with comma", c.uid, c.source) for c in cards
     ]
     assert result.skipped == [] and result.warnings == []
+
+
+def test_quoting_does_not_change_what_a_file_holds(tmp_path: Path) -> None:
+    # Unquoted files are split line by line; quoted ones go through the CSV reader, and one
+    # with a line break inside a field is read record by record. All give the same cards.
+    rows = [("What is Adam?", "an optimizer", "opt fast"), ("ReLU?", "", "act"), ("", "x", "")]
+    plain = "front,back,tags\n" + "".join(",".join(row) + "\n" for row in rows) + "\nlast,one,\n"
+    quoted = "front,back,tags\n" + "".join(
+        ",".join(f'"{cell}"' for cell in row) + "\n" for row in rows
+    )
+    quoted += '\n"last","one",""\n'
+    for text in (plain, quoted):
+        result = parse_csv(write(tmp_path, "deck.csv", text))
+        assert [(c.front, c.back, c.tags, c.where) for c in result.cards] == [
+            ("What is Adam?", "an optimizer", ("opt", "fast"), "line 2"),
+            ("ReLU?", "", ("act",), "line 3"),
+            ("last", "one", (), "line 6"),
+        ]
+        assert [s.where for s in result.skipped] == ["line 4"]
+    spanning = quoted.replace('"an optimizer"', '"an\noptimizer"')
+    result = parse_csv(write(tmp_path, "deck.csv", spanning))
+    assert result.cards[0].back == "an\noptimizer"
+    assert [c.where for c in result.cards] == ["line 2", "line 4", "line 7"]

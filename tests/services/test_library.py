@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import sqlite3
 from datetime import UTC
 from pathlib import Path
 
@@ -325,3 +327,22 @@ def test_our_own_export_re_imported_adds_nothing_in_any_format(
         report = library.import_files([path], format=format)
         assert (report.added, report.updated, report.skipped) == (0, 0, []), format
     assert len(CardService(store).search()) == total
+
+
+def test_reimport_matches_cards_by_content_whatever_their_spacing_and_case(
+    store: Store, tmp_path: Path
+) -> None:
+    # Content keys are stored with the cards: a later import with the text spaced or cased
+    # differently (or an older collection's keys) must find the same cards.
+    first = tmp_path / "first.csv"
+    first.write_text("front,back\nWhat is  Adam?,An optimizer\nReLU?,max(0 x)\n", "utf-8")
+    again = tmp_path / "again.csv"
+    again.write_text("front,back\n what is adam? ,\tAN   OPTIMIZER\nNew card,yes\n", "utf-8")
+    library = LibraryService(store)
+    assert library.import_files([first], deck="D").added == 2
+    report = library.import_files([again], deck="D")
+    assert (report.added, report.unchanged, report.updated) == (1, 1, 0)
+    assert store.path is not None
+    with sqlite3.connect(store.path) as conn:
+        (key,) = conn.execute("SELECT content_key FROM cards WHERE front = 'ReLU?'").fetchone()
+    assert key == hashlib.sha256(b"relu?\x1fmax(0 x)").hexdigest()[:32]
