@@ -28,21 +28,16 @@ from __future__ import annotations
 
 import hashlib
 import html
-import io
 import json
-import os
 import re
 import sqlite3
-import struct
 import time
-import zipfile
-import zlib
 from collections.abc import Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from typing import Any
 
 from studyapp.formats.base import ExportDeck
+from studyapp.formats.package_zip import zip_archive
 from studyapp.model import normalize_tags
 
 # Fixed forever: Anki recognises the note type by this id across exports.
@@ -51,12 +46,7 @@ MODEL_NAME = "Basic (with studyapp id)"
 UID_FIELD = "studyapp id"
 DEFAULT_DECK_ID = 1  # Anki's own "Default" deck
 GUID_NAMESPACE = "studyapp"
-# Deflate at the lowest level: a third of the time of the default level or less, for a
-# package at most a fifth larger.
-COMPRESS_LEVEL = 1
 _ZIP_EPOCH = 315_532_800  # 1980-01-01
-_ZIP64_LIMIT = (1 << 31) - 1  # a package this large needs zipfile's zip64 records
-_PIECE = 1 << 22  # bytes deflated as one piece, side by side with the others
 
 # A space that HTML would collapse or drop: at the start of a line or after a space or tab.
 _SIGNIFICANT_SPACE = re.compile(r" (?<![^ \t\n] )")
@@ -123,7 +113,7 @@ def export_apkg(decks: Sequence[ExportDeck], *, timestamp: float | None = None) 
     """
     timestamp = time.time() if timestamp is None else timestamp
     members = [("collection.anki2", _collection(decks, timestamp)), ("media", b"{}")]
-    return _zip(members, time.gmtime(max(timestamp, _ZIP_EPOCH)))
+    return zip_archive(members, time.gmtime(max(timestamp, _ZIP_EPOCH)))
 
 
 def text_to_html(text: str) -> str:
@@ -189,76 +179,6 @@ def _all_plain(texts: Iterable[str]) -> bool:
     # A NUL between texts keeps a space at the start of one from passing unseen.
     joined = "\x00".join(texts)
     return _is_plain(joined) and "\x00 " not in joined
-
-
-def _zip(members: Sequence[tuple[str, bytes]], modified: time.struct_time) -> bytes:
-    """A zip archive of `members`, each deflated, as zipfile writes one (zip64 aside).
-
-    Written here rather than with zipfile so that a large member is deflated on every core
-    (see _deflate); Anki reads any standard deflated zip member.
-    """
-    if sum(len(data) for _, data in members) >= _ZIP64_LIMIT:
-        return _zip_with_zipfile(members, modified)
-    stamp = (
-        (modified.tm_hour << 11) | (modified.tm_min << 5) | (modified.tm_sec // 2),
-        ((modified.tm_year - 1980) << 9) | (modified.tm_mon << 5) | modified.tm_mday,
-    )
-    out = io.BytesIO()
-    directory = []
-    for name, data in members:
-        encoded = name.encode("ascii")
-        compressed = _deflate(data)
-        # version needed 2.0, no flags, deflated, time, date, crc, sizes, name length, no extra
-        fields = (20, 0, 8, *stamp, zlib.crc32(data), len(compressed), len(data), len(encoded))
-        directory.append(
-            b"PK\x01\x02"
-            + struct.pack("<BB", 20, 3)  # made by zip 2.0 on Unix
-            + struct.pack("<5H3L2H", *fields, 0)
-            + struct.pack("<3H2L", 0, 0, 0, 0o644 << 16, out.tell())
-            + encoded
-        )
-        out.write(b"PK\x03\x04" + struct.pack("<5H3L2H", *fields, 0) + encoded)
-        out.write(compressed)
-    start = out.tell()
-    listing = b"".join(directory)
-    out.write(listing)
-    count = len(directory)
-    out.write(b"PK\x05\x06" + struct.pack("<4H2LH", 0, 0, count, count, len(listing), start, 0))
-    return out.getvalue()
-
-
-def _deflate(data: bytes) -> bytes:
-    """`data` as one raw deflate stream, compressed in pieces side by side.
-
-    Each piece of _PIECE bytes is compressed on its own (zlib lets other threads run
-    meanwhile) and ends on a byte boundary, so the pieces joined are one valid stream, as
-    pigz writes them. The bytes do not depend on the number of cores.
-    """
-    view = memoryview(data)
-    pieces = [view[start : start + _PIECE] for start in range(0, len(data), _PIECE)] or [view]
-    last = len(pieces) - 1
-
-    def deflate(index: int) -> bytes:
-        compressor = zlib.compressobj(COMPRESS_LEVEL, zlib.DEFLATED, -zlib.MAX_WBITS, 9)
-        end = zlib.Z_FINISH if index == last else zlib.Z_SYNC_FLUSH
-        return compressor.compress(pieces[index]) + compressor.flush(end)
-
-    workers = min(len(pieces), os.cpu_count() or 1)
-    if workers == 1:
-        return b"".join(map(deflate, range(len(pieces))))
-    with ThreadPoolExecutor(workers) as pool:
-        return b"".join(pool.map(deflate, range(len(pieces))))
-
-
-def _zip_with_zipfile(members: Sequence[tuple[str, bytes]], modified: time.struct_time) -> bytes:
-    """The same archive through zipfile, which writes the zip64 records a 4 GiB one needs."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name, data in members:
-            info = zipfile.ZipInfo(name, modified[:6])
-            info.external_attr = 0o644 << 16
-            archive.writestr(info, data, zipfile.ZIP_DEFLATED, COMPRESS_LEVEL)
-    return buffer.getvalue()
 
 
 def _collection(decks: Sequence[ExportDeck], timestamp: float) -> bytes:

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from studyapp.formats import anki_export
+from studyapp.formats import package_zip
 from studyapp.formats.anki_export import MODEL_ID, deck_id, export_apkg, note_guid, text_to_html
 from studyapp.formats.anki_html import html_to_text
 from studyapp.formats.apkg import parse
@@ -330,7 +330,7 @@ def test_a_package_deflated_in_many_pieces_reads_whole(
     tmp_path: Path, anki_col: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # A large collection is deflated in pieces side by side; small pieces make many here.
-    monkeypatch.setattr(anki_export, "_PIECE", 4096)
+    monkeypatch.setattr(package_zip, "PIECE", 4096)
     package = write(tmp_path, bulk_decks(), at=1.7e9)
     with zipfile.ZipFile(package) as archive:
         assert archive.testzip() is None
@@ -347,7 +347,7 @@ def test_a_package_deflated_in_many_pieces_reads_whole(
 def test_a_package_too_large_for_a_plain_zip_is_written_by_zipfile(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(anki_export, "_ZIP64_LIMIT", 0)
+    monkeypatch.setattr(package_zip, "ZIP64_LIMIT", 0)
     package = write(tmp_path, sample_decks(), at=1.7e9)
     monkeypatch.undo()
     with (
