@@ -309,18 +309,20 @@ def _export_deck(
             .where(CardRow.deck_id == deck.id)
             .order_by(ReviewRow.id)
         ).all()
-        for card_id, at, day, rating, ms, kind, *values in rows:
-            reviews.setdefault(card_id, []).append(
-                ReviewDraft(
-                    repo.aware(at),
-                    day,
-                    rating,
-                    ms,
-                    kind,
-                    state(tuple(values[:5])),
-                    state(tuple(values[5:])),
-                )
+        for row in rows:
+            # In the order of _REVIEW_COLUMNS: the card, the review, the states around it.
+            before, after = tuple(row[6:11]), tuple(row[11:16])
+            values = (
+                repo.aware(row[1]),
+                *row[2:6],
+                states.get(before) or state(before),
+                states.get(after) or state(after),
             )
+            card_reviews = reviews.get(row[0])
+            if card_reviews is None:
+                reviews[row[0]] = [make(ReviewDraft, values)]
+            else:
+                card_reviews.append(make(ReviewDraft, values))
     rows = connection.execute(_in_deck_order(_CARD_COLUMNS, deck.id)).all()
     for position, row in enumerate(rows, start=1):
         # In the order of repo.CARD_COLUMNS.
