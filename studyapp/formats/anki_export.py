@@ -28,17 +28,16 @@ from __future__ import annotations
 
 import hashlib
 import html
-import io
 import json
 import re
 import sqlite3
 import time
-import zipfile
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from contextlib import closing
 from typing import Any
 
 from studyapp.formats.base import ExportDeck
+from studyapp.formats.package_zip import zip_archive
 from studyapp.model import normalize_tags
 
 # Fixed forever: Anki recognises the note type by this id across exports.
@@ -47,9 +46,6 @@ MODEL_NAME = "Basic (with studyapp id)"
 UID_FIELD = "studyapp id"
 DEFAULT_DECK_ID = 1  # Anki's own "Default" deck
 GUID_NAMESPACE = "studyapp"
-# Deflate at the lowest level: a third of the time of the default level or less, for a
-# package at most a fifth larger.
-COMPRESS_LEVEL = 1
 _ZIP_EPOCH = 315_532_800  # 1980-01-01
 
 # A space that HTML would collapse or drop: at the start of a line or after a space or tab.
@@ -116,13 +112,8 @@ def export_apkg(decks: Sequence[ExportDeck], *, timestamp: float | None = None) 
     same timestamp give the same bytes.
     """
     timestamp = time.time() if timestamp is None else timestamp
-    buffer = io.BytesIO()
-    deflate = {"compress_type": zipfile.ZIP_DEFLATED, "compresslevel": COMPRESS_LEVEL}
-    with zipfile.ZipFile(buffer, "w") as archive:
-        database = _collection(decks, timestamp)
-        archive.writestr(_member("collection.anki2", timestamp), database, **deflate)
-        archive.writestr(_member("media", timestamp), "{}", **deflate)
-    return buffer.getvalue()
+    members = [("collection.anki2", _collection(decks, timestamp)), ("media", b"{}")]
+    return zip_archive(members, time.gmtime(max(timestamp, _ZIP_EPOCH)))
 
 
 def text_to_html(text: str) -> str:
@@ -168,11 +159,26 @@ def sort_field(field: str) -> str:
     return field
 
 
-def _member(name: str, timestamp: float) -> zipfile.ZipInfo:
-    # Zip dates start in 1980.
-    info = zipfile.ZipInfo(name, time.gmtime(max(timestamp, _ZIP_EPOCH))[:6])
-    info.external_attr = 0o644 << 16
-    return info
+def _is_plain(text: str) -> bool:
+    """Whether `text` is its own field HTML: nothing to escape, no line break, tab or space
+    that HTML would collapse (see text_to_html)."""
+    return not (
+        "&" in text
+        or "<" in text
+        or ">" in text
+        or "\n" in text
+        or "\r" in text
+        or "\t" in text
+        or "  " in text
+        or text.startswith(" ")
+    )
+
+
+def _all_plain(texts: Iterable[str]) -> bool:
+    """Whether every one of `texts` is its own field HTML, found out at once."""
+    # A NUL between texts keeps a space at the start of one from passing unseen.
+    joined = "\x00".join(texts)
+    return _is_plain(joined) and "\x00 " not in joined
 
 
 def _collection(decks: Sequence[ExportDeck], timestamp: float) -> bytes:
@@ -182,25 +188,56 @@ def _collection(decks: Sequence[ExportDeck], timestamp: float) -> bytes:
     notes: list[tuple[int, str, str, str, str, int]] = []
     deck_notes: list[tuple[int, int, int]] = []  # a deck's id and the range of its note ids
     tag_lists: dict[tuple[str, ...], str] = {}
-    to_html, strip, sha1, escape = text_to_html, sort_field, hashlib.sha1, html.escape
+    to_html, strip, plain = text_to_html, sort_field, _is_plain
+    sha1, sha256, pairs = hashlib.sha1, hashlib.sha256, _BASE91_PAIRS
     # Ids come from one counter, a card's right after its note's, as genanki gave them.
     next_id = first_id
     for deck in decks:
         first_note = next_id
+        # Most text needs no HTML and is its own HTML: one look at the whole deck finds out.
+        plain_fronts = _all_plain(card[1] for card in deck.cards)
+        plain_backs = _all_plain(card[2] for card in deck.cards)
+        plain_uids = _all_plain(card[0] for card in deck.cards)
+        # Every value of a note is worked out in this one loop: a function call per value
+        # would cost more than most of the work.
         for card in deck.cards:
-            # An empty Front would make Anki drop the card, so an empty front is a space.
-            front = to_html(card.front) if card.front.strip() else "&nbsp;"
-            tags = tag_lists.get(card.tags)
+            uid, front, back, card_tags = card[:4]
+            if (plain_fronts or plain(front)) and front and not front.isspace():
+                front_html = stripped = front
+            else:
+                # An empty Front would make Anki drop the card, so an empty front is a space.
+                front_html = to_html(front) if front.strip() else "&nbsp;"
+                stripped = strip(front_html)
+            if not (plain_backs or plain(back)):
+                back = to_html(back)
+            tags = tag_lists.get(card_tags)
             if tags is None:
-                normalized = normalize_tags(card.tags)
-                tags = tag_lists[card.tags] = f" {' '.join(normalized)} " if normalized else ""
-            stripped = strip(front)
-            checksum = int.from_bytes(sha1(stripped.encode()).digest()[:4])
-            fields = f"{front}\x1f{to_html(card.back)}\x1f{escape(card.uid, quote=False)}"
-            notes.append((next_id, note_guid(card.uid), tags, fields, stripped, checksum))
+                normalized = normalize_tags(card_tags)
+                tags = tag_lists[card_tags] = f" {' '.join(normalized)} " if normalized else ""
+            # The guid, as note_guid() gives it.
+            number = int.from_bytes(sha256(f"{GUID_NAMESPACE}__{uid}".encode()).digest()[:8])
+            number, d0 = divmod(number, 8281)
+            number, d1 = divmod(number, 8281)
+            number, d2 = divmod(number, 8281)
+            d4, d3 = divmod(number, 8281)
+            guid = (pairs[d4] + pairs[d3] + pairs[d2] + pairs[d1] + pairs[d0]).lstrip("a")
+            if not (plain_uids or plain(uid)):
+                uid = html.escape(uid, quote=False)
+            notes.append(
+                (
+                    next_id,
+                    guid,
+                    tags,
+                    f"{front_html}\x1f{back}\x1f{uid}",
+                    stripped,
+                    int.from_bytes(sha1(stripped.encode()).digest()[:4]),
+                )
+            )
             next_id += 2
         deck_notes.append((deck_id(deck.name), first_note, next_id))
     with closing(sqlite3.connect(":memory:")) as connection:
+        # A scratch database, serialized at the end: no journal to keep.
+        connection.execute("PRAGMA journal_mode = OFF")
         connection.executescript(_TABLES)
         connection.execute(
             "INSERT INTO col VALUES (1, 1411124400, ?, ?, 11, 0, 0, 0, ?, ?, ?, ?, '{}')",

@@ -142,5 +142,6 @@ FORMATS = (
         parse=parse,
         export=export_apkg,
         text=False,
+        card_fields=frozenset({"uid", "front", "back", "tags"}),
     ),
 )

@@ -148,7 +148,9 @@ class FormatSpec:
 
     `sniff(path, head)` gets the file's first bytes and returns a confidence from 0 (not this
     format) to 1 (certainly this format); detection picks the most confident. `text` says the
-    export is text, so it can go to standard output.
+    export is text, so it can go to standard output. `card_fields` names the `ExportCard`
+    fields the export writes, if not all of them: the collection reads no others for it
+    and leaves them empty (no source, demo, schedule or history).
     """
 
     name: str
@@ -158,3 +160,4 @@ class FormatSpec:
     parse: Parser | None = None
     export: Exporter | None = None
     text: bool = True
+    card_fields: frozenset[str] | None = None

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from studyapp.clock import Clock, system_clock
@@ -162,12 +162,16 @@ class LibraryService:
         spec = get_format(format, for_export=True)
         assert spec.export is not None
         with _collector_paused():
-            decks = self.export_decks(deck)
+            decks = self.export_decks(deck, spec.card_fields)
             if not decks and format == "md":
                 raise UserError("there are no decks to export")
             return spec.export(decks)
 
-    def export_decks(self, deck: str | None = None) -> list[ExportDeck]:
+    def export_decks(
+        self, deck: str | None = None, fields: frozenset[str] | None = None
+    ) -> list[ExportDeck]:
+        """The collection's decks (or one deck) for an export that writes the card `fields`
+        (None: all of them); fields it does not write are left empty."""
         with self.store.read() as session:
             if deck is None:
                 rows = repo.decks(session)
@@ -176,7 +180,7 @@ class LibraryService:
                 if row is None:
                     raise UserError(f"there is no deck named {deck!r}; `studyapp decks` lists them")
                 rows = [row]
-            return [_export_deck(session, row) for row in rows]
+            return [_export_deck(session, row, fields) for row in rows]
 
 
 @contextmanager
@@ -254,13 +258,40 @@ _REVIEW_COLUMNS = (
 )
 
 
-def _export_deck(session: Session, deck: DeckRow) -> ExportDeck:
+# What a card carries beyond its id, text and tags; a format that writes none of it gets
+# these empty values and the collection reads no more than the text.
+_TEXT_FIELDS = frozenset({"uid", "front", "back", "tags", "position"})
+_NEW = SM2State.new()
+_TEXT_COLUMNS = (CardRow.uid, CardRow.front, CardRow.back, CardRow.tags)
+_CARD_COLUMNS = repo.CARD_COLUMNS[:14]  # up to `suspended`; the export numbers cards itself
+
+
+def _export_deck(
+    session: Session, deck: DeckRow, fields: frozenset[str] | None = None
+) -> ExportDeck:
     """A deck with its cards and review logs, read as plain rows (no ORM objects).
 
-    Cards and reviews in one pass each; a scheduling state is built once for all the
-    cards and log entries that share it (every new card, for one).
+    `fields` names the card fields the export writes (None: all of them). Cards and
+    reviews are read in one pass each; a scheduling state is built once for all the cards
+    and log entries that share it (every new card, for one), a tag list once for all the
+    cards that have it.
     """
     connection = session.connection()
+    tags: dict[str, tuple[str, ...]] = {}
+    # Each card is made with tuple.__new__: the named tuple's own constructor is a Python
+    # function, and costs more than the rest of the row's work.
+    make = tuple.__new__
+    exported: list[ExportCard] = []
+    add = exported.append
+    if fields is not None and fields <= _TEXT_FIELDS:
+        rows = connection.execute(_in_deck_order(_TEXT_COLUMNS, deck.id)).all()
+        for position, (uid, front, back, stored) in enumerate(rows, start=1):
+            tag_list = tags.get(stored)
+            if tag_list is None:
+                tag_list = tags[stored] = repo.tags_from_db(stored)
+            add(make(ExportCard, (uid, front, back, tag_list, "", None, _NEW, (), False, position)))
+        return _deck_of(deck, exported)
+
     states: dict[tuple[Any, ...], SM2State] = {}
 
     def state(values: tuple[Any, ...]) -> SM2State:
@@ -271,66 +302,51 @@ def _export_deck(session: Session, deck: DeckRow) -> ExportDeck:
         return found
 
     reviews: dict[int, list[ReviewDraft]] = {}
-    rows = connection.execute(
-        select(*_REVIEW_COLUMNS)
-        .join(CardRow, ReviewRow.card_id == CardRow.id)
-        .where(CardRow.deck_id == deck.id)
-        .order_by(ReviewRow.id)
-    ).all()
-    for card_id, at, day, rating, ms, kind, *values in rows:
-        reviews.setdefault(card_id, []).append(
-            ReviewDraft(
-                repo.aware(at),
-                day,
-                rating,
-                ms,
-                kind,
-                state(tuple(values[:5])),
-                state(tuple(values[5:])),
+    if fields is None or "reviews" in fields:
+        rows = connection.execute(
+            select(*_REVIEW_COLUMNS)
+            .join(CardRow, ReviewRow.card_id == CardRow.id)
+            .where(CardRow.deck_id == deck.id)
+            .order_by(ReviewRow.id)
+        ).all()
+        for row in rows:
+            # In the order of _REVIEW_COLUMNS: the card, the review, the states around it.
+            before, after = tuple(row[6:11]), tuple(row[11:16])
+            values = (
+                repo.aware(row[1]),
+                *row[2:6],
+                states.get(before) or state(before),
+                states.get(after) or state(after),
             )
-        )
-    rows = connection.execute(
-        select(*repo.CARD_COLUMNS)
-        .where(CardRow.deck_id == deck.id)
-        .order_by(CardRow.position, CardRow.id)
-    ).all()
-    tags: dict[str, tuple[str, ...]] = {}  # a deck's cards share a few tag lists
-    exported = tuple(
-        ExportCard(
-            uid,
-            front,
-            back,
-            tags[stored] if stored in tags else tags.setdefault(stored, repo.tags_from_db(stored)),
-            source,
-            repo.demo_from_db(demo_id, demo_params) if demo_id else None,
-            state((ease, reps, interval, due, lapses)),
-            tuple(reviews.get(card_id, ())),
-            suspended,
-            position,
-        )
-        # In the order of repo.CARD_COLUMNS; the export numbers cards 1, 2, ... in deck order.
-        for position, (
-            card_id,
-            uid,
-            front,
-            back,
-            stored,
-            source,
-            demo_id,
-            demo_params,
-            ease,
-            reps,
-            interval,
-            due,
-            lapses,
-            suspended,
-            _buried_until,
-            _position,
-        ) in enumerate(rows, start=1)
-    )
+            card_reviews = reviews.get(row[0])
+            if card_reviews is None:
+                reviews[row[0]] = [make(ReviewDraft, values)]
+            else:
+                card_reviews.append(make(ReviewDraft, values))
+    rows = connection.execute(_in_deck_order(_CARD_COLUMNS, deck.id)).all()
+    for position, row in enumerate(rows, start=1):
+        # In the order of repo.CARD_COLUMNS.
+        key = tuple(row[8:13])  # ease, repetitions, interval, due, lapses
+        card_state = states.get(key) or state(key)
+        card_id, uid, front, back, stored, source, demo_id, demo_params = row[:8]
+        tag_list = tags.get(stored)
+        if tag_list is None:
+            tag_list = tags[stored] = repo.tags_from_db(stored)
+        demo = repo.demo_from_db(demo_id, demo_params) if demo_id else None
+        card_reviews = tuple(reviews[card_id]) if card_id in reviews else ()
+        values = (uid, front, back, tag_list, source, demo, card_state, card_reviews, row[13])
+        add(make(ExportCard, values + (position,)))
+    return _deck_of(deck, exported)
+
+
+def _in_deck_order(columns: Sequence[Any], deck_id: int) -> Select[Any]:
+    return select(*columns).where(CardRow.deck_id == deck_id).order_by(CardRow.position, CardRow.id)
+
+
+def _deck_of(deck: DeckRow, cards: list[ExportCard]) -> ExportDeck:
     return ExportDeck(
         name=deck.name,
-        cards=exported,
+        cards=tuple(cards),
         description=deck.description,
         settings={
             "new_per_day": deck.new_per_day,

@@ -15,6 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from studyapp.formats import package_zip
 from studyapp.formats.anki_export import MODEL_ID, deck_id, export_apkg, note_guid, text_to_html
 from studyapp.formats.anki_html import html_to_text
 from studyapp.formats.apkg import parse
@@ -323,3 +324,39 @@ def test_notes_from_an_earlier_export_are_matched_not_copied(tmp_path: Path, ank
 
 def arrived_back(col: Any) -> str:
     return anki_cards(col)[TRICKY[0][0]][0]
+
+
+def test_a_package_deflated_in_many_pieces_reads_whole(
+    tmp_path: Path, anki_col: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A large collection is deflated in pieces side by side; small pieces make many here.
+    monkeypatch.setattr(package_zip, "PIECE", 4096)
+    package = write(tmp_path, bulk_decks(), at=1.7e9)
+    with zipfile.ZipFile(package) as archive:
+        assert archive.testzip() is None
+        assert archive.getinfo("collection.anki2").file_size > 50 * 4096
+    monkeypatch.undo()
+    assert package.read_bytes() != export_apkg(bulk_decks(), timestamp=1.7e9)
+    assert [c.front for c in parse(package).cards] == [
+        c.front for deck in bulk_decks() for c in deck.cards
+    ]
+    anki_import(anki_col, package)
+    assert anki_col.note_count() == anki_col.card_count() == 1000
+
+
+def test_a_package_too_large_for_a_plain_zip_is_written_by_zipfile(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(package_zip, "ZIP64_LIMIT", 0)
+    package = write(tmp_path, sample_decks(), at=1.7e9)
+    monkeypatch.undo()
+    with (
+        zipfile.ZipFile(package) as archive,
+        zipfile.ZipFile(write(tmp_path, sample_decks(), "plain.apkg", at=1.7e9)) as plain,
+    ):
+        assert [(i.filename, i.date_time, i.external_attr) for i in archive.infolist()] == [
+            (i.filename, i.date_time, i.external_attr) for i in plain.infolist()
+        ]
+        assert [archive.read(n) for n in archive.namelist()] == [
+            plain.read(n) for n in plain.namelist()
+        ]

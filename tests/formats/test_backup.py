@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from studyapp.formats import FormatError
 from studyapp.formats.backup import document, export, parse
@@ -119,3 +121,69 @@ def test_malformed_json_is_one_sentence(tmp_path: Path, text: str, message: str)
     with pytest.raises(FormatError) as caught:
         parse(path)
     assert str(caught.value) == f"{path}, {message}" or str(caught.value) == f"{path}: {message}"
+
+
+def one_card_a_line(decks: list[ExportDeck]) -> bytes:
+    """The layout the backup promises: the standard encoder's text, one card to a line."""
+    doc = document(decks)
+    lines = ["{", f'  "version": {json.dumps(doc["version"])},', '  "decks": [']
+    for i, listed in enumerate(doc["decks"]):
+        lines.append("    {")
+        for key in ("name", "description", "settings"):
+            lines.append(f"      {json.dumps(key)}: {json.dumps(listed[key], ensure_ascii=False)},")
+        cards = [json.dumps(c, ensure_ascii=False) for c in listed["cards"]]
+        if cards:
+            lines += ['      "cards": [', *(f"        {c}," for c in cards[:-1])]
+            lines += [f"        {cards[-1]}", "      ]"]
+        else:
+            lines.append('      "cards": []')
+        lines.append("    }" + ("," if i < len(doc["decks"]) - 1 else ""))
+    lines += ["  ]", "}", ""]
+    return "\n".join(lines).encode("utf-8")
+
+
+TEXT = st.text(alphabet=st.characters(exclude_categories=("Cs",)), max_size=12)
+STATES = st.just(SM2State.new()) | st.builds(
+    SM2State,
+    ease=st.sampled_from([1.3, 2.5, 2.36]),
+    repetitions=st.integers(0, 9),
+    interval=st.integers(0, 400),
+    due=st.dates(date(2020, 1, 1), date(2030, 1, 1)),
+    lapses=st.integers(0, 9),
+)
+REVIEWS = st.builds(
+    ReviewDraft,
+    at=st.datetimes(timezones=st.just(UTC)),
+    study_day=st.dates(),
+    rating=st.integers(1, 5),
+    duration_ms=st.integers(0, 10**6),
+    kind=st.sampled_from(["new", "review", "relearn", "drill"]),
+    before=STATES,
+    after=STATES,
+)
+CARDS = st.builds(
+    ExportCard,
+    uid=TEXT,
+    front=TEXT,
+    back=TEXT,
+    tags=st.tuples(TEXT, TEXT) | st.just(()),
+    source=TEXT,
+    demo=st.none() | st.builds(DemoLink, st.just("adam_vs_sgd"), st.just({"steps": 4, "t": "é"})),
+    state=STATES,
+    reviews=st.lists(REVIEWS, max_size=2).map(tuple),
+    suspended=st.booleans(),
+    position=st.integers(0, 5),
+)
+DECKS = st.builds(
+    ExportDeck,
+    name=TEXT,
+    cards=st.lists(CARDS, max_size=4).map(tuple),
+    description=TEXT,
+    settings=st.none() | st.just({"new_per_day": 5, "reviews_per_day": 50, "day_start_hour": 3}),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(DECKS, max_size=3))
+def test_the_backup_is_the_standard_encoding_one_card_a_line(decks: list[ExportDeck]) -> None:
+    assert export(decks) == one_card_a_line(decks)
