@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from studyapp.db import repository as repo
 from studyapp.db.models import CardRow, DeckRow, ReviewRow
 from studyapp.formats.base import OPTIONAL_FIELDS, CardDraft, DeckDraft, ParseResult, Skipped
-from studyapp.model import DeckSettings
+from studyapp.model import DeckSettings, DemoLink
 from studyapp.scheduling import SM2State
 
 _UID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
@@ -183,6 +183,35 @@ class DeckCards:
                 entries.remove(card)
 
 
+def _new_card(
+    cards: DeckCards,
+    uid: str,
+    front: str,
+    back: str,
+    tags: str,
+    source: str,
+    demo: DemoLink | None,
+    content_key: str,
+) -> _Card:
+    """A card this import adds at the end of `cards`' deck (not yet indexed for matching)."""
+    demo_id, demo_params = repo.demo_to_db(demo) if demo is not None else (None, None)
+    card = _Card(
+        None,
+        uid,
+        cards.id,
+        cards.next_position,
+        front,
+        back,
+        tags,
+        source,
+        demo_id,
+        demo_params,
+        content_key,
+    )
+    cards.next_position += 1
+    return card
+
+
 class DraftMapper:
     def __init__(
         self, session: Session, now: datetime, add_only: bool, report: ImportReport
@@ -316,21 +345,7 @@ class DraftMapper:
                 self._keyless(incoming, target, carries)
                 continue
             uid = next(new_uids)
-            demo_id, demo_params = repo.demo_to_db(demo) if demo is not None else (None, None)
-            card = _Card(
-                None,
-                uid,
-                cards.id,
-                cards.next_position,
-                front,
-                back,
-                stored_tags,
-                source,
-                demo_id,
-                demo_params,
-                key_of_content,
-            )
-            cards.next_position += 1
+            card = _new_card(cards, uid, front, back, stored_tags, source, demo, key_of_content)
             cards.by_content[key_of_content] = [card]
             added.append((card, draft))
             touched[card] = where
@@ -461,22 +476,16 @@ class DraftMapper:
         return True
 
     def _add(self, draft: _Incoming, cards: DeckCards, uid: str) -> None:
-        demo = draft.draft.demo
-        demo_id, demo_params = repo.demo_to_db(demo) if demo is not None else (None, None)
-        card = _Card(
-            None,
+        card = _new_card(
+            cards,
             uid,
-            cards.id,
-            cards.next_position,
             draft.front,
             draft.back,
             draft.tags,
             draft.source,
-            demo_id,
-            demo_params,
+            draft.draft.demo,
             draft.content_key,
         )
-        cards.next_position += 1
         # Indexed by content only: a card this import adds is taken, and matching by front
         # passes over taken cards.
         same = cards.by_content.get(card.content_key)
