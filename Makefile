@@ -2,6 +2,9 @@
 #   make run    set everything up (once) and open the app
 #   make test   set everything up (once) and run the test suite
 #
+# The set-up byte-compiles the package, as pip does for an installed one, so that start-up
+# does not compile every module again where PYTHONDONTWRITEBYTECODE is set.
+#
 # TORCH pins the CPU wheel that this kind of machine keeps on disk; pyproject.toml keeps a
 # normal range for everyone else. Override it, e.g. `make run TORCH='torch'`.
 
@@ -26,6 +29,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet "$(TORCH)"
 	$(BIN)/python -m pip install --quiet -e ".[test]"
+	$(BIN)/python -m compileall -q studyapp demos
 	touch $(STAMP)
 
 lint: $(STAMP)
