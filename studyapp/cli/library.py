@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from studyapp.errors import UserError
+from studyapp.files import new_file_mode
 
 if TYPE_CHECKING:
     from studyapp.services.library import ImportReport, LibraryService
@@ -168,20 +169,10 @@ def write_file(target: Path, data: bytes) -> None:
             with os.fdopen(handle, "wb") as out:
                 out.write(data)
                 # The temporary file is private; the export is a file like any other.
-                os.fchmod(out.fileno(), _new_file_mode(target))
+                os.fchmod(out.fileno(), new_file_mode(target))
             os.replace(temp, target)
         except BaseException:
             Path(temp).unlink(missing_ok=True)
             raise
     except OSError as exc:
         raise UserError(f"{target}: cannot write ({exc.strerror or exc})") from None
-
-
-def _new_file_mode(target: Path) -> int:
-    """The mode the user's programs give a new file (or the one `target` already has)."""
-    try:
-        return target.stat().st_mode & 0o777
-    except OSError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o666 & ~umask

@@ -40,6 +40,7 @@ from studyapp.db.store import (
     read_only_uri,
 )
 from studyapp.errors import CollectionError, NewerCollectionError, UserError
+from studyapp.files import new_file_mode
 
 RESTORE = "restore"  # the reason given to the copy of the collection saved before a restore
 
@@ -80,6 +81,7 @@ class BackupService:
             os.close(handle)
             temp = Path(name)
             copy_sqlite(collection, temp)
+            os.chmod(temp, new_file_mode(output))  # not the temporary file's private mode
             os.replace(temp, output)
         except (OSError, sqlite3.Error) as exc:
             raise UserError(f"could not back up {collection} to {output}: {_reason(exc)}") from None
@@ -253,6 +255,7 @@ def _put_in_place(source: Path, collection: Path) -> None:
         os.close(handle)
         temp = Path(name)
         copy_sqlite(source, temp)
+        os.chmod(temp, new_file_mode(collection))  # not the temporary file's private mode
         os.replace(temp, collection)
         for leftover in ("-wal", "-shm"):  # they belonged to the file just replaced
             Path(f"{collection}{leftover}").unlink(missing_ok=True)

@@ -4,6 +4,7 @@ collection it replaces."""
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from pathlib import Path
 
@@ -174,6 +175,27 @@ def test_restore_into_a_missing_or_broken_collection(
     (saved,) = backup_folder(db_path).glob("*-restore.db")
     assert saved.read_bytes() == broken  # kept as it was, in case it matters to someone
     assert run_cli(capsys, "decks", "--db", db_path)[0] == 0
+
+
+def test_a_backup_or_a_restored_collection_has_the_permissions_of_any_new_file(
+    db_path: Path, tmp_path: Path, capsys: Capture
+) -> None:
+    make_collection(db_path, {"D": 1})
+    copy, fresh = tmp_path / "copy.db", tmp_path / "new" / "c.db"
+    umask = os.umask(0o022)
+    try:
+        assert run_cli(capsys, "backup", "--output", copy, "--db", db_path)[0] == 0
+        assert run_cli(capsys, "restore", copy, "--db", fresh)[0] == 0
+        assert mode(copy) == mode(fresh) == 0o644  # not the private mode of a temporary file
+        copy.chmod(0o600)  # a file made private by its owner stays private
+        assert run_cli(capsys, "backup", "--output", copy, "--db", db_path)[0] == 0
+        assert mode(copy) == 0o600
+    finally:
+        os.umask(umask)
+
+
+def mode(path: Path) -> int:
+    return path.stat().st_mode & 0o777
 
 
 def test_a_backup_from_an_older_version_is_restored_at_the_current_schema(
