@@ -34,6 +34,24 @@ def test_tanh_keeps_xavier_signal_far_better_than_relu() -> None:
     assert tanh < 100 < relu
 
 
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("depth", [30, 100])
+def test_every_claim_holds_with_tanh_too_where_xavier_is_the_right_scale(
+    seed: int, depth: int
+) -> None:
+    out = run_demo("init_signal_propagation", seed=seed, activation="tanh", depth=depth)
+    assert [c.holds for c in out.claims] == [True, True], [c.text for c in out.claims]
+    xavier_claim = [c for c in out.claims if c.text.startswith("Xavier")][0]
+    assert "loses no orders of magnitude" in xavier_claim.text
+    assert "the init must match the activation" in out.takeaway.lower()
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_every_claim_holds_with_relu_for_several_seeds(seed: int) -> None:
+    out = run_demo("init_signal_propagation", seed=seed)
+    assert [c.holds for c in out.claims] == [True, True], [c.text for c in out.claims]
+
+
 def test_large_init_explodes_with_relu() -> None:
     series = run_demo("init_signal_propagation", init="large").series
     large = series["large N(0, 1^2)"]["y"]
