@@ -144,32 +144,20 @@ def render_plot(result: DemoResult, colour: bool, width: int | None = None) -> s
     """The result's series as a plotext chart, or "" when there is nothing to draw."""
     import plotext as plt
 
-    curves = []
-    for label, value in result.series.items():
-        if isinstance(value, dict):
-            x, y = list(value.get("x", [])), list(value.get("y", []))
-        else:
-            y = list(value)
-            x = list(range(len(y)))
-        if y and len(x) == len(y):
-            curves.append((label, x, y))
-    if not curves:
-        return ""
+    from studyapp.demo_api.plot import plot_series
+
     columns = width or min(shutil.get_terminal_size((80, 24)).columns, PLOT_MAX_WIDTH)
     plt.clear_figure()
     plt.plotsize(columns, PLOT_HEIGHT)
     if not colour:
         plt.theme("clear")
-    for i, (label, x, y) in enumerate(curves):
-        marker = None if colour else PLAIN_MARKERS[i % len(PLAIN_MARKERS)]
-        plt.plot(x, y, label=label, marker=marker)
-    all_y = [v for _, _, y in curves for v in y]
-    if result.plot.log_y and all(v > 0 for v in all_y):
-        plt.yscale("log")
-    if result.plot.title:
-        plt.title(result.plot.title)
-    plt.xlabel(result.plot.x_label)
-    plt.ylabel(result.plot.y_label)
+
+    def marker(i: int) -> str | None:
+        return None if colour else PLAIN_MARKERS[i % len(PLAIN_MARKERS)]
+
+    if not plot_series(plt, result.series, result.plot, marker):
+        plt.clear_figure()
+        return ""
     text = plt.build()
     plt.clear_figure()
     return text if colour else plt.uncolorize(text)

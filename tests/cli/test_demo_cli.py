@@ -15,7 +15,7 @@ import pytest
 from studyapp.cli import demo as demo_cli
 from studyapp.cli import main
 from studyapp.db import Store
-from studyapp.demo_api import demo_ids, get_spec
+from studyapp.demo_api import DemoResult, PlotSpec, demo_ids, get_spec
 from studyapp.services.demos import DemoRunner
 
 CONTRACT_KEYS = {"id", "params", "seed", "elapsed_s", "series", "table", "metrics", "claims"}
@@ -148,6 +148,33 @@ def test_a_fake_run_prints_its_plot_with_every_series(
     assert "Echo (echo), seed 0" in out and "steps=20" in out
     assert "line" in out and "flat" in out  # the legend
     assert "✓ the line ends above zero" in out
+
+
+def test_a_log_axis_over_many_decades_is_labelled_in_a_few_short_values() -> None:
+    # A curve that collapses to 1e-40 next to one near 1, as a too-small init does.
+    result = DemoResult(
+        "any",
+        {},
+        0,
+        0.1,
+        series={
+            "kept": {"x": [1, 2, 3], "y": [0.7, 0.6, 0.55]},
+            "collapsed": {"x": [1, 2, 3], "y": [0.1, 1e-20, 1e-40]},
+            "dead": {"x": [1, 2, 3], "y": [0.0, 0.0, 0.0]},  # nothing a log axis can show
+        },
+        plot=PlotSpec(title="std per layer", x_label="layer", y_label="std", log_y=True),
+    )
+    text = demo_cli.render_plot(result, colour=False, width=80)
+    labels = [line.split("┤")[0].strip() for line in text.splitlines() if "┤" in line]
+    assert "1" in labels and "1e-35" in labels and 3 <= len(labels) <= 7, labels
+    assert all(len(label) <= 6 for label in labels), labels
+    assert "std (log scale)" in text and "kept" in text and "collapsed" in text
+    assert "dead" not in text  # no points, so no legend entry
+
+
+def test_a_plot_with_nothing_to_draw_prints_nothing() -> None:
+    result = DemoResult("any", {}, 0, 0.1, series={"zeros": [0.0, 0.0]}, plot=PlotSpec(log_y=True))
+    assert demo_cli.render_plot(result, colour=False, width=80) == ""
 
 
 def test_ctrl_c_during_a_run_exits_130_without_a_traceback(db_path: Path) -> None:

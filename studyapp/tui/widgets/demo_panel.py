@@ -8,7 +8,6 @@ the review keeps answering keys while a demo runs. A cached result shows at once
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -22,6 +21,7 @@ from textual.worker import get_current_worker
 from textual_plotext import PlotextPlot
 
 from studyapp.demo_api import DemoResult, DemoSpec, PlotSpec, get_spec
+from studyapp.demo_api.plot import plot_series
 from studyapp.errors import UserError
 from studyapp.model import Card
 from studyapp.tui.context import DemoRunnerLike
@@ -35,51 +35,10 @@ CHECK = Content.from_markup("[bold $success]✓[/] ")
 CROSS = Content.from_markup("[bold $error]✗[/] ")
 
 
-def curve_points(value: Any) -> tuple[list[float], list[float]]:
-    """A series is its y values (x = 0, 1, ...) or a mapping with "x" and "y"."""
-    if isinstance(value, Mapping):
-        ys = [float(y) for y in value.get("y", [])]
-        xs = [float(x) for x in value.get("x", range(len(ys)))]
-        return xs[: len(ys)], ys[: len(xs)]
-    ys = [float(y) for y in value]
-    return [float(x) for x in range(len(ys))], ys
-
-
-def log_ticks(low: float, high: float) -> list[float]:
-    """Tick positions in log10 units: whole decades, or a few steps if the range is narrow."""
-    decades = list(range(math.floor(low), math.ceil(high) + 1))
-    if len(decades) >= 3:
-        return [float(d) for d in decades]
-    step = (high - low) / 4 or 1.0
-    return [low + i * step for i in range(5)]
-
-
 def draw(plot: PlotextPlot, series: Mapping[str, Any], spec: PlotSpec | None = None) -> None:
-    """Draw every curve on one plot.
-
-    A log y axis is drawn as log10 of the values with ticks labelled in the values themselves
-    (plotext's own log scale re-applies itself on every redraw); points at or below zero,
-    which a log axis cannot show, are left out.
-    """
-    plt = plot.plt
-    plt.clear_figure()
-    log_y = spec is not None and spec.log_y
-    drawn: list[float] = []
-    for label, value in series.items():
-        xs, ys = curve_points(value)
-        if log_y:
-            kept = [(x, math.log10(y)) for x, y in zip(xs, ys, strict=True) if y > 0]
-            xs, ys = [x for x, _ in kept], [y for _, y in kept]
-        if ys:
-            plt.plot(xs, ys, label=str(label), marker="braille")
-            drawn += ys
-    if spec is not None:
-        plt.title(spec.title)
-        plt.xlabel(spec.x_label)
-        plt.ylabel(f"{spec.y_label} (log scale)" if log_y else spec.y_label)
-    if log_y and drawn:
-        ticks = log_ticks(min(drawn), max(drawn))
-        plt.yticks(ticks, [f"{10**t:.3g}" for t in ticks])
+    """Draw every curve on one plot (see `plot_series`)."""
+    plot.plt.clear_figure()
+    plot_series(plot.plt, series, spec, marker=lambda _: "braille")
     plot.refresh()
 
 

@@ -1,0 +1,79 @@
+"""A demo result's series on a plotext chart, drawn alike in the app and on the command line.
+
+Takes the plotext module or figure to draw on, so this module imports no plotting library.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from studyapp.demo_api.result import PlotSpec
+
+_MAX_LOG_TICKS = 6  # at most this many decade ticks on a log axis, plus the first
+
+
+def curve_points(value: Any) -> tuple[list[float], list[float]]:
+    """A series is its y values (x = 0, 1, ...) or a mapping with "x" and "y"."""
+    if isinstance(value, Mapping):
+        ys = [float(y) for y in value.get("y", [])]
+        xs = [float(x) for x in value.get("x", range(len(ys)))]
+        return xs[: len(ys)], ys[: len(xs)]
+    ys = [float(y) for y in value]
+    return [float(x) for x in range(len(ys))], ys
+
+
+def log_ticks(low: float, high: float) -> list[float]:
+    """Tick positions in log10 units: whole decades, or a few steps if the range is narrow.
+
+    Over many decades every few of them, counted from the top one, so the labels stay apart
+    on a short axis.
+    """
+    decades = list(range(math.floor(low), math.ceil(high) + 1))
+    if len(decades) >= 3:
+        every = max(1, math.ceil((len(decades) - 1) / _MAX_LOG_TICKS))
+        return [float(d) for d in decades[::-every][::-1]]
+    step = (high - low) / 4 or 1.0
+    return [low + i * step for i in range(5)]
+
+
+def tick_label(log_value: float) -> str:
+    """The value at a log10 tick, short: 0.01, 1e-20, 3.16e+05."""
+    value = 10**log_value
+    return f"{value:.3g}" if 1e-3 <= value < 1e5 else f"{value:.2g}"
+
+
+def plot_series(
+    plt: Any,
+    series: Mapping[str, Any],
+    spec: PlotSpec | None,
+    marker: Callable[[int], str | None] = lambda _: None,
+) -> bool:
+    """Draw every curve of `series` on `plt`; False if there was nothing to draw.
+
+    A log y axis is drawn as log10 of the values with ticks labelled in the values themselves
+    (plotext's own log scale labels ticks with every digit, and re-applies itself on each
+    redraw); points at or below zero, which a log axis cannot show, are left out.
+    """
+    log_y = spec is not None and spec.log_y
+    drawn: list[float] = []
+    for i, (label, value) in enumerate(series.items()):
+        xs, ys = curve_points(value)
+        if log_y:
+            kept = [(x, math.log10(y)) for x, y in zip(xs, ys, strict=True) if y > 0]
+            xs, ys = [x for x, _ in kept], [y for _, y in kept]
+        if ys:
+            plt.plot(xs, ys, label=str(label), marker=marker(i))
+            drawn += ys
+    if not drawn:
+        return False
+    if spec is not None:
+        if spec.title:
+            plt.title(spec.title)
+        plt.xlabel(spec.x_label)
+        plt.ylabel(f"{spec.y_label} (log scale)" if log_y else spec.y_label)
+    if log_y:
+        ticks = log_ticks(min(drawn), max(drawn))
+        plt.yticks(ticks, [tick_label(t) for t in ticks])
+    return True
