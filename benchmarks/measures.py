@@ -138,6 +138,7 @@ def rating(collection: Path, work: Path, ratings: int) -> list[Row]:
     from studyapp.services.study import StudySession
 
     store = open_store(str(copy_collection(collection, work / "rating.db")))
+    store.prepare()  # as the app does while the first card is read
     session = StudySession(store, None)
     rng = random.Random(0)
     times: list[float] = []

@@ -85,8 +85,12 @@ class Store:
 
     def prepare(self) -> None:
         """Load SQLAlchemy and connect, so the first unit of work does not wait for it."""
+        from sqlalchemy.orm import configure_mappers
+
         self._orm()
         import studyapp.db.repository  # noqa: F401  (the queries every unit of work uses)
+
+        configure_mappers()  # done once on first use otherwise: ~20 ms of the first rating
 
     def _orm(self) -> tuple[Engine, sessionmaker[Session], sessionmaker[Session]]:
         """The engine and the session factories for reading and for writing, made once."""
