@@ -9,7 +9,9 @@ had to be killed is replaced on the next run.
 
 Results that finished ("ok") are cached in the collection's `demo_results` table, keyed by a
 hash of the demo id, the resolved parameters, the seed and the demo's code version, so opening
-a demo a second time is instant and a new seed, parameter or edit of the demo runs again.
+a demo a second time is instant and a new seed, parameter or edit of the demo runs again. The
+newest few results of each demo are kept, so trying many seeds does not grow the collection
+without end.
 """
 
 from __future__ import annotations
@@ -28,7 +30,8 @@ from datetime import UTC, datetime
 from multiprocessing import resource_tracker
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
 
 from studyapp.db import Store
 from studyapp.db.models import DemoResultRow
@@ -42,6 +45,7 @@ CANCEL_GRACE_S = 2.0  # a demo that has not stopped this long after a cancel is 
 WORKER_START_LIMIT_S = 120.0  # for the worker to start and import torch
 POLL_S = 0.05
 STOP_GRACE_S = 0.2  # for a worker told to stop to exit before it is killed
+KEPT_PER_DEMO = 20  # cached results kept per demo, newest first
 # What the warm worker imports before its first request. torch's optimizers import
 # torch._dynamo the first time one is built (about 1.6 s here): paid while warming up, not
 # by the first demo.
@@ -284,8 +288,21 @@ class DemoRunner:
                     )
                 else:
                     row.payload, row.created_at = payload, now
+                session.flush()
+                _prune(session, result.id)
         except CollectionError:
             pass  # a read-only or busy collection: the result is shown, just not kept
+
+
+def _prune(session: Session, demo_id: str) -> None:
+    """Keep the newest `KEPT_PER_DEMO` results of a demo; older runs would only run again."""
+    newest_first = (
+        select(DemoResultRow.id)
+        .where(DemoResultRow.demo_id == demo_id)
+        .order_by(DemoResultRow.created_at.desc(), DemoResultRow.id.desc())
+        .offset(KEPT_PER_DEMO)
+    )
+    session.execute(delete(DemoResultRow).where(DemoResultRow.id.in_(newest_first)))
 
 
 @dataclass(frozen=True)

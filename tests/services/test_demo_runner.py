@@ -6,12 +6,16 @@ from __future__ import annotations
 import multiprocessing
 import threading
 from collections.abc import Iterator
+from datetime import datetime
 from importlib import metadata
 
 import pytest
+from sqlalchemy import func, select
 
 from studyapp.db import Store
+from studyapp.db.models import DemoResultRow
 from studyapp.demo_api import DemoResult, ParamError, UnknownDemoError, get_spec
+from studyapp.services import demos
 from studyapp.services.demos import DemoProgress, DemoRunner
 
 FAKES = "tests.fake_demos"
@@ -167,6 +171,27 @@ def test_no_cache_runs_again_and_refreshes_the_cache(runner: DemoRunner) -> None
     again = runner.run("echo", {}, 0, use_cache=False)
     assert not again.cached
     assert runner.run("echo", {}, 0).cached
+
+
+def test_only_the_newest_results_of_a_demo_are_kept(
+    runner: DemoRunner, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(demos, "KEPT_PER_DEMO", 3)
+    with store.write() as session:  # another demo's result, older than all: not touched
+        session.add(
+            DemoResultRow(
+                cache_key="other", demo_id="other", payload="{}", created_at=datetime(2020, 1, 1)
+            )
+        )
+    for seed in range(5):
+        runner.run("echo", {}, seed)
+    assert [seed for seed in range(5) if runner.cached("echo", {}, seed)] == [2, 3, 4]
+    runner.run("echo", {}, 2, use_cache=False)  # run again: newest once more
+    runner.run("echo", {}, 5)
+    assert [seed for seed in range(6) if runner.cached("echo", {}, seed)] == [2, 4, 5]
+    with store.read() as session:
+        assert session.scalar(select(func.count()).select_from(DemoResultRow)) == 4
+        assert session.scalar(select(DemoResultRow.demo_id).where(DemoResultRow.id == 1)) == "other"
 
 
 def test_without_a_store_nothing_is_cached() -> None:
