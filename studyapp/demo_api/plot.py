@@ -11,7 +11,7 @@ from typing import Any
 
 from studyapp.demo_api.result import PlotSpec
 
-_MAX_LOG_TICKS = 6  # at most this many decade ticks on a log axis, plus the first
+_MAX_LOG_TICKS = 6  # a log axis over more decades than this labels every few, 6 or 7 in all
 
 
 def curve_points(value: Any) -> tuple[list[float], list[float]]:
