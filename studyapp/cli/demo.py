@@ -119,7 +119,7 @@ def make_runner(store: Store) -> DemoRunner:
 
 def show(spec: DemoSpec, result: DemoResult) -> None:
     """The result for a person, on stdout: heading, table, plot, claims and takeaway."""
-    source = "from the cache" if result.cached else f"{result.elapsed_s:.2f} s"
+    source = "from the cache" if result.cached else result.took
     print(f"{spec.title} ({spec.id}), seed {result.seed}, {source}")
     changed = {k: v for k, v in result.params.items() if spec.defaults.get(k) != v}
     if changed:

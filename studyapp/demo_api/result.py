@@ -160,6 +160,13 @@ class DemoResult:
     def ok(self) -> bool:
         return self.status == "ok"
 
+    @property
+    def took(self) -> str:
+        """How long the run took, for a person: "43 ms", "1.5 s"."""
+        if self.elapsed_s < 1:
+            return f"{self.elapsed_s * 1000:.0f} ms"
+        return f"{self.elapsed_s:.1f} s"
+
     @classmethod
     def from_output(
         cls,

@@ -208,3 +208,10 @@ def test_the_command_line_reads_the_real_catalogue_by_default() -> None:
     from studyapp.demo_api.registry import DEMO_PACKAGE
 
     assert demo_cli.CATALOGUE == DEMO_PACKAGE
+
+
+@pytest.mark.parametrize(
+    ("seconds", "shown"), [(0.0431, "43 ms"), (0.9994, "999 ms"), (1.5, "1.5 s"), (12.34, "12.3 s")]
+)
+def test_a_run_time_reads_in_milliseconds_under_a_second(seconds: float, shown: str) -> None:
+    assert DemoResult("any", {}, 0, seconds).took == shown

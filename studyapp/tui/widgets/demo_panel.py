@@ -251,7 +251,7 @@ class DemoPanel(Vertical):
             self._status(f"The demo {word}{detail} r runs it with a new seed.", error=True)
             return
         self._set_state("-done")
-        how = "cached result" if result.cached else f"ran in {result.elapsed_s:.1f} s"
+        how = "cached result" if result.cached else f"ran in {result.took}"
         self._status(f"Seed {result.seed}, {how}. r: new seed. Parameters below.")
         self.query_one("#demo-takeaway", Static).update(Content(result.takeaway))
         claims = Content("\n").join(
