@@ -158,7 +158,7 @@ def _run(params: Mapping[str, Any], seed: int, progress: Progress) -> DemoOutput
         ),
         metrics=metrics,
         claims=claims,
-        takeaway=(
+        fixed_takeaway=(
             f"After one backward pass through {depth} layers the sigmoid net's first layer gets "
             f"{fmt(sigmoid_ratio)}x less gradient than its last, while ReLU with {inits['relu']} "
             f"init stays "

@@ -143,7 +143,7 @@ def _run(params: Mapping[str, Any], seed: int, progress: Progress) -> DemoOutput
         table=Table.of(["optimizer", "final loss", "train accuracy", "steps to target"], rows),
         metrics=metrics,
         claims=claims,
-        takeaway=(
+        fixed_takeaway=(
             f"With the same {steps} steps, Adam ends at loss {fmt(final['adam'])} against "
             f"{fmt(final['sgd'])} for plain SGD: per-parameter step sizes cross flat regions fast."
         ),

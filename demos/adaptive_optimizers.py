@@ -191,7 +191,7 @@ def run(params: Mapping[str, Any], seed: int, progress: Progress) -> DemoOutput:
         table=Table.of(columns, rows),
         metrics=metrics,
         claims=claims,
-        takeaway=(
+        fixed_takeaway=(
             f"AdaGrad's step for x1 shrank from {fmt(ada_eff[0])} to {fmt(ada_eff[-1])} and it "
             f"stalled at f = {fmt(final['adagrad'])}, while RMSProp's leaky average reached "
             f"{fmt(final['rmsprop'])}; Adam without bias correction starts {fmt(ratio)}x too big."

@@ -244,7 +244,7 @@ def _run(params: Mapping[str, Any], seed: int, progress: Progress) -> DemoOutput
         table=Table.of(["test set / class", "plain", f"augmented ({used})"], rows),
         metrics=metrics,
         claims=claims,
-        takeaway=(
+        fixed_takeaway=(
             f"The training set only ever showed centred glyphs; training on randomly altered "
             f"copies ({used}) {'lifts' if aug > plain else 'does not lift'} shifted-test "
             f"accuracy (from {fmt(plain)} to {fmt(aug)}) without a single new image."

@@ -231,7 +231,7 @@ def _run(params: Mapping[str, Any], seed: int, progress: Progress) -> DemoOutput
         ),
         metrics=metrics,
         claims=claims,
-        takeaway=(
+        fixed_takeaway=(
             f"Backprop is the chain rule applied layer by layer: the hand backward pass matches "
             f"autograd to {fmt(errors['hand'])}, while finite differences are only a check, "
             f"at best {fmt(best)} and worse for steps too small or too large."

@@ -176,7 +176,7 @@ def _run(torch: Any, params: Mapping[str, Any], seed: int, progress: Progress) -
         ),
         metrics=metrics,
         claims=claims,
-        takeaway=(
+        fixed_takeaway=(
             f"Going from B = 1 to B = {example} cut the gradient variance from "
             f"{fmt(measured[1])} to {fmt(measured[example])} (slope {slope:.2f} on log-log), "
             f"while an epoch shrank from {n} iterations to {math.ceil(n / example)}."

@@ -170,7 +170,7 @@ def _run(params: Mapping[str, Any], seed: int, progress: Progress) -> DemoOutput
         table=Table.of(["network", "BN", "final loss", "train accuracy", "test accuracy"], rows),
         metrics=metrics,
         claims=claims,
-        takeaway=(
+        fixed_takeaway=(
             f"Same {params['depth']}-layer sigmoid net, same lr {params['lr']:g}: without BN "
             f"the loss stays at {fmt(final_loss['plain'])} (accuracy {fmt(plain)}); with BN it "
             f"falls to {fmt(final_loss['with BN'])} (accuracy {fmt(normed)})."

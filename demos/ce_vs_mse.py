@@ -137,7 +137,7 @@ def run(params: Mapping[str, Any], seed: int, progress: Progress) -> DemoOutput:
         table=Table.of(["epoch", "output (MSE)", "output (cross-entropy)"], rows),
         metrics=metrics,
         claims=claims,
-        takeaway=(
+        fixed_takeaway=(
             f"Cross-entropy's gradient is just (output - target), so the badly wrong neuron "
             f"drops below {fmt(escape)} {ce_text}; MSE multiplies it by sigma'(z), tiny on the "
             f"flat tail, and {mse_text}."

@@ -198,7 +198,7 @@ def _run(params: Mapping[str, Any], seed: int, progress: Progress) -> DemoOutput
         table=Table.of(["metric", f"model at threshold {fmt(threshold)}", "all negative"], rows),
         metrics=metrics,
         claims=claims,
-        takeaway=(
+        fixed_takeaway=(
             f"With a positive share of {fmt(share)}, 'always negative' is "
             f"{fmt(none_rates['accuracy'])} accurate and useless; the model's AUC of {fmt(auc)} "
             f"says how often it ranks a positive above a negative, whatever the threshold."

@@ -202,7 +202,7 @@ def _run(params: Mapping[str, Any], seed: int, progress: Progress) -> DemoOutput
         table=Table.of(["check", "value"], rows),
         metrics=metrics,
         claims=claims,
-        takeaway=(
+        fixed_takeaway=(
             f"A conv layer slides one unflipped {k}x{k} filter bank over the image, so a shift "
             f"of {s} pixels moves its feature map by {s} (error {fmt(equi_diff)}), global pooling "
             f"removes the shift, and the layer needs only {counts[0][0]} parameters however "

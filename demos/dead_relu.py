@@ -178,7 +178,7 @@ def _run(params: Mapping[str, Any], seed: int, progress: Progress) -> DemoOutput
         ),
         metrics=metrics,
         claims=claims,
-        takeaway=(
+        fixed_takeaway=(
             f"ReLU units pushed below zero on every input get exactly zero gradient and stay "
             f"dead ({at_end['relu']} of {count} fire at the end); with {other} the gradient "
             f"still flows and {recovered} of {count} come back."

@@ -198,7 +198,7 @@ def _run(params: Mapping[str, Any], seed: int, progress: Progress) -> DemoOutput
         table=Table.of(["dropout", "train MSE", "test MSE", "gap"], rows),
         metrics=metrics,
         claims=claims,
-        takeaway=(
+        fixed_takeaway=(
             f"Without dropout the network memorizes the noise (train {fmt(train_err[plain])}, "
             f"test {fmt(test_err[plain])}); dropping units with p={p:g} keeps the fit smooth "
             f"(test {fmt(test_err[reg])}), and at test time dropout simply switches off."

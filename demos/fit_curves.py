@@ -196,7 +196,7 @@ def _run(params: Mapping[str, Any], seed: int, progress: Progress) -> DemoOutput
         table=Table.of(["model", "train MSE", "validation MSE"], rows),
         metrics=metrics,
         claims=claims,
-        takeaway=(
+        fixed_takeaway=(
             f"Degree {max_degree} fits the {params['points']} training points best "
             f"({fmt(train_err[-1])}) but predicts new points worst ({fmt(right)}); degree "
             f"{int(degrees[best])} balances the two ({fmt(low)}): pick capacity by validation "

@@ -151,7 +151,7 @@ def run(params: Mapping[str, Any], seed: int, progress: Progress) -> DemoOutput:
         ),
         metrics=metrics,
         claims=claims,
-        takeaway=(
+        fixed_takeaway=(
             f"With {n} trials the grid tested {grid_distinct} learning rates and random search "
             f"{rand_distinct}; over {repeats} searches random's best averaged {fmt(rand_mean)} "
             f"against the grid's {fmt(grid_mean)}, because only lr really matters here."

@@ -130,7 +130,7 @@ def _run(params: Mapping[str, Any], seed: int, progress: Progress) -> DemoOutput
         table=Table.of(["init", "std layer 1", f"std layer {middle}", f"std layer {depth}"], rows),
         metrics=metrics,
         claims=claims,
-        takeaway=_takeaway(activation, depth, he, xavier),
+        fixed_takeaway=_takeaway(activation, depth, he, xavier),
         plot=PlotSpec(title="activation std per layer", x_label="layer", y_label="std", log_y=True),
     )
 

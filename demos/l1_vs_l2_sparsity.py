@@ -161,7 +161,7 @@ def _run(params: Mapping[str, Any], seed: int, progress: Progress) -> DemoOutput
         ),
         metrics=metrics,
         claims=claims,
-        takeaway=(
+        fixed_takeaway=(
             f"L1 set {zeros_irrelevant['L1']} of the {irrelevant} useless weights to exactly "
             f"zero and kept {relevant - zeros_relevant['L1']} of the {relevant} useful ones; "
             f"L2 shrank every weight but zeroed {l2_zeros}."

@@ -294,7 +294,7 @@ def _run(torch: Any, params: Mapping[str, Any], seed: int, progress: Progress) -
         table=Table.of(["schedule", "final lr", "final excess loss", "formula gap"], rows),
         metrics=metrics,
         claims=claims,
-        takeaway=(
+        fixed_takeaway=(
             f"At a constant lr {fmt(lr0)} the weights keep jittering (excess loss {fmt(base)}); "
             f"{best} lowered the lr to {fmt(lrs[best][-1])} and ended at {fmt(tail[best])}."
         ),

@@ -207,7 +207,7 @@ def _run(
         table=Table.of(["run", "lr", "final value", "of"], rows),
         metrics=metrics,
         claims=claims,
-        takeaway=(
+        fixed_takeaway=(
             f"At {mults['low']:g}/L gradient descent kept {fmt(final['low'])} of f after {steps} "
             f"steps, at {mults['middle']:g}/L only {fmt(final['middle'])}, and at "
             f"{mults['high']:g}/L it ended at {_text(final['high'])} times its start; the range "

@@ -169,7 +169,7 @@ def run(params: Mapping[str, Any], seed: int, progress: Progress) -> DemoOutput:
         table=Table.of(["method", "lr", f"f after {steps} steps", "diverged"], rows),
         metrics=metrics,
         claims=claims,
-        takeaway=(
+        fixed_takeaway=(
             f"With the same lr {fmt(lr)} (2/L = {fmt(2.0 / k)} caps it), momentum reaches f = "
             f"{fmt(mom)} and Nesterov {fmt(nes)} where plain GD is still at {fmt(gd)}: momentum "
             f"keeps moving along the flat floor of the ravine."

@@ -189,7 +189,7 @@ def _run(torch: Any, params: Mapping[str, Any], seed: int, progress: Progress) -
         ),
         metrics=metrics,
         claims=claims,
-        takeaway=(
+        fixed_takeaway=(
             f"With condition number {k:g}, Newton solved the quadratic in "
             f"{count('quadratic Newton')} step and the logistic regression in "
             f"{count('logistic Newton')}, where gradient descent took {count('quadratic GD')} and "

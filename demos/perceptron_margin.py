@@ -179,7 +179,7 @@ def run(params: Mapping[str, Any], seed: int, progress: Progress) -> DemoOutput:
         table=Table.of(["quantity", "value"], rows),
         metrics=metrics,
         claims=claims,
-        takeaway=(
+        fixed_takeaway=(
             f"A margin of {fmt(gamma)} guarantees the perceptron at most {fmt(bound)} mistakes "
             f"(it made {total}); XOR has no separating line, so it still errs "
             f"{xor_curve[-1]} times in epoch {epochs}."

@@ -205,7 +205,7 @@ def _run(params: Mapping[str, Any], seed: int, progress: Progress) -> DemoOutput
         table=Table.of(["quantity", "value"], rows),
         metrics=metrics,
         claims=claims,
-        takeaway=(
+        fixed_takeaway=(
             f"CD-{k} never computes the partition function, yet it moved the exact "
             f"log-likelihood from {fmt(start_ll)} to {fmt(end_ll)} (ceiling {fmt(ceiling)}): "
             f"one Gibbs step is enough of the model's view to push probability onto the data."

@@ -181,7 +181,7 @@ def _run(
         table=Table.of(["check", "value", "expected"], rows),
         metrics=metrics,
         claims=claims,
-        takeaway=(
+        fixed_takeaway=(
             f"Before training the loss was {fmt(initial)} against ln {classes} = {fmt(ln_c)}, and "
             f"the net drove {tiny_n} examples to loss {fmt(tiny_loss[-1])}: the set-up is sound, "
             f"so a long run is worth starting."

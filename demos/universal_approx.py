@@ -243,7 +243,7 @@ def _run(params: Mapping[str, Any], seed: int, progress: Progress) -> DemoOutput
         table=Table.of(["model", "parameters", "test error (MSE)", "train error (MSE)"], rows),
         metrics=metrics,
         claims=claims,
-        takeaway=(
+        fixed_takeaway=(
             f"A straight line leaves error {fmt(linear_error)} on this curve; one hidden layer "
             f"of {widths[-1]} {params['activation']} units brings it to {fmt(errors[-1])}: "
             f"width buys the bends a linear model lacks."

@@ -166,7 +166,7 @@ def _run(params: Mapping[str, Any], seed: int, progress: Progress) -> DemoOutput
         table=Table.of(["init", "hidden unit", "weight from x1", "weight from x2"], table_rows),
         metrics=metrics,
         claims=claims,
-        takeaway=(
+        fixed_takeaway=(
             f"With every weight at {params['constant']:g} the hidden units stay clones "
             f"(accuracy {fmt(final['constant'])}); Xavier's random start breaks the symmetry "
             f"and reaches {fmt(final['xavier'])}."

@@ -28,6 +28,10 @@ CATALOGUE = "demos"  # the catalogue package `demo list` and `demo run` read (te
 MAX_SEED = 2**32 - 1
 PLOT_HEIGHT = 18
 PLOT_MAX_WIDTH = 100
+CLAIM_HEADINGS = {
+    "experiment": "Experiments (could have come out otherwise):",
+    "check": "Checks (identities verified on the run's numbers):",
+}
 # Told apart by shape when the plot has no colours.
 PLAIN_MARKERS = ("•", "x", "+", "o", "*", "#", "@", "%")
 
@@ -132,9 +136,16 @@ def show(spec: DemoSpec, result: DemoResult) -> None:
     if plot:
         print(plot)
         print()
+    if result.setup:
+        print(result.setup)
+        print()
     yes, no = ("✓", "✗") if _can_write(sys.stdout, "✓✗•") else ("yes", "NO")
-    for claim in result.claims:
-        print(f"{yes if claim.holds else no} {claim.text}")
+    for kind, heading in CLAIM_HEADINGS.items():
+        claims = [c for c in result.claims if c.kind == kind]
+        if claims:
+            print(heading)
+            for claim in claims:
+                print(f"  {yes if claim.holds else no} {claim.text}")
     if result.takeaway:
         print()
         print(result.takeaway)

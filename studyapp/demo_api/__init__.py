@@ -9,6 +9,7 @@ from studyapp.demo_api.registry import (
     has_demo,
 )
 from studyapp.demo_api.result import (
+    Answer,
     Cancelled,
     Claim,
     DemoOutput,
@@ -16,13 +17,17 @@ from studyapp.demo_api.result import (
     PlotSpec,
     Progress,
     Table,
+    answer_problems,
+    headline_of,
     no_progress,
     non_finite_fields,
+    takeaway_of,
 )
 from studyapp.demo_api.spec import (
     DemoSpec,
     Param,
     ParamError,
+    Question,
     bool_param,
     choice_param,
     device_param,
@@ -31,6 +36,7 @@ from studyapp.demo_api.spec import (
 )
 
 __all__ = [
+    "Answer",
     "Cancelled",
     "Claim",
     "DemoOutput",
@@ -40,9 +46,11 @@ __all__ = [
     "ParamError",
     "PlotSpec",
     "Progress",
+    "Question",
     "Table",
     "UnknownDemoError",
     "all_specs",
+    "answer_problems",
     "bool_param",
     "check_link",
     "choice_param",
@@ -51,7 +59,9 @@ __all__ = [
     "float_param",
     "get_spec",
     "has_demo",
+    "headline_of",
     "int_param",
     "no_progress",
     "non_finite_fields",
+    "takeaway_of",
 ]

@@ -10,7 +10,10 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+if TYPE_CHECKING:
+    from studyapp.demo_api.spec import Question
 
 # A curve is its y values (x = 0, 1, 2, ...) or explicit x and y.
 SeriesValue = list[float] | dict[str, list[float]]
@@ -43,15 +46,82 @@ def no_progress(
     """A progress callback that ignores everything (for direct calls and tests)."""
 
 
+ClaimKind = Literal["experiment", "check"]
+CLAIM_KINDS: tuple[ClaimKind, ...] = ("experiment", "check")
+
+
 @dataclass(frozen=True)
 class Claim:
-    """A sentence the run checks against its own numbers."""
+    """A sentence the run checks against its own numbers.
+
+    `kind` says what the claim is worth. An `experiment` could have come out otherwise: a race
+    between optimizers, a gap between training and held-out error. A `check` verifies an
+    identity, a definition or a library's behaviour numerically (autograd equals the chain
+    rule, dropout in eval mode is the identity): it teaches, but it cannot fail unless the code
+    is wrong, and it is shown as such.
+
+    An experiment carries what it teaches for either outcome: `lesson` when it holds and
+    `otherwise` (what the run showed instead) when it does not. The takeaway is made of these
+    sentences (`takeaway_of`), so the words always follow the numbers.
+    """
 
     text: str
     holds: bool
+    kind: ClaimKind = "experiment"
+    lesson: str = ""
+    otherwise: str = ""
+
+    def __post_init__(self) -> None:
+        if self.kind not in CLAIM_KINDS:
+            raise ValueError(f"a claim's kind is experiment or check, not {self.kind!r}")
+
+    @classmethod
+    def experiment(cls, text: str, holds: bool, *, lesson: str, otherwise: str) -> Claim:
+        """A result the run could have contradicted, with its sentence for each outcome."""
+        return cls(text, bool(holds), "experiment", lesson, otherwise)
+
+    @classmethod
+    def check(cls, text: str, holds: bool) -> Claim:
+        """An identity or a library behaviour, verified on the run's own numbers."""
+        return cls(text, bool(holds), "check")
+
+    @property
+    def says(self) -> str:
+        """The takeaway sentence for the outcome the run reached."""
+        return self.lesson if self.holds else self.otherwise
 
     def to_dict(self) -> dict[str, Any]:
-        return {"text": self.text, "holds": self.holds}
+        return {"text": self.text, "holds": self.holds, "kind": self.kind}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Claim:
+        kind = data.get("kind", "experiment")
+        return cls(str(data["text"]), bool(data["holds"]), kind if kind in CLAIM_KINDS else "check")
+
+
+def takeaway_of(claims: Sequence[Claim]) -> str:
+    """The takeaway: each experiment's sentence for its outcome, in the order the demo gave them."""
+    return " ".join(c.says.strip() for c in claims if c.kind == "experiment" and c.says.strip())
+
+
+def headline_of(claims: Sequence[Claim]) -> str:
+    """The main result in one sentence: the first experiment's sentence for its outcome.
+
+    A demo lists its main experiment first, so this is what a one-line summary shows.
+    """
+    return next((c.says.strip() for c in claims if c.kind == "experiment" and c.says.strip()), "")
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The run's answer to one of its demo's prediction questions.
+
+    `option` is the text of the correct option, worked out from the run's own numbers; `why`
+    is one sentence from the claims that says why.
+    """
+
+    option: str
+    why: str
 
 
 @dataclass(frozen=True)
@@ -87,14 +157,33 @@ class PlotSpec:
 
 @dataclass
 class DemoOutput:
-    """What a demo's `run` returns. Every number in it must be finite."""
+    """What a demo's `run` returns. Every number in it must be finite.
+
+    The takeaway is not written by the demo: it is made from the experiments' outcomes (see
+    `Claim`). `setup` says how the run was set up where that matters to read it fairly ("each
+    optimizer at the best of four learning rates"); it states what was done, never what was
+    found. `answers` gives, for each prediction question the demo's spec declares, the option
+    the run's numbers make correct.
+    """
 
     series: dict[str, SeriesValue]
     table: Table
     metrics: dict[str, float]
     claims: list[Claim]
-    takeaway: str
     plot: PlotSpec = field(default_factory=PlotSpec)
+    setup: str = ""
+    answers: dict[str, Answer] = field(default_factory=dict)
+    # A fixed text that ignores the outcome; kept only until every demo derives its words
+    # from its claims.
+    fixed_takeaway: str = ""
+
+    @property
+    def takeaway(self) -> str:
+        return takeaway_of(self.claims) or self.fixed_takeaway
+
+    @property
+    def headline(self) -> str:
+        return headline_of(self.claims) or self.fixed_takeaway
 
 
 METRIC_DIGITS = 12
@@ -137,6 +226,26 @@ def non_finite_fields(output: DemoOutput) -> list[str]:
     return bad
 
 
+def answer_problems(output: DemoOutput, questions: Sequence[Question]) -> list[str]:
+    """What is wrong with a run's answers to its spec's questions (empty when all is well)."""
+    problems = []
+    asked = {q.id: q for q in questions}
+    for question in questions:
+        answer = output.answers.get(question.id)
+        if answer is None:
+            problems.append(f"question {question.id!r} has no answer")
+        elif answer.option not in question.options:
+            problems.append(
+                f"question {question.id!r} was answered {answer.option!r}, not an option"
+            )
+        elif not answer.why.strip():
+            problems.append(f"question {question.id!r} has no reason for its answer")
+    problems += [
+        f"answer to unknown question {qid!r}" for qid in output.answers if qid not in asked
+    ]
+    return problems
+
+
 @dataclass
 class DemoResult:
     """A finished (or failed) run, as cached, shown and printed by `demo run --json`."""
@@ -155,6 +264,9 @@ class DemoResult:
     plot: PlotSpec = field(default_factory=PlotSpec)
     versions: dict[str, str] = field(default_factory=dict)
     cached: bool = False
+    headline: str = ""
+    setup: str = ""
+    predictions: list[PredictionResult] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -176,7 +288,9 @@ class DemoResult:
         elapsed_s: float,
         output: DemoOutput,
         versions: dict[str, str],
+        questions: Sequence[Question] = (),
     ) -> DemoResult:
+        """The result of a run; `questions` are the spec's, answered by `output.answers`."""
         return cls(
             id=demo_id,
             params=params,
@@ -189,6 +303,9 @@ class DemoResult:
             takeaway=output.takeaway,
             plot=output.plot,
             versions=versions,
+            headline=output.headline,
+            setup=output.setup,
+            predictions=[PredictionResult.of(q, output.answers[q.id]) for q in questions],
         )
 
     @classmethod
@@ -216,6 +333,9 @@ class DemoResult:
             "metrics": self.metrics,
             "claims": [c.to_dict() for c in self.claims],
             "takeaway": self.takeaway,
+            "headline": self.headline,
+            "setup": self.setup,
+            "predictions": [p.to_dict() for p in self.predictions],
             "plot": self.plot.to_dict(),
             "versions": self.versions,
             "cached": self.cached,
@@ -234,9 +354,46 @@ class DemoResult:
             series=dict(data.get("series") or {}),
             table=Table.of(table["columns"], table["rows"]),
             metrics=dict(data.get("metrics") or {}),
-            claims=[Claim(c["text"], bool(c["holds"])) for c in data.get("claims") or []],
+            claims=[Claim.from_dict(c) for c in data.get("claims") or []],
             takeaway=data.get("takeaway", ""),
             plot=PlotSpec(**(data.get("plot") or {})),
             versions=dict(data.get("versions") or {}),
             cached=bool(data.get("cached", False)),
+            headline=data.get("headline", ""),
+            setup=data.get("setup", ""),
+            predictions=[PredictionResult.from_dict(p) for p in data.get("predictions") or []],
+        )
+
+
+@dataclass(frozen=True)
+class PredictionResult:
+    """A prediction question with the run's answer, as `demo run --json` prints it."""
+
+    id: str
+    question: str
+    options: tuple[str, ...]
+    answer: str
+    why: str
+
+    @classmethod
+    def of(cls, question: Question, answer: Answer) -> PredictionResult:
+        return cls(question.id, question.text, question.options, answer.option, answer.why)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "question": self.question,
+            "options": list(self.options),
+            "answer": self.answer,
+            "why": self.why,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> PredictionResult:
+        return cls(
+            str(data["id"]),
+            str(data["question"]),
+            tuple(str(o) for o in data["options"]),
+            str(data["answer"]),
+            str(data.get("why", "")),
         )

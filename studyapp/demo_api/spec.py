@@ -146,6 +146,32 @@ def device_param() -> Param:
 
 
 @dataclass(frozen=True)
+class Question:
+    """A question about a demo's outcome, asked before the run: "Which optimizer first reaches
+    loss 0.3?".
+
+    Its options are fixed in the spec, so the question is known before anything runs; which
+    one is correct is worked out by each run from its own numbers (`DemoOutput.answers`), and
+    so changes with the parameters. Every option must be the outcome at some setting within
+    the demo's bounds, or at least one a learner could reasonably expect: none is a decoy that
+    can never happen.
+    """
+
+    id: str
+    text: str
+    options: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        if not 2 <= len(self.options) <= 5:
+            raise ValueError(f"question {self.id!r}: 2 to 5 options, not {len(self.options)}")
+        if len(set(self.options)) != len(self.options):
+            raise ValueError(f"question {self.id!r}: options must differ")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "question": self.text, "options": list(self.options)}
+
+
+@dataclass(frozen=True)
 class DemoSpec:
     """A demo as the catalogue lists it.
 
@@ -161,6 +187,7 @@ class DemoSpec:
     params: tuple[Param, ...]
     tiny: Mapping[str, Any] = field(default_factory=dict)
     timeout_s: float = 60.0
+    questions: tuple[Question, ...] = ()
     module: str = ""
     code_version: str = ""
 
@@ -168,6 +195,9 @@ class DemoSpec:
         names = [p.name for p in self.params]
         if len(set(names)) != len(names):
             raise ValueError(f"demo {self.id}: duplicate parameter names")
+        ids = [q.id for q in self.questions]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"demo {self.id}: duplicate question ids")
         self.resolve(self.tiny)
 
     def param(self, name: str) -> Param:
@@ -210,4 +240,5 @@ class DemoSpec:
             "summary": self.summary,
             "topics": list(self.topics),
             "params": [p.to_dict() for p in self.params],
+            "predictions": [q.to_dict() for q in self.questions],
         }

@@ -31,7 +31,14 @@ from pathlib import Path
 from typing import Any
 
 from studyapp import __version__
-from studyapp.demo_api import Cancelled, DemoOutput, DemoResult, non_finite_fields
+from studyapp.demo_api import (
+    Cancelled,
+    DemoOutput,
+    DemoResult,
+    DemoSpec,
+    answer_problems,
+    non_finite_fields,
+)
 
 PROGRESS_INTERVAL_S = 0.05
 Request = tuple[str, str, dict[str, Any], int]
@@ -100,8 +107,12 @@ def run_request(
             )
         elif bad := non_finite_fields(output):
             result = failure("error", f"the demo produced NaN or infinity in {', '.join(bad)}")
+        elif wrong := answer_problems(output, questions := _questions(module)):
+            result = failure("error", f"the demo's answers are wrong: {'; '.join(wrong)}")
         else:
-            result = DemoResult.from_output(demo_id, params, seed, elapsed, output, versions)
+            result = DemoResult.from_output(
+                demo_id, params, seed, elapsed, output, versions, questions
+            )
     except Cancelled:
         result = failure("cancelled", "the run was cancelled")
     except Exception as exc:
@@ -115,6 +126,12 @@ def run_request(
         bad_result = failure("error", f"the demo returned values that are not plain data ({exc})")
     bad_result.versions = versions
     return json.dumps(bad_result.to_dict())
+
+
+def _questions(module: Any) -> tuple[Any, ...]:
+    """The prediction questions of the demo's spec, which every run must answer."""
+    spec = getattr(module, "SPEC", None)
+    return spec.questions if isinstance(spec, DemoSpec) else ()
 
 
 def describe(exc: BaseException, module_name: str) -> str:

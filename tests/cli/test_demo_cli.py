@@ -19,7 +19,7 @@ from studyapp.demo_api import DemoResult, PlotSpec, demo_ids, get_spec
 from studyapp.services.demos import DemoRunner
 
 CONTRACT_KEYS = {"id", "params", "seed", "elapsed_s", "series", "table", "metrics", "claims"}
-CONTRACT_KEYS |= {"takeaway"}
+CONTRACT_KEYS |= {"takeaway", "predictions"}
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -85,7 +85,8 @@ def test_run_json_follows_the_contract_and_comes_from_the_cache_the_second_time(
     assert result["params"]["steps"] == tiny["steps"] and result["params"]["lr_adam"] == 0.01
     assert set(result["series"]) == {"sgd", "momentum", "adam"}
     assert result["table"]["columns"][0] == "optimizer"
-    assert all(set(c) == {"text", "holds"} for c in result["claims"])
+    assert all(set(c) == {"text", "holds", "kind"} for c in result["claims"])
+    assert {c["kind"] for c in result["claims"]} <= {"experiment", "check"}
     assert result["cached"] is False
 
     code, out, _ = run(capsys, *argv)

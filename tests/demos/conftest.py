@@ -26,3 +26,21 @@ def run_demo(demo_id: str, seed: int = 0, tiny: bool = True, **overrides: Any) -
 @pytest.fixture
 def demo():
     return run_demo
+
+
+def assert_words_follow_the_run(out: DemoOutput) -> None:
+    """The takeaway is made of each experiment's sentence for the outcome it reached.
+
+    Every experiment carries a sentence for both outcomes; a failed experiment's `lesson` (the
+    sentence for success) appears nowhere in what the learner reads.
+    """
+    experiments = [c for c in out.claims if c.kind == "experiment"]
+    assert experiments, "a demo runs at least one experiment"
+    assert not out.fixed_takeaway, "the takeaway comes from the claims, not a fixed text"
+    for claim in experiments:
+        assert claim.lesson.strip() and claim.otherwise.strip(), claim.text
+        assert claim.says in out.takeaway
+        if not claim.holds:
+            assert claim.lesson not in out.takeaway, claim.lesson
+            assert claim.lesson not in out.setup
+    assert out.headline == experiments[0].says.strip() or not experiments[0].says.strip()

@@ -44,6 +44,6 @@ def run(params: Mapping[str, Any], seed: int, progress: Progress) -> DemoOutput:
         table=Table.of(["value", "seed"], [(params["value"], seed)]),
         metrics={"value": params["value"], "seed": float(seed), "pid": float(os.getpid())},
         claims=[Claim("the line ends above zero", curve[-1] > 0)],
-        takeaway="Echo says what it was given.",
+        fixed_takeaway="Echo says what it was given.",
         plot=PlotSpec(title="echo", y_label="value"),
     )

@@ -16,5 +16,5 @@ def run(params: Mapping[str, Any], seed: int, progress: Progress) -> DemoOutput:
         table=Table.of(["loss"], [(1.0,)]),
         metrics={"final_loss": float("nan")},
         claims=[Claim("the loss goes down", False)],
-        takeaway="It diverged.",
+        fixed_takeaway="It diverged.",
     )

@@ -31,6 +31,7 @@ LITERAL_BACK = "[bold]x[/bold] and [/] and [link=x]click[/link] are plain text"
 TAKEAWAY = "Adam gets the loss down in far fewer steps than plain SGD."
 CLAIM_TRUE = "Adam's final loss (0.1) is below SGD's (0.7)"
 CLAIM_FALSE = "SGD reaches the loss target within the budget"
+CLAIM_CHECK = "In eval mode dropout is the identity (max change 0)"
 
 
 def fixed_clock() -> datetime:
@@ -56,7 +57,7 @@ def canned_result(demo_id: str, params: Mapping[str, Any], seed: int) -> DemoRes
             ["optimizer", "final loss", "note"], [["adam", 0.1, "[b]x"], ["sgd", 0.7, ""]]
         ),
         metrics={"adam_final": 0.1, "sgd_final": 0.7},
-        claims=[Claim(CLAIM_TRUE, True), Claim(CLAIM_FALSE, False)],
+        claims=[Claim(CLAIM_TRUE, True), Claim(CLAIM_FALSE, False), Claim.check(CLAIM_CHECK, True)],
         takeaway=TAKEAWAY,
         plot=PlotSpec(title="training loss", x_label="step", y_label="loss", log_y=True),
     )

@@ -8,7 +8,7 @@ the review keeps answering keys while a demo runs. A cached result shows at once
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from rich.text import Text
@@ -20,7 +20,7 @@ from textual.widgets import DataTable, ProgressBar, Static
 from textual.worker import get_current_worker
 from textual_plotext import PlotextPlot
 
-from studyapp.demo_api import DemoResult, DemoSpec, PlotSpec, get_spec
+from studyapp.demo_api import Claim, DemoResult, DemoSpec, PlotSpec, get_spec
 from studyapp.demo_api.plot import plot_series
 from studyapp.errors import UserError
 from studyapp.model import Card
@@ -33,6 +33,20 @@ STATUS_WORDS = {"error": "failed", "timeout": "timed out"}
 
 CHECK = Content.from_markup("[bold $success]✓[/] ")
 CROSS = Content.from_markup("[bold $error]✗[/] ")
+EXPERIMENTS = Content.from_markup("[b]Experiments[/b] [dim](could have come out otherwise)[/]")
+CHECKS = Content.from_markup("[b]Checks[/b] [dim](identities verified on the run's numbers)[/]")
+
+
+def claims_content(claims: Sequence[Claim]) -> Content:
+    """Experiments first, then checks, each under its heading, so a learner sees which results
+    were earned by the run and which only confirm a definition."""
+    parts: list[Content] = []
+    for heading, kind in ((EXPERIMENTS, "experiment"), (CHECKS, "check")):
+        chosen = [c for c in claims if c.kind == kind]
+        if chosen:
+            parts.append(heading)
+            parts += [(CHECK if c.holds else CROSS) + Content(c.text) for c in chosen]
+    return Content("\n").join(parts)
 
 
 def draw(plot: PlotextPlot, series: Mapping[str, Any], spec: PlotSpec | None = None) -> None:
@@ -254,9 +268,9 @@ class DemoPanel(Vertical):
         how = "cached result" if result.cached else f"ran in {result.took}"
         self._status(f"Seed {result.seed}, {how}. r: new seed. Parameters below.")
         self.query_one("#demo-takeaway", Static).update(Content(result.takeaway))
-        claims = Content("\n").join(
-            (CHECK if claim.holds else CROSS) + Content(claim.text) for claim in result.claims
-        )
+        claims = claims_content(result.claims)
+        if result.setup:
+            claims = Content(result.setup).stylize("dim") + Content("\n") + claims
         self.query_one("#demo-claims", Static).update(claims)
         draw(self.query_one("#demo-plot", PlotextPlot), result.series, result.plot)
         table = self.query_one("#demo-table", DataTable)
