@@ -69,12 +69,12 @@ def test_the_first_screen_is_read_without_loading_sqlalchemy(tmp_path: Path) -> 
     assert loaded_after(prepare, "sqlalchemy") == ["sqlalchemy"]  # the probe can see it
     code = f"""
         import studyapp.cli
-        from studyapp.cli.tui import load_bundled_if_empty
+        from studyapp.cli.tui import bring_bundled_deck_up_to_date
         from studyapp.db import open_store
         from studyapp.services.study import StudySession, decks_in_scope
         from studyapp.tui.app import create_app
         store = open_store({str(db)!r})
-        load_bundled_if_empty(store)
+        bring_bundled_deck_up_to_date(store)
         with store.reading() as rows:
             deck = decks_in_scope(rows, None)[0].name
         app = create_app(store, start="review", deck=deck)

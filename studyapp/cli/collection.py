@@ -50,6 +50,10 @@ def run_init(args: argparse.Namespace) -> int:
         f"Collection ready at {store.where}: {len(counts)} decks, {cards} cards "
         f"({report.added} added from the bundled deck)."
     )
+    if report.updated or report.merged or report.edited or report.decks_updated:
+        print(f"  {report.summary()}")
+    if len(report.edited) > 5:
+        print(f"  all the cards you edited, left as they are: {', '.join(report.edited)}")
     if len(report.warnings) <= INIT_WARNINGS_SHOWN:
         for warning in report.warnings:
             print(f"  warning: {warning}")

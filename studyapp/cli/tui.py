@@ -1,7 +1,9 @@
 """`studyapp` with no command opens the app; `studyapp review [--deck NAME]` opens the review.
 
-A new collection gets the bundled deck first, so the first run has cards to study. Textual
-and the screens are imported only here, inside the handlers, so headless commands stay fast.
+A new collection gets the bundled deck first, so the first run has cards to study; a
+collection that has it gets the corrections of a newer release on the first start after the
+upgrade. Textual and the screens are imported only here, inside the handlers, so headless
+commands stay fast.
 """
 
 from __future__ import annotations
@@ -38,25 +40,56 @@ def open_app(db: str | None, start: Literal["home", "review"], deck: str | None 
 
     store = open_store(db)
     try:
-        load_bundled_if_empty(store)
+        news = bring_bundled_deck_up_to_date(store)
         if deck is not None:
             with store.reading() as rows:
                 decks_in_scope(rows, deck)  # an unknown deck is a one-line error, before the app
         from studyapp.tui.app import create_app
 
-        create_app(store, start=start, deck=deck).run()
+        create_app(store, start=start, deck=deck, notice=news).run()
     finally:
         store.dispose()
     return 0
 
 
-def load_bundled_if_empty(store: Store) -> None:
-    """Give a collection without cards the bundled deck, so the first run has cards to study."""
+def bring_bundled_deck_up_to_date(store: Store) -> str | None:
+    """Give a collection without cards the bundled deck, so the first run has cards to study;
+    give one that holds it the bundled deck's corrections, once after an upgrade.
+
+    Returns a sentence for the learner when the update changed something or left cards they
+    edited alone, else None. Costs a hash of the bundled files and one read on every start;
+    the update itself runs only when the files changed since the collection last took them.
+    A collection that never took the bundled deck (the learner's own decks only) is left
+    alone.
+    """
     from studyapp.db.reads import has_cards
+    from studyapp.services.bundled_files import (
+        BUNDLED_DIR,
+        LOADED_KEY,
+        REVISION_KEY,
+        deck_files,
+        revision,
+    )
 
     with store.reading() as rows:
         empty = not has_cards(rows)
-    if empty:
-        from studyapp.services.library import LibraryService
+        info = dict(
+            rows(
+                "SELECT key, value FROM collection_info WHERE key IN (:loaded, :revision)",
+                {"loaded": LOADED_KEY, "revision": REVISION_KEY},
+            )
+        )
+    files = deck_files(BUNDLED_DIR)
+    taken = LOADED_KEY in info
+    if not files or not (empty or (taken and info.get(REVISION_KEY) != revision(files))):
+        return None
+    from studyapp.errors import UserError
+    from studyapp.services.library import LibraryService
 
-        LibraryService(store).load_bundled()
+    try:
+        update = LibraryService(store).load_bundled()
+    except UserError as exc:
+        return f"The bundled deck could not be brought up to date: {exc.message}"
+    if empty or not (update.changed or update.edited):
+        return None
+    return update.summary()

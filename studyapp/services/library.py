@@ -9,7 +9,6 @@ Export reads decks, cards and review logs into the plain values the exporters ta
 from __future__ import annotations
 
 import gc
-import sys
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -34,18 +33,10 @@ from studyapp.formats.base import (
 )
 from studyapp.formats.textio import MAX_IMPORT_BYTES, check_file
 from studyapp.scheduling import SM2State
+from studyapp.services import bundled_files
+from studyapp.services.bundled import BundledHistory, BundledSync, BundledUpdate
+from studyapp.services.bundled_files import LOADED_KEY, REVISION_KEY, deck_files, revision
 from studyapp.services.draft_mapping import DraftMapper, ImportReport, ParsedFile, key_to_uid
-
-
-def _bundled_dir() -> Path:
-    """The bundled deck: the checkout's `cards/`, or where a wheel install put it."""
-    source_tree = Path(__file__).resolve().parents[2] / "cards"
-    installed = Path(sys.prefix) / "share" / "studyapp" / "cards"
-    return source_tree if source_tree.is_dir() or not installed.is_dir() else installed
-
-
-BUNDLED_DIR = _bundled_dir()
-BUNDLED_INFO_KEY = "bundled_deck_loaded"
 
 
 class _DryRun(Exception):
@@ -58,7 +49,7 @@ class LibraryService:
     ) -> None:
         self.store = store
         self.clock = clock
-        self.bundled_dir = bundled_dir or BUNDLED_DIR
+        self.bundled_dir = bundled_dir or bundled_files.BUNDLED_DIR
 
     # --- import -----------------------------------------------------------------------------
 
@@ -92,12 +83,7 @@ class LibraryService:
         return ParsedFile(path, result, str(path) if labelled else "")
 
     def _apply(
-        self,
-        parsed: Sequence[ParsedFile],
-        deck: str | None,
-        dry_run: bool,
-        add_only: bool,
-        mark_bundled: bool = False,
+        self, parsed: Sequence[ParsedFile], deck: str | None, dry_run: bool, add_only: bool
     ) -> ImportReport:
         formats = list(dict.fromkeys(p.result.format for p in parsed))
         report = ImportReport(format=", ".join(formats), deck=None)
@@ -118,8 +104,6 @@ class LibraryService:
                 if dry_run:
                     raise _DryRun(mapper)
                 mapper.flush()
-                if mark_bundled:
-                    _set_info(session, BUNDLED_INFO_KEY, mapper.now.isoformat(timespec="seconds"))
                 report.deck = _deck_names(mapper)
         except _DryRun:
             report.deck = _deck_names(mapper)
@@ -128,32 +112,50 @@ class LibraryService:
     # --- the bundled deck -------------------------------------------------------------------
 
     def bundled_files(self) -> list[Path]:
-        if not self.bundled_dir.is_dir():
-            return []
-        return sorted(
-            p
-            for p in self.bundled_dir.glob("*.md")
-            if p.is_file() and not p.name.lower().startswith("readme")
-        )
+        return deck_files(self.bundled_dir)
 
-    def load_bundled(self) -> ImportReport:
-        """Add the bundled deck's cards that the collection lacks; running it again adds none.
+    def load_bundled(self) -> BundledUpdate:
+        """Bring the collection's copy of the bundled deck up to date, in one transaction.
 
-        Cards already in the collection are left as they are, so edits made in the app are
-        never overwritten by the shipped files.
+        Cards the collection lacks are added; cards the learner has not edited take the
+        shipped corrections (their schedule and history stay); edited cards are left alone
+        and reported; merged duplicates fold into the card kept (see `services.bundled`).
+        Running it again changes nothing.
         """
         files = self.bundled_files()
+        update = BundledUpdate()
         if not files:
-            report = ImportReport(format="md", deck=None)
-            report.warnings.append(f"no bundled deck files found in {self.bundled_dir}")
-            return report
+            update.warnings.append(f"no bundled deck files found in {self.bundled_dir}")
+            return update
         native = get_format("md")
         assert native.parse is not None
         parsed = [ParsedFile(p, native.parse(p), p.name) for p in files]
-        return self._apply(parsed, None, dry_run=False, add_only=True, mark_bundled=True)
+        results = [p.result for p in parsed]
+        history = BundledHistory.read(self.bundled_dir)
+        report = ImportReport(format="md", deck=None)
+        for item in parsed:
+            notes = [*item.result.warnings, *_demo_warnings(item.result.cards)]
+            report.warnings += [f"{item.label}: {w}" for w in notes]
+        with _collector_paused(), self.store.write() as session:
+            now = repo.utc_naive(self.clock())
+            sync = BundledSync(session, history, now)
+            if _has_cards(session) and sync.plan_needed(results):
+                self.store.backup("bundled")
+            mapper = DraftMapper(session, now, add_only=True, report=report)
+            mapper.preload(d for item in parsed for d in item.result.cards)
+            for item in parsed:
+                mapper.apply(item, None)
+            mapper.flush()
+            sync.apply(results, update)
+            _set_info(session, LOADED_KEY, now.isoformat(timespec="seconds"))
+            _set_info(session, REVISION_KEY, revision(files))
+        update.added = report.added
+        update.warnings += report.warnings
+        update.warnings += [f"{s.where}: {s.reason}" for s in report.skipped]
+        return update
 
     def bundled_loaded(self) -> bool:
-        return self.store.info(BUNDLED_INFO_KEY) is not None
+        return self.store.info(LOADED_KEY) is not None
 
     # --- export -----------------------------------------------------------------------------
 

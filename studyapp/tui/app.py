@@ -66,12 +66,14 @@ class StudyApp(App[None]):
         start: Start = "home",
         deck: str | None = None,
         owns_runner: bool = False,
+        notice: str | None = None,
     ) -> None:
         super().__init__()
         self.services = services
         self.start = start
         self.start_deck = deck
         self.owns_runner = owns_runner
+        self.notice = notice
         self.add_mode(HOME_MODE, self._home)
 
     def _home(self) -> HomeScreen:
@@ -93,6 +95,8 @@ class StudyApp(App[None]):
         # The first screen reads without SQLAlchemy; load it while the learner reads, so the
         # first rating or edit does not wait for it.
         self.call_after_refresh(self._prepare_store)
+        if self.notice:
+            self.notify(self.notice, title="Bundled deck", timeout=12, markup=False)
 
     def _prepare_store(self) -> None:
         # Only a head start: if it fails, the first write reports the failure itself.
@@ -149,10 +153,14 @@ def create_app(
     deck: str | None = None,
     rng: random.Random | None = None,
     library: LibraryLike | None = None,
+    notice: str | None = None,
 ) -> StudyApp:
-    """The app on `store`. Without a runner it makes the real one and closes it on exit."""
+    """The app on `store`. Without a runner it makes the real one and closes it on exit.
+
+    `notice` is shown once the first screen is up (what start-up did to the collection).
+    """
     owns_runner = runner is None
     if runner is None:
         runner = default_runner(store)
     services = Services(store, clock, rng or random.Random(), runner, library)
-    return StudyApp(services, start=start, deck=deck, owns_runner=owns_runner)
+    return StudyApp(services, start=start, deck=deck, owns_runner=owns_runner, notice=notice)

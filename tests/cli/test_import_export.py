@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from studyapp.cli import main
-from studyapp.services import library as library_module
+from studyapp.services import bundled_files
 
 DATA = Path(__file__).resolve().parents[2] / "data"
 DECK = "# Tiny\n\n## t-1\ntags: x\n\nfront [bold]\n\n---\n\nw[i] <- w[i] - lr\n"
@@ -194,7 +194,7 @@ def test_init_loads_the_bundled_deck_once(
     folder = tmp_path / "cards"
     folder.mkdir()
     (folder / "tiny.md").write_text(DECK, encoding="utf-8")
-    monkeypatch.setattr(library_module, "BUNDLED_DIR", folder)
+    monkeypatch.setattr(bundled_files, "BUNDLED_DIR", folder)
     code, out, _ = run(capsys, "init", "--db", str(db_path))
     assert code == 0 and "1 decks, 1 cards (1 added from the bundled deck)" in out
     code, out, _ = run(capsys, "init", "--db", str(db_path))
