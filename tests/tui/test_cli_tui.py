@@ -95,3 +95,13 @@ def test_the_tui_process_does_not_import_torch(tmp_path):
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "False"
+
+
+async def test_what_start_up_did_to_the_bundled_deck_is_shown_once_the_app_is_up(
+    make_app,
+) -> None:
+    news = "Bundled deck updated: 2 cards corrected."
+    app = make_app(notice=news)
+    async with app.run_test() as pilot:
+        await pilot.pause()
+        assert [n.message for n in app._notifications] == [news]
