@@ -267,7 +267,7 @@ def test_missing_answers_are_filled_from_the_sources_or_left_out_with_a_note() -
 def test_at_least_90_percent_of_cards_link_a_demo() -> None:
     cards = [card for _, card in _all_cards()]
     linked = [card for card in cards if card.demo is not None]
-    assert len(linked) >= 0.9 * len(cards)
+    assert len(linked) >= 0.9 * len(cards), f"{len(linked)} of {len(cards)} cards link a demo"
 
 
 def test_every_demo_link_names_a_demo_of_the_catalogue_with_valid_parameters() -> None:
