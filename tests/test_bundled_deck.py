@@ -4,7 +4,10 @@ Each file is read with the native format, the way `studyapp init` loads it. The 
 the curation rules of cards/README.md: the expected count per source document, ids unique
 across decks, topic tags from the vocabulary, no page chrome, at least 90% of cards linked to
 a demo that exists with valid parameters, and text faithful to the source documents in data/
-except where the deck's description names a card as repaired or filled.
+except where the deck's description names a card as repaired or filled. A card corrected
+against the literature (the README's "Audit" table) still shows its source's words, quoted
+verbatim after "The source says:", and the README's "Merged cards" table, which upgrades of
+existing collections read, names ids that were removed and ids that were kept.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ DECKS = {
     "optimization-hyperparameters.md": (
         "Optimization and Hyperparameters",
         "001_cf4f64a6db542696.txt",
-        21,
+        18,
     ),
     "deep-learning-interview.md": (
         "Deep Learning Interview Questions",
@@ -96,9 +99,12 @@ REPAIRED = {
     "dli-037",
     "q2-019",
 }
-FILLED = {"oh-005", "oh-011", "oh-013", "tdn-008"}
+FILLED = {"tdn-008"}
 CARD_ID = re.compile(r"\b(?:ct|oh|dli|q2|tdn)-\d{3}\b")
 SOURCE_REF = re.compile(r"^(?P<file>\S+\.txt) (?:card|line) (?P<n>\d+)\b")
+# The last paragraph of a corrected card: why it was corrected, then the source's own words.
+CORRECTION = re.compile(r"\n\nCorrected: (?P<why>[^\n]+?) The source says: (?P<quoted>[^\n]+)\Z")
+QUOTE = re.compile(r'"([^"]+)"')
 
 
 @dataclass(frozen=True)
@@ -143,6 +149,30 @@ def _source_text(name: str) -> str:
 def _noted(deck: Deck) -> set[str]:
     """Card ids that the deck's description names: repaired, filled or otherwise curated."""
     return set(CARD_ID.findall(deck.description))
+
+
+def _readme_table(heading: str) -> list[list[str]]:
+    """The rows of the first table under `## heading` in cards/README.md, header row excluded."""
+    text = (CARDS / "README.md").read_text(encoding="utf-8")
+    section = text.split(f"\n## {heading}\n", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in section.split("\n") if line.startswith("|")]
+    return [[cell.strip() for cell in row.strip("|").split("|")] for row in rows[2:]]
+
+
+def _corrected() -> set[str]:
+    """Card ids of the README's Audit table: cards whose source was corrected."""
+    return {row[0] for row in _readme_table("Audit")}
+
+
+def _merges() -> list[tuple[str, str]]:
+    """(removed, kept) pairs of the README's Merged cards table."""
+    return [(row[0], row[1]) for row in _readme_table("Merged cards")]
+
+
+def _quoted_source(card: CardDraft) -> list[str] | None:
+    """The source's words a corrected card quotes in its last paragraph, or None if it has none."""
+    match = CORRECTION.search(card.back)
+    return QUOTE.findall(match["quoted"]) if match else None
 
 
 def test_the_deck_folder_holds_exactly_the_five_decks() -> None:
@@ -237,7 +267,7 @@ def test_missing_answers_are_filled_from_the_sources_or_left_out_with_a_note() -
 def test_at_least_90_percent_of_cards_link_a_demo() -> None:
     cards = [card for _, card in _all_cards()]
     linked = [card for card in cards if card.demo is not None]
-    assert len(linked) >= 0.9 * len(cards)
+    assert len(linked) >= 0.9 * len(cards), f"{len(linked)} of {len(cards)} cards link a demo"
 
 
 def test_every_demo_link_names_a_demo_of_the_catalogue_with_valid_parameters() -> None:
@@ -268,16 +298,71 @@ def test_every_repaired_or_filled_card_is_named_in_its_deck_description() -> Non
 
 
 def test_cards_keep_the_source_wording() -> None:
-    """Bullets were normalised and broken lines rejoined, but no words changed or added."""
+    """Bullets were normalised and broken lines rejoined, but no words changed or added.
+
+    A corrected card keeps its source's front, and its source's words for the corrected part
+    are quoted after "The source says:"; the corrected answer itself is the literature's.
+    """
     changed = []
+    corrected = _corrected()
     for deck, card in _all_cards():
+        source = _source_text(deck.source)
+        if card.key in corrected:
+            if _normalise(card.front) not in source:
+                changed.append((card.key, card.front))
+            quotes = _quoted_source(card) or ["(no quote of the source)"]
+            changed += [(card.key, q) for q in quotes if _normalise(q) not in source]
+            continue
         if card.key in REPAIRED | FILLED:
             continue
-        source = _source_text(deck.source)
         if _normalise(card.front) not in source:
             changed.append((card.key, card.front))
         changed += [(card.key, line) for line in _lines_not_in(card.back, source)]
     assert not changed
+
+
+def test_every_corrected_card_keeps_the_source_words_visible() -> None:
+    """Each card of the Audit table ends with why it was corrected and the source's own words."""
+    cards = {card.key: card for _, card in _all_cards()}
+    corrected = _corrected()
+    assert corrected, "the Audit table lists no card"
+    assert corrected <= set(cards), sorted(corrected - set(cards))
+    for key in sorted(corrected):
+        card = cards[key]
+        match = CORRECTION.search(card.back)
+        assert match is not None, f"{key} does not end with 'Corrected: ... The source says: ...'"
+        assert match["why"].endswith("."), key
+        assert _quoted_source(card), f"{key} quotes nothing of its source"
+        answer = card.back[: match.start()]
+        assert answer.strip(), f"{key} has no corrected answer before the source's words"
+
+
+def test_no_card_quotes_its_source_as_a_correction_without_an_audit_line() -> None:
+    quoting = {card.key for _, card in _all_cards() if "The source says:" in card.back}
+    assert quoting == _corrected()
+
+
+def test_every_corrected_card_is_named_in_its_deck_description() -> None:
+    corrected = _corrected()
+    for deck in _decks():
+        keys = {card.key for card in deck.cards}
+        assert corrected & keys <= _noted(deck), deck.file
+
+
+def test_the_merge_table_names_removed_ids_and_the_ids_that_were_kept() -> None:
+    """The upgrade reads this table to move a removed card's history to the kept card."""
+    cards = {card.key: card for _, card in _all_cards()}
+    merges = _merges()
+    removed = [r for r, _ in merges]
+    kept = {k for _, k in merges}
+    assert merges, "the Merged cards table is empty"
+    assert all(CARD_ID.fullmatch(r) and CARD_ID.fullmatch(k) for r, k in merges), merges
+    assert len(removed) == len(set(removed)), removed
+    assert not set(removed) & set(cards), sorted(set(removed) & set(cards))
+    assert kept <= set(cards), sorted(kept - set(cards))
+    assert not kept & set(removed), "a kept card was itself merged away"
+    for r, k in merges:
+        assert f"(was {r})" in cards[k].source, (k, cards[k].source)
 
 
 def test_filled_answers_are_quoted_from_another_source_card_that_it_names() -> None:
