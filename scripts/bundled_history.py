@@ -27,7 +27,7 @@ from studyapp.formats.base import ParseResult  # noqa: E402
 from studyapp.services.bundled import HISTORY_FILE, BundledHistory  # noqa: E402
 
 CARDS = ROOT / "cards"
-MERGE_ROW = re.compile(r"^\|\s*`?([A-Za-z0-9._:-]+)`?\s*\|\s*`?([A-Za-z0-9._:-]+)`?\s*\|\s*$")
+MERGE_ROW = re.compile(r"^\|\s*`?(\w[\w.:-]*)`?\s*\|\s*`?(\w[\w.:-]*)`?\s*\|\s*$")
 
 
 def deck_files(names: list[str]) -> list[str]:

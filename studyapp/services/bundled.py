@@ -189,19 +189,21 @@ class BundledUpdate:
         """One sentence for a person: what changed, and which edited cards were kept."""
         parts = []
         if self.added:
-            parts.append(f"{self.added} cards added")
+            parts.append(_count(self.added, "card", "added"))
         if self.updated:
-            parts.append(f"{len(self.updated)} cards corrected")
+            parts.append(_count(len(self.updated), "card", "updated"))
         if self.merged:
-            parts.append(f"{len(self.merged)} duplicate cards merged")
+            parts.append(_count(len(self.merged), "duplicate card", "merged"))
         if self.decks_updated:
-            parts.append(f"{len(self.decks_updated)} deck descriptions updated")
+            parts.append(_count(len(self.decks_updated), "deck description", "updated"))
         text = "The bundled deck is up to date"
         if parts:
-            text = f"Bundled deck updated: {', '.join(parts)}"
+            text = f"Bundled deck: {', '.join(parts)}"
         if self.edited:
             shown = ", ".join(self.edited[:5]) + (", ..." if len(self.edited) > 5 else "")
-            text += f"; {len(self.edited)} cards you edited were left as you wrote them ({shown})"
+            n = len(self.edited)
+            edited = "1 card you edited was" if n == 1 else f"{n} cards you edited were"
+            text += f"; {edited} left as you wrote {'it' if n == 1 else 'them'} ({shown})"
         return text + "."
 
     def to_dict(self) -> dict[str, Any]:
@@ -213,6 +215,10 @@ class BundledUpdate:
             "decks_updated": self.decks_updated,
             "warnings": self.warnings,
         }
+
+
+def _count(n: int, noun: str, done: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'} {done}"
 
 
 class BundledSync:

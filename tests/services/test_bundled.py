@@ -191,7 +191,7 @@ def test_a_card_the_learner_edited_is_left_as_they_wrote_it_and_reported(
     assert update.edited == ["a-2"]
     assert "a-2" not in update.updated
     assert card(store, "a-2").back == "(TP+TN)/all four, my words"  # type: ignore[union-attr]
-    assert "1 cards you edited were left as you wrote them (a-2)" in update.summary()
+    assert "1 card you edited was left as you wrote it (a-2)" in update.summary()
 
 
 def test_the_leech_tag_the_scheduler_added_is_not_an_edit_and_survives_the_update(
@@ -351,7 +351,7 @@ def test_the_first_start_after_an_upgrade_updates_once_and_says_so(
 
     write_release(release, [V1, V2], merged={"a-4": "a-3"})
     news = bring_bundled_deck_up_to_date(store)
-    assert news is not None and "2 cards corrected" in news and "1 duplicate" in news
+    assert news is not None and "2 cards updated" in news and "1 duplicate" in news
     assert card(store, "a-2").back == V2["a-2"][1]  # type: ignore[union-attr]
     assert bring_bundled_deck_up_to_date(store) is None
 
@@ -366,7 +366,7 @@ def test_a_collection_made_by_an_older_release_is_brought_up_to_date_on_start(
     with store.write() as session:
         session.delete(session.get(CollectionInfo, bundled_files.REVISION_KEY))
     write_release(release, [V1, V2])
-    assert "corrected" in (bring_bundled_deck_up_to_date(store) or "")
+    assert "updated" in (bring_bundled_deck_up_to_date(store) or "")
 
 
 def test_a_collection_that_never_took_the_bundled_deck_is_left_alone_on_start(

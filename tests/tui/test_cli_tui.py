@@ -100,7 +100,7 @@ def test_the_tui_process_does_not_import_torch(tmp_path):
 async def test_what_start_up_did_to_the_bundled_deck_is_shown_once_the_app_is_up(
     make_app,
 ) -> None:
-    news = "Bundled deck updated: 2 cards corrected."
+    news = "Bundled deck: 2 cards updated."
     app = make_app(notice=news)
     async with app.run_test() as pilot:
         await pilot.pause()
