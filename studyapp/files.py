@@ -84,7 +84,7 @@ def check_output(target: str | Path, collection: Path | None = None) -> Path:
         raise UserError("the output path is empty: give the name of a file to write")
     path = Path(target).expanduser()
     reached = collection_file_reached(path, collection) if collection is not None else None
-    if reached == collection:
+    if reached is not None and reached == collection:
         raise UserError(
             f"{path} is the collection itself: writing there would destroy it; choose another file"
         )
