@@ -3,9 +3,10 @@
 `studyapp restore` puts a file's rows in place of the collection's, and every screen and
 command then reads them and trusts what it reads: a deck whose day starts at hour 99 or a card
 due on 'not-a-date' would stop `decks`, `stats` and `export` until restored again. So a
-candidate is checked whole first, the way the app reads it: SQLite's integrity and foreign-key
-checks, the tables and columns of this version and nothing else, and each value's type and
-range. The first thing wrong is named, by table, row and column.
+candidate is checked whole first, the way the app reads it: SQLite's foreign-key check (its
+integrity check comes first, on the file given), the tables and columns of this version and
+nothing else, and each value's type and range. The first thing wrong is named, by table, row
+and column.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ class Column:
     bad: str
     parse: Callable[[Any], object] | None = None
     nullable: bool = False
+    unsure: str = "1"  # SQL that holds for the values `parse` must see (the rest are right)
 
     def condition(self) -> str:
         bad = self.bad.format(c=f'"{self.name}"')
@@ -91,12 +93,24 @@ def day(name: str, nullable: bool = False) -> Column:
 
 
 def moment(name: str) -> Column:
-    """A date and time as the app reads it back (ISO 8601, in UTC without a zone)."""
+    """A date and time as the app reads it back (ISO 8601, in UTC without a zone).
+
+    Those in the form the app writes are checked in SQL; any other is parsed as the app
+    would parse it.
+    """
+    d2 = "[0-9]" * 2
+    shape = f"{d2}{d2}-{d2}-{d2} {d2}:{d2}:{d2}.{d2 * 3}"
+    written = (
+        f"{{c}} GLOB '{shape}'"
+        " AND datetime(substr({c}, 1, 19), '+0 days') = substr({c}, 1, 19)"
+        f" AND {{c}} >= '{FIRST_DAY}' AND {{c}} < '{LAST_DAY} 99'"
+    )
     return Column(
         name,
         f"a date and time (YYYY-MM-DD HH:MM:SS) from {FIRST_DAY} to {LAST_DAY}",
         "typeof({c}) != 'text'",
         parse=_moment,
+        unsure=f"NOT ({written})",
     )
 
 
@@ -191,19 +205,12 @@ BOOKKEEPING = {"alembic_version", "sqlite_sequence"}  # tables that hold no coll
 
 def check_collection(conn: sqlite3.Connection) -> None:
     """Raise InvalidCollection naming the first thing wrong with the database `conn` reads,
-    which is at the current schema revision (migrated if it was older)."""
-    _check_integrity(conn)
+    which is at the current schema revision (migrated if it was older) and has passed
+    SQLite's integrity check."""
     _check_shape(conn)
     _check_foreign_keys(conn)
     for table, columns in RULES.items():
-        for column in columns:
-            _check_column(conn, table, column)
-
-
-def _check_integrity(conn: sqlite3.Connection) -> None:
-    problems = [row[0] for row in conn.execute("PRAGMA integrity_check(5)")]
-    if problems != ["ok"]:
-        raise InvalidCollection(f"it is damaged ({'; '.join(problems)})")
+        _check_rows(conn, table, columns)
 
 
 def _check_shape(conn: sqlite3.Connection) -> None:
@@ -239,23 +246,33 @@ def _check_foreign_keys(conn: sqlite3.Connection) -> None:
         raise InvalidCollection(f"table {table}, row {rowid}: it refers to a {parent} row missing")
 
 
-def _check_column(conn: sqlite3.Connection, table: str, column: Column) -> None:
-    bad = conn.execute(
-        f'SELECT rowid, "{column.name}" FROM "{table}" WHERE {column.condition()}'
-        " ORDER BY rowid LIMIT 1"
+def _check_rows(conn: sqlite3.Connection, table: str, columns: Sequence[Column]) -> None:
+    """Every value of `columns` in `table`: one pass in SQL, then the values SQL cannot
+    judge read as the app reads them."""
+    anything_wrong = " OR ".join(column.condition() for column in columns)
+    row = conn.execute(
+        f'SELECT rowid FROM "{table}" WHERE {anything_wrong} ORDER BY rowid LIMIT 1'
     ).fetchone()
-    if bad is not None:
-        raise _wrong(table, column, bad[0], bad[1])
-    if column.parse is None:
-        return
-    for rowid, value in conn.execute(
-        f'SELECT rowid, "{column.name}" FROM "{table}" WHERE "{column.name}" IS NOT NULL'
-        " ORDER BY rowid"
-    ):
-        try:
-            column.parse(value)
-        except (ValueError, TypeError, RecursionError):
-            raise _wrong(table, column, rowid, value) from None
+    if row is not None:
+        for column in columns:
+            bad = conn.execute(
+                f'SELECT "{column.name}" FROM "{table}" WHERE rowid = ? AND {column.condition()}',
+                row,
+            ).fetchone()
+            if bad is not None:
+                raise _wrong(table, column, row[0], bad[0])
+    for column in columns:
+        if column.parse is None:
+            continue
+        unsure = column.unsure.format(c=f'"{column.name}"')
+        for rowid, value in conn.execute(
+            f'SELECT rowid, "{column.name}" FROM "{table}"'
+            f' WHERE "{column.name}" IS NOT NULL AND ({unsure}) ORDER BY rowid'
+        ):
+            try:
+                column.parse(value)
+            except (ValueError, TypeError, RecursionError):
+                raise _wrong(table, column, rowid, value) from None
 
 
 def _wrong(table: str, column: Column, rowid: int, value: object) -> InvalidCollection:
