@@ -75,8 +75,22 @@ def _library(args: argparse.Namespace, read_only: bool = False) -> LibraryServic
     return LibraryService(open_store(args.db, read_only=read_only))
 
 
+def _dry_run_library(args: argparse.Namespace) -> LibraryService:
+    """The library a dry run reads: the collection, or an empty one in memory where there is
+    no collection yet (a dry run makes nothing, a collection file included)."""
+    from studyapp.db import open_store
+    from studyapp.db.location import collection_file, named_collection
+    from studyapp.services.library import LibraryService
+
+    path = collection_file(named_collection(args.db))
+    if path is not None and not path.exists():
+        return LibraryService(open_store("sqlite://"))
+    return _library(args)
+
+
 def run_import(args: argparse.Namespace) -> int:
-    report = _library(args).import_files(
+    library = _dry_run_library(args) if args.dry_run else _library(args)
+    report = library.import_files(
         args.paths, format=args.format, deck=args.deck, dry_run=args.dry_run
     )
     if args.json:

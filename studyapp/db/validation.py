@@ -241,9 +241,18 @@ def _check_shape(conn: sqlite3.Connection) -> None:
 
 def _check_foreign_keys(conn: sqlite3.Connection) -> None:
     broken = conn.execute("PRAGMA foreign_key_check").fetchone()
-    if broken is not None:
-        table, rowid, parent, _ = broken
-        raise InvalidCollection(f"table {table}, row {rowid}: it refers to a {parent} row missing")
+    if broken is None:
+        return
+    table, rowid, parent, key = broken
+    column = next(
+        row[3] for row in conn.execute(f'PRAGMA foreign_key_list("{table}")') if row[0] == key
+    )
+    (value,) = conn.execute(
+        f'SELECT "{column}" FROM "{table}" WHERE rowid = ?', (rowid,)
+    ).fetchone()
+    raise InvalidCollection(
+        f"table {table}, row {rowid}, column {column}: {value!r} is no row of table {parent}"
+    )
 
 
 def _check_rows(conn: sqlite3.Connection, table: str, columns: Sequence[Column]) -> None:

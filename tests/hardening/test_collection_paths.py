@@ -137,3 +137,15 @@ def test_a_database_url_this_installation_cannot_open_is_one_line(
         "give --db the path of an SQLite file"
     )
     assert "secret" not in err
+
+
+def test_a_dry_run_import_reports_on_a_new_collection_without_making_it(
+    tmp_path: Path, capsys: Capture
+) -> None:
+    source = tmp_path / "deck.csv"
+    source.write_text("What is SGD?,Stochastic gradient descent\nWhat is Adam?,An optimizer\n")
+    missing = tmp_path / "new" / "c.db"
+    status, out, err = run_cli(capsys, "import", source, "--dry-run", "--db", missing)
+    assert status == 0, err
+    assert "2 added" in out and "Dry run: nothing was written." in out
+    assert not missing.parent.exists()

@@ -109,7 +109,7 @@ CASES: dict[str, tuple[tuple[str, ...], str]] = {
     ),
     "a card of no deck": (
         ("UPDATE cards SET deck_id = 99 WHERE id = 2",),
-        "table cards, row 2: it refers to a decks row missing",
+        "table cards, row 2, column deck_id: 99 is no row of table decks",
     ),
     "a rating of 9": (
         ("UPDATE reviews SET rating = 9",),
