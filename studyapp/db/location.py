@@ -30,7 +30,12 @@ def default_collection_path() -> Path:
 
 
 def named_collection(db: str | None = None) -> str:
-    """What names the collection: `--db`, else `STUDYAPP_DB`, else the user data folder."""
+    """What names the collection: `--db`, else `STUDYAPP_DB`, else the user data folder.
+
+    An empty `--db` (an unset shell variable, say) is an error, not the default collection.
+    """
+    if db is not None and not db.strip():
+        raise CollectionError("--db is empty: give the path of a collection file, or leave it out")
     return db or os.environ.get(ENV_VAR) or str(default_collection_path())
 
 
@@ -38,8 +43,6 @@ def collection_file(value: str) -> Path | None:
     """The SQLite file a `--db` value names, or None when it is a database URL (has `://`)."""
     if "://" in value:
         return None
-    if not value.strip():
-        raise CollectionError("the collection's path is empty: give --db the path of a file")
     path = Path(value).expanduser()
     check_collection_kind(path)
     return path.resolve()

@@ -149,3 +149,21 @@ def test_a_dry_run_import_reports_on_a_new_collection_without_making_it(
     assert status == 0, err
     assert "2 added" in out and "Dry run: nothing was written." in out
     assert not missing.parent.exists()
+
+
+@pytest.mark.parametrize("command", [*READING, ("init",), ("import", "deck.csv")], ids=" ".join)
+def test_an_empty_db_is_refused_not_taken_for_the_default_collection(
+    tmp_path: Path, capsys: Capture, monkeypatch: pytest.MonkeyPatch, command: tuple[str, ...]
+) -> None:
+    default = tmp_path / "default.db"
+    make_collection(default, {"D": 1})
+    before = md5(default)
+    monkeypatch.setenv("STUDYAPP_DB", str(default))
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "deck.csv").write_text("What is SGD?,Stochastic gradient descent\n")
+    status, out, err = run_cli(capsys, *command, "--db", "")
+    assert status == 2 and out == ""
+    assert one_line(err) == (
+        "studyapp: --db is empty: give the path of a collection file, or leave it out"
+    )
+    assert md5(default) == before
