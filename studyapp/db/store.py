@@ -27,8 +27,8 @@ from studyapp.db.location import (
     connect_read_only,
     explain,
     named_collection,
-    read_only_uri,
 )
+from studyapp.db.location import read_only_uri as read_only_uri  # where callers found it
 from studyapp.db.reads import Rows
 from studyapp.db.revisions import HEAD, file_is_at_head
 from studyapp.errors import CollectionError, UserError
@@ -48,8 +48,6 @@ BACKUP_PURPOSES = {
     "restore": "before the restore",
 }
 SQLITE_MAGIC = b"SQLite format 3\x00"
-
-__all__ = ["Store", "open_store", "read_only_uri"]
 
 
 class Store:
