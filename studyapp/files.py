@@ -1,9 +1,43 @@
-"""What every file studyapp writes for the user shares: the mode a new file gets."""
+"""How studyapp writes a file for the user: whole or not at all, and never over what matters.
+
+Every file studyapp writes outside the collection itself (an export, a backup made by hand or
+before an import, a restore's copy) goes through one policy. The path is refused, with one
+sentence and before anything is written, when it is empty, is the collection or one of the
+files SQLite keeps beside it (however it is reached: a symlink, a hard link, another name),
+or is something other than a regular file (a device, a FIFO, a folder). The data goes to a
+temporary file in the same folder, which is flushed to the disk and renamed over the target,
+so a reader sees the old file or the new one, never a part. The temporary file is removed
+when anything fails and when the process is told to stop (TERM, HUP, INT); one left by a
+process killed outright is hidden, can never be taken for the real file, and is removed by
+the next write to the same place once its writer is gone.
+"""
 
 from __future__ import annotations
 
+import fcntl
 import os
+import re
+import signal
+import stat
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
+from types import FrameType
+
+from studyapp.errors import UserError
+
+COMPANIONS = ("-wal", "-journal", "-shm")  # the files SQLite keeps beside a database
+TEMP_MARK = ".studyapp-"  # in every temporary file's name: `.<name>.studyapp-<random>.tmp`
+TEMP_SUFFIX = ".tmp"
+LEFTOVER_AGE_S = 60.0  # a temporary file this old whose writer is gone is a leftover
+_NAME_ROOM = 100  # characters of the target's name kept in a temporary file's name
+_STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
+
+# The temporary files this process is writing, for the signal handler to remove. Changed
+# and read only with single (atomic) set operations, so the handler never waits for a lock.
+_live: set[str] = set()
 
 
 def new_file_mode(target: Path) -> int:
@@ -35,3 +69,266 @@ def _umask() -> int:
     umask = os.umask(0o077)  # the fallback's moment errs on the private side
     os.umask(umask)
     return umask
+
+
+# --- the policy -----------------------------------------------------------------------------
+
+
+def check_output(target: str | Path, collection: Path | None = None) -> Path:
+    """The file `target` names, if studyapp may replace it; UserError, naming it, if not.
+
+    `collection` is the open collection's file: it and its companions are never replaced.
+    Nothing is created or changed here.
+    """
+    if not str(target).strip():
+        raise UserError("the output path is empty: give the name of a file to write")
+    path = Path(target).expanduser()
+    reached = collection_file_reached(path, collection) if collection is not None else None
+    if reached is not None and reached == collection:
+        raise UserError(
+            f"{path} is the collection itself: writing there would destroy it; choose another file"
+        )
+    if reached is not None:
+        raise UserError(
+            f"{path} is {reached.name}, which SQLite keeps beside the collection: writing "
+            "there would damage it; choose another file"
+        )
+    try:
+        found = path.stat()  # through symlinks: what a write would reach
+    except FileNotFoundError:
+        found = None
+    except OSError as exc:
+        raise WriteError(path, _reason(exc)) from None
+    if found is not None and stat.S_ISDIR(found.st_mode):
+        raise UserError(f"{path} is a folder; give the name of a file to write")
+    if found is not None and not stat.S_ISREG(found.st_mode):
+        raise UserError(
+            f"{path} is {describe_kind(found.st_mode)}, not a regular file: studyapp writes only "
+            "files (use '-' for standard output where a command offers it)"
+        )
+    folder = path.parent
+    if not folder.is_dir():
+        raise WriteError(path, f"the folder {folder} does not exist")
+    return path
+
+
+def is_collection(path: Path, collection: Path) -> bool:
+    """Whether writing `path` would reach `collection` or a file SQLite keeps beside it."""
+    return collection_file_reached(path, collection) is not None
+
+
+def collection_file_reached(path: Path, collection: Path) -> Path | None:
+    """The collection, or the file SQLite keeps beside it, that writing `path` would reach.
+
+    Compared by device and inode for files that exist (so symlinks and hard links are seen
+    through) and by the real path for those that do not exist yet.
+    """
+    protected = [collection, *(Path(f"{collection}{suffix}") for suffix in COMPANIONS)]
+    real = _real(path)
+    for other in protected:
+        if real == _real(other):
+            return other
+        with suppress(OSError):
+            if os.path.samestat(path.stat(), other.stat()):
+                return other
+    return None
+
+
+def _real(path: Path) -> Path:
+    try:
+        return path.expanduser().resolve()
+    except (OSError, RuntimeError):  # a symlink loop: compared by inode alone
+        return path
+
+
+def describe_kind(mode: int) -> str:
+    """What a file that is not a regular file is, for a message: "a FIFO (named pipe)"."""
+    kinds = (
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISFIFO, "a FIFO (named pipe)"),
+        (stat.S_ISSOCK, "a socket"),
+    )
+    return next((name for test, name in kinds if test(mode)), "not a regular file")
+
+
+def _reason(exc: OSError) -> str:
+    return (exc.strerror or str(exc)).lower()
+
+
+class WriteError(UserError):
+    """A file could not be written; `reason` says why in a few words ("no space left on
+    device"), for callers that put it in a sentence of their own."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        super().__init__(f"cannot write {path}: {reason}")
+        self.path = path
+        self.reason = reason
+
+
+# --- writing --------------------------------------------------------------------------------
+
+
+def write_output(target: str | Path, data: bytes, collection: Path | None = None) -> Path:
+    """Write `data` to `target` whole, under the policy above. Returns the path written."""
+    with replacing(target, collection) as temp, open(temp, "wb") as out:
+        out.write(data)
+    return Path(target).expanduser()
+
+
+@contextmanager
+def replacing(target: str | Path, collection: Path | None = None) -> Iterator[Path]:
+    """A temporary file beside `target` to fill in the block; then it replaces `target`.
+
+    The target is checked (`check_output`) before the temporary file is made and again just
+    before the rename. If the block or the rename fails, or a stop signal arrives, the
+    temporary file (and any journal SQLite made beside it) is removed and `target` is left
+    as it was. OSError comes out as WriteError naming `target`.
+    """
+    path = check_output(target, collection)
+    remove_leftovers(path.parent, path.name)
+    with _temporary(path) as (temp, handle):
+        try:
+            yield temp
+            os.fsync(handle)  # whoever wrote it, through whichever descriptor
+            os.fchmod(handle, new_file_mode(path))  # not the temporary file's private mode
+            check_output(path, collection)  # it may have changed while the data was written
+            os.replace(temp, path)
+            _sync_folder(path.parent)
+        except OSError as exc:
+            raise WriteError(path, _reason(exc)) from None
+
+
+@contextmanager
+def scratch_file(beside: Path) -> Iterator[Path]:
+    """A new private file in the folder `beside` names, for work that is thrown away: it is
+    removed when the block ends, and on a stop signal."""
+    remove_leftovers(beside.parent, beside.name)
+    with _temporary(beside) as (temp, _):
+        yield temp
+
+
+@contextmanager
+def _temporary(beside: Path) -> Iterator[tuple[Path, int]]:
+    """A new file next to `beside`, hidden and named as studyapp's, locked while it is in use
+    (so it is never taken for a leftover), and removed after, with what SQLite left by it."""
+    import tempfile
+
+    try:
+        handle, name = tempfile.mkstemp(
+            dir=beside.parent, prefix=f".{beside.name[:_NAME_ROOM]}{TEMP_MARK}", suffix=TEMP_SUFFIX
+        )
+    except OSError as exc:
+        raise WriteError(beside, _reason(exc)) from None
+    _live.add(name)
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield Path(name), handle
+    finally:
+        _remove(name)
+        _live.discard(name)
+        os.close(handle)
+
+
+def _sync_folder(folder: Path) -> None:
+    """Make a rename in `folder` survive a power cut (where the system can)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass  # some file systems cannot sync a folder; the rename is still atomic
+    finally:
+        os.close(fd)
+
+
+def _remove(name: str) -> None:
+    """Remove a temporary file and whatever SQLite left beside it, if they are there."""
+    for suffix in ("", *COMPANIONS):
+        with suppress(OSError):
+            os.unlink(name + suffix)
+
+
+def remove_leftovers(folder: Path, prefix: str = "") -> list[Path]:
+    """Remove the temporary files a killed studyapp left in `folder` for names starting with
+    `prefix`; returns those removed.
+
+    A file counts as a leftover only if it has a studyapp temporary file's name, is a regular
+    file of this user, is older than a minute, and no process holds its lock (a writer holds
+    it until it is done; the system drops it when the writer dies, however it dies).
+    """
+    pattern = re.compile(
+        rf"\.{re.escape(prefix[:_NAME_ROOM])}.*{re.escape(TEMP_MARK)}[A-Za-z0-9_]+"
+        rf"{re.escape(TEMP_SUFFIX)}"
+    )
+    removed: list[Path] = []
+    try:
+        names = [entry.name for entry in os.scandir(folder) if pattern.fullmatch(entry.name)]
+    except OSError:
+        return removed
+    for name in names:
+        path = folder / name
+        if _abandoned(path):
+            _remove(str(path))
+            removed.append(path)
+    return removed
+
+
+def _abandoned(path: Path) -> bool:
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return False
+    try:
+        found = os.fstat(fd)
+        if not stat.S_ISREG(found.st_mode) or found.st_uid != os.geteuid():
+            return False
+        if time.time() - found.st_mtime < LEFTOVER_AGE_S:
+            return False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            return False  # its writer is still at work
+        return True
+    finally:
+        os.close(fd)
+
+
+# --- signals --------------------------------------------------------------------------------
+
+
+@contextmanager
+def temporary_files_removed_on_stop() -> Iterator[None]:
+    """While the block runs, TERM, HUP or INT first removes the temporary files being written,
+    then does what it did before (ends the process, or raises KeyboardInterrupt).
+
+    Signal handlers belong to the main thread; elsewhere this does nothing.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {signum: signal.getsignal(signum) for signum in _STOP_SIGNALS}
+
+    def on_stop(signum: int, frame: FrameType | None) -> None:
+        for name in list(_live):
+            _remove(name)
+        before = previous[signum]
+        if callable(before):
+            before(signum, frame)
+        elif before != signal.SIG_IGN:
+            signal.signal(signum, signal.SIG_DFL)
+            signal.raise_signal(signum)  # end as the signal would have ended us
+
+    installed: list[tuple[int, Callable[[int, FrameType | None], object] | int | None]] = []
+    for signum, before in previous.items():
+        if before == signal.SIG_IGN:
+            continue  # ignored on purpose (nohup): stay ignored
+        signal.signal(signum, on_stop)
+        installed.append((signum, before))
+    try:
+        yield
+    finally:
+        for signum, before in installed:
+            signal.signal(signum, before if before is not None else signal.SIG_DFL)

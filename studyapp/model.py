@@ -17,6 +17,9 @@ LEECH_TAG = "leech"
 LEECH_LAPSES = 8
 DEFAULT_NEW_PER_DAY = 20
 DEFAULT_REVIEWS_PER_DAY = 200
+# What a review was: a new card's first rating, a review, a relearning after a lapse, or a
+# same-day repeat that changes nothing (a drill).
+REVIEW_KINDS = ("new", "review", "relearn", "drill")
 
 _TAG_SPACE = re.compile(r"\s+")
 

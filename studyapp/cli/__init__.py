@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from studyapp import __version__
 from studyapp.cli import backup, collection, demo, library, tui
 from studyapp.errors import UserError
+from studyapp.files import temporary_files_removed_on_stop
 
 COMMAND_GROUPS = (collection, demo, library, backup, tui)
 
@@ -66,7 +67,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if handler is None:
         handler = _default_handler()
     try:
-        return int(handler(args) or 0)
+        with temporary_files_removed_on_stop():
+            return int(handler(args) or 0)
     except UserError as exc:
         print(f"studyapp: {exc.message}", file=sys.stderr)
         return exc.exit_status

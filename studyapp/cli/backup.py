@@ -27,7 +27,6 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
     backup.add_argument(
         "--output",
         metavar="PATH",
-        type=Path,
         help="the file to write (replaced if it exists) or a folder to write it into",
     )
     backup.add_argument(

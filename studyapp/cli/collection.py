@@ -69,7 +69,7 @@ def run_decks(args: argparse.Namespace) -> int:
     from studyapp.db import open_store
     from studyapp.services.decks import DeckService
 
-    counts = DeckService(open_store(args.db)).counts()
+    counts = DeckService(open_store(args.db, read_only=True)).counts()
     if args.json:
         print(json.dumps([c.to_dict() for c in counts], indent=2))
         return 0
@@ -86,7 +86,7 @@ def run_stats(args: argparse.Namespace) -> int:
     from studyapp.db import open_store
     from studyapp.services.stats import StatsService
 
-    stats = StatsService(open_store(args.db)).compute(args.deck)
+    stats = StatsService(open_store(args.db, read_only=True)).compute(args.deck)
     if args.json:
         print(json.dumps(stats.to_dict(), indent=2))
         return 0

@@ -7,12 +7,11 @@ import json
 import os
 import re
 import sys
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from studyapp.errors import UserError
-from studyapp.files import new_file_mode
+from studyapp.files import check_output, write_output
 
 if TYPE_CHECKING:
     from studyapp.services.library import ImportReport, LibraryService
@@ -69,15 +68,29 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
     exporting.set_defaults(handler=run_export)
 
 
-def _library(args: argparse.Namespace) -> LibraryService:
+def _library(args: argparse.Namespace, read_only: bool = False) -> LibraryService:
     from studyapp.db import open_store
     from studyapp.services.library import LibraryService
 
-    return LibraryService(open_store(args.db))
+    return LibraryService(open_store(args.db, read_only=read_only))
+
+
+def _dry_run_library(args: argparse.Namespace) -> LibraryService:
+    """The library a dry run reads: the collection, or an empty one in memory where there is
+    no collection yet (a dry run makes nothing, a collection file included)."""
+    from studyapp.db import open_store
+    from studyapp.db.location import collection_file, named_collection
+    from studyapp.services.library import LibraryService
+
+    path = collection_file(named_collection(args.db))
+    if path is not None and not path.exists():
+        return LibraryService(open_store("sqlite://"))
+    return _library(args)
 
 
 def run_import(args: argparse.Namespace) -> int:
-    report = _library(args).import_files(
+    library = _dry_run_library(args) if args.dry_run else _library(args)
+    report = library.import_files(
         args.paths, format=args.format, deck=args.deck, dry_run=args.dry_run
     )
     if args.json:
@@ -105,74 +118,73 @@ def print_report(report: ImportReport, dry_run: bool) -> None:
 def run_export(args: argparse.Namespace) -> int:
     from studyapp.formats import get_format
 
-    library = _library(args)
-    spec = get_format(args.format, for_export=True)
     output = args.output
+    if not output.strip():
+        raise UserError("--output is empty: give a file, a folder, or '-' for standard output")
+    spec = get_format(args.format, for_export=True)
+    if output == "-" and not spec.text:
+        raise UserError(f"{args.format} is not text; give a file name with --output")
+    library = _library(args, read_only=True)
+    collection = library.store.path
     if output == "-":
-        if not spec.text:
-            raise UserError(f"{args.format} is not text; give a file name with --output")
-        data = library.export(args.format, args.deck)
-        sys.stdout.buffer.write(data)
-        sys.stdout.buffer.flush()
+        _write_stdout(library.export(args.format, args.deck))
         return 0
-    target = Path(output)
+    target = Path(output).expanduser()
     if target.is_dir():
-        written = _export_to_folder(library, args.format, args.deck, target)
+        written = _export_to_folder(library, args.format, args.deck, target, collection)
     else:
-        data = library.export(args.format, args.deck)
-        write_file(target, data)
-        written = [target]
+        check_output(target, collection)  # before the work of exporting
+        written = [write_output(target, library.export(args.format, args.deck), collection)]
     for path in written:
         print(f"Wrote {path}")
     return 0
 
 
+def _write_stdout(data: bytes) -> None:
+    """Write an export to standard output, or say in one line why it cannot be."""
+    if sys.stdout is None:
+        raise UserError("standard output is closed: give a file name with --output")
+    try:
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+    except BrokenPipeError:
+        raise  # the reader stopped reading (`| head`): not an error
+    except (OSError, ValueError) as exc:
+        # Nothing more can reach it: point it at nothing, so that exiting does not fail too.
+        null = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(null, sys.stdout.fileno())
+        except (OSError, ValueError):
+            pass
+        finally:
+            os.close(null)
+        reason = exc.strerror.lower() if isinstance(exc, OSError) and exc.strerror else exc
+        raise UserError(f"cannot write to standard output: {reason}") from None
+
+
 def _export_to_folder(
-    library: LibraryService, format: str, deck: str | None, folder: Path
+    library: LibraryService, format: str, deck: str | None, folder: Path, collection: Path | None
 ) -> list[Path]:
     extension = EXTENSIONS[format]
     if format != "md":
         name = slug(deck) if deck else "collection"
-        target = folder / f"{name}{extension}"
-        write_file(target, library.export(format, deck))
-        return [target]
+        target = check_output(folder / f"{name}{extension}", collection)
+        return [write_output(target, library.export(format, deck), collection)]
     names = [deck] if deck else [d.name for d in library.export_decks()]
     if not names:
         raise UserError("there are no decks to export")
-    written: list[Path] = []
+    targets: list[tuple[str, Path]] = []
     used: set[str] = set()
     for name in names:
         stem = slug(name)
         while stem in used:
             stem += "-1"
         used.add(stem)
-        target = folder / f"{stem}{extension}"
-        write_file(target, library.export(format, name))
-        written.append(target)
-    return written
+        targets.append((name, check_output(folder / f"{stem}{extension}", collection)))
+    return [write_output(path, library.export(format, name), collection) for name, path in targets]
 
 
 def slug(name: str) -> str:
     """A file name for a deck: lower case, words joined by hyphens."""
     text = re.sub(r"[^\w]+", "-", name.lower(), flags=re.UNICODE).strip("-_")
     return text[:80] or "deck"
-
-
-def write_file(target: Path, data: bytes) -> None:
-    """Write a whole file or nothing: a temporary file beside it, then a rename."""
-    folder = target.parent if str(target.parent) else Path(".")
-    if not folder.is_dir():
-        raise UserError(f"{target}: the folder {folder} does not exist")
-    try:
-        handle, temp = tempfile.mkstemp(dir=folder, prefix=f".{target.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(handle, "wb") as out:
-                out.write(data)
-                # The temporary file is private; the export is a file like any other.
-                os.fchmod(out.fileno(), new_file_mode(target))
-            os.replace(temp, target)
-        except BaseException:
-            Path(temp).unlink(missing_ok=True)
-            raise
-    except OSError as exc:
-        raise UserError(f"{target}: cannot write ({exc.strerror or exc})") from None

@@ -13,9 +13,15 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.pool import StaticPool
+from sqlalchemy.pool import QueuePool, StaticPool
 
-from studyapp.db.location import DEFAULT_BUSY_TIMEOUT_S, collection_file, named_collection
+from studyapp.db.location import (
+    DEFAULT_BUSY_TIMEOUT_S,
+    check_collection_kind,
+    collection_file,
+    connect_read_only,
+    named_collection,
+)
 from studyapp.errors import CollectionError
 
 IMMEDIATE = "studyapp_immediate"
@@ -29,12 +35,27 @@ def resolve_url(db: str | None = None) -> str:
     value = named_collection(db)
     path = collection_file(value)
     if path is None:
-        try:
-            make_url(value)
-        except Exception:
-            raise CollectionError(f"{value} is not a valid database URL") from None
+        check_url(value)
         return value
     return file_url(path)
+
+
+def check_url(value: str) -> None:
+    """CollectionError unless `value` is a database URL this installation can open."""
+    try:
+        url = make_url(value)
+    except Exception:
+        raise CollectionError(f"{value} is not a valid database URL") from None
+    try:
+        url.get_dialect().import_dbapi()
+    except Exception:  # no such dialect, or its driver is not installed
+        raise CollectionError(
+            f"{url.drivername}:// databases are not supported by this installation: "
+            "give --db the path of an SQLite file"
+        ) from None
+    path = sqlite_path(value)
+    if path is not None:
+        check_collection_kind(path)
 
 
 def file_url(path: Path) -> str:
@@ -91,5 +112,24 @@ def make_engine(url: str, busy_timeout_s: float = DEFAULT_BUSY_TIMEOUT_S) -> Eng
     def _on_begin(conn: Any) -> None:
         immediate = conn.get_execution_options().get(IMMEDIATE, False)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+def make_read_only_engine(path: Path, busy_timeout_s: float = DEFAULT_BUSY_TIMEOUT_S) -> Engine:
+    """An engine that reads the SQLite file `path` and can neither create nor change it."""
+    engine = create_engine(
+        "sqlite://",
+        creator=lambda: connect_read_only(path, busy_timeout_s),
+        poolclass=QueuePool,
+    )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # transactions begin as below
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN")
 
     return engine

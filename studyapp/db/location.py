@@ -7,9 +7,12 @@ first card with the sqlite3 driver alone, and only later loads the ORM for writi
 from __future__ import annotations
 
 import os
+import sqlite3
+import stat
 from pathlib import Path
 
 from studyapp.errors import CollectionError, UserError
+from studyapp.files import describe_kind
 
 ENV_VAR = "STUDYAPP_DB"
 APP_NAME = "studyapp"
@@ -27,7 +30,12 @@ def default_collection_path() -> Path:
 
 
 def named_collection(db: str | None = None) -> str:
-    """What names the collection: `--db`, else `STUDYAPP_DB`, else the user data folder."""
+    """What names the collection: `--db`, else `STUDYAPP_DB`, else the user data folder.
+
+    An empty `--db` (an unset shell variable, say) is an error, not the default collection.
+    """
+    if db is not None and not db.strip():
+        raise CollectionError("--db is empty: give the path of a collection file, or leave it out")
     return db or os.environ.get(ENV_VAR) or str(default_collection_path())
 
 
@@ -36,9 +44,70 @@ def collection_file(value: str) -> Path | None:
     if "://" in value:
         return None
     path = Path(value).expanduser()
-    if path.is_dir():
-        raise CollectionError(f"{path} is a directory, not a collection file")
+    check_collection_kind(path)
     return path.resolve()
+
+
+def check_collection_kind(path: Path) -> None:
+    """CollectionError unless `path` is a regular file or nothing yet: SQLite on a device, a
+    FIFO or a folder would hang, fail with a misleading reason, or write beside it."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return  # missing, or unreadable: opening it says which
+    if stat.S_ISDIR(mode):
+        raise CollectionError(f"{path} is a directory, not a collection file")
+    if not stat.S_ISREG(mode):
+        raise CollectionError(f"{path} is {describe_kind(mode)}, not a collection file")
+
+
+def read_only_uri(path: Path, immutable: bool = False) -> str:
+    """An SQLite URI that opens `path` for reading only, whatever characters its name holds."""
+    return f"{path.resolve().as_uri()}?mode=ro{'&immutable=1' if immutable else ''}"
+
+
+def connect_read_only(path: Path, timeout: float = DEFAULT_BUSY_TIMEOUT_S) -> sqlite3.Connection:
+    """An sqlite3 connection that reads `path` and can neither create nor change it.
+
+    A collection in WAL mode is read with the help of two files beside it; in a folder this
+    process cannot write, where they cannot be made, the file is read as it is on disk
+    (SQLite's "immutable"), which is the whole collection as long as no write-ahead log is
+    waiting beside it. A file another program holds locked is opened all the same; reading
+    it waits up to `timeout` seconds.
+    """
+    conn = _read_only(path, immutable=False)
+    try:
+        conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
+    except sqlite3.OperationalError as exc:
+        detail = str(exc)
+        if "locked" in detail or "busy" in detail:
+            pass  # it opened; whoever holds it is waited for when it is read
+        elif "unable to open" in detail and not os.access(path.parent, os.W_OK):
+            conn.close()
+            if _has_log(path):
+                raise
+            conn = _read_only(path, immutable=True)
+        else:
+            conn.close()
+            raise
+    except sqlite3.Error:
+        conn.close()
+        raise
+    conn.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
+    return conn
+
+
+def _read_only(path: Path, immutable: bool) -> sqlite3.Connection:
+    return sqlite3.connect(
+        read_only_uri(path, immutable), uri=True, timeout=0, check_same_thread=False
+    )
+
+
+def _has_log(path: Path) -> bool:
+    try:
+        return Path(f"{path}-wal").stat().st_size > 0
+    except OSError:
+        return False
 
 
 def busy_timeout_from_env() -> float:

@@ -19,7 +19,7 @@ from studyapp.db.location import explain
 from studyapp.db.revisions import HEAD, REVISIONS
 from studyapp.errors import CollectionError, NewerCollectionError
 
-__all__ = ["HEAD", "REVISIONS", "current_revision", "ensure_schema"]
+__all__ = ["HEAD", "REVISIONS", "current_revision", "ensure_schema", "upgrade_to_head"]
 
 
 def current_revision(conn: Connection) -> str | None:
@@ -100,6 +100,14 @@ def ensure_schema(
     except DatabaseError as exc:
         raise CollectionError(f"{where} could not be set up: {_reason(exc)}") from None
     return True
+
+
+def upgrade_to_head(engine: Engine) -> None:
+    """Bring a collection at a known older revision to the current one, with no backup and
+    no translation of errors: for a scratch copy whose caller names the file it came from."""
+    with engine.begin() as conn:
+        if current_revision(conn) != HEAD:
+            _upgrade(conn)
 
 
 def _check_known(revision: str | None, where: str) -> None:

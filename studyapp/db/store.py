@@ -8,9 +8,11 @@ full disk) come out as one clear sentence.
 
 from __future__ import annotations
 
+import os
 import re
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -19,14 +21,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from studyapp.db.location import (
+    DEFAULT_BUSY_TIMEOUT_S,
     busy_timeout_from_env,
     collection_file,
+    connect_read_only,
     explain,
     named_collection,
 )
+from studyapp.db.location import read_only_uri as read_only_uri  # where callers found it
 from studyapp.db.reads import Rows
-from studyapp.db.revisions import file_is_at_head
-from studyapp.errors import CollectionError
+from studyapp.db.revisions import HEAD, file_is_at_head
+from studyapp.errors import CollectionError, UserError
+from studyapp.files import COMPANIONS, WriteError, remove_leftovers, replacing
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection, Engine
@@ -35,6 +41,13 @@ if TYPE_CHECKING:
 BACKUPS_KEPT = 5
 BACKUP_FOLDER = "backups"
 MANUAL = "manual"  # the reason given to backups made by hand: they are never pruned
+# What each automatic backup comes before, for messages.
+BACKUP_PURPOSES = {
+    "import": "before the import",
+    "migration": "before upgrading it",
+    "restore": "before the restore",
+}
+SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
 class Store:
@@ -51,12 +64,17 @@ class Store:
         busy_timeout_s: float | None = None,
         *,
         path: Path | None = None,
+        read_only: bool = False,
     ) -> None:
         """A database `url`, or the `path` of an SQLite file. `busy_timeout_s`: how long a
         writer waits for another to finish before it gives up (default:
-        `STUDYAPP_BUSY_TIMEOUT` seconds, else 5)."""
+        `STUDYAPP_BUSY_TIMEOUT` seconds, else 5). A `read_only` store (a `path` only) opens
+        the file so that it cannot create or change it, even in a read-only folder."""
         if (url is None) == (path is None):
             raise TypeError("a Store needs a url or a path")
+        if read_only and path is None:
+            raise TypeError("a read-only Store needs a path")
+        self.read_only = read_only
         if url is not None:
             from studyapp.db.engine import sqlite_path
 
@@ -99,9 +117,13 @@ class Store:
             if made is None:
                 from sqlalchemy.orm import sessionmaker
 
-                from studyapp.db.engine import IMMEDIATE, make_engine
+                from studyapp.db.engine import IMMEDIATE, make_engine, make_read_only_engine
 
-                engine = make_engine(self.url, self.busy_timeout_s)
+                if self.read_only:
+                    assert self.path is not None
+                    engine = make_read_only_engine(self.path, self.busy_timeout_s)
+                else:
+                    engine = make_engine(self.url, self.busy_timeout_s)
                 writer = engine.execution_options(**{IMMEDIATE: True})
                 made = (
                     engine,
@@ -129,6 +151,8 @@ class Store:
     @contextmanager
     def write(self) -> Iterator[Session]:
         """A unit of work that takes the write lock at once and commits when the block ends."""
+        if self.read_only:
+            raise CollectionError(f"{self.where} was opened for reading only")
         with self._errors(), self._orm()[2]() as session, session.begin():
             yield session
 
@@ -146,12 +170,16 @@ class Store:
         try:
             with self._lock:
                 if self._plain is None:
-                    self._plain = sqlite3.connect(
-                        self.path,
-                        timeout=self.busy_timeout_s,
-                        isolation_level=None,
-                        check_same_thread=False,
-                    )
+                    if self.read_only:
+                        self._plain = connect_read_only(self.path, self.busy_timeout_s)
+                        self._plain.isolation_level = None
+                    else:
+                        self._plain = sqlite3.connect(
+                            self.path,
+                            timeout=self.busy_timeout_s,
+                            isolation_level=None,
+                            check_same_thread=False,
+                        )
                 connection = self._plain
             with _PLAIN_USE:
                 connection.execute("BEGIN")
@@ -179,7 +207,7 @@ class Store:
         """Copy the collection file aside before a risky change; keeps the last few.
 
         Returns the backup's path, or None when there is nothing to copy (a new or a
-        non-SQLite collection).
+        non-SQLite collection). The copy appears under its name whole or not at all.
         """
         if self.path is None or not self.path.exists() or self.path.stat().st_size == 0:
             return None
@@ -188,13 +216,23 @@ class Store:
         target = target_dir / f"{self.path.stem}-{stamp}-{reason}.db"
         try:
             target_dir.mkdir(parents=True, exist_ok=True)
-            copy_sqlite(self.path, target)
+            with replacing(target, collection=self.path) as temp:
+                copy_sqlite(self.path, temp, self.busy_timeout_s)
+        except WriteError as exc:
+            raise self._backup_failed(target_dir, reason, exc.reason) from None
+        except UserError:
+            raise
         except (OSError, sqlite3.Error) as exc:
-            raise CollectionError(
-                f"could not back up {self.path} to {target_dir} before the {reason}: {exc}"
-            ) from None
+            raise self._backup_failed(target_dir, reason, _reason(exc)) from None
+        remove_leftovers(target_dir, f"{self.path.stem}-")
         prune_backups(target_dir, self.path.stem)
         return target
+
+    def _backup_failed(self, folder: Path, reason: str, why: str) -> CollectionError:
+        purpose = BACKUP_PURPOSES.get(reason)
+        before = f" {purpose}" if purpose else ""
+        after = "; nothing was changed" if purpose else ""
+        return CollectionError(f"could not back up {self.path} into {folder}{before}: {why}{after}")
 
     def info(self, key: str) -> str | None:
         from studyapp.db.models import CollectionInfo
@@ -250,22 +288,25 @@ def backup_folder(collection: Path) -> Path:
     return collection.parent / BACKUP_FOLDER
 
 
-def read_only_uri(path: Path) -> str:
-    """An SQLite URI that opens `path` for reading only, whatever characters its name holds."""
-    return f"{path.resolve().as_uri()}?mode=ro"
-
-
-def copy_sqlite(source: Path, target: Path) -> None:
+def copy_sqlite(source: Path, target: Path, busy_timeout_s: float = DEFAULT_BUSY_TIMEOUT_S) -> None:
     """A consistent copy of a live SQLite file (WAL included), through SQLite's backup API.
 
     The copy is one self-contained file (no WAL beside it), so it can be moved, mailed or
-    opened where it lies.
+    opened where it lies. A source that another process keeps locked is waited for
+    `busy_timeout_s` seconds, in steps that let a stop signal through.
     """
-    src = sqlite3.connect(read_only_uri(source), uri=True)
+    deadline = time.monotonic() + busy_timeout_s
+
+    def waiting(status: int, _remaining: int, _total: int) -> None:
+        if status in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED) and time.monotonic() > deadline:
+            raise sqlite3.OperationalError(f"{source} is locked")
+
+    src = connect_read_only(source, busy_timeout_s)
+    src.execute("PRAGMA busy_timeout=0")  # waited for below, where a signal can get through
     try:
         dst = sqlite3.connect(target)
         try:
-            src.backup(dst)
+            src.backup(dst, progress=waiting)
             dst.execute("PRAGMA journal_mode=DELETE")
         finally:
             dst.close()
@@ -274,24 +315,75 @@ def copy_sqlite(source: Path, target: Path) -> None:
 
 
 def list_backups(collection: Path) -> list[Path]:
-    """The backups of `collection` in its backups folder, newest first."""
+    """The complete backups of `collection` in its backups folder, newest first."""
     return _backups_of(backup_folder(collection), collection.stem)[::-1]
 
 
 def prune_backups(folder: Path, stem: str, keep: int = BACKUPS_KEPT) -> None:
-    """Keep the last `keep` automatic backups; those made by hand stay until deleted by hand."""
+    """Keep the last `keep` automatic backups; those made by hand stay until deleted by hand.
+
+    Only complete backups count, and a backup goes together with any journal beside it.
+    """
     automatic = [p for p in _backups_of(folder, stem) if not p.stem.endswith(f"-{MANUAL}")]
     for old in automatic[:-keep]:
-        old.unlink(missing_ok=True)
+        for suffix in ("", *COMPANIONS):
+            Path(f"{old}{suffix}").unlink(missing_ok=True)
+    for name in _backup_names(folder, stem, companions=True):
+        base = folder / name.group("backup")
+        if name.group("companion") and not base.exists():
+            (folder / name.group(0)).unlink(missing_ok=True)  # its backup is gone
 
 
 def _backups_of(folder: Path, stem: str) -> list[Path]:
-    """Backups named `<stem>-<stamp>-<reason>.db`, oldest first; another collection's stay out."""
+    """Complete backups named `<stem>-<stamp>-<reason>.db`, oldest first; another collection's
+    stay out, and so does a file cut short (left by an older studyapp that was stopped)."""
+    found = [
+        (m.group("stamp"), folder / m.group(0))
+        for m in _backup_names(folder, stem, companions=False)
+    ]
+    return [path for _, path in sorted(found) if is_complete_sqlite(path)]
+
+
+def _backup_names(folder: Path, stem: str, companions: bool) -> list[re.Match[str]]:
     if not folder.is_dir():
         return []
-    name = re.compile(rf"{re.escape(stem)}-(\d{{8}}T\d{{12}})-[a-z]+\.db")
-    found = [(m.group(1), p) for p in folder.iterdir() if (m := name.fullmatch(p.name))]
-    return [path for _, path in sorted(found)]
+    extra = "|".join(re.escape(c) for c in COMPANIONS) if companions else ""
+    name = re.compile(
+        rf"(?P<backup>{re.escape(stem)}-(?P<stamp>\d{{8}}T\d{{12}})-[a-z]+\.db)"
+        rf"(?P<companion>{extra})"
+    )
+    try:
+        return [m for entry in os.scandir(folder) if (m := name.fullmatch(entry.name))]
+    except OSError:
+        return []
+
+
+def is_complete_sqlite(path: Path) -> bool:
+    """Whether `path` is a whole SQLite file: its header says how long it is, and it is."""
+    try:
+        with open(path, "rb") as file:
+            header = file.read(100)
+            size = os.fstat(file.fileno()).st_size
+    except OSError:
+        return False
+    if len(header) < 100 or not header.startswith(SQLITE_MAGIC):
+        return False
+    page_size = int.from_bytes(header[16:18], "big")
+    page_size = 65536 if page_size == 1 else page_size
+    pages = int.from_bytes(header[28:32], "big")
+    if page_size < 512 or size % page_size:
+        return False
+    # The page count in the header is to be trusted only when written by the last change.
+    counted = header[24:28] == header[92:96] and pages > 0
+    return size == pages * page_size if counted else size > 0
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror.lower()
+    if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
+        return "another program keeps the collection locked; try again in a moment"
+    return str(exc)
 
 
 def _stamp_new(store: Store) -> None:
@@ -310,12 +402,26 @@ def _stamp_new(store: Store) -> None:
             row.value = __version__
 
 
-def open_store(db: str | None = None, busy_timeout_s: float | None = None) -> Store:
-    """Open (creating or upgrading as needed) the collection named by `db`, the env or default."""
+def open_store(
+    db: str | None = None, busy_timeout_s: float | None = None, *, read_only: bool = False
+) -> Store:
+    """Open (creating or upgrading as needed) the collection named by `db`, the env or default.
+
+    `read_only` is for commands that only read: a collection file that is not there is an
+    error, not made (nor its folder), and one at the current schema is opened so that it
+    cannot be changed, even in a read-only folder.
+    """
     if busy_timeout_s is None:
         busy_timeout_s = busy_timeout_from_env()
     path = collection_file(named_collection(db))
-    if path is not None and file_is_at_head(path, busy_timeout_s):
+    if read_only:
+        if path is None:
+            from studyapp.db.engine import resolve_url, sqlite_path
+
+            path = sqlite_path(resolve_url(db))
+        if path is not None and _readable_at_head(path, busy_timeout_s):
+            return Store(path=path, busy_timeout_s=busy_timeout_s, read_only=True)
+    elif path is not None and file_is_at_head(path, busy_timeout_s):
         return Store(path=path, busy_timeout_s=busy_timeout_s)  # ready: nothing to set up
 
     from studyapp.db.engine import resolve_url
@@ -332,3 +438,37 @@ def open_store(db: str | None = None, busy_timeout_s: float | None = None) -> St
     if created:
         _stamp_new(store)
     return store
+
+
+def _readable_at_head(path: Path, busy_timeout_s: float) -> bool:
+    """For a read-only open: True when `path` is a collection at the current schema, False
+    when it needs the full open (an older collection to upgrade, or one to refuse with a
+    reason), and CollectionError when there is no collection there to read."""
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        raise CollectionError(
+            f"there is no collection at {path}: `studyapp init` makes one "
+            "(or check --db and STUDYAPP_DB)"
+        ) from None
+    except OSError:
+        return False  # the full open explains it
+    if size == 0:
+        raise CollectionError(f"{path} is empty, not a collection: `studyapp init` makes it one")
+    try:
+        conn = connect_read_only(path, busy_timeout_s)
+    except sqlite3.Error:
+        return False
+    try:
+        tables = {name for (name,) in conn.execute("SELECT name FROM sqlite_master")}
+        if not tables:
+            raise CollectionError(
+                f"{path} holds no collection yet: `studyapp init` makes one there"
+            )
+        if "alembic_version" not in tables:
+            return False
+        return conn.execute("SELECT version_num FROM alembic_version").fetchall() == [(HEAD,)]
+    except sqlite3.Error:
+        return False
+    finally:
+        conn.close()

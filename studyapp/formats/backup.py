@@ -30,12 +30,11 @@ from studyapp.formats.base import (
     ReviewDraft,
 )
 from studyapp.formats.textio import head_text, looks_like_text, read_text
-from studyapp.model import DeckSettings, DemoLink, normalize_tags
+from studyapp.model import REVIEW_KINDS, DeckSettings, DemoLink, normalize_tags
 from studyapp.scheduling import SM2State
 
 NAME = "json"
 VERSION = 1
-REVIEW_KINDS = ("new", "review", "relearn", "drill")
 _SETTINGS = ("new_per_day", "reviews_per_day", "day_start_hour")
 
 

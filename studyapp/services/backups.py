@@ -2,20 +2,19 @@
 
 The store already backs the collection up before an import or a migration and keeps the last
 few; this service adds the copies a user asks for (`studyapp backup`, never pruned) and the
-way back (`studyapp restore PATH`). A restore first checks that the file is a collection this
-version can open, then, under one hold of the collection's write lock, saves it aside and
-writes the backup's rows into the live file in one transaction: a studyapp that is writing
-makes the restore give up with a clear message, one that writes meanwhile waits for it, and
-one that merely has the collection open sees the old collection or the restored one, never
-a mix. (Renaming a file over the collection would
-leave such a process writing into a deleted file.)
+way back (`studyapp restore PATH`). A restore first checks the file whole (a collection this
+version can open, whose every row the app can read: `studyapp.db.validation`), then, under
+one hold of the collection's write lock, saves it aside and writes the backup's rows into the
+live file in one transaction: a studyapp that is writing makes the restore give up with a
+clear message, one that writes meanwhile waits for it, and one that merely has the collection
+open sees the old collection or the restored one, never a mix. (Renaming a file over the
+collection would leave such a process writing into a deleted file.)
 
 Backups are SQLite files, so these commands work on a collection file, not a database server.
 """
 
 from __future__ import annotations
 
-import os
 import shutil
 import sqlite3
 import tempfile
@@ -25,22 +24,24 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
-from sqlalchemy.exc import DatabaseError
+from sqlalchemy import create_engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
 from studyapp.db import Store
-from studyapp.db.location import explain
-from studyapp.db.schema import REVISIONS, current_revision, ensure_schema
+from studyapp.db.engine import file_url
+from studyapp.db.location import connect_read_only, explain
+from studyapp.db.revisions import REVISIONS
+from studyapp.db.schema import ensure_schema, upgrade_to_head
 from studyapp.db.store import (
     MANUAL,
     backup_folder,
     copy_sqlite,
     list_backups,
-    read_only_uri,
 )
+from studyapp.db.validation import InvalidCollection, check_collection
 from studyapp.errors import CollectionError, NewerCollectionError, UserError
-from studyapp.files import new_file_mode
+from studyapp.files import WriteError, is_collection, replacing, scratch_file
 
 RESTORE = "restore"  # the reason given to the copy of the collection saved before a restore
 
@@ -58,60 +59,61 @@ class BackupService:
     def __init__(self, store: Store) -> None:
         self.store = store
 
-    def backup(self, output: Path | None = None) -> Path:
+    def backup(self, output: str | Path | None = None) -> Path:
         """A consistent copy of the collection; by default into the backups folder beside it.
 
-        `output` is a file (replaced whole if it exists) or an existing folder.
+        `output` is a file (replaced whole if it exists) or an existing folder; never the
+        collection, and never anything but a regular file.
         """
         collection = self._collection(must_exist=True)
-        if output is None or output.is_dir():
-            made = self.store.backup(MANUAL, folder=output)
+        if output is not None and not str(output).strip():
+            raise UserError("--output is empty: give a file or a folder for the backup")
+        if output is not None and str(output) == "-":
+            raise UserError("a backup is a database file, not text: give --output a file name")
+        target = Path(output).expanduser() if output is not None else None
+        if target is None or target.is_dir():
+            made = self.store.backup(MANUAL, folder=target)
             assert made is not None  # the collection exists and is not empty
             return made
-        if _same_file(output, collection):
-            raise UserError(
-                f"{output} is the collection itself; choose another file for the backup"
-            )
-        folder = output.parent
-        if not folder.is_dir():
-            raise UserError(f"{output}: the folder {folder} does not exist")
-        temp: Path | None = None
         try:
-            handle, name = tempfile.mkstemp(dir=folder, prefix=f".{output.name}.", suffix=".tmp")
-            os.close(handle)
-            temp = Path(name)
-            copy_sqlite(collection, temp)
-            os.chmod(temp, new_file_mode(output))  # not the temporary file's private mode
-            os.replace(temp, output)
-        except (OSError, sqlite3.Error) as exc:
-            raise UserError(f"could not back up {collection} to {output}: {_reason(exc)}") from None
-        finally:
-            if temp is not None:
-                temp.unlink(missing_ok=True)
-        return output
+            with replacing(target, collection) as temp:
+                copy_sqlite(collection, temp, self.store.busy_timeout_s)
+        except WriteError as exc:
+            raise UserError(f"could not back up {collection} to {target}: {exc.reason}") from None
+        except sqlite3.Error as exc:
+            raise UserError(f"could not back up {collection} to {target}: {exc}") from None
+        return target
 
     def backups(self) -> list[Path]:
-        """The backups in the folder beside the collection, newest first."""
-        return list_backups(self._collection(must_exist=False))
+        """The backups in the folder beside the collection, newest first.
+
+        A collection that is not there is an error only when no backup of it is left either:
+        its backups are what a user needs to get it back.
+        """
+        collection = self._collection(must_exist=False)
+        found = list_backups(collection)
+        if not found and not collection.exists():
+            raise UserError(f"there is no collection at {collection}, and no backups of it")
+        return found
 
     def restore(self, source: Path) -> Restored:
         """Replace the collection with the backup `source`, saving the current one aside.
 
-        Saving the current collection and writing the backup's rows into it happen under one
-        hold of its write lock, so no write from another process can land between the two
-        and be lost: it lands before (and is in the saved copy) or after (in the restored
-        collection). A backup from an older version is brought to the current schema on a
-        staged copy first; the file given is never changed.
+        The backup is checked whole first (on a copy brought to the current schema; the file
+        given is never changed), so a broken one changes nothing. Saving the current
+        collection and writing the backup's rows into it happen under one hold of its write
+        lock, so no write from another process can land between the two and be lost: it
+        lands before (and is in the saved copy) or after (in the restored collection).
         """
         source = source.expanduser()
         check_restorable(source)
         collection = self._collection(must_exist=False)
-        if _same_file(source, collection):
+        if is_collection(source, collection):
             raise UserError(f"{source} is the collection itself; choose a backup to restore")
-        if not collection.exists() or collection.stat().st_size == 0:
-            _put_in_place(source, collection)
-            return Restored(collection, source, None)
         with _staged(source, collection) as staged:
+            if not collection.exists() or collection.stat().st_size == 0:
+                _build_in_place(staged, collection)
+                return Restored(collection, source, None)
             lock: sqlite3.Connection | None
             try:
                 lock = sqlite3.connect(
@@ -129,7 +131,7 @@ class BackupService:
                     lock.close()
                     lock = None
                     saved = _save_raw(collection)
-                    _put_in_place(staged, collection)
+                    _build_in_place(staged, collection)
                     return Restored(collection, source, saved)
                 saved = self._save_current(collection)
                 try:
@@ -167,60 +169,84 @@ class BackupService:
 
 
 def check_restorable(source: Path) -> str:
-    """The schema revision of `source`; UserError if it is not a collection this version opens."""
+    """The schema revision of `source`; UserError if it is not a collection this version opens.
+
+    This is the first look, on the file as given and without changing it: what it is, which
+    schema it was made at, and whether SQLite finds it whole. Its rows are checked after it
+    is brought to the current schema (`_staged`).
+    """
     if not source.is_file():
         raise UserError(
             f"{source} does not exist" if not source.exists() else f"{source} is not a file"
         )
-    uri = read_only_uri(source)
-    engine = create_engine(
-        "sqlite://", creator=lambda: sqlite3.connect(uri, uri=True), poolclass=NullPool
-    )
     try:
-        with engine.connect() as conn:
-            revision = current_revision(conn)
-            check = conn.execute(text("PRAGMA quick_check")).scalar() if revision else "ok"
-    except CollectionError:
-        raise UserError(f"{source} is not a studyapp collection: it holds other tables") from None
-    except DatabaseError as exc:
-        raise UserError(f"{source} is not a studyapp collection ({_reason(exc)})") from None
+        conn = connect_read_only(source)
+    except sqlite3.Error as exc:
+        raise UserError(f"{source} is not a studyapp collection ({exc})") from None
+    try:
+        tables = {
+            name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")
+        }
+        if "alembic_version" not in tables:
+            if tables - {"sqlite_sequence"}:
+                raise UserError(f"{source} is not a studyapp collection: it holds other tables")
+            raise UserError(f"{source} is not a studyapp collection: it is empty")
+        revisions = [row[0] for row in conn.execute("SELECT version_num FROM alembic_version")]
+        problems = [row[0] for row in conn.execute("PRAGMA integrity_check(5)")]
+    except sqlite3.Error as exc:
+        raise UserError(f"{source} is not a studyapp collection ({exc})") from None
     finally:
-        engine.dispose()
-    if revision is None:
-        raise UserError(f"{source} is not a studyapp collection: it is empty")
+        conn.close()
+    if len(revisions) != 1:
+        raise UserError(
+            f"{source} is not a studyapp collection: it names {len(revisions)} schema "
+            "revisions, not one"
+        )
+    (revision,) = revisions
     if revision not in REVISIONS:
         raise NewerCollectionError(
-            f"{source} was made by a newer version of studyapp (schema {revision}); "
+            f"{source} was made by a newer version of studyapp (schema {revision!s:.20}); "
             "upgrade studyapp to restore it"
         )
-    if check != "ok":
-        raise UserError(f"{source} is damaged ({check}); choose another backup")
+    if problems != ["ok"]:
+        raise UserError(f"{source} is damaged ({'; '.join(problems)}); choose another backup")
     return revision
 
 
 @contextmanager
 def _staged(source: Path, collection: Path) -> Iterator[Path]:
-    """A copy of the backup beside the collection, at the current schema; removed after."""
-    folder = collection.parent
-    handle, name = tempfile.mkstemp(dir=folder, prefix=f".{collection.name}.", suffix=".restore")
-    os.close(handle)
-    staged = Path(name)
-    try:
+    """A copy of the backup at the current schema, checked whole; removed after.
+
+    It is made beside the collection, or where temporary files go while the collection's
+    folder does not exist yet (a refused backup leaves no folder behind).
+    """
+    folder = collection.parent if collection.parent.is_dir() else Path(tempfile.gettempdir())
+    with scratch_file(folder / collection.name) as staged:
         try:
             copy_sqlite(source, staged)
         except (OSError, sqlite3.Error) as exc:
             raise CollectionError(
                 f"could not read {source} to restore it: {_reason(exc)}"
             ) from None
-        engine = create_engine(f"sqlite:///{staged}", poolclass=NullPool)
+        engine = create_engine(file_url(staged), poolclass=NullPool)
         try:
-            ensure_schema(engine, str(source))
+            upgrade_to_head(engine)
+        except SQLAlchemyError as exc:
+            cause = getattr(exc, "orig", None) or exc
+            raise UserError(
+                f"{source} cannot be restored: bringing it to this version's schema failed "
+                f"({cause})"
+            ) from None
         finally:
             engine.dispose()
+        conn = sqlite3.connect(staged)
+        try:
+            check_collection(conn)
+        except (InvalidCollection, sqlite3.Error) as exc:
+            raise UserError(f"{source} cannot be restored: {exc}") from None
+        finally:
+            conn.close()
         yield staged
-    finally:
-        for suffix in ("", "-wal", "-shm", "-journal"):
-            Path(f"{staged}{suffix}").unlink(missing_ok=True)
 
 
 def _copy_rows(lock: sqlite3.Connection, staged: Path) -> None:
@@ -245,27 +271,29 @@ def _copy_rows(lock: sqlite3.Connection, staged: Path) -> None:
         )
 
 
-def _put_in_place(source: Path, collection: Path) -> None:
-    """Copy `source` to a new file beside `collection`, then rename it over: whole or nothing."""
-    folder = collection.parent
-    temp: Path | None = None
+def _build_in_place(staged: Path, collection: Path) -> None:
+    """A new collection made of the staged backup's rows, renamed over `collection`."""
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        handle, name = tempfile.mkstemp(dir=folder, prefix=f".{collection.name}.", suffix=".tmp")
-        os.close(handle)
-        temp = Path(name)
-        copy_sqlite(source, temp)
-        os.chmod(temp, new_file_mode(collection))  # not the temporary file's private mode
-        os.replace(temp, collection)
-        for leftover in ("-wal", "-shm"):  # they belonged to the file just replaced
-            Path(f"{collection}{leftover}").unlink(missing_ok=True)
+        collection.parent.mkdir(parents=True, exist_ok=True)
+        with replacing(collection) as temp:
+            engine = create_engine(file_url(temp), poolclass=NullPool)
+            try:
+                ensure_schema(engine, str(collection))
+            finally:
+                engine.dispose()
+            conn = sqlite3.connect(temp, isolation_level=None)
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                _copy_rows(conn, staged)
+                conn.execute("COMMIT")
+            finally:
+                conn.close()
+    except WriteError as exc:
+        raise CollectionError(f"could not restore into {collection}: {exc.reason}") from None
     except (OSError, sqlite3.Error) as exc:
-        raise CollectionError(
-            f"could not restore {source} to {collection}: {_reason(exc)}"
-        ) from None
-    finally:
-        if temp is not None:
-            temp.unlink(missing_ok=True)
+        raise CollectionError(f"could not restore into {collection}: {_reason(exc)}") from None
+    for leftover in ("-wal", "-shm"):  # they belonged to the file just replaced
+        Path(f"{collection}{leftover}").unlink(missing_ok=True)
 
 
 def _save_raw(collection: Path) -> Path:
@@ -275,23 +303,19 @@ def _save_raw(collection: Path) -> Path:
     target = folder / f"{collection.stem}-{stamp}-{RESTORE}.db"
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(collection, target)
+        with replacing(target, collection) as temp:
+            shutil.copyfile(collection, temp)
+    except WriteError as exc:
+        why = exc.reason
     except OSError as exc:
-        raise CollectionError(
-            f"could not save {collection} to {folder} before the restore: {_reason(exc)}"
-        ) from None
-    return target
-
-
-def _same_file(a: Path, b: Path) -> bool:
-    try:
-        return a.resolve() == b.resolve() or (a.exists() and b.exists() and a.samefile(b))
-    except OSError:
-        return False
+        why = _reason(exc)
+    else:
+        return target
+    raise CollectionError(f"could not save {collection} into {folder} before the restore: {why}")
 
 
 def _reason(exc: BaseException) -> str:
     if isinstance(exc, OSError) and exc.strerror:
-        return exc.strerror
+        return exc.strerror.lower()
     cause = getattr(exc, "orig", None) or exc
     return str(cause)

@@ -37,13 +37,20 @@ def test_decks_json_lists_counts(db_path: Path, capsys: pytest.CaptureFixture[st
     assert code == 0 and "Optimizers" in out and "All decks" in out
 
 
-def test_headless_commands_create_an_empty_collection(
+def test_headless_commands_that_write_create_the_collection_and_those_that_read_do_not(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     target = tmp_path / "sub" / "new.db"
+    code, out, err = run(capsys, "decks", "--json", "--db", str(target))
+    assert code == 2 and out == "" and f"there is no collection at {target}" in err
+    assert not target.parent.exists()
+
+    deck = tmp_path / "deck.csv"
+    deck.write_text("What is SGD?,Stochastic gradient descent\nWhat is Adam?,An optimizer\n")
+    code, _, err = run(capsys, "import", str(deck), "--db", str(target))
+    assert code == 0, err
     code, out, _ = run(capsys, "decks", "--json", "--db", str(target))
-    assert code == 0 and json.loads(out) == []
-    assert target.exists()
+    assert code == 0 and json.loads(out)[0]["total"] == 2
 
 
 def test_db_from_environment(

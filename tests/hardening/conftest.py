@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -75,3 +77,29 @@ def run_cli(capsys: pytest.CaptureFixture[str], *args: str | Path) -> tuple[int,
     status = cli.main([str(a) for a in args])
     out, err = capsys.readouterr()
     return status, out, err
+
+
+ROOT = os.geteuid() == 0
+
+
+@pytest.fixture
+def read_only() -> Iterator[Callable[[Path], None]]:
+    """Make a file or folder read-only for this process, even when the tests run as root.
+
+    Permissions do not stop root, so as root the path is also made immutable, which does.
+    """
+    done: list[Path] = []
+
+    def make(path: Path) -> None:
+        path.chmod(0o555 if path.is_dir() else 0o444)
+        done.append(path)
+        if ROOT:
+            chattr = shutil.which("chattr")
+            if chattr is None or subprocess.run([chattr, "+i", path]).returncode != 0:
+                pytest.skip("as root, read-only needs chattr and a filesystem that supports it")
+
+    yield make
+    for path in reversed(done):
+        if ROOT:
+            subprocess.run(["chattr", "-i", path], check=True)
+        path.chmod(0o755 if path.is_dir() else 0o644)

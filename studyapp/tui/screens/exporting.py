@@ -15,6 +15,7 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, Input, Label, Select, Static
 
 from studyapp.errors import UserError
+from studyapp.files import check_output, write_output
 from studyapp.tui.context import LibraryLike, Services
 from studyapp.tui.messages import ExportFinished
 from studyapp.tui.screens.importing import format_names
@@ -117,14 +118,13 @@ class ExportScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="library")
     def _run(self, library: LibraryLike, fmt: str, deck: str | None, path: Path) -> None:
+        collection = self.services.store.path  # never written over, however it is named
         try:
+            check_output(path, collection)  # before the work of exporting
             data = library.export(fmt, deck)
-            path.write_bytes(data)
+            write_output(path, data, collection)
         except UserError as exc:
             self.post_message(ExportFinished(path, error=exc.message))
-        except OSError as exc:
-            reason = exc.strerror or str(exc)
-            self.post_message(ExportFinished(path, error=f"cannot write {path}: {reason}"))
         except Exception as exc:  # shown, not raised: the app keeps running
             self.post_message(ExportFinished(path, error=f"the export failed: {exc}"))
         else:

@@ -1,0 +1,169 @@
+"""What `--db` may name, and what a command that only reads does with it.
+
+A command that only reads (`decks`, `stats`, `export`, `backup --list`, `backup`) never makes
+a collection, nor the folders for one, where a mistyped path points: it says there is none.
+A `--db` that is a device, a FIFO or a folder, or a database URL this installation cannot
+open, gets one true line and exit status 2 from every command, and nothing is written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sqlite3
+import stat
+from pathlib import Path
+
+import pytest
+
+from tests.hardening.conftest import make_collection, one_line, run_cli, studyapp
+
+Capture = pytest.CaptureFixture[str]
+READING = (
+    ("decks",),
+    ("decks", "--json"),
+    ("stats",),
+    ("export", "--format", "json", "--output", "-"),
+    ("export", "--format", "csv", "--output", "out.csv"),
+    ("backup", "--list"),
+    ("backup",),
+)
+
+
+def md5(path: Path) -> str:
+    return hashlib.md5(path.read_bytes()).hexdigest()
+
+
+@pytest.mark.parametrize("command", READING, ids=" ".join)
+def test_a_command_that_reads_makes_no_collection_where_none_is(
+    tmp_path: Path, capsys: Capture, monkeypatch: pytest.MonkeyPatch, command: tuple[str, ...]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    mistyped = tmp_path / "colection" / "c.db"
+    status, out, err = run_cli(capsys, *command, "--db", mistyped)
+    assert status == 2 and out == ""
+    assert one_line(err).startswith(f"studyapp: there is no collection at {mistyped}")
+    assert sorted(tmp_path.iterdir()) == []  # no file, no folder, no export
+
+
+@pytest.mark.parametrize("command", READING[:5], ids=" ".join)
+def test_a_command_that_reads_does_not_make_a_collection_of_an_empty_file(
+    tmp_path: Path, capsys: Capture, command: tuple[str, ...]
+) -> None:
+    empty = tmp_path / "empty.db"
+    empty.touch()
+    bare = tmp_path / "bare.db"  # an SQLite file with no tables
+    with sqlite3.connect(bare) as conn:
+        conn.execute("PRAGMA user_version = 1")
+    bare_bytes = bare.read_bytes()
+    for path, reason in ((empty, "is empty, not a collection"), (bare, "holds no collection")):
+        status, out, err = run_cli(capsys, *command, "--db", path)
+        assert status == 2 and out == "" and reason in one_line(err), err
+    assert empty.read_bytes() == b"" and bare.read_bytes() == bare_bytes
+
+
+def test_commands_that_read_change_no_byte_of_the_collection(
+    db_path: Path, tmp_path: Path, capsys: Capture
+) -> None:
+    make_collection(db_path, {"D": 3})
+    before = md5(db_path)
+    for command in READING[:4]:
+        status, _, err = run_cli(capsys, *command, "--db", db_path)
+        assert status == 0, err
+    assert md5(db_path) == before
+
+
+@pytest.fixture
+def not_files(tmp_path: Path) -> list[Path]:
+    """A FIFO, a folder, and (where allowed) a second node of the null device."""
+    folder = tmp_path / "odd"
+    folder.mkdir()
+    fifo = folder / "fifo.db"
+    os.mkfifo(fifo)
+    found = [fifo, folder / "folder.db"]
+    found[1].mkdir()
+    try:
+        os.mknod(folder / "null.db", stat.S_IFCHR | 0o666, os.makedev(1, 3))
+    except (PermissionError, AttributeError):
+        pass
+    else:
+        found.append(folder / "null.db")
+    return found
+
+
+COMMANDS = (*READING[:4], ("init",), ("import", "deck.csv"), ("restore", "backup.db"))
+KINDS = {
+    "fifo.db": "a FIFO (named pipe)",
+    "folder.db": "a directory",
+    "null.db": "a character device",
+}
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
+def test_a_db_that_is_not_a_file_is_named_for_what_it_is(
+    tmp_path: Path, not_files: list[Path], command: tuple[str, ...]
+) -> None:
+    (tmp_path / "deck.csv").write_text("front,back\n")
+    make_collection(tmp_path / "backup.db", {"D": 1})
+    for path in not_files:
+        done = studyapp(*command, "--db", path, cwd=tmp_path, timeout_s=30)
+        assert done.returncode == 2 and done.stdout == ""
+        assert one_line(done.stderr) == (
+            f"studyapp: {path} is {KINDS[path.name]}, not a collection file"
+        )
+    assert (
+        sorted(p.name for p in not_files[0].parent.iterdir()) == sorted(KINDS)[: len(not_files)]
+    )  # no journal was made beside any of them
+    assert stat.S_ISFIFO(os.stat(not_files[0]).st_mode)
+
+
+URLS = {
+    "postgresql://student:secret@localhost/cards": "postgresql",
+    "mysql://student@localhost/cards": "mysql",
+    "foo://bar": "foo",
+    "sqlite+pysqlcipher://:secret@/c.db": "sqlite+pysqlcipher",
+}
+
+
+@pytest.mark.parametrize("url", URLS)
+@pytest.mark.parametrize("command", [*COMMANDS[:4], ("init",), ("backup",)], ids=" ".join)
+def test_a_database_url_this_installation_cannot_open_is_one_line(
+    capsys: Capture, url: str, command: tuple[str, ...]
+) -> None:
+    status, out, err = run_cli(capsys, *command, "--db", url)
+    assert status == 2 and out == ""
+    assert one_line(err) == (
+        f"studyapp: {URLS[url]}:// databases are not supported by this installation: "
+        "give --db the path of an SQLite file"
+    )
+    assert "secret" not in err
+
+
+def test_a_dry_run_import_reports_on_a_new_collection_without_making_it(
+    tmp_path: Path, capsys: Capture
+) -> None:
+    source = tmp_path / "deck.csv"
+    source.write_text("What is SGD?,Stochastic gradient descent\nWhat is Adam?,An optimizer\n")
+    missing = tmp_path / "new" / "c.db"
+    status, out, err = run_cli(capsys, "import", source, "--dry-run", "--db", missing)
+    assert status == 0, err
+    assert "2 added" in out and "Dry run: nothing was written." in out
+    assert not missing.parent.exists()
+
+
+@pytest.mark.parametrize("command", [*READING, ("init",), ("import", "deck.csv")], ids=" ".join)
+def test_an_empty_db_is_refused_not_taken_for_the_default_collection(
+    tmp_path: Path, capsys: Capture, monkeypatch: pytest.MonkeyPatch, command: tuple[str, ...]
+) -> None:
+    default = tmp_path / "default.db"
+    make_collection(default, {"D": 1})
+    before = md5(default)
+    monkeypatch.setenv("STUDYAPP_DB", str(default))
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "deck.csv").write_text("What is SGD?,Stochastic gradient descent\n")
+    status, out, err = run_cli(capsys, *command, "--db", "")
+    assert status == 2 and out == ""
+    assert one_line(err) == (
+        "studyapp: --db is empty: give the path of a collection file, or leave it out"
+    )
+    assert md5(default) == before

@@ -1,0 +1,263 @@
+"""Where `export`, `backup --output` and the app's export screen may write.
+
+Never over the collection (by any name: itself, a symlink, a hard link, the files SQLite keeps
+beside it), never over anything but a regular file (a device, a FIFO), never to an empty path.
+Each refusal is one line naming the path and why, exit status 2, and nothing written: the
+collection keeps its every byte and no temporary file is left.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import random
+import stat
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from textual.widgets import Input, Select
+
+from studyapp.db import open_store
+from studyapp.tui.app import create_app
+from studyapp.tui.screens.exporting import ExportScreen
+from tests.hardening.conftest import STUDYAPP, make_collection, one_line, run_cli, studyapp
+from tests.tui.conftest import FakeRunner, fixed_clock, settle, text_of
+
+Capture = pytest.CaptureFixture[str]
+FORMATS = ("json", "csv", "tsv", "md", "apkg")
+
+
+def md5(path: Path) -> str:
+    return hashlib.md5(path.read_bytes()).hexdigest()
+
+
+def temporary_files(folder: Path) -> list[str]:
+    """Hidden files: how studyapp names a file it is still writing."""
+    return sorted(p.name for p in folder.rglob(".*"))
+
+
+@pytest.fixture
+def collection(tmp_path: Path) -> Iterator[Path]:
+    """A collection with a few cards, in a folder of its own; its bytes are checked after."""
+    db = tmp_path / "home" / "c.db"
+    db.parent.mkdir()
+    make_collection(db, {"D": 3})
+    before = md5(db)
+    yield db
+    assert md5(db) == before, "the collection was changed"
+    assert temporary_files(tmp_path) == []
+
+
+def names_of_the_collection(db: Path) -> list[Path]:
+    """Every way a hostile or careless user could name the collection as --output."""
+    folder = db.parent
+    (folder / "link.db").symlink_to(db.name)
+    (folder / "chain.db").symlink_to(folder / "link.db")
+    os.link(db, folder / "hard.db")
+    (folder / "wal-link").symlink_to(f"{db.name}-wal")  # dangling until SQLite makes it
+    return [
+        db,
+        folder / "sub" / ".." / db.name,
+        folder / "link.db",
+        folder / "chain.db",
+        folder / "hard.db",
+        Path(f"{db}-wal"),
+        Path(f"{db}-journal"),
+        Path(f"{db}-shm"),
+        folder / "wal-link",
+    ]
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_export_never_writes_over_the_collection_by_any_name(
+    collection: Path, capsys: Capture, fmt: str
+) -> None:
+    (collection.parent / "sub").mkdir()
+    for name in names_of_the_collection(collection):
+        status, out, err = run_cli(
+            capsys, "export", "--format", fmt, "--output", name, "--db", collection
+        )
+        assert status == 2 and out == "", (name, err)
+        line = one_line(err)
+        assert line.startswith(f"studyapp: {name} is ") and (
+            "the collection itself" in line or "SQLite keeps beside the collection" in line
+        ), line
+    # The collection still opens and holds its cards.
+    status, out, err = run_cli(capsys, "decks", "--json", "--db", collection)
+    assert status == 0 and '"total": 3' in out, err
+
+
+def test_export_into_the_collections_own_folder_never_names_it(
+    tmp_path: Path, capsys: Capture
+) -> None:
+    """An export into a folder is named after the deck, or `collection.<format>`: with a
+    collection called `collection.json`, the file written into its folder would be it."""
+    db = tmp_path / "collection.json"
+    make_collection(db, {"D": 2})
+    before = md5(db)
+    status, out, err = run_cli(
+        capsys, "export", "--format", "json", "--output", tmp_path, "--db", db
+    )
+    assert status == 2 and out == "" and "is the collection itself" in one_line(err)
+    assert md5(db) == before
+
+
+def test_backup_never_writes_over_the_collection_by_any_name(
+    collection: Path, capsys: Capture
+) -> None:
+    (collection.parent / "sub").mkdir()
+    for name in names_of_the_collection(collection):
+        status, out, err = run_cli(capsys, "backup", "--output", name, "--db", collection)
+        assert status == 2 and out == "", (name, err)
+        assert one_line(err).startswith(f"studyapp: {name} is "), err
+
+
+@pytest.fixture
+def devices(tmp_path: Path) -> list[Path]:
+    """A FIFO and a character device (a second node of the null device) in a scratch folder."""
+    folder = tmp_path / "devices"
+    folder.mkdir()
+    fifo = folder / "fifo"
+    os.mkfifo(fifo)
+    made = [fifo, folder / "link-to-fifo"]
+    made[1].symlink_to(fifo)
+    try:
+        os.mknod(folder / "null", stat.S_IFCHR | 0o666, os.makedev(1, 3))
+    except (PermissionError, AttributeError):
+        pass  # not allowed here (no root): the FIFO stands for every non-regular file
+    else:
+        made.append(folder / "null")
+    return made
+
+
+def kinds(paths: list[Path]) -> list[int]:
+    return [stat.S_IFMT(os.stat(p).st_mode) for p in paths]
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_export_never_replaces_a_device_or_a_fifo(
+    collection: Path, devices: list[Path], capsys: Capture, fmt: str
+) -> None:
+    before = kinds(devices)
+    for target in devices:
+        status, out, err = run_cli(
+            capsys, "export", "--format", fmt, "--output", target, "--db", collection
+        )
+        assert status == 2 and out == "", err
+        assert "not a regular file" in one_line(err) and str(target) in err
+    assert kinds(devices) == before  # each is still what it was, not a file renamed over it
+    assert not os.path.islink(devices[0]) and os.path.islink(devices[1])
+
+
+def test_backup_never_replaces_a_device_or_a_fifo(
+    collection: Path, devices: list[Path], capsys: Capture
+) -> None:
+    before = kinds(devices)
+    for target in devices:
+        status, out, err = run_cli(capsys, "backup", "--output", target, "--db", collection)
+        assert status == 2 and out == ""
+        assert "not a regular file" in one_line(err) and str(target) in err
+    assert kinds(devices) == before
+
+
+def test_dev_null_is_refused_before_anything_is_written(
+    collection: Path, capsys: Capture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The real /dev/null, only through the refusal: no temporary file may even be made."""
+    import studyapp.files as files
+
+    def no_temporary_file(*args: object, **kwargs: object) -> object:
+        raise AssertionError("a temporary file was made for a refused path")
+
+    monkeypatch.setattr(files, "_temporary", no_temporary_file)
+    for command in (("export", "--format", "json"), ("backup",)):
+        status, out, err = run_cli(capsys, *command, "--output", "/dev/null", "--db", collection)
+        assert status == 2 and out == ""
+        assert one_line(err) == (
+            "studyapp: /dev/null is a character device, not a regular file: studyapp writes "
+            "only files (use '-' for standard output where a command offers it)"
+        )
+    assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
+
+
+def test_an_empty_output_path_is_refused(
+    collection: Path, capsys: Capture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(collection.parent)  # where `--output ""` used to write collection.json
+    for command in (("export", "--format", "json"), ("backup",)):
+        status, out, err = run_cli(capsys, *command, "--output", "", "--db", collection)
+        assert status == 2 and out == "" and "--output is empty" in one_line(err)
+    assert {p.name for p in collection.parent.iterdir()} <= {"c.db", "c.db-wal", "c.db-shm"}
+
+
+def test_export_to_standard_output_that_is_closed_or_full_is_one_line(
+    collection: Path,
+) -> None:
+    closed = studyapp(
+        "export", "--format", "json", "--output", "-", "--db", collection,
+        preexec_fn=lambda: os.close(1),
+    )  # fmt: skip
+    assert closed.returncode == 2
+    assert (
+        one_line(closed.stderr)
+        == "studyapp: standard output is closed: give a file name with --output"
+    )
+
+    with open("/dev/full", "wb") as full:
+        done = subprocess.run(
+            [*STUDYAPP, "export", "--format", "json", "--output", "-", "--db", str(collection)],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+        )
+    assert done.returncode == 2
+    assert one_line(done.stderr) == (
+        "studyapp: cannot write to standard output: no space left on device"
+    )
+
+
+def test_a_file_in_the_way_is_replaced_whole_through_a_temporary_file(
+    collection: Path, tmp_path: Path, capsys: Capture
+) -> None:
+    target = tmp_path / "out.json"
+    target.write_text("an older export")
+    target.chmod(0o640)
+    status, out, err = run_cli(
+        capsys, "export", "--format", "json", "--output", target, "--db", collection
+    )
+    assert status == 0 and out == f"Wrote {target}\n", err
+    assert '"D-Q00"' in target.read_text()
+    assert stat.S_IMODE(target.stat().st_mode) == 0o640  # the file keeps its mode
+
+
+async def test_the_export_screen_never_writes_over_the_open_collection(
+    collection: Path, devices: list[Path]
+) -> None:
+    store = open_store(str(collection))
+    app = create_app(store, clock=fixed_clock, rng=random.Random(7), runner=FakeRunner())
+    try:
+        async with app.run_test(size=(100, 30)) as pilot:
+            await settle(pilot)
+            await pilot.press("x")
+            screen = app.screen
+            assert isinstance(screen, ExportScreen)
+            (collection.parent / "sub").mkdir()
+            names = names_of_the_collection(collection)
+            for fmt in ("json", "csv", "apkg"):
+                screen.query_one("#export-format", Select).value = fmt
+                for name in [*names, *devices]:
+                    screen.query_one("#export-path", Input).value = str(name)
+                    await pilot.press("ctrl+s")
+                    await settle(pilot)
+                    shown = text_of(app, "#export-result")
+                    assert shown.startswith(f"{name} is "), shown
+                    assert "\n" not in shown
+            await pilot.press("escape")
+            await settle(pilot)
+            # The app goes on using the collection: it was never written over.
+            assert [d.name for d in app.services.decks.list()] == ["D"]
+    finally:
+        store.dispose()
