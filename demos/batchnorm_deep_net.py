@@ -3,15 +3,16 @@ the learning rate that suits it.
 
 A deep sigmoid MLP learns to tell two noisy concentric rings apart with full-batch SGD. Both
 nets start from the same weights; each trains at five learning rates (0.03 to 3) and is judged
-at the one with the lowest loss on a validation set, on test points it never saw. The run
-measures, before the first step, how large each net's first-layer weight gradient is next to
-its output layer's: without BN the sigmoids' small slopes and the drift of their inputs away
-from the steep middle shrink it layer after layer; with a BatchNorm layer next to every
+at the one with the lowest loss on a validation set, on test points it never saw. Going
+backwards, each sigmoid layer multiplies the gradient by its slope (at most 1/4) and by its
+weights, so without BN it can shrink layer after layer; with a BatchNorm layer next to every
 sigmoid each layer sees inputs of zero mean and unit variance (then a learned scale and
-shift). Whether that lets the deep net learn in the step budget, and whether the plain net
-learns anyway, is what the run reports. The `bn` knob places BN before each sigmoid (as in the
-original paper), after it, or nowhere. For predictions on held-out points each BN layer uses
-the mean and variance of the whole training set, as `BatchNorm1d` does in eval mode.
+shift). The run measures, before the first step, each net's first-layer weight gradient
+against its output layer's, and reports whether the deep net learns in the step budget with
+BN and without it. The `bn` knob places BN before each sigmoid (as in the original paper),
+after it, or nowhere. For predictions on held-out points each BN layer normalizes with the
+mean and variance of the whole training set, the statistics `BatchNorm1d`'s running averages
+estimate for its eval mode.
 
 The layers are written out by hand (an affine map, BN, a sigmoid), with one copy of the
 weights per learning rate stacked in a batch dimension, so the whole sweep trains in one pass.
