@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from studyapp import __version__
 from studyapp.cli import backup, collection, demo, library, tui
 from studyapp.errors import UserError
+from studyapp.terminal import one_line
 
 COMMAND_GROUPS = (collection, demo, library, backup, tui)
 
@@ -68,7 +69,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(handler(args) or 0)
     except UserError as exc:
-        print(f"studyapp: {exc.message}", file=sys.stderr)
+        print(f"studyapp: {one_line(exc.message)}", file=sys.stderr)
         return exc.exit_status
     except KeyboardInterrupt:
         print("studyapp: interrupted", file=sys.stderr)

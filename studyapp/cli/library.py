@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import sys
@@ -11,8 +10,10 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from studyapp.cli.output import print_json, say
 from studyapp.errors import UserError
 from studyapp.files import new_file_mode
+from studyapp.terminal import for_stream, one_line
 
 if TYPE_CHECKING:
     from studyapp.services.library import ImportReport, LibraryService
@@ -81,7 +82,7 @@ def run_import(args: argparse.Namespace) -> int:
         args.paths, format=args.format, deck=args.deck, dry_run=args.dry_run
     )
     if args.json:
-        print(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
+        print_json(report.to_dict(), indent=2, ensure_ascii=False)
     else:
         print_report(report, args.dry_run)
     return 0
@@ -90,14 +91,14 @@ def run_import(args: argparse.Namespace) -> int:
 def print_report(report: ImportReport, dry_run: bool) -> None:
     verb = "Would import" if dry_run else "Imported"
     deck = f" into {report.deck}" if report.deck else ""
-    print(
+    say(
         f"{verb} {report.format}{deck}: {report.added} added, {report.updated} updated, "
         f"{report.unchanged} unchanged, {len(report.skipped)} skipped."
     )
     for skipped in report.skipped:
-        print(f"  skipped {skipped.where}: {skipped.reason}")
+        say(one_line(f"  skipped {skipped.where}: {skipped.reason}"))
     for warning in report.warnings:
-        print(f"  warning: {warning}")
+        say(one_line(f"  warning: {warning}"))
     if dry_run:
         print("Dry run: nothing was written.")
 
@@ -112,7 +113,7 @@ def run_export(args: argparse.Namespace) -> int:
         if not spec.text:
             raise UserError(f"{args.format} is not text; give a file name with --output")
         data = library.export(args.format, args.deck)
-        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.write(for_stream(data, sys.stdout))
         sys.stdout.buffer.flush()
         return 0
     target = Path(output)
@@ -123,7 +124,7 @@ def run_export(args: argparse.Namespace) -> int:
         write_file(target, data)
         written = [target]
     for path in written:
-        print(f"Wrote {path}")
+        say(f"Wrote {path}")
     return 0
 
 
