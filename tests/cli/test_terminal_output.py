@@ -12,6 +12,7 @@ import json
 import os
 import pty
 import re
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -41,10 +42,19 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
 
 
 @pytest.fixture
-def hostile_db(db_path: Path) -> Path:
+def hostile_cards(db_path: Path) -> Path:
     store = open_store(str(db_path))
-    CardService(store).add(f"Deck {HOSTILE}", f"Front {HOSTILE}", f"Back {C1_CSI}\tend")
+    CardService(store).add("Deck", f"Front {HOSTILE}", f"Back {C1_CSI}\tend")
     store.dispose()
+    return db_path
+
+
+@pytest.fixture
+def hostile_db(hostile_cards: Path, db_path: Path) -> Path:
+    # A deck name the app refuses today, as a collection from an older version can hold.
+    with sqlite3.connect(db_path) as raw:
+        raw.execute("UPDATE decks SET name = ?", (f"Deck {HOSTILE}",))
+    raw.close()
     return db_path
 
 
@@ -66,20 +76,21 @@ def test_decks_json_keeps_the_exact_name(hostile_db, capsys):
 
 
 def test_import_summary_and_its_json_show_file_text_safely(db_path, tmp_path, capsys):
-    backup = {
-        "version": 1,
-        "decks": [{"name": f"Imported {HOSTILE}", "cards": [{"id": "a1", "front": HOSTILE}]}],
-    }
-    source = tmp_path / "backup.json"
-    source.write_text(json.dumps(backup, ensure_ascii=False))
-    code, out, err = run(capsys, "import", str(source), "--db", str(db_path), "--dry-run")
+    # Two files, so the report names each; one of them has a hostile name, and its second
+    # card repeats the first, so the report quotes that name.
+    source = tmp_path / f"deck{WIPE}{C1_CSI}.csv"
+    source.write_text("front,back\nq,a\nq,a\n", encoding="utf-8")
+    other = tmp_path / "other.csv"
+    other.write_text("front,back\nx,y\n", encoding="utf-8")
+    both = [str(source), str(other), "--deck", "Mine", "--db", str(db_path)]
+    code, out, err = run(capsys, "import", *both, "--dry-run")
     assert code == 0, err
     assert not CONTROL.search(out)
-    assert f"into Imported {SHOWN}: 1 added" in out
-    code, out, err = run(capsys, "import", str(source), "--db", str(db_path), "--json")
+    assert "deck\\x1b[2J\\x9b2J.csv, line 3: same card as" in out
+    code, out, err = run(capsys, "import", *both, "--json")
     assert code == 0, err
     assert not CONTROL.search(out)  # C1 too, which JSON itself leaves raw
-    assert json.loads(out)["deck"] == f"Imported {HOSTILE}"
+    assert json.loads(out)["skipped"][0]["where"].startswith(str(source))
 
 
 def test_an_error_quoting_a_file_name_is_one_visible_line(db_path, tmp_path, capsys):
@@ -118,11 +129,11 @@ def _export(db: Path, fmt: str, *, terminal: bool) -> bytes:
 
 
 @pytest.mark.parametrize("fmt", ["md", "csv", "tsv", "json"])
-def test_export_to_a_terminal_is_visible_and_to_a_pipe_is_exact(hostile_db, fmt):
-    piped = _export(hostile_db, fmt, terminal=False).decode()
+def test_export_to_a_terminal_is_visible_and_to_a_pipe_is_exact(hostile_cards, fmt):
+    piped = _export(hostile_cards, fmt, terminal=False).decode()
     if fmt != "json":
         assert HOSTILE in piped  # the exact text, as a file would hold it
-    on_terminal = _export(hostile_db, fmt, terminal=True).decode()
+    on_terminal = _export(hostile_cards, fmt, terminal=True).decode()
     assert not CONTROL.search(on_terminal.replace("\t", "").replace("\n", ""))
     assert "\\x9b2J" in on_terminal
     assert "\tend" in on_terminal or fmt in ("csv", "json")

@@ -9,6 +9,8 @@ control character: each is shown as `\\x1b` instead.
 from __future__ import annotations
 
 import re
+import sqlite3
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -55,19 +57,29 @@ def assert_nothing_leaks(app: StudyApp, *expected: str) -> None:
         assert text in shown, f"{text!r} is not on {type(app.screen).__name__}"
 
 
+def rename_deck_behind_the_app(store: Store, name: str) -> None:
+    """Give the only deck a name the app refuses today, as a collection from an older version
+    (or a crafted collection file that was restored) can hold."""
+    assert store.path is not None
+    with sqlite3.connect(store.path) as raw:
+        raw.execute("UPDATE decks SET name = ?", (name,))
+    raw.close()
+
+
 @pytest.fixture
 def hostile(store: Store) -> list[Card]:
     service = CardService(store, fixed_clock)
     first = service.add(
-        DECK,
+        "Deck",
         f"Front {CLIPBOARD} {WIPE}",
         f"Back {TITLE} {C1_CSI}",
         tags=(f"tag{WIPE}",),
         source=f"source {CLIPBOARD}",
         demo=DemoLink("adam_vs_sgd", {"steps": 200}),
     )
-    second = service.add(DECK, f"Second {HOSTILE}", "plain back")
-    return [first, second]
+    second = service.add("Deck", f"Second {HOSTILE}", "plain back")
+    rename_deck_behind_the_app(store, DECK)
+    return [replace(first, deck=DECK), replace(second, deck=DECK)]
 
 
 class HostileLibrary:
@@ -197,8 +209,6 @@ async def test_stats_and_the_command_palette_show_it_visibly(make_app, store, ho
 
 def _hostile_result():
     result = canned_result("adam_vs_sgd", {"steps": 200}, 0)
-    from dataclasses import replace
-
     return replace(result, takeaway=f"takeaway {WIPE}", setup=f"setup {TITLE}")
 
 
