@@ -8,7 +8,9 @@ writes the backup's rows into the live file in one transaction: a studyapp that 
 makes the restore give up with a clear message, one that writes meanwhile waits for it, and
 one that merely has the collection open sees the old collection or the restored one, never
 a mix. (Renaming a file over the collection would
-leave such a process writing into a deleted file.)
+leave such a process writing into a deleted file.) A restored collection is a new
+generation (see `studyapp.db.store`): a studyapp that had it open stops writing to it,
+since the card ids it holds may now name other cards.
 
 Backups are SQLite files, so these commands work on a collection file, not a database server.
 """
@@ -20,7 +22,7 @@ import shutil
 import sqlite3
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,10 +35,12 @@ from studyapp.db import Store
 from studyapp.db.location import explain
 from studyapp.db.schema import REVISIONS, current_revision, ensure_schema
 from studyapp.db.store import (
+    GENERATION,
     MANUAL,
     backup_folder,
     copy_sqlite,
     list_backups,
+    new_generation,
     read_only_uri,
 )
 from studyapp.errors import CollectionError, NewerCollectionError, UserError
@@ -243,6 +247,7 @@ def _copy_rows(lock: sqlite3.Connection, staged: Path) -> None:
         lock.execute(
             f'INSERT INTO main."{name}" ({columns}) SELECT {columns} FROM restored."{name}"'
         )
+    _new_generation(lock)
 
 
 def _put_in_place(source: Path, collection: Path) -> None:
@@ -255,6 +260,8 @@ def _put_in_place(source: Path, collection: Path) -> None:
         os.close(handle)
         temp = Path(name)
         copy_sqlite(source, temp)
+        with closing(sqlite3.connect(temp)) as placed, placed:
+            _new_generation(placed)
         os.chmod(temp, new_file_mode(collection))  # not the temporary file's private mode
         os.replace(temp, collection)
         for leftover in ("-wal", "-shm"):  # they belonged to the file just replaced
@@ -266,6 +273,15 @@ def _put_in_place(source: Path, collection: Path) -> None:
     finally:
         if temp is not None:
             temp.unlink(missing_ok=True)
+
+
+def _new_generation(connection: sqlite3.Connection) -> None:
+    """Mark a restored collection as a new generation, so a studyapp that had the old one
+    open stops writing to it instead of rating cards by ids that now name others."""
+    connection.execute(
+        "INSERT OR REPLACE INTO main.collection_info (key, value) VALUES (?, ?)",
+        (GENERATION, new_generation()),
+    )
 
 
 def _save_raw(collection: Path) -> Path:

@@ -173,7 +173,7 @@ class ReviewScreen(Screen[None]):
             self.notify(exc.message, severity="error", markup=False)
             return
         self.show_current()
-        self.notify("Took back the last action: the card is back as it was.", markup=False)
+        self.notify("Took back the last action.", markup=False)
 
     def action_suspend(self) -> None:
         self._set_aside(suspend=True)
