@@ -469,10 +469,12 @@ class DraftMapper:
         self.keys_seen[uid] = draft.where
         card = self._by_uid(uid)
         if card is None:
-            # An unknown key on a card the deck already holds word for word (our own .apkg
-            # coming back, say) is the same card, not a new one.
+            # An unknown key on a card the deck already held word for word (our own .apkg
+            # coming back, say) is the same card, not a new one. A card this import added
+            # under another key is another card, though its words are the same: a file
+            # with ids keeps each of its cards.
             cards = self.deck(target)
-            if not self._same_content(draft, cards):
+            if not self._same_content(draft, cards, held_before=True):
                 self._add(draft, cards, uid)
             return
         self.touched[card] = draft.where
@@ -500,9 +502,12 @@ class DraftMapper:
             return
         self._add(draft, cards, self.new_uid())
 
-    def _same_content(self, draft: _Incoming, cards: DeckCards) -> bool:
-        """Whether the deck holds this card word for word; counted (or reported) if so."""
+    def _same_content(self, draft: _Incoming, cards: DeckCards, held_before: bool = False) -> bool:
+        """Whether the deck holds this card word for word (`held_before`: among the cards
+        it held before this import); counted (or reported) if so."""
         same = cards.by_content.get(draft.content_key, [])
+        if held_before:
+            same = [card for card in same if card.id is not None]
         if not same:
             return False
         first = same[0]
