@@ -82,4 +82,8 @@ async def test_undo_refused_after_another_window_rated_the_card_says_why(make_ap
         assert toasts[-1] == (
             "cannot undo: the card was rated again since, in another window (undo there first)"
         )
+        await settle(pilot)
+        assert not app.screen.session.can_undo
+        (undo_key,) = [key for key in app.screen.query("FooterKey") if key.action == "undo"]
+        assert undo_key.has_class("-disabled"), "the footer shows nothing is left to undo"
     assert review_count(store) == 2
