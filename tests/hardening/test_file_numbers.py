@@ -179,11 +179,12 @@ def test_a_collection_at_every_bound_exports_and_imports_again(
     first, second = tmp_path / "first.db", tmp_path / "second.db"
     assert run_cli(capsys, "import", source, "--db", first)[0] == 0
     exported = tmp_path / "exported.json"
-    assert run_cli(capsys, "export", "--db", first, "--format", "json", "--output", exported)[0] == 0
+    export = ("export", "--format", "json", "--output")
+    assert run_cli(capsys, *export, exported, "--db", first)[0] == 0
     status, _, err = run_cli(capsys, "import", exported, "--db", second)
     assert status == 0, err
     again = tmp_path / "again.json"
-    assert run_cli(capsys, "export", "--db", second, "--format", "json", "--output", again)[0] == 0
+    assert run_cli(capsys, *export, again, "--db", second)[0] == 0
     assert again.read_bytes() == exported.read_bytes()
     assert json.loads(exported.read_text())["decks"][0]["cards"][0]["state"]["repetitions"] == (
         MAX_COUNT

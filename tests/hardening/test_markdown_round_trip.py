@@ -114,7 +114,7 @@ def test_demo_parameters_keep_their_json_type_in_a_deck_file(store: Store, tmp_p
     params = {
         "none": None,
         "items": [1, "two words", [3.5, None], {"k": "v"}],
-        "table": {"a b": [True, False], "=": "\"quoted\" = text"},
+        "table": {"a b": [True, False], "=": '"quoted" = text'},
         "null_text": "null",
         "list_text": "[1,2]",
         "number_text": "12",
@@ -160,16 +160,19 @@ def test_a_number_a_deck_file_reads_as_infinity_stays_text(store: Store, tmp_pat
 # --- deck names -----------------------------------------------------------------------------
 
 
+CONTROL_IN_NAME = "a deck name cannot hold a control character or a lone surrogate (it holds {})"
+
+
 @pytest.mark.parametrize(
     ("name", "reason"),
     [
-        ("two\nlines", "a deck name cannot hold a control character or a lone surrogate (it holds U+000A)"),
-        ("tab\there", "a deck name cannot hold a control character or a lone surrogate (it holds U+0009)"),
-        ("esc\x1b[2J", "a deck name cannot hold a control character or a lone surrogate (it holds U+001B)"),
-        ("c1\x9b", "a deck name cannot hold a control character or a lone surrogate (it holds U+009B)"),
+        ("two\nlines", CONTROL_IN_NAME.format("U+000A")),
+        ("tab\there", CONTROL_IN_NAME.format("U+0009")),
+        ("esc\x1b[2J", CONTROL_IN_NAME.format("U+001B")),
+        ("c1\x9b", CONTROL_IN_NAME.format("U+009B")),
         ("x" * 100_000, "a deck name has at most 200 characters; this one has 100,000"),
     ],
-)  # fmt: skip
+)
 def test_a_deck_name_is_one_line_of_at_most_200_characters_everywhere(
     store: Store,
     tmp_path: Path,

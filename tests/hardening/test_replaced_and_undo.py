@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from studyapp.db import Store, open_store
+from studyapp.db import open_store
 from studyapp.db.store import copy_sqlite
 from studyapp.errors import CollectionReplacedError, UserError
 from studyapp.services.backups import BackupService
