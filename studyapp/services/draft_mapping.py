@@ -324,6 +324,10 @@ class DraftMapper:
             cards.row.day_start_hour = settings.day_start_hour
 
     def _describe(self, cards: DeckCards, description: str) -> None:
+        description = clean_text(description)  # line breaks as every format reads them
+        problem = text_problem(description)
+        if problem is not None:
+            raise FormatError.at(self.file, None, f"the deck's description {problem}")
         if not self.add_only or not cards.row.description:
             cards.row.description = description
 

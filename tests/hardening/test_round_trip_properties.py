@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from studyapp.db import Store, open_store
@@ -232,8 +232,15 @@ def test_a_json_backup_gives_back_every_field_schedule_and_review(
         copy.dispose()
 
 
+CARRIAGE_RETURN_DESCRIPTION = {
+    "version": 1,
+    "decks": [{"name": "D", "description": "\r", "cards": [{"id": "k1", "front": "q\r"}]}],
+}
+
+
 @ROUND_TRIP
 @given(document=backups(), twin=st.booleans())
+@example(document=CARRIAGE_RETURN_DESCRIPTION, twin=False)
 def test_deck_files_give_back_every_field_they_carry(
     template: sqlite3.Connection, document: dict[str, Any], twin: bool
 ) -> None:
