@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 
 from studyapp.db import Store, open_store
 from studyapp.formats.backup import REVIEW_KINDS
-from studyapp.model import _DEMO_NAME, MAX_DECK_NAME, MAX_PER_DAY, MAX_REVIEW_MS
+from studyapp.model import MAX_DECK_NAME, MAX_PER_DAY, MAX_REVIEW_MS, DemoLink, demo_link_problem
 from studyapp.scheduling import MAX_COUNT, MAX_EASE_CENTS, MAX_INTERVAL, MIN_EASE_CENTS
 from studyapp.services.cards import CardService
 from studyapp.services.library import LibraryService
@@ -69,7 +69,9 @@ fronts = texts.filter(lambda t: t.replace("\r", "").strip() != "")
 deck_names = st.text(NAME_TEXT, min_size=1, max_size=40).map(str.strip).filter(bool) | st.just(
     "d" * MAX_DECK_NAME
 )
-demo_names = st.text(NAME_TEXT, min_size=1, max_size=12).filter(_DEMO_NAME.fullmatch)
+demo_names = st.text(NAME_TEXT, min_size=1, max_size=12).filter(
+    lambda name: demo_link_problem(DemoLink(name)) is None
+)
 json_values = st.recursive(
     st.none()
     | st.booleans()
