@@ -24,3 +24,8 @@ class CollectionError(UserError):
 
 class NewerCollectionError(CollectionError):
     """The collection was written by a newer version of studyapp."""
+
+
+class CollectionReplacedError(CollectionError):
+    """The collection was replaced (restored from a backup, or another file moved over it)
+    while this process had it open: its card and deck ids may now name other cards."""

@@ -5,6 +5,7 @@ No ORM object outlives its session; what leaves the database is one of these fro
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -20,8 +21,89 @@ DEFAULT_REVIEWS_PER_DAY = 200
 # What a review was: a new card's first rating, a review, a relearning after a lapse, or a
 # same-day repeat that changes nothing (a drill).
 REVIEW_KINDS = ("new", "review", "relearn", "drill")
+MAX_PER_DAY = 100_000  # a daily limit above this is no limit at all
+MAX_REVIEW_MS = 24 * 60 * 60 * 1000  # the time one rating took, as a file can give it
 
 _TAG_SPACE = re.compile(r"\s+")
+
+MAX_DECK_NAME = 200  # characters; the column holds 255
+MAX_DEMO_NAME = 64  # a demo id or parameter name
+# What no text the app keeps may hold: NUL (no text file, so no deck file or CSV, can carry
+# it) and lone surrogates (not text at all: they cannot be written as UTF-8).
+_NOT_TEXT = re.compile("[\x00\ud800-\udfff]")
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+# A demo id or parameter name is one word of a deck file's `demo:` line.
+_DEMO_NAME = re.compile(f'[^\\s"=\\x00-\\x1f\\x7f-\\x9f\\ud800-\\udfff]{{1,{MAX_DEMO_NAME}}}')
+
+
+def text_problem(text: str) -> str | None:
+    """Why `text` cannot be kept in a card (one phrase), or None if it can."""
+    found = _NOT_TEXT.search(text)
+    if found is None:
+        return None
+    if found.group() == "\x00":
+        return "holds a NUL character, which no deck file or CSV can carry"
+    return "holds a lone surrogate, which is not text"
+
+
+def deck_name_problem(name: str) -> str | None:
+    """Why `name` cannot name a deck (one sentence), or None if it can.
+
+    A deck name is one line of text: a deck file writes it as its title, every list shows it
+    on one row. So it holds no control character (a newline, a tab, an escape), and at most
+    MAX_DECK_NAME characters. Callers strip it first.
+    """
+    if not name.strip():
+        return "a deck needs a name"
+    if len(name) > MAX_DECK_NAME:
+        return f"a deck name has at most {MAX_DECK_NAME} characters; this one has {len(name):,}"
+    found = _CONTROL.search(name) or _NOT_TEXT.search(name)
+    if found is not None:
+        return (
+            "a deck name cannot hold a control character or a lone surrogate "
+            f"(it holds U+{ord(found.group()):04X})"
+        )
+    return None
+
+
+def demo_link_problem(link: DemoLink) -> str | None:
+    """Why a card cannot keep this demo link (one sentence), or None if it can.
+
+    The id and each parameter name are single words (no space, quote, `=` or control
+    character, at most 64 characters), and each value is JSON: text, a finite number,
+    true/false, null, or a list or object of those. That is what a deck file's `demo:` line
+    and the JSON backup both carry, so a link the app keeps exports and imports again.
+    """
+    if not _DEMO_NAME.fullmatch(link.id):
+        return f"demo id {link.id[:MAX_DEMO_NAME]!r} is not a single word of up to 64 characters"
+    for name, value in link.params.items():
+        if not isinstance(name, str) or not _DEMO_NAME.fullmatch(name):
+            return (
+                f"demo parameter name {str(name)[:MAX_DEMO_NAME]!r} is not a single word "
+                "(no space, quote, '=' or control character) of up to 64 characters"
+            )
+        problem = _value_problem(value)
+        if problem is not None:
+            return f"demo parameter {name!r} {problem}"
+    return None
+
+
+def _value_problem(value: Any) -> str | None:
+    if value is None or isinstance(value, bool | int):
+        return None
+    if isinstance(value, float):
+        return None if math.isfinite(value) else f"is {value}, not a finite number"
+    if isinstance(value, str):
+        return text_problem(value)
+    if isinstance(value, list | tuple):
+        items: Iterable[Any] = value
+    elif isinstance(value, Mapping):
+        if not all(isinstance(key, str) for key in value):
+            return "has an object key that is not text"
+        items = [*value.keys(), *value.values()]
+    else:
+        return f"is {type(value).__name__}, which JSON cannot hold"
+    return next((p for p in map(_value_problem, items) if p is not None), None)
 
 
 def normalize_tags(tags: Iterable[str]) -> tuple[str, ...]:
@@ -56,6 +138,16 @@ class DeckSettings:
     new_per_day: int = DEFAULT_NEW_PER_DAY
     reviews_per_day: int = DEFAULT_REVIEWS_PER_DAY
     day_start_hour: int = DEFAULT_DAY_START_HOUR
+
+    def problem(self) -> str | None:
+        """Why these settings cannot be a deck's (one sentence), or None if they can."""
+        if not 0 <= self.day_start_hour <= 23:
+            return f"the day starts at an hour from 0 to 23, not {self.day_start_hour}"
+        for name in ("new_per_day", "reviews_per_day"):
+            value = getattr(self, name)
+            if not 0 <= value <= MAX_PER_DAY:
+                return f"{name} must be from 0 to {MAX_PER_DAY:,}, not {value}"
+        return None
 
 
 @dataclass(frozen=True)

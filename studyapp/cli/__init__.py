@@ -15,6 +15,7 @@ from studyapp import __version__
 from studyapp.cli import backup, collection, demo, library, tui
 from studyapp.errors import UserError
 from studyapp.files import temporary_files_removed_on_stop
+from studyapp.terminal import one_line
 
 COMMAND_GROUPS = (collection, demo, library, backup, tui)
 
@@ -70,7 +71,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         with temporary_files_removed_on_stop():
             return int(handler(args) or 0)
     except UserError as exc:
-        print(f"studyapp: {exc.message}", file=sys.stderr)
+        print(f"studyapp: {one_line(exc.message)}", file=sys.stderr)
         return exc.exit_status
     except KeyboardInterrupt:
         print("studyapp: interrupted", file=sys.stderr)

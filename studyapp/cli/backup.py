@@ -10,6 +10,8 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from studyapp.cli.output import say
+
 if TYPE_CHECKING:
     from studyapp.services.backups import BackupService
 
@@ -60,17 +62,16 @@ def run_backup(args: argparse.Namespace) -> int:
         found = service.backups()
         if not found:
             print("No backups yet: `studyapp backup` makes one.")
-        for path in found:
-            print(path)
+        say(*map(str, found))
         return 0
     made = service.backup(args.output)
-    print(f"Backed up {service.store.where} to {made}")
+    say(f"Backed up {service.store.where} to {made}")
     return 0
 
 
 def run_restore(args: argparse.Namespace) -> int:
     done = _service(args).restore(args.path)
-    print(f"Restored {done.collection} from {done.source}.")
+    say(f"Restored {done.collection} from {done.source}.")
     if done.saved is not None:
-        print(f"The collection as it was is saved in {done.saved}")
+        say(f"The collection as it was is saved in {done.saved}")
     return 0

@@ -6,7 +6,7 @@ import argparse
 import json
 from typing import Any
 
-from studyapp.cli.output import print_table
+from studyapp.cli.output import print_table, say
 
 INIT_WARNINGS_SHOWN = 5
 
@@ -46,7 +46,7 @@ def run_init(args: argparse.Namespace) -> int:
     report = LibraryService(store).load_bundled()
     counts = DeckService(store).counts()
     cards = sum(c.total for c in counts)
-    print(
+    say(
         f"Collection ready at {store.where}: {len(counts)} decks, {cards} cards "
         f"({report.added} added from the bundled deck)."
     )
@@ -56,9 +56,9 @@ def run_init(args: argparse.Namespace) -> int:
         print(f"  all the cards you edited, left as they are: {', '.join(report.edited)}")
     if len(report.warnings) <= INIT_WARNINGS_SHOWN:
         for warning in report.warnings:
-            print(f"  warning: {warning}")
+            say(f"  warning: {warning}")
     else:
-        print(
+        say(
             f"  {len(report.warnings)} warnings about the bundled deck, such as: "
             f"{report.warnings[0]}"
         )
@@ -93,7 +93,7 @@ def run_stats(args: argparse.Namespace) -> int:
     scope = f"deck {stats.deck!r}" if stats.deck else "all decks"
     rate = stats.retention.rate
     rate30 = stats.retention_30d.rate
-    print(f"Statistics for {scope} on {stats.today.isoformat()}")
+    say(f"Statistics for {scope} on {stats.today.isoformat()}")
     print(f"  cards: {stats.cards} ({stats.new} new, {stats.suspended} suspended)")
     today_count = stats.reviews_per_day.get(stats.today, 0)
     print(f"  reviews: {stats.total_reviews} in all, {today_count} today")

@@ -16,8 +16,9 @@ import shutil
 import sys
 from typing import TYPE_CHECKING, Any, TextIO
 
-from studyapp.cli.output import print_table
+from studyapp.cli.output import print_table, say
 from studyapp.errors import UserError
+from studyapp.terminal import one_line
 
 if TYPE_CHECKING:
     from studyapp.db import Store
@@ -109,7 +110,7 @@ def run_demo(args: argparse.Namespace) -> int:
     elif result.ok:
         show(spec, result)
     if not result.ok:
-        print(f"studyapp: demo {spec.id} failed: {result.error}", file=sys.stderr)
+        say(f"studyapp: demo {spec.id} failed: {one_line(result.error)}", file=sys.stderr)
         return 2
     return 0
 
@@ -124,10 +125,10 @@ def make_runner(store: Store) -> DemoRunner:
 def show(spec: DemoSpec, result: DemoResult) -> None:
     """The result for a person, on stdout: heading, table, plot, claims and takeaway."""
     source = "from the cache" if result.cached else result.took
-    print(f"{spec.title} ({spec.id}), seed {result.seed}, {source}")
+    say(f"{spec.title} ({spec.id}), seed {result.seed}, {source}")
     changed = {k: v for k, v in result.params.items() if spec.defaults.get(k) != v}
     if changed:
-        print("  " + ", ".join(f"{k}={v}" for k, v in changed.items()))
+        say("  " + ", ".join(f"{k}={v}" for k, v in changed.items()))
     print()
     if result.table.columns:
         print_table(result.table.columns, result.table.rows)
@@ -137,7 +138,7 @@ def show(spec: DemoSpec, result: DemoResult) -> None:
         print(plot)
         print()
     if result.setup:
-        print(result.setup)
+        say(result.setup)
         print()
     yes, no = ("✓", "✗") if _can_write(sys.stdout, "✓✗•") else ("yes", "NO")
     for kind, heading in CLAIM_HEADINGS.items():
@@ -145,10 +146,10 @@ def show(spec: DemoSpec, result: DemoResult) -> None:
         if claims:
             print(heading)
             for claim in claims:
-                print(f"  {yes if claim.holds else no} {claim.text}")
+                say(f"  {yes if claim.holds else no} {claim.text}")
     if result.takeaway:
         print()
-        print(result.takeaway)
+        say(result.takeaway)
 
 
 def render_plot(result: DemoResult, colour: bool, width: int | None = None) -> str:

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from studyapp.cli.output import print_json, say
 from studyapp.errors import UserError
 from studyapp.files import check_output, write_output
+from studyapp.terminal import for_stream, one_line
 
 if TYPE_CHECKING:
     from studyapp.services.library import ImportReport, LibraryService
@@ -94,7 +95,7 @@ def run_import(args: argparse.Namespace) -> int:
         args.paths, format=args.format, deck=args.deck, dry_run=args.dry_run
     )
     if args.json:
-        print(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
+        print_json(report.to_dict(), indent=2, ensure_ascii=False)
     else:
         print_report(report, args.dry_run)
     return 0
@@ -103,14 +104,14 @@ def run_import(args: argparse.Namespace) -> int:
 def print_report(report: ImportReport, dry_run: bool) -> None:
     verb = "Would import" if dry_run else "Imported"
     deck = f" into {report.deck}" if report.deck else ""
-    print(
+    say(
         f"{verb} {report.format}{deck}: {report.added} added, {report.updated} updated, "
         f"{report.unchanged} unchanged, {len(report.skipped)} skipped."
     )
     for skipped in report.skipped:
-        print(f"  skipped {skipped.where}: {skipped.reason}")
+        say(one_line(f"  skipped {skipped.where}: {skipped.reason}"))
     for warning in report.warnings:
-        print(f"  warning: {warning}")
+        say(one_line(f"  warning: {warning}"))
     if dry_run:
         print("Dry run: nothing was written.")
 
@@ -136,16 +137,19 @@ def run_export(args: argparse.Namespace) -> int:
         check_output(target, collection)  # before the work of exporting
         written = [write_output(target, library.export(args.format, args.deck), collection)]
     for path in written:
-        print(f"Wrote {path}")
+        say(f"Wrote {path}")
     return 0
 
 
 def _write_stdout(data: bytes) -> None:
-    """Write an export to standard output, or say in one line why it cannot be."""
+    """Write an export to standard output, or say in one line why it cannot be.
+
+    A pipe or a file gets the exact bytes; a terminal shows control characters visibly.
+    """
     if sys.stdout is None:
         raise UserError("standard output is closed: give a file name with --output")
     try:
-        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.write(for_stream(data, sys.stdout))
         sys.stdout.buffer.flush()
     except BrokenPipeError:
         raise  # the reader stopped reading (`| head`): not an error

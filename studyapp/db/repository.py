@@ -37,7 +37,16 @@ from studyapp.db.reads import (
     demo_from_db,
     tags_from_db,
 )
-from studyapp.model import Card, Deck, DeckSettings, DemoLink, Review, normalize_tags
+from studyapp.errors import UserError
+from studyapp.model import (
+    Card,
+    Deck,
+    DeckSettings,
+    DemoLink,
+    Review,
+    deck_name_problem,
+    normalize_tags,
+)
 from studyapp.scheduling import SM2State
 
 
@@ -225,8 +234,14 @@ def deck_by_name(session: Session, name: str) -> DeckRow | None:
 
 
 def ensure_deck(session: Session, name: str, now: datetime) -> DeckRow:
+    """The deck called `name` (stripped), made if missing; a name no deck can have is a
+    UserError (see `deck_name_problem`)."""
+    name = name.strip()
     row = deck_by_name(session, name)
     if row is None:
+        problem = deck_name_problem(name)
+        if problem is not None:
+            raise UserError(problem)
         row = DeckRow(
             name=name,
             description="",

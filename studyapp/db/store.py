@@ -4,12 +4,20 @@ Every user action is one unit of work: `with store.write() as session:` commits 
 block ends and rolls back if it raises, so a rating, an import or an edit is either stored
 whole or not at all. Database failures a user can meet (a busy or read-only collection, a
 full disk) come out as one clear sentence.
+
+A collection carries an identity: a random id made with it and a generation that `restore`
+replaces, both in `collection_info`. A store notes them (and, for a file, its inode) when it
+first reads, and every unit of work checks them inside its own transaction, with one lookup
+by primary key and one `stat`. When another process restored a backup into the collection
+or moved another file over it, the ids this process holds (the card on screen, the queue)
+may name other cards now, so the store stops writing and says so.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import secrets
 import sqlite3
 import threading
 import time
@@ -31,7 +39,7 @@ from studyapp.db.location import (
 from studyapp.db.location import read_only_uri as read_only_uri  # where callers found it
 from studyapp.db.reads import Rows
 from studyapp.db.revisions import HEAD, file_is_at_head
-from studyapp.errors import CollectionError, UserError
+from studyapp.errors import CollectionError, CollectionReplacedError, UserError
 from studyapp.files import COMPANIONS, WriteError, remove_leftovers, replacing
 
 if TYPE_CHECKING:
@@ -46,8 +54,17 @@ BACKUP_PURPOSES = {
     "import": "before the import",
     "migration": "before upgrading it",
     "restore": "before the restore",
+    "bundled": "before updating the bundled deck",
 }
 SQLITE_MAGIC = b"SQLite format 3\x00"
+COLLECTION_ID = "collection_id"  # made with the collection, never changed
+GENERATION = "generation"  # replaced whenever a backup is restored into the collection
+_IDENTITY = (
+    "SELECT key, value FROM collection_info "
+    f"WHERE key IN ('{COLLECTION_ID}', '{GENERATION}') ORDER BY key"
+)
+
+Identity = tuple[tuple[str, str], ...]
 
 
 class Store:
@@ -87,6 +104,9 @@ class Store:
         self._lock = threading.Lock()
         self._plain: sqlite3.Connection | None = None
         self._made: tuple[Engine, sessionmaker[Session], sessionmaker[Session]] | None = None
+        self._identity: Identity | None = None  # as first read
+        self._inode: tuple[int, int] | None = None  # the file's (device, inode), as first read
+        self._replaced: str | None = None  # why this store no longer writes, once it knows
 
     @cached_property
     def url(self) -> str:
@@ -146,15 +166,62 @@ class Store:
     def read(self) -> Iterator[Session]:
         """A session for reading; nothing it does is committed."""
         with self._errors(), self._orm()[1]() as session:
+            if self._identity is None:
+                self._note_identity(rows_in(session))
             yield session
 
     @contextmanager
     def write(self) -> Iterator[Session]:
-        """A unit of work that takes the write lock at once and commits when the block ends."""
+        """A unit of work that takes the write lock at once and commits when the block ends.
+
+        Raises CollectionReplacedError, before anything is written, when the collection was
+        replaced since this store first read it.
+        """
         if self.read_only:
             raise CollectionError(f"{self.where} was opened for reading only")
         with self._errors(), self._orm()[2]() as session, session.begin():
+            self._check_identity(rows_in(session))  # under the write lock, in this transaction
             yield session
+
+    # --- which collection this is -----------------------------------------------------------
+
+    def _note_identity(self, rows: Rows) -> None:
+        """Remember which collection this store reads (its identity and its file)."""
+        identity = _identity_in(rows)
+        with self._lock:
+            if self._identity is None:
+                self._identity = identity
+                self._inode = self._file_id()
+
+    def _check_identity(self, rows: Rows) -> None:
+        if self._replaced is None and self._identity is None:
+            self._note_identity(rows)
+            return
+        if self._replaced is None:
+            if self.path is not None and self._file_id() != self._inode:
+                self._replaced = "another file was put in its place"
+            elif _identity_in(rows) != self._identity:
+                self._replaced = "a backup was restored into it, or it was replaced"
+        if self._replaced is not None:
+            raise CollectionReplacedError(
+                f"{self.where} changed while studyapp had it open ({self._replaced}); "
+                "nothing was saved: close studyapp and open it again"
+            )
+
+    def _file_id(self) -> tuple[int, int] | None:
+        if self.path is None:
+            return None
+        try:
+            info = os.stat(self.path)
+        except OSError:
+            return None
+        return info.st_dev, info.st_ino
+
+    def identity_written(self) -> None:
+        """Forget the identity noted, after this store itself gave the collection one."""
+        with self._lock:
+            self._identity = None
+            self._inode = None
 
     @contextmanager
     def reading(self) -> Iterator[Rows]:
@@ -164,7 +231,7 @@ class Store:
         database through a read session.
         """
         if self.path is None:
-            with self.read() as session:
+            with self.read() as session:  # notes the identity
                 yield rows_in(session)
             return
         try:
@@ -184,7 +251,10 @@ class Store:
             with _PLAIN_USE:
                 connection.execute("BEGIN")
                 try:
-                    yield lambda sql, params: connection.execute(sql, params).fetchall()
+                    rows: Rows = lambda sql, params: connection.execute(sql, params).fetchall()  # noqa: E731
+                    if self._identity is None:
+                        self._note_identity(rows)
+                    yield rows
                 finally:
                     connection.execute("ROLLBACK")
         except sqlite3.OperationalError as exc:
@@ -386,13 +456,26 @@ def _reason(exc: BaseException) -> str:
     return str(exc)
 
 
+def _identity_in(rows: Rows) -> Identity:
+    try:
+        return tuple((key, value) for key, value in rows(_IDENTITY, {}))
+    except sqlite3.OperationalError:  # not a collection (yet): it has no identity to keep
+        return ()
+
+
+def new_generation() -> str:
+    """A fresh value for GENERATION: a restore writes one into the collection it replaces."""
+    return secrets.token_hex(16)
+
+
 def _stamp_new(store: Store) -> None:
     from studyapp import __version__
     from studyapp.db.models import CollectionInfo
 
     now = datetime.now(UTC).replace(tzinfo=None).isoformat(timespec="seconds")
+    made = (("created_at", now), ("created_by", __version__))
     with store.write() as session:
-        for key, value in (("created_at", now), ("created_by", __version__)):
+        for key, value in (*made, (COLLECTION_ID, secrets.token_hex(16))):
             if session.get(CollectionInfo, key) is None:
                 session.add(CollectionInfo(key=key, value=value))
         row = session.get(CollectionInfo, "last_opened_by")
@@ -400,6 +483,7 @@ def _stamp_new(store: Store) -> None:
             session.add(CollectionInfo(key="last_opened_by", value=__version__))
         else:
             row.value = __version__
+    store.identity_written()
 
 
 def open_store(

@@ -1,6 +1,8 @@
 """A demo result's series on a plotext chart, drawn alike in the app and on the command line.
 
 Takes the plotext module or figure to draw on, so this module imports no plotting library.
+Labels can come from a cached result stored in the collection, so they are drawn visible
+(`studyapp.terminal`).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from studyapp.demo_api.result import PlotSpec
+from studyapp.terminal import one_line
 
 _MAX_LOG_TICKS = 6  # a log axis over more decades than this labels every few, 6 or 7 in all
 
@@ -64,15 +67,15 @@ def plot_series(
             kept = [(x, math.log10(y)) for x, y in zip(xs, ys, strict=True) if y > 0]
             xs, ys = [x for x, _ in kept], [y for _, y in kept]
         if ys:
-            plt.plot(xs, ys, label=str(label), marker=marker(i))
+            plt.plot(xs, ys, label=one_line(str(label)), marker=marker(i))
             drawn += ys
     if not drawn:
         return False
     if spec is not None:
         if spec.title:
-            plt.title(spec.title)
-        plt.xlabel(spec.x_label)
-        plt.ylabel(f"{spec.y_label} (log scale)" if log_y else spec.y_label)
+            plt.title(one_line(spec.title))
+        plt.xlabel(one_line(spec.x_label))
+        plt.ylabel(one_line(f"{spec.y_label} (log scale)" if log_y else spec.y_label))
     if log_y:
         ticks = log_ticks(min(drawn), max(drawn))
         plt.yticks(ticks, [tick_label(t) for t in ticks])

@@ -93,14 +93,26 @@ class Param:
         elif self.kind == "choice":
             value = raw
         else:
-            try:
-                number = float(raw)
-            except ValueError:
-                raise ParamError(f"parameter {self.name!r} must be a number, not {raw!r}") from None
-            value = number
-            if self.kind == "int" and number.is_integer() and "." not in raw and "e" not in raw:
-                value = int(raw)
+            value = self._number(raw)
         return self.check(value)
+
+    def _number(self, raw: str) -> int | float:
+        """A number as typed: digits exactly, anything else as a float; for a whole-number
+        parameter, a float that is whole (`1E3`, `2.0`) as that whole number."""
+        try:
+            return int(raw)
+        except ValueError:  # not digits, or more of them than Python turns into an int
+            pass
+        try:
+            number = float(raw)
+        except ValueError:
+            raise ParamError(f"parameter {self.name!r} must be a number, not {raw!r}") from None
+        if not math.isfinite(number):
+            shown = raw if len(raw) <= 20 else f"{raw[:20]}..."
+            raise ParamError(f"parameter {self.name!r} must be a finite number, not {shown!r}")
+        if self.kind == "int" and number.is_integer():
+            return int(number)
+        return number
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +30,16 @@ from studyapp.formats.base import (
     ReviewDraft,
 )
 from studyapp.formats.textio import head_text, looks_like_text, read_text
-from studyapp.model import REVIEW_KINDS, DeckSettings, DemoLink, normalize_tags
+from studyapp.model import (
+    MAX_REVIEW_MS,
+    REVIEW_KINDS,
+    DeckSettings,
+    DemoLink,
+    deck_name_problem,
+    demo_link_problem,
+    normalize_tags,
+    text_problem,
+)
 from studyapp.scheduling import SM2State
 
 NAME = "json"
@@ -206,7 +215,11 @@ class _Entry:
         return value
 
     def text(self, key: str, default: Any = ...) -> str:
-        return self.get(key, str, default)
+        value = self.get(key, str, default)
+        problem = text_problem(value) if value is not None else None
+        if problem is not None:
+            self.fail(f"{key!r} {problem}")
+        return value
 
     def day(self, key: str, default: Any = ...) -> date | None:
         value = self.get(key, str, default)
@@ -296,8 +309,9 @@ def read_document(data: Any, path: Path) -> ParseResult:
     for index, raw_deck in enumerate(top.get("decks", list), start=1):
         deck = _Entry(path, f"deck {index}", raw_deck)
         name = deck.text("name").strip()
-        if not name:
-            deck.fail("the deck has no name")
+        problem = deck_name_problem(name)
+        if problem is not None:
+            deck.fail(problem)
         deck.where = f"deck {name!r}"
         result.decks.append(DeckDraft(name, deck.text("description", ""), _settings(deck)))
         for raw_card in deck.get("cards", list, []):
@@ -313,10 +327,9 @@ def _settings(deck: _Entry) -> dict[str, Any] | None:
     entry = _Entry(deck.path, f"{deck.where}, settings", raw)
     defaults = DeckSettings()
     settings = {key: entry.get(key, int, getattr(defaults, key)) for key in _SETTINGS}
-    if not 0 <= settings["day_start_hour"] <= 23:
-        entry.fail("'day_start_hour' must be an hour from 0 to 23")
-    if settings["new_per_day"] < 0 or settings["reviews_per_day"] < 0:
-        entry.fail("daily limits cannot be negative")
+    problem = DeckSettings(**settings).problem()
+    if problem is not None:
+        entry.fail(problem)
     return settings
 
 
@@ -331,11 +344,17 @@ def _read_card(path: Path, number: int, deck: str, data: Any) -> CardDraft:
     tags = entry.get("tags", list, [])
     if not all(isinstance(t, str) for t in tags):
         entry.fail("'tags' must be a list of text")
+    problem = text_problem("".join(tags))
+    if problem is not None:
+        entry.fail(f"a tag {problem}")
     demo = None
     raw_demo = entry.get("demo", dict, None)
     if raw_demo is not None:
         link = _Entry(path, f"entry {number}, demo", raw_demo)
         demo = DemoLink(link.text("id"), dict(link.get("params", dict, {})))
+        problem = demo_link_problem(demo)
+        if problem is not None:
+            link.fail(problem)
     reviews = tuple(
         _read_review(path, f"entry {number}, review {i}", raw)
         for i, raw in enumerate(entry.get("reviews", list, []), start=1)
@@ -365,6 +384,10 @@ def _read_review(path: Path, where: str, data: Any) -> ReviewDraft:
         raise
     if at.tzinfo is None:
         entry.fail(f"'at' must carry its time zone: {at_text!r}")
+    try:
+        at.astimezone(UTC)  # stored in UTC: it must stay within the years 1 to 9999
+    except (OverflowError, ValueError):
+        entry.fail(f"'at' is outside the years 1 to 9999 in UTC: {at_text!r}")
     rating = entry.get("rating", int)
     if not 1 <= rating <= 5:
         entry.fail(f"'rating' must be from 1 to 5, not {rating}")
@@ -372,8 +395,8 @@ def _read_review(path: Path, where: str, data: Any) -> ReviewDraft:
     if kind not in REVIEW_KINDS:
         entry.fail(f"'kind' must be one of {', '.join(REVIEW_KINDS)}, not {kind!r}")
     duration = entry.get("duration_ms", int, 0)
-    if duration < 0:
-        entry.fail("'duration_ms' cannot be negative")
+    if not 0 <= duration <= MAX_REVIEW_MS:
+        entry.fail(f"'duration_ms' must be from 0 to {MAX_REVIEW_MS:,} (a day), not {duration}")
     study_day = entry.day("study_day")
     before, after = entry.state("before"), entry.state("after")
     assert study_day is not None and before is not None and after is not None

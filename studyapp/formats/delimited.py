@@ -58,6 +58,7 @@ _SEPARATOR_NAMES = {
 _ANKI_HEADER = re.compile(r"^#([a-z][a-z ]*):(.*)$", re.IGNORECASE)
 _CANDIDATES = (",", "\t", ";", "|")
 _TAG_SPLIT = re.compile(r"[\s,]+")
+MAX_COLUMN = 9999  # the highest column number a header can name
 _DETECT_CHARS = 64 * 1024  # the sample a separator is guessed from
 _DETECT_RECORDS = 50
 
@@ -199,8 +200,13 @@ def _read_headers(text: str, path: Path, result: ParseResult) -> tuple[_Layout, 
             role = {"tags": "tags", "deck": "deck", "guid": "id", "notetype": "notetype"}[
                 key.split()[0]
             ]
-            if not value.isdigit() or int(value) < 1:
-                raise FormatError.at(path, where, f"#{key} takes a column number, not {value!r}")
+            if not (value.isdigit() and len(value) <= 4 and int(value) >= 1):
+                shown = value if len(value) <= 20 else f"{value[:20]}..."
+                raise FormatError.at(
+                    path,
+                    where,
+                    f"#{key} takes a column number from 1 to {MAX_COLUMN}, not {shown!r}",
+                )
             layout.roles[int(value) - 1] = role
         elif key == "columns":
             columns_line = value

@@ -16,16 +16,20 @@
 
     The back, up to the next `## ` heading.
 
-Inside a side, a line that begins with `## `, is exactly `---` or begins with a backslash is
-written with one more backslash in front, and the reader takes one leading backslash off any
-line that has one, so every text survives a round trip (a blank line at either end of a side
-is written as a lone backslash for the same reason). The writer's output is canonical:
-reading a file it wrote and writing it again gives the same bytes.
+Inside a side (and the description), a line that begins with `## `, is exactly `---` or
+begins with a backslash is written with one more backslash in front, and the reader takes one
+leading backslash off any line that has one, so every text survives a round trip (a blank line
+at either end is written as a lone backslash for the same reason). A demo parameter's value is
+a bare word (a number, true, false, null or text) or JSON (a quoted string, a list, an
+object); tags that hold a comma are written as a JSON list. The writer's output is canonical:
+reading a file it wrote and writing it again gives the same bytes, and whatever the app keeps
+(see `studyapp.model`) comes back from its deck file as it was.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -33,7 +37,7 @@ from typing import Any
 
 from studyapp.formats.base import CardDraft, ExportDeck, FormatError, FormatSpec, ParseResult
 from studyapp.formats.textio import head_text, looks_like_text, read_text
-from studyapp.model import DemoLink, normalize_tags
+from studyapp.model import DemoLink, deck_name_problem, demo_link_problem, normalize_tags
 
 NAME = "md"
 CARD_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]*")
@@ -41,6 +45,7 @@ _KEYS = ("tags", "source", "demo", "suspended")
 _META = re.compile(r"^([A-Za-z][A-Za-z0-9_-]*):[ \t]*(.*?)[ \t]*$")
 _NUMBER_INT = re.compile(r"[+-]?\d+")
 _BARE_VALUE = re.compile(r"[^\s\"=]+")
+_JSON = json.JSONDecoder()
 
 
 def sniff(path: Path, head: bytes) -> float:
@@ -67,16 +72,14 @@ def parse_text(text: str, path: Path | str) -> ParseResult:
     if not lines[0].startswith("# ") or not lines[0][2:].strip():
         raise FormatError.at(path, "line 1", "a deck file starts with '# <deck name>'")
     headings = [i for i, line in enumerate(lines) if line.startswith("## ")]
-    description = _trim(
-        [
-            line[1:] if line.startswith("\\## ") else line
-            for line in lines[1 : _first(headings, lines)]
-        ]
-    )
+    deck_name = lines[0][2:].strip()
+    problem = deck_name_problem(deck_name)
+    if problem is not None:
+        raise FormatError.at(path, "line 1", problem)
     result = ParseResult(
         format=NAME,
-        deck_name=lines[0][2:].strip(),
-        description="\n".join(description),
+        deck_name=deck_name,
+        description=_side(lines[1 : _first(headings, lines)]),
     )
     seen: dict[str, int] = {}
     bounds = [*headings, len(lines)]
@@ -144,13 +147,25 @@ def _read_card(
     return CardDraft(
         front=front,
         back=back,
-        tags=normalize_tags(meta.get("tags", "").split(",")),
+        tags=_tags(meta.get("tags", "")),
         source=meta.get("source", ""),
         key=card_id,
         demo=_demo(path, meta.get("demo"), lines, start, end),
         where=f"line {heading}",
         suspended=_flag(path, meta.get("suspended"), lines, start, end),
     )
+
+
+def _tags(value: str) -> tuple[str, ...]:
+    """Tags separated by commas, or a JSON list of them (when one holds a comma)."""
+    if value.startswith("["):
+        try:
+            listed = json.loads(value)
+        except ValueError:
+            listed = None
+        if isinstance(listed, list) and all(isinstance(tag, str) for tag in listed):
+            return normalize_tags(listed)
+    return normalize_tags(value.split(","))
 
 
 def _side(lines: Sequence[str]) -> str:
@@ -191,7 +206,7 @@ def _demo(
     if value is None:
         return None
     tokens = _split_params(value)
-    if tokens is None or not tokens or "=" in tokens[0]:
+    if tokens is None or not tokens or not isinstance(tokens[0], str):
         raise FormatError.at(
             path,
             _meta_line(lines, start, end, "demo"),
@@ -199,70 +214,100 @@ def _demo(
         )
     params: dict[str, Any] = {}
     for token in tokens[1:]:
-        key, sep, raw = token.partition("=")
-        if not sep or not key:
+        if isinstance(token, str):
             raise FormatError.at(
                 path,
                 _meta_line(lines, start, end, "demo"),
                 f"demo parameter {token!r} is not key=value",
             )
-        params[key] = read_value(raw)
-    return DemoLink(tokens[0], params)
+        key, parsed = token
+        params[key] = parsed
+    link = DemoLink(tokens[0], params)  # type: ignore[arg-type]
+    problem = demo_link_problem(link)
+    if problem is not None:
+        raise FormatError.at(path, _meta_line(lines, start, end, "demo"), problem)
+    return link
 
 
-def _split_params(value: str) -> list[str] | None:
-    """Space-separated tokens; a value may be a JSON string in double quotes."""
-    tokens: list[str] = []
-    pattern = re.compile(r'\s*([^\s"=]+(?:=(?:"(?:[^"\\]|\\.)*"|[^\s"]*))?)')
-    pos = 0
-    while pos < len(value):
-        if not value[pos:].strip():
-            break
-        match = pattern.match(value, pos)
-        if not match:
+_NAME = re.compile(r'[^\s"=]+')
+_BARE = re.compile(r"[^\s]*")
+
+
+def _split_params(value: str) -> list[str | tuple[str, Any]] | None:
+    """The demo id, then each `key=value` as (key, value); a word without `=` stays text.
+
+    A value is JSON when it starts with a quote, `[` or `{` and reads as JSON there (a
+    quoted string, a list, an object, which may hold spaces); otherwise it is the bare word
+    up to the next space, read by `read_value`. None when the line does not split so.
+    """
+    tokens: list[str | tuple[str, Any]] = []
+    pos, end = 0, len(value)
+    while True:
+        while pos < end and value[pos].isspace():
+            pos += 1
+        if pos >= end:
+            return tokens
+        name = _NAME.match(value, pos)
+        if name is None:
             return None
-        tokens.append(match.group(1))
-        pos = match.end()
-        if pos < len(value) and not value[pos].isspace():
+        pos = name.end()
+        if pos >= end or value[pos] != "=":
+            tokens.append(name.group())
+        else:
+            pos += 1
+            parsed, pos = _param_value(value, pos)
+            tokens.append((name.group(), parsed))
+        if pos < end and not value[pos].isspace():
             return None
-    return tokens
+
+
+def _param_value(value: str, pos: int) -> tuple[Any, int]:
+    if value[pos : pos + 1] in ('"', "[", "{"):
+        try:
+            return _JSON.raw_decode(value, pos)
+        except ValueError:
+            if value[pos] == '"':
+                return None, pos  # an unclosed quote: the line does not split
+    word = _BARE.match(value, pos)
+    assert word is not None
+    return read_value(word.group()), word.end()
 
 
 def read_value(raw: str) -> Any:
-    """A demo parameter value: int, float, true/false, a quoted string, else the text."""
-    if raw.startswith('"'):
-        try:
-            return json.loads(raw)
-        except ValueError:
-            return raw
+    """A bare demo parameter value: int, finite float, true/false, null, else the text."""
     if _NUMBER_INT.fullmatch(raw):
         return int(raw)
     if raw in ("true", "false"):
         return raw == "true"
+    if raw == "null":
+        return None
     try:
         number = float(raw)
     except ValueError:
         return raw
-    return number if raw.lower() not in ("nan", "inf", "-inf", "+inf", "infinity") else raw
+    return number if math.isfinite(number) else raw
 
 
 def write_value(value: Any) -> str:
-    """The text `read_value` reads back as `value`."""
+    """The text `_split_params` reads back as `value` (of the JSON types)."""
+    if value is None:
+        return "null"
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):
         return str(value)
     if isinstance(value, float):
         text = repr(value)
-        return (
-            text
-            if read_value(text) == value and isinstance(read_value(text), float)
-            else json.dumps(text)
-        )
-    text = str(value)
-    if _BARE_VALUE.fullmatch(text) and read_value(text) == text:
-        return text
-    return json.dumps(text, ensure_ascii=False)
+        return text if read_value(text) == value else _compact(text)
+    if isinstance(value, str):
+        if _BARE_VALUE.fullmatch(value) and value[0] not in "[{" and read_value(value) == value:
+            return value
+        return _compact(value)
+    return _compact(value)
+
+
+def _compact(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
 
 # --- writing --------------------------------------------------------------------------------
@@ -278,13 +323,12 @@ def export(decks: Sequence[ExportDeck]) -> bytes:
 
 
 def render(deck: ExportDeck) -> str:
-    head = f"# {_one_line(deck.name)}\n\n"
-    description = "\n".join(
-        "\\" + line if line.startswith("## ") else line
-        for line in _trim(deck.description.split("\n"))
-    )
-    if description:
-        head += description + "\n\n"
+    problem = deck_name_problem(deck.name)
+    if problem is not None:
+        raise FormatError(f"deck {deck.name[:80]!r} cannot be written to a deck file: {problem}")
+    head = f"# {deck.name}\n\n"
+    if deck.description:
+        head += _escape(deck.description) + "\n\n"
     cards = sorted(deck.cards, key=lambda c: c.position)
     return head + "\n".join(_render_card(card) for card in cards)
 
@@ -294,13 +338,15 @@ def _render_card(card: Any) -> str:
         raise FormatError(f"card id {card.uid!r} cannot be written to a deck file")
     out = [f"## {card.uid}"]
     if card.tags:
-        out.append(f"tags: {', '.join(card.tags)}")
+        joined = ", ".join(card.tags)
+        listed = joined.startswith("[") or any("," in tag for tag in card.tags)
+        out.append(f"tags: {_compact(list(card.tags)) if listed else joined}")
     if card.source:
         out.append(f"source: {_one_line(card.source)}")
     if card.demo is not None:
-        names = [card.demo.id, *card.demo.params]
-        if not all(_BARE_VALUE.fullmatch(str(name)) for name in names):
-            raise FormatError(f"card {card.uid}: demo link {card.demo.id!r} cannot be written")
+        problem = demo_link_problem(card.demo)
+        if problem is not None:
+            raise FormatError(f"card {card.uid}: its demo link cannot be written: {problem}")
         params = " ".join(f"{k}={write_value(v)}" for k, v in card.demo.params.items())
         out.append(f"demo: {card.demo.id} {params}".rstrip())
     if card.suspended:

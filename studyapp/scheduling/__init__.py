@@ -5,6 +5,8 @@ No database, no UI, no torch: the standard library only.
 
 from studyapp.scheduling.days import DEFAULT_DAY_START_HOUR, day_start, study_day
 from studyapp.scheduling.sm2 import (
+    MAX_COUNT,
+    MAX_EASE_CENTS,
     MAX_INTERVAL,
     MIN_EASE_CENTS,
     RATING_LABELS,
@@ -16,6 +18,8 @@ from studyapp.scheduling.sm2 import (
 
 __all__ = [
     "DEFAULT_DAY_START_HOUR",
+    "MAX_COUNT",
+    "MAX_EASE_CENTS",
     "MAX_INTERVAL",
     "MIN_EASE_CENTS",
     "RATING_LABELS",

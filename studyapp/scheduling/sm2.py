@@ -7,6 +7,11 @@ number of hundredths so that a ceiling is never pushed a day too far by float er
 
 Which ratings are allowed to change a card (only the first of a study day) is the study
 session's business; this module is the per-rating transition and nothing else.
+
+Every field has a bound, so a state read from a file can be checked and a state this module
+makes always passes that check (whatever the app exports, it imports again): the interval is
+capped at 36,500 days as SM-2 caps it; ease and the counts stop at bounds no learner meets
+(ease 1,000 is 9,975 perfect ratings in a row, one a day for 27 years).
 """
 
 from __future__ import annotations
@@ -19,6 +24,8 @@ from typing import Any
 
 INITIAL_EASE_CENTS = 250
 MIN_EASE_CENTS = 130
+MAX_EASE_CENTS = 100_000
+MAX_COUNT = 1_000_000  # repetitions and lapses
 FIRST_INTERVAL = 1
 SECOND_INTERVAL = 6
 MAX_INTERVAL = 36_500
@@ -110,12 +117,15 @@ class SM2State:
 
     def check(self) -> None:
         """Raise ValueError when the fields cannot describe a real card."""
-        if self.ease_cents < MIN_EASE_CENTS:
-            raise ValueError(f"ease {self.ease} is below the minimum {MIN_EASE_CENTS / 100}")
+        if not MIN_EASE_CENTS <= self.ease_cents <= MAX_EASE_CENTS:
+            raise ValueError(
+                f"ease {self.ease:g} is outside {MIN_EASE_CENTS / 100:g}..{MAX_EASE_CENTS / 100:g}"
+            )
         if not 0 <= self.interval <= MAX_INTERVAL:
             raise ValueError(f"interval {self.interval} is outside 0..{MAX_INTERVAL} days")
-        if self.repetitions < 0 or self.lapses < 0:
-            raise ValueError("repetitions and lapses cannot be negative")
+        for name, count in (("repetitions", self.repetitions), ("lapses", self.lapses)):
+            if not 0 <= count <= MAX_COUNT:
+                raise ValueError(f"{name} {count} is outside 0..{MAX_COUNT:,}")
 
 
 def check_rating(rating: object) -> Rating:
@@ -132,9 +142,10 @@ def check_rating(rating: object) -> Rating:
 
 
 def next_ease_cents(ease_cents: int, quality: int) -> int:
-    """SM-2's ease update, in hundredths: EF + 0.1 - (5-q)(0.08 + (5-q)0.02), floored at 1.3."""
+    """SM-2's ease update, in hundredths: EF + 0.1 - (5-q)(0.08 + (5-q)0.02), floored at 1.3
+    (and held at the bound of 1,000)."""
     miss = 5 - quality
-    return max(MIN_EASE_CENTS, ease_cents + 10 - miss * (8 + miss * 2))
+    return min(MAX_EASE_CENTS, max(MIN_EASE_CENTS, ease_cents + 10 - miss * (8 + miss * 2)))
 
 
 def sm2_review(state: SM2State, rating: int, today: date) -> SM2State:
@@ -146,10 +157,10 @@ def sm2_review(state: SM2State, rating: int, today: date) -> SM2State:
             repetitions=0,
             interval=LAPSE_INTERVAL,
             due=today + timedelta(days=LAPSE_INTERVAL),
-            lapses=state.lapses + (1 if state.repetitions >= 1 else 0),
+            lapses=min(MAX_COUNT, state.lapses + (1 if state.repetitions >= 1 else 0)),
         )
     ease_cents = next_ease_cents(state.ease_cents, quality)
-    repetitions = state.repetitions + 1
+    repetitions = min(MAX_COUNT, state.repetitions + 1)
     if repetitions == 1:
         interval = FIRST_INTERVAL
     elif repetitions == 2:

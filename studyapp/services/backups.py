@@ -8,7 +8,9 @@ one hold of the collection's write lock, saves it aside and writes the backup's 
 live file in one transaction: a studyapp that is writing makes the restore give up with a
 clear message, one that writes meanwhile waits for it, and one that merely has the collection
 open sees the old collection or the restored one, never a mix. (Renaming a file over the
-collection would leave such a process writing into a deleted file.)
+collection would leave such a process writing into a deleted file.) A restored collection is
+a new generation (see `studyapp.db.store`): a studyapp that had it open stops writing to it,
+since the card ids it holds may now name other cards.
 
 Backups are SQLite files, so these commands work on a collection file, not a database server.
 """
@@ -34,10 +36,12 @@ from studyapp.db.location import connect_read_only, explain
 from studyapp.db.revisions import REVISIONS
 from studyapp.db.schema import ensure_schema, upgrade_to_head
 from studyapp.db.store import (
+    GENERATION,
     MANUAL,
     backup_folder,
     copy_sqlite,
     list_backups,
+    new_generation,
 )
 from studyapp.db.validation import InvalidCollection, check_collection
 from studyapp.errors import CollectionError, NewerCollectionError, UserError
@@ -269,6 +273,7 @@ def _copy_rows(lock: sqlite3.Connection, staged: Path) -> None:
         lock.execute(
             f'INSERT INTO main."{name}" ({columns}) SELECT {columns} FROM restored."{name}"'
         )
+    _new_generation(lock)
 
 
 def _build_in_place(staged: Path, collection: Path) -> None:
@@ -294,6 +299,15 @@ def _build_in_place(staged: Path, collection: Path) -> None:
         raise CollectionError(f"could not restore into {collection}: {_reason(exc)}") from None
     for leftover in ("-wal", "-shm"):  # they belonged to the file just replaced
         Path(f"{collection}{leftover}").unlink(missing_ok=True)
+
+
+def _new_generation(connection: sqlite3.Connection) -> None:
+    """Mark a restored collection as a new generation, so a studyapp that had the old one
+    open stops writing to it instead of rating cards by ids that now name others."""
+    connection.execute(
+        "INSERT OR REPLACE INTO main.collection_info (key, value) VALUES (?, ?)",
+        (GENERATION, new_generation()),
+    )
 
 
 def _save_raw(collection: Path) -> Path:

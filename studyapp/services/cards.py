@@ -12,7 +12,14 @@ from studyapp.db import Store
 from studyapp.db import repository as repo
 from studyapp.db.models import CardRow, DeckRow
 from studyapp.errors import UserError
-from studyapp.model import Card, DemoLink, Review, normalize_tags
+from studyapp.model import (
+    Card,
+    DemoLink,
+    Review,
+    demo_link_problem,
+    normalize_tags,
+    text_problem,
+)
 
 SEARCH_LIMIT = 500
 
@@ -68,8 +75,9 @@ class CardService:
         demo: DemoLink | None = None,
     ) -> Card:
         """A new card at the end of `deck` (made if missing)."""
-        if not front.strip():
-            raise UserError("a card needs a front")
+        front, back, source = clean_text(front), clean_text(back), " ".join(source.split())
+        tags = normalize_tags(tags)
+        check_content(front, back, tags, source, demo)
         now = repo.utc_naive(self.clock())
         with self.store.write() as session:
             deck_row = repo.ensure_deck(session, deck, self.clock())
@@ -119,8 +127,10 @@ class CardService:
 
         `demo=False` leaves the link alone; None removes it.
         """
-        if front is not None and not front.strip():
-            raise UserError("a card needs a front")
+        front = clean_text(front) if front is not None else None
+        back = clean_text(back) if back is not None else None
+        tags = normalize_tags(tags) if tags is not None else None
+        check_content(front, back, tags, None, demo if isinstance(demo, DemoLink) else None)
         with self.store.write() as session:
             found = repo.card_by_id(session, card_id)
             if found is None:
@@ -153,6 +163,32 @@ class CardService:
             for text in session.scalars(select(CardRow.tags).distinct()):
                 tags.update(text.split())
             return sorted(tags)
+
+
+def clean_text(text: str) -> str:
+    """A side of a card as it is kept: line breaks as "\\n" (what every file format reads)."""
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def check_content(
+    front: str | None,
+    back: str | None,
+    tags: Iterable[str] | None,
+    source: str | None,
+    demo: DemoLink | None,
+) -> None:
+    """Raise UserError when a card cannot hold this content (see `studyapp.model`); None is
+    a field left as it is."""
+    if front is not None and not front.strip():
+        raise UserError("a card needs a front")
+    tag_text = " ".join(tags) if tags is not None else None
+    for name, text in (("front", front), ("back", back), ("source", source), ("tags", tag_text)):
+        problem = text_problem(text) if text is not None else None
+        if problem is not None:
+            raise UserError(f"the card's {name} {problem}")
+    problem = demo_link_problem(demo) if demo is not None else None
+    if problem is not None:
+        raise UserError(problem)
 
 
 def _named(found: tuple[CardRow, DeckRow]) -> tuple[CardRow, str]:

@@ -51,12 +51,9 @@ class DeckService:
     def update_settings(self, name: str, **changes: int) -> Deck:
         """Change a deck's daily limits or day-start hour; unknown or bad values are refused."""
         settings = replace(self.get(name).settings, **changes)
-        if not 0 <= settings.day_start_hour <= 23:
-            raise UserError(
-                f"the day starts at an hour from 0 to 23, not {settings.day_start_hour}"
-            )
-        if settings.new_per_day < 0 or settings.reviews_per_day < 0:
-            raise UserError("daily limits cannot be negative")
+        problem = settings.problem()
+        if problem is not None:
+            raise UserError(problem)
         with self.store.write() as session:
             row = repo.deck_by_name(session, name)
             assert row is not None

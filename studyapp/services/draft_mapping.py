@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from itertools import islice, repeat
+from itertools import chain, islice, repeat
 from operator import attrgetter
 from pathlib import Path
 from typing import Any
@@ -25,8 +25,21 @@ from sqlalchemy.orm import Session
 
 from studyapp.db import repository as repo
 from studyapp.db.models import CardRow, DeckRow, ReviewRow
-from studyapp.formats.base import OPTIONAL_FIELDS, CardDraft, DeckDraft, ParseResult, Skipped
-from studyapp.model import DeckSettings, DemoLink
+from studyapp.formats.base import (
+    OPTIONAL_FIELDS,
+    CardDraft,
+    DeckDraft,
+    FormatError,
+    ParseResult,
+    Skipped,
+)
+from studyapp.model import (
+    DeckSettings,
+    DemoLink,
+    deck_name_problem,
+    demo_link_problem,
+    text_problem,
+)
 from studyapp.scheduling import SM2State
 
 _UID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
@@ -69,6 +82,20 @@ def key_to_uid(key: str) -> str:
 
 def clean_text(text: str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def content_problem(
+    front: str, back: str, tags: Sequence[str], source: str, demo: DemoLink | None
+) -> str | None:
+    """Why a card from a file cannot be kept (it is skipped with this reason), or None."""
+    for name, text in (("front", front), ("back", back), ("source", source)):
+        problem = text_problem(text)
+        if problem is not None:
+            return f"its {name} {problem}"
+    problem = text_problem("".join(tags))
+    if problem is not None:
+        return f"a tag {problem}"
+    return demo_link_problem(demo) if demo is not None else None
 
 
 @dataclass
@@ -230,11 +257,16 @@ class DraftMapper:
         self.changed: dict[_Card, dict[str, Any]] = {}
         self.new_uid = repo.UidSequence()
         self.tags_stored: dict[tuple[str, ...], str] = {}  # a file's tags, as stored
+        self.file = ""  # the file being applied, as errors name it
 
     def deck(self, name: str) -> DeckCards:
+        name = name.strip()
         if name not in self.decks:
             row = repo.deck_by_name(self.session, name)
             if row is None:
+                problem = deck_name_problem(name)
+                if problem is not None:
+                    raise FormatError.at(self.file, None, problem)
                 row = repo.ensure_deck(self.session, name, self.now)
                 self.created.add(name)
             self.decks[name] = DeckCards(self.session, row)
@@ -265,6 +297,7 @@ class DraftMapper:
         return self.by_uid[uid]
 
     def apply(self, item: ParsedFile, deck: str | None) -> None:
+        self.file = str(item.path)
         result = item.result
         file_deck = deck or (result.deck_name or "").strip() or item.path.stem
         if deck is None:
@@ -291,6 +324,10 @@ class DraftMapper:
             cards.row.day_start_hour = settings.day_start_hour
 
     def _describe(self, cards: DeckCards, description: str) -> None:
+        description = clean_text(description)  # line breaks as every format reads them
+        problem = text_problem(description)
+        if problem is not None:
+            raise FormatError.at(self.file, None, f"the deck's description {problem}")
         if not self.add_only or not cards.row.description:
             cards.row.description = description
 
@@ -327,6 +364,10 @@ class DraftMapper:
                 front, back = clean_text(front), clean_text(back)
             if not front.strip():
                 skipped.append(Skipped(where, "card has no front"))
+                continue
+            problem = content_problem(front, back, tags, source, demo)
+            if problem is not None:
+                skipped.append(Skipped(where, problem))
                 continue
             stored_tags = tags_stored.get(tags)
             if stored_tags is None:
@@ -367,12 +408,13 @@ class DraftMapper:
         if not drafts or target is None:
             return False, None
         fronts, backs, tags, sources, keys, _, demos, wheres, _, _, _ = zip(*drafts, strict=True)
+        text = "".join(fronts) + "".join(backs)
         if (
             any(keys)
             or any(demos)
             or not all(map(str.strip, fronts))
-            or "\r" in "".join(fronts)
-            or "\r" in "".join(backs)
+            or "\r" in text
+            or text_problem(text + "".join(sources) + "".join(chain.from_iterable(set(tags))))
         ):
             return False, None
         content_keys = list(map(repo.content_key, fronts, backs))
@@ -431,10 +473,12 @@ class DraftMapper:
         self.keys_seen[uid] = draft.where
         card = self._by_uid(uid)
         if card is None:
-            # An unknown key on a card the deck already holds word for word (our own .apkg
-            # coming back, say) is the same card, not a new one.
+            # An unknown key on a card the deck already held word for word (our own .apkg
+            # coming back, say) is the same card, not a new one. A card this import added
+            # under another key is another card, though its words are the same: a file
+            # with ids keeps each of its cards.
             cards = self.deck(target)
-            if not self._same_content(draft, cards):
+            if not self._same_content(draft, cards, held_before=True):
                 self._add(draft, cards, uid)
             return
         self.touched[card] = draft.where
@@ -462,9 +506,12 @@ class DraftMapper:
             return
         self._add(draft, cards, self.new_uid())
 
-    def _same_content(self, draft: _Incoming, cards: DeckCards) -> bool:
-        """Whether the deck holds this card word for word; counted (or reported) if so."""
+    def _same_content(self, draft: _Incoming, cards: DeckCards, held_before: bool = False) -> bool:
+        """Whether the deck holds this card word for word (`held_before`: among the cards
+        it held before this import); counted (or reported) if so."""
         same = cards.by_content.get(draft.content_key, [])
+        if held_before:
+            same = [card for card in same if card.id is not None]
         if not same:
             return False
         first = same[0]

@@ -32,11 +32,14 @@ from studyapp.formats.base import (
     Skipped,
 )
 from studyapp.formats.textio import MAX_IMPORT_BYTES, check_file
+from studyapp.model import deck_name_problem
 from studyapp.scheduling import SM2State
 from studyapp.services import bundled_files
 from studyapp.services.bundled import BundledHistory, BundledSync, BundledUpdate
 from studyapp.services.bundled_files import LOADED_KEY, REVISION_KEY, deck_files, revision
 from studyapp.services.draft_mapping import DraftMapper, ImportReport, ParsedFile, key_to_uid
+
+BACKUP_FORMAT = "json"  # JSON carries any text, NUL included, as an escape
 
 
 class _DryRun(Exception):
@@ -65,6 +68,9 @@ class LibraryService:
             raise UserError("nothing to import: give at least one file")
         if deck is not None and not deck.strip():
             raise UserError("the deck name is empty")
+        problem = deck_name_problem(deck.strip()) if deck is not None else None
+        if problem is not None:
+            raise UserError(problem)
         labels = len(paths) > 1
         with _collector_paused():
             parsed = [self._parse(Path(p), format, labels) for p in paths]
@@ -167,7 +173,10 @@ class LibraryService:
             decks = self.export_decks(deck, spec.card_fields)
             if not decks and format == "md":
                 raise UserError("there are no decks to export")
-            return spec.export(decks)
+            data = spec.export(decks)
+            if spec.text and format != BACKUP_FORMAT and b"\x00" in data:
+                raise UserError(_nul_card(decks, format))
+            return data
 
     def export_decks(
         self, deck: str | None = None, fields: frozenset[str] | None = None
@@ -199,6 +208,18 @@ def _collector_paused() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
+
+
+def _nul_card(decks: Sequence[ExportDeck], format: str) -> str:
+    """Why a text export cannot be written: a card (kept by an older version) holds NUL."""
+    for deck in decks:
+        for card in deck.cards:
+            if any("\x00" in text for text in (card.front, card.back, card.source, *card.tags)):
+                return (
+                    f"card {card.uid} in deck {deck.name!r} holds a NUL character, which a "
+                    f"{format} file cannot carry: edit the card, or export json"
+                )
+    return f"the collection holds a NUL character, which a {format} file cannot carry"
 
 
 def _has_cards(session: Session) -> bool:

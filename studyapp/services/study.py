@@ -10,6 +10,14 @@ rating of a card on a study day changes its state; a card rated below 4 comes ba
 later (SM-2's same-day drill) until it is rated 4 or 5, and those repeats are logged as
 "drill" without changing anything.
 
+Undo takes back only what the action changed, and only while nothing else has changed it
+since: a rating's log entry and schedule (and the leech tag it added), a suspend's or a
+bury's flag. Another window or an import may have written to the collection meanwhile, so
+undo first checks, in its own transaction, that the rating is still the card's latest and
+that its schedule and flags are as the action left them; if not, it refuses and says why.
+An edit of the card's text or tags since (an import, the editor) is not the rating's to take
+back, and survives the undo. So the card's state always agrees with its review log.
+
 The session reads in plain SQL (`studyapp.db.reads`), so `studyapp review` shows its first card
 before SQLAlchemy has loaded; the writes import the repository when first needed (the app
 loads it in the background once that card is on screen).
@@ -72,35 +80,27 @@ class SessionSummary:
     next_due: date | None
 
 
-@dataclass(frozen=True)
-class _Snapshot:
-    """A card's columns as they were, so undo can put back everything a study action touches."""
-
-    values: dict[str, Any]
-
-    @classmethod
-    def of(cls, found: StudyCard) -> _Snapshot:
-        from studyapp.db import repository as repo
-
-        card = found.card
-        return cls(
-            {
-                **repo.state_values(card.state),
-                "tags": found.tags_text,
-                "suspended": card.suspended,
-                "buried_until": card.buried_until,
-            }
-        )
-
-
 @dataclass
 class _Undo:
+    """What one study action changed, so undo can take back that and nothing else.
+
+    A rating: its review (the state before and after) and whether it added the leech tag,
+    with the card's flags at the time. A suspend or a bury: the flag's value before and
+    after. The session's queue as it was, for the session itself.
+    """
+
     card_id: int
-    snapshot: _Snapshot
     queue: list[QueueItem]
-    review_id: int | None = None
-    rating: int | None = None
-    duration_ms: int = 0
+    flags: tuple[bool, date | None]  # suspended, buried_until: as the action left them
+    review: Review | None = None
+    leech_added: bool = False
+    flag_before: tuple[str, Any] | None = None  # a suspend's or bury's column and old value
+
+
+_LATEST_REVIEW = (
+    "SELECT max(id), count(CASE WHEN id = :review_id THEN 1 END) FROM reviews"
+    " WHERE card_id = :card_id"
+)
 
 
 @dataclass
@@ -342,9 +342,9 @@ class StudySession:
         except BaseException:
             self._queue = queue_before
             raise
-        self._undo.append(
-            _Undo(card.id, _Snapshot.of(found), queue_before, review.id, quality, duration_ms)
-        )
+        flags = (found.card.suspended, found.card.buried_until)
+        leech_added = "tags" in values and LEECH_TAG not in found.card.tags
+        self._undo.append(_Undo(card.id, queue_before, flags, review, leech_added))
         self._tally.ratings.append((card.id, quality, duration_ms))
         self._current = following
         self._shown_at = now if following is not None else None
@@ -371,34 +371,83 @@ class StudySession:
             found = study_card(rows_in(session), card.id)
             if found is None:
                 raise UserError("this card was deleted while it was on screen")
+            now = found.card
             if suspend:
                 change: dict[str, Any] = {"suspended": True}
+                before: tuple[str, Any] = ("suspended", now.suspended)
+                flags = (True, now.buried_until)
             else:
                 day = today(self.clock, found.day_start_hour)
                 change = {"buried_until": day + timedelta(days=1)}
+                before = ("buried_until", now.buried_until)
+                flags = (now.suspended, change["buried_until"])
             repo.update_card(session, card.id, change)
-        self._undo.append(_Undo(card.id, _Snapshot.of(found), queue_before))
+        self._undo.append(_Undo(card.id, queue_before, flags, flag_before=before))
         self._queue = [item for item in self._queue if item.card_id != card.id]
         self._current = None
         return replace(found.card, **change)
 
     def undo(self) -> Card | None:
-        """Take back the last rating, suspend or bury: the card returns with its old state."""
+        """Take back the last rating, suspend or bury: the card returns with its old state.
+
+        Raises UserError, saying why, when the card changed since in a way the action did not
+        make (rated again, suspended, rescheduled, deleted); that action can then no longer
+        be undone, and the one before it is next.
+        """
         from studyapp.db import repository as repo
+        from studyapp.db.store import rows_in
 
         if not self._undo:
             return None
         entry = self._undo[-1]
         with self.store.write() as session:
-            if entry.review_id is not None:
-                repo.delete_review(session, entry.review_id)
-            repo.update_card(session, entry.card_id, entry.snapshot.values)
+            rows = rows_in(session)
+            found = study_card(rows, entry.card_id)
+            problem = self._undo_problem(rows, entry, found)
+            if problem is not None:
+                self._undo.pop()
+                raise UserError(f"cannot undo: {problem}")
+            assert found is not None
+            if entry.review is not None:
+                values = repo.state_values(entry.review.before)
+                if entry.leech_added and LEECH_TAG in found.card.tags:
+                    kept = [tag for tag in found.card.tags if tag != LEECH_TAG]
+                    values["tags"] = repo.tags_to_db(kept)
+                repo.delete_review(session, entry.review.id)
+            else:
+                assert entry.flag_before is not None
+                column, old = entry.flag_before
+                values = {column: old}
+            repo.update_card(session, entry.card_id, values)
         self._undo.pop()
-        if entry.review_id is not None and self._tally.ratings:
+        if entry.review is not None and self._tally.ratings:
             self._tally.ratings.pop()
         self._queue = entry.queue
         self._current = None
         return self.current
+
+    @staticmethod
+    def _undo_problem(rows: Rows, entry: _Undo, found: StudyCard | None) -> str | None:
+        """Why `entry` cannot be taken back now, or None: the card must be as it left it."""
+        if found is None:
+            return "the card was deleted since"
+        card = found.card
+        suspended, buried_until = entry.flags
+        if entry.review is not None:
+            latest, still_there = rows(
+                _LATEST_REVIEW, {"card_id": entry.card_id, "review_id": entry.review.id}
+            )[0]
+            if not still_there:
+                return "that rating was already taken back, in another window"
+            if latest != entry.review.id:
+                return "the card was rated again since, in another window (undo there first)"
+            if card.state != entry.review.after:
+                return "the card's schedule was changed since (by an import or a restore)"
+        if card.suspended != suspended:
+            return "the card was suspended since" if card.suspended else "it was unsuspended since"
+        if card.buried_until != buried_until:
+            return "the card was buried or unburied since"
+        return None
 
     # --- the end -----------------------------------------------------------------------------
 

@@ -12,11 +12,13 @@ from typing import TYPE_CHECKING, Literal
 
 from textual.app import App
 from textual.binding import Binding
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 
 from studyapp.clock import Clock, system_clock
 from studyapp.db import Store
 from studyapp.errors import UserError
+from studyapp.terminal import visible
 from studyapp.tui.commands import ScreenCommands
 from studyapp.tui.context import DemoRunnerLike, LibraryLike, Services, default_runner
 from studyapp.tui.messages import StartReview
@@ -90,6 +92,25 @@ class StudyApp(App[None]):
             except UserError as exc:
                 self.call_later(self.notify, exc.message, severity="error", markup=False)
         return self._home()
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """A notification; its text often quotes a file (an error, a deck name), so it is
+        shown visibly (`studyapp.terminal`) whoever raised it."""
+        super().notify(
+            visible(message),
+            title=visible(title),
+            severity=severity,
+            timeout=timeout,
+            markup=markup,
+        )
 
     def on_mount(self) -> None:
         # The first screen reads without SQLAlchemy; load it while the learner reads, so the

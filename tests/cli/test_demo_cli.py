@@ -111,6 +111,10 @@ def test_run_json_follows_the_contract_and_comes_from_the_cache_the_second_time(
     [
         (["adam_vs_sgd", "--set", "steps=999999"], "'steps' must be between 20 and 5000"),
         (["adam_vs_sgd", "--set", "steps=ten"], "'steps' must be a number"),
+        (["adam_vs_sgd", "--set", "steps=1.505E2"], "'steps' must be a whole number, not 150.5"),
+        (["adam_vs_sgd", "--set", "steps=1E400"], "'steps' must be a finite number, not '1E400'"),
+        (["adam_vs_sgd", "--set", "steps=" + "9" * 5000], "'steps' must be a finite number"),
+        (["adam_vs_sgd", "--set", "steps=1E4"], "'steps' must be between 20 and 5000, not 10000"),
         (["adam_vs_sgd", "--set", "wings=2"], "has no parameter 'wings'"),
         (["adam_vs_sgd", "--set", "steps"], "--set takes KEY=VALUE"),
         (["adam_vs_sgd", "--seed", "-1"], "--seed must be between 0"),
@@ -125,6 +129,18 @@ def test_bad_input_is_one_line_and_exit_2_before_any_work(
     assert out == ""
     assert err.count("\n") == 1 and message in err
     assert not db_path.exists(), "the collection was opened before the input was checked"
+
+
+@pytest.mark.parametrize(("typed", "steps"), [("1E2", 100), ("1e2", 100), ("2.0", 2), ("7", 7)])
+def test_a_whole_number_can_be_written_as_a_float(
+    fakes: None, db_path: Path, capsys: pytest.CaptureFixture[str], typed: str, steps: int
+) -> None:
+    code, out, err = run(
+        capsys, "demo", "run", "echo", "--set", f"steps={typed}", "--db", str(db_path), "--json"
+    )
+    assert code == 0, err
+    assert json.loads(out)["params"]["steps"] == steps
+    assert type(json.loads(out)["params"]["steps"]) is int
 
 
 def test_a_failed_demo_exits_2_with_its_error(

@@ -91,8 +91,8 @@ def test_bad_entries_are_named(tmp_path: Path) -> None:
         bad(tmp_path, lambda d: card(d).update(tags="a"))
         == "entry 1: 'tags' must be a list, not text"
     )
-    assert bad(tmp_path, lambda d: card(d)["state"].update(ease=0.5)).startswith(
-        "entry 1, state: ease 0.5 is below the minimum"
+    assert bad(tmp_path, lambda d: card(d)["state"].update(ease=0.5)) == (
+        "entry 1, state: ease 0.5 is outside 1.3..1000"
     )
     assert bad(tmp_path, lambda d: card(d)["reviews"][0].update(rating=9)) == (
         "entry 1, review 1: 'rating' must be from 1 to 5, not 9"

@@ -14,6 +14,7 @@ from sqlalchemy import text
 from studyapp.db import open_store
 from studyapp.db.schema import HEAD, REVISIONS
 from studyapp.db.store import BACKUPS_KEPT, backup_folder, read_only_uri
+from studyapp.errors import CollectionReplacedError
 from studyapp.services.cards import CardService
 from studyapp.services.decks import DeckService
 from tests.hardening.conftest import make_collection, one_line, run_cli
@@ -114,10 +115,12 @@ def test_restoring_the_backup_made_before_an_import_undoes_it(
     assert fronts(db_path) == ["D-Q00", "D-Q01"]
     saved = Path(out.splitlines()[-1].removeprefix("The collection as it was is saved in "))
     assert saved.name.endswith("-restore.db") and "wrong 0" in fronts(saved)
-    # The app that had it open sees the restored collection, and can go on writing to it.
+    # The app that had it open sees the restored collection, but stops writing to it: the
+    # ids it holds (the card on screen, its queue) may name other cards now.
     assert [d.name for d in DeckService(other_app).counts()] == ["D"]
-    CardService(other_app).add("D", "after the restore", "answer")
-    assert "after the restore" in fronts(db_path)
+    with pytest.raises(CollectionReplacedError, match="changed while studyapp had it open"):
+        CardService(other_app).add("D", "after the restore", "answer")
+    assert "after the restore" not in fronts(db_path)
     other_app.dispose()
     assert run_cli(capsys, "decks", "--db", db_path)[0] == 0
 

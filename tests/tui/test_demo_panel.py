@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 
+import pytest
 from textual.widgets import Input
 
 from studyapp.tui.widgets.demo_panel import DemoPanel
@@ -176,3 +177,26 @@ async def test_a_dead_demo_link_is_explained(make_app, runner, store, cards):
         await settle(pilot)
         assert "not_a_demo" in text_of(app, "#demo-status")
         assert runner.calls == []
+
+
+@pytest.mark.parametrize(("typed", "outcome"), [("1E3", 1000), ("1e3", 1000), ("2.55e1", None)])
+async def test_the_parameter_form_reads_a_whole_number_in_e_notation(
+    make_app, runner, cards, typed, outcome
+):
+    app = make_app(start="review", deck="Optimizers")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("d")
+        await settle(pilot)
+        panel = app.screen.query_one(DemoPanel)
+        steps = next(f for f in panel.query(ParamInput) if f.param.name == "steps")
+        steps.focus()
+        steps.value = typed
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.is_running
+        if outcome is None:
+            assert len(runner.calls) == 1
+            assert "'steps' must be a whole number, not 25.5" in text_of(app, "#param-error")
+        else:
+            assert runner.calls[-1][1]["steps"] == outcome

@@ -13,8 +13,10 @@ from textual.widgets import DataTable, Footer, Input, Static
 from studyapp.errors import UserError
 from studyapp.model import Card
 from studyapp.services.cards import SEARCH_LIMIT
+from studyapp.terminal import visible
 from studyapp.tui.context import Services
 from studyapp.tui.screens.card_detail import CardScreen
+from studyapp.tui.text import cell
 
 DECK_WIDTH = 12
 MIN_FRONT_WIDTH = 16
@@ -38,15 +40,15 @@ def parse_query(text: str) -> tuple[str, list[str], str | None]:
 
 
 def clip(text: str, width: int) -> str:
-    line = " ".join(text.split())
+    line = visible(" ".join(text.split()))  # clipped as it is shown
     return line if len(line) <= width else line[: width - 1] + "…"
 
 
 def card_row(card: Card, front_width: int) -> list[Text]:
     state = card.state
     return [
-        Text(clip(card.deck, DECK_WIDTH)),
-        Text(clip(card.front, front_width)),
+        cell(clip(card.deck, DECK_WIDTH)),
+        cell(clip(card.front, front_width)),
         Text(state.due.isoformat() if state.due else "new"),
         Text(f"{state.ease:.2f}", justify="right"),
         Text(f"{state.interval}d", justify="right"),

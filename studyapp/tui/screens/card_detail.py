@@ -15,6 +15,7 @@ from studyapp.model import Card, Review
 from studyapp.scheduling import RATING_LABELS
 from studyapp.tui.context import Services
 from studyapp.tui.screens.card_editor import CardChanges, CardEditor, apply_changes
+from studyapp.tui.text import line
 from studyapp.tui.widgets.card_view import CardView
 
 
@@ -33,7 +34,7 @@ def state_line(card: Card) -> Content:
         parts.append(f"buried until {card.buried_until.isoformat()}")
     if card.source:
         parts.append(f"source: {card.source}")
-    return Content(" · ".join(parts))
+    return line(" · ".join(parts))
 
 
 def history_row(review: Review) -> list[Text]:

@@ -3,6 +3,10 @@
 The editor only reads and checks what was typed; the screen that opened it saves the changes
 through the card service. A demo link is typed as the demo id followed by `key=value`
 overrides, checked against the demo's parameters the same way `demo run --set` is.
+
+A control character in a card (from an imported file) is shown as `\\x1b`, as everywhere
+else; a field left as it was shown keeps the card's exact text, and a field that was edited
+is saved as typed.
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ from studyapp.demo_api import get_spec
 from studyapp.errors import UserError
 from studyapp.model import Card, DemoLink, normalize_tags
 from studyapp.services.cards import CardService
+from studyapp.terminal import has_control, visible
+from studyapp.tui.text import line, plain
 from studyapp.tui.widgets.param_form import format_value
 
 
@@ -62,33 +68,50 @@ class CardEditor(ModalScreen[CardChanges | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="editor-box"):
-            yield Static(Content.styled(f"Edit card ({self.card.deck})", "bold"))
+            yield Static(line(f"Edit card ({self.card.deck})").stylize("bold"))
+            if any(map(has_control, self._shown_fields())):
+                yield Static(
+                    Content(
+                        "This card holds control characters, shown as \\xNN: a field left as "
+                        "it is keeps them, an edited field is saved as typed."
+                    ),
+                    id="editor-note",
+                )
             yield Label("Front")
-            yield TextArea(self.card.front, id="editor-front", compact=True)
+            yield TextArea(visible(self.card.front), id="editor-front", compact=True)
             yield Label("Back")
-            yield TextArea(self.card.back, id="editor-back", compact=True)
+            yield TextArea(visible(self.card.back), id="editor-back", compact=True)
             yield Label("Tags (separated by spaces)")
-            yield Input(" ".join(self.card.tags), id="editor-tags", compact=True)
+            yield Input(visible(self._tags_text()), id="editor-tags", compact=True)
             yield Label("Demo (id, then key=value overrides; empty for none)")
-            yield Input(demo_text(self.card.demo), id="editor-demo", compact=True)
+            yield Input(visible(demo_text(self.card.demo)), id="editor-demo", compact=True)
             yield Static(id="editor-error", markup=False)
             with Horizontal(id="editor-buttons"):
                 yield Button("Save (ctrl+s)", id="editor-save", variant="primary", compact=True)
                 yield Button("Cancel (esc)", id="editor-cancel", compact=True)
+
+    def _tags_text(self) -> str:
+        return " ".join(self.card.tags)
+
+    def _shown_fields(self) -> tuple[str, ...]:
+        card = self.card
+        return (card.front, card.back, self._tags_text(), demo_text(card.demo))
 
     def on_mount(self) -> None:
         self.query_one("#editor-front", TextArea).focus()
 
     def read(self) -> CardChanges:
         """What was typed, checked; raises UserError with the first problem."""
-        front = self.query_one("#editor-front", TextArea).text
+        card = self.card
+        front = _typed(self.query_one("#editor-front", TextArea).text, card.front)
         if not front.strip():
             raise UserError("a card needs a front")
-        back = self.query_one("#editor-back", TextArea).text
-        tags = normalize_tags(self.query_one("#editor-tags", Input).value.split())
+        back = _typed(self.query_one("#editor-back", TextArea).text, card.back)
+        tags_text = _typed(self.query_one("#editor-tags", Input).value, self._tags_text())
+        tags = normalize_tags(tags_text.split())
         typed = self.query_one("#editor-demo", Input).value
         demo: DemoLink | None | bool = False
-        if typed.split() != demo_text(self.card.demo).split():
+        if typed.split() != visible(demo_text(card.demo)).split():
             demo = parse_demo_link(typed)
         return CardChanges(front, back, tags, demo)
 
@@ -96,7 +119,7 @@ class CardEditor(ModalScreen[CardChanges | None]):
         try:
             changes = self.read()
         except UserError as exc:
-            self.query_one("#editor-error", Static).update(Content(exc.message))
+            self.query_one("#editor-error", Static).update(plain(exc.message))
             return
         self.dismiss(changes)
 
@@ -110,6 +133,11 @@ class CardEditor(ModalScreen[CardChanges | None]):
     @on(Button.Pressed, "#editor-cancel")
     def _cancel_pressed(self) -> None:
         self.action_cancel()
+
+
+def _typed(text: str, original: str) -> str:
+    """What a field holds: the original text if it was left as shown, else what was typed."""
+    return original if text == visible(original) else text
 
 
 def apply_changes(cards: CardService, card_id: int, changes: CardChanges) -> Card:

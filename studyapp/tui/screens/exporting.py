@@ -19,6 +19,7 @@ from studyapp.files import check_output, write_output
 from studyapp.tui.context import LibraryLike, Services
 from studyapp.tui.messages import ExportFinished
 from studyapp.tui.screens.importing import format_names
+from studyapp.tui.text import cell
 from studyapp.tui.widgets.import_report import ReportView
 
 ALL = 0
@@ -48,7 +49,7 @@ class ExportScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         first = PREFERRED_FORMAT if PREFERRED_FORMAT in self.formats else None
         decks = [(Text("All decks"), ALL)] + [
-            (Text(name), i) for i, name in enumerate(self.deck_names, start=1)
+            (cell(name), i) for i, name in enumerate(self.deck_names, start=1)
         ]
         with VerticalScroll(id="export-body"):
             yield Static(Content.styled("Export", "bold"), classes="screen-title")

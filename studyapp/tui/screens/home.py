@@ -15,6 +15,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 
 from studyapp.tui.context import Services
 from studyapp.tui.messages import StartReview
+from studyapp.tui.text import cell
 
 ALL_DECKS = "all"
 
@@ -78,7 +79,7 @@ class HomeScreen(Screen[None]):
             key = f"deck-{i}"
             self._rows[key] = deck.name
             table.add_row(
-                Text(deck.name), *_numbers(deck.new, deck.due, deck.learning, deck.total), key=key
+                cell(deck.name), *_numbers(deck.new, deck.due, deck.learning, deck.total), key=key
             )
         new = sum(c.new for c in counts)
         due = sum(c.due for c in counts)

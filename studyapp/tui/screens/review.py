@@ -171,9 +171,10 @@ class ReviewScreen(Screen[None]):
             self.session.undo()
         except UserError as exc:
             self.notify(exc.message, severity="error", markup=False)
+            self.refresh_bindings()  # a refused undo is dropped: `u` may have nothing left
             return
         self.show_current()
-        self.notify("Took back the last action: the card is back as it was.", markup=False)
+        self.notify("Took back the last action.", markup=False)
 
     def action_suspend(self) -> None:
         self._set_aside(suspend=True)

@@ -16,6 +16,7 @@ from textual.widgets import Footer, Label, Select, Static
 from studyapp.errors import UserError
 from studyapp.services.stats import FORECAST_DAYS, Retention, Stats
 from studyapp.tui.context import Services
+from studyapp.tui.text import cell
 from studyapp.tui.widgets.charts import DayBars, Heatmap
 
 RECENT_DAYS = 30
@@ -58,7 +59,7 @@ class StatsScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         options = [(Text("All decks"), 0)] + [
-            (Text(name), i) for i, name in enumerate(self.deck_names, start=1)
+            (cell(name), i) for i, name in enumerate(self.deck_names, start=1)
         ]
         with Horizontal(id="stats-top"):
             yield Label("Deck ")

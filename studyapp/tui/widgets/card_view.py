@@ -1,6 +1,7 @@
 """A card on screen: its front, and its back once revealed.
 
-Card text is data: it is wrapped in `Content` so `w[i]`, `[/]` or `[bold]` show as typed.
+Card text is data: `plain` shows `w[i]`, `[/]` or `[bold]` as typed and control characters
+as `\\x1b`, so a card can neither style the screen nor send the terminal escape sequences.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from textual.content import Content
 from textual.widgets import Rule, Static
 
 from studyapp.model import Card
+from studyapp.tui.text import line, plain
 
 KIND_NAMES = {"new": "new card", "review": "review", "drill": "again today"}
 
@@ -26,7 +28,7 @@ def card_meta(card: Card, kind: str | None = None) -> Content:
         parts.append(f"demo: {card.demo.id}")
     if card.suspended:
         parts.append("suspended")
-    return Content(" · ".join(parts))
+    return line(" · ".join(parts))
 
 
 class CardView(Vertical):
@@ -54,9 +56,9 @@ class CardView(Vertical):
 
     def show(self, card: Card, revealed: bool, kind: str | None = None) -> None:
         self.query_one("#card-meta", Static).update(card_meta(card, kind))
-        self.query_one("#card-front", Static).update(Content(card.front))
+        self.query_one("#card-front", Static).update(plain(card.front))
         back = card.back if card.back.strip() else "(this card has no back)"
-        self.query_one("#card-back", Static).update(Content(back))
+        self.query_one("#card-back", Static).update(plain(back))
         self.set_class(revealed, "-revealed")
 
     @property

@@ -26,6 +26,8 @@ from studyapp.errors import UserError
 from studyapp.model import Card
 from studyapp.tui.context import DemoRunnerLike
 from studyapp.tui.messages import DemoFinished, DemoProgressed
+from studyapp.tui.text import cell as text_cell
+from studyapp.tui.text import line, plain
 from studyapp.tui.widgets.param_form import ParamForm
 
 DEMO_SEED = 0  # the seed a card's demo first runs with, as `studyapp demo run` does
@@ -45,7 +47,7 @@ def claims_content(claims: Sequence[Claim]) -> Content:
         chosen = [c for c in claims if c.kind == kind]
         if chosen:
             parts.append(heading)
-            parts += [(CHECK if c.holds else CROSS) + Content(c.text) for c in chosen]
+            parts += [(CHECK if c.holds else CROSS) + plain(c.text) for c in chosen]
     return Content("\n").join(parts)
 
 
@@ -62,7 +64,7 @@ def cell(value: Any) -> Text:
         return Text(f"{value:.4g}", justify="right")
     if isinstance(value, int) and not isinstance(value, bool):
         return Text(str(value), justify="right")
-    return Text(str(value))
+    return text_cell(str(value))
 
 
 class DemoPanel(Vertical):
@@ -148,7 +150,7 @@ class DemoPanel(Vertical):
             self._note(f"This card's demo link does not work: {exc.message}", failed=True)
             return
         self.spec = spec
-        self.border_title = Content(spec.title)
+        self.border_title = line(spec.title)
         await self.start(params, DEMO_SEED)
 
     async def start(self, params: Mapping[str, Any], seed: int) -> None:
@@ -244,7 +246,7 @@ class DemoPanel(Vertical):
     def _status(self, text: str, error: bool = False) -> None:
         status = self.query_one("#demo-status", Static)
         status.set_class(error, "-error")
-        status.update(Content(text))
+        status.update(plain(text))
 
     def _note(self, text: str, failed: bool = False) -> None:
         self.spec = None
@@ -267,16 +269,16 @@ class DemoPanel(Vertical):
         self._set_state("-done")
         how = "cached result" if result.cached else f"ran in {result.took}"
         self._status(f"Seed {result.seed}, {how}. r: new seed. Parameters below.")
-        self.query_one("#demo-takeaway", Static).update(Content(result.takeaway))
+        self.query_one("#demo-takeaway", Static).update(plain(result.takeaway))
         claims = claims_content(result.claims)
         if result.setup:
-            claims = Content(result.setup).stylize("dim") + Content("\n") + claims
+            claims = plain(result.setup).stylize("dim") + Content("\n") + claims
         self.query_one("#demo-claims", Static).update(claims)
         draw(self.query_one("#demo-plot", PlotextPlot), result.series, result.plot)
         table = self.query_one("#demo-table", DataTable)
         table.clear(columns=True)
         if result.table.columns:
-            table.add_columns(*(Text(str(c)) for c in result.table.columns))
+            table.add_columns(*(text_cell(str(c)) for c in result.table.columns))
             table.add_rows([cell(v) for v in row] for row in result.table.rows)
         table.set_class(not result.table.columns, "-empty")
 

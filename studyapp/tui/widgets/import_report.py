@@ -7,6 +7,8 @@ from typing import Any
 from textual.content import Content
 from textual.widgets import Static
 
+from studyapp.tui.text import line, plain
+
 
 def report_content(report: Any, dry_run: bool) -> Content:
     """`report` is an ImportReport (format, deck, added, updated, unchanged, skipped, warnings)."""
@@ -14,7 +16,7 @@ def report_content(report: Any, dry_run: bool) -> Content:
     deck = f" into deck {report.deck!r}" if getattr(report, "deck", None) else ""
     parts: list[Content] = [
         Content.styled(head, "bold"),
-        Content(f"Format {report.format}{deck}."),
+        line(f"Format {report.format}{deck}."),
         Content(
             f"added {report.added}  updated {report.updated}  "
             f"unchanged {report.unchanged}  skipped {len(report.skipped)}"
@@ -22,10 +24,10 @@ def report_content(report: Any, dry_run: bool) -> Content:
     ]
     if report.skipped:
         parts.append(Content.styled("Skipped:", "bold"))
-        parts += [Content(f"  {s.where}: {s.reason}") for s in report.skipped]
+        parts += [line(f"  {s.where}: {s.reason}") for s in report.skipped]
     if report.warnings:
         parts.append(Content.styled("Warnings:", "bold"))
-        parts += [Content(f"  {w}") for w in report.warnings]
+        parts += [line(f"  {w}") for w in report.warnings]
     if dry_run:
         parts.append(Content.styled("ctrl+s (or Import) takes these cards in.", "dim"))
     return Content("\n").join(parts)
@@ -47,8 +49,8 @@ class ReportView(Static):
 
     def show_error(self, message: str) -> None:
         self.add_class("-error")
-        self.update(Content(message))
+        self.update(plain(message))
 
     def show_text(self, message: str) -> None:
         self.remove_class("-error")
-        self.update(Content(message))
+        self.update(plain(message))

@@ -18,6 +18,7 @@ from textual.message import Message
 from textual.widgets import Button, Input, Label, Static
 
 from studyapp.demo_api import DemoSpec, Param, ParamError
+from studyapp.tui.text import line
 
 
 def format_value(value: Any) -> str:
@@ -80,9 +81,9 @@ class ParamForm(Vertical):
             await rows.remove_children()
             await rows.mount_all(
                 Horizontal(
-                    Label(Content(p.name), classes="param-name"),
+                    Label(line(p.name), classes="param-name"),
                     ParamInput(p, values.get(p.name, p.default)),
-                    Static(Content(f"{p.bounds_text}  {p.help}"), classes="param-bounds"),
+                    Static(line(f"{p.bounds_text}  {p.help}"), classes="param-bounds"),
                     classes="param-row",
                 )
                 for p in spec.params
@@ -100,7 +101,7 @@ class ParamForm(Vertical):
             except ParamError as exc:
                 field.add_class("-invalid")
                 problems.append(exc.message)
-        self.query_one("#param-error", Static).update(Content(problems[0] if problems else ""))
+        self.query_one("#param-error", Static).update(line(problems[0] if problems else ""))
         return None if problems else values
 
     def _submit(self) -> None:

@@ -8,6 +8,7 @@ from textual.content import Content
 from textual.widgets import ProgressBar, Static
 
 from studyapp.services.study import Remaining
+from studyapp.tui.text import line
 
 
 def remaining_text(left: Remaining) -> Content:
@@ -38,7 +39,7 @@ class StudyProgress(Horizontal):
         yield Static(id="progress-counts")
 
     def show(self, deck: str | None, done: int, left: Remaining) -> None:
-        self.query_one("#progress-deck", Static).update(Content(deck or "All decks"))
+        self.query_one("#progress-deck", Static).update(line(deck or "All decks"))
         # A drilled card counts again, so the bar measures ratings given against ratings due.
         self.query_one(ProgressBar).update(total=max(1, done + left.total), progress=done)
         self.query_one("#progress-counts", Static).update(remaining_text(left))

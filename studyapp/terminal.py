@@ -1,0 +1,63 @@
+"""Text from files, shown on a terminal: control characters made visible, never sent raw.
+
+A card, a deck name, an import warning or a file name can hold anything a file held,
+escape sequences included: `ESC ] 52 ; c ; ...` writes the terminal's clipboard, `ESC [2J`
+wipes the screen, OSC 0 sets the window title, and U+009B is CSI on its own. Everything the
+app shows a person goes through `visible`, which writes each C0 and C1 control character
+(and DEL) as a Python-style escape such as `\\x1b`. Newline and tab are layout and stay.
+
+What the app writes for a program (an export to a file or a pipe, `--json`) keeps the exact
+text; see `for_stream` and `json_text`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any, TextIO
+
+# C0 controls but tab and newline, DEL, and the C1 controls.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_ESCAPES = {code: f"\\x{code:02x}" for code in (*range(0x00, 0x20), *range(0x7F, 0xA0))}
+del _ESCAPES[ord("\n")], _ESCAPES[ord("\t")]
+# What JSON leaves raw (it escapes C0 already): DEL and C1.
+_JSON_RAW = re.compile("[\x7f-\x9f]")
+
+
+def visible(text: str) -> str:
+    """`text` with every control character but newline and tab written as `\\xNN`."""
+    if _CONTROL.search(text) is None:
+        return text
+    return text.translate(_ESCAPES)
+
+
+def one_line(text: str) -> str:
+    """`text` for a single line of a report: visible, with newlines and tabs as `\\n`, `\\t`."""
+    return visible(text).replace("\n", "\\n").replace("\t", "\\t")
+
+
+def has_control(text: str) -> bool:
+    """Whether `visible` would change `text`."""
+    return _CONTROL.search(text) is not None
+
+
+def for_stream(data: bytes, stream: TextIO) -> bytes:
+    """Exported text as it should reach `stream`: exact for a pipe or a file, visible on a
+    terminal (where a person reads it, and where escape sequences would act)."""
+    if not _is_terminal(stream):
+        return data
+    return visible(data.decode("utf-8", errors="replace")).encode("utf-8")
+
+
+def json_text(data: Any, **options: Any) -> str:
+    """`json.dumps` whose output holds no raw control character at all: JSON escapes C0 by
+    itself, and DEL and C1 are written as `\\u00NN` here. The value read back is the same."""
+    text = json.dumps(data, **options)
+    return _JSON_RAW.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def _is_terminal(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError, OSError):
+        return False

@@ -1,0 +1,139 @@
+"""The command line never sends a control character from a file to the terminal raw.
+
+Reports for a person (`decks`, `stats`, the import summary, error lines) show every control
+character as `\\x1b` wherever they go. Data for a program keeps the exact text: `--json` as
+JSON escapes (read back, the same value), `export --output -` byte for byte to a pipe or a
+file, and visibly only when standard output is a terminal.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import re
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from studyapp.cli import main
+from studyapp.db import open_store
+from studyapp.services.cards import CardService
+
+CLIPBOARD = "\x1b]52;c;cHduZWQ=\x1b\\"
+WIPE = "\x1b[2J"
+TITLE = "\x1b]0;pwned\x07"
+C1_CSI = "\x9b2J"
+HOSTILE = CLIPBOARD + WIPE + TITLE + C1_CSI
+CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+SHOWN = "\\x1b]52;c;cHduZWQ=\\x1b\\\\x1b[2J\\x1b]0;pwned\\x07\\x9b2J"
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    try:
+        code = main(list(argv))
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def hostile_cards(db_path: Path) -> Path:
+    store = open_store(str(db_path))
+    CardService(store).add("Deck", f"Front {HOSTILE}", f"Back {C1_CSI}\tend")
+    store.dispose()
+    return db_path
+
+
+@pytest.fixture
+def hostile_db(hostile_cards: Path, db_path: Path) -> Path:
+    # A deck name the app refuses today, as a collection from an older version can hold.
+    with sqlite3.connect(db_path) as raw:
+        raw.execute("UPDATE decks SET name = ?", (f"Deck {HOSTILE}",))
+    raw.close()
+    return db_path
+
+
+def test_decks_and_stats_show_a_hostile_deck_name_visibly(hostile_db, capsys):
+    code, out, err = run(capsys, "decks", "--db", str(hostile_db))
+    assert code == 0, err
+    assert not CONTROL.search(out)
+    assert f"Deck {SHOWN}" in out
+    code, out, err = run(capsys, "stats", "--db", str(hostile_db), "--deck", f"Deck {HOSTILE}")
+    assert code == 0, err
+    assert not CONTROL.search(out)
+    assert "Statistics for deck" in out
+
+
+def test_decks_json_keeps_the_exact_name(hostile_db, capsys):
+    code, out, _ = run(capsys, "decks", "--db", str(hostile_db), "--json")
+    assert code == 0 and not CONTROL.search(out)
+    assert json.loads(out)[0]["name"] == f"Deck {HOSTILE}"
+
+
+def test_import_summary_and_its_json_show_file_text_safely(db_path, tmp_path, capsys):
+    # Two files, so the report names each; one of them has a hostile name, and its second
+    # card repeats the first, so the report quotes that name.
+    source = tmp_path / f"deck{WIPE}{C1_CSI}.csv"
+    source.write_text("front,back\nq,a\nq,a\n", encoding="utf-8")
+    other = tmp_path / "other.csv"
+    other.write_text("front,back\nx,y\n", encoding="utf-8")
+    both = [str(source), str(other), "--deck", "Mine", "--db", str(db_path)]
+    code, out, err = run(capsys, "import", *both, "--dry-run")
+    assert code == 0, err
+    assert not CONTROL.search(out)
+    assert "deck\\x1b[2J\\x9b2J.csv, line 3: same card as" in out
+    code, out, err = run(capsys, "import", *both, "--json")
+    assert code == 0, err
+    assert not CONTROL.search(out)  # C1 too, which JSON itself leaves raw
+    assert json.loads(out)["skipped"][0]["where"].startswith(str(source))
+
+
+def test_an_error_quoting_a_file_name_is_one_visible_line(db_path, tmp_path, capsys):
+    missing = tmp_path / f"deck{WIPE}\nmore.csv"
+    code, out, err = run(capsys, "import", str(missing), "--db", str(db_path))
+    assert code == 2
+    assert not CONTROL.search(err)
+    assert err.count("\n") == 1
+    assert "deck\\x1b[2J\\nmore.csv" in err
+
+
+def _export(db: Path, fmt: str, *, terminal: bool) -> bytes:
+    """`studyapp export --output -` with standard output on a terminal or on a pipe."""
+    argv = [sys.executable, "-m", "studyapp", "export", "--db", str(db), "--format", fmt]
+    argv += ["--output", "-"]
+    if not terminal:
+        done = subprocess.run(argv, capture_output=True, timeout=60, check=True)
+        return done.stdout
+    leader, follower = pty.openpty()
+    try:
+        child = subprocess.Popen(argv, stdout=follower, stderr=subprocess.DEVNULL)
+        os.close(follower)
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # the terminal closed: the child is done
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        assert child.wait(timeout=60) == 0
+    finally:
+        os.close(leader)
+    return b"".join(chunks).replace(b"\r\n", b"\n")
+
+
+@pytest.mark.parametrize("fmt", ["md", "csv", "tsv", "json"])
+def test_export_to_a_terminal_is_visible_and_to_a_pipe_is_exact(hostile_cards, fmt):
+    piped = _export(hostile_cards, fmt, terminal=False).decode()
+    if fmt != "json":
+        assert HOSTILE in piped  # the exact text, as a file would hold it
+    on_terminal = _export(hostile_cards, fmt, terminal=True).decode()
+    assert not CONTROL.search(on_terminal.replace("\t", "").replace("\n", ""))
+    assert "\\x9b2J" in on_terminal
+    assert "\tend" in on_terminal or fmt in ("csv", "json")

@@ -1,0 +1,252 @@
+"""A second process: a collection replaced under an open session, and undo after others wrote.
+
+`studyapp restore other.db` in another shell, or another file moved over the collection,
+must not let an open review store its next rating on whatever card now has the same row
+id: the session stops writing and says so in one line. And undo takes back only what its
+own action changed: an import's edit of the card since survives, and a card another window
+rated since is not put back under that window's feet; the card's state and its review log
+agree at every step.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from studyapp.db import open_store
+from studyapp.db.store import copy_sqlite
+from studyapp.errors import CollectionReplacedError, UserError
+from studyapp.services.backups import BackupService
+from studyapp.services.cards import CardService
+from studyapp.services.library import LibraryService
+from studyapp.services.study import StudySession
+from tests.hardening.conftest import make_collection, studyapp
+
+NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
+REPLACED = "changed while studyapp had it open"
+
+
+def clock() -> datetime:
+    return NOW
+
+
+def table(db: Path, sql: str) -> list[tuple[Any, ...]]:
+    with sqlite3.connect(db) as raw:
+        rows = raw.execute(sql).fetchall()
+    raw.close()
+    return rows
+
+
+def card_rows(db: Path) -> list[tuple[Any, ...]]:
+    return table(db, "SELECT * FROM cards ORDER BY id")
+
+
+def review_rows(db: Path) -> list[tuple[Any, ...]]:
+    return table(db, "SELECT * FROM reviews ORDER BY id")
+
+
+def state_agrees_with_log(db: Path) -> None:
+    """Each card's schedule is the `after` of its latest review (or new, with none)."""
+    for card_id, ease, interval, reps, lapses, due in table(
+        db, "SELECT id, ease_cents, interval, repetitions, lapses, due FROM cards"
+    ):
+        latest = table(
+            db,
+            "SELECT ease_after, interval_after, repetitions_after, lapses_after, due_after "
+            f"FROM reviews WHERE card_id = {card_id} ORDER BY id DESC LIMIT 1",
+        )
+        expected = latest[0] if latest else (250, 0, 0, 0, None)
+        assert (ease, interval, reps, lapses, due) == expected, f"card {card_id}"
+
+
+# --- a collection replaced under an open session --------------------------------------------
+
+
+@pytest.fixture
+def collection(tmp_path: Path) -> Path:
+    db = tmp_path / "c.db"
+    make_collection(db, {"Mine": 3})
+    return db
+
+
+@pytest.fixture
+def other(tmp_path: Path) -> Path:
+    """Another collection, whose cards have the same row ids as the open one's."""
+    db = tmp_path / "other.db"
+    make_collection(db, {"Theirs": 3})
+    return db
+
+
+def test_a_review_open_during_a_restore_stops_writing(
+    collection: Path, other: Path, tmp_path: Path
+) -> None:
+    store = open_store(str(collection))
+    session = StudySession(store, None, clock)
+    shown = session.current
+    assert shown is not None
+
+    done = studyapp("restore", other, "--db", collection)  # another shell
+    assert done.returncode == 0, done.stderr
+    restored_cards = card_rows(collection)
+
+    with pytest.raises(CollectionReplacedError) as refused:
+        session.answer(4)
+    assert REPLACED in str(refused.value) and "\n" not in str(refused.value)
+    with pytest.raises(CollectionReplacedError):
+        CardService(store).update(shown.id, front="edited after the restore")
+    assert card_rows(collection) == restored_cards, "no rating landed on their card"
+    assert review_rows(collection) == []
+    store.dispose()
+
+    reopened = open_store(str(collection))  # opening it again is fine
+    StudySession(reopened, None, clock).answer(4)
+    assert len(review_rows(collection)) == 1
+    reopened.dispose()
+
+
+def test_restoring_an_older_backup_of_the_same_collection_is_noticed(
+    collection: Path, tmp_path: Path
+) -> None:
+    store = open_store(str(collection))
+    older = tmp_path / "older.db"
+    copy_sqlite(collection, older)  # same collection, same id: only the generation differs
+    session = StudySession(store, None, clock)
+    session.answer(5)
+    BackupService(open_store(str(collection))).restore(older)
+    with pytest.raises(CollectionReplacedError):
+        session.answer(5)
+    assert review_rows(collection) == []
+    store.dispose()
+
+
+def test_a_file_moved_over_the_collection_is_noticed(
+    collection: Path, other: Path, tmp_path: Path
+) -> None:
+    store = open_store(str(collection))
+    session = StudySession(store, None, clock)
+    assert session.current is not None
+    os.replace(other, collection)  # `mv other.db c.db`: the open connections keep the old file
+    for leftover in ("-wal", "-shm"):
+        Path(f"{collection}{leftover}").unlink(missing_ok=True)
+    with pytest.raises(CollectionReplacedError) as refused:
+        session.answer(4)
+    assert "another file was put in its place" in str(refused.value)
+    store.dispose()
+    assert review_rows(collection) == []
+
+
+def test_a_new_collection_has_an_identity_and_keeps_it(tmp_path: Path) -> None:
+    db = tmp_path / "new.db"
+    store = open_store(str(db))
+    CardService(store).add("D", "q", "a")  # writes go on: its own stamp is no replacement
+    (first,) = table(db, "SELECT value FROM collection_info WHERE key = 'collection_id'")
+    store.dispose()
+    again = open_store(str(db))
+    CardService(again).add("D", "q2", "a2")
+    again.dispose()
+    assert table(db, "SELECT value FROM collection_info WHERE key = 'collection_id'") == [first]
+    assert len(first[0]) == 32
+
+
+# --- undo after others wrote ----------------------------------------------------------------
+
+
+def test_undo_keeps_an_imported_edit_and_takes_back_only_the_schedule(
+    collection: Path, tmp_path: Path
+) -> None:
+    store = open_store(str(collection))
+    session = StudySession(store, None, clock)
+    card = session.current
+    assert card is not None
+    session.answer(5)
+
+    edit = {
+        "version": 1,
+        "decks": [
+            {
+                "name": "Mine",
+                "cards": [{"id": card.uid, "front": card.front, "tags": ["edited", "by-import"]}],
+            }
+        ],
+    }
+    source = tmp_path / "edit.json"
+    source.write_text(json.dumps(edit))
+    elsewhere = open_store(str(collection))  # `studyapp import` in another shell
+    report = LibraryService(elsewhere).import_files([source])
+    assert report.updated == 1
+    elsewhere.dispose()
+
+    session.undo()
+    after = CardService(store).detail(card.id)
+    assert after.card.tags == ("edited", "by-import"), "the import's edit survives"
+    assert after.card.state == card.state and after.history == []
+    state_agrees_with_log(collection)
+    store.dispose()
+
+
+def test_two_windows_undo_without_the_state_and_the_log_disagreeing(collection: Path) -> None:
+    first, second = open_store(str(collection)), open_store(str(collection))
+    a = StudySession(first, None, clock)
+    b = StudySession(second, None, clock)
+    card = a.current
+    assert card is not None and b.current is not None and b.current.id == card.id
+
+    a.answer(5)
+    b.answer(3)  # the same card, rated in the other window
+    state_agrees_with_log(collection)
+
+    with pytest.raises(UserError) as refused:
+        a.undo()
+    assert str(refused.value) == (
+        "cannot undo: the card was rated again since, in another window (undo there first)"
+    )
+    state_agrees_with_log(collection)
+    assert len(review_rows(collection)) == 2
+
+    b.undo()
+    state_agrees_with_log(collection)
+    assert len(review_rows(collection)) == 1
+    assert not a.can_undo, "a refused undo is dropped; the action before it is next"
+    first.dispose()
+    second.dispose()
+
+
+def test_undo_refuses_when_the_card_was_suspended_or_unsuspended_since(collection: Path) -> None:
+    store = open_store(str(collection))
+    session = StudySession(store, None, clock)
+    card = session.current
+    assert card is not None
+    session.answer(5)
+    elsewhere = open_store(str(collection))
+    CardService(elsewhere).set_suspended(card.id, True)
+    with pytest.raises(UserError, match="cannot undo: the card was suspended since"):
+        session.undo()
+    assert len(review_rows(collection)) == 1
+
+    shown = session.current
+    assert shown is not None
+    session.suspend()
+    CardService(elsewhere).set_suspended(shown.id, False)
+    with pytest.raises(UserError, match="cannot undo: it was unsuspended since"):
+        session.undo()
+    state_agrees_with_log(collection)
+    elsewhere.dispose()
+    store.dispose()
+
+
+def test_undo_after_a_restore_is_refused_like_any_write(collection: Path, tmp_path: Path) -> None:
+    store = open_store(str(collection))
+    session = StudySession(store, None, clock)
+    session.answer(5)
+    older = tmp_path / "older.db"
+    copy_sqlite(collection, older)
+    with pytest.raises(CollectionReplacedError):
+        BackupService(open_store(str(collection))).restore(older)
+        session.undo()
+    store.dispose()
