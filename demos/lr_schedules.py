@@ -77,7 +77,7 @@ SPEC = DemoSpec(
         int_param("steps", 500, 80, 5000, "minibatch SGD steps per schedule"),
         choice_param("view", "lr", ("lr", "loss"), "plot lr(t), or the excess loss"),
     ),
-    tiny={"steps": 400, "warmup": 40},
+    tiny={"steps": 400, "warmup": 40, "schedule": "cosine"},
     timeout_s=60,
     questions=(
         Question(
