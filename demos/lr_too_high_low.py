@@ -148,6 +148,7 @@ def _run(
 
     curvature = torch.logspace(math.log10(MU), math.log10(L), DIM, dtype=torch.float64)
     x0 = torch.randn(DIM, generator=generator(seed), dtype=torch.float64)
+    curvature, x0 = curvature.to(device), x0.to(device)
     mults = {"low": params["low"], "middle": params["middle"], "high": params["high"]}
     quad = {name: _quadratic(m, steps, x0, curvature) for name, m in mults.items()}
     progress(0.0, "quadratic done; lr range test on the MLP")

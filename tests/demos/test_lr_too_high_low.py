@@ -52,6 +52,15 @@ def test_the_trial_answer_follows_the_lowest_loss(tiny_runs: list) -> None:
         assert lowest.endswith(options[answer]), (lowest, answer)
 
 
+def test_at_the_default_size_ten_times_the_suggestion_can_train_best() -> None:
+    out = run_demo("lr_too_high_low", seed=3, tiny=False)
+    m = out.metrics
+    assert m["trial_loss_suggested_times_10"] * 1.3 < m["trial_loss_suggested"]
+    assert out.answers["best_trial"].option == "a higher lr (10x or 100x)"
+    assert out.claims[4].holds
+    assert "A tenth of the range test's minimum erred low here." in out.takeaway
+
+
 def test_just_below_two_over_l_does_not_diverge() -> None:
     out = run_demo("lr_too_high_low", seed=0, high=1.9)
     assert out.metrics["f_ratio_high"] < 1.0
