@@ -345,8 +345,8 @@ def _claims(mults: Mapping[str, float], final: Mapping[str, float], steps: int) 
             f"its start but at least {SLOW:g}x the middle lr's ({_of(mid)})",
             low < 1.0 and low >= SLOW * mid,
             lesson=(
-                f"At {m_low:g}/L gradient descent crawled: after {steps} steps f was still "
-                f"{_of(low)}, {fmt(low / mid)}x the middle lr's."
+                f"At {m_low:g}/L gradient descent fell far behind: after {steps} steps f was "
+                f"still {_of(low)}, {fmt(low / mid)}x the middle lr's."
             ),
             otherwise=(
                 f"At {m_low:g}/L f ended at {_of(low)} and at {m_mid:g}/L at {_of(mid)}: not "

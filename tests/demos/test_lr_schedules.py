@@ -57,7 +57,7 @@ def test_power_decay_front_loads_its_drop_and_is_reported_alone() -> None:
     assert lrs[-1] == pytest.approx(LR0 * 0.01, rel=0.05)
     assert not out.claims[0].holds
     assert out.answers["schedule_or_constant"].option == "the best constant lr"
-    assert out.takeaway.startswith("No schedule ended at 0.5x the best constant rate")
+    assert out.takeaway.startswith("No schedule ended below the best constant rate")
     assert_words_follow_the_run(out)
 
 
@@ -91,7 +91,7 @@ def test_without_decay_the_schedules_stay_at_lr0_and_lose() -> None:
     assert out.claims[1].holds
     assert not out.claims[0].holds
     assert out.answers["schedule_or_constant"].option == "the best constant lr"
-    assert out.takeaway.startswith("No schedule ended at 0.5x the best constant rate")
+    assert out.takeaway.startswith("No schedule ended below the best constant rate")
     assert_words_follow_the_run(out)
 
 
