@@ -229,7 +229,7 @@ class _Race:
         )
 
     def summary(self) -> str:
-        """ "Adam step 45, SGD with momentum step 95, plain SGD not in 400 steps"."""
+        """Each optimizer with the step it reached the target at, in the order they got there."""
         names = self.order + [n for n in self.losses if n not in self.order]
         return ", ".join(f"{NAMES[n]} {self.when(n)}" for n in names)
 
@@ -296,21 +296,21 @@ def _why_adam_lost(
     if race.final["adam"] >= CAP:
         return f"At lr {fmt(lr)} Adam's loss blew up past {CAP:.0e} at step {len(curve)}."
     peak = max(range(len(curve)), key=curve.__getitem__)
-    if peak > 0 and curve[peak] > curve[0]:
+    tuned = TUNED["adam"]
+    if lr > tuned and peak > 0 and curve[peak] > curve[0]:
         return (
-            f"At lr {fmt(lr)} Adam's loss rose above its start ({fmt(curve[0])}) to "
-            f"{fmt(curve[peak])} at step {peak + 1}."
+            f"At lr {fmt(lr)}, {_times(lr / tuned)} its tuned {fmt(tuned)}, Adam's loss rose "
+            f"above its start ({fmt(curve[0])}) to {fmt(curve[peak])} at step {peak + 1}."
         )
-    if rival != "adam" and travel["adam"] < travel[rival]:
-        scale = ""
-        if lr < TUNED["adam"]:
-            scale = f", {_times(TUNED['adam'] / lr)} below its tuned {fmt(TUNED['adam'])},"
+    if lr < tuned and rival != "adam" and travel["adam"] < travel[rival]:
         return (
-            f"At lr {fmt(lr)}{scale} Adam moved no weight by more than {fmt(travel['adam'])} "
-            f"in {steps} steps (no step by more than {fmt(step_ratio)}x lr), while "
-            f"{NAMES[rival]} moved one by {fmt(travel[rival])}."
+            f"At lr {fmt(lr)}, {_times(tuned / lr)} below its tuned {fmt(tuned)}, Adam moved no "
+            f"weight by more than {fmt(travel['adam'])} in {steps} steps (no step by more than "
+            f"{fmt(step_ratio)}x lr), while {NAMES[rival]} moved one by {fmt(travel[rival])}."
         )
-    return f"Adam ended at loss {_loss_text(race.final['adam'])} after {steps} steps."
+    return (
+        f"At lr {fmt(lr)} Adam ended at loss {_loss_text(race.final['adam'])} after {steps} steps."
+    )
 
 
 def _momentum_claim(race: _Race, lrs: Mapping[str, float]) -> Claim:
