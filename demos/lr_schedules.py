@@ -1,13 +1,16 @@
-"""Learning-rate schedules: what torch's schedulers do to lr(t), and why decaying helps.
+"""Learning-rate schedules: what torch's schedulers do to lr(t), and when decaying helps.
 
-Minibatch SGD on a noisy linear regression never settles at a constant learning rate: every
-minibatch gradient is noisy, so the weights keep jittering around the least-squares answer
-with an excess loss proportional to the lr. Shrinking the lr over time (power, exponential,
-piecewise constant, on plateau, cosine, warm-up then cosine, or shrinking cycles) lets the
-weights settle. Every schedule here is a real `torch.optim.lr_scheduler`; the demo checks the
-lr it set at each step against the schedule's closed-form formula, and compares each run's
-final excess loss (over the exact least-squares fit) with the constant-lr run.
-"""
+Minibatch SGD on a noisy linear regression whose features come on scales from 1 down to 0.1,
+so the loss has directions 100 times flatter than others, each carrying the same share of the
+signal. A large learning rate makes progress along the flat directions but leaves the weights
+jittering in the steep ones (every minibatch gradient is noisy); a small one jitters less but
+crawls. A schedule starts large and ends small (lr0 * decay): power, exponential, piecewise
+constant, on plateau, cosine, warm-up then cosine, or shrinking cycles. Every schedule here is a
+real `torch.optim.lr_scheduler`; the run checks the lr it set at each step against the schedule's
+closed-form formula. For a fair comparison the constant-lr baseline is a sweep of five rates,
+lr0 down to lr0/100, and the run reports whether the best schedule ended below the best
+constant's final excess loss (over the exact least-squares fit), by how much, and which
+schedules did not."""
 
 from __future__ import annotations
 
@@ -17,11 +20,13 @@ from typing import Any
 
 from demos._common import Ticker, floats, fmt, generator, one_thread, setup
 from studyapp.demo_api import (
+    Answer,
     Claim,
     DemoOutput,
     DemoSpec,
     PlotSpec,
     Progress,
+    Question,
     Table,
     choice_param,
     float_param,
@@ -39,15 +44,16 @@ SCHEDULES = (
     "cyclic",
 )
 FEATURES, POINTS, BATCH, NOISE = 10, 1000, 8, 1.0
+SCALES = (0.0, -1.0)  # feature scales run log-uniformly from 10^0 to 10^-1
+SIGNAL = 0.3  # each feature's share of the target has this standard deviation
+CONSTANTS = (1.0, 3.0, 10.0, 30.0, 100.0)  # the constant-lr sweep: lr0 divided by these
 PLATEAU_EVERY, PLATEAU_FACTOR, PLATEAU_PATIENCE = 10, 0.5, 2
-POWER_S = 0.1  # power schedule: lr0 / (1 + t / s) with s = POWER_S * steps, ending near lr0/11
 WARMUP_START = 0.1  # warm-up starts at this fraction of lr0
 CYCLES = 4  # the cyclic schedule makes this many up-and-down cycles
 TAIL = 0.1  # final excess loss = mean over the last TAIL of the evaluations
 EVALS = 100  # the excess loss is evaluated this many times a run
 FORMULA_TOL = 1e-9  # largest relative gap between scheduler and formula that counts as a match
 CAP = 1e6  # a run whose loss passes this has diverged and stops
-BETTER = 0.5  # "ends below constant lr": at most this fraction of constant lr's excess loss
 
 SPEC = DemoSpec(
     id="lr_schedules",
@@ -64,23 +70,34 @@ SPEC = DemoSpec(
     ),
     params=(
         choice_param("schedule", "all", ("all", *SCHEDULES[1:]), "run every schedule, or one"),
-        float_param("lr0", 0.1, 1e-4, 0.2, "starting (peak) learning rate", log_scale=True),
-        float_param(
-            "decay", 0.01, 1e-4, 1.0, "final lr as a fraction of lr0 (not power)", log_scale=True
-        ),
+        float_param("lr0", 0.4, 1e-4, 1.0, "starting (peak) learning rate", log_scale=True),
+        float_param("decay", 0.01, 1e-4, 1.0, "final lr as a fraction of lr0", log_scale=True),
         int_param("warmup", 50, 1, 1000, "warm-up steps of the warmup_cosine schedule"),
         int_param("steps", 500, 80, 5000, "minibatch SGD steps per schedule"),
         choice_param("view", "lr", ("lr", "loss"), "plot lr(t), or the excess loss"),
     ),
-    tiny={"steps": 300, "warmup": 30},
+    tiny={"steps": 400, "warmup": 40, "schedule": "cosine"},
     timeout_s=60,
+    questions=(
+        Question(
+            "schedule_or_constant",
+            "Which ends with the lower excess loss: the best of five constant learning rates "
+            "(lr0 down to lr0/100), or the best decaying schedule?",
+            ("the best constant lr", "a decaying schedule"),
+        ),
+    ),
 )
+
+
+def _power_rate(decay: float, steps: int) -> float:
+    """1/s of the power schedule lr0 / (1 + t/s), chosen so it ends at lr0 * decay."""
+    return (1 / decay - 1) / steps
 
 
 def _formulas(lr0: float, decay: float, warmup: int, steps: int) -> dict[str, Any]:
     """lr(t) in closed form, for every schedule except plateau (which follows the loss)."""
     low = lr0 * decay
-    power_s = POWER_S * steps
+    power = _power_rate(decay, steps)
     gamma_piece = math.sqrt(decay)
     milestones = (steps // 2, (3 * steps) // 4)
     warm = min(warmup, steps - 1)
@@ -101,7 +118,7 @@ def _formulas(lr0: float, decay: float, warmup: int, steps: int) -> dict[str, An
 
     return {
         "constant": lambda t: lr0,
-        "power": lambda t: lr0 / (1 + t / power_s),
+        "power": lambda t: lr0 / (1 + power * t),
         "exponential": lambda t: lr0 * decay ** (t / steps),
         "piecewise": lambda t: lr0 * gamma_piece ** sum(t >= m for m in milestones),
         "cosine": lambda t: cosine(t, steps),
@@ -117,8 +134,8 @@ def _scheduler(torch: Any, name: str, opt: Any, params: Mapping[str, Any]) -> An
     if name == "constant":
         return sched.ConstantLR(opt, factor=1.0, total_iters=0)
     if name == "power":
-        s = POWER_S * steps
-        return sched.LambdaLR(opt, lambda t: 1 / (1 + t / s))
+        rate = _power_rate(decay, steps)
+        return sched.LambdaLR(opt, lambda t: 1 / (1 + rate * t))
     if name == "exponential":
         return sched.ExponentialLR(opt, gamma=decay ** (1 / steps))
     if name == "piecewise":
@@ -148,8 +165,9 @@ def _data(torch: Any, seed: int, steps: int) -> tuple[Any, Any, Any, float]:
     lowest loss any weights can reach, which the excess loss is measured from.
     """
     g = generator(seed)
-    x = torch.randn(POINTS, FEATURES, generator=g, dtype=torch.float64)
-    w = torch.randn(FEATURES, 1, generator=g, dtype=torch.float64)
+    scale = torch.logspace(*SCALES, FEATURES, dtype=torch.float64)
+    x = torch.randn(POINTS, FEATURES, generator=g, dtype=torch.float64) * scale
+    w = SIGNAL * torch.randn(FEATURES, 1, generator=g, dtype=torch.float64) / scale.unsqueeze(1)
     y = x @ w + NOISE * torch.randn(POINTS, 1, generator=g, dtype=torch.float64)
     design = torch.cat([x, torch.ones(POINTS, 1, dtype=torch.float64)], dim=1)
     batches = torch.randint(0, POINTS, (steps, BATCH), generator=g)
@@ -158,36 +176,50 @@ def _data(torch: Any, seed: int, steps: int) -> tuple[Any, Any, Any, float]:
 
 
 def _train(
-    torch: Any, name: str, params: Mapping[str, Any], data: tuple[Any, ...], tick: Callable
+    torch: Any,
+    name: str,
+    params: Mapping[str, Any],
+    data: tuple[Any, ...],
+    tick: Callable,
+    lr0: float | None = None,
 ) -> tuple[list[float], list[tuple[int, float]]]:
     """One SGD run under one schedule; returns lr per step and (step, excess loss) pairs.
 
     The model is linear, so the minibatch gradient of the MSE, 2 X_b^T (X_b w - y_b) / B, is
-    written out and handed to `torch.optim.SGD`, whose lr the scheduler sets.
+    written out and handed to `torch.optim.SGD`, whose lr the scheduler sets. With `lr0`
+    given, the run is a constant-lr baseline at that rate: the same update, written out as
+    w -= lr0 * gradient, since no scheduler is involved.
     """
     design, y, batches, best_loss = data
     steps = params["steps"]
-    w = torch.zeros(FEATURES + 1, 1, dtype=torch.float64, requires_grad=True)
-    opt = torch.optim.SGD([w], lr=params["lr0"])
-    scheduler = _scheduler(torch, name, opt, params)
+    w = torch.zeros(FEATURES + 1, 1, dtype=torch.float64, requires_grad=lr0 is None)
+    opt = scheduler = None
+    if lr0 is None:
+        opt = torch.optim.SGD([w], lr=params["lr0"])
+        scheduler = _scheduler(torch, name, opt, params)
     eval_every = max(1, steps // EVALS)
     lrs: list[float] = []
     excess: list[tuple[int, float]] = []
     window = 0.0
     xbs, ybs = design[batches], y[batches]
     for t in range(steps):
-        lrs.append(opt.param_groups[0]["lr"])
         with torch.no_grad():
             residual = xbs[t] @ w - ybs[t]
-            w.grad = (2.0 / BATCH) * (xbs[t].T @ residual)
-        opt.step()
-        if name == "plateau":
-            window += float((residual * residual).mean())
-            if (t + 1) % PLATEAU_EVERY == 0:
-                scheduler.step(window / PLATEAU_EVERY)
-                window = 0.0
-        else:
-            scheduler.step()
+            grad = (2.0 / BATCH) * (xbs[t].T @ residual)
+            if opt is None:
+                lrs.append(lr0)
+                w -= lr0 * grad
+        if opt is not None:
+            lrs.append(opt.param_groups[0]["lr"])
+            w.grad = grad
+            opt.step()
+            if name == "plateau":
+                window += float((residual * residual).mean())
+                if (t + 1) % PLATEAU_EVERY == 0:
+                    scheduler.step(window / PLATEAU_EVERY)
+                    window = 0.0
+            else:
+                scheduler.step()
         if (t + 1) % eval_every == 0 or t == steps - 1:
             with torch.no_grad():
                 full = float(((design @ w - y) ** 2).mean())
@@ -231,9 +263,9 @@ def _run(torch: Any, params: Mapping[str, Any], seed: int, progress: Progress) -
     lr0, decay, steps = params["lr0"], params["decay"], params["steps"]
     chosen = params["schedule"]
     names = SCHEDULES if chosen == "all" else ("constant", chosen)
+    decaying = [n for n in names if n != "constant"]
     data = _data(torch, seed, steps)
-    total = steps * len(names)
-    tick = Ticker(progress, total, "training")
+    tick = Ticker(progress, steps * (len(decaying) + len(CONSTANTS)), "training")
 
     formulas = _formulas(lr0, decay, params["warmup"], steps)
     lrs: dict[str, list[float]] = {}
@@ -247,24 +279,23 @@ def _run(torch: Any, params: Mapping[str, Any], seed: int, progress: Progress) -
             gaps[name] = max(
                 abs(lr - formulas[name](t)) / formulas[name](t) for t, lr in enumerate(lrs[name])
             )
+    constants = {1.0: _tail_mean([v for _, v in excess["constant"]])}
+    for divisor in CONSTANTS[1:]:
+        _, curve = _train(torch, "constant", params, data, tick, lr0=lr0 / divisor)
+        constants[divisor] = _tail_mean([v for _, v in curve])
 
     tail = {name: _tail_mean([v for _, v in e]) for name, e in excess.items()}
-    decaying = [n for n in names if n != "constant"]
+    best_divisor = min(constants, key=constants.__getitem__)
+    best_constant = constants[best_divisor]
     worst_gap = max(gaps.values())
-    base = tail["constant"]
-    beaten = [n for n in decaying if tail[n] <= BETTER * base]
+    best = min(decaying, key=tail.__getitem__)
     claims = [
-        Claim(
-            f"Each schedule's lr(t) matches its formula at all {steps} steps (largest relative "
+        _beat_claim(decaying, tail, constants, best_divisor, lr0),
+        Claim.check(
+            f"Each schedule's lr(t) matches its formula at every step it ran (largest relative "
             f"gap {fmt(worst_gap)}, at most {FORMULA_TOL:g}; plateau: lr0 * "
             f"{PLATEAU_FACTOR:g}^j, lowered only after an evaluation)",
             worst_gap <= FORMULA_TOL,
-        ),
-        Claim(
-            "Every decaying schedule ends below constant lr: final excess loss "
-            + ", ".join(f"{n} {fmt(tail[n])}" for n in decaying)
-            + f" vs constant {fmt(base)} (each at most {BETTER:g}x)",
-            len(beaten) == len(decaying),
         ),
     ]
     if params["view"] == "loss":
@@ -287,16 +318,85 @@ def _run(torch: Any, params: Mapping[str, Any], seed: int, progress: Progress) -
     metrics = {f"final_excess_{n}": tail[n] for n in names}
     metrics |= {f"formula_gap_{n}": min(gaps[n], 1e300) for n in names}
     metrics |= {f"final_lr_{n}": lrs[n][-1] for n in names}
-    rows = [(n, fmt(lrs[n][-1]), fmt(tail[n]), fmt(min(gaps[n], 1e300))) for n in names]
-    best = min(decaying, key=tail.__getitem__)
+    metrics |= {f"final_excess_constant_div_{d:g}": v for d, v in constants.items()}
+    metrics |= {"best_constant_lr": lr0 / best_divisor, "best_constant_excess": best_constant}
+    rows = [(n, fmt(lrs[n][-1]), _loss(tail[n]), fmt(min(gaps[n], 1e300))) for n in decaying]
+    rows += [
+        (_constant_name(d), fmt(lr0 / d), _loss(v), "-" if d != 1 else fmt(gaps["constant"]))
+        for d, v in constants.items()
+    ]
+    winner = "a decaying schedule" if tail[best] < best_constant else "the best constant lr"
     return DemoOutput(
         series=series,
-        table=Table.of(["schedule", "final lr", "final excess loss", "formula gap"], rows),
+        table=Table.of(["run", "final lr", "final excess loss", "formula gap"], rows),
         metrics=metrics,
         claims=claims,
-        fixed_takeaway=(
-            f"At a constant lr {fmt(lr0)} the weights keep jittering (excess loss {fmt(base)}); "
-            f"{best} lowered the lr to {fmt(lrs[best][-1])} and ended at {fmt(tail[best])}."
-        ),
         plot=plot,
+        setup=(
+            f"Every run sees the same minibatches from the same zero start. The constant-lr "
+            f"baseline is the best of {len(CONSTANTS)} rates, lr0 = {fmt(lr0)} down to "
+            f"lr0/{CONSTANTS[-1]:g}; the final excess loss is the mean over the last "
+            f"{TAIL:.0%} of {EVALS} evaluations."
+        ),
+        answers={
+            "schedule_or_constant": Answer(
+                winner,
+                f"Lowest final excess loss: {best} {_loss(tail[best])} among the schedules, "
+                f"{_constant_name(best_divisor)} {_loss(best_constant)} among the constant "
+                "rates.",
+            )
+        },
     )
+
+
+def _loss(value: float) -> str:
+    return f"diverged (past {CAP:.0e})" if value >= CAP else fmt(value)
+
+
+def _ended(value: float) -> str:
+    return f"diverged past {CAP:.0e}" if value >= CAP else f"ended at {fmt(value)}"
+
+
+def _constant_name(divisor: float) -> str:
+    return "constant lr0" if divisor == 1 else f"constant lr0/{divisor:g}"
+
+
+def _beat_claim(
+    decaying: list[str],
+    tail: Mapping[str, float],
+    constants: Mapping[float, float],
+    best_divisor: float,
+    lr0: float,
+) -> Claim:
+    best_constant = constants[best_divisor]
+    name = f"{_constant_name(best_divisor)} = {fmt(lr0 / best_divisor)}"
+    best = min(decaying, key=tail.__getitem__)
+    missed = [n for n in decaying if tail[n] >= best_constant]
+    text = (
+        f"The best decaying schedule ({best}, final excess loss {_loss(tail[best])}) ends below "
+        f"the best constant rate of the sweep ({name}, {_loss(best_constant)})"
+    )
+    lesson = (
+        f"A schedule beat every constant rate: {best} ended at {_loss(tail[best])}, "
+        f"{fmt(best_constant / tail[best])}x below the best of {len(CONSTANTS)} constant rates "
+        f"({name}, {fmt(best_constant)})."
+    )
+    if len(decaying) > 1:
+        lesson += f" {len(decaying) - len(missed)} of {len(decaying)} schedules ended below it"
+        lesson += (
+            "."
+            if not missed
+            else ", not " + ", ".join(f"{n} ({_loss(tail[n])})" for n in missed) + "."
+        )
+    otherwise = (
+        f"No schedule ended below the best constant rate ({name}, {_loss(best_constant)}): the "
+        f"lowest, {best}, {_ended(tail[best])}."
+    )
+    ordered = [constants[d] for d in CONSTANTS]
+    if best_divisor == 1 and all(b > a for a, b in zip(ordered, ordered[1:], strict=False)):
+        otherwise += (
+            f" The best constant rate was lr0 itself and every smaller one ended higher "
+            f"(lr0/{CONSTANTS[1]:g}: {_loss(constants[CONSTANTS[1]])}), so a decay from lr0 "
+            "spends its steps at rates that did worse here."
+        )
+    return Claim.experiment(text, tail[best] < best_constant, lesson=lesson, otherwise=otherwise)

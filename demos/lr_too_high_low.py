@@ -1,12 +1,13 @@
 """Learning rate too low, too high, and how to find a good one.
 
-Part one runs gradient descent on a quadratic whose largest curvature is L, at learning rates
-0.1/L, 1/L and 2.05/L: the small one crawls, 1/L converges, and anything past 2/L overshoots the
-steep direction further at every step and diverges. Part two is an lr range test on a small
-MLP: raise the learning rate exponentially, one step at a time, and watch the loss fall and then
-explode. A tenth of the lr where the loss bottomed out is a good lr, and training at it beats
-training 100 times slower or 100 times faster.
-"""
+Part one runs gradient descent on a quadratic whose curvature runs from 0.1 to L = 1, at three
+learning rates (0.1/L, 1/L and 2.05/L by default): the run reports whether the low one is
+still far from the minimum, whether the high one grows (past 2/L every step overshoots the
+steep direction by more than it corrects) and whether the middle one converges. Part two is an
+lr range test on a small MLP: raise the learning rate exponentially, one step at a time, and
+watch the loss fall and then explode. The common rule takes a tenth of the lr where the loss
+bottomed out; five runs train at that suggestion times 1/100, 1/10, 1, 10 and 100 from the
+same start, and the run reports which ended lowest."""
 
 from __future__ import annotations
 
@@ -16,11 +17,13 @@ from typing import Any
 
 from demos._common import Ticker, floats, fmt, generator, one_thread, setup
 from studyapp.demo_api import (
+    Answer,
     Claim,
     DemoOutput,
     DemoSpec,
     PlotSpec,
     Progress,
+    Question,
     Table,
     choice_param,
     device_param,
@@ -36,7 +39,13 @@ FLOOR = 1e-300  # f/f0 is kept above this so the log plot never meets an exact z
 CONVERGED = 1e-6  # "converges": f falls to at most this fraction of its start
 RANGE_LR = (1e-4, 100.0)  # the lr range test sweeps this interval, log-uniformly
 EXPLODE = 4.0  # the range test stops once the loss passes this many times its start
-TRIAL_FACTOR = 100.0  # the suggested lr is compared with itself divided and multiplied by this
+TRIALS = (0.01, 0.1, 1.0, 10.0, 100.0)  # the MLP trains at the suggested lr times these
+QUAD_OPTIONS = {"low": "the low one", "middle": "the middle one", "high": "the high one"}
+TRIAL_OPTIONS = (
+    "a lower lr (1/10 or 1/100 of it)",
+    "the suggestion itself",
+    "a higher lr (10x or 100x)",
+)
 
 SPEC = DemoSpec(
     id="lr_too_high_low",
@@ -56,6 +65,20 @@ SPEC = DemoSpec(
     ),
     tiny={"range_steps": 60, "train_steps": 50, "points": 128},
     timeout_s=60,
+    questions=(
+        Question(
+            "lowest_quadratic",
+            "Gradient descent runs on the quadratic at a low, a middle and a high learning "
+            "rate (0.1/L, 1/L and 2.05/L by default). Which ends with the lowest f?",
+            tuple(QUAD_OPTIONS.values()),
+        ),
+        Question(
+            "best_trial",
+            "The range test suggests a tenth of the lr where its loss bottomed out. Training at "
+            "that lr times 1/100, 1/10, 1, 10 and 100: which ends with the lowest loss?",
+            TRIAL_OPTIONS,
+        ),
+    ),
 )
 
 
@@ -120,11 +143,12 @@ def _run(
 ) -> DemoOutput:
     nn = torch.nn
     steps, range_steps, train_steps = params["steps"], params["range_steps"], params["train_steps"]
-    total = range_steps + 3 * train_steps
+    total = range_steps + len(TRIALS) * train_steps
     tick = Ticker(progress, total, "training the MLP")
 
     curvature = torch.logspace(math.log10(MU), math.log10(L), DIM, dtype=torch.float64)
     x0 = torch.randn(DIM, generator=generator(seed), dtype=torch.float64)
+    curvature, x0 = curvature.to(device), x0.to(device)
     mults = {"low": params["low"], "middle": params["middle"], "high": params["high"]}
     quad = {name: _quadratic(m, steps, x0, curvature) for name, m in mults.items()}
     progress(0.0, "quadratic done; lr range test on the MLP")
@@ -141,38 +165,17 @@ def _run(
     ranged = _train(model, data, sweep, EXPLODE * loss0, tick)
     best = min(range(len(ranged)), key=ranged.__getitem__)
     suggested = sweep[best] / 10
-    trial_lrs = {
-        "lr/100": suggested / TRIAL_FACTOR,
-        "suggested": suggested,
-        "lr*100": suggested * TRIAL_FACTOR,
-    }
-    trials: dict[str, list[float]] = {}
-    for name, lr in trial_lrs.items():
+    trials: dict[float, list[float]] = {}
+    for factor in TRIALS:
         model.load_state_dict(start)
-        trials[name] = _train(model, data, [lr] * train_steps, CAP, tick)
-    trial_final = {name: curve[-1] for name, curve in trials.items()}
+        trials[factor] = _train(model, data, [suggested * factor] * train_steps, CAP, tick)
+    trial_final = {factor: curve[-1] for factor, curve in trials.items()}
     exploded = len(ranged) < range_steps or ranged[-1] > EXPLODE * loss0
 
     final = {name: curve[-1] for name, curve in quad.items()}
     claims = _claims(mults, final, steps)
-    claims.append(
-        Claim(
-            f"The lr range test's loss bottoms out at {fmt(ranged[best])} (from {fmt(loss0)}) at "
-            f"lr {fmt(sweep[best])} and "
-            + ("passes" if exploded else "never passes")
-            + f" {EXPLODE:g}x its start by lr {fmt(sweep[len(ranged) - 1])}",
-            ranged[best] < 0.5 * loss0 and exploded,
-        )
-    )
-    claims.append(
-        Claim(
-            f"Training {train_steps} steps at the suggested lr {fmt(suggested)} (a tenth of the "
-            f"best) ends at loss {_text(trial_final['suggested'])}, below lr/{TRIAL_FACTOR:g} "
-            f"({_text(trial_final['lr/100'])}) and lr*{TRIAL_FACTOR:g} "
-            f"({_text(trial_final['lr*100'])})",
-            trial_final["suggested"] < min(trial_final["lr/100"], trial_final["lr*100"]),
-        )
-    )
+    claims.append(_range_claim(ranged, sweep, best, loss0, exploded))
+    claims.append(_trial_claim(trial_final, suggested, train_steps))
 
     if params["view"] == "range_test":
         series: dict[str, Any] = {
@@ -196,25 +199,117 @@ def _run(
         "range_exploded": float(exploded),
         "suggested_lr": suggested,
     }
-    metrics |= {
-        f"trial_loss_{n.replace('/', '_div_').replace('*', '_times_')}": v
-        for n, v in trial_final.items()
-    }
+    metrics |= {f"trial_loss_{_factor_key(f)}": v for f, v in trial_final.items()}
     rows = [(f"quadratic, {n}", f"{mults[n]:g}/L", _text(final[n]), "f / f0") for n in quad]
-    rows += [(f"MLP, {n}", fmt(trial_lrs[n]), _text(v), "loss") for n, v in trial_final.items()]
+    rows += [
+        (f"MLP, {_factor_name(f)}", fmt(suggested * f), _text(v), "loss")
+        for f, v in trial_final.items()
+    ]
+    lowest = min(final, key=final.__getitem__)
     return DemoOutput(
         series=series,
         table=Table.of(["run", "lr", "final value", "of"], rows),
         metrics=metrics,
         claims=claims,
-        fixed_takeaway=(
-            f"At {mults['low']:g}/L gradient descent kept {fmt(final['low'])} of f after {steps} "
-            f"steps, at {mults['middle']:g}/L only {fmt(final['middle'])}, and at "
-            f"{mults['high']:g}/L it ended at {_text(final['high'])} times its start; the range "
-            f"test suggested lr {fmt(suggested)} for the MLP."
-        ),
         plot=plot,
+        setup=(
+            f"The quadratic runs start from the same point; the MLP runs from the same weights, "
+            f"on the same full batch, each for {train_steps} steps."
+        ),
+        answers={
+            "lowest_quadratic": Answer(
+                QUAD_OPTIONS[lowest],
+                f"After {steps} steps f was "
+                + ", ".join(f"{_of(final[n])} at {mults[n]:g}/L" for n in quad)
+                + ".",
+            ),
+            "best_trial": _trial_answer(trial_final, suggested),
+        },
     )
+
+
+def _factor_name(factor: float) -> str:
+    if factor == 1:
+        return "suggested"
+    return f"suggested x {factor:g}" if factor > 1 else f"suggested / {1 / factor:g}"
+
+
+def _factor_key(factor: float) -> str:
+    return _factor_name(factor).replace(" x ", "_times_").replace(" / ", "_div_")
+
+
+def _best_trial(trial_final: Mapping[float, float]) -> float:
+    return min(trial_final, key=lambda f: (trial_final[f], abs(math.log(f))))
+
+
+def _range_claim(
+    ranged: list[float], sweep: list[float], best: int, loss0: float, exploded: bool
+) -> Claim:
+    fell = ranged[best] < 0.5 * loss0
+    text = (
+        f"The lr range test's loss bottoms out at {fmt(ranged[best])} (from {fmt(loss0)}, "
+        f"below half of it) at lr {fmt(sweep[best])} and "
+        + ("passes" if exploded else "never passes")
+        + f" {EXPLODE:g}x its start by lr {fmt(sweep[len(ranged) - 1])}"
+    )
+    if not fell:
+        otherwise = (
+            f"The range test's loss only got down to {fmt(ranged[best])} from {fmt(loss0)}: "
+            "too few steps for the sweep to show where the loss falls."
+        )
+    else:
+        otherwise = (
+            f"The range test's loss fell to {fmt(ranged[best])} at lr {fmt(sweep[best])} but "
+            f"had not passed {EXPLODE:g}x its start by the end of the sweep."
+        )
+    return Claim.experiment(
+        text,
+        fell and exploded,
+        lesson=(
+            f"Raising the lr one step at a time, the MLP's loss fell from {fmt(loss0)} to "
+            f"{fmt(ranged[best])} at lr {fmt(sweep[best])} and then blew up past "
+            f"{EXPLODE:g}x its start by lr {fmt(sweep[len(ranged) - 1])}."
+        ),
+        otherwise=otherwise,
+    )
+
+
+def _trial_claim(trial_final: Mapping[float, float], suggested: float, steps: int) -> Claim:
+    best = _best_trial(trial_final)
+    losses = ", ".join(f"{_factor_name(f)} {_text(v)}" for f, v in trial_final.items())
+    text = (
+        f"No lr below the suggested {fmt(suggested)} (a tenth of where the range test bottomed "
+        f"out) trains better: of five {steps}-step runs at 1/100 to 100 times it, the lowest "
+        f"loss is at {_factor_name(best)} ({losses})"
+    )
+    lesson = (
+        f"Nothing below the suggestion trained better: the best of the five runs was "
+        f"{_factor_name(best)} (lr {fmt(suggested * best)}, loss {_text(trial_final[best])}), "
+        f"and 100x below the suggestion the loss {_ended(trial_final[TRIALS[0]])}."
+    )
+    if best > 1:
+        lesson += " A tenth of the range test's minimum erred low here."
+    return Claim.experiment(
+        text,
+        best >= 1,
+        lesson=lesson,
+        otherwise=(
+            f"The suggestion was too high here: {_factor_name(best)} (lr "
+            f"{fmt(suggested * best)}) ended lowest at loss {_text(trial_final[best])}, while "
+            f"the suggestion itself {_ended(trial_final[1.0])}."
+        ),
+    )
+
+
+def _trial_answer(trial_final: Mapping[float, float], suggested: float) -> Answer:
+    best = _best_trial(trial_final)
+    why = (
+        f"The lowest loss was {_text(trial_final[best])} at lr {fmt(suggested * best)} "
+        f"({_factor_name(best)})."
+    )
+    if best < 1:
+        return Answer(TRIAL_OPTIONS[0], why)
+    return Answer(TRIAL_OPTIONS[1] if best == 1 else TRIAL_OPTIONS[2], why)
 
 
 def _thin(ys: list[float], xs: list[float] | None = None, limit: int = 500) -> dict[str, list]:
@@ -226,26 +321,60 @@ def _thin(ys: list[float], xs: list[float] | None = None, limit: int = 500) -> d
     return {"x": floats(xs[i] for i in index), "y": floats(ys[i] for i in index)}
 
 
+def _ended(value: float) -> str:
+    return f"diverged past {CAP:.0e}" if value >= CAP else f"ended at {fmt(value)}"
+
+
 def _text(value: float) -> str:
     return f"diverged, past {CAP:.0e}" if value >= CAP else fmt(value)
 
 
+def _of(value: float) -> str:
+    """f / f0 in words: "0.00724 of its start", "494 times its start"."""
+    if value >= CAP:
+        return f"over {CAP:.0e} times its start"
+    return f"{fmt(value)} {'times' if value > 1 else 'of'} its start"
+
+
 def _claims(mults: Mapping[str, float], final: Mapping[str, float], steps: int) -> list[Claim]:
     low, mid, high = final["low"], final["middle"], final["high"]
+    m_low, m_mid, m_high = mults["low"], mults["middle"], mults["high"]
     return [
-        Claim(
-            f"Too low ({mults['low']:g}/L) is slow: after {steps} steps f is still "
-            f"{fmt(low)} of its start, at least {SLOW:g}x the middle lr's {fmt(mid)}",
+        Claim.experiment(
+            f"Too low ({m_low:g}/L) is slow: after {steps} steps f is still {_of(low)}, below "
+            f"its start but at least {SLOW:g}x the middle lr's ({_of(mid)})",
             low < 1.0 and low >= SLOW * mid,
+            lesson=(
+                f"At {m_low:g}/L gradient descent fell far behind: after {steps} steps f was "
+                f"still {_of(low)}, {fmt(low / mid)}x the middle lr's."
+            ),
+            otherwise=(
+                f"At {m_low:g}/L f ended at {_of(low)} and at {m_mid:g}/L at {_of(mid)}: not "
+                f"a slow, steady fall {SLOW:g}x behind the middle lr."
+            ),
         ),
-        Claim(
-            f"Too high ({mults['high']:g}/L{', past 2/L' if mults['high'] > 2 else ''}) "
-            f"diverges: f grows to {'over ' if high >= CAP else ''}{fmt(high)} times its start",
+        Claim.experiment(
+            f"Too high ({m_high:g}/L{', past 2/L' if m_high > 2 else ''}) diverges: after "
+            f"{steps} steps f is {_of(high)}, above where it began",
             high > 1.0,
+            lesson=(
+                f"Past 2/L every step overshoots the steep direction by more than it corrects: "
+                f"at {m_high:g}/L f grew to {_of(high)} in {steps} steps."
+            ),
+            otherwise=(
+                f"At {m_high:g}/L, not past 2/L, f fell to {_of(high)} in {steps} steps."
+                if m_high <= 2
+                else f"At {m_high:g}/L f was still {_of(high)} after {steps} steps."
+            ),
         ),
-        Claim(
-            f"The middle lr ({mults['middle']:g}/L) converges: f falls to {fmt(mid)} of its "
-            f"start (at most {CONVERGED:g})",
+        Claim.experiment(
+            f"The middle lr ({m_mid:g}/L) converges: after {steps} steps f is {_of(mid)} (at "
+            f"most {CONVERGED:g})",
             mid <= CONVERGED,
+            lesson=f"At {m_mid:g}/L f fell to {_of(mid)} in {steps} steps.",
+            otherwise=(
+                f"At {m_mid:g}/L f ended at {_of(mid)} after {steps} steps, not below "
+                f"{CONVERGED:g} of it."
+            ),
         ),
     ]

@@ -1,11 +1,14 @@
 """Momentum in a ravine: gradient descent, heavy ball and Nesterov on an ill-conditioned bowl.
 
-On f = 0.5 (x1^2 + k x2^2) the steep direction x2 caps the learning rate at 2/L (L = k), so
-plain gradient descent crawls along the flat direction x1. Momentum accumulates the steady x1
-gradient while the x2 zig-zags cancel, and reaches the bottom orders of magnitude sooner.
-All three runs use `torch.optim.SGD` (with `momentum=` and `nesterov=True`) from the same
-start; a fourth run with lr just above 2/L shows plain gradient descent blowing up.
-"""
+On f = 0.5 (x1^2 + k x2^2) the steep direction x2 keeps gradient descent's learning rate below
+2/L (L = k), and even at its best constant rate, 2/(L + mu), GD shrinks its distance to the
+minimum by only (k - 1)/(k + 1) a step. Momentum (beta > 0) adds a running sum of past steps,
+so steps along the gentle x1 build up while the zig-zags across the steep x2 partly cancel.
+The run puts plain GD at that best rate against heavy ball and Nesterov at the lr and beta
+given (a common setting by default, not tuned), reports whether both momentum methods got f
+below a millionth of its start, for good, before GD did, and which of the three was first. A
+fourth run puts GD just past 2/L, where the steep coordinate grows every step. All runs use
+`torch.optim.SGD` (with `momentum=` and `nesterov=True`) from the same start."""
 
 from __future__ import annotations
 
@@ -15,11 +18,13 @@ from typing import Any
 
 from demos._common import Ticker, floats, fmt, generator, setup
 from studyapp.demo_api import (
+    Answer,
     Claim,
     DemoOutput,
     DemoSpec,
     PlotSpec,
     Progress,
+    Question,
     Table,
     choice_param,
     float_param,
@@ -28,8 +33,16 @@ from studyapp.demo_api import (
 
 CAP = 1e6  # a run whose f passes this has diverged; its curve stops there
 FLOOR = 1e-30  # f below this is shown as this, so a log plot stays drawable
-FAR_BELOW = 100.0  # "far below" means at least this many times lower
 OVERSHOOT = 1.05  # the diverging run uses lr = OVERSHOOT * 2/L
+RACE = 1e-6  # the race: first step with f at most this fraction of its start
+RACED = ("gd", "momentum", "nesterov")
+LABELS = {
+    "gd": "plain GD",
+    "momentum": "heavy-ball momentum",
+    "nesterov": "Nesterov",
+    "gd lr>2/L": "plain GD past 2/L",
+}
+NONE_REACHED = "none of them within the steps"
 
 SPEC = DemoSpec(
     id="momentum_ravine",
@@ -37,7 +50,9 @@ SPEC = DemoSpec(
     summary="Gradient descent, heavy-ball momentum and Nesterov on an ill-conditioned bowl.",
     topics=("momentum", "Nesterov", "ill-conditioning", "condition number"),
     params=(
-        float_param("lr", 0.01, 1e-4, 0.1, "learning rate of all three methods", log_scale=True),
+        float_param(
+            "lr", 0.01, 1e-4, 0.1, "learning rate of heavy ball and Nesterov", log_scale=True
+        ),
         float_param("beta", 0.9, 0.0, 0.99, "momentum coefficient (heavy ball and Nesterov)"),
         float_param(
             "k", 100.0, 1.0, 1000.0, "curvature of x2, = the condition number", log_scale=True
@@ -45,8 +60,16 @@ SPEC = DemoSpec(
         int_param("steps", 200, 10, 2000, "optimizer steps for each method"),
         choice_param("view", "loss", ("loss", "path"), "plot f per step, or the paths in (x1, x2)"),
     ),
-    tiny={"steps": 100},
+    tiny={"steps": 150},
     timeout_s=60,
+    questions=(
+        Question(
+            "first_to_millionth",
+            "Plain GD at its best learning rate, heavy-ball momentum or Nesterov: which first "
+            "brings f below a millionth of its start, for good?",
+            (LABELS["gd"], LABELS["momentum"], LABELS["nesterov"], NONE_REACHED),
+        ),
+    ),
 )
 
 
@@ -106,9 +129,11 @@ def _thin(values: list[Any], limit: int = 500) -> list[Any]:
 def run(params: Mapping[str, Any], seed: int, progress: Progress) -> DemoOutput:
     torch, _ = setup(seed, "cpu")
     lr, beta, k, steps = params["lr"], params["beta"], params["k"], params["steps"]
+    lr_gd = 2.0 / (k + 1.0)  # the best constant lr of GD: 2 / (L + mu), L = k and mu = 1
     lr_over = OVERSHOOT * 2.0 / k
+    rates = {"gd": lr_gd, "momentum": lr, "nesterov": lr, "gd lr>2/L": lr_over}
     methods: dict[str, Any] = {
-        "gd": lambda p: torch.optim.SGD(p, lr=lr),
+        "gd": lambda p: torch.optim.SGD(p, lr=lr_gd),
         "momentum": lambda p: torch.optim.SGD(p, lr=lr, momentum=beta),
         "nesterov": lambda p: torch.optim.SGD(p, lr=lr, momentum=beta, nesterov=beta > 0),
         "gd lr>2/L": lambda p: torch.optim.SGD(p, lr=lr_over),
@@ -126,23 +151,12 @@ def run(params: Mapping[str, Any], seed: int, progress: Progress) -> DemoOutput:
         curves[name], paths[name], diverged[name] = _descend(start, k, steps, make, tick)
 
     final = {name: curve[-1] for name, curve in curves.items()}
-    gd, mom, nes = final["gd"], final["momentum"], final["nesterov"]
     f0 = curves["gd"][0]
-    over_steps = len(curves["gd lr>2/L"]) - 1
-    over = f"GD with lr {fmt(lr_over)} > 2/L = {fmt(2.0 / k)} diverges: f "
-    if diverged["gd lr>2/L"]:
-        over += f"grows from {fmt(f0)} past {CAP:.0e} by step {over_steps}"
-    else:
-        over += (
-            f"goes from {fmt(f0)} to {fmt(final['gd lr>2/L'])} in {steps} steps, not past {CAP:.0e}"
-        )
+    race = {name: _settles_below(curves[name], RACE * f0) for name in RACED}
     claims = [
-        Claim(
-            f"After {steps} steps momentum's f ({_text(mom)}) and Nesterov's ({_text(nes)}) "
-            f"are both at least {FAR_BELOW:g}x below plain GD's ({_text(gd)})",
-            mom * FAR_BELOW <= gd and nes * FAR_BELOW <= gd,
-        ),
-        Claim(over, diverged["gd lr>2/L"]),
+        _momentum_claim(race, diverged, curves, steps, lr_gd, lr),
+        _gd_rate_check(paths["gd"], start, k, lr_gd),
+        _overshoot_check(curves["gd lr>2/L"], diverged["gd lr>2/L"], k, lr_over),
     ]
     if params["view"] == "path":
         series: dict[str, Any] = {
@@ -158,24 +172,149 @@ def run(params: Mapping[str, Any], seed: int, progress: Progress) -> DemoOutput:
         plot = PlotSpec(title="f per step", x_label="step", y_label="f", log_y=True)
     metrics = {f"final_f_{_key(n)}": v for n, v in final.items()}
     metrics |= {f"diverged_{_key(n)}": float(d) for n, d in diverged.items()}
-    metrics |= {"f0": f0, "lr": lr, "lr_limit": 2.0 / k, "lr_over": lr_over}
-    rates = {"gd": lr, "momentum": lr, "nesterov": lr, "gd lr>2/L": lr_over}
+    metrics |= {
+        f"steps_to_millionth_{n}": float(steps + 1 if r is None else r) for n, r in race.items()
+    }
+    metrics |= {"f0": f0, "lr": lr, "lr_gd": lr_gd, "lr_limit": 2.0 / k, "lr_over": lr_over}
     rows = [
-        (name, fmt(rates[name]), _text(final[name]), "yes" if diverged[name] else "no")
+        (
+            LABELS[name],
+            fmt(rates[name]),
+            _text(final[name]),
+            "-" if name not in race or race[name] is None else str(race[name]),
+            "yes" if diverged[name] else "no",
+        )
         for name in methods
     ]
     return DemoOutput(
         series=series,
-        table=Table.of(["method", "lr", f"f after {steps} steps", "diverged"], rows),
+        table=Table.of(
+            ["method", "lr", f"f after {steps} steps", "f < f0/1e6 from step", "diverged"], rows
+        ),
         metrics=metrics,
         claims=claims,
-        fixed_takeaway=(
-            f"With the same lr {fmt(lr)} (2/L = {fmt(2.0 / k)} caps it), momentum reaches f = "
-            f"{fmt(mom)} and Nesterov {fmt(nes)} where plain GD is still at {fmt(gd)}: momentum "
-            f"keeps moving along the flat floor of the ravine."
-        ),
         plot=plot,
+        setup=(
+            f"All runs start at the same point. Plain GD runs at its best constant learning "
+            f"rate, 2/(L + mu) = {fmt(lr_gd)} (L = {k:g}, mu = 1); heavy ball and Nesterov at "
+            f"lr {fmt(lr)} with beta {fmt(beta)}, not tuned. A fourth run puts GD just past "
+            f"2/L, at lr {fmt(lr_over)}."
+        ),
+        answers={"first_to_millionth": _race_answer(race, curves, steps)},
     )
+
+
+def _settles_below(curve: list[float], level: float) -> int | None:
+    """The first step from which f stays at or below `level` to the end of the run, or None."""
+    above = [t for t, v in enumerate(curve) if v > level]
+    if not above:
+        return 0
+    return None if above[-1] == len(curve) - 1 else above[-1] + 1
+
+
+def _momentum_claim(
+    race: Mapping[str, int | None],
+    diverged: Mapping[str, bool],
+    curves: Mapping[str, list[float]],
+    steps: int,
+    lr_gd: float,
+    lr: float,
+) -> Claim:
+    def when(name: str) -> str:
+        r = race[name]
+        return f"not in {steps} steps" if r is None else f"step {r}"
+
+    def before_gd(name: str) -> bool:
+        r, gd = race[name], race["gd"]
+        return r is not None and (gd is None or r < gd)
+
+    holds = before_gd("momentum") and before_gd("nesterov")
+    text = (
+        f"Heavy-ball momentum ({when('momentum')}) and Nesterov ({when('nesterov')}) both "
+        f"bring f below a millionth of its start, for good, before plain GD at its best lr "
+        f"({when('gd')})"
+    )
+    gd_end = (
+        f"was still at f = {_text(curves['gd'][-1])} "
+        f"({fmt(curves['gd'][-1] / curves['gd'][0])} of its start) after {steps} steps"
+        if race["gd"] is None
+        else f"got f below a millionth of its start only at step {race['gd']}"
+    )
+    lesson = (
+        f"Plain GD, even at its best constant lr {fmt(lr_gd)}, {gd_end}; at lr {fmt(lr)} "
+        f"heavy-ball momentum got f below a millionth of its start at step {race['momentum']} "
+        f"and Nesterov at step {race['nesterov']}."
+    )
+    blown = [n for n in ("momentum", "nesterov") if diverged[n]]
+    if blown:
+        otherwise = (
+            f"At lr {fmt(lr)} {' and '.join(LABELS[n] for n in blown)} diverged: f passed "
+            f"{CAP:.0e} by step {max(len(curves[n]) - 1 for n in blown)}, while plain GD at its "
+            f"best lr ended at f = {_text(curves['gd'][-1])}."
+        )
+    elif race["gd"] is None and race["momentum"] is None and race["nesterov"] is None:
+        otherwise = (
+            f"In {steps} steps none got f below a millionth of its start for good: plain GD "
+            f"ended at {_text(curves['gd'][-1])}, heavy-ball momentum at "
+            f"{_text(curves['momentum'][-1])}, Nesterov at {_text(curves['nesterov'][-1])}."
+        )
+    else:
+        otherwise = (
+            f"Plain GD at its best lr {fmt(lr_gd)} got f below a millionth of its start "
+            f"({when('gd')}) no later than "
+            + " and ".join(
+                f"{LABELS[n]} ({when(n)})" for n in ("momentum", "nesterov") if not before_gd(n)
+            )
+            + "."
+        )
+    return Claim.experiment(text, holds, lesson=lesson, otherwise=otherwise)
+
+
+def _gd_rate_check(
+    path: list[tuple[float, float]], start: tuple[float, float], k: float, lr_gd: float
+) -> Claim:
+    """At lr 2/(L + mu) every coordinate of GD's error shrinks by (k - 1)/(k + 1) a step."""
+    predicted = (k - 1) / (k + 1)
+    steps = len(path) - 1
+    ratio = math.hypot(*path[-1]) / math.hypot(*start)
+    measured = ratio ** (1 / steps)
+    return Claim.check(
+        f"At lr 2/(L + mu) = {fmt(lr_gd)} plain GD shrinks its distance to the minimum by "
+        f"(k - 1)/(k + 1) = {fmt(predicted)} per step, the best any constant lr does on this "
+        f"bowl (measured: {fmt(measured)} over {steps} steps)",
+        abs(measured - predicted) <= 1e-6 + 1e-6 * predicted,
+    )
+
+
+def _overshoot_check(curve: list[float], diverged: bool, k: float, lr_over: float) -> Claim:
+    growth = abs(1 - lr_over * k)
+    end = (
+        f"past {CAP:.0e} by step {len(curve) - 1}"
+        if diverged
+        else f"{fmt(curve[-1])} after {len(curve) - 1} steps"
+    )
+    return Claim.check(
+        f"Past 2/L (lr {fmt(lr_over)} = {OVERSHOOT:g} x 2/L) GD multiplies the steep "
+        f"coordinate by |1 - lr L| = {fmt(growth)} each step, so f grows from {fmt(curve[0])} "
+        f"to {end}",
+        growth > 1 and curve[-1] > curve[0],
+    )
+
+
+def _race_answer(
+    race: Mapping[str, int | None], curves: Mapping[str, list[float]], steps: int
+) -> Answer:
+    reached = [n for n in RACED if race[n] is not None]
+    summary = ", ".join(
+        f"{LABELS[n]} {'step ' + str(race[n]) if race[n] is not None else 'not in ' + str(steps)}"
+        for n in RACED
+    )
+    if not reached:
+        return Answer(
+            NONE_REACHED, f"No method got f below a millionth of its start for good: {summary}."
+        )
+    winner = min(reached, key=lambda n: (race[n], curves[n][race[n]]))
+    return Answer(LABELS[winner], f"f stayed below a millionth of its start from: {summary}.")
 
 
 def _curve_xy(curve: list[float]) -> dict[str, list[float]]:

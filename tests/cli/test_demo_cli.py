@@ -82,7 +82,7 @@ def test_run_json_follows_the_contract_and_comes_from_the_cache_the_second_time(
     result = json.loads(out)
     assert set(result) >= CONTRACT_KEYS
     assert result["id"] == "adam_vs_sgd" and result["seed"] == 1 and result["status"] == "ok"
-    assert result["params"]["steps"] == tiny["steps"] and result["params"]["lr_adam"] == 0.01
+    assert result["params"]["steps"] == tiny["steps"] and result["params"]["lr_adam"] == 0.1
     assert set(result["series"]) == {"sgd", "momentum", "adam"}
     assert result["table"]["columns"][0] == "optimizer"
     assert all(set(c) == {"text", "holds", "kind"} for c in result["claims"])
