@@ -106,7 +106,8 @@ def test_hand_written_backward_equals_autograd(activation: str, depth: int) -> N
     manual = nets.grad.clone()
     theta = nets.theta.detach().clone().requires_grad_()
     sizes = [p.numel() for p in [*nets.weights, *nets.biases]]
-    parts = [v.view(p.shape) for v, p in zip(theta.split(sizes), [*nets.weights, *nets.biases])]
+    shapes = [p.shape for p in [*nets.weights, *nets.biases]]
+    parts = [v.view(shape) for v, shape in zip(theta.split(sizes), shapes, strict=True)]
     nets.weights, nets.biases = parts[: depth + 1], parts[depth + 1 :]
     ((nets(x) - y) ** 2).mean(dim=(1, 2)).sum().backward()
     assert torch.allclose(theta.grad, manual, atol=1e-6)
