@@ -68,12 +68,12 @@ SPEC = DemoSpec(
     ),
     params=(
         choice_param("target", "wiggle", tuple(TARGETS), "the curve to fit on [-5, 5]"),
-        int_param("width_small", 2, 1, 128, "hidden units of the narrow net"),
         int_param(
-            "width_mid", 6, 1, 128, "hidden units of the middle net (and of each deep layer)"
+            "width_small", 2, 1, 128, "units of the narrow one-layer net (widths are sorted)"
         ),
-        int_param("width_large", 64, 1, 128, "hidden units of the wide net"),
-        int_param("depth", 3, 2, 5, "hidden layers of the deep net (each of the middle width)"),
+        int_param("width_mid", 6, 1, 128, "units of the middle one-layer net"),
+        int_param("width_large", 64, 1, 128, "units of the wide one-layer net"),
+        int_param("depth", 3, 2, 5, "hidden layers of the deep net, each of the middle width"),
         choice_param(
             "activation", "tanh", ACTIVATIONS, "hidden activation (none: every layer is linear)"
         ),
@@ -96,7 +96,7 @@ LINEAR_GAP = 5.0  # "beats the line" = held-out error at least this many times l
 
 @dataclass(frozen=True)
 class Fit:
-    """One trained net, at the learning rate that reached the lowest training error."""
+    """One shape's best run (learning rate and start) by final training error."""
 
     train_error: float
     test_error: float
