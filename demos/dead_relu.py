@@ -339,13 +339,14 @@ def _loss_option(relu: float, leaky: float) -> str:
 def _come_back_claim(leaky: _Trace, steps: int, slope: float) -> Claim:
     off = leaky.switched_off
     numbers = f"{leaky.came_back} of the {off} switched off fire again after {steps} SGD steps"
+    back = "none" if leaky.came_back == 0 else f"only {leaky.came_back}"
     return Claim.experiment(
         f"Most switched-off leaky units stay off after the big step: {numbers}",
         off > 0 and 2 * leaky.came_back < off,
         lesson=(
             "A leaky unit that is off still gets a gradient, the slope times the gradient "
-            f"above it; with slope {slope:g} and plain SGD that brought back only "
-            f"{leaky.came_back} of {off} within {steps} steps."
+            f"above it; with slope {slope:g} and plain SGD that brought back {back} of {off} "
+            f"within {steps} steps."
         ),
         otherwise=_come_back_otherwise(leaky, steps, slope),
     )

@@ -39,7 +39,7 @@ def test_switched_off_relu_units_get_no_gradient_and_stay_off(tiny_run: DemoOutp
 def test_by_default_the_leaky_units_do_not_come_back(tiny_run: DemoOutput) -> None:
     out = tiny_run
     assert_words_follow_the_run(out)
-    assert "brought back only" in out.takeaway
+    assert "brought back none of the" in out.takeaway
     assert out.answers["come_back"].option == Q_COME_BACK.options[0]
     assert out.headline.startswith("One too-large step (learning rate 2)")
 
