@@ -345,7 +345,7 @@ def _come_back_claim(leaky: _Trace, steps: int, slope: float) -> Claim:
         off > 0 and 2 * leaky.came_back < off,
         lesson=(
             "A leaky unit that is off still gets a gradient, the slope times the gradient "
-            f"above it; with slope {slope:g} and plain SGD that brought back {back} of {off} "
+            f"above it; with slope {slope:g} and plain SGD that brought back {back} of the {off} "
             f"within {steps} steps."
         ),
         otherwise=_come_back_otherwise(leaky, steps, slope),

@@ -62,7 +62,7 @@ def test_a_steep_slope_brings_some_leaky_units_back(seed: int) -> None:
     assert m["relu_came_back"] == 0
     assert out.claims[1].holds
     assert_words_follow_the_run(out)
-    assert f"brought back only {int(m['leaky_came_back'])} of" in out.takeaway
+    assert f"brought back only {int(m['leaky_came_back'])} of the" in out.takeaway
     assert out.answers["come_back"].option == Q_COME_BACK.options[1]
 
 
