@@ -240,8 +240,8 @@ def _run(params: Mapping[str, Any], seed: int, progress: Progress) -> DemoOutput
         claims=claims,
         setup=(
             f"{IMAGES} objects of {OBJECT}x{OBJECT} random values with {c_in} channels on a "
-            f"zero background go through one Conv2d({c_in}, {c_out}, {k}) in float64; each is shifted "
-            "right and down by the same number of pixels."
+            f"zero background go through one Conv2d({c_in}, {c_out}, {k}) in float64; each is "
+            "shifted right and down by the same number of pixels."
         ),
         answers=answers,
         plot=PlotSpec(
