@@ -85,7 +85,7 @@ SPEC = DemoSpec(
             log_scale=True,
         ),
         float_param("eps", 1e-8, 1e-10, 1.0, "Adam's epsilon, added to sqrt(v)", log_scale=True),
-        int_param("steps", 800, 100, 3000, "minibatch steps of every run"),
+        int_param("steps", 600, 100, 3000, "minibatch steps of every run"),
         int_param("points", 60, 30, 2000, "training points"),
         choice_param(
             "view",
@@ -95,7 +95,7 @@ SPEC = DemoSpec(
         ),
         device_param(),
     ),
-    tiny={"steps": 250},
+    tiny={"steps": 180},
     questions=(
         Question(
             "who",
@@ -225,14 +225,13 @@ def _run(params: Mapping[str, Any], seed: int, progress: Progress) -> DemoOutput
         with torch.no_grad():
             for w in weights:
                 w.requires_grad_(False)
-            before = [w[:2].clone() for w in weights]
+            signs = [w[:2].sign() for w in weights]
+            for s, w in zip(size, weights, strict=True):
+                s.add_(w[:2].abs().double(), alpha=LR)
             parts = opt.step(list(grads))
-            for d, s, gs, part, b, g in zip(
-                decayed, size, grad_sq, parts, before, grads, strict=True
-            ):
-                d.add_((part[:2] * b.sign()).double())
-                s.add_(LR * b.abs().double())
-                gs.add_(g[:2].double() ** 2)
+            for d, gs, part, sign, g in zip(decayed, grad_sq, parts, signs, grads, strict=True):
+                d.add_((part[:2] * sign).double())
+                gs.add_(g[:2].double().square())
         if (step + 1) % every == 0:
             progress((step + 1) / steps, f"step {step + 1} of {steps}")
 

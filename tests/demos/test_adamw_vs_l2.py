@@ -78,13 +78,26 @@ def test_when_the_penalty_dominates_the_gradient_the_decay_evens_out() -> None:
     assert_words_follow_the_run(out)
 
 
-def test_with_inputs_on_one_scale_adamw_has_no_edge_and_the_words_say_so() -> None:
-    out = run_demo("adamw_vs_l2", seed=2, spread=1.0)
+def _expected_test_answer(m: dict[str, float]) -> str:
+    l2, adamw = m["test_mse_l2"], m["test_mse_adamw"]
+    if abs(l2 - adamw) <= 0.05 * max(l2, adamw):
+        return "within 5% of each other"
+    return "AdamW" if adamw < l2 else "L2 inside Adam"
+
+
+@pytest.mark.parametrize(("seed", "points"), [(2, 60), (4, 60), (1, 30)])
+def test_with_inputs_on_one_scale_adamw_has_no_edge_and_the_words_say_so(
+    seed: int, points: int
+) -> None:
+    out = run_demo("adamw_vs_l2", seed=seed, spread=1.0, points=points)
     m = out.metrics
-    assert m["test_mse_l2"] <= 0.95 * m["test_mse_adamw"]
+    assert m["test_mse_adamw"] >= 0.95 * m["test_mse_l2"]
     assert not _claim(out, "Each at its best lambda").holds
-    assert "L2 inside Adam did at least as well" in out.takeaway
-    assert out.answers["test"].option == "L2 inside Adam"
+    assert (
+        "L2 inside Adam did at least as well" in out.takeaway
+        or "within 10% of each other on the test set" in out.takeaway
+    )
+    assert out.answers["test"].option == _expected_test_answer(m)
     assert_words_follow_the_run(out)
 
 
