@@ -64,7 +64,7 @@ SPEC = DemoSpec(
             "patience", 100, 1, 1000, "epochs without a better validation loss before stopping"
         ),
         int_param("epochs", 1000, 50, 5000, "epochs of training (one full-batch Adam step each)"),
-        int_param("width", 64, 4, 512, "hidden units in each of the two hidden layers"),
+        int_param("width", 64, 4, 256, "hidden units in each of the two hidden layers"),
         int_param("points", 20, 10, 200, "noisy training points"),
         choice_param("view", "curves", ("curves", "fit"), "loss per epoch, or the fitted curves"),
         device_param(),

@@ -103,7 +103,15 @@ def test_the_turn_answer_follows_the_validation_curve(overrides: dict, expected:
 
 @pytest.mark.parametrize(
     "overrides",
-    [{"noise": -0.1}, {"noise": 2.0}, {"patience": 0}, {"epochs": 10}, {"width": 2}, {"points": 5}],
+    [
+        {"noise": -0.1},
+        {"noise": 2.0},
+        {"patience": 0},
+        {"epochs": 10},
+        {"width": 2},
+        {"width": 300},
+        {"points": 5},
+    ],
 )
 def test_out_of_bounds_values_are_refused(overrides: dict) -> None:
     with pytest.raises(ParamError):

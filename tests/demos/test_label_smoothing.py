@@ -101,7 +101,16 @@ def test_on_forty_points_smoothing_costs_accuracy_and_the_answer_says_so() -> No
 
 @pytest.mark.parametrize(
     "overrides",
-    [{"eps": 0.6}, {"eps": -0.1}, {"classes": 1}, {"spread": 0.1}, {"points": 10}, {"steps": 10}],
+    [
+        {"eps": 0.6},
+        {"eps": -0.1},
+        {"classes": 1},
+        {"spread": 0.1},
+        {"points": 10},
+        {"points": 2000},
+        {"width": 256},
+        {"steps": 10},
+    ],
 )
 def test_out_of_bounds_values_are_refused(overrides: dict) -> None:
     with pytest.raises(ParamError):
