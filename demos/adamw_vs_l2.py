@@ -1,20 +1,20 @@
 """AdamW against L2 inside Adam: where the weight decay lands (Loshchilov & Hutter, 2019).
 
 With L2 added to the loss, Adam sees the penalty's gradient lambda * w as part of the gradient
-and divides it, like the rest, by its per-weight normaliser sqrt(v) + eps: a weight whose
-gradients have been large gets little decay, one whose gradients have been small gets a lot.
-AdamW takes the decay out of the gradient and shrinks every weight by the same factor
-(1 - lr * lambda) each step.
+and divides it, like the rest, by its per-weight normaliser sqrt(v) + eps: while eps is small
+next to sqrt(v), a weight whose gradients have been large gets little decay and one whose
+gradients have been small gets a lot. AdamW takes the decay out of the gradient and shrinks
+every weight by the same factor (1 - lr * lambda) each step.
 
-A tanh MLP learns a regression task whose inputs come on different scales (as raw features
-often do), so its weights see gradients of very different sizes. Copies of it, from the same
-initial weights and on the same minibatches, train with both methods: one pair at the chosen
-decay, to measure how much decay each weight actually received per step per unit of its size,
-against its gradient scale; and each method over the same grid of decays, to compare held-out
-error with each at its best decay, picked on a validation set. Adam is written out with its
-first moment split into the data's part and the penalty's part, so the penalty's share of
-every step is measured, not inferred; a check runs it against torch.optim.Adam(weight_decay=)
-and torch.optim.AdamW step for step.
+A tanh MLP learns a regression task whose inputs come on scales up to `spread` apart (by
+default 100x, as raw features often are), so its weights see gradients of very different sizes.
+Copies of it, from the same initial weights and on the same minibatches, train with both
+methods: one pair at the chosen decay, to measure how much decay each weight actually received
+per step per unit of its size, against its gradient scale; and each method over the same grid
+of decays, to compare held-out error with each at its best decay, picked on a validation set.
+Adam is written out with its first moment split into the data's part and the penalty's part, so
+the penalty's share of every step is measured, not inferred; a check runs it against
+torch.optim.Adam(weight_decay=) and torch.optim.AdamW step for step.
 """
 
 from __future__ import annotations

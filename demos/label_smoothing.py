@@ -1,14 +1,14 @@
 """Label smoothing and over-confidence: hard one-hot targets against smoothed ones.
 
 Two copies of the same small MLP, from the same initial weights, learn to classify points drawn
-around K centres on a circle, whose classes overlap, so no classifier can be right everywhere.
-One trains on hard one-hot targets; the other on smoothed targets, 1 - eps + eps/K on the true
-class and eps/K on every other. On held-out points the run measures how well each model's
-confidence (its largest softmax probability) matches its accuracy: the expected calibration
-error (ECE, over 15 confidence bins), mean confidence against accuracy, and how far the top
-logit stands above the others. It reports held-out accuracy for both without assuming which
-way it moves, and checks that torch's `label_smoothing=` argument is cross-entropy against the
-smoothed targets.
+around K centres on a circle, with a chosen spread (by default the classes overlap, so no
+classifier can be right everywhere). One trains on hard one-hot targets; the other on smoothed
+targets, 1 - eps + eps/K on the true class and eps/K on every other. On held-out points the run
+measures how well each model's confidence (its largest softmax probability) matches its
+accuracy: the expected calibration error (ECE, over 15 confidence bins), mean confidence
+against accuracy, and how far the top logit stands above the others. It reports held-out
+accuracy for both without assuming which way it moves, and checks that torch's
+`label_smoothing=` argument is cross-entropy against the smoothed targets.
 """
 
 from __future__ import annotations

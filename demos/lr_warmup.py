@@ -1,17 +1,18 @@
 """Learning-rate warm-up: the same peak learning rate, reached at once or over the first steps.
 
-A ReLU MLP with four hidden layers, its weights drawn a little wider than He's init (so the
-loss surface at the start is sharp), fits a smooth teacher function with full-batch gradient
-descent on the mean squared error. Gradient descent is stable only while the learning rate is
-below 2 / sharpness, the largest eigenvalue of the loss's Hessian; the run measures that
-sharpness at the start (lambda0, by power iteration on Hessian-vector products) and sets the
-peak learning rate as a multiple of the start's limit 2 / lambda0.
+A ReLU MLP with four hidden layers, its weights drawn at a chosen scale (by default a little
+wider than He's init, which makes the loss surface at the start sharp), fits a smooth teacher
+function with full-batch gradient descent on the mean squared error. Gradient descent is
+stable only while the learning rate is below 2 / sharpness, the largest eigenvalue of the
+loss's Hessian; the run measures that sharpness at the start (lambda0, by power iteration on
+Hessian-vector products) and sets the peak learning rate as a multiple of the start's limit,
+2 / lambda0.
 
-Four runs from the same initial weights: at the peak learning rate with a linear warm-up from
-zero over the first part of the steps, and without one; and the same pair at a safe learning
-rate, half the start's limit. The run measures whether warm-up trains where the cold start
-blows up or lags, whether the warm-up run ended in a flatter region (sharpness near or below
-2 / peak lr), and whether warm-up matters at the safe learning rate.
+Four runs from the same initial weights: at the peak learning rate with a linear warm-up over
+the first part of the steps, and without one; and the same pair at a safe learning rate, half
+the start's limit. The run measures whether warm-up trains where the cold start blows up or
+lags, whether the warm-up run ended in a flatter region (sharpness near or below 2 / peak lr),
+and whether warm-up matters at the safe learning rate.
 """
 
 from __future__ import annotations
