@@ -100,6 +100,9 @@ SPEC = DemoSpec(
         Question(
             "who",
             "With L2 inside Adam, which weights get the most decay per step for their size?",
+            # "The largest" is what a learner expects who thinks bigger gradients mean bigger
+            # steps, decay included; no setting within bounds has shown it (a dominant penalty
+            # evens the decay out instead).
             (
                 "those with the smallest gradients",
                 "those with the largest gradients",
