@@ -167,7 +167,8 @@ def _run(params: Mapping[str, Any], seed: int, progress: Progress) -> DemoOutput
         ),
         Claim.check(
             f"L2 (lambda {lam2:g}) shrinks the weights: their norm is {fmt(norms['L2'])} "
-            f"against {fmt(norms['least squares'])} for plain least squares",
+            f"against {fmt(norms['least squares'])} for plain least squares, "
+            f"{_percent(1 - norms['L2'] / norms['least squares'])} smaller",
             norms["L2"] < norms["least squares"],
         ),
     ]
@@ -262,6 +263,10 @@ def _held_out_claim(lam: float, l1: float, plain: float) -> Claim:
         ),
         otherwise=otherwise,
     )
+
+
+def _percent(share: float) -> str:
+    return f"{share * 100:.2g}%"
 
 
 def _zeros_answer(l1_zeros: int, l2_zeros: int, lam1: float, lam2: float) -> Answer:
