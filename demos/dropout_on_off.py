@@ -203,7 +203,7 @@ def _run(params: Mapping[str, Any], seed: int, progress: Progress) -> DemoOutput
         ),
         Claim.check(
             f"In training mode dropout (p={p:g}) scales kept units by 1/(1-p), so the mean "
-            f"|activation| over 50 draws is {fmt(scale_ratio)} of its value without dropout "
+            f"|activation| over 50 draws is {scale_ratio:.3f} times its value without dropout "
             f"(within {_SCALE_TOLERANCE:.0%} of 1)",
             abs(scale_ratio - 1.0) <= _SCALE_TOLERANCE,
         ),
