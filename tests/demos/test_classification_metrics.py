@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from demos.classification_metrics import ALL_NEGATIVE, EQUAL, MODEL, ROC, TIE
+from demos.classification_metrics import ALL_NEGATIVE, AP, EQUAL, MODEL, ROC, TIE
 from studyapp.demo_api import DemoOutput, ParamError, get_spec
 from tests.demos.conftest import assert_words_follow_the_run, run_demo
 
@@ -85,6 +85,15 @@ def test_a_low_threshold_loses_to_calling_everything_negative() -> None:
     m = out.metrics
     assert m["model_accuracy"] <= m["all_negative_accuracy"] - 0.2
     assert out.answers["accuracy"].option == ALL_NEGATIVE
+
+
+def test_with_few_balanced_points_and_no_signal_average_precision_can_come_out_higher() -> None:
+    out = run_demo(
+        "classification_metrics", seed=5, points=100, positive_fraction=0.5, separation=0.0
+    )
+    m = out.metrics
+    assert m["average_precision"] >= m["auc"] + 0.05
+    assert out.answers["roc_vs_pr"].option == AP
 
 
 def test_a_higher_threshold_trades_recall_for_fewer_false_positives() -> None:
