@@ -5,14 +5,14 @@ from __future__ import annotations
 import pytest
 
 from demos.augmentation_shapes import NEITHER, SHIFTED, WASHED
-from studyapp.demo_api import DemoOutput, ParamError, get_spec
+from studyapp.demo_api import Claim, DemoOutput, ParamError, get_spec
 from tests.demos.conftest import assert_words_follow_the_run, run_demo
 
 SEEDS = range(5)
 EVERY_AUGMENTATION = {"shift": True, "flip": True, "jitter": True}
 
 
-def _claim(out: DemoOutput, start: str):
+def _claim(out: DemoOutput, start: str) -> Claim:
     return next(c for c in out.claims if c.text.startswith(start))
 
 

@@ -7,13 +7,13 @@ from itertools import pairwise
 import pytest
 
 from demos.fit_curves import FALLS_RISES, KEEPS_FALLING, RISES, RISES_FALLS, STAYS
-from studyapp.demo_api import DemoOutput, ParamError, get_spec
+from studyapp.demo_api import Claim, DemoOutput, ParamError, get_spec
 from tests.demos.conftest import assert_words_follow_the_run, run_demo
 
 SEEDS = range(5)
 
 
-def _claim(out: DemoOutput, start: str):
+def _claim(out: DemoOutput, start: str) -> Claim:
     return next(c for c in out.claims if c.text.startswith(start))
 
 
