@@ -223,7 +223,7 @@ def _run(params: Mapping[str, Any], seed: int, progress: Progress) -> DemoOutput
         order_g, aug_g = generator(seed + 1), generator(seed + 2)
         # What each net's curve follows: its own augmentation's test set (the plain net: all).
         followed = [watch[name]] if name != "plain" else [watch[a] for a in nets[1:]]
-        followed = followed or ["shifted"]
+        followed = followed or ["shifted", "washed-out"]
         per_epoch: dict[str, list[float]] = {t: [] for t in followed}
         for _ in range(epochs):
             model.train()
@@ -288,15 +288,37 @@ def _run(params: Mapping[str, Any], seed: int, progress: Progress) -> DemoOutput
         metrics=metrics,
         claims=claims,
         plot=PlotSpec(title="test accuracy during training", x_label="epoch", y_label="accuracy"),
-        setup=(
-            f"Every net starts from the same weights and sees the same {params['per_class']} "
-            f"clean, centred images per class in the same batches for {epochs} epochs; only "
-            f"the random changes made to each batch differ. Shifts move a glyph up to {m} px; "
-            f"jitter draws contrast in {_range(JITTER_CONTRAST)} and brightness in "
-            f"{_range(JITTER_BRIGHTNESS)}; washed-out test glyphs have contrast in "
-            f"{_range(WASHED_CONTRAST)} and brightness in {_range(WASHED_BRIGHTNESS)}."
-        ),
+        setup=_setup(params, len(nets)),
         answers={"plain_worst": _plain_answer(plain, m)},
+    )
+
+
+def _setup(params: Mapping[str, Any], nets: int) -> str:
+    m, epochs = params["max_shift"], params["epochs"]
+    washed = (
+        f"washed-out test glyphs have contrast in {_range(WASHED_CONTRAST)} and brightness in "
+        f"{_range(WASHED_BRIGHTNESS)}"
+    )
+    if nets == 1:
+        return (
+            f"The plain net sees {params['per_class']} clean, centred images per class for "
+            f"{epochs} epochs; shifted test glyphs move up to {m} px, and {washed}."
+        )
+    jitter = (
+        f"jitter draws contrast in {_range(JITTER_CONTRAST)} and brightness in "
+        f"{_range(JITTER_BRIGHTNESS)}; "
+        if params["jitter"]
+        else ""
+    )
+    shifts = (
+        f"shifts in training and in the shifted test set move a glyph up to {m} px; "
+        if params["shift"]
+        else f"the shifted test set moves a glyph up to {m} px; "
+    )
+    return (
+        f"Every net starts from the same weights and sees the same {params['per_class']} clean, "
+        f"centred images per class in the same batches for {epochs} epochs; only the random "
+        f"changes made to each batch differ. Here {shifts}{jitter}{washed}."
     )
 
 
