@@ -214,14 +214,26 @@ def _run(params: Mapping[str, Any], seed: int, progress: Progress) -> DemoOutput
         metrics=metrics,
         claims=claims,
         plot=PlotSpec(title="fitted curves", x_label="x", y_label="y"),
-        setup=(
-            f"Both networks start from the same weights and take the same {steps} full-batch "
-            f"Adam steps (lr {params['lr']:g}) on the same {params['points']} noisy points; test "
-            f"error is measured in eval mode on {_TEST_POINTS} fresh points from the same curve "
-            f"and noise."
-        ),
+        setup=_setup(params),
         answers={"test_error": _answer(p, te0, tep)},
     )
+
+
+def _setup(params: Mapping[str, Any]) -> str:
+    training = (
+        f"{params['steps']} full-batch Adam steps (lr {params['lr']:g}) on "
+        f"{params['points']} noisy points"
+    )
+    measured = (
+        f"test error is measured in eval mode on {_TEST_POINTS} fresh points from the same "
+        f"curve and noise"
+    )
+    if params["p"] == 0:
+        return (
+            f"One network is trained, since at p=0 the dropout network would be the same one: "
+            f"{training}; {measured}."
+        )
+    return f"Both networks start from the same weights and take the same {training}; {measured}."
 
 
 def _held_out_claim(p: float, tr0: float, te0: float, trp: float, tep: float) -> Claim:
