@@ -5,14 +5,14 @@ batch and updates running averages of them; in eval mode it uses those running a
 sample's output no longer depends on the other samples in its batch. With a batch of a few
 samples the batch statistics are noisy estimates of the data's.
 
-An MLP with two BatchNorm layers learns to classify four overlapping Gaussian blobs in 8
-dimensions. The same network, from the same initial weights, is trained twice for the same
-number of epochs: with batches of `batch` samples and with batches of 64, each with SGD
-(momentum 0.9) at a learning rate proportional to its batch size (the linear scaling rule,
-Goyal et al. 2017). Both are scored on held-out data in eval mode, in train mode on held-out
-batches of their own batch size, and in eval mode with running statistics replaced by the
-training set's exact ones, which shows how well the running averages (weighted by `momentum`,
-PyTorch's convention: new = (1 - momentum) x old + momentum x batch) stood in for them.
+An MLP with two BatchNorm layers learns to classify four Gaussian blobs in 8 dimensions. The
+same network, from the same initial weights, is trained twice for the same number of epochs:
+with batches of `batch` samples and with batches of 64, each with SGD (momentum 0.9) at a
+learning rate proportional to its batch size (the linear scaling rule, Goyal et al. 2017).
+Both are scored on held-out data in eval mode, in train mode on held-out batches of their own
+batch size, and in eval mode with the running statistics replaced by the training set's exact
+ones, which shows how well the running averages (weighted by `momentum`, PyTorch's
+convention: new = (1 - momentum) x old + momentum x batch) stood in for them.
 """
 
 from __future__ import annotations

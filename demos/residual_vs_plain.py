@@ -9,9 +9,10 @@ shortcuts differ. Each net trains with full-batch SGD with momentum at each of f
 rates and is scored at its best one, so neither is judged at a learning rate that suits only
 the other.
 
-The run repeats this at 2, 4, 8, ... hidden layers up to 2 x `blocks` and measures, at every
-depth, the training loss reached after `steps` steps and the norm of the gradient that
-reaches the first layer at initialization. It shows how the gap between the two nets changes
+The run repeats this at 2, 4, 8, ... hidden layers and at 2 x `blocks` (the deepest) and
+measures, at every depth, the training loss reached after `steps` steps, the norm of the
+gradient that reaches the first layer at initialization, and how much of the gradient at the
+last hidden layer reaches the first. It shows how the gap between the two nets changes
 with depth (`view=depth`), the loss curves at the deepest setting (`view=training`), and the
 gradient norm of every layer at initialization (`view=gradient`). It measures trainability,
 so every loss is a training loss.
@@ -316,7 +317,7 @@ def _report(params: Mapping[str, Any], depths: list[int], results: Mapping[int, 
             f"{_gap_text(results[shallowest])} then {_gap_text(res)}",
             gap is not None and first_gap is not None and gap - first_gap >= GAP,
             lesson=(
-                f"The deeper the stack, the larger the gap: at {first_layers} hidden layers the "
+                f"The deeper stack widens the gap: at {first_layers} hidden layers the "
                 f"plain net ends {_gap_text(results[shallowest])} above the residual one, at "
                 f"{layers} hidden layers {_gap_text(res)} above."
             ),
@@ -380,7 +381,8 @@ def _race_claim(params: Mapping[str, Any], res: Mapping[str, Any], race: str) ->
         lesson=(
             f"At {layers} hidden layers, each at its best learning rate, the plain net's training "
             f"loss ends at {_net_text(plain)} and the residual net's at {_net_text(residual)}: "
-            f"the same layers train when each block adds its output to an identity shortcut."
+            f"the same layers train further when each block adds its output to an identity "
+            f"shortcut."
         ),
         otherwise=otherwise,
     )

@@ -94,7 +94,7 @@ SPEC = DemoSpec(
         ),
         device_param(),
     ),
-    tiny={"seq_len": 25, "hidden": 16, "steps": 100, "lr": 0.3, "clip": 0.25},
+    tiny={"seq_len": 20, "hidden": 16, "steps": 120, "lr": 0.3, "clip": 0.25},
     timeout_s=60,
     questions=(
         Question(
@@ -354,10 +354,10 @@ def _report(
         claims=claims,
         plot=plot,
         setup=(
-            f"Both runs start from the same weights (radius {radius:g}) and see the same "
-            f"{steps} batches of {BATCH} sequences with plain SGD at lr {lr:g}; the only "
-            f"difference is clip_grad_norm_(max_norm={clip:g}) before each step of the clipped "
-            f"run."
+            f"Both runs start from the same weights (radius {radius:g}) and draw the same "
+            f"batches of {BATCH} sequences, for up to {steps} steps of plain SGD at lr {lr:g}; "
+            f"the only difference is clip_grad_norm_(max_norm={clip:g}) before each step of the "
+            f"clipped run."
         ),
         answers=answers,
     )
@@ -386,11 +386,14 @@ def _clipping_claim(
     ended = _outcome(unclipped)
     if unclipped["diverged_at"] is None:
         ended = f"ended at {ended}"
+    if peak_step > 0:
+        climb = f"climbed from {fmt(start)} to {fmt(peak)} (step {peak_step})"
+    else:
+        climb = f"was largest at the first step ({fmt(peak)})"
     lesson = (
-        f"Without clipping the gradient norm climbed from {fmt(start)} to {fmt(peak)} (step "
-        f"{peak_step}) and the run {ended}; "
-        f"clipping kept every step at most lr x clip = {fmt(lr * clip)} long and the run "
-        f"learned the {seq_len}-step dependency ({_outcome(clipped)})."
+        f"Without clipping the gradient norm {climb} and the run {ended}; clipping kept every "
+        f"step at most lr x clip = {fmt(lr * clip)} long and the run learned the "
+        f"{seq_len}-step dependency ({_outcome(clipped)})."
     )
     if race == RACE_OPTIONS[1]:
         otherwise = (

@@ -77,8 +77,6 @@ def test_batches_of_two_normalize_to_plus_or_minus_one() -> None:
     assert normalize.kind == "check" and normalize.holds
     assert "±1" in normalize.text
     assert out.metrics["median_abs_normalized"] == pytest.approx(1.0, abs=1e-3)
-    assert out.metrics["accuracy_small_eval"] < out.metrics["accuracy_large_eval"] - 0.1
-    assert not out.claims[1].holds
     assert_words_follow_the_run(out)
 
 

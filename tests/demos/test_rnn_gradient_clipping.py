@@ -24,7 +24,7 @@ def test_clipping_trains_where_the_unclipped_run_fails(seed: int) -> None:
     assert m["diverged_unclipped"] == 1.0 or m["held_out_loss_unclipped"] > 0.3
     assert m["max_gradient_norm_unclipped"] > 100 * out.series["gradient norm, unclipped"]["y"][0]
     assert m["gradient_ratio_low_radius"] < 1e-2 / 10
-    assert m["gradient_ratio_high_radius"] > 100 * 3
+    assert m["gradient_ratio_high_radius"] > 100 * 1.5
     assert all(c.holds for c in out.claims)
     assert out.answers["race"].option == "only the clipped run"
     assert_words_follow_the_run(out)
