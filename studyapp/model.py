@@ -18,9 +18,9 @@ LEECH_TAG = "leech"
 LEECH_LAPSES = 8
 DEFAULT_NEW_PER_DAY = 20
 DEFAULT_REVIEWS_PER_DAY = 200
-# What a review was: a new card's first rating, a review, a relearning after a lapse, or a
-# same-day repeat that changes nothing (a drill).
-REVIEW_KINDS = ("new", "review", "relearn", "drill")
+# What a review was: a new card's first rating, a review, a relearning after a lapse, a
+# same-day repeat that changes nothing (a drill), or a review ahead of the due date (early).
+REVIEW_KINDS = ("new", "review", "relearn", "drill", "early")
 MAX_PER_DAY = 100_000  # a daily limit above this is no limit at all
 MAX_REVIEW_MS = 24 * 60 * 60 * 1000  # the time one rating took, as a file can give it
 
@@ -189,7 +189,7 @@ class Review:
     study_day: date
     rating: int
     duration_ms: int
-    kind: str  # "new", "review", "relearn" or "drill" (a same-day repeat that changes nothing)
+    kind: str  # one of REVIEW_KINDS
     before: SM2State
     after: SM2State
 
