@@ -160,7 +160,13 @@ class Deck:
 
 @dataclass(frozen=True)
 class DeckCounts:
-    """What `studyapp decks` shows for one deck."""
+    """What home and `studyapp decks` show for one deck.
+
+    `new` and `due` are what a review started now would show: the cards not yet studied and
+    the reviews due, each within what is left of the deck's daily limit. `learning` counts
+    the cards in today's drill (rated below 4 today, shown again); `unseen` every card not
+    yet studied, whatever the limit.
+    """
 
     name: str
     total: int
@@ -168,6 +174,7 @@ class DeckCounts:
     due: int
     learning: int
     suspended: int = 0
+    unseen: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -176,6 +183,7 @@ class DeckCounts:
             "new": self.new,
             "due": self.due,
             "learning": self.learning,
+            "unseen": self.unseen,
         }
 
 

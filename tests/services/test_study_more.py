@@ -169,9 +169,7 @@ def test_extra_new_cards_today(store: Store, clock: FakeClock) -> None:
     assert StudySession(store, None, clock).remaining.new == 0  # above the limit already
 
 
-def test_review_ahead_takes_cards_due_within_the_days_asked(
-    store: Store, clock: FakeClock
-) -> None:
+def test_review_ahead_takes_cards_due_within_the_days_asked(store: Store, clock: FakeClock) -> None:
     ids = add_cards(store, "D", 4)
     make_due(store, ids[:1], TODAY + timedelta(days=2), interval=10)
     make_due(store, ids[1:2], TODAY + timedelta(days=5), interval=10)

@@ -17,9 +17,9 @@ async def test_stats_show_retention_streak_and_forecast_overall_and_per_deck(mak
         screen = app.screen
         assert isinstance(screen, StatsScreen)
         summary = text_of(app, "#stats-summary")
-        assert "Cards 5 (0 new, 0 suspended)" in summary
-        assert "Reviews 12 (0 today)" in summary
-        assert "Streak 3 days" in summary
+        assert "Cards      5 (0 unseen, 0 suspended)" in summary
+        assert "Reviews    12 (0 today)" in summary
+        assert "Streak     3 days" in summary
         assert "80.0% of 5 reviews" in summary
         forecast = screen.query_one("#stats-forecast", DayBars).values
         assert len(forecast) == 30 and sum(forecast) == 5
@@ -30,11 +30,11 @@ async def test_stats_show_retention_streak_and_forecast_overall_and_per_deck(mak
         await pilot.press("n")
         await pilot.pause()
         assert screen.deck == "Basics"
-        assert "Cards 2 (0 new" in text_of(app, "#stats-summary")
+        assert "Cards      2 (0 unseen" in text_of(app, "#stats-summary")
         await pilot.press("p", "p")
         await pilot.pause()
         assert screen.deck == "Optimizers"
-        assert "Cards 3 (0 new" in text_of(app, "#stats-summary")
+        assert "Cards      3 (0 unseen" in text_of(app, "#stats-summary")
 
         await pilot.press("escape")
         assert not isinstance(app.screen, StatsScreen)
