@@ -44,15 +44,16 @@ if TYPE_CHECKING:
 WIDE = 140  # columns from which the demo sits beside the card
 ROOMY = 40  # rows from which the card keeps its answer shown under the demo, and the demo
 # its claims under headings
+# The scroll keys: they move the open demo (left and right: its table), else the card.
 SCROLLS = {
-    "up": "scroll_up",
-    "down": "scroll_down",
-    "pageup": "scroll_page_up",
-    "pagedown": "scroll_page_down",
-    "home": "scroll_home",
-    "end": "scroll_end",
-    "left": "scroll_left",
-    "right": "scroll_right",
+    "up": ("scroll_up", "Scroll up"),
+    "down": ("scroll_down", "Scroll down"),
+    "pageup": ("scroll_page_up", "Scroll a page up"),
+    "pagedown": ("scroll_page_down", "Scroll a page down"),
+    "home": ("scroll_home", "Scroll to the top"),
+    "end": ("scroll_end", "Scroll to the end"),
+    "left": ("scroll_left", "Scroll the demo's table left"),
+    "right": ("scroll_right", "Scroll the demo's table right"),
 }
 
 
@@ -94,11 +95,11 @@ class ReviewScreen(Screen[None]):
             id="review.back",
         ),
         Binding("q", "home", "Home", id="review.home"),
-        Binding("n", "more_new", "Study more new cards", show=False, id="review.more_new"),
-        Binding("a", "review_ahead", "Review ahead", show=False, id="review.ahead"),
+        Binding("n", "more_new", "When done: more new cards", show=False, id="review.more_new"),
+        Binding("a", "review_ahead", "When done: review ahead", show=False, id="review.ahead"),
         *(
-            Binding(key, f"scroll('{how}')", f"Scroll {key}", show=False, id=f"review.{how}")
-            for key, how in SCROLLS.items()
+            Binding(key, f"scroll('{how}')", does, show=False, id=f"review.{how}")
+            for key, (how, does) in SCROLLS.items()
         ),
     ]
 
