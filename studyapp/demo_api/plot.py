@@ -15,6 +15,9 @@ from studyapp.demo_api.result import PlotSpec
 from studyapp.terminal import one_line
 
 _MAX_LOG_TICKS = 6  # a log axis over more decades than this labels every few, 6 or 7 in all
+# Curve markers where there is no colour (NO_COLOR, a pipe): a shape each, in the plot and in
+# its legend.
+PLAIN_MARKERS = ("•", "x", "+", "o", "*", "#", "@", "%")
 
 
 def curve_points(value: Any) -> tuple[list[float], list[float]]:

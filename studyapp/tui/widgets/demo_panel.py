@@ -31,7 +31,7 @@ from textual.worker import get_current_worker
 from textual_plotext import PlotextPlot
 
 from studyapp.demo_api import Claim, DemoResult, DemoSpec, PlotSpec, get_spec
-from studyapp.demo_api.plot import plot_series
+from studyapp.demo_api.plot import PLAIN_MARKERS, plot_series
 from studyapp.errors import UserError
 from studyapp.model import Card
 from studyapp.tui.context import DemoRunnerLike
@@ -43,9 +43,6 @@ from studyapp.tui.widgets.param_form import ParamForm
 DEMO_SEED = 0  # the seed a card's demo first runs with, as `studyapp demo run` does
 MIN_PLOT = 8  # rows: below this a plot shows too few of its values to read
 MAX_PLOT = 18
-# Series markers in a terminal without colour (NO_COLOR): a shape each, told apart in the
-# plot and in its legend.
-NO_COLOR_MARKERS = ("•", "x", "+", "o", "*", "#", "=", "%")
 
 CHECK = Content.from_markup("[bold $success]✓[/] ")
 CROSS = Content.from_markup("[bold $error]✗[/] ")
@@ -81,7 +78,7 @@ def draw(
     plot.plt.clear_figure()
 
     def marker(i: int) -> str:
-        return NO_COLOR_MARKERS[i % len(NO_COLOR_MARKERS)] if no_color else "braille"
+        return PLAIN_MARKERS[i % len(PLAIN_MARKERS)] if no_color else "braille"
 
     rows = plot.styles.height.value if plot.styles.height is not None else MIN_PLOT
     plot_series(plot.plt, series, spec, marker=marker, max_ticks=max(2, (int(rows) - 4) // 2))
