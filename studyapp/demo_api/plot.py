@@ -31,15 +31,17 @@ def curve_points(value: Any) -> tuple[list[float], list[float]]:
 
 
 def log_ticks(low: float, high: float, max_ticks: int = _MAX_LOG_TICKS + 1) -> list[float]:
-    """Tick positions in log10 units between `low` and `high`: the whole decades inside the
-    range, or a few even steps if it holds fewer than two; at most `max_ticks` (at least 2).
+    """Tick positions in log10 units for data from `low` to `high`: the whole decades within
+    it (or a little beyond: a twentieth of its span, at most half a decade), or a few even
+    steps if there are fewer than two; at most `max_ticks` of them (at least 2).
 
-    A tick outside the data would be drawn outside the plot, over its title. Over many
-    decades every few of them, counted from the top one, so the labels stay apart on a short
-    axis: two labels on one row of a short plot would run together ("0.011.0").
+    A tick further outside the data would be drawn outside the plot, over its title. Over
+    many decades every few of them, counted from the top one, so the labels stay apart on a
+    short axis: two labels on one row of a short plot would run together ("0.011.0").
     """
     max_ticks = max(2, max_ticks)
-    decades = list(range(math.ceil(low), math.floor(high) + 1))
+    slack = min((high - low) / 20, 0.5)
+    decades = list(range(math.ceil(low - slack), math.floor(high + slack) + 1))
     if len(decades) >= 2:
         every = max(1, math.ceil((len(decades) - 1) / min(_MAX_LOG_TICKS, max_ticks - 1)))
         return [float(d) for d in decades[::-every][::-1]]
