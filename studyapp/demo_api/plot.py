@@ -62,10 +62,13 @@ def plot_series(
     spec: PlotSpec | None,
     marker: Callable[[int], str | None] = lambda _: None,
     max_ticks: int = _MAX_LOG_TICKS + 1,
+    color: Any = None,
 ) -> bool:
     """Draw every curve of `series` on `plt`; False if there was nothing to draw.
 
     `max_ticks` bounds the ticks of a log y axis: about one every two rows of the plot.
+    `color`, when given, draws every curve in it (without colour they differ by marker, and
+    each stays as visible as the text).
 
     A log y axis is drawn as log10 of the values with ticks labelled in the values themselves
     (plotext's own log scale labels ticks with every digit, and re-applies itself on each
@@ -79,7 +82,8 @@ def plot_series(
             kept = [(x, math.log10(y)) for x, y in zip(xs, ys, strict=True) if y > 0]
             xs, ys = [x for x, _ in kept], [y for _, y in kept]
         if ys:
-            plt.plot(xs, ys, label=one_line(str(label)), marker=marker(i))
+            style = {} if color is None else {"color": color}
+            plt.plot(xs, ys, label=one_line(str(label)), marker=marker(i), **style)
             drawn += ys
     if not drawn:
         return False

@@ -23,6 +23,7 @@ from typing import Any
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
+from textual.color import Color
 from textual.containers import Vertical
 from textual.content import Content
 from textual.widget import Widget
@@ -73,15 +74,18 @@ def draw(
     no_color: bool = False,
 ) -> None:
     """Draw every curve on one plot (see `plot_series`): braille lines in colour, or without
-    colour a marker shape per curve. At most one y tick every two rows, so labels never
-    touch."""
+    colour a marker shape per curve, each in the text's own colour (the theme's series
+    colours, turned grey, would leave one near-invisible). At most one y tick every two
+    rows, so labels never touch."""
     plot.plt.clear_figure()
+    text = Color.parse(plot.app.theme_variables["foreground"]).rgb if no_color else None
 
     def marker(i: int) -> str:
         return PLAIN_MARKERS[i % len(PLAIN_MARKERS)] if no_color else "braille"
 
     rows = plot.styles.height.value if plot.styles.height is not None else MIN_PLOT
-    plot_series(plot.plt, series, spec, marker=marker, max_ticks=max(2, (int(rows) - 4) // 2))
+    ticks = max(2, (int(rows) - 4) // 2)
+    plot_series(plot.plt, series, spec, marker=marker, max_ticks=ticks, color=text)
     plot.refresh()
 
 
