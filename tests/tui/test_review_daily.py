@@ -152,12 +152,12 @@ async def test_a_demo_still_running_under_the_next_card_says_whose_it_is(make_ap
         panel = app.screen.query_one(DemoPanel)
         await pilot.press("space", "4")
         assert panel.is_open and panel.running
-        assert "previous card" in str(panel.border_subtitle)
+        assert "previous card's demo" in str(panel.border_title)
         await pilot.press("d")  # this card's demo instead: the old run is cancelled
         await settle(pilot)
         assert runner.cancelled.is_set()
         assert panel.card_id == app.screen.session.current.id
-        assert not panel.border_subtitle
+        assert "previous" not in str(panel.border_title)
 
 
 async def test_a_new_demo_never_shows_the_last_ones_result(make_app, runner, cards):

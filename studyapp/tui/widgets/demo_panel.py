@@ -129,7 +129,6 @@ class DemoPanel(Vertical):
         height: auto;
         border: round $accent;
         border-title-color: $accent;
-        border-subtitle-color: $warning;
         padding: 0 1;
         display: none;
     }
@@ -162,6 +161,7 @@ class DemoPanel(Vertical):
         self.seed = DEMO_SEED
         self.result: DemoResult | None = None
         self.card_id: int | None = None
+        self.other_card = False
         self.compact = False
         self._active_run = 0
         self._demo_running = False
@@ -197,9 +197,10 @@ class DemoPanel(Vertical):
         if self._demo_running:
             self.cancel()
         self.card_id = card.id
-        self.border_subtitle = None
+        self.other_card = False
+        self.spec = None
         self.add_class("-open")
-        self.border_title = "Demo"
+        self._title()
         if card.demo is None:
             self._note("This card has no demo.")
             return
@@ -210,7 +211,7 @@ class DemoPanel(Vertical):
             self._note(f"This card's demo link does not work: {exc.message}", failed=True)
             return
         self.spec = spec
-        self.border_title = line(spec.title)
+        self._title()
         await self.start(params, DEMO_SEED)
 
     async def start(self, params: Mapping[str, Any], seed: int) -> None:
@@ -250,8 +251,15 @@ class DemoPanel(Vertical):
         self._release_hidden_focus()
 
     def mark_other_card(self, other: bool) -> None:
-        """Say on the border that what shows belongs to the card before this one."""
-        self.border_subtitle = "for the previous card · d runs this card's" if other else None
+        """Say in the title that what shows belongs to the card before this one."""
+        self.other_card = other
+        self._title()
+
+    def _title(self) -> None:
+        title = self.spec.title if self.spec is not None else "Demo"
+        if self.other_card:
+            title += " · the previous card's demo (d opens this card's)"
+        self.border_title = line(title)
 
     def set_compact(self, compact: bool) -> None:
         """Few rows: claims without headings (each check marked as one)."""
