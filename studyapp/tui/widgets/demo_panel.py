@@ -258,7 +258,7 @@ class DemoPanel(Vertical):
     def _title(self) -> None:
         title = self.spec.title if self.spec is not None else "Demo"
         if self.other_card:
-            title += " · the previous card's demo (d opens this card's)"
+            title += " · previous card's demo"
         self.border_title = line(title)
 
     def set_compact(self, compact: bool) -> None:
