@@ -52,3 +52,14 @@ def test_heatmap_puts_today_in_the_last_column():
     assert monday.startswith("Mon")
     assert monday.split()[1:] == ["▒", "█"]  # a third of the peak, then the peak
     assert rows[2].plain.split() == ["·"]  # last Tuesday, empty; this Tuesday is still to come
+
+
+async def test_the_summary_keeps_each_figure_on_its_own_line_at_80_columns(make_app, history):
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("t")
+        summary = app.screen.query_one("#stats-summary")
+        lines = [summary.render_line(y).text.rstrip() for y in range(summary.size.height)]
+        assert [line.split()[0] for line in lines] == ["Cards", "Reviews", "Streak", "Retention"]
+        assert lines[2].split() == ["Streak", "3", "days"]

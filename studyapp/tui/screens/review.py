@@ -42,8 +42,7 @@ if TYPE_CHECKING:
     from studyapp.tui.widgets.demo_panel import DemoPanel
 
 WIDE = 140  # columns from which the demo sits beside the card
-ROOMY = 40  # rows from which the card keeps its answer shown under the demo, and the demo
-# its claims under headings
+ROOMY = 40  # rows from which the answer stays shown under an open demo, claims headed
 # The scroll keys: they move the open demo (left and right: its table), else the card.
 SCROLLS = {
     "up": ("scroll_up", "Scroll up"),
@@ -64,11 +63,11 @@ class CardArea(VerticalScroll, can_focus=False):
 class DemoArea(VerticalScroll, can_focus=False):
     """Where the demo panel scrolls; tells the panel when its height changes."""
 
+    panel: DemoPanel | None = None
+
     def on_resize(self, event: events.Resize) -> None:
-        for panel in self.children:
-            fit = getattr(panel, "fit_plot", None)
-            if fit is not None:
-                self.call_after_refresh(fit)
+        if self.panel is not None:
+            self.call_after_refresh(self.panel.fit_plot)
 
 
 class ReviewScreen(Screen[None]):
@@ -153,7 +152,9 @@ class ReviewScreen(Screen[None]):
             from studyapp.tui.widgets.demo_panel import DemoPanel
 
             self._panel = DemoPanel(self.services.runner, self.services.new_seed, id="review-demo")
-            await self.query_one("#review-demo-area").mount(self._panel)
+            area = self.query_one(DemoArea)
+            area.panel = self._panel
+            await area.mount(self._panel)
         return self._panel
 
     # --- what is shown -----------------------------------------------------------------------

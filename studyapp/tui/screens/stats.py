@@ -24,7 +24,7 @@ RECENT_DAYS = 30
 
 def percent(retention: Retention) -> str:
     rate = retention.rate
-    return "-" if rate is None else f"{rate:.1%} of {retention.reviews}"
+    return "none yet" if rate is None else f"{rate:.1%} of {retention.reviews} reviews"
 
 
 def summary_content(stats: Stats) -> Content:
@@ -39,7 +39,7 @@ def summary_content(stats: Stats) -> Content:
         ("Streak     ", "bold"),
         f"{stats.streak} {days}\n",
         ("Retention  ", "bold"),
-        f"{percent(stats.retention)} reviews",
+        percent(stats.retention),
         ("   last 30 days ", "bold"),
         percent(stats.retention_30d),
     )
