@@ -18,9 +18,9 @@ LEECH_TAG = "leech"
 LEECH_LAPSES = 8
 DEFAULT_NEW_PER_DAY = 20
 DEFAULT_REVIEWS_PER_DAY = 200
-# What a review was: a new card's first rating, a review, a relearning after a lapse, or a
-# same-day repeat that changes nothing (a drill).
-REVIEW_KINDS = ("new", "review", "relearn", "drill")
+# What a review was: a new card's first rating, a review, a relearning after a lapse, a
+# same-day repeat that changes nothing (a drill), or a review ahead of the due date (early).
+REVIEW_KINDS = ("new", "review", "relearn", "drill", "early")
 MAX_PER_DAY = 100_000  # a daily limit above this is no limit at all
 MAX_REVIEW_MS = 24 * 60 * 60 * 1000  # the time one rating took, as a file can give it
 
@@ -160,7 +160,13 @@ class Deck:
 
 @dataclass(frozen=True)
 class DeckCounts:
-    """What `studyapp decks` shows for one deck."""
+    """What home and `studyapp decks` show for one deck.
+
+    `new` and `due` are what a review started now would show: the cards not yet studied and
+    the reviews due, each within what is left of the deck's daily limit. `learning` counts
+    the cards in today's drill (rated below 4 today, shown again); `unseen` every card not
+    yet studied, whatever the limit.
+    """
 
     name: str
     total: int
@@ -168,6 +174,7 @@ class DeckCounts:
     due: int
     learning: int
     suspended: int = 0
+    unseen: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -176,6 +183,7 @@ class DeckCounts:
             "new": self.new,
             "due": self.due,
             "learning": self.learning,
+            "unseen": self.unseen,
         }
 
 
@@ -189,7 +197,7 @@ class Review:
     study_day: date
     rating: int
     duration_ms: int
-    kind: str  # "new", "review", "relearn" or "drill" (a same-day repeat that changes nothing)
+    kind: str  # one of REVIEW_KINDS
     before: SM2State
     after: SM2State
 

@@ -13,6 +13,7 @@ from studyapp.scheduling.sm2 import (
     Rating,
     SM2State,
     check_rating,
+    sm2_answer,
     sm2_review,
 )
 
@@ -27,6 +28,7 @@ __all__ = [
     "SM2State",
     "check_rating",
     "day_start",
+    "sm2_answer",
     "sm2_review",
     "study_day",
 ]

@@ -2,8 +2,18 @@
 
 The queue is built once when the session starts: due reviews most-overdue first within the
 deck's daily review limit, new cards in deck order within the daily new limit (counting those
-already introduced today), spread evenly among the reviews. Cards still in the drill from an
-earlier session today come first.
+already introduced today), spread evenly among the reviews. Over several decks, each deck's
+cards are spread over the session (reviews within each due date, new cards over all), so
+"review all decks" mixes them instead of going one deck at a time. Cards still in the drill
+from an earlier session today come first.
+
+When nothing is left, the learner can study more: extra new cards beyond today's limit
+(`add_new`), or review ahead, cards due within the next few days (`review_ahead`). A card
+reviewed ahead is logged as "early" and scheduled by `sm2_answer`, which never makes it due
+sooner than it was.
+
+`preview` says what each rating would do to the card on screen (its next interval, whether it
+comes back today), computed by the same code that applies the rating.
 
 Each rating is its own unit of work, committed before the next card is chosen. Only the first
 rating of a card on a study day changes its state; a card rated below 4 comes back a few cards
@@ -26,22 +36,24 @@ loads it in the background once that card is on screen).
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal, NamedTuple, TypeVar
 
 from studyapp.clock import Clock, system_clock, today
 from studyapp.db import Store
 from studyapp.db.reads import AVAILABLE, Rows, StudyCard, day_of, study_card
 from studyapp.errors import UserError
 from studyapp.model import LEECH_LAPSES, LEECH_TAG, Card, Review, normalize_tags
-from studyapp.scheduling import check_rating, sm2_review
+from studyapp.scheduling import RATING_LABELS, SM2State, check_rating, sm2_answer
 
 DRILL_GAP = 3  # a drilled card comes back after this many other cards
 DRILL_PASS = 4  # ratings below this bring a card back the same day
 MAX_COUNTED_MS = 60_000  # time on one card counts at most a minute, as Anki does
 
-ItemKind = Literal["new", "review", "drill"]
+ItemKind = Literal["new", "review", "drill", "early"]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -52,6 +64,9 @@ class QueueItem:
 
 @dataclass(frozen=True)
 class Remaining:
+    """Cards left in the session: new, reviews (reviews ahead included) and learning (the
+    cards in today's drill, shown again until rated 4 or 5)."""
+
     new: int
     review: int
     drill: int
@@ -69,6 +84,31 @@ class Answered:
     review: Review
     changed_state: bool
     comes_back: bool
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one rating would do to the card on screen (see `StudySession.preview`).
+
+    `days` counts from today's study day to the day the card is next due once today's
+    study of it is over; `again_today` says it comes back later in this session first (the
+    same-day drill). Any scheduler can answer in these terms.
+    """
+
+    rating: int
+    due: date | None
+    days: int
+    again_today: bool
+    changes_state: bool
+
+
+@dataclass(frozen=True)
+class MoreToStudy:
+    """What the learner could study beyond today's queue."""
+
+    new: int  # new cards not in the queue, beyond today's limit
+    ahead: int  # cards due within `days` days, not yet due
+    days: int
 
 
 @dataclass(frozen=True)
@@ -106,6 +146,32 @@ _LATEST_REVIEW = (
 @dataclass
 class _Tally:
     ratings: list[tuple[int, int, int]] = field(default_factory=list)  # card, rating, ms
+
+
+def spread(groups: Sequence[Sequence[T]]) -> list[T]:
+    """The items of every group, each group spread evenly over the result in its own order.
+
+    Item i of a group of n sits at (i + 1/2) / n of the way through; ties go to the earlier
+    group. Two decks of 20 alternate; a deck of 40 and one of 10 give one card of the small
+    deck every five.
+    """
+    keyed = [
+        ((2 * i + 1) / (2 * len(group)), order, i)
+        for order, group in enumerate(groups)
+        for i in range(len(group))
+    ]
+    keyed.sort()
+    return [groups[order][i] for _, order, i in keyed]
+
+
+def soonest_first(per_deck: Sequence[Sequence[tuple[date, int]]]) -> list[int]:
+    """Card ids by due date, earliest first; within one due date, each deck's cards (in the
+    deck's own order) spread over it."""
+    by_day: dict[date, list[list[int]]] = {}
+    for order, cards in enumerate(per_deck):
+        for due, card_id in cards:
+            by_day.setdefault(due, [[] for _ in per_deck])[order].append(card_id)
+    return [cid for due in sorted(by_day) for cid in spread(by_day[due])]
 
 
 def interleave(reviews: list[QueueItem], news: list[QueueItem]) -> list[QueueItem]:
@@ -156,6 +222,24 @@ SELECT min(c.due) FROM cards AS c
 WHERE c.deck_id = :deck_id AND c.due > :day AND NOT c.suspended
 """
 _DECKS = "SELECT id, name, new_per_day, reviews_per_day, day_start_hour FROM decks"
+_CHANGED_ON = (
+    "SELECT 1 FROM reviews WHERE card_id = :card_id AND study_day = :day AND kind != 'drill'"
+    " LIMIT 1"
+)
+# Cards of a deck that are not yet due but will be within `:until`, soonest first; not those
+# whose schedule was already changed today (only one rating a day changes a card).
+_AHEAD_CARDS = f"""
+SELECT c.due, c.position, c.id FROM cards AS c
+WHERE c.deck_id = :deck_id AND c.due > :day AND c.due <= :until AND {AVAILABLE}
+  AND NOT EXISTS (
+    SELECT 1 FROM reviews AS r
+    WHERE r.card_id = c.id AND r.study_day = :day AND r.kind != 'drill'
+  )
+ORDER BY c.due, c.position, c.id
+"""
+_COUNT_NEW = f"""
+SELECT count(*) FROM cards AS c WHERE c.deck_id = :deck_id AND c.due IS NULL AND {AVAILABLE}
+"""
 
 
 class DeckScope(NamedTuple):
@@ -203,22 +287,49 @@ def build_queue(rows: Rows, decks: list[DeckScope], clock: Clock) -> list[QueueI
         ids = {d.id for d in decks if d.day_start_hour == hour}
         drill += [QueueItem(cid, "drill") for did, cid in drilling_today(rows, day) if did in ids]
         done |= {did: n for did, n in introduced_and_reviewed(rows, day).items() if did in ids}
-    reviews: list[tuple[Any, int, int, int]] = []  # due, deck order, position, id
-    news: list[QueueItem] = []
-    for order, deck in enumerate(decks):
+    dues: list[list[tuple[date, int]]] = []
+    news: list[list[QueueItem]] = []
+    for deck in decks:
         day = days[deck.day_start_hour].isoformat()
         new_done, reviews_done = done.get(deck.id, (0, 0))
         review_room = max(0, deck.reviews_per_day - reviews_done)
         new_room = max(0, deck.new_per_day - new_done)
+        due_rows = []
         if review_room:
             due_rows = rows(_DUE_CARDS, {"deck_id": deck.id, "day": day, "room": review_room})
-            reviews += [(due, order, pos, cid) for due, pos, cid in due_rows]
+        dues.append([(_day(due), cid) for due, _, cid in due_rows])
         if new_room:
             new_rows = rows(_NEW_CARDS, {"deck_id": deck.id, "day": day, "room": new_room})
-            news += [QueueItem(cid, "new") for (cid,) in new_rows]
-    reviews.sort()
-    review_items = [QueueItem(cid, "review") for *_, cid in reviews]
-    return drill + interleave(review_items, news)
+            news.append([QueueItem(cid, "new") for (cid,) in new_rows])
+    reviews = [QueueItem(cid, "review") for cid in soonest_first(dues)]
+    return drill + interleave(reviews, spread(news))
+
+
+def _day(value: Any) -> date:
+    found = day_of(value)
+    assert found is not None, "a due card has a due date"
+    return found
+
+
+def changed_on(rows: Rows, card_id: int, day: date) -> bool:
+    """Whether the card's schedule was already changed on `day` (by a rating that was not a
+    drill repeat): only the first rating of a study day changes a card."""
+    return bool(rows(_CHANGED_ON, {"card_id": card_id, "day": day.isoformat()}))
+
+
+def next_state(before: SM2State, rating: int, day: date, changes: bool) -> tuple[SM2State, str]:
+    """The card's state after `rating` on `day`, and the kind of review it was.
+
+    The one place a rating becomes a schedule, for `answer` and `preview` alike.
+    """
+    if not changes:
+        return before, "drill"
+    after = sm2_answer(before, rating, day)
+    if before.is_new:
+        return after, "new"
+    if before.due is not None and day < before.due:
+        return after, "early"
+    return after, "review"
 
 
 class StudySession:
@@ -238,6 +349,7 @@ class StudySession:
         self._undo: list[_Undo] = []
         self._tally = _Tally()
         self._current: Card | None = None
+        self._current_hour = 0  # the day-start hour of the current card's deck
         self._shown_at: datetime | None = None
         self._started = clock()
         with store.reading() as rows:
@@ -262,6 +374,7 @@ class StudySession:
         while self._queue:
             found = study_card(rows, self._queue[0].card_id)
             if found is not None and not found.card.suspended:
+                self._current_hour = found.day_start_hour
                 return found.card
             self._queue.pop(0)  # deleted or suspended elsewhere since the queue was built
         return None
@@ -273,7 +386,26 @@ class StudySession:
     @property
     def remaining(self) -> Remaining:
         kinds = Counter(item.kind for item in self._queue)
-        return Remaining(kinds["new"], kinds["review"], kinds["drill"])
+        return Remaining(kinds["new"], kinds["review"] + kinds["early"], kinds["drill"])
+
+    def preview(self) -> dict[int, Outcome]:
+        """What each rating 1-5 would do to the card on screen; empty when there is none.
+
+        One indexed read (whether the card was already rated today), so compute it once per
+        card shown. The outcomes come from `next_state`, the code `answer` applies.
+        """
+        card = self.current
+        if card is None:
+            return {}
+        day = today(self.clock, self._current_hour)
+        with self.store.reading() as rows:
+            changes = not changed_on(rows, card.id, day)
+        out = {}
+        for rating in RATING_LABELS:
+            after, _ = next_state(card.state, rating, day, changes)
+            days = (after.due - day).days if after.due is not None else 0
+            out[rating] = Outcome(rating, after.due, days, rating < DRILL_PASS, changes)
+        return out
 
     @property
     def done(self) -> int:
@@ -321,11 +453,7 @@ class StudySession:
                 day = today(lambda: now, found.day_start_hour)
                 before = found.card.state
                 changes = not repo.has_state_change_on(session, card.id, day)
-                if changes:
-                    after = sm2_review(before, quality, day)
-                    kind = "new" if before.is_new else "review"
-                else:
-                    after, kind = before, "drill"
+                after, kind = next_state(before, quality, day, changes)
                 values = repo.state_values(after)
                 tags = found.card.tags
                 if after.lapses > before.lapses and after.lapses >= LEECH_LAPSES:
@@ -448,6 +576,78 @@ class StudySession:
         if card.buried_until != buried_until:
             return "the card was buried or unburied since"
         return None
+
+    # --- studying more -----------------------------------------------------------------------
+
+    def more(self, days: int) -> MoreToStudy:
+        """How many new cards are left beyond today's queue, and how many cards fall due
+        within the next `days` days (not yet due, not already rated today)."""
+        queued = {item.card_id for item in self._queue}
+        with self.store.reading() as rows:
+            new = sum(
+                rows(_COUNT_NEW, {"deck_id": d.id, "day": self._day_of(d).isoformat()})[0][0]
+                for d in self._decks
+            )
+            new -= sum(1 for item in self._queue if item.kind == "new")
+            ahead = sum(
+                1 for group in self._ahead(rows, days) for _, cid in group if cid not in queued
+            )
+        return MoreToStudy(max(0, new), ahead, days)
+
+    def add_new(self, count: int) -> int:
+        """Add up to `count` new cards to the session beyond today's new-card limit, spread
+        over the decks; returns how many were added. They are logged as new cards, so they
+        count against the limit of the rest of the day."""
+        if count < 1:
+            return 0
+        queued = {item.card_id for item in self._queue}
+        groups = []
+        with self.store.reading() as rows:
+            for deck in self._decks:
+                params = {
+                    "deck_id": deck.id,
+                    "day": self._day_of(deck).isoformat(),
+                    "room": count + len(queued),
+                }
+                found = [cid for (cid,) in rows(_NEW_CARDS, params) if cid not in queued]
+                groups.append([QueueItem(cid, "new") for cid in found[:count]])
+        added = spread(groups)[:count]
+        self._extend(added)
+        return len(added)
+
+    def review_ahead(self, days: int) -> int:
+        """Add the cards due within the next `days` days to the session, soonest first with
+        the decks mixed; returns how many. Each is logged as an early review and scheduled
+        so that it is never due sooner than it was (`sm2_answer`)."""
+        if days < 1:
+            return 0
+        queued = {item.card_id for item in self._queue}
+        with self.store.reading() as rows:
+            ahead = soonest_first(self._ahead(rows, days))
+        added = [QueueItem(cid, "early") for cid in ahead if cid not in queued]
+        self._extend(added)
+        return len(added)
+
+    def _ahead(self, rows: Rows, days: int) -> list[list[tuple[date, int]]]:
+        """Each deck's cards due within `days` days after its study day: (due, id)."""
+        groups = []
+        for deck in self._decks:
+            day = self._day_of(deck)
+            params = {
+                "deck_id": deck.id,
+                "day": day.isoformat(),
+                "until": (day + timedelta(days=days)).isoformat(),
+            }
+            groups.append([(_day(due), cid) for due, _, cid in rows(_AHEAD_CARDS, params)])
+        return groups
+
+    def _extend(self, items: list[QueueItem]) -> None:
+        if items:
+            self._queue += items
+            self._current = None
+
+    def _day_of(self, deck: DeckScope) -> date:
+        return today(self.clock, deck.day_start_hour)
 
     # --- the end -----------------------------------------------------------------------------
 

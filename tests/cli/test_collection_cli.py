@@ -30,8 +30,8 @@ def test_decks_json_lists_counts(db_path: Path, capsys: pytest.CaptureFixture[st
     code, out, err = run(capsys, "decks", "--json", "--db", str(db_path))
     assert code == 0 and err == ""
     assert json.loads(out) == [
-        {"name": "CNN", "total": 1, "new": 1, "due": 0, "learning": 0},
-        {"name": "Optimizers", "total": 3, "new": 3, "due": 0, "learning": 0},
+        {"name": "CNN", "total": 1, "new": 1, "due": 0, "learning": 0, "unseen": 1},
+        {"name": "Optimizers", "total": 3, "new": 3, "due": 0, "learning": 0, "unseen": 3},
     ]
     code, out, _ = run(capsys, "decks", "--db", str(db_path))
     assert code == 0 and "Optimizers" in out and "All decks" in out

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from studyapp.formats import FormatError
 from studyapp.formats.backup import document, export, parse
 from studyapp.formats.base import ExportCard, ExportDeck, ReviewDraft
-from studyapp.model import DemoLink
+from studyapp.model import REVIEW_KINDS, DemoLink
 from studyapp.scheduling import SM2State
 
 BEFORE = SM2State.new()
@@ -157,7 +157,7 @@ REVIEWS = st.builds(
     study_day=st.dates(),
     rating=st.integers(1, 5),
     duration_ms=st.integers(0, 10**6),
-    kind=st.sampled_from(["new", "review", "relearn", "drill"]),
+    kind=st.sampled_from(list(REVIEW_KINDS)),
     before=STATES,
     after=STATES,
 )

@@ -17,9 +17,9 @@ async def test_stats_show_retention_streak_and_forecast_overall_and_per_deck(mak
         screen = app.screen
         assert isinstance(screen, StatsScreen)
         summary = text_of(app, "#stats-summary")
-        assert "Cards 5 (0 new, 0 suspended)" in summary
-        assert "Reviews 12 (0 today)" in summary
-        assert "Streak 3 days" in summary
+        assert "Cards      5 (0 unseen, 0 suspended)" in summary
+        assert "Reviews    12 (0 today)" in summary
+        assert "Streak     3 days" in summary
         assert "80.0% of 5 reviews" in summary
         forecast = screen.query_one("#stats-forecast", DayBars).values
         assert len(forecast) == 30 and sum(forecast) == 5
@@ -30,11 +30,11 @@ async def test_stats_show_retention_streak_and_forecast_overall_and_per_deck(mak
         await pilot.press("n")
         await pilot.pause()
         assert screen.deck == "Basics"
-        assert "Cards 2 (0 new" in text_of(app, "#stats-summary")
+        assert "Cards      2 (0 unseen" in text_of(app, "#stats-summary")
         await pilot.press("p", "p")
         await pilot.pause()
         assert screen.deck == "Optimizers"
-        assert "Cards 3 (0 new" in text_of(app, "#stats-summary")
+        assert "Cards      3 (0 unseen" in text_of(app, "#stats-summary")
 
         await pilot.press("escape")
         assert not isinstance(app.screen, StatsScreen)
@@ -52,3 +52,14 @@ def test_heatmap_puts_today_in_the_last_column():
     assert monday.startswith("Mon")
     assert monday.split()[1:] == ["▒", "█"]  # a third of the peak, then the peak
     assert rows[2].plain.split() == ["·"]  # last Tuesday, empty; this Tuesday is still to come
+
+
+async def test_the_summary_keeps_each_figure_on_its_own_line_at_80_columns(make_app, history):
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("t")
+        summary = app.screen.query_one("#stats-summary")
+        lines = [summary.render_line(y).text.rstrip() for y in range(summary.size.height)]
+        assert [line.split()[0] for line in lines] == ["Cards", "Reviews", "Streak", "Retention"]
+        assert lines[2].split() == ["Streak", "3", "days"]

@@ -1,4 +1,9 @@
-"""Home: the decks with what is new, due and in today's drill, today's progress and streak.
+"""Home: the decks with what today's review holds (new, due, learning), today's progress and
+streak.
+
+New and due are what a review started now would show, within each deck's daily limits, so
+the numbers here are the numbers the review's header starts from; unseen counts every card
+not yet studied.
 
 One key starts a review of the selected deck (or of all decks); the others lead to browse,
 stats, import and export. Counts are read again whenever the screen comes back into view.
@@ -26,7 +31,7 @@ def today_line(reviewed: int, streak: int, due: int, new: int, learning: int) ->
         ("Today ", "bold"),
         f"{reviewed} reviewed · streak {streak} {days} · ",
         (f"{due} due", "bold"),
-        f" · {new} new · {learning} again",
+        f" · {new} new · {learning} learning",
     )
 
 
@@ -60,7 +65,7 @@ class HomeScreen(Screen[None]):
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
         table.add_column("Deck", key="deck")
-        for label in ("New", "Due", "Again", "Total"):
+        for label in ("New", "Due", "Learning", "Unseen", "Total"):
             table.add_column(label, key=label.lower())
 
     def on_screen_resume(self) -> None:
@@ -79,17 +84,20 @@ class HomeScreen(Screen[None]):
             key = f"deck-{i}"
             self._rows[key] = deck.name
             table.add_row(
-                cell(deck.name), *_numbers(deck.new, deck.due, deck.learning, deck.total), key=key
+                cell(deck.name),
+                *_numbers(deck.new, deck.due, deck.learning, deck.unseen, deck.total),
+                key=key,
             )
         new = sum(c.new for c in counts)
         due = sum(c.due for c in counts)
         learning = sum(c.learning for c in counts)
+        unseen = sum(c.unseen for c in counts)
         total = sum(c.total for c in counts)
         if counts:
             self._rows[ALL_DECKS] = None
             table.add_row(
                 Text("All decks", style="bold"),
-                *_numbers(new, due, learning, total),
+                *_numbers(new, due, learning, unseen, total),
                 key=ALL_DECKS,
             )
             table.move_cursor(row=min(selected, table.row_count - 1))

@@ -24,21 +24,22 @@ RECENT_DAYS = 30
 
 def percent(retention: Retention) -> str:
     rate = retention.rate
-    return "-" if rate is None else f"{rate:.1%} of {retention.reviews}"
+    return "none yet" if rate is None else f"{rate:.1%} of {retention.reviews} reviews"
 
 
 def summary_content(stats: Stats) -> Content:
+    """Four short lines, so nothing wraps mid-phrase at 80 columns."""
     days = "day" if stats.streak == 1 else "days"
     today = stats.reviews_per_day.get(stats.today, 0)
     return Content.assemble(
-        ("Cards ", "bold"),
-        f"{stats.cards} ({stats.new} new, {stats.suspended} suspended)   ",
-        ("Reviews ", "bold"),
-        f"{stats.total_reviews} ({today} today)   ",
-        ("Streak ", "bold"),
+        ("Cards      ", "bold"),
+        f"{stats.cards} ({stats.new} unseen, {stats.suspended} suspended)\n",
+        ("Reviews    ", "bold"),
+        f"{stats.total_reviews} ({today} today)\n",
+        ("Streak     ", "bold"),
         f"{stats.streak} {days}\n",
-        ("Retention ", "bold"),
-        f"{percent(stats.retention)} reviews",
+        ("Retention  ", "bold"),
+        percent(stats.retention),
         ("   last 30 days ", "bold"),
         percent(stats.retention_30d),
     )
