@@ -35,7 +35,8 @@ from studyapp.db import Store
 from studyapp.db.reads import AVAILABLE, Rows, StudyCard, day_of, study_card
 from studyapp.errors import UserError
 from studyapp.model import LEECH_LAPSES, LEECH_TAG, Card, Review, normalize_tags
-from studyapp.scheduling import check_rating, sm2_review
+from studyapp.scheduling import check_rating
+from studyapp.services.outcomes import next_state
 
 DRILL_GAP = 3  # a drilled card comes back after this many other cards
 DRILL_PASS = 4  # ratings below this bring a card back the same day
@@ -319,14 +320,14 @@ class StudySession:
                 if found is None:
                     raise UserError("this card was deleted while it was on screen")
                 day = today(lambda: now, found.day_start_hour)
-                before = found.card.state
+                before, memory_before = found.card.state, found.card.memory
                 changes = not repo.has_state_change_on(session, card.id, day)
                 if changes:
-                    after = sm2_review(before, quality, day)
+                    after, memory_after = next_state(found.card, quality, day, found.settings)
                     kind = "new" if before.is_new else "review"
                 else:
-                    after, kind = before, "drill"
-                values = repo.state_values(after)
+                    after, memory_after, kind = before, memory_before, "drill"
+                values = repo.state_values(after) | repo.memory_values(memory_after)
                 tags = found.card.tags
                 if after.lapses > before.lapses and after.lapses >= LEECH_LAPSES:
                     tags = normalize_tags([*tags, LEECH_TAG])
@@ -335,7 +336,16 @@ class StudySession:
                 review = repo.insert_review(
                     session,
                     repo.review_values(
-                        card.id, now, day, quality, duration_ms, kind, before, after
+                        card.id,
+                        now,
+                        day,
+                        quality,
+                        duration_ms,
+                        kind,
+                        before,
+                        after,
+                        memory_before,
+                        memory_after,
                     ),
                 )
                 following = self._head(rows)  # read in the same unit of work
@@ -348,7 +358,7 @@ class StudySession:
         self._tally.ratings.append((card.id, quality, duration_ms))
         self._current = following
         self._shown_at = now if following is not None else None
-        updated = replace(found.card, state=after, tags=tags)
+        updated = replace(found.card, state=after, memory=memory_after, tags=tags)
         return Answered(updated, review, changes, comes_back)
 
     def suspend(self) -> Card:
@@ -409,7 +419,9 @@ class StudySession:
                 raise UserError(f"cannot undo: {problem}")
             assert found is not None
             if entry.review is not None:
-                values = repo.state_values(entry.review.before)
+                values = repo.state_values(entry.review.before) | repo.memory_values(
+                    entry.review.memory_before
+                )
                 if entry.leech_added and LEECH_TAG in found.card.tags:
                     kept = [tag for tag in found.card.tags if tag != LEECH_TAG]
                     values["tags"] = repo.tags_to_db(kept)
@@ -441,7 +453,7 @@ class StudySession:
                 return "that rating was already taken back, in another window"
             if latest != entry.review.id:
                 return "the card was rated again since, in another window (undo there first)"
-            if card.state != entry.review.after:
+            if card.state != entry.review.after or card.memory != entry.review.memory_after:
                 return "the card's schedule was changed since (by an import or a restore)"
         if card.suspended != suspended:
             return "the card was suspended since" if card.suspended else "it was unsuspended since"
