@@ -16,7 +16,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -27,7 +26,6 @@ from studyapp.db import Store
 from studyapp.db import repository as repo
 from studyapp.db.models import CardRow, DeckRow, ReviewRow
 from studyapp.errors import UserError
-from studyapp.model import DeckSettings
 from studyapp.scheduling import SM2State, check_rating
 from studyapp.scheduling import evaluation as ev
 from studyapp.scheduling.fsrs import (
@@ -177,24 +175,12 @@ class SchedulerService:
     # --- evaluation -------------------------------------------------------------------------
 
     def evaluate(
-        self,
-        deck: str | None = None,
-        revlog: Path | None = None,
-        cancelled: Callable[[], bool] | None = None,
+        self, deck: str | None = None, cancelled: Callable[[], bool] | None = None
     ) -> Evaluation:
-        """Replay a history (a deck's, the collection's, or a review log file's) and score
-        SM-2, FSRS with default parameters and FSRS fitted on its earlier part."""
-        if revlog is not None:
-            from studyapp.formats.revlog import read_history
-
-            history: Mapping[Any, Sequence[tuple[date, int]]] = read_history(
-                revlog, DeckSettings().day_start_hour
-            )
-            source = str(revlog)
-        else:
-            history = self.history(deck)
-            source = f"deck {deck!r}" if deck is not None else "all decks"
-        return evaluate_history(history, source, cancelled)
+        """Replay a deck's review log (or the collection's) and score SM-2, FSRS with default
+        parameters and FSRS fitted on its earlier part."""
+        source = f"deck {deck!r}" if deck is not None else "all decks"
+        return evaluate_history(self.history(deck), source, cancelled)
 
 
 def evaluate_history(
