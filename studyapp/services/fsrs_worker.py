@@ -80,9 +80,13 @@ def fit_parameters(
         while not receiver.poll(POLL_S):
             if cancelled is not None and cancelled():
                 raise FitCancelled
-            if not process.is_alive() and not receiver.poll(0):
-                raise UserError(f"fitting FSRS failed: its worker exited ({process.exitcode})")
-        status, value = receiver.recv()
+        try:
+            status, value = receiver.recv()
+        except EOFError:  # the worker ended without an answer
+            process.join(timeout=5)
+            raise UserError(
+                f"fitting FSRS failed: its worker process ended ({process.exitcode})"
+            ) from None
     finally:
         if process.is_alive():
             process.terminate()
