@@ -45,14 +45,18 @@ from contextlib import closing
 from datetime import date, datetime
 from typing import Any
 
+from studyapp.formats.anki_collection import Timing
+from studyapp.formats.anki_schedule import days_elapsed
 from studyapp.formats.base import ExportCard, ExportDeck
 from studyapp.formats.package_zip import zip_archive
 from studyapp.model import normalize_tags
 from studyapp.scheduling import DEFAULT_DAY_START_HOUR, study_day
 
-# The package's creation time; with no scheduler version set, Anki counts its days from it
-# in whole 86,400-second steps.
+# The package's creation time. Its days are counted as Anki's v2 scheduler counts them:
+# local days since then, rolling over at 04:00 (a v1 package would have Anki convert its
+# learning log entries' buttons as v1's three-button learning steps).
 CREATED = 1_411_124_400
+ROLLOVER_HOUR = 4
 # Our ratings onto Anki's buttons (1 Again, 2 Hard, 3 Good, 4 Easy).
 ANKI_BUTTON = {1: 1, 2: 1, 3: 2, 4: 3, 5: 4}
 # A review's kind as Anki's log type (0 learning, 1 review, 2 relearning).
@@ -204,6 +208,7 @@ def _collection(decks: Sequence[ExportDeck], timestamp: float) -> bytes:
     """The `collection.anki2` database holding `decks`, as bytes."""
     modified = int(timestamp)
     first_id = int(timestamp * 1000)
+    timing = package_timing(timestamp)
     notes: list[tuple[int, str, str, str, str, int]] = []
     deck_notes: list[tuple[int, int, int]] = []  # a deck's id and the range of its note ids
     scheduled: list[tuple[int, ExportCard, date]] = []  # card id, card, its deck's today
@@ -268,7 +273,7 @@ def _collection(decks: Sequence[ExportDeck], timestamp: float) -> bytes:
             (
                 first_id,
                 first_id,
-                json.dumps(_COLLECTION_CONF),
+                json.dumps({**_COLLECTION_CONF, **_timing_conf(timing)}),
                 json.dumps({str(MODEL_ID): _model(decks, modified)}),
                 json.dumps(_decks(decks)),
                 json.dumps(_DECK_OPTIONS),
@@ -285,19 +290,35 @@ def _collection(decks: Sequence[ExportDeck], timestamp: float) -> bytes:
             deck_notes,
         )
         if scheduled:
-            _schedule(connection, scheduled, int(timestamp))
+            now = datetime.fromtimestamp(timestamp).astimezone()
+            _schedule(connection, scheduled, days_elapsed(timing, now))
         connection.executescript(_INDEXES)
         connection.commit()
         return connection.serialize()
 
 
+def package_timing(timestamp: float) -> Timing:
+    """How Anki counts the package's days: v2, from CREATED, in this machine's time zone."""
+    offset = datetime.fromtimestamp(timestamp).astimezone().utcoffset()
+    west = -int(offset.total_seconds() // 60) if offset is not None else 0
+    return Timing(CREATED, scheduler_version=2, rollover_hour=ROLLOVER_HOUR, creation_offset=west)
+
+
+def _timing_conf(timing: Timing) -> dict[str, int | None]:
+    return {
+        "schedVer": timing.scheduler_version,
+        "rollover": timing.rollover_hour,
+        "creationOffset": timing.creation_offset,
+    }
+
+
 def _schedule(
     connection: sqlite3.Connection,
     cards: Sequence[tuple[int, ExportCard, date]],
-    modified: int,
+    package_today: int,
 ) -> None:
-    """Give the cards that have been studied (or suspended) their schedule and review log."""
-    package_today = (modified - CREATED) // 86_400  # the package's day, as Anki counts it
+    """Give the cards that have been studied (or suspended) their schedule and review log;
+    `package_today` is the package's day number now."""
     rows = []
     revlog = []
     taken: set[int] = set()
