@@ -164,7 +164,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
     rows = []
     for name in MODELS:
         scores = evaluation.models[name]
-        rows.append([MODEL_NAMES[name], scores.log_loss, scores.rmse_bins, scores.auc])
+        auc = round(scores.auc, 4) if scores.auc is not None else None
+        rows.append([MODEL_NAMES[name], round(scores.log_loss, 4), round(scores.rmse_bins, 4), auc])
     print_table(["Model", "Log loss", "RMSE(bins)", "AUC"], rows)
     for note in evaluation.notes:
         say(f"Note: {note}.")
