@@ -204,3 +204,20 @@ def test_a_card_due_in_twelve_days_here_is_due_in_twelve_days_in_anki(tmp_path: 
         assert in_anki(col) == {"twelve": (2, 2, 12, 15, 2600, 0), "fresh": (0, 0, 0, 0, 0, 0)}
     finally:
         col.close()
+
+
+def test_an_anki_package_is_a_review_log_to_evaluate(tmp_path: Path) -> None:
+    from studyapp.formats.revlog import read_history
+
+    col, ids = anki_history(tmp_path)
+    try:
+        package = export(col, tmp_path / "history.apkg", legacy=False)
+    finally:
+        col.close()
+    history = read_history(package, 4)
+    # The first rating of each study day, buttons as ratings; the reschedule by hand is
+    # not a rating, and the relearning step the same day changes nothing.
+    studied = history[str(ids["studied"])]
+    assert [(day - today()).days for day, _ in studied] == [-30, -20, -8]
+    assert [rating for _, rating in studied] == [4, 1, 4]
+    assert [rating for _, rating in history[str(ids["answered"])]] == [5]
