@@ -49,7 +49,7 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
         description="Fit FSRS's 21 parameters to the review log with the fsrs package's "
         "optimizer (in a worker process; it takes a while on a long history) and store them "
         "on the deck. With no --deck, one set is fitted to every deck's reviews together and "
-        "given to every deck. Below 512 reviews the defaults are kept.",
+        "given to every deck. Below 512 reviews nothing is fitted or changed.",
     )
     optimize.add_argument("--deck", metavar="NAME", help="one deck (default: all, together)")
     optimize.add_argument("--json", action="store_true", help="print JSON")
@@ -129,7 +129,7 @@ def run_optimize(args: argparse.Namespace) -> int:
     if not report.fitted:
         say(
             f"Not fitted: {scope} has {report.reviews} reviews to learn from, and FSRS needs "
-            f"at least 512. The default parameters are kept."
+            "at least 512. Its parameters stay as they are (the defaults until a fit)."
         )
         return 0
     say(

@@ -152,17 +152,19 @@ class SchedulerService:
         self, deck: str | None = None, cancelled: Callable[[], bool] | None = None
     ) -> OptimizeReport:
         """Fit FSRS to the review log of `deck` (or of every deck together, for every deck)
-        and store the parameters; with too few reviews the defaults are kept and nothing is
-        fitted. Cards of FSRS decks get memory states under the new parameters."""
+        and store the parameters; with too few reviews nothing is fitted or changed (the
+        report then gives the parameters the deck has). Cards of FSRS decks get memory
+        states under the new parameters."""
         from studyapp.services.fsrs_worker import fit_parameters
 
         with self.store.read() as session:
             rows = [_deck_row(session, deck)] if deck is not None else repo.decks(session)
             names = tuple(row.name for row in rows)
             history = _history(session, [row.id for row in rows])
+            current = repo.to_deck(rows[0]).settings.fsrs.weights if rows else None
         reviews = ev.fit_reviews(history)
         if reviews < ev.MIN_FIT_REVIEWS:
-            return OptimizeReport(names, reviews, False, FSRSSettings().weights)
+            return OptimizeReport(names, reviews, False, current or FSRSSettings().weights)
         parameters = fit_parameters(history, cancelled)
         with self.store.write() as session:
             for name in names:

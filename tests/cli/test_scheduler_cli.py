@@ -124,7 +124,7 @@ def test_optimize_says_plainly_when_there_are_too_few_reviews(
     CardService(open_store(str(db_path))).add("D", "q", "a")
     code, out, err = run(capsys, "scheduler", "optimize", "--deck", "D", "--db", str(db_path))
     assert code == 0 and err == ""
-    assert "FSRS needs at least 512" in out and "default parameters are kept" in out
+    assert "FSRS needs at least 512" in out and "stay as they are" in out
     code, out, _ = run(capsys, "scheduler", "optimize", "--json", "--db", str(db_path))
     assert json.loads(out)["fitted"] is False
     code, _, err = run(capsys, "scheduler", "evaluate", "--deck", "D", "--db", str(db_path))
