@@ -46,6 +46,11 @@ MIN_DIFFICULTY = 1.0
 MAX_DIFFICULTY = 10.0
 
 
+def load_fsrs() -> None:
+    """Import the `fsrs` package's scheduler now (about 0.1 s) rather than at first use."""
+    import fsrs  # noqa: F401
+
+
 def default_parameters() -> tuple[float, ...]:
     """The package's FSRS-6 default parameters, used until a deck's own are fitted."""
     from fsrs.scheduler import DEFAULT_PARAMETERS
