@@ -52,3 +52,30 @@ def test_heatmap_puts_today_in_the_last_column():
     assert monday.startswith("Mon")
     assert monday.split()[1:] == ["▒", "█"]  # a third of the peak, then the peak
     assert rows[2].plain.split() == ["·"]  # last Tuesday, empty; this Tuesday is still to come
+
+
+async def test_stats_name_the_scheduler_and_compare_the_models_on_request(make_app, history, store):
+    from studyapp.services.scheduler import SchedulerService
+
+    SchedulerService(store).set_scheduler("Optimizers", "fsrs", 0.85)
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("t")
+        assert "each deck its own" in text_of(app, "#stats-scheduler")
+        await pilot.press("p")  # the last deck: Optimizers
+        await pilot.pause()
+        assert app.screen.deck == "Optimizers"
+        assert "FSRS, desired retention 0.85, default parameters" in text_of(
+            app, "#stats-scheduler"
+        )
+        assert "c compares" in text_of(app, "#stats-comparison")
+        await pilot.press("c")
+        await settle(pilot)
+        shown = text_of(app, "#stats-comparison")
+        for model in ("SM-2", "FSRS, default parameters", "FSRS, fitted on the earlier reviews"):
+            assert model in shown
+        assert "fewer than the 512 FSRS needs" in shown
+        await pilot.press("n")  # back to all decks: the comparison is asked for again
+        await pilot.pause()
+        assert "c compares" in text_of(app, "#stats-comparison")
