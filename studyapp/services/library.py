@@ -39,6 +39,7 @@ from studyapp.services import bundled_files
 from studyapp.services.bundled import BundledHistory, BundledSync, BundledUpdate
 from studyapp.services.bundled_files import LOADED_KEY, REVISION_KEY, deck_files, revision
 from studyapp.services.draft_mapping import DraftMapper, ImportReport, ParsedFile, key_to_uid
+from studyapp.services.scheduler import give_missing_memory
 
 BACKUP_FORMAT = "json"  # JSON carries any text, NUL included, as an escape
 
@@ -111,6 +112,7 @@ class LibraryService:
                 if dry_run:
                     raise _DryRun(mapper)
                 mapper.flush()
+                give_missing_memory(session, mapper.decks_used)
                 report.deck = _deck_names(mapper)
         except _DryRun:
             report.deck = _deck_names(mapper)

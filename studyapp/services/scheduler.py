@@ -13,7 +13,7 @@ current interval. Fitting runs in a worker process (`fsrs_worker`); the rest is 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
@@ -255,20 +255,36 @@ def _history(session: Session, deck_ids: list[int] | None) -> dict[int, list[tup
     return history
 
 
-def _give_memory(session: Session, deck_ids: list[int], settings: FSRSSettings) -> tuple[int, int]:
-    """Give every card of the decks the FSRS memory state its review log leads to (or, for a
-    reviewed card without one, its schedule). Returns how many came from each."""
+def give_missing_memory(session: Session, deck_names: Iterable[str]) -> None:
+    """Give the cards of these decks that are on FSRS and have no memory state yet (cards an
+    import just added, say) the memory state their review log leads to."""
+    for name in deck_names:
+        row = repo.deck_by_name(session, name)
+        if row is not None and row.scheduler == "fsrs":
+            settings = repo.to_deck(row).settings.fsrs
+            _give_memory(session, [row.id], settings, only_missing=True)
+
+
+def _give_memory(
+    session: Session, deck_ids: list[int], settings: FSRSSettings, only_missing: bool = False
+) -> tuple[int, int]:
+    """Give every card of the decks (`only_missing`: every one without a memory state) the
+    FSRS memory state its review log leads to (or, for a reviewed card without one, its
+    schedule). Returns how many came from each."""
     history = _history(session, deck_ids)
-    rows = session.execute(
-        select(
-            CardRow.id,
-            CardRow.ease_cents,
-            CardRow.repetitions,
-            CardRow.interval,
-            CardRow.due,
-            CardRow.lapses,
-        ).where(CardRow.deck_id.in_(deck_ids))
-    ).all()
+    query = select(
+        CardRow.id,
+        CardRow.ease_cents,
+        CardRow.repetitions,
+        CardRow.interval,
+        CardRow.due,
+        CardRow.lapses,
+    ).where(CardRow.deck_id.in_(deck_ids))
+    if only_missing:  # new cards need none
+        query = query.where(CardRow.stability.is_(None), CardRow.due.is_not(None))
+        if session.execute(query.limit(1)).first() is None:
+            return 0, 0
+    rows = session.execute(query).all()
     from_log = from_schedule = 0
     for card_id, ease, repetitions, interval, due, lapses in rows:
         reviews = history.get(card_id)

@@ -228,3 +228,17 @@ def test_evaluation_ranks_the_fitted_model_first_on_a_learner_it_can_learn() -> 
 def test_a_history_with_nothing_to_score_is_one_sentence() -> None:
     with pytest.raises(UserError, match="nothing to evaluate"):
         evaluate_history({"a": [(START, 4)]}, "deck 'D'")
+
+
+def test_cards_imported_into_an_fsrs_deck_get_memory_from_their_log(
+    store: Store, clock: FakeClock, tmp_path: Path
+) -> None:
+    add_cards(store, "D", 1)
+    SchedulerService(store, clock).set_scheduler("D", "fsrs")
+    history = simulate(3, 40, seed=6)
+    path = tmp_path / "more.json"
+    path.write_text(json.dumps(backup_of(history, "D")))
+    LibraryService(store, clock).import_files([path])
+    by_uid = {c.uid: c for c in CardService(store).search(deck="D")}
+    for key, reviews in history.items():
+        assert by_uid[key].memory == memory_from_reviews(reviews, FSRSSettings())
