@@ -25,7 +25,13 @@ from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from studyapp.scheduling.sm2 import MAX_INTERVAL, SM2State, check_rating, sm2_review
+from studyapp.scheduling.sm2 import (
+    MAX_INTERVAL,
+    PASSING_RATING,
+    SM2State,
+    check_rating,
+    sm2_review,
+)
 
 if TYPE_CHECKING:
     import fsrs
@@ -205,7 +211,8 @@ def fsrs_review(
     """The card's state and memory after rating it on study day `today` under FSRS.
 
     Interval and due day are FSRS's; ease, repetitions and lapses move as SM-2 moves them.
-    A reviewed card without a memory state gets one from its schedule first
+    A card reviewed ahead of its due day and passed is never due sooner than it was. A
+    reviewed card without a memory state gets one from its schedule first
     (`memory_from_schedule`). Nothing passed in is changed.
     """
     quality = check_rating(rating)
@@ -214,6 +221,9 @@ def fsrs_review(
         card, _fsrs_rating(quality), review_datetime=moment(today)
     )
     interval = min(MAX_INTERVAL, max(1, (reviewed.due - moment(today)).days))
+    if state.due is not None and today < state.due and quality >= PASSING_RATING:
+        # Reviewed ahead and passed: never due sooner than it already was.
+        interval = max(interval, (state.due - today).days)
     shadow = sm2_review(state, quality, today)
     after = replace(shadow, interval=interval, due=today + timedelta(days=interval))
     return after, _memory_of(reviewed)

@@ -154,3 +154,14 @@ def test_the_package_card_is_a_review_card_on_its_last_review_day() -> None:
     card = package_card(state, FSRSMemory(10, 5), FSRSSettings(), START)
     assert card.state == State.Review
     assert card.last_review == datetime(2026, 2, 20, tzinfo=UTC)
+
+
+def test_a_card_reviewed_ahead_and_passed_is_never_due_sooner() -> None:
+    state, memory = fsrs_review(SM2State.new(), None, 4, START, FSRSSettings())
+    state, memory = fsrs_review(state, memory, 4, state.due, FSRSSettings())
+    assert state.due is not None and state.interval > 5
+    early = START + timedelta(days=3)
+    ahead, _ = fsrs_review(state, memory, 3, early, FSRSSettings())
+    assert ahead.due is not None and ahead.due >= state.due
+    failed, _ = fsrs_review(state, memory, 1, early, FSRSSettings())
+    assert failed.due is not None and failed.due < state.due
