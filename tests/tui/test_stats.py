@@ -76,6 +76,15 @@ async def test_stats_name_the_scheduler_and_compare_the_models_on_request(make_a
         for model in ("SM-2", "FSRS, default parameters", "FSRS, fitted on the earlier reviews"):
             assert model in shown
         assert "fewer than the 512 FSRS needs" in shown
-        await pilot.press("n")  # back to all decks: the comparison is asked for again
+        await pilot.press("f")  # back to SM-2, from the stats screen
         await pilot.pause()
+        assert text_of(app, "#stats-scheduler").endswith("SM-2")
         assert "c compares" in text_of(app, "#stats-comparison")
+        await pilot.press("f")
+        await pilot.pause()
+        assert "FSRS, desired retention 0.85" in text_of(app, "#stats-scheduler")
+        await pilot.press("n")  # all decks: no single scheduler to switch
+        await pilot.pause()
+        await pilot.press("f")
+        await pilot.pause()
+        assert "each deck its own" in text_of(app, "#stats-scheduler")

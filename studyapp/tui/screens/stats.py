@@ -87,6 +87,13 @@ class StatsScreen(Screen[None]):
         Binding("n", "cycle_deck(1)", "Next deck", id="stats.next"),
         Binding("p", "cycle_deck(-1)", "Previous deck", id="stats.previous"),
         Binding("c", "compare", "Compare SM-2 and FSRS", id="stats.compare"),
+        Binding(
+            "f",
+            "switch_scheduler",
+            "Switch the deck to FSRS / SM-2",
+            show=False,
+            id="stats.scheduler",
+        ),
         Binding("escape", "back", "Back", id="stats.back"),
     ]
 
@@ -146,6 +153,28 @@ class StatsScreen(Screen[None]):
         self.query_one("#stats-comparison", Static).update(
             Content("c compares how well SM-2 and FSRS predict these reviews.")
         )
+
+    def action_switch_scheduler(self) -> None:
+        deck = self.deck
+        if deck is None:
+            self.notify("Choose a deck first (n / p).", markup=False)
+            return
+        try:
+            current = self.services.decks.get(deck).settings.scheduler
+            target = "sm2" if current == "fsrs" else "fsrs"
+            report = self.services.scheduler.set_scheduler(deck, target)
+        except UserError as exc:
+            self.notify(exc.message, severity="error", markup=False)
+            return
+        if target == "fsrs":
+            message = (
+                f"Now on FSRS: {report.from_log} cards got their memory state from their "
+                f"review log, {report.from_schedule} from their interval; due dates stay."
+            )
+        else:
+            message = "Now on SM-2, from each card's current interval."
+        self.notify(message, markup=False)
+        self.show(deck)
 
     def action_compare(self) -> None:
         self.query_one("#stats-comparison", Static).update(
