@@ -13,6 +13,13 @@ from datetime import date, datetime
 from typing import Any
 
 from studyapp.scheduling import DEFAULT_DAY_START_HOUR, SM2State
+from studyapp.scheduling.fsrs import (
+    DEFAULT_DESIRED_RETENTION,
+    DEFAULT_SCHEDULER,
+    SCHEDULERS,
+    FSRSMemory,
+    FSRSSettings,
+)
 
 LEECH_TAG = "leech"
 LEECH_LAPSES = 8
@@ -133,11 +140,19 @@ class DemoLink:
 
 @dataclass(frozen=True)
 class DeckSettings:
-    """Per-deck study limits and the hour at which the study day rolls over."""
+    """Per-deck study limits, the hour at which the study day rolls over, and the scheduler:
+    SM-2 or FSRS, with FSRS's desired retention and fitted parameters (None: defaults)."""
 
     new_per_day: int = DEFAULT_NEW_PER_DAY
     reviews_per_day: int = DEFAULT_REVIEWS_PER_DAY
     day_start_hour: int = DEFAULT_DAY_START_HOUR
+    scheduler: str = DEFAULT_SCHEDULER
+    desired_retention: float = DEFAULT_DESIRED_RETENTION
+    fsrs_params: tuple[float, ...] | None = None
+
+    @property
+    def fsrs(self) -> FSRSSettings:
+        return FSRSSettings(self.fsrs_params, self.desired_retention)
 
     def problem(self) -> str | None:
         """Why these settings cannot be a deck's (one sentence), or None if they can."""
@@ -147,7 +162,9 @@ class DeckSettings:
             value = getattr(self, name)
             if not 0 <= value <= MAX_PER_DAY:
                 return f"{name} must be from 0 to {MAX_PER_DAY:,}, not {value}"
-        return None
+        if self.scheduler not in SCHEDULERS:
+            return f"the scheduler is one of {', '.join(SCHEDULERS)}, not {self.scheduler!r}"
+        return self.fsrs.problem()
 
 
 @dataclass(frozen=True)
@@ -200,6 +217,9 @@ class Review:
     kind: str  # one of REVIEW_KINDS
     before: SM2State
     after: SM2State
+    memory_before: FSRSMemory | None = None  # FSRS memory around the rating, if it had one
+    memory_after: FSRSMemory | None = None
+    imported: bool = False  # brought in from another app's history
 
 
 @dataclass(frozen=True)
@@ -218,6 +238,7 @@ class Card:
     suspended: bool = False
     buried_until: date | None = None
     position: int = 0
+    memory: FSRSMemory | None = None  # FSRS memory state, once the card has one
 
     @property
     def is_leech(self) -> bool:

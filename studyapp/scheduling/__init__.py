@@ -1,9 +1,11 @@
 """Spaced-repetition scheduling: pure functions of a card's state, a rating and a day.
 
-No database, no UI, no torch: the standard library only.
+No database, no UI, no torch: SM-2 is the standard library only; FSRS calls the `fsrs`
+package's scheduler, loaded when first used.
 """
 
 from studyapp.scheduling.days import DEFAULT_DAY_START_HOUR, day_start, study_day
+from studyapp.scheduling.fsrs import FSRSMemory, FSRSSettings, fsrs_review
 from studyapp.scheduling.sm2 import (
     MAX_COUNT,
     MAX_EASE_CENTS,
@@ -19,6 +21,8 @@ from studyapp.scheduling.sm2 import (
 
 __all__ = [
     "DEFAULT_DAY_START_HOUR",
+    "FSRSMemory",
+    "FSRSSettings",
     "MAX_COUNT",
     "MAX_EASE_CENTS",
     "MAX_INTERVAL",
@@ -28,6 +32,7 @@ __all__ = [
     "SM2State",
     "check_rating",
     "day_start",
+    "fsrs_review",
     "sm2_answer",
     "sm2_review",
     "study_day",

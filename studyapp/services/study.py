@@ -45,8 +45,10 @@ from studyapp.clock import Clock, system_clock, today
 from studyapp.db import Store
 from studyapp.db.reads import AVAILABLE, Rows, StudyCard, day_of, study_card
 from studyapp.errors import UserError
-from studyapp.model import LEECH_LAPSES, LEECH_TAG, Card, Review, normalize_tags
-from studyapp.scheduling import RATING_LABELS, SM2State, check_rating, sm2_answer
+from studyapp.model import LEECH_LAPSES, LEECH_TAG, Card, DeckSettings, Review, normalize_tags
+from studyapp.scheduling import RATING_LABELS, SM2State, check_rating
+from studyapp.scheduling.fsrs import FSRSMemory
+from studyapp.services import outcomes
 
 DRILL_GAP = 3  # a drilled card comes back after this many other cards
 DRILL_PASS = 4  # ratings below this bring a card back the same day
@@ -317,19 +319,23 @@ def changed_on(rows: Rows, card_id: int, day: date) -> bool:
     return bool(rows(_CHANGED_ON, {"card_id": card_id, "day": day.isoformat()}))
 
 
-def next_state(before: SM2State, rating: int, day: date, changes: bool) -> tuple[SM2State, str]:
-    """The card's state after `rating` on `day`, and the kind of review it was.
+def next_state(
+    card: Card, rating: int, day: date, changes: bool, settings: DeckSettings
+) -> tuple[SM2State, FSRSMemory | None, str]:
+    """The card's schedule and FSRS memory after `rating` on `day`, and the kind of review.
 
-    The one place a rating becomes a schedule, for `answer` and `preview` alike.
+    The one place a rating becomes a schedule, for `answer` and `preview` alike; the deck's
+    scheduler (SM-2 or FSRS) does the arithmetic (`services.outcomes`).
     """
+    before = card.state
     if not changes:
-        return before, "drill"
-    after = sm2_answer(before, rating, day)
+        return before, card.memory, "drill"
+    after, memory = outcomes.next_state(card, rating, day, settings)
     if before.is_new:
-        return after, "new"
+        return after, memory, "new"
     if before.due is not None and day < before.due:
-        return after, "early"
-    return after, "review"
+        return after, memory, "early"
+    return after, memory, "review"
 
 
 class StudySession:
@@ -349,7 +355,7 @@ class StudySession:
         self._undo: list[_Undo] = []
         self._tally = _Tally()
         self._current: Card | None = None
-        self._current_hour = 0  # the day-start hour of the current card's deck
+        self._current_settings = DeckSettings()  # the settings of the current card's deck
         self._shown_at: datetime | None = None
         self._started = clock()
         with store.reading() as rows:
@@ -374,7 +380,7 @@ class StudySession:
         while self._queue:
             found = study_card(rows, self._queue[0].card_id)
             if found is not None and not found.card.suspended:
-                self._current_hour = found.day_start_hour
+                self._current_settings = found.settings
                 return found.card
             self._queue.pop(0)  # deleted or suspended elsewhere since the queue was built
         return None
@@ -397,12 +403,13 @@ class StudySession:
         card = self.current
         if card is None:
             return {}
-        day = today(self.clock, self._current_hour)
+        settings = self._current_settings
+        day = today(self.clock, settings.day_start_hour)
         with self.store.reading() as rows:
             changes = not changed_on(rows, card.id, day)
         out = {}
         for rating in RATING_LABELS:
-            after, _ = next_state(card.state, rating, day, changes)
+            after, _, _ = next_state(card, rating, day, changes, settings)
             days = (after.due - day).days if after.due is not None else 0
             out[rating] = Outcome(rating, after.due, days, rating < DRILL_PASS, changes)
         return out
@@ -451,10 +458,12 @@ class StudySession:
                 if found is None:
                     raise UserError("this card was deleted while it was on screen")
                 day = today(lambda: now, found.day_start_hour)
-                before = found.card.state
+                before, memory_before = found.card.state, found.card.memory
                 changes = not repo.has_state_change_on(session, card.id, day)
-                after, kind = next_state(before, quality, day, changes)
-                values = repo.state_values(after)
+                after, memory_after, kind = next_state(
+                    found.card, quality, day, changes, found.settings
+                )
+                values = repo.state_values(after) | repo.memory_values(memory_after)
                 tags = found.card.tags
                 if after.lapses > before.lapses and after.lapses >= LEECH_LAPSES:
                     tags = normalize_tags([*tags, LEECH_TAG])
@@ -463,7 +472,16 @@ class StudySession:
                 review = repo.insert_review(
                     session,
                     repo.review_values(
-                        card.id, now, day, quality, duration_ms, kind, before, after
+                        card.id,
+                        now,
+                        day,
+                        quality,
+                        duration_ms,
+                        kind,
+                        before,
+                        after,
+                        memory_before,
+                        memory_after,
                     ),
                 )
                 following = self._head(rows)  # read in the same unit of work
@@ -476,7 +494,7 @@ class StudySession:
         self._tally.ratings.append((card.id, quality, duration_ms))
         self._current = following
         self._shown_at = now if following is not None else None
-        updated = replace(found.card, state=after, tags=tags)
+        updated = replace(found.card, state=after, memory=memory_after, tags=tags)
         return Answered(updated, review, changes, comes_back)
 
     def suspend(self) -> Card:
@@ -537,7 +555,9 @@ class StudySession:
                 raise UserError(f"cannot undo: {problem}")
             assert found is not None
             if entry.review is not None:
-                values = repo.state_values(entry.review.before)
+                values = repo.state_values(entry.review.before) | repo.memory_values(
+                    entry.review.memory_before
+                )
                 if entry.leech_added and LEECH_TAG in found.card.tags:
                     kept = [tag for tag in found.card.tags if tag != LEECH_TAG]
                     values["tags"] = repo.tags_to_db(kept)
@@ -569,7 +589,7 @@ class StudySession:
                 return "that rating was already taken back, in another window"
             if latest != entry.review.id:
                 return "the card was rated again since, in another window (undo there first)"
-            if card.state != entry.review.after:
+            if card.state != entry.review.after or card.memory != entry.review.memory_after:
                 return "the card's schedule was changed since (by an import or a restore)"
         if card.suspended != suspended:
             return "the card was suspended since" if card.suspended else "it was unsuspended since"

@@ -14,6 +14,7 @@ from studyapp.db.schema import HEAD, REVISIONS
 from studyapp.db.store import BACKUPS_KEPT, backup_folder
 from studyapp.errors import CollectionError, NewerCollectionError
 from studyapp.services.cards import CardService
+from studyapp.services.decks import DeckService
 
 
 def _migrated(path: Path) -> None:
@@ -196,6 +197,14 @@ def test_an_older_collection_is_backed_up_then_migrated_keeping_everything(
         ("t",),
         2.6,
         6,
+    )
+    # Decks made before FSRS stay on SM-2, and no card has a memory state yet.
+    assert card.memory is None
+    settings = DeckService(store).get("Old").settings
+    assert (settings.scheduler, settings.desired_retention, settings.fsrs_params) == (
+        "sm2",
+        0.9,
+        None,
     )
     backups = list(backup_folder(db_path).glob("*-migration.db"))
     assert len(backups) == 1

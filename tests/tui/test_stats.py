@@ -63,3 +63,39 @@ async def test_the_summary_keeps_each_figure_on_its_own_line_at_80_columns(make_
         lines = [summary.render_line(y).text.rstrip() for y in range(summary.size.height)]
         assert [line.split()[0] for line in lines] == ["Cards", "Reviews", "Streak", "Retention"]
         assert lines[2].split() == ["Streak", "3", "days"]
+
+
+async def test_stats_name_the_scheduler_and_compare_the_models_on_request(make_app, history, store):
+    from studyapp.services.scheduler import SchedulerService
+
+    SchedulerService(store).set_scheduler("Optimizers", "fsrs", 0.85)
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("t")
+        assert "each deck its own" in text_of(app, "#stats-scheduler")
+        await pilot.press("p")  # the last deck: Optimizers
+        await pilot.pause()
+        assert app.screen.deck == "Optimizers"
+        assert "FSRS, desired retention 0.85, default parameters" in text_of(
+            app, "#stats-scheduler"
+        )
+        assert "c compares" in text_of(app, "#stats-comparison")
+        await pilot.press("c")
+        await settle(pilot)
+        shown = text_of(app, "#stats-comparison")
+        for model in ("SM-2", "FSRS, default parameters", "FSRS, fitted on the earlier reviews"):
+            assert model in shown
+        assert "fewer than the 512 FSRS needs" in shown
+        await pilot.press("f")  # back to SM-2, from the stats screen
+        await pilot.pause()
+        assert text_of(app, "#stats-scheduler").endswith("SM-2")
+        assert "c compares" in text_of(app, "#stats-comparison")
+        await pilot.press("f")
+        await pilot.pause()
+        assert "FSRS, desired retention 0.85" in text_of(app, "#stats-scheduler")
+        await pilot.press("n")  # all decks: no single scheduler to switch
+        await pilot.pause()
+        await pilot.press("f")
+        await pilot.pause()
+        assert "each deck its own" in text_of(app, "#stats-scheduler")
