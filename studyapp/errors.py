@@ -24,3 +24,8 @@ class CollectionError(UserError):
 
 class NewerCollectionError(CollectionError):
     """The collection was written by a newer version of studyapp."""
+
+
+class UnconfirmedWrite(CollectionError):
+    """The connection to a database server was lost while a change was being committed: it
+    may or may not have been stored."""
