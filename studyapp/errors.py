@@ -22,6 +22,10 @@ class CollectionError(UserError):
     """The collection cannot be opened, read or written."""
 
 
+class NoCollectionYet(CollectionError):
+    """The database is there but holds no collection, and this command does not make one."""
+
+
 class NewerCollectionError(CollectionError):
     """The collection was written by a newer version of studyapp."""
 

@@ -51,3 +51,19 @@ def dump(db: str | Path) -> list[Any]:
 
     tables = ["alembic_version", *sorted(Base.metadata.tables)]
     return [(table, sql(db, f'SELECT * FROM "{table}" ORDER BY 1')) for table in tables]
+
+
+def holds_anything(db: str | Path) -> bool:
+    """Whether anything was made for the collection: its file, or any table on the server."""
+    if not on_server(db):
+        return Path(db).exists()
+    return bool(sql(db, "SELECT 1 FROM pg_tables WHERE schemaname = current_schema()"))
+
+
+def shown(db: str | Path) -> str:
+    """How messages name the collection: its file, or its URL with the password hidden."""
+    if not on_server(db):
+        return str(db)
+    from sqlalchemy.engine import make_url
+
+    return make_url(str(db)).render_as_string(hide_password=True)

@@ -17,7 +17,7 @@ from sqlalchemy.exc import DatabaseError, OperationalError
 from studyapp.db.engine import IMMEDIATE
 from studyapp.db.location import describe
 from studyapp.db.revisions import HEAD, REVISIONS
-from studyapp.errors import CollectionError, NewerCollectionError
+from studyapp.errors import CollectionError, NewerCollectionError, NoCollectionYet
 
 __all__ = ["HEAD", "REVISIONS", "current_revision", "ensure_schema", "upgrade_to_head"]
 
@@ -86,7 +86,7 @@ def ensure_schema(
         return False
     _check_known(revision, where)
     if revision is None and not create:
-        raise CollectionError(f"{where} holds no collection yet: `studyapp init` makes one there")
+        raise NoCollectionYet(f"{where} holds no collection yet: `studyapp init` makes one there")
     if revision is not None and before_migration is not None:
         before_migration()
     try:

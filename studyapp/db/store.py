@@ -433,13 +433,19 @@ def _stamp_new(store: Store) -> None:
 
 
 def open_store(
-    db: str | None = None, busy_timeout_s: float | None = None, *, read_only: bool = False
+    db: str | None = None,
+    busy_timeout_s: float | None = None,
+    *,
+    read_only: bool = False,
+    create: bool = True,
 ) -> Store:
     """Open (creating or upgrading as needed) the collection named by `db`, the env or default.
 
     `read_only` is for commands that only read: a collection file that is not there is an
     error, not made (nor its folder), and one at the current schema is opened so that it
-    cannot be changed, even in a read-only folder.
+    cannot be changed, even in a read-only folder; an empty database on a server is an error
+    too. `create=False` makes an empty database on a server `NoCollectionYet` instead of a
+    new collection.
     """
     if busy_timeout_s is None:
         busy_timeout_s = busy_timeout_from_env()
@@ -467,7 +473,7 @@ def open_store(
             store.engine,
             store.where,
             before_migration=lambda: store.backup("migration"),
-            create=not store.read_only,
+            create=create and not store.read_only,
         )
     except BaseException:
         store.dispose()
