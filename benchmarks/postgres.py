@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 SUPERUSER = "studyapp"
+BINDIR_VAR = "STUDYAPP_PG_BINDIR"
 INSTALL_HINT = "install the PostgreSQL server (Debian: `apt-get install postgresql`) to run them"
 # Where distributions keep the server binaries when they are not on PATH.
 BINARY_FOLDERS = ("/usr/lib/postgresql/*/bin", "/usr/pgsql-*/bin", "/usr/local/pgsql/bin")
@@ -33,7 +34,12 @@ class ServerUnavailable(RuntimeError):
 
 
 def find_binaries() -> Path | None:
-    """The folder holding `initdb` and `pg_ctl`: on PATH, else the newest installed version."""
+    """The folder holding `initdb` and `pg_ctl`: `STUDYAPP_PG_BINDIR` if set, else on PATH,
+    else the newest installed version."""
+    chosen = os.environ.get(BINDIR_VAR)
+    if chosen:
+        folder = Path(chosen)
+        return folder if (folder / "initdb").exists() and (folder / "pg_ctl").exists() else None
     initdb = shutil.which("initdb")
     if initdb is not None:
         folder = Path(initdb).resolve().parent

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -38,15 +39,37 @@ def db_path(tmp_path: Path) -> Path:
     return tmp_path / "collection.db"
 
 
-@pytest.fixture(scope="session")
-def pg_server() -> Iterator[postgres.Server]:
-    """The session's own PostgreSQL server, started on first use."""
+SKIP_REASON = "PostgreSQL tests skipped"
+
+
+def start_server() -> postgres.Server:
+    """A throwaway PostgreSQL server; skips the test (one line for all) when there is none."""
     try:
-        server = postgres.start()
+        return postgres.start()
     except postgres.ServerUnavailable as exc:
         if os.environ.get(REQUIRE_VAR) == "1":
             pytest.fail(f"{REQUIRE_VAR}=1 but the PostgreSQL server would not start: {exc}")
-        pytest.skip(f"PostgreSQL tests skipped: {exc}")
+        pytest.skip(f"{SKIP_REASON}: {exc}")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """Every test skipped for want of a server is reported at one place, so the summary
+    says it once, with the count, instead of once per test."""
+    report = yield
+    longrepr = report.longrepr
+    if report.skipped and isinstance(longrepr, tuple) and SKIP_REASON in longrepr[2]:
+        report.longrepr = (__file__, _SKIP_LINE, longrepr[2])
+    return report
+
+
+_SKIP_LINE = start_server.__code__.co_firstlineno
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[postgres.Server]:
+    """The session's own PostgreSQL server, started on first use."""
+    server = start_server()
     yield server
     server.stop()
 

@@ -22,6 +22,7 @@ from studyapp.db import Store, open_store
 from studyapp.errors import CollectionError
 from studyapp.services.study import StudySession
 from tests.backends import shown, sql
+from tests.conftest import start_server
 from tests.hardening.conftest import make_collection, one_line, studyapp
 
 UNREACHABLE = "cannot reach the database server"
@@ -105,10 +106,7 @@ def relayed(pg_server: postgres.Server) -> Iterator[tuple[str, Relay]]:
 @pytest.fixture
 def own_server() -> Iterator[postgres.Server]:
     """A server of this test's own, to stop and start again."""
-    try:
-        server = postgres.start()
-    except postgres.ServerUnavailable as exc:
-        pytest.skip(f"PostgreSQL tests skipped: {exc}")
+    server = start_server()
     yield server
     server.stop()
 
