@@ -17,6 +17,7 @@ machines can neither lose nor double a rating:
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import Any
 
@@ -32,6 +33,10 @@ IDLE_IN_TRANSACTION_S = 120
 # The write lock: one advisory lock per schema, in a key space of our own ("stdy").
 LOCK_SPACE = int.from_bytes(b"stdy", "big") - 2**31
 READ_OPTIONS = {"isolation_level": "REPEATABLE READ", "postgresql_readonly": True}
+
+# The driver logs what it ignores while a lost connection is torn down; the failure itself
+# reaches the user as one sentence, so those notes must not print a second line.
+logging.getLogger("psycopg").addHandler(logging.NullHandler())
 
 
 def is_server_url(url: str | URL) -> bool:

@@ -79,6 +79,11 @@ class HomeScreen(Screen[None]):
             if exc.message != self._failure:  # said once, however often home comes back
                 self.notify(exc.message, severity="error", markup=False)
             self._failure = exc.message
+            if not self._rows:  # nothing read yet: not "no cards", but "cannot tell"
+                self.query_one("#home-empty").display = False
+                self.query_one("#home-today", Static).update(
+                    Content("The collection cannot be read just now; trying again.")
+                )
             self.set_timer(RETRY_S, self._retry)
             return
         self._failure = None
