@@ -407,6 +407,20 @@ def reviews_of(session: Session, card_id: int) -> list[Review]:
     return [to_review(r) for r in rows]
 
 
+def stored_review(session: Session, card_id: int, at: datetime, rating: int) -> Review | None:
+    """The review of `card_id` logged at `at` with `rating`, if it is in the log."""
+    row = session.scalar(
+        select(ReviewRow)
+        .where(
+            ReviewRow.card_id == card_id,
+            ReviewRow.at == utc_naive(at),
+            ReviewRow.rating == rating,
+        )
+        .limit(1)
+    )
+    return to_review(row) if row is not None else None
+
+
 def has_state_change_on(session: Session, card_id: int, day: date) -> bool:
     """Whether the card already had its state-changing rating on study day `day`."""
     found = session.connection().execute(_CHANGED_ON, {"card_id": card_id, "day": day})

@@ -44,7 +44,7 @@ from typing import Any, Literal, NamedTuple, TypeVar
 from studyapp.clock import Clock, system_clock, today
 from studyapp.db import Store
 from studyapp.db.reads import AVAILABLE, Rows, StudyCard, day_of, study_card
-from studyapp.errors import UserError
+from studyapp.errors import CollectionError, UnconfirmedWrite, UserError
 from studyapp.model import LEECH_LAPSES, LEECH_TAG, Card, DeckSettings, Review, normalize_tags
 from studyapp.scheduling import RATING_LABELS, SM2State, check_rating
 from studyapp.scheduling.fsrs import FSRSMemory
@@ -80,12 +80,29 @@ class Remaining:
 
 @dataclass(frozen=True)
 class Answered:
-    """What a rating did: the review logged, the card after it, whether it comes back today."""
+    """What a rating did: the review logged, the card after it, whether it comes back today.
+
+    `recovered`: this is the rating given before the connection to a database server was lost
+    while saving it, found stored once the server answered again (the key pressed now was
+    not counted again).
+    """
 
     card: Card
     review: Review
     changed_state: bool
     comes_back: bool
+    recovered: bool = False
+
+
+@dataclass(frozen=True)
+class _InFlight:
+    """A rating whose commit a database server may or may not have received."""
+
+    found: StudyCard
+    at: datetime
+    rating: int
+    duration_ms: int
+    queue: list[QueueItem]
 
 
 @dataclass(frozen=True)
@@ -353,6 +370,7 @@ class StudySession:
         self.clock = clock
         self.drill_gap = drill_gap
         self._undo: list[_Undo] = []
+        self._in_flight: _InFlight | None = None
         self._tally = _Tally()
         self._current: Card | None = None
         self._current_settings = DeckSettings()  # the settings of the current card's deck
@@ -438,6 +456,9 @@ class StudySession:
         from studyapp.db.store import rows_in
 
         quality = check_rating(rating)
+        recovered = self._settle()
+        if recovered is not None:
+            return recovered
         card = self.current
         if card is None:
             raise UserError("there is no card to rate: the session is finished")
@@ -485,6 +506,10 @@ class StudySession:
                     ),
                 )
                 following = self._head(rows)  # read in the same unit of work
+        except UnconfirmedWrite:
+            self._queue = queue_before
+            self._in_flight = _InFlight(found, now, quality, duration_ms, queue_before)
+            return self._settle_now()
         except BaseException:
             self._queue = queue_before
             raise
@@ -496,6 +521,56 @@ class StudySession:
         self._shown_at = now if following is not None else None
         updated = replace(found.card, state=after, memory=memory_after, tags=tags)
         return Answered(updated, review, changes, comes_back)
+
+    def _settle_now(self) -> Answered:
+        """Find out at once whether the rating in flight was stored, or say it is unknown."""
+        where = self.store.where
+        try:
+            recovered = self._settle()
+        except CollectionError:
+            raise CollectionError(
+                f"{where}: the server went away while this rating was being saved; whether it "
+                "was stored is checked when the server is back (rate the card again then)"
+            ) from None
+        if recovered is None:
+            raise CollectionError(
+                f"{where}: the connection to the server was lost while saving: the rating was "
+                "not stored; rate the card again"
+            )
+        return recovered
+
+    def _settle(self) -> Answered | None:
+        """A rating in flight when the connection to a server was lost: its outcome if it
+        was stored (the session then goes on as if it had been confirmed), else None.
+        Raises CollectionError while the server cannot tell."""
+        from studyapp.db import repository as repo
+
+        flight = self._in_flight
+        if flight is None:
+            return None
+        card_id = flight.found.card.id
+        with self.store.read() as session:
+            review = repo.stored_review(session, card_id, flight.at, flight.rating)
+        self._in_flight = None
+        if review is None:
+            return None
+        comes_back = flight.rating < DRILL_PASS
+        self._queue = list(flight.queue)
+        self._queue.pop(0)
+        if comes_back:
+            self._queue.insert(min(self.drill_gap, len(self._queue)), QueueItem(card_id, "drill"))
+        found = flight.found.card
+        flags = (found.suspended, found.buried_until)
+        leech_added = (
+            review.after.lapses > review.before.lapses
+            and review.after.lapses >= LEECH_LAPSES
+            and LEECH_TAG not in found.tags
+        )
+        self._undo.append(_Undo(card_id, list(flight.queue), flags, review, leech_added))
+        self._tally.ratings.append((card_id, flight.rating, flight.duration_ms))
+        self._current = None
+        card = replace(flight.found.card, state=review.after, memory=review.memory_after)
+        return Answered(card, review, review.kind != "drill", comes_back, recovered=True)
 
     def suspend(self) -> Card:
         """Take the current card out of study until it is unsuspended."""
@@ -509,6 +584,7 @@ class StudySession:
         from studyapp.db import repository as repo
         from studyapp.db.store import rows_in
 
+        self._settle()
         card = self.current
         if card is None:
             raise UserError("there is no card on screen")
@@ -543,6 +619,7 @@ class StudySession:
         from studyapp.db import repository as repo
         from studyapp.db.store import rows_in
 
+        self._settle()
         if not self._undo:
             return None
         entry = self._undo[-1]

@@ -7,10 +7,24 @@ and look at the report before committing the new pictures.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
 from textual.pilot import Pilot
 
+from studyapp.db import Store, open_store
+
 SIZES = pytest.mark.parametrize("size", [(100, 30), (80, 24)], ids=["100x30", "80x24"])
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    """The pictures are pinned on the SQLite store only: the screens read the same values
+    from either (the other TUI tests run on both)."""
+    opened = open_store(str(tmp_path / "c.db"))
+    yield opened
+    opened.dispose()
 
 
 async def settled(pilot: Pilot, *keys: str) -> None:

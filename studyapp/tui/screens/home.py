@@ -6,7 +6,8 @@ the numbers here are the numbers the review's header starts from; unseen counts 
 not yet studied.
 
 One key starts a review of the selected deck (or of all decks); the others lead to browse,
-stats, import and export. Counts are read again whenever the screen comes back into view.
+stats, import and export. Counts are read again whenever the screen comes back into view,
+and every few seconds while a database server cannot be reached.
 """
 
 from __future__ import annotations
@@ -18,11 +19,13 @@ from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
+from studyapp.errors import UserError
 from studyapp.tui.context import Services
 from studyapp.tui.messages import StartReview
 from studyapp.tui.text import cell
 
 ALL_DECKS = "all"
+RETRY_S = 3.0  # how soon counts that could not be read are read again
 
 
 def today_line(reviewed: int, streak: int, due: int, new: int, learning: int) -> Content:
@@ -51,6 +54,7 @@ class HomeScreen(Screen[None]):
         super().__init__()
         self.services = services
         self._rows: dict[str, str | None] = {}
+        self._failure: str | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -75,7 +79,20 @@ class HomeScreen(Screen[None]):
             self.refresh_counts()
 
     def refresh_counts(self) -> None:
-        counts, progress = self.services.overview()
+        try:
+            counts, progress = self.services.overview()
+        except UserError as exc:  # a server out of reach: the counts shown stay
+            if exc.message != self._failure:  # said once, however often home comes back
+                self.notify(exc.message, severity="error", markup=False)
+            self._failure = exc.message
+            if not self._rows:  # nothing read yet: not "no cards", but "cannot tell"
+                self.query_one("#home-empty").display = False
+                self.query_one("#home-today", Static).update(
+                    Content("The collection cannot be read just now; trying again.")
+                )
+            self.set_timer(RETRY_S, self._retry)
+            return
+        self._failure = None
         table = self.query_one(DataTable)
         selected = table.cursor_row
         table.clear()
@@ -106,6 +123,10 @@ class HomeScreen(Screen[None]):
         self.query_one("#home-today", Static).update(
             today_line(progress.reviewed, progress.streak, due, new, learning)
         )
+
+    def _retry(self) -> None:
+        if self._failure is not None and self.app.screen is self:
+            self.refresh_counts()
 
     def selected_deck(self) -> str | None:
         table = self.query_one(DataTable)

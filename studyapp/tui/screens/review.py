@@ -238,10 +238,16 @@ class ReviewScreen(Screen[None]):
         if not self.revealed or self.session.current is None:
             return
         try:
-            self.session.answer(rating)
+            answered = self.session.answer(rating)
         except UserError as exc:
             self.notify(exc.message, severity="error", markup=False)
             return
+        if answered.recovered:
+            self.notify(
+                f"Your rating {answered.review.rating} of this card reached the server before "
+                "the connection was lost: it stands, and this key was not counted again.",
+                markup=False,
+            )
         self.show_current()
 
     def action_undo(self) -> None:
