@@ -7,7 +7,7 @@ from pathlib import Path
 
 from studyapp.services.cards import CardService
 from studyapp.services.study import StudySession
-from tests.backends import sql
+from tests.backends import on_server, sql
 from tests.hardening.conftest import make_collection, studyapp
 from tests.tui.conftest import NOW, review_count, settle
 
@@ -17,6 +17,10 @@ async def test_a_restore_from_another_shell_stops_the_review_writing(
 ):
     other = tmp_path / "other.db"
     make_collection(other, {"Theirs": 5})
+    if on_server(db):  # a server restores its JSON backup
+        backup, other = other, tmp_path / "other.json"
+        exported = studyapp("export", "--format", "json", "--output", other, "--db", backup)
+        assert exported.returncode == 0, exported.stderr
     app = make_app(start="review", deck="Basics")
     async with app.run_test(size=(100, 30), notifications=True) as pilot:
         await settle(pilot)
