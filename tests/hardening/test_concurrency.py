@@ -413,6 +413,6 @@ def test_a_card_rated_on_two_machines_counts_once_and_each_undo_takes_back_its_o
         assert sql(db, "SELECT rating, kind FROM reviews ORDER BY id") == []
         assert sql(db, "SELECT ease_cents, interval, repetitions, due FROM cards") == state_before
     finally:
-        for machine in machines:
-            _, err = machine.communicate(timeout=60)
+        errors = [machine.communicate(timeout=60)[1] for machine in machines]
+        for machine, err in zip(machines, errors, strict=True):
             assert machine.returncode == 0, err
