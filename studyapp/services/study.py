@@ -156,9 +156,11 @@ class _Undo:
     flag_before: tuple[str, Any] | None = None  # a suspend's or bury's column and old value
 
 
+# The card's latest rating that changed its schedule (a same-day repeat changes nothing), and
+# whether the review `review_id` is still in the log.
 _LATEST_REVIEW = (
-    "SELECT max(id), count(CASE WHEN id = :review_id THEN 1 END) FROM reviews"
-    " WHERE card_id = :card_id"
+    "SELECT max(CASE WHEN kind != 'drill' THEN id END),"
+    " count(CASE WHEN id = :review_id THEN 1 END) FROM reviews WHERE card_id = :card_id"
 )
 
 
@@ -614,7 +616,9 @@ class StudySession:
 
         Raises UserError, saying why, when the card changed since in a way the action did not
         make (rated again, suspended, rescheduled, deleted); that action can then no longer
-        be undone, and the one before it is next.
+        be undone, and the one before it is next. A same-day repeat changes no schedule: one
+        logged in another window since does not stop this undo, and undoing a repeat only
+        removes it from the log.
         """
         from studyapp.db import repository as repo
         from studyapp.db.store import rows_in
@@ -631,7 +635,10 @@ class StudySession:
                 self._undo.pop()
                 raise UserError(f"cannot undo: {problem}")
             assert found is not None
-            if entry.review is not None:
+            if entry.review is not None and entry.review.kind == "drill":
+                values = {}  # a same-day repeat changed nothing but the log
+                repo.delete_review(session, entry.review.id)
+            elif entry.review is not None:
                 values = repo.state_values(entry.review.before) | repo.memory_values(
                     entry.review.memory_before
                 )
@@ -643,7 +650,8 @@ class StudySession:
                 assert entry.flag_before is not None
                 column, old = entry.flag_before
                 values = {column: old}
-            repo.update_card(session, entry.card_id, values)
+            if values:
+                repo.update_card(session, entry.card_id, values)
         self._undo.pop()
         if entry.review is not None and self._tally.ratings:
             self._tally.ratings.pop()
@@ -664,6 +672,8 @@ class StudySession:
             )[0]
             if not still_there:
                 return "that rating was already taken back, in another window"
+            if entry.review.kind == "drill":
+                return None  # taking back a repeat only removes it from the log
             if latest != entry.review.id:
                 return "the card was rated again since, in another window (undo there first)"
             if card.state != entry.review.after or card.memory != entry.review.memory_after:

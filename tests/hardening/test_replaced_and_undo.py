@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -51,15 +51,20 @@ def review_rows(db: Path) -> list[tuple[Any, ...]]:
     return table(db, "SELECT * FROM reviews ORDER BY id")
 
 
+def kinds(db: Path) -> list[str]:
+    return [kind for (kind,) in table(db, "SELECT kind FROM reviews ORDER BY id")]
+
+
 def state_agrees_with_log(db: Path) -> None:
-    """Each card's schedule is the `after` of its latest review (or new, with none)."""
+    """Each card's schedule is the `after` of its latest review that changed it (a same-day
+    repeat changes nothing), or new, with none."""
     for card_id, ease, interval, reps, lapses, due in table(
         db, "SELECT id, ease_cents, interval, repetitions, lapses, due FROM cards"
     ):
         latest = table(
             db,
             "SELECT ease_after, interval_after, repetitions_after, lapses_after, due_after "
-            f"FROM reviews WHERE card_id = {card_id} ORDER BY id DESC LIMIT 1",
+            f"FROM reviews WHERE card_id = {card_id} AND kind != 'drill' ORDER BY id DESC LIMIT 1",
         )
         expected = latest[0] if latest else (250, 0, 0, 0, None)
         assert (ease, interval, reps, lapses, due) == expected, f"card {card_id}"
@@ -196,10 +201,43 @@ def test_two_windows_undo_without_the_state_and_the_log_disagreeing(collection: 
     b = StudySession(second, None, clock)
     card = a.current
     assert card is not None and b.current is not None and b.current.id == card.id
+    before = card_rows(collection)
 
     a.answer(5)
-    b.answer(3)  # the same card, rated in the other window
+    b.answer(3)  # the same card, rated in the other window: a same-day repeat
     state_agrees_with_log(collection)
+    assert kinds(collection) == ["new", "drill"]
+
+    a.undo()  # the repeat changed nothing, so A's rating can still be taken back
+    state_agrees_with_log(collection)
+    assert kinds(collection) == ["drill"]
+    assert card_rows(collection) == before
+
+    b.undo()  # and B's undo takes back only its repeat
+    state_agrees_with_log(collection)
+    assert review_rows(collection) == []
+    assert card_rows(collection) == before
+    first.dispose()
+    second.dispose()
+
+
+def test_undo_refused_when_another_window_rated_the_card_again_on_a_later_day(
+    collection: Path,
+) -> None:
+    """A session left open overnight: the card it failed is due the next day, and another
+    window rates it then. The first window's undo would throw that rating's schedule away."""
+    first, second = open_store(str(collection)), open_store(str(collection))
+    a = StudySession(first, None, clock)
+    card = a.current
+    assert card is not None
+    a.answer(1)
+    b = StudySession(second, None, lambda: NOW + timedelta(days=1))
+    assert card.id in [item.card_id for item in b._queue]
+    while b.current is not None and b.current.id != card.id:
+        b.answer(5)
+    b.answer(4)
+    state_agrees_with_log(collection)
+    rows = len(review_rows(collection))
 
     with pytest.raises(UserError) as refused:
         a.undo()
@@ -207,11 +245,7 @@ def test_two_windows_undo_without_the_state_and_the_log_disagreeing(collection: 
         "cannot undo: the card was rated again since, in another window (undo there first)"
     )
     state_agrees_with_log(collection)
-    assert len(review_rows(collection)) == 2
-
-    b.undo()
-    state_agrees_with_log(collection)
-    assert len(review_rows(collection)) == 1
+    assert len(review_rows(collection)) == rows
     assert not a.can_undo, "a refused undo is dropped; the action before it is next"
     first.dispose()
     second.dispose()

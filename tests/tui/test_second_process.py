@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 
 from studyapp.services.cards import CardService
@@ -65,14 +66,19 @@ async def test_undo_in_the_review_keeps_an_edit_imported_meanwhile(
 
 
 async def test_undo_refused_after_another_window_rated_the_card_says_why(make_app, store, cards):
+    """The review left open overnight: the card it failed is due the next day, and another
+    window rates it then; taking back the first rating would throw that one's schedule away."""
     app = make_app(start="review", deck="Basics")
     async with app.run_test(size=(100, 30), notifications=True) as pilot:
         await settle(pilot)
-        other_window = StudySession(store, "Basics", lambda: NOW)
-        assert other_window.current.id == app.screen.session.current.id
-        await pilot.press("space", "5")
+        card = app.screen.session.current
+        await pilot.press("space", "1")
         await settle(pilot)
-        other_window.answer(4)  # the same card, rated in the other window
+        next_day = StudySession(store, "Basics", lambda: NOW + timedelta(days=1))
+        while next_day.current.id != card.id:
+            next_day.answer(5)
+        next_day.answer(4)  # the same card, rated in the other window the next day
+        rated = review_count(store)
         await pilot.press("u")
         await settle(pilot)
         toasts = [str(t.message) for t in app._notifications]
@@ -83,4 +89,25 @@ async def test_undo_refused_after_another_window_rated_the_card_says_why(make_ap
         assert not app.screen.session.can_undo
         (undo_key,) = [key for key in app.screen.query("FooterKey") if key.action == "undo"]
         assert undo_key.has_class("-disabled"), "the footer shows nothing is left to undo"
-    assert review_count(store) == 2
+    assert review_count(store) == rated
+
+
+async def test_undo_takes_back_a_rating_that_another_window_only_repeated(make_app, store, cards):
+    """Both windows had the card on screen: the other window's rating is a same-day repeat,
+    which changes no schedule, so this window's undo still takes back its own rating."""
+    app = make_app(start="review", deck="Basics")
+    async with app.run_test(size=(100, 30), notifications=True) as pilot:
+        await settle(pilot)
+        other_window = StudySession(store, "Basics", lambda: NOW)
+        card = app.screen.session.current
+        assert other_window.current.id == card.id
+        await pilot.press("space", "5")
+        await settle(pilot)
+        assert other_window.answer(4).review.kind == "drill"
+        await pilot.press("u")
+        await settle(pilot)
+        assert app.screen.session.current.id == card.id
+        assert not [t for t in app._notifications if "cannot undo" in str(t.message)]
+    after = CardService(store).detail(card.id)
+    assert after.card.state == card.state
+    assert [review.kind for review in after.history] == ["drill"]
