@@ -25,6 +25,7 @@ from studyapp.demo_api.result import (
 )
 from studyapp.demo_api.spec import (
     DemoSpec,
+    OptionError,
     Param,
     ParamError,
     Question,
@@ -42,6 +43,7 @@ __all__ = [
     "DemoOutput",
     "DemoResult",
     "DemoSpec",
+    "OptionError",
     "Param",
     "ParamError",
     "PlotSpec",

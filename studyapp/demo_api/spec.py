@@ -23,6 +23,10 @@ class ParamError(UserError):
     """A demo parameter that is unknown, of the wrong type or out of bounds."""
 
 
+class OptionError(UserError):
+    """A prediction that is none of its question's options."""
+
+
 @dataclass(frozen=True)
 class Param:
     """One knob of a demo: its type, default, bounds (inclusive) and a one-line meaning."""
@@ -178,6 +182,24 @@ class Question:
             raise ValueError(f"question {self.id!r}: 2 to 5 options, not {len(self.options)}")
         if len(set(self.options)) != len(self.options):
             raise ValueError(f"question {self.id!r}: options must differ")
+
+    def option(self, given: str) -> str:
+        """The option `given` names: its text (case and spacing aside) or its number from 1.
+
+        Raises OptionError, listing the options by number, for anything else.
+        """
+        wanted = " ".join(given.split()).casefold()
+        for option in self.options:
+            if " ".join(option.split()).casefold() == wanted:
+                return option
+        if wanted.isdigit() and 1 <= int(wanted) <= len(self.options):
+            return self.options[int(wanted) - 1]
+        listed = "; ".join(f"{n} {o}" for n, o in enumerate(self.options, start=1))
+        shown = given if len(given) <= 40 else f"{given[:40]}..."
+        raise OptionError(
+            f"{shown!r} is not an option of {self.text!r}: give an option's text or number "
+            f"({listed})"
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "question": self.text, "options": list(self.options)}
