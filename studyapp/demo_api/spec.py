@@ -197,8 +197,7 @@ class Question:
         listed = "; ".join(f"{n} {o}" for n, o in enumerate(self.options, start=1))
         shown = given if len(given) <= 40 else f"{given[:40]}..."
         raise OptionError(
-            f"{shown!r} is not an option of {self.text!r}: give an option's text or number "
-            f"({listed})"
+            f"{shown!r} is not one of its options; give an option's text or its number ({listed})"
         )
 
     def to_dict(self) -> dict[str, Any]:

@@ -270,6 +270,8 @@ class PredictionService:
 
         Every option is checked against its question first, so a bad one stores nothing.
         """
+        if not picks:
+            return []
         for question, option in picks:
             if option not in question.options:
                 raise UserError(f"{option!r} is not an option of {question.text!r}")

@@ -1,0 +1,127 @@
+"""`studyapp demo run ... --predict OPTION`: predict first, then see whether you were right.
+
+Runs the torch-free fake catalogue; its echo demo asks where its line ends (value x steps +
+seed: above 50 or not) and which of value and steps is larger.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+
+from studyapp.db import open_store
+from studyapp.db.predictions import every
+from tests.cli.test_demo_cli import fakes, run  # noqa: F401  (the fixture is used by name)
+
+Capture = pytest.CaptureFixture[str]
+
+
+def stored(db_path: Path) -> list[tuple[str | None, str, str | None, bool | None, int | None]]:
+    store = open_store(str(db_path))
+    try:
+        with store.reading() as rows:
+            return [(p.question_id, p.chosen, p.answer, p.correct, p.card_id) for p in every(rows)]
+    finally:
+        store.dispose()
+
+
+@pytest.mark.usefixtures("fakes")
+def test_predictions_by_text_and_by_number_are_graded_in_the_json(
+    db_path: Path, capsys: Capture
+) -> None:
+    code, out, err = run(
+        capsys,
+        "demo", "run", "echo", "--set", "value=20", "--db", str(db_path), "--json",
+        "--predict", "AT 50 or below", "--predict", "1",
+    )  # fmt: skip
+    assert code == 0, err
+    result = json.loads(out)
+    end, larger = result["predictions"]
+    assert (end["answer"], end["predicted"], end["correct"]) == (
+        "above 50",
+        "at 50 or below",
+        False,
+    )
+    assert end["why"] == "The line ends at 100."
+    assert (larger["answer"], larger["predicted"], larger["correct"]) == ("the value",) * 2 + (
+        True,
+    )
+    assert stored(db_path) == [
+        ("end", "at 50 or below", "above 50", False, None),
+        ("larger", "the value", "the value", True, None),
+    ]
+
+
+@pytest.mark.usefixtures("fakes")
+def test_the_answer_follows_the_parameters(db_path: Path, capsys: Capture) -> None:
+    for value, answer in (("1", "at 50 or below"), ("11", "above 50")):
+        code, out, _ = run(
+            capsys, "demo", "run", "echo", "--set", f"value={value}", "--predict", "1",
+            "--db", str(db_path), "--json",
+        )  # fmt: skip
+        assert code == 0
+        (end, _) = json.loads(out)["predictions"]
+        assert (end["answer"], end["correct"]) == (answer, answer == "above 50")
+
+
+@pytest.mark.usefixtures("fakes")
+def test_without_json_it_says_whether_you_were_right_before_the_result(
+    db_path: Path, capsys: Capture
+) -> None:
+    code, out, err = run(
+        capsys, "demo", "run", "echo", "--predict", "above 50", "--db", str(db_path)
+    )
+    assert code == 0, err
+    assert out.startswith(
+        "Where does the line end?\n"
+        "  You predicted: above 50. Wrong: it was at 50 or below.\n"
+        "  The line ends at 5.\n"
+    )
+    assert out.index("Wrong: it was") < out.index("Echo (echo), seed 0") < out.index("✓ the line")
+    assert "Which is larger?" not in out  # only the question predicted is graded at the top
+
+
+@pytest.mark.usefixtures("fakes")
+def test_a_cached_result_grades_a_prediction_made_before_it_was_read(
+    db_path: Path, capsys: Capture
+) -> None:
+    assert run(capsys, "demo", "run", "echo", "--db", str(db_path))[0] == 0
+    code, out, _ = run(
+        capsys, "demo", "run", "echo", "--predict", "2", "--db", str(db_path), "--json"
+    )
+    result = json.loads(out)
+    assert code == 0 and result["cached"] is True
+    assert (result["predictions"][0]["correct"], result["predictions"][1]["predicted"]) == (
+        True,
+        None,
+    )
+    assert stored(db_path) == [("end", "at 50 or below", "at 50 or below", True, None)]
+
+
+@pytest.mark.usefixtures("fakes")
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["echo", "--predict", "maybe"], "--predict for question 1 (end): 'maybe' is not one"),
+        (["echo", "--predict", "1", "--predict", "4"], "(1 the value; 2 the steps; 3 neither)"),
+        (["echo", "--predict", "0"], "give an option's text or its number"),
+        (
+            ["echo", *["--predict", "1"] * 3],
+            "demo echo asks 2 questions, but --predict was given 3",
+        ),
+        (["slow", "--predict", "1"], "demo slow asks no prediction questions"),
+    ],
+)
+def test_a_bad_prediction_is_one_line_exit_2_and_stores_nothing(
+    db_path: Path, capsys: Capture, args: list[str], message: str
+) -> None:
+    open_store(str(db_path)).dispose()  # an existing collection, which must not change
+    before = hashlib.sha256(db_path.read_bytes()).hexdigest()
+    code, out, err = run(capsys, "demo", "run", *args, "--db", str(db_path))
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and message in err, err
+    assert hashlib.sha256(db_path.read_bytes()).hexdigest() == before
+    assert stored(db_path) == []
