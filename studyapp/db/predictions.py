@@ -32,6 +32,11 @@ _OF_DECK = (
     f"SELECT {_COLUMNS} FROM predictions AS p JOIN cards AS c ON c.id = p.card_id"
     " WHERE c.deck_id = :deck_id ORDER BY p.id"
 )
+_WITH_UIDS = (
+    f"SELECT c.uid, {_COLUMNS} FROM predictions AS p LEFT JOIN cards AS c ON c.id = p.card_id"
+    " {where} ORDER BY p.at, p.id"
+)
+_KEYS = "SELECT p.card_id, p.demo_id, p.question_id, p.at FROM predictions AS p"
 _BY_IDS = f"SELECT {_COLUMNS} FROM predictions AS p WHERE p.id IN ({{ids}}) ORDER BY p.id"
 
 
@@ -98,6 +103,19 @@ def every(rows: Rows, deck_id: int | None = None) -> list[Prediction]:
     if deck_id is None:
         return [prediction_from_row(r) for r in rows(_ALL, {})]
     return [prediction_from_row(r) for r in rows(_OF_DECK, {"deck_id": deck_id})]
+
+
+def with_card_uids(rows: Rows, deck_id: int | None = None) -> list[tuple[str | None, Prediction]]:
+    """Predictions with the uid of their card (None: on no card), oldest first: all of them,
+    or with `deck_id` those made on that deck's cards."""
+    where = "WHERE c.deck_id = :deck_id" if deck_id is not None else ""
+    found = rows(_WITH_UIDS.format(where=where), {"deck_id": deck_id})
+    return [(row[0], prediction_from_row(row[1:])) for row in found]
+
+
+def keys(rows: Rows) -> set[tuple[int | None, str, str, datetime]]:
+    """What tells predictions apart: card, demo, question and time (aware UTC)."""
+    return {(c, d, q, _moment(at)) for c, d, q, at in rows(_KEYS, {})}
 
 
 def by_ids(rows: Rows, ids: Sequence[int]) -> list[Prediction]:
