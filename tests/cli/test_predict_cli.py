@@ -14,6 +14,7 @@ import pytest
 
 from studyapp.db import open_store
 from studyapp.db.predictions import every
+from studyapp.services.cards import CardService
 from tests.cli.test_demo_cli import fakes, run  # noqa: F401  (the fixture is used by name)
 
 Capture = pytest.CaptureFixture[str]
@@ -125,3 +126,37 @@ def test_a_bad_prediction_is_one_line_exit_2_and_stores_nothing(
     assert err.count("\n") == 1 and message in err, err
     assert hashlib.sha256(db_path.read_bytes()).hexdigest() == before
     assert stored(db_path) == []
+
+
+@pytest.mark.usefixtures("fakes")
+def test_stats_count_predictions_per_demo_and_per_week(db_path: Path, capsys: Capture) -> None:
+    for value in ("1", "20"):  # "above 50" is wrong at value 1, right at value 20
+        argv = ["demo", "run", "echo", "--set", f"value={value}", "--predict", "1"]
+        assert run(capsys, *argv, "--db", str(db_path))[0] == 0
+    code, out, err = run(capsys, "stats", "--json", "--db", str(db_path))
+    assert code == 0, err
+    predictions = json.loads(out)["predictions"]
+    assert {k: predictions[k] for k in ("total", "correct", "rate", "ungraded")} == {
+        "total": 2,
+        "correct": 1,
+        "rate": 0.5,
+        "ungraded": 0,
+    }
+    assert predictions["per_demo"] == {"echo": {"total": 2, "correct": 1}}
+    assert [(w["total"], w["correct"]) for w in predictions["per_week"]] == [(2, 1)]
+
+    code, out, _ = run(capsys, "stats", "--db", str(db_path))
+    assert "  predictions: 1 of 2 right (50.0%)\n" in out
+    assert "  most often predicted wrong: echo (1 wrong of 2)\n" in out
+
+
+@pytest.mark.usefixtures("fakes")
+def test_stats_of_one_deck_count_only_predictions_on_its_cards(
+    db_path: Path, capsys: Capture
+) -> None:
+    store = open_store(str(db_path))
+    CardService(store).add("D", "front", "back")
+    store.dispose()
+    assert run(capsys, "demo", "run", "echo", "--predict", "1", "--db", str(db_path))[0] == 0
+    code, out, _ = run(capsys, "stats", "--deck", "D", "--json", "--db", str(db_path))
+    assert code == 0 and json.loads(out)["predictions"]["total"] == 0

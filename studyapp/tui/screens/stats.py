@@ -1,4 +1,6 @@
-"""Stats, per deck or overall: due forecast, reviews per day, a heatmap, retention and streak."""
+"""Stats, per deck or overall: due forecast, reviews per day, a heatmap, retention and streak,
+and predictions of demo outcomes: how often right, week by week, and the demos most often
+predicted wrong."""
 
 from __future__ import annotations
 
@@ -13,13 +15,16 @@ from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import Footer, Label, Select, Static
 
+from studyapp.demo_api import UnknownDemoError, get_spec
 from studyapp.errors import UserError
-from studyapp.services.stats import FORECAST_DAYS, Retention, Stats
+from studyapp.services.stats import FORECAST_DAYS, PredictionStats, Retention, Stats
 from studyapp.tui.context import Services
-from studyapp.tui.text import cell
-from studyapp.tui.widgets.charts import DayBars, Heatmap
+from studyapp.tui.text import cell, plain
+from studyapp.tui.widgets.charts import DayBars, Heatmap, accuracy_rows
 
 RECENT_DAYS = 30
+PREDICTION_WEEKS = 8  # weeks with predictions shown, the latest
+MOST_WRONG = 5
 
 
 def percent(retention: Retention) -> str:
@@ -42,6 +47,38 @@ def summary_content(stats: Stats) -> Content:
         ("   last 30 days ", "bold"),
         percent(stats.retention_30d),
     )
+
+
+def demo_name(demo_id: str) -> str:
+    try:
+        return f"{get_spec(demo_id).title} ({demo_id})"
+    except UnknownDemoError:
+        return demo_id
+
+
+def predictions_content(predictions: PredictionStats) -> Content:
+    """Accuracy overall and week by week, then the demos most often predicted wrong."""
+    rate = predictions.rate
+    if rate is None:
+        return Content(
+            "None graded yet: d on a card with a demo asks you to predict its outcome first."
+        )
+    ungraded = f", {predictions.ungraded} not graded" if predictions.ungraded else ""
+    parts = [
+        Content.assemble(
+            ("Right ", "bold"),
+            f"{predictions.correct} of {predictions.total} ({rate:.1%}){ungraded}",
+        ),
+        Content(""),
+        Content.styled("Week by week", "bold"),
+    ]
+    weeks = [(w.week, w.total, w.correct) for w in predictions.per_week][-PREDICTION_WEEKS:]
+    parts += [Content.from_rich_text(row) for row in accuracy_rows(weeks)]
+    wrong = predictions.most_wrong(MOST_WRONG)
+    if wrong:
+        parts += [Content(""), Content.styled("Most often predicted wrong", "bold")]
+        parts += [plain(f"{t.wrong} wrong of {t.total}  {demo_name(t.demo_id)}") for t in wrong]
+    return Content("\n").join(parts)
 
 
 class StatsScreen(Screen[None]):
@@ -72,6 +109,8 @@ class StatsScreen(Screen[None]):
             yield DayBars(id="stats-per-day")
             yield Static(Content.styled("Reviews in the last months", "bold"))
             yield Heatmap(id="stats-heatmap")
+            yield Static(Content.styled("Predictions of demo outcomes", "bold"))
+            yield Static(id="stats-predictions")
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
@@ -100,6 +139,7 @@ class StatsScreen(Screen[None]):
             recent, f"-{RECENT_DAYS - 1}d", "today"
         )
         self.query_one(Heatmap).set_data(stats.reviews_per_day, stats.today)
+        self.query_one("#stats-predictions", Static).update(predictions_content(stats.predictions))
 
     @on(Select.Changed, "#stats-deck")
     def _deck_changed(self) -> None:

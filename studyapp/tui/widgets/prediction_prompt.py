@@ -1,0 +1,206 @@
+"""Predict, then see: a demo's questions asked before its result may be seen, and the verdict.
+
+`PredictionPrompt` asks a demo's questions one at a time, before the run's result is shown
+(the run may go on meanwhile, its result held back). One key (1-5) picks an option, `x`
+skips the question, escape abandons the demo. Each pick is posted at once, so whoever hosts
+the prompt commits it before anything of the run is on screen; once every question is
+answered or skipped, `Finished` says so. A pick cannot be taken back.
+
+`verdict_content` is what the host shows above the result once it is revealed: for each
+question, what was predicted, what the run's numbers made correct, and why.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from textual.binding import Binding
+from textual.content import Content
+from textual.message import Message
+from textual.widgets import Static
+
+from studyapp.demo_api import Question
+from studyapp.demo_api.result import PredictionResult
+from studyapp.model import Prediction
+from studyapp.tui.text import plain
+
+MAX_OPTIONS = 5  # a question has 2 to 5 options, one digit key each
+RIGHT = Content.from_markup("[bold $success]✓ right[/]")
+WRONG = Content.from_markup("[bold $error]✗ wrong[/]")
+
+
+def _key(text: str) -> Content:
+    return Content.styled(f" {text} ", "bold reverse")
+
+
+class PredictionPrompt(Static, can_focus=True):
+    """Asks one question at a time; see the module docstring."""
+
+    DEFAULT_CSS = """
+    PredictionPrompt {
+        height: auto;
+        padding: 0 1;
+        margin: 1 0 0 0;
+        border-left: thick $accent;
+        display: none;
+    }
+    PredictionPrompt.-asking { display: block; }
+    PredictionPrompt:focus { border-left: thick $success; }
+    """
+
+    BINDINGS = [
+        *(
+            Binding(str(n), f"pick({n})", f"Predict option {n}", show=False, id=f"predict.{n}")
+            for n in range(1, MAX_OPTIONS + 1)
+        ),
+        Binding("x", "skip", "Skip this prediction", id="predict.skip"),
+        Binding("escape", "dismiss", "Close the demo", show=False, id="predict.close"),
+    ]
+
+    @dataclass
+    class Picked(Message):
+        """The learner chose `option` for `question`: commit it now, before the result."""
+
+        prompt: PredictionPrompt
+        question: Question
+        option: str
+
+    @dataclass
+    class Finished(Message):
+        """Every question is answered or skipped; `picks` maps question ids to options."""
+
+        prompt: PredictionPrompt
+        picks: dict[str, str]
+
+    @dataclass
+    class Dismissed(Message):
+        """The learner closed the demo without finishing."""
+
+        prompt: PredictionPrompt
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.questions: tuple[Question, ...] = ()
+        self.picks: dict[str, str] = {}
+        self.setting = ""
+        self._at = 0
+
+    @property
+    def asking(self) -> bool:
+        return self._at < len(self.questions)
+
+    @property
+    def current(self) -> Question | None:
+        return self.questions[self._at] if self.asking else None
+
+    def ask(self, questions: Sequence[Question], setting: str = "") -> None:
+        """Start asking `questions` in order; `setting` says what the run is (parameters
+        and seed), so the learner predicts for the run they will see."""
+        self.questions = tuple(questions)
+        self.picks = {}
+        self.setting = setting
+        self._at = 0
+        self._show()
+
+    def stop(self) -> None:
+        """Stop asking (the demo was closed or replaced); posts nothing."""
+        self.questions = ()
+        self._at = 0
+        self._show()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "pick":
+            question = self.current
+            number = parameters[0] if parameters else 0
+            return (
+                question is not None and isinstance(number, int) and number <= len(question.options)
+            )
+        if action in ("skip", "dismiss"):
+            return self.asking
+        return True
+
+    def action_pick(self, number: int) -> None:
+        question = self.current
+        if question is None or not 1 <= number <= len(question.options):
+            return
+        option = question.options[number - 1]
+        self.picks[question.id] = option
+        self.post_message(self.Picked(self, question, option))
+        self._next()
+
+    def action_skip(self) -> None:
+        if self.asking:
+            self._next()
+
+    def action_dismiss(self) -> None:
+        if self.asking:
+            self.stop()
+            self.post_message(self.Dismissed(self))
+
+    def _next(self) -> None:
+        self._at += 1
+        self._show()
+        if not self.asking:
+            self.post_message(self.Finished(self, dict(self.picks)))
+
+    def _show(self) -> None:
+        question = self.current
+        self.set_class(question is not None, "-asking")
+        if question is None:
+            self.update(Content(""))
+            return
+        count = len(self.questions)
+        which = f" (question {self._at + 1} of {count})" if count > 1 else ""
+        parts = [
+            Content.assemble(
+                ("Predict first", "bold"),
+                f"{which}: the result shows once you have answered.",
+            )
+        ]
+        if self.setting:
+            parts.append(plain(self.setting).stylize("dim"))
+        parts.append(plain(question.text).stylize("bold"))
+        parts += [
+            Content.assemble(_key(str(n)), " ", plain(option))
+            for n, option in enumerate(question.options, start=1)
+        ]
+        parts.append(
+            Content.assemble(_key("x"), " skips this question   ", _key("esc"), " closes the demo")
+        )
+        self.update(Content("\n").join(parts))
+
+
+def verdict_content(
+    answers: Sequence[PredictionResult],
+    picks: Mapping[str, str],
+    graded: Mapping[str, Prediction] | None = None,
+) -> Content:
+    """For each question the run answered: what was predicted (or that it was skipped),
+    what the run's numbers made correct, and why.
+
+    `graded` holds the stored predictions by question id; a pick whose stored prediction
+    could not be graded says so.
+    """
+    parts: list[Content] = []
+    for answer in answers:
+        chosen = picks.get(answer.id)
+        parts.append(plain(answer.question).stylize("bold"))
+        stored = (graded or {}).get(answer.id)
+        if chosen is None:
+            line = Content.assemble("You did not predict. It was: ", plain(answer.answer), ".")
+        elif stored is not None and stored.correct is None:
+            line = Content.assemble(
+                "You predicted: ", plain(chosen), ". It was: ", plain(answer.answer),
+                " (not graded: the run was not the one predicted).",
+            )  # fmt: skip
+        else:
+            right = chosen == answer.answer
+            line = Content.assemble(
+                "You predicted: ", plain(chosen), "  ", RIGHT if right else WRONG,
+                *(() if right else (": it was ", plain(answer.answer))), ".",
+            )  # fmt: skip
+        parts.append(line)
+        if answer.why:
+            parts.append(plain(answer.why).stylize("dim"))
+    return Content("\n").join(parts)
