@@ -1,5 +1,6 @@
 """The prediction prompt on its own: one question at a time, one key per option, `x` skips,
-escape abandons; every pick is posted at once and none can be taken back."""
+escape abandons; every pick is posted at once and none can be taken back. And the round
+that keeps the picks, holds the result back and grades by it."""
 
 from __future__ import annotations
 
@@ -7,9 +8,18 @@ from typing import Any
 
 from textual.app import App, ComposeResult
 
-from studyapp.demo_api import Question
+from studyapp.db import Store
+from studyapp.db.predictions import every
+from studyapp.demo_api import DemoResult, Question, get_spec
 from studyapp.demo_api.result import PredictionResult
-from studyapp.tui.widgets.prediction_prompt import PredictionPrompt, verdict_content
+from studyapp.model import Prediction
+from studyapp.services.predictions import PredictionService
+from studyapp.tui.widgets.prediction_prompt import (
+    PredictionPrompt,
+    PredictionRound,
+    verdict_content,
+)
+from tests.tui.conftest import fixed_clock
 
 RACE = Question("race", "Who wins the [b]race[/b]?", ("SGD", "Adam", "none"))
 GAP = Question("gap", "Does the gap close?", ("yes", "no"))
@@ -95,3 +105,54 @@ def test_the_verdict_says_what_was_predicted_what_happened_and_why() -> None:
     ]
     skipped = verdict_content(answers[:1], {}).plain
     assert skipped.splitlines()[1] == "You did not predict. It was: SGD."
+
+
+ECHO = get_spec("echo", "tests.fake_demos")
+END = ECHO.questions[0]
+PARAMS = {"value": 1.0, "steps": 5}
+
+
+def echo_result(end: str, seed: int = 0) -> DemoResult:
+    return DemoResult(
+        "echo", dict(PARAMS), seed, 0.1, predictions=[answer(END, end, f"ends {end}")]
+    )
+
+
+def a_round(store: Store, recorder: bool = True) -> PredictionRound:
+    service = PredictionService(store, fixed_clock, package="tests.fake_demos")
+    return PredictionRound(service if recorder else None, (END,), None, "echo", PARAMS, 0)
+
+
+def test_a_round_commits_picks_holds_the_result_and_grades_by_it(store: Store) -> None:
+    made = a_round(store)
+    assert made.asks and made.open
+    assert made.commit(END, "above 50") is None
+    (kept,) = made_predictions(store)
+    assert (kept.chosen, kept.answer) == ("above 50", None)  # stored before any result
+    result = echo_result("at 50 or below")
+    assert made.hold(result)
+    assert made.close() is result and not made.open
+    verdict, graded, problem = made.grade(result)
+    assert problem is None and verdict is not None
+    assert "✗ wrong: it was at 50 or below" in verdict.plain
+    assert [(p.answer, p.correct) for p in graded] == [("at 50 or below", False)]
+
+
+def test_a_round_left_before_its_result_was_seen_is_graded_by_it_silently(store: Store) -> None:
+    made = a_round(store)
+    made.commit(END, "at 50 or below")
+    made.hold(echo_result("at 50 or below"))
+    made.abandon()
+    (kept,) = made_predictions(store)
+    assert kept.correct is True
+
+
+def test_without_a_place_to_keep_predictions_nothing_is_asked(store: Store) -> None:
+    made = a_round(store, recorder=False)
+    assert not made.asks and not made.hold(echo_result("above 50"))
+    assert made.grade(echo_result("above 50")) == (None, [], None)
+
+
+def made_predictions(store: Store) -> list[Prediction]:
+    with store.reading() as rows:
+        return every(rows)

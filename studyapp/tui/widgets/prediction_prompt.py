@@ -2,32 +2,54 @@
 
 `PredictionPrompt` asks a demo's questions one at a time, before the run's result is shown
 (the run may go on meanwhile, its result held back). One key (1-5) picks an option, `x`
-skips the question, escape abandons the demo. Each pick is posted at once, so whoever hosts
-the prompt commits it before anything of the run is on screen; once every question is
-answered or skipped, `Finished` says so. A pick cannot be taken back.
+skips the question, escape abandons the demo. The prompt takes the focus while it asks, so
+those keys reach it first, and gives it back when it is done. Each pick is posted at once,
+so whoever hosts the prompt commits it before anything of the run is on screen; once every
+question is answered or skipped, `Finished` says so. A pick cannot be taken back.
 
-`verdict_content` is what the host shows above the result once it is revealed: for each
-question, what was predicted, what the run's numbers made correct, and why.
+`PredictionRound` is the bookkeeping of one run for whoever hosts the prompt (the demo
+panel): it commits each pick, holds the result back while questions are open, grades the
+predictions by the result, and gives the verdict to show above it (`verdict_content`): for
+each question, what was predicted, what the run's numbers made correct, and why.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from textual.binding import Binding
 from textual.content import Content
 from textual.message import Message
 from textual.widgets import Static
 
-from studyapp.demo_api import Question
+from studyapp.demo_api import DemoResult, DemoSpec, Question
 from studyapp.demo_api.result import PredictionResult
+from studyapp.errors import UserError
 from studyapp.model import Prediction
 from studyapp.tui.text import plain
+
+if TYPE_CHECKING:
+    from textual.widget import Widget
+
+    from studyapp.services.predictions import PredictionService
 
 MAX_OPTIONS = 5  # a question has 2 to 5 options, one digit key each
 RIGHT = Content.from_markup("[bold $success]✓ right[/]")
 WRONG = Content.from_markup("[bold $error]✗ wrong[/]")
+
+
+def setting_text(spec: DemoSpec, params: Mapping[str, Any], seed: int) -> str:
+    """The run a prediction is for: its seed and the parameters off their defaults."""
+    changed = [f"{k} = {_value(v)}" for k, v in params.items() if spec.defaults.get(k) != v]
+    return f"This run: seed {seed}; {', '.join(changed) or 'default parameters'}"
+
+
+def _value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def _key(text: str) -> Content:
@@ -85,6 +107,7 @@ class PredictionPrompt(Static, can_focus=True):
         self.picks: dict[str, str] = {}
         self.setting = ""
         self._at = 0
+        self._focus_before: Widget | None = None
 
     @property
     def asking(self) -> bool:
@@ -97,17 +120,33 @@ class PredictionPrompt(Static, can_focus=True):
     def ask(self, questions: Sequence[Question], setting: str = "") -> None:
         """Start asking `questions` in order; `setting` says what the run is (parameters
         and seed), so the learner predicts for the run they will see."""
+        if not self.asking and self.is_attached:
+            self._focus_before = self.screen.focused
         self.questions = tuple(questions)
         self.picks = {}
         self.setting = setting
         self._at = 0
         self._show()
+        if self.asking:
+            self.call_after_refresh(self.focus)
 
     def stop(self) -> None:
         """Stop asking (the demo was closed or replaced); posts nothing."""
+        was_asking = self.asking
         self.questions = ()
         self._at = 0
         self._show()
+        if was_asking:
+            self._give_focus_back()
+
+    def _give_focus_back(self) -> None:
+        before, self._focus_before = self._focus_before, None
+        if not self.is_attached:
+            return
+        if before is not None and before.is_attached and before.focusable:
+            before.focus()
+        else:
+            self.screen.set_focus(None)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "pick":
@@ -142,6 +181,7 @@ class PredictionPrompt(Static, can_focus=True):
         self._at += 1
         self._show()
         if not self.asking:
+            self._give_focus_back()
             self.post_message(self.Finished(self, dict(self.picks)))
 
     def _show(self) -> None:
@@ -204,3 +244,99 @@ def verdict_content(
         if answer.why:
             parts.append(plain(answer.why).stylize("dim"))
     return Content("\n").join(parts)
+
+
+def missed_content(prediction: Prediction) -> Content:
+    """The note beside the rating keys when the card's demo was last predicted wrong: what
+    was predicted (not what happened, so predicting again is still a prediction)."""
+    return Content.assemble(
+        WRONG,
+        " Your last prediction on this card's demo was wrong (you predicted ",
+        plain(prediction.chosen),
+        "). ",
+        _key("d"),
+        " predicts it again.",
+    )
+
+
+@dataclass
+class PredictionRound:
+    """One run's predictions, from the first question to the verdict.
+
+    `asks` is False when there is nothing to ask (no questions, or nowhere to keep the
+    predictions): the result then shows at once and no verdict is given.
+    """
+
+    recorder: PredictionService | None
+    questions: tuple[Question, ...]
+    card_id: int | None
+    demo_id: str
+    params: Mapping[str, Any]
+    seed: int
+    open: bool = False  # questions are being asked: the result is held back
+    held: DemoResult | None = None
+    committed: dict[str, int] = field(default_factory=dict)  # question id -> prediction id
+    picks: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.open = self.asks
+
+    @property
+    def asks(self) -> bool:
+        return bool(self.questions) and self.recorder is not None
+
+    def commit(self, question: Question, option: str) -> str | None:
+        """Keep a pick in the collection now; returns why it could not be kept, or None."""
+        if self.recorder is None:
+            return None
+        try:
+            (committed,) = self.recorder.record(
+                self.card_id, self.demo_id, self.params, self.seed, [(question, option)]
+            )
+        except UserError as exc:
+            return exc.message
+        self.committed[question.id] = committed
+        self.picks[question.id] = option
+        return None
+
+    def hold(self, result: DemoResult) -> bool:
+        """Keep the result back if questions are still open; True if it was kept."""
+        if self.open:
+            self.held = result
+        return self.open
+
+    def close(self) -> DemoResult | None:
+        """The asking is over; returns the result held back, to reveal now."""
+        self.open = False
+        held, self.held = self.held, None
+        return held
+
+    def grade(self, result: DemoResult) -> tuple[Content | None, list[Prediction], str | None]:
+        """Grade the committed predictions by `result`: the verdict to show above it (None
+        when nothing was asked), the predictions as graded, and why grading failed."""
+        graded: list[Prediction] = []
+        problem = None
+        committed, self.committed = self.committed, {}
+        if committed and self.recorder is not None:
+            try:
+                graded = self.recorder.grade(list(committed.values()), result)
+            except UserError as exc:
+                problem = exc.message
+        if not self.asks:
+            return None, graded, problem
+        if result.ok and result.predictions:
+            by_question = {p.question_id: p for p in graded}
+            return verdict_content(result.predictions, self.picks, by_question), graded, problem
+        if committed:
+            text = "Your prediction is kept, not graded: the run did not finish."
+            return plain(text), graded, problem
+        return None, graded, problem
+
+    def abandon(self) -> None:
+        """The run is superseded or closed before its result was seen: predictions committed
+        for it are graded by its result if it came (they were made before it could be
+        seen), else they stay ungraded, as for a run that never finished."""
+        held = self.close()
+        if held is not None and self.committed:
+            self.grade(held)
+        self.committed = {}
