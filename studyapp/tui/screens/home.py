@@ -1,7 +1,8 @@
 """Home: the decks with what is new, due and in today's drill, today's progress and streak.
 
 One key starts a review of the selected deck (or of all decks); the others lead to browse,
-stats, import and export. Counts are read again whenever the screen comes back into view.
+stats, the predictions drill, import and export. Counts are read again whenever the screen
+comes back into view.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ class HomeScreen(Screen[None]):
         Binding("a", "review_all", "Review all", id="home.review_all"),
         Binding("b", "app.open('browse')", "Browse", id="home.browse"),
         Binding("t", "app.open('stats')", "Stats", id="home.stats"),
+        Binding("p", "app.open('predictions')", "Predictions drill", id="home.predictions"),
         Binding("i", "app.open('import')", "Import", id="home.import"),
         Binding("x", "app.open('export')", "Export", id="home.export"),
         Binding("q", "app.quit", "Quit", id="home.quit"),
