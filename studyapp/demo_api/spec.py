@@ -39,6 +39,9 @@ class Param:
     high: float | None = None
     choices: tuple[str, ...] = ()
     log_scale: bool = False  # a hint for forms and sliders: the knob spans decades
+    # The knob changes only what is drawn, never a number the run reports or answers from:
+    # the predictions drill never moves it, as no answer could change with it.
+    plot_only: bool = False
 
     def __post_init__(self) -> None:
         # A spec with a default outside its own bounds is a bug in the demo, caught at import.
@@ -148,12 +151,14 @@ def float_param(
     return Param(name, "float", float(default), help, low=low, high=high, log_scale=log_scale)
 
 
-def bool_param(name: str, default: bool, help: str) -> Param:
-    return Param(name, "bool", default, help)
+def bool_param(name: str, default: bool, help: str, *, plot_only: bool = False) -> Param:
+    return Param(name, "bool", default, help, plot_only=plot_only)
 
 
-def choice_param(name: str, default: str, choices: Sequence[str], help: str) -> Param:
-    return Param(name, "choice", default, help, choices=tuple(choices))
+def choice_param(
+    name: str, default: str, choices: Sequence[str], help: str, *, plot_only: bool = False
+) -> Param:
+    return Param(name, "choice", default, help, choices=tuple(choices), plot_only=plot_only)
 
 
 def device_param() -> Param:

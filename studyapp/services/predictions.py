@@ -35,7 +35,8 @@ from studyapp.scheduling import DEFAULT_DAY_START_HOUR, study_day
 
 MAX_SEED = 2**31 - 1  # the drill's seeds, as the app's other new seeds
 # Kinds of knob the drill may move: never the whole-number ones, which are sizes (steps,
-# width, points) that set what a run costs, and never where it runs.
+# width, points) that set what a run costs, never where it runs, never one that only
+# changes the plot.
 MOVABLE_KINDS = ("float", "bool", "choice")
 FIXED_KNOBS = ("device",)
 DRAWS = 20  # tries at a value that differs from the current one once shown
@@ -204,7 +205,8 @@ def drill_setting(
     outcome may depend on to a value drawn within its bounds (log-uniformly for a knob that
     spans decades, to three significant digits; a switch flips; a choice takes another
     value), so the learner predicts a setting they have not seen and the answer can change.
-    Whole-number knobs are sizes that set the cost of a run and stay as they were.
+    Whole-number knobs are sizes that set the cost of a run and stay as they were; a knob
+    that only changes the plot (`plot_only`) stays too, as no answer could change with it.
     """
     params = spec.resolve({k: v for k, v in item.params.items() if _known(spec, k)})
     seed = item.seed
@@ -217,6 +219,7 @@ def drill_setting(
         for p in spec.params
         if p.kind in MOVABLE_KINDS
         and p.name not in FIXED_KNOBS
+        and not p.plot_only
         and not (p.kind == "choice" and len(p.choices) < 2)
     ]
     if not knobs:

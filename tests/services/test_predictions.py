@@ -208,3 +208,12 @@ def test_stats_count_graded_predictions_per_demo_and_per_week(
     assert stats.per_week[1].week - stats.per_week[0].week == timedelta(days=7)
     assert [t.demo_id for t in stats.most_wrong()] == ["echo"]
     assert stats.to_dict()["per_demo"] == {"echo": {"total": 2, "correct": 1}}
+
+
+def test_a_knob_that_only_changes_the_plot_is_never_moved() -> None:
+    spec = get_spec("momentum_ravine")
+    assert spec.param("view").plot_only
+    item = DrillItem(spec.id, (spec.questions[0].id,), spec.defaults, 0, None, NOW)
+    rng = random.Random(3)
+    moved = {drill_setting(spec, item, attempt, rng).moved for attempt in range(1, 80, 2)}
+    assert "view" not in moved and moved == {"lr", "beta", "k"}
