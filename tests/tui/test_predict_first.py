@@ -89,7 +89,7 @@ async def test_a_wrong_prediction_is_shown_over_the_rating_keys_until_put_right(
         await pilot.press("space")
         assert missed.display
         note = text_of(app, "#review-missed")
-        assert "last prediction on this card's demo was wrong" in note and "plain SGD" in note
+        assert "predicted this card's demo wrong last time" in note and "plain SGD" in note
         assert "Adam" not in note  # what happened is for the demo to show again
 
         await pilot.press("r")  # a new seed; asked again

@@ -138,6 +138,16 @@ def test_a_round_commits_picks_holds_the_result_and_grades_by_it(store: Store) -
     assert [(p.answer, p.correct) for p in graded] == [("at 50 or below", False)]
 
 
+def test_the_verdict_covers_only_the_questions_asked(store: Store) -> None:
+    made = a_round(store)  # asks END only, as the drill asks only what was missed
+    result = echo_result("above 50")
+    larger = ECHO.questions[1]
+    result.predictions.append(answer(larger, "the steps", "value 1, steps 5."))
+    verdict, _, _ = made.grade(result)
+    assert verdict is not None
+    assert END.text in verdict.plain and larger.text not in verdict.plain
+
+
 def test_a_round_left_before_its_result_was_seen_is_graded_by_it_silently(store: Store) -> None:
     made = a_round(store)
     made.commit(END, "at 50 or below")

@@ -54,13 +54,13 @@ class PredictionDrillScreen(Screen[None]):
         yield Static(id="drill-progress")
         with VerticalScroll(id="drill-body"):
             yield Static(id="drill-context")
+            yield Static(id="drill-outcome")
             yield DemoPanel(
                 self.services.runner,
                 self.services.new_seed,
                 predictions=self.services.predictions,
                 id="drill-demo",
             )
-            yield Static(id="drill-outcome")
         yield Footer(compact=True)
 
     async def on_mount(self) -> None:
@@ -85,7 +85,7 @@ class PredictionDrillScreen(Screen[None]):
     async def _start_next(self) -> None:
         """Run the first demo of the queue with a new setting, or say the drill is done."""
         self.outcome = None
-        self.query_one("#drill-outcome", Static).update("")
+        self.query_one("#drill-outcome").display = False
         while self.queue:
             item = self.queue[0]
             try:
@@ -131,9 +131,9 @@ class PredictionDrillScreen(Screen[None]):
         else:
             self.put_right += 1
             text = "Put right: this demo leaves the drill."
-        self.query_one("#drill-outcome", Static).update(
-            Content.assemble((text, "bold"), "  n: next demo")
-        )
+        outcome = self.query_one("#drill-outcome", Static)
+        outcome.update(Content.assemble((text, "bold"), "  n: next demo"))
+        outcome.display = True
         self._show_progress()
         self.refresh_bindings()
 

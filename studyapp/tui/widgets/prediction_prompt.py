@@ -250,12 +250,12 @@ def missed_content(prediction: Prediction) -> Content:
     """The note beside the rating keys when the card's demo was last predicted wrong: what
     was predicted (not what happened, so predicting again is still a prediction)."""
     return Content.assemble(
-        WRONG,
-        " Your last prediction on this card's demo was wrong (you predicted ",
+        ("✗ ", "bold $error"),
+        "You predicted this card's demo wrong last time (you chose ",
         plain(prediction.chosen),
-        "). ",
+        ")  ",
         _key("d"),
-        " predicts it again.",
+        " predict again",
     )
 
 
@@ -312,8 +312,9 @@ class PredictionRound:
         return held
 
     def grade(self, result: DemoResult) -> tuple[Content | None, list[Prediction], str | None]:
-        """Grade the committed predictions by `result`: the verdict to show above it (None
-        when nothing was asked), the predictions as graded, and why grading failed."""
+        """Grade the committed predictions by `result`: the verdict on the questions asked
+        to show above it (None when nothing was asked), the predictions as graded, and why
+        grading failed."""
         graded: list[Prediction] = []
         problem = None
         committed, self.committed = self.committed, {}
@@ -324,9 +325,11 @@ class PredictionRound:
                 problem = exc.message
         if not self.asks:
             return None, graded, problem
-        if result.ok and result.predictions:
+        asked = {q.id for q in self.questions}
+        answers = [a for a in result.predictions if a.id in asked]
+        if result.ok and answers:
             by_question = {p.question_id: p for p in graded}
-            return verdict_content(result.predictions, self.picks, by_question), graded, problem
+            return verdict_content(answers, self.picks, by_question), graded, problem
         if committed:
             text = "Your prediction is kept, not graded: the run did not finish."
             return plain(text), graded, problem
