@@ -201,12 +201,15 @@ def drill_setting(
 ) -> DrillSetting:
     """The run for try number `attempt` (from 0) at `item`.
 
-    Every try has a new seed. Every second try (the 2nd, 4th, ...) also moves one knob the
-    outcome may depend on to a value drawn within its bounds (log-uniformly for a knob that
-    spans decades, to three significant digits; a switch flips; a choice takes another
-    value), so the learner predicts a setting they have not seen and the answer can change.
-    Whole-number knobs are sizes that set the cost of a run and stay as they were; a knob
-    that only changes the plot (`plot_only`) stays too, as no answer could change with it.
+    Every try has a new seed. Every second try (the 2nd, 4th, ...) also moves one knob to a
+    value drawn within its bounds (log-uniformly for a knob that spans decades, to three
+    significant digits; a switch flips; a choice takes another value), so the learner
+    predicts a setting they have not seen. Whole-number knobs are sizes that set the cost of
+    a run and stay as they were; a knob that only changes the plot (`plot_only`) stays too,
+    as no answer could change with it. Whether the knob moved bears on the question asked
+    is not known here (a demo does not say which knobs each question depends on): the
+    learner is told which knob moved and from what, and judging whether that matters is
+    part of the prediction.
     """
     params = spec.resolve({k: v for k, v in item.params.items() if _known(spec, k)})
     seed = item.seed

@@ -49,9 +49,10 @@ async def test_the_cards_history_shows_its_predictions(make_app, store, cards):
         app.push_screen(CardScreen(app.services, cards[0].id))
         await settle(pilot)
         table = app.screen.query_one("#card-predictions", DataTable)
+        question = RACE.text[:59].rstrip() + "…"
         assert rows(table) == [
-            ["2025-03-09", RACE.text, "plain SGD", "✗ it was Adam"],
-            ["2025-03-10", RACE.text, "Adam", "✓ right"],
+            ["2025-03-09", "plain SGD", "✗ it was Adam", question],
+            ["2025-03-10", "Adam", "✓ right", question],
         ]
         await pilot.press("escape")
         app.push_screen(CardScreen(app.services, cards[3].id))  # no demo, no predictions

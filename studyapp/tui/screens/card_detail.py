@@ -51,9 +51,12 @@ def history_row(review: Review) -> list[Text]:
     ]
 
 
+QUESTION_WIDTH = 60  # characters of a question shown in the history; the rest is cut
+
+
 def prediction_row(prediction: Prediction, clock: Clock) -> list[Text]:
-    """A prediction as the card's history shows it: when, the question, what was predicted,
-    and whether it was right (or what it was instead)."""
+    """A prediction as the card's history shows it: when, what was predicted, whether it
+    was right (or what it was instead), and the question."""
     day = prediction.at.astimezone(clock().tzinfo).date().isoformat()
     if prediction.correct is None:
         outcome = Text("not graded (the run did not finish)", style="dim")
@@ -61,7 +64,11 @@ def prediction_row(prediction: Prediction, clock: Clock) -> list[Text]:
         outcome = Text("✓ right", style="bold green")
     else:
         outcome = Text("✗ it was ", style="bold red") + cell(prediction.answer or "")
-    return [Text(day), cell(prediction.question), cell(prediction.chosen), outcome]
+    return [Text(day), cell(prediction.chosen), outcome, cell(_short(prediction.question))]
+
+
+def _short(text: str, width: int = QUESTION_WIDTH) -> str:
+    return text if len(text) <= width else text[: width - 1].rstrip() + "…"
 
 
 class CardScreen(Screen[None]):
@@ -93,7 +100,7 @@ class CardScreen(Screen[None]):
         table = self.query_one("#card-history", DataTable)
         table.add_columns("Day", "Rating", "Kind", "Time", "Ease", "Ivl", "Due after")
         predictions = self.query_one("#card-predictions", DataTable)
-        predictions.add_columns("Day", "Question", "Predicted", "Outcome")
+        predictions.add_columns("Day", "Predicted", "Outcome", "Question")
         self.load()
 
     def load(self) -> None:
