@@ -41,12 +41,12 @@ async def test_d_runs_the_cards_demo_and_shows_takeaway_and_claims(make_app, run
         await settle(pilot)
         panel = app.screen.query_one(DemoPanel)
         assert panel.is_open and not panel.running
-        assert text_of(app, "#demo-takeaway") == ""  # held back until the prediction
+        assert text_of(app, "#demo-headline") == ""  # held back until the prediction
         await pilot.press("x")
         await settle(pilot)
         demo_id, params, seed = runner.calls[0]
         assert (demo_id, params["steps"], seed) == ("adam_vs_sgd", 200, 0)
-        assert text_of(app, "#demo-takeaway") == TAKEAWAY
+        assert text_of(app, "#demo-headline") == TAKEAWAY
         assert "Seed 0, ran in 1.5 s." in text_of(app, "#demo-status")
         claims = text_of(app, "#demo-claims")
         assert f"✓ {CLAIM_TRUE}" in claims
@@ -90,12 +90,12 @@ async def test_a_cached_result_shows_at_once(make_app, runner, cards):
     async with app.run_test() as pilot:
         await settle(pilot)
         await pilot.press("d")
-        await settle(pilot)
+        await settle(pilot)  # read off the UI thread: opening the cache may load the runner
         assert runner.calls == []
-        assert not app.screen.query_one("#demo-takeaway").display  # hidden the same way
+        assert not app.screen.query_one("#demo-headline").display  # hidden the same way
         await pilot.press("x")
-        assert app.screen.query_one("#demo-takeaway").display
-        assert text_of(app, "#demo-takeaway") == TAKEAWAY
+        assert app.screen.query_one("#demo-headline").display
+        assert text_of(app, "#demo-headline") == TAKEAWAY
         assert "cached" in text_of(app, "#demo-status")
 
 

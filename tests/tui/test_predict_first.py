@@ -42,7 +42,7 @@ async def test_ask_pick_reveal_and_store(make_app, runner, store, cards):
         assert app.focused is prompt
         assert len(runner.calls) == 1  # the run went on in the background...
         assert "result waits for your prediction" in text_of(app, "#demo-status")
-        for hidden in ("#demo-takeaway", "#demo-claims", "#demo-plot", "#demo-verdict"):
+        for hidden in ("#demo-headline", "#demo-claims", "#demo-plot", "#demo-verdict"):
             assert not panel.query_one(hidden).display  # ...its result held back
         assert stored(store) == []
 
@@ -51,7 +51,7 @@ async def test_ask_pick_reveal_and_store(make_app, runner, store, cards):
         assert not prompt.display and app.focused is not prompt
         verdict = text_of(app, "#demo-verdict")
         assert verdict.splitlines() == [RACE.text, "You predicted: Adam  ✓ right.", WHY]
-        assert text_of(app, "#demo-takeaway") == TAKEAWAY
+        assert text_of(app, "#demo-headline") == TAKEAWAY
         order = [child.id for child in panel.children if child.display]
         assert order.index("demo-verdict") < order.index("demo-plot")  # at the top
 
@@ -136,7 +136,7 @@ async def test_a_cached_result_is_hidden_and_graded_the_same_way(make_app, runne
         await settle(pilot)
         await pilot.press("d")
         await settle(pilot)
-        assert runner.calls == [] and not app.screen.query_one("#demo-takeaway").display
+        assert runner.calls == [] and not app.screen.query_one("#demo-headline").display
         assert "The run is done" in text_of(app, "#demo-status")
         assert not app.screen.query_one("#demo-progress").display
         await pilot.press("4")
