@@ -315,11 +315,15 @@ class DemoPanel(Vertical):
         self.border_title = line(title)
 
     def set_compact(self, compact: bool) -> None:
-        """Few rows: claims without headings (each check marked as one)."""
+        """Few rows: claims without headings (each check marked as one), the verdict a line
+        a question."""
         if compact != self.compact:
             self.compact = compact
             if self.result is not None and self.result.ok:
                 self._show_claims(self.result)
+            verdict = self._round.verdict(compact) if self._round is not None else None
+            if verdict is not None:
+                self.query_one("#demo-verdict", Static).update(verdict)
 
     # --- predict first -----------------------------------------------------------------------
 
@@ -371,7 +375,7 @@ class DemoPanel(Vertical):
         """The verdict on the predictions, then the result; the screen hears of both."""
         verdict, graded, problem = (None, [], None)
         if self._round is not None:
-            verdict, graded, problem = self._round.grade(result)
+            verdict, graded, problem = self._round.grade(result, self.compact)
         if problem is not None:
             self.app.notify(f"The prediction was not graded: {problem}", severity="error")
         box = self.query_one("#demo-verdict", Static)

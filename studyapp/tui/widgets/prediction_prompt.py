@@ -215,17 +215,20 @@ def verdict_content(
     answers: Sequence[PredictionResult],
     picks: Mapping[str, str],
     graded: Mapping[str, Prediction] | None = None,
+    compact: bool = False,
 ) -> Content:
     """For each question the run answered: what was predicted (or that it was skipped),
     what the run's numbers made correct, and why.
 
     `graded` holds the stored predictions by question id; a pick whose stored prediction
-    could not be graded says so.
+    could not be graded says so. `compact`, where rows are few, gives each question one
+    line, without its text (just asked) or its why (the claims under it give the numbers).
     """
     parts: list[Content] = []
-    for answer in answers:
+    for number, answer in enumerate(answers, start=1):
         chosen = picks.get(answer.id)
-        parts.append(plain(answer.question).stylize("bold"))
+        if not compact:
+            parts.append(plain(answer.question).stylize("bold"))
         stored = (graded or {}).get(answer.id)
         if chosen is None:
             line = Content.assemble("You did not predict. It was: ", plain(answer.answer), ".")
@@ -240,8 +243,10 @@ def verdict_content(
                 "You predicted: ", plain(chosen), "  ", RIGHT if right else WRONG,
                 *(() if right else (": it was ", plain(answer.answer))), ".",
             )  # fmt: skip
+        if compact and len(answers) > 1:
+            line = Content.assemble((f"{number}. ", "bold"), line)
         parts.append(line)
-        if answer.why:
+        if answer.why and not compact:
             parts.append(plain(answer.why).stylize("dim"))
     return Content("\n").join(parts)
 
@@ -277,6 +282,7 @@ class PredictionRound:
     held: DemoResult | None = None
     committed: dict[str, int] = field(default_factory=dict)  # question id -> prediction id
     picks: dict[str, str] = field(default_factory=dict)
+    shown: tuple[list[PredictionResult], dict[str, Prediction]] | None = None  # the verdict's
 
     def __post_init__(self) -> None:
         self.open = self.asks
@@ -311,7 +317,9 @@ class PredictionRound:
         held, self.held = self.held, None
         return held
 
-    def grade(self, result: DemoResult) -> tuple[Content | None, list[Prediction], str | None]:
+    def grade(
+        self, result: DemoResult, compact: bool = False
+    ) -> tuple[Content | None, list[Prediction], str | None]:
         """Grade the committed predictions by `result`: the verdict on the questions asked
         to show above it (None when nothing was asked), the predictions as graded, and why
         grading failed."""
@@ -328,12 +336,19 @@ class PredictionRound:
         asked = {q.id for q in self.questions}
         answers = [a for a in result.predictions if a.id in asked]
         if result.ok and answers:
-            by_question = {p.question_id: p for p in graded}
-            return verdict_content(answers, self.picks, by_question), graded, problem
+            self.shown = (answers, {p.question_id: p for p in graded})
+            return self.verdict(compact), graded, problem
         if committed:
             text = "Your prediction is kept, not graded: the run did not finish."
             return plain(text), graded, problem
         return None, graded, problem
+
+    def verdict(self, compact: bool) -> Content | None:
+        """The verdict of the graded run again, at another size (None before one)."""
+        if self.shown is None:
+            return None
+        answers, by_question = self.shown
+        return verdict_content(answers, self.picks, by_question, compact)
 
     def abandon(self) -> None:
         """The run is superseded or closed before its result was seen: predictions committed
