@@ -8,11 +8,13 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.postgres import Server
 from studyapp.db import Store, open_store
 from studyapp.demo_api import DemoResult, get_spec
 from studyapp.demo_api.result import PredictionResult
 from studyapp.errors import UserError
 from studyapp.model import DemoLink, Prediction
+from studyapp.services.backups import BackupService
 from studyapp.services.cards import CardService
 from studyapp.services.library import LibraryService
 from studyapp.services.predictions import PredictionService
@@ -139,3 +141,26 @@ def test_a_bad_prediction_in_a_backup_is_named_and_nothing_is_imported(
     assert caught.value.message.startswith(f"{backup}, {reason}"), caught.value.message
     assert every(fresh) == [] and CardService(fresh).search() == []
     fresh.dispose()
+
+
+def test_a_server_backup_carries_the_predictions_and_a_restore_puts_them_back(
+    pg_server: Server, clock: FakeClock, tmp_path: Path
+) -> None:
+    store = open_store(pg_server.create_database())
+    try:
+        populated(store, clock)
+        service = BackupService(store)
+        made = service.backup(tmp_path)
+        before = same(every(store))
+        assert len(json.loads(made.read_text())["predictions"]) == len(before) == 4
+
+        PredictionService(store, clock).record(None, "echo", PARAMS, 9, [(END, "above 50")])
+        first_card = every(store)[0][1].card_id
+        assert first_card is not None
+        CardService(store, clock).set_suspended(first_card, True)
+
+        service.restore(made)
+        assert same(every(store)) == before  # the one made since is gone, none doubled
+        assert LibraryService(store, clock).export("json") == made.read_bytes()
+    finally:
+        store.dispose()
