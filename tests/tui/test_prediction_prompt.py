@@ -107,6 +107,17 @@ def test_the_verdict_says_what_was_predicted_what_happened_and_why() -> None:
     assert skipped.splitlines()[1] == "You did not predict. It was: SGD."
 
 
+def test_where_rows_are_few_each_question_gets_one_line() -> None:
+    answers = [answer(RACE, "SGD", "SGD reached 0.3 at step 40."), answer(GAP, "yes", "")]
+    text = verdict_content(answers, {"race": "Adam"}, compact=True).plain
+    assert text.splitlines() == [
+        "1. You predicted: Adam  ✗ wrong: it was SGD.",
+        "2. You did not predict. It was: yes.",
+    ]
+    alone = verdict_content(answers[:1], {"race": "SGD"}, compact=True).plain
+    assert alone.splitlines() == ["You predicted: SGD  ✓ right."]
+
+
 ECHO = get_spec("echo", "tests.fake_demos")
 END = ECHO.questions[0]
 PARAMS = {"value": 1.0, "steps": 5}
@@ -136,6 +147,9 @@ def test_a_round_commits_picks_holds_the_result_and_grades_by_it(store: Store) -
     assert problem is None and verdict is not None
     assert "✗ wrong: it was at 50 or below" in verdict.plain
     assert [(p.answer, p.correct) for p in graded] == [("at 50 or below", False)]
+    again = made.verdict(compact=True)  # the panel's rows shrank: the same verdict, shorter
+    assert again is not None
+    assert again.plain == "You predicted: above 50  ✗ wrong: it was at 50 or below."
 
 
 def test_the_verdict_covers_only_the_questions_asked(store: Store) -> None:
