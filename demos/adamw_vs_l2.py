@@ -92,6 +92,7 @@ SPEC = DemoSpec(
             "decay",
             ("decay", "sweep"),
             "decay per weight against its gradient scale, or validation error against lambda",
+            plot_only=True,
         ),
         device_param(),
     ),

@@ -95,6 +95,7 @@ SPEC = DemoSpec(
             ("accuracy", "statistics"),
             "plot held-out accuracy per epoch, or one unit's batch mean and running mean at "
             "every step of the small-batch model",
+            plot_only=True,
         ),
         device_param(),
     ),

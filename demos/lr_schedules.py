@@ -74,7 +74,9 @@ SPEC = DemoSpec(
         float_param("decay", 0.01, 1e-4, 1.0, "final lr as a fraction of lr0", log_scale=True),
         int_param("warmup", 50, 1, 1000, "warm-up steps of the warmup_cosine schedule"),
         int_param("steps", 500, 80, 5000, "minibatch SGD steps per schedule"),
-        choice_param("view", "lr", ("lr", "loss"), "plot lr(t), or the excess loss"),
+        choice_param(
+            "view", "lr", ("lr", "loss"), "plot lr(t), or the excess loss", plot_only=True
+        ),
     ),
     tiny={"steps": 400, "warmup": 40, "schedule": "cosine"},
     timeout_s=60,

@@ -58,7 +58,13 @@ SPEC = DemoSpec(
             "k", 100.0, 1.0, 1000.0, "curvature of x2, = the condition number", log_scale=True
         ),
         int_param("steps", 200, 10, 2000, "optimizer steps for each method"),
-        choice_param("view", "loss", ("loss", "path"), "plot f per step, or the paths in (x1, x2)"),
+        choice_param(
+            "view",
+            "loss",
+            ("loss", "path"),
+            "plot f per step, or the paths in (x1, x2)",
+            plot_only=True,
+        ),
     ),
     tiny={"steps": 150},
     timeout_s=60,

@@ -97,6 +97,7 @@ SPEC = DemoSpec(
             ("depth", "training", "gradient"),
             "plot final loss and first-layer gradient vs depth, the loss curves at the deepest "
             "setting, or every layer's gradient at initialization",
+            plot_only=True,
         ),
         device_param(),
     ),

@@ -91,6 +91,7 @@ SPEC = DemoSpec(
             "training",
             ("training", "gradient"),
             "plot the two training runs, or the gradient norm per time step at initialization",
+            plot_only=True,
         ),
         device_param(),
     ),

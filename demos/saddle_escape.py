@@ -77,6 +77,7 @@ SPEC = DemoSpec(
             "loss",
             ("loss", "distance", "path"),
             "plot f per step, the escape time against the starting distance, or the paths",
+            plot_only=True,
         ),
     ),
     tiny={"steps": 200},

@@ -83,6 +83,7 @@ SPEC = DemoSpec(
             ("training", "attention"),
             "plot held-out accuracy during training, or the query's attention weights on "
             "held-out sequences",
+            plot_only=True,
         ),
         device_param(),
     ),

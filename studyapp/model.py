@@ -223,6 +223,34 @@ class Review:
 
 
 @dataclass(frozen=True)
+class Prediction:
+    """A learner's prediction of a demo's outcome, committed before the run, and the run's
+    answer to it.
+
+    `card_id` is the card whose demo it was (None for a run from the command line); `params`
+    are the run's resolved parameters. `answer`, `why` and `correct` stay None until the run
+    has finished (a run that failed or was cancelled leaves its prediction ungraded).
+    """
+
+    id: int
+    card_id: int | None
+    demo_id: str
+    params: Mapping[str, Any]
+    seed: int
+    question_id: str
+    question: str
+    chosen: str
+    answer: str | None
+    why: str | None
+    correct: bool | None
+    at: datetime  # aware, UTC
+
+    @property
+    def graded(self) -> bool:
+        return self.correct is not None
+
+
+@dataclass(frozen=True)
 class Card:
     """A card as the rest of the app sees it."""
 

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from studyapp.cli.output import print_table, say
+
+if TYPE_CHECKING:
+    from studyapp.services.stats import Stats
 
 INIT_WARNINGS_SHOWN = 5
 
@@ -112,6 +115,8 @@ def run_stats(args: argparse.Namespace) -> int:
         )
         + (f"; last 30 days {rate30:.1%}" if rate30 is not None else "")
     )
+    for line in prediction_lines(stats):
+        say(f"  {line}")
     recent = sorted(stats.reviews_per_day.items())[-14:]
     if recent:
         print("  reviews per day (last days with reviews):")
@@ -127,6 +132,26 @@ def run_stats(args: argparse.Namespace) -> int:
     if not any(stats.forecast):
         print("    nothing due")
     return 0
+
+
+def prediction_lines(stats: Stats) -> list[str]:
+    """How the predictions of demo outcomes went, for a person: accuracy, and the demos
+    predicted wrong most often."""
+    predictions = stats.predictions
+    rate = predictions.rate
+    if rate is None:
+        return ["predictions: none graded yet (`studyapp demo run ID --predict OPTION`)"]
+    lines = [
+        f"predictions: {predictions.correct} of {predictions.total} right ({rate:.1%})"
+        + (f", {predictions.ungraded} not graded" if predictions.ungraded else "")
+    ]
+    wrong = predictions.most_wrong(3)
+    if wrong:
+        lines.append(
+            "most often predicted wrong: "
+            + ", ".join(f"{t.demo_id} ({t.wrong} wrong of {t.total})" for t in wrong)
+        )
+    return lines
 
 
 def _scale(counts: list[int]) -> tuple[int, int]:

@@ -1,9 +1,12 @@
 """`studyapp demo list` and `studyapp demo run`: the demo catalogue from the command line.
 
-Listing reads the specs only (no torch). A run validates every `--set` against the demo's
-parameters before any work, then goes through the same runner and cache as the TUI, and
-prints the result as a table, a terminal plot, the claims and the takeaway (or, with
-`--json`, the result dict that scripts rely on).
+Listing reads the specs only (no torch). A run validates every `--set` and `--predict`
+against the demo's parameters and questions before any work, commits the predictions to the
+collection before the run starts (so a cached result changes nothing about what was
+predicted), then goes through the same runner and cache as the TUI, grades the predictions
+by the run's own answers, and prints whether they were right, then the result as a table, a
+terminal plot, the claims and the takeaway (or, with `--json`, the result dict that scripts
+rely on).
 """
 
 from __future__ import annotations
@@ -16,13 +19,14 @@ import shutil
 import sys
 from typing import TYPE_CHECKING, Any, TextIO
 
-from studyapp.cli.output import print_table, say
+from studyapp.cli.output import print_json, print_table, say
 from studyapp.errors import UserError
 from studyapp.terminal import one_line
 
 if TYPE_CHECKING:
     from studyapp.db import Store
-    from studyapp.demo_api import DemoResult, DemoSpec
+    from studyapp.demo_api import DemoResult, DemoSpec, Question
+    from studyapp.model import Prediction
     from studyapp.services.demos import DemoProgress, DemoRunner
 
 CATALOGUE = "demos"  # the catalogue package `demo list` and `demo run` read (tests use fakes)
@@ -68,6 +72,15 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
     run.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     run.add_argument("--json", action="store_true", help="print the result as JSON")
     run.add_argument("--no-cache", action="store_true", help="run again even if cached")
+    run.add_argument(
+        "--predict",
+        metavar="OPTION",
+        action="append",
+        default=[],
+        help="predict the outcome before the run: an option's text or its number, once per "
+        "question in order (`studyapp demo list --json` lists them); kept in the collection "
+        "and graded by the run",
+    )
     run.set_defaults(handler=run_demo)
 
 
@@ -88,30 +101,100 @@ def run_list(args: argparse.Namespace) -> int:
 def run_demo(args: argparse.Namespace) -> int:
     from studyapp.db import open_store
     from studyapp.demo_api import get_spec
+    from studyapp.services.predictions import PredictionService
 
     spec = get_spec(args.id, CATALOGUE)
     overrides = spec.parse_overrides(args.set)
     if not 0 <= args.seed <= MAX_SEED:
         raise UserError(f"--seed must be between 0 and {MAX_SEED}, not {args.seed}")
+    picks = read_predictions(spec, args.predict)
     store = open_store(args.db)
-    bar = _ProgressBar(sys.stderr, spec.id) if not args.json and sys.stderr.isatty() else None
+    bar: _ProgressBar | None = None
+    graded: list[Prediction] = []
     try:
+        predictions = PredictionService(store, package=CATALOGUE)
+        # Committed before the run starts: what was predicted cannot depend on the result.
+        ids = predictions.record(None, spec.id, spec.resolve(overrides), args.seed, picks)
+        if not args.json and sys.stderr.isatty():
+            bar = _ProgressBar(sys.stderr, spec.id)
         with make_runner(store) as runner:
             result = runner.run(
                 spec.id, overrides, args.seed, on_progress=bar, use_cache=not args.no_cache
             )
+        if bar is not None:
+            bar.clear()
+            bar = None
+        graded = predictions.grade(ids, result)
     finally:
         if bar is not None:
             bar.clear()
         store.dispose()
     if args.json:
-        print(json.dumps(result.to_dict(), indent=2))
-    elif result.ok:
-        show(spec, result)
+        print_json(with_predicted(result, graded) if picks else result.to_dict(), indent=2)
+    else:
+        if picks:
+            show_predictions(graded, result)
+        if result.ok:
+            show(spec, result)
     if not result.ok:
         say(f"studyapp: demo {spec.id} failed: {one_line(result.error)}", file=sys.stderr)
         return 2
     return 0
+
+
+def read_predictions(spec: DemoSpec, given: list[str]) -> list[tuple[Question, str]]:
+    """`--predict` values as (question, option), in the order of the spec's questions;
+    anything that is not an option of its question is a UserError before any work."""
+    from studyapp.demo_api import OptionError
+
+    if not given:
+        return []
+    asked = len(spec.questions)
+    if not asked:
+        raise UserError(f"demo {spec.id} asks no prediction questions: drop --predict")
+    if len(given) > asked:
+        raise UserError(
+            f"demo {spec.id} asks {asked} question{'s' if asked > 1 else ''}, "
+            f"but --predict was given {len(given)} times"
+        )
+    picks = []
+    for number, (question, text) in enumerate(zip(spec.questions, given, strict=False), start=1):
+        try:
+            picks.append((question, question.option(text)))
+        except OptionError as exc:
+            raise UserError(
+                f"--predict for question {number} ({question.id}): {exc.message}"
+            ) from None
+    return picks
+
+
+def with_predicted(result: DemoResult, graded: list[Prediction]) -> dict[str, Any]:
+    """The result dict with each prediction's `predicted` option and whether it was
+    `correct` (null for a question not predicted, or a run that could not grade it)."""
+    data = result.to_dict()
+    mine = {p.question_id: p for p in graded}
+    for entry in data["predictions"]:
+        prediction = mine.get(entry["id"])
+        entry["predicted"] = prediction.chosen if prediction else None
+        entry["correct"] = prediction.correct if prediction else None
+    return data
+
+
+def show_predictions(graded: list[Prediction], result: DemoResult) -> None:
+    """Whether each prediction was right, before the result: the option predicted, the
+    run's answer and why."""
+    for prediction in graded:
+        say(f"{prediction.question}")
+        if prediction.correct is None:
+            reason = "it failed" if not result.ok else "it gave no answer to this question"
+            say(f"  You predicted: {prediction.chosen}. Not graded: {reason}.")
+        else:
+            verdict = "Right" if prediction.correct else "Wrong"
+            say(f"  You predicted: {prediction.chosen}. {verdict}: it was {prediction.answer}.")
+            if prediction.why:
+                say(f"  {prediction.why}")
+    if graded:
+        print()
 
 
 def make_runner(store: Store) -> DemoRunner:

@@ -1,4 +1,5 @@
-"""`studyapp` with no command opens the app; `studyapp review [--deck NAME]` opens the review.
+"""`studyapp` with no command opens the app; `studyapp review [--deck NAME]` opens the review,
+and `studyapp review --predictions` the drill of the demos whose outcome was predicted wrong.
 
 A new collection gets the bundled deck first, so the first run has cards to study; a
 collection that has it gets the corrections of a newer release on the first start after the
@@ -12,6 +13,8 @@ import argparse
 import gc
 from typing import TYPE_CHECKING, Any, Literal
 
+from studyapp.errors import UserError
+
 if TYPE_CHECKING:
     from studyapp.db import Store
 
@@ -24,6 +27,12 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
         description="Open the app straight into today's review of one deck or of all decks.",
     )
     review.add_argument("--deck", metavar="NAME", help="review this deck only (default: all)")
+    review.add_argument(
+        "--predictions",
+        action="store_true",
+        help="drill the demos whose outcome you predicted wrong, with new seeds and settings, "
+        "until you predict them right",
+    )
     review.set_defaults(handler=run_review)
 
 
@@ -32,10 +41,16 @@ def default_handler(args: argparse.Namespace) -> int:
 
 
 def run_review(args: argparse.Namespace) -> int:
+    if args.predictions:
+        if args.deck is not None:
+            raise UserError("--predictions drills demos, not a deck: drop --deck")
+        return open_app(args.db, start="predictions")
     return open_app(args.db, start="review", deck=args.deck)
 
 
-def open_app(db: str | None, start: Literal["home", "review"], deck: str | None = None) -> int:
+def open_app(
+    db: str | None, start: Literal["home", "review", "predictions"], deck: str | None = None
+) -> int:
     from studyapp.db import open_store
     from studyapp.services.study import decks_in_scope
 
@@ -88,7 +103,6 @@ def bring_bundled_deck_up_to_date(store: Store) -> str | None:
     taken = LOADED_KEY in info
     if not files or not (empty or (taken and info.get(REVISION_KEY) != revision(files))):
         return None
-    from studyapp.errors import UserError
     from studyapp.services.library import LibraryService
 
     try:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Date,
     DateTime,
@@ -147,3 +148,32 @@ class DemoResultRow(Base):
     demo_id: Mapped[str] = mapped_column(String(64), index=True)
     payload: Mapped[str] = mapped_column(Text)  # DemoResult as JSON
     created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class PredictionRow(Base):
+    """A prediction of a demo's outcome, written before the run and graded after it.
+
+    `card_id` is null for a run from the command line; a card's predictions go with it.
+    `answer`, `why` and `correct` are null until the run has finished. `at` is UTC.
+    """
+
+    __tablename__ = "predictions"
+    __table_args__ = (
+        Index("ix_predictions_card", "card_id"),
+        Index("ix_predictions_demo", "demo_id", "question_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    card_id: Mapped[int | None] = mapped_column(
+        ForeignKey("cards.id", ondelete="CASCADE"), nullable=True
+    )
+    demo_id: Mapped[str] = mapped_column(String(64))
+    params: Mapped[str] = mapped_column(Text)  # JSON object: the run's resolved parameters
+    seed: Mapped[int] = mapped_column(BigInteger)  # up to 2**32 - 1, past a 32-bit integer
+    question_id: Mapped[str] = mapped_column(String(64))
+    question: Mapped[str] = mapped_column(Text)
+    chosen: Mapped[str] = mapped_column(Text)
+    answer: Mapped[str | None] = mapped_column(Text, nullable=True)
+    why: Mapped[str | None] = mapped_column(Text, nullable=True)
+    correct: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    at: Mapped[datetime] = mapped_column(DateTime)

@@ -35,6 +35,7 @@ from studyapp.scheduling.fsrs import (
 
 # Integer columns are 32-bit in the databases other than SQLite that the models also serve.
 MAX_INT = 2**31 - 1
+MAX_SEED = 2**32 - 1  # a demo seed (a 64-bit column)
 MAX_HOUR = 23
 MAX_RATING = 5
 # Days and moments the app can move a day either way from without leaving the calendar.
@@ -63,11 +64,14 @@ class Column:
         return f'("{self.name}" IS NOT NULL AND ({bad}))' if self.nullable else f"({bad})"
 
 
-def integer(name: str, low: int, high: int = MAX_INT, says: str | None = None) -> Column:
+def integer(
+    name: str, low: int, high: int = MAX_INT, says: str | None = None, nullable: bool = False
+) -> Column:
     return Column(
         name,
         says or f"a whole number from {low} to {high}",
         f"typeof({{c}}) != 'integer' OR {{c}} < {low} OR {{c}} > {high}",
+        nullable=nullable,
     )
 
 
@@ -82,8 +86,13 @@ def text(name: str, blank: bool = True, nullable: bool = False) -> Column:
     )
 
 
-def boolean(name: str) -> Column:
-    return Column(name, "0 or 1 (false or true)", "typeof({c}) != 'integer' OR {c} NOT IN (0, 1)")
+def boolean(name: str, nullable: bool = False) -> Column:
+    return Column(
+        name,
+        "0 or 1 (false or true)",
+        "typeof({c}) != 'integer' OR {c} NOT IN (0, 1)",
+        nullable=nullable,
+    )
 
 
 def one_of(name: str, values: Sequence[str]) -> Column:
@@ -252,6 +261,20 @@ RULES: dict[str, list[Column]] = {
         text("demo_id", blank=False),
         json_object("payload"),
         moment("created_at"),
+    ],
+    "predictions": [
+        integer("id", 1),
+        integer("card_id", 1, nullable=True),
+        text("demo_id", blank=False),
+        json_object("params"),
+        integer("seed", 0, MAX_SEED),
+        text("question_id", blank=False),
+        text("question"),
+        text("chosen", blank=False),
+        text("answer", nullable=True),
+        text("why", nullable=True),
+        boolean("correct", nullable=True),
+        moment("at"),
     ],
 }
 BOOKKEEPING = {"alembic_version", "sqlite_sequence"}  # tables that hold no collection data

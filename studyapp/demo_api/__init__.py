@@ -26,6 +26,7 @@ from studyapp.demo_api.result import (
 )
 from studyapp.demo_api.spec import (
     DemoSpec,
+    OptionError,
     Param,
     ParamError,
     Question,
@@ -43,6 +44,7 @@ __all__ = [
     "DemoOutput",
     "DemoResult",
     "DemoSpec",
+    "OptionError",
     "Param",
     "ParamError",
     "PlotSpec",

@@ -23,6 +23,10 @@ class ParamError(UserError):
     """A demo parameter that is unknown, of the wrong type or out of bounds."""
 
 
+class OptionError(UserError):
+    """A prediction that is none of its question's options."""
+
+
 @dataclass(frozen=True)
 class Param:
     """One knob of a demo: its type, default, bounds (inclusive) and a one-line meaning."""
@@ -35,6 +39,9 @@ class Param:
     high: float | None = None
     choices: tuple[str, ...] = ()
     log_scale: bool = False  # a hint for forms and sliders: the knob spans decades
+    # The knob changes only what is drawn, never a number the run reports or answers from:
+    # the predictions drill never moves it, as no answer could change with it.
+    plot_only: bool = False
 
     def __post_init__(self) -> None:
         # A spec with a default outside its own bounds is a bug in the demo, caught at import.
@@ -144,12 +151,14 @@ def float_param(
     return Param(name, "float", float(default), help, low=low, high=high, log_scale=log_scale)
 
 
-def bool_param(name: str, default: bool, help: str) -> Param:
-    return Param(name, "bool", default, help)
+def bool_param(name: str, default: bool, help: str, *, plot_only: bool = False) -> Param:
+    return Param(name, "bool", default, help, plot_only=plot_only)
 
 
-def choice_param(name: str, default: str, choices: Sequence[str], help: str) -> Param:
-    return Param(name, "choice", default, help, choices=tuple(choices))
+def choice_param(
+    name: str, default: str, choices: Sequence[str], help: str, *, plot_only: bool = False
+) -> Param:
+    return Param(name, "choice", default, help, choices=tuple(choices), plot_only=plot_only)
 
 
 def device_param() -> Param:
@@ -178,6 +187,23 @@ class Question:
             raise ValueError(f"question {self.id!r}: 2 to 5 options, not {len(self.options)}")
         if len(set(self.options)) != len(self.options):
             raise ValueError(f"question {self.id!r}: options must differ")
+
+    def option(self, given: str) -> str:
+        """The option `given` names: its text (case and spacing aside) or its number from 1.
+
+        Raises OptionError, listing the options by number, for anything else.
+        """
+        wanted = " ".join(given.split()).casefold()
+        for option in self.options:
+            if " ".join(option.split()).casefold() == wanted:
+                return option
+        if wanted.isdigit() and 1 <= int(wanted) <= len(self.options):
+            return self.options[int(wanted) - 1]
+        listed = "; ".join(f"{n} {o}" for n, o in enumerate(self.options, start=1))
+        shown = given if len(given) <= 40 else f"{given[:40]}..."
+        raise OptionError(
+            f"{shown!r} is not one of its options; give an option's text or its number ({listed})"
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "question": self.text, "options": list(self.options)}

@@ -17,6 +17,7 @@ from studyapp.formats.base import (
     FormatError,
     FormatSpec,
     ParseResult,
+    PredictionDraft,
     ReviewDraft,
     Skipped,
 )
@@ -32,6 +33,7 @@ __all__ = [
     "FormatError",
     "FormatSpec",
     "ParseResult",
+    "PredictionDraft",
     "ReviewDraft",
     "Skipped",
     "all_formats",

@@ -6,16 +6,20 @@
          "memory": {"stability", "difficulty"} | null,
          "reviews": [{"at", "study_day", "rating", "duration_ms", "kind",
                       "before": {...state}, "after": {...state}, "imported",
-                      "memory_before": {...memory} | null, "memory_after": ...}]}]}]}
+                      "memory_before": {...memory} | null, "memory_after": ...}]}]}],
+     "predictions": [{"card": card id | null, "demo", "params", "seed", "question_id",
+                      "question", "predicted", "answer", "why", "correct", "at"}]}
 
 A deck's settings hold its daily limits, day-start hour and scheduler ("scheduler",
 "desired_retention", "fsrs_params": a list of 21 numbers or null for the defaults); the
 memory state is FSRS's. A backup written before FSRS came has none of these, and reads as
 SM-2 decks whose cards have no memory state yet.
 
-Decks come in name order, cards in deck order, reviews oldest first, and nothing depends on
-the time of the export, so exporting, importing into an empty collection and exporting again
-gives the same bytes. Reading checks every field and names the entry that is wrong.
+Decks come in name order, cards in deck order, reviews and predictions oldest first, and
+nothing depends on the time of the export, so exporting, importing into an empty collection
+and exporting again gives the same bytes. A collection with no predictions writes no
+"predictions" key, as backups did before predictions were kept. Reading checks every field
+and names the entry that is wrong.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from studyapp.formats.base import (
     FormatError,
     FormatSpec,
     ParseResult,
+    PredictionDraft,
     ReviewDraft,
 )
 from studyapp.formats.textio import head_text, looks_like_text, read_text
@@ -52,6 +57,8 @@ from studyapp.scheduling.fsrs import FSRSMemory
 
 NAME = "json"
 VERSION = 1
+MAX_SEED = 2**32 - 1
+MAX_ID = 64  # characters of a question id
 _SETTINGS = ("new_per_day", "reviews_per_day", "day_start_hour")  # whole numbers
 
 
@@ -112,8 +119,29 @@ def _card(card: ExportCard) -> dict[str, Any]:
     }
 
 
-def document(decks: Sequence[ExportDeck]) -> dict[str, Any]:
+def prediction_to_dict(prediction: PredictionDraft) -> dict[str, Any]:
+    card, demo, params, seed, question_id, question, predicted, answer, why, correct, at = (
+        prediction
+    )
     return {
+        "card": card,
+        "demo": demo,
+        "params": dict(params),
+        "seed": seed,
+        "question_id": question_id,
+        "question": question,
+        "predicted": predicted,
+        "answer": answer,
+        "why": why,
+        "correct": correct,
+        "at": at.isoformat(),
+    }
+
+
+def document(
+    decks: Sequence[ExportDeck], predictions: Sequence[PredictionDraft] = ()
+) -> dict[str, Any]:
+    out: dict[str, Any] = {
         "version": VERSION,
         "decks": [
             {
@@ -125,15 +153,19 @@ def document(decks: Sequence[ExportDeck]) -> dict[str, Any]:
             for deck in sorted(decks, key=lambda d: d.name)
         ],
     }
+    if predictions:
+        out["predictions"] = [prediction_to_dict(p) for p in predictions]
+    return out
 
 
-def export(decks: Sequence[ExportDeck]) -> bytes:
+def export(decks: Sequence[ExportDeck], predictions: Sequence[PredictionDraft] = ()) -> bytes:
     """The backup as JSON laid out for reading and diffing: one line per card.
 
     The text is `document(decks)` as the standard library's encoder writes it with its
     default separators, one card to a line. Each line is put together here from strings
     the C encoder escapes: building a dictionary per card and review and encoding it costs
     several times more at 100,000 cards (and indented output, in pure Python, ten times).
+    Predictions, a few per demo run a learner predicted, go one to a line after the decks.
     """
     lines = ["{", f'  "version": {VERSION},', '  "decks": [']
     ordered = sorted(decks, key=lambda d: d.name)
@@ -152,6 +184,10 @@ def export(decks: Sequence[ExportDeck]) -> bytes:
         else:
             lines.append('      "cards": []')
         lines.append("    }" + ("," if i < len(ordered) - 1 else ""))
+    if predictions:
+        lines += ["  ],", '  "predictions": [']
+        lines += [f"    {_compact(prediction_to_dict(p))}," for p in predictions]
+        lines[-1] = lines[-1][:-1]
     lines += ["  ]", "}", ""]
     return "\n".join(lines).encode("utf-8")
 
@@ -346,6 +382,7 @@ def read_document(data: Any, path: Path) -> ParseResult:
         top.fail(f"unknown backup version {version}")
     result = ParseResult(format=NAME)
     entry_number = 0
+    raw_predictions = top.get("predictions", list, [])
     for index, raw_deck in enumerate(top.get("decks", list), start=1):
         deck = _Entry(path, f"deck {index}", raw_deck)
         name = deck.text("name").strip()
@@ -357,6 +394,11 @@ def read_document(data: Any, path: Path) -> ParseResult:
         for raw_card in deck.get("cards", list, []):
             entry_number += 1
             result.cards.append(_read_card(path, entry_number, name, raw_card))
+    card_ids = {card.key for card in result.cards}
+    result.predictions = [
+        _read_prediction(path, f"prediction {number}", raw, card_ids)
+        for number, raw in enumerate(raw_predictions, start=1)
+    ]
     return result
 
 
@@ -423,20 +465,26 @@ def _read_card(path: Path, number: int, deck: str, data: Any) -> CardDraft:
     )
 
 
-def _read_review(path: Path, where: str, data: Any) -> ReviewDraft:
-    entry = _Entry(path, where, data)
-    at_text = entry.text("at")
+def _moment(entry: _Entry, key: str) -> datetime:
+    """A date and time with its zone, as the collection can store it (in UTC)."""
+    text = entry.text(key)
     try:
-        at = datetime.fromisoformat(at_text)
+        at = datetime.fromisoformat(text)
     except ValueError:
-        entry.fail(f"'at' is not a date and time: {at_text!r}")
+        entry.fail(f"{key!r} is not a date and time: {text!r}")
         raise
     if at.tzinfo is None:
-        entry.fail(f"'at' must carry its time zone: {at_text!r}")
+        entry.fail(f"{key!r} must carry its time zone: {text!r}")
     try:
         at.astimezone(UTC)  # stored in UTC: it must stay within the years 1 to 9999
     except (OverflowError, ValueError):
-        entry.fail(f"'at' is outside the years 1 to 9999 in UTC: {at_text!r}")
+        entry.fail(f"{key!r} is outside the years 1 to 9999 in UTC: {text!r}")
+    return at
+
+
+def _read_review(path: Path, where: str, data: Any) -> ReviewDraft:
+    entry = _Entry(path, where, data)
+    at = _moment(entry, "at")
     rating = entry.get("rating", int)
     if not 1 <= rating <= 5:
         entry.fail(f"'rating' must be from 1 to 5, not {rating}")
@@ -456,6 +504,51 @@ def _read_review(path: Path, where: str, data: Any) -> ReviewDraft:
     )
 
 
+def _read_prediction(
+    path: Path, where: str, data: Any, card_ids: set[str | None]
+) -> PredictionDraft:
+    entry = _Entry(path, where, data)
+    card = entry.text("card", None)
+    if card is not None and card.strip() not in card_ids:
+        entry.fail(f"'card' {card!r} is no card of this backup")
+    demo = DemoLink(entry.text("demo"), dict(entry.get("params", dict)))
+    problem = demo_link_problem(demo)
+    if problem is not None:
+        entry.fail(problem)
+    seed = entry.get("seed", int)
+    if not 0 <= seed <= MAX_SEED:
+        entry.fail(f"'seed' must be from 0 to {MAX_SEED}, not {seed}")
+    question_id = entry.text("question_id").strip()
+    if not 0 < len(question_id) <= MAX_ID:
+        entry.fail(f"'question_id' must be 1 to {MAX_ID} characters")
+    predicted = entry.text("predicted")
+    if not predicted.strip():
+        entry.fail("'predicted' is empty")
+    answer = entry.text("answer", None)
+    why = entry.text("why", None)
+    correct = entry.get("correct", bool, None)
+    if (answer is None) != (correct is None):
+        entry.fail("'answer' and 'correct' are both given (a graded run) or both null")
+    if answer is not None and correct != (predicted == answer):
+        entry.fail(
+            f"'correct' is {str(correct).lower()}, but the prediction is "
+            f"{'' if predicted == answer else 'not '}the answer"
+        )
+    return PredictionDraft(
+        card.strip() if card is not None else None,
+        demo.id,
+        demo.params,
+        seed,
+        question_id,
+        entry.text("question"),
+        predicted,
+        answer,
+        why,
+        correct,
+        _moment(entry, "at"),
+    )
+
+
 FORMATS = (
     FormatSpec(
         name=NAME,
@@ -464,5 +557,6 @@ FORMATS = (
         sniff=sniff,
         parse=parse,
         export=export,
+        export_predictions=export,
     ),
 )

@@ -6,7 +6,7 @@ library service maps drafts onto the collection. No format touches the database.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -44,6 +44,26 @@ class ReviewDraft(NamedTuple):
     memory_before: FSRSMemory | None = None
     memory_after: FSRSMemory | None = None
     imported: bool = False  # brought in from another app's history
+
+
+class PredictionDraft(NamedTuple):
+    """A prediction of a demo's outcome carried by a file (the JSON backup), or read for one.
+
+    `card` is the file's id of the card whose demo it was (None: made on no card, from the
+    command line); `answer`, `why` and `correct` are None for a run that never finished.
+    """
+
+    card: str | None
+    demo: str
+    params: Mapping[str, Any]
+    seed: int
+    question_id: str
+    question: str
+    predicted: str
+    answer: str | None
+    why: str | None
+    correct: bool | None
+    at: datetime  # aware
 
 
 class CardDraft(NamedTuple):
@@ -115,6 +135,7 @@ class ParseResult:
     description: str | None = None  # the file's own description of its deck, if it has one
     decks: list[DeckDraft] = field(default_factory=list)  # for files that hold several decks
     carries: frozenset[str] | None = None
+    predictions: list[PredictionDraft] = field(default_factory=list)  # carried by a backup
 
 
 class ExportCard(NamedTuple):
@@ -147,6 +168,8 @@ class ExportDeck:
 
 Parser = Callable[[Path], ParseResult]
 Exporter = Callable[[Sequence[ExportDeck]], bytes]
+# An export that also carries the collection's demo predictions (the JSON backup).
+HistoryExporter = Callable[[Sequence[ExportDeck], Sequence[PredictionDraft]], bytes]
 
 
 @dataclass(frozen=True)
@@ -157,7 +180,8 @@ class FormatSpec:
     format) to 1 (certainly this format); detection picks the most confident. `text` says the
     export is text, so it can go to standard output. `card_fields` names the `ExportCard`
     fields the export writes, if not all of them: the collection reads no others for it
-    and leaves them empty (no source, demo, schedule or history).
+    and leaves them empty (no source, demo, schedule or history). `export_predictions`, for
+    a format that keeps the predictions made on demos too, exports the decks with them.
     """
 
     name: str
@@ -168,3 +192,4 @@ class FormatSpec:
     export: Exporter | None = None
     text: bool = True
     card_fields: frozenset[str] | None = None
+    export_predictions: HistoryExporter | None = None

@@ -31,7 +31,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from studyapp.db import repository as repo
-from studyapp.db.models import CardRow, DeckRow, ReviewRow
+from studyapp.db.models import CardRow, DeckRow, PredictionRow, ReviewRow
 from studyapp.errors import UserError
 from studyapp.formats.base import CardDraft, ParseResult
 from studyapp.model import LEECH_TAG, normalize_tags
@@ -330,7 +330,8 @@ class BundledSync:
         self.session.flush()
 
     def _fold(self, removed: CardRow, kept: CardRow) -> None:
-        """Give `kept` the review log of both cards, and the schedule of the later one."""
+        """Give `kept` the review logs and predictions of both cards, and the schedule of the
+        later one."""
         last_removed = self._last_review(removed.id)
         last_kept = self._last_review(kept.id)
         if last_removed is not None and (last_kept is None or last_removed > last_kept):
@@ -340,9 +341,10 @@ class BundledSync:
             kept.buried_until = removed.buried_until
         kept.modified_at = self.now
         self.session.flush()
-        self.session.execute(
-            update(ReviewRow).where(ReviewRow.card_id == removed.id).values(card_id=kept.id)
-        )
+        for log in (ReviewRow, PredictionRow):
+            self.session.execute(
+                update(log).where(log.card_id == removed.id).values(card_id=kept.id)
+            )
         self.session.execute(delete(CardRow).where(CardRow.id == removed.id))
         self.session.expunge(removed)
 

@@ -1,20 +1,26 @@
-"""Cards: search by text and tag, read one with its history, edit, suspend and unsuspend."""
+"""Cards: search by text and tag, read one with its history, edit, suspend and unsuspend.
+
+A card's history is its review log and the predictions made on its demo from the card.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import or_, select
 
 from studyapp.clock import Clock, system_clock
 from studyapp.db import Store
+from studyapp.db import predictions as prediction_log
 from studyapp.db import repository as repo
 from studyapp.db.models import CardRow, DeckRow
+from studyapp.db.store import rows_in
 from studyapp.errors import UserError
 from studyapp.model import (
     Card,
     DemoLink,
+    Prediction,
     Review,
     demo_link_problem,
     normalize_tags,
@@ -28,6 +34,7 @@ SEARCH_LIMIT = 500
 class CardDetail:
     card: Card
     history: list[Review]
+    predictions: list[Prediction] = field(default_factory=list)
 
 
 def _like_escape(text: str) -> str:
@@ -112,7 +119,11 @@ class CardService:
             found = repo.card_by_id(session, card_id)
             if found is None:
                 raise UserError(f"there is no card with id {card_id}")
-            return CardDetail(repo.to_card(*_named(found)), repo.reviews_of(session, card_id))
+            return CardDetail(
+                repo.to_card(*_named(found)),
+                repo.reviews_of(session, card_id),
+                prediction_log.of_card(rows_in(session), card_id),
+            )
 
     def update(
         self,

@@ -6,6 +6,8 @@ matches within its target deck by content, then by an identical front (when exac
 has it). Anything unmatched is added at the end of its deck. A match updates the card's
 content in place, only the fields the file's format carries, and never its scheduling state
 or history; a backup's state, history and deck settings apply to the cards and decks it adds.
+A backup's predictions go with the cards they were made on, wherever those were matched or
+added, except those the collection already holds (the same card, demo, question and time).
 """
 
 from __future__ import annotations
@@ -23,14 +25,17 @@ from typing import Any
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
+from studyapp.db import predictions as prediction_log
 from studyapp.db import repository as repo
 from studyapp.db.models import CardRow, DeckRow, ReviewRow
+from studyapp.db.store import rows_in
 from studyapp.formats.base import (
     OPTIONAL_FIELDS,
     CardDraft,
     DeckDraft,
     FormatError,
     ParseResult,
+    PredictionDraft,
     Skipped,
 )
 from studyapp.model import (
@@ -261,6 +266,8 @@ class DraftMapper:
         self.new_uid = repo.UidSequence()
         self.tags_stored: dict[tuple[str, ...], str] = {}  # a file's tags, as stored
         self.file = ""  # the file being applied, as errors name it
+        self.placed: dict[str, _Card] = {}  # the card each of a file's card ids ended up as
+        self.predictions: list[tuple[_Card | None, PredictionDraft]] = []
 
     def deck(self, name: str) -> DeckCards:
         name = name.strip()
@@ -315,6 +322,25 @@ class DraftMapper:
             self._drafts(item, result.cards, deck, file_deck, carries, content_keys)
         if not result.cards and not result.decks and result.deck_name:
             self.deck(file_deck)  # a file that names its deck but holds no cards yet
+        self._place_predictions(item)
+
+    def _place_predictions(self, item: ParsedFile) -> None:
+        """Find the card of each of the file's predictions; one whose card was not taken is
+        reported and left out."""
+        for number, prediction in enumerate(item.result.predictions, start=1):
+            if prediction.card is None:
+                self.predictions.append((None, prediction))
+                continue
+            card = self.placed.get(key_to_uid(prediction.card))
+            if card is None:
+                self.report.skipped.append(
+                    Skipped(
+                        item.where(f"prediction {number}"),
+                        f"its card {prediction.card!r} was not imported",
+                    )
+                )
+            else:
+                self.predictions.append((card, prediction))
 
     def _deck_draft(self, draft: DeckDraft) -> None:
         cards = self.deck(draft.name)
@@ -484,9 +510,10 @@ class DraftMapper:
             # under another key is another card, though its words are the same: a file
             # with ids keeps each of its cards.
             cards = self.deck(target)
-            if not self._same_content(draft, cards, held_before=True):
-                self._add(draft, cards, uid)
+            same = self._same_content(draft, cards, held_before=True)
+            self.placed[uid] = same or self._add(draft, cards, uid)
             return
+        self.placed[uid] = card
         self.touched[card] = draft.where
         if self.add_only:
             self.decks_used.add(self._deck_name(card.deck_id))
@@ -512,23 +539,25 @@ class DraftMapper:
             return
         self._add(draft, cards, self.new_uid())
 
-    def _same_content(self, draft: _Incoming, cards: DeckCards, held_before: bool = False) -> bool:
-        """Whether the deck holds this card word for word (`held_before`: among the cards
-        it held before this import); counted (or reported) if so."""
+    def _same_content(
+        self, draft: _Incoming, cards: DeckCards, held_before: bool = False
+    ) -> _Card | None:
+        """The card of the deck that holds this one word for word (`held_before`: among the
+        cards it held before this import), counted (or reported) if there is one."""
         same = cards.by_content.get(draft.content_key, [])
         if held_before:
             same = [card for card in same if card.id is not None]
         if not same:
-            return False
+            return None
         first = same[0]
         if first in self.touched:
             self.report.skipped.append(Skipped(draft.where, f"same card as {self.touched[first]}"))
         else:
             self.touched[first] = draft.where
             self.report.unchanged += 1
-        return True
+        return first
 
-    def _add(self, draft: _Incoming, cards: DeckCards, uid: str) -> None:
+    def _add(self, draft: _Incoming, cards: DeckCards, uid: str) -> _Card:
         card = _new_card(
             cards,
             uid,
@@ -550,6 +579,7 @@ class DraftMapper:
         self.touched[card] = draft.where
         self.by_uid[uid] = card
         self.report.added += 1
+        return card
 
     def _update(
         self, card: _Card, draft: _Incoming, carries: frozenset[str], cards: DeckCards
@@ -591,6 +621,7 @@ class DraftMapper:
         """Write what the import added and changed, in bulk statements."""
         self._insert_added()
         self._write_reviews()
+        self._write_predictions()
         groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
         for card, changes in self.changed.items():
             values = {**changes, "modified_at": self.now}
@@ -695,3 +726,49 @@ class DraftMapper:
                 for review in draft.reviews
             ]
         repo.bulk_insert(self.session, ReviewRow.__table__, rows)
+
+    def _write_predictions(self) -> None:
+        """A backup's predictions, on the cards they were placed on, once those have ids;
+        one the collection already holds is not written again."""
+        if not self.predictions:
+            return
+        self._find_ids([card for card, _ in self.predictions if card is not None])
+        held = prediction_log.keys(rows_in(self.session))
+        values = []
+        for card, draft in self.predictions:
+            card_id = card.id if card is not None else None
+            key = (card_id, draft.demo, draft.question_id, draft.at)
+            if key in held:
+                continue
+            held.add(key)
+            values.append(
+                prediction_log.prediction_values(
+                    card_id,
+                    draft.demo,
+                    draft.params,
+                    draft.seed,
+                    draft.question_id,
+                    draft.question,
+                    draft.predicted,
+                    draft.at,
+                    draft.answer,
+                    draft.why,
+                    draft.correct,
+                )
+            )
+        prediction_log.insert_predictions(self.session, values)
+        self.predictions.clear()
+
+    def _find_ids(self, cards: Sequence[_Card]) -> None:
+        """Give the cards this import added their ids, as written."""
+        uids = sorted({card.uid for card in cards if card.id is None})
+        ids: dict[str, int] = {}
+        for start in range(0, len(uids), _CHUNK):
+            chunk = uids[start : start + _CHUNK]
+            found = self.session.execute(
+                select(CardRow.uid, CardRow.id).where(CardRow.uid.in_(chunk))
+            )
+            ids.update((uid, card_id) for uid, card_id in found)
+        for card in cards:
+            if card.id is None:
+                card.id = ids[card.uid]

@@ -19,9 +19,11 @@ from sqlalchemy.orm import Session
 
 from studyapp.clock import Clock, system_clock
 from studyapp.db import Store
+from studyapp.db import predictions as prediction_log
 from studyapp.db import repository as repo
 from studyapp.db.models import CardRow, CollectionInfo, DeckRow, ReviewRow
 from studyapp.db.reads import memory_from_db, params_from_db
+from studyapp.db.store import rows_in
 from studyapp.errors import UserError
 from studyapp.formats import detect, get_format
 from studyapp.formats.base import (
@@ -29,11 +31,12 @@ from studyapp.formats.base import (
     ExportCard,
     ExportDeck,
     FormatError,
+    PredictionDraft,
     ReviewDraft,
     Skipped,
 )
 from studyapp.formats.textio import MAX_IMPORT_BYTES, check_file
-from studyapp.model import deck_name_problem
+from studyapp.model import Prediction, deck_name_problem
 from studyapp.scheduling import SM2State
 from studyapp.services import bundled_files
 from studyapp.services.bundled import BundledHistory, BundledSync, BundledUpdate
@@ -173,10 +176,14 @@ class LibraryService:
         spec = get_format(format, for_export=True)
         assert spec.export is not None
         with _collector_paused():
-            decks = self.export_decks(deck, spec.card_fields)
+            keeps_predictions = spec.export_predictions is not None
+            decks, predictions = self._read_export(deck, spec.card_fields, keeps_predictions)
             if not decks and format == "md":
                 raise UserError("there are no decks to export")
-            data = spec.export(decks)
+            if spec.export_predictions is not None:
+                data = spec.export_predictions(decks, predictions)
+            else:
+                data = spec.export(decks)
             if spec.text and format != BACKUP_FORMAT and b"\x00" in data:
                 raise UserError(_nul_card(decks, format))
             return data
@@ -186,6 +193,14 @@ class LibraryService:
     ) -> list[ExportDeck]:
         """The collection's decks (or one deck) for an export that writes the card `fields`
         (None: all of them); fields it does not write are left empty."""
+        return self._read_export(deck, fields, predictions=False)[0]
+
+    def _read_export(
+        self, deck: str | None, fields: frozenset[str] | None, predictions: bool
+    ) -> tuple[list[ExportDeck], list[PredictionDraft]]:
+        """The decks to export and, if asked, the predictions made on their cards (all of
+        them, those made on no card included, when the export is of every deck), read in
+        one transaction."""
         with self.store.read() as session:
             if deck is None:
                 rows = repo.decks(session)
@@ -194,7 +209,12 @@ class LibraryService:
                 if row is None:
                     raise UserError(f"there is no deck named {deck!r}; `studyapp decks` lists them")
                 rows = [row]
-            return [_export_deck(session, row, fields) for row in rows]
+            decks = [_export_deck(session, row, fields) for row in rows]
+            if not predictions:
+                return decks, []
+            deck_id = rows[0].id if deck is not None else None
+            made = prediction_log.with_card_uids(rows_in(session), deck_id)
+            return decks, [_prediction_draft(uid, p) for uid, p in made]
 
 
 @contextmanager
@@ -373,6 +393,22 @@ def _export_deck(
         values = (uid, front, back, tag_list, source, demo, card_state, card_reviews, row[13])
         add(make(ExportCard, (*values, position, memory_from_db(row[14], row[15]))))
     return _deck_of(deck, exported)
+
+
+def _prediction_draft(card_uid: str | None, prediction: Prediction) -> PredictionDraft:
+    return PredictionDraft(
+        card_uid,
+        prediction.demo_id,
+        prediction.params,
+        prediction.seed,
+        prediction.question_id,
+        prediction.question,
+        prediction.chosen,
+        prediction.answer,
+        prediction.why,
+        prediction.correct,
+        prediction.at,
+    )
 
 
 def _in_deck_order(columns: Sequence[Any], deck_id: int) -> Select[Any]:

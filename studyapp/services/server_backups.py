@@ -6,8 +6,8 @@ the user data folder on this machine, or to `--output`. `studyapp restore` takes
 (from a server or from an SQLite collection) all or nothing: the file is read and checked
 whole first, and a file that cannot be taken entry for entry changes nothing; then, under the
 collection's write lock, the collection as it was is saved beside the other backups and the
-file's decks, cards and review logs replace the collection's in one transaction, which any
-failure rolls back. The demo cache and the collection's own facts stay.
+file's decks, cards, review logs and demo predictions replace the collection's in one
+transaction, which any failure rolls back. The demo cache and the collection's own facts stay.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from sqlalchemy.engine import make_url
 from studyapp.db import Store
 from studyapp.db import repository as repo
 from studyapp.db.location import default_collection_path
-from studyapp.db.models import CardRow, CollectionInfo, DeckRow, ReviewRow
+from studyapp.db.models import CardRow, CollectionInfo, DeckRow, PredictionRow, ReviewRow
 from studyapp.db.store import BACKUP_FOLDER, GENERATION, MANUAL, new_generation
 from studyapp.errors import CollectionError, UnconfirmedWrite, UserError
 from studyapp.files import WriteError, check_output, write_output
@@ -97,7 +97,8 @@ class ServerBackups:
         return [path for _, path in sorted(found, reverse=True)]
 
     def restore(self, source: Path) -> RestoredFromJson:
-        """Replace the collection's decks, cards and review logs with a JSON backup's."""
+        """Replace the collection's decks, cards, review logs and predictions with a JSON
+        backup's."""
         source = source.expanduser()
         parsed = _checked(source)
         where = self.store.where
@@ -106,6 +107,7 @@ class ServerBackups:
             with self.store.write() as session:
                 session.connection()  # takes the write lock: no rating lands from here on
                 saved = self.backup(reason=RESTORE)
+                session.execute(delete(PredictionRow))
                 session.execute(delete(ReviewRow))
                 session.execute(delete(CardRow))
                 session.execute(delete(DeckRow))

@@ -1,13 +1,15 @@
-"""Statistics: reviews per day, retention, streak and the due forecast, per deck or overall.
+"""Statistics: reviews per day, retention, streak and the due forecast, per deck or overall,
+and how the learner's predictions of demo outcomes went.
 
 Retention is the share of review ratings of 3 or more on cards past their first interval:
 only the first rating of a card on a day counts, and only for cards that had already been
-passed at least once (so learning a new card does not count as remembering it).
+passed at least once (so learning a new card does not count as remembering it). Prediction
+accuracy counts graded predictions only; over one deck, those made on its cards.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
@@ -16,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from studyapp.clock import Clock, system_clock, today
 from studyapp.db import Store
+from studyapp.db import predictions as prediction_log
 from studyapp.db import repository as repo
 from studyapp.db.models import CardRow, DeckRow, ReviewRow
 from studyapp.db.store import rows_in
@@ -28,8 +31,9 @@ from studyapp.services.overview import (
     streak_of,
     today_progress,
 )
+from studyapp.services.predictions import PredictionStats, prediction_stats
 
-__all__ = ["Retention", "Stats", "StatsService", "Today"]
+__all__ = ["PredictionStats", "Retention", "Stats", "StatsService", "Today"]
 
 FORECAST_DAYS = 30
 
@@ -57,6 +61,7 @@ class Stats:
     cards: int
     new: int
     suspended: int
+    predictions: PredictionStats = field(default_factory=PredictionStats)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -78,6 +83,7 @@ class Stats:
             "cards": self.cards,
             "new": self.new,
             "suspended": self.suspended,
+            "predictions": self.predictions.to_dict(),
         }
 
 
@@ -94,13 +100,14 @@ class StatsService:
         self.store = store
         self.clock = clock
 
-    def _scope(self, session: Session, deck: str | None) -> tuple[list[DeckRow], date]:
+    def _scope(self, session: Session, deck: str | None) -> tuple[list[DeckRow], int]:
+        """The decks in scope and the hour their study day starts."""
         decks = repo.decks(session)
         if deck is not None:
             decks = [d for d in decks if d.name == deck]
             if not decks:
                 raise UserError(f"there is no deck named {deck!r}; `studyapp decks` lists them")
-        return decks, today(self.clock, day_start(d.day_start_hour for d in decks))
+        return decks, day_start(d.day_start_hour for d in decks)
 
     def today(self) -> Today:
         """Reviews today and the streak over all decks: two indexed reads, cheap at any size."""
@@ -109,7 +116,8 @@ class StatsService:
 
     def compute(self, deck: str | None = None) -> Stats:
         with self.store.read() as session:
-            decks, day = self._scope(session, deck)
+            decks, hour = self._scope(session, deck)
+            day = today(self.clock, hour)
             deck_ids = [d.id for d in decks] if deck is not None else None
             deck_id = deck_ids[0] if deck_ids else None
             rows = rows_in(session)
@@ -168,6 +176,7 @@ class StatsService:
                 cards=int(cards),
                 new=int(new),
                 suspended=int(suspended),
+                predictions=prediction_stats(prediction_log.every(rows, deck_id), self.clock, hour),
             )
 
 

@@ -28,7 +28,7 @@ from studyapp.tui.screens.review import ReviewScreen
 if TYPE_CHECKING:
     from studyapp.tui.screens.home import HomeScreen
 
-Start = Literal["home", "review"]
+Start = Literal["home", "review", "predictions"]
 HOME_MODE = "home"
 
 # Screens that are not needed for the first paint load when first visited: start-up pays
@@ -38,6 +38,7 @@ PLACES: dict[str, tuple[str, str]] = {
     "stats": ("studyapp.tui.screens.stats", "StatsScreen"),
     "import": ("studyapp.tui.screens.importing", "ImportScreen"),
     "export": ("studyapp.tui.screens.exporting", "ExportScreen"),
+    "predictions": ("studyapp.tui.screens.prediction_drill", "PredictionDrillScreen"),
 }
 SCREEN_NAMES: dict[str, str] = {
     "HomeScreen": "home",
@@ -47,6 +48,7 @@ SCREEN_NAMES: dict[str, str] = {
     "StatsScreen": "stats",
     "ImportScreen": "import",
     "ExportScreen": "export",
+    "PredictionDrillScreen": "predictions drill",
 }
 
 
@@ -85,8 +87,12 @@ class StudyApp(App[None]):
         return HomeScreen(self.services)
 
     def get_default_screen(self) -> Screen[object]:
-        # Opening straight into a review paints the first card without building home first;
-        # leaving that review switches to the home mode, where later reviews stack on home.
+        # Opening straight into a review (or the predictions drill) paints it without building
+        # home first; leaving it switches to the home mode, where later screens stack on home.
+        if self.start == "predictions":
+            module, name = PLACES["predictions"]
+            screen: Screen[object] = getattr(importlib.import_module(module), name)(self.services)
+            return screen
         if self.start == "review":
             try:
                 return ReviewScreen(self.services, self.start_deck)

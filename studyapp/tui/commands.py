@@ -17,6 +17,11 @@ PLACES = (
     ("Review all decks", "start today's review over every deck", "review_all"),
     ("Browse cards", "search, edit, suspend, see a card's history", "open('browse')"),
     ("Statistics", "due forecast, heatmap, retention, streak", "open('stats')"),
+    (
+        "Predictions drill",
+        "run the demos you predicted wrong again until you predict them right",
+        "open('predictions')",
+    ),
     ("Import a deck", "CSV, TSV, Anki, JSON backup or Markdown deck files", "open('import')"),
     ("Export", "write a deck or the whole collection to a file", "open('export')"),
 )

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from studyapp.demo_api import DemoResult
     from studyapp.services.cards import CardService
     from studyapp.services.decks import DeckService
+    from studyapp.services.predictions import PredictionService
     from studyapp.services.scheduler import SchedulerService
     from studyapp.services.stats import StatsService
 
@@ -140,6 +141,12 @@ class Services:
         from studyapp.services.cards import CardService
 
         return CardService(self.store, self.clock)
+
+    @cached_property
+    def predictions(self) -> PredictionService:
+        from studyapp.services.predictions import PredictionService
+
+        return PredictionService(self.store, self.clock)
 
     @cached_property
     def stats(self) -> StatsService:

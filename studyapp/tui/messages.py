@@ -16,6 +16,7 @@ from textual.message import Message
 
 if TYPE_CHECKING:
     from studyapp.demo_api import DemoResult
+    from studyapp.model import Prediction
 
 
 @dataclass
@@ -37,6 +38,17 @@ class DemoFinished(Message):
 
     run: int
     result: DemoResult
+
+
+@dataclass
+class PredictionsRevealed(Message):
+    """A demo's result was shown after its questions were asked: `predictions` are the
+    ones committed for that run, graded by it where it could (empty when all were
+    skipped)."""
+
+    card_id: int | None
+    result: DemoResult
+    predictions: list[Prediction]
 
 
 @dataclass

@@ -1,6 +1,8 @@
 """A well-behaved demo: reports progress every step and echoes its inputs back as metrics.
 
-Its `pid` metric tells the tests which worker process ran it.
+Its `pid` metric tells the tests which worker process ran it. It asks two prediction
+questions whose answers follow its parameters: where the line ends (value x steps + seed)
+and which of value and steps is larger.
 """
 
 from __future__ import annotations
@@ -10,11 +12,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from studyapp.demo_api import (
+    Answer,
     Claim,
     DemoOutput,
     DemoSpec,
     PlotSpec,
     Progress,
+    Question,
     Table,
     float_param,
     int_param,
@@ -30,6 +34,10 @@ SPEC = DemoSpec(
         int_param("steps", 5, 1, 1000, "how many progress steps"),
     ),
     timeout_s=30,
+    questions=(
+        Question("end", "Where does the line end?", ("above 50", "at 50 or below")),
+        Question("larger", "Which is larger?", ("the value", "the steps", "neither")),
+    ),
 )
 
 
@@ -39,6 +47,14 @@ def run(params: Mapping[str, Any], seed: int, progress: Progress) -> DemoOutput:
     for i in range(steps):
         curve.append(params["value"] * (i + 1) + seed)
         progress((i + 1) / steps, f"step {i + 1}", {"line": curve})
+    end = curve[-1]
+    larger = (
+        "the value"
+        if params["value"] > steps
+        else "the steps"
+        if steps > params["value"]
+        else "neither"
+    )
     return DemoOutput(
         series={"line": curve, "flat": {"x": [0.0, float(steps)], "y": [1.0, 1.0]}},
         table=Table.of(["value", "seed"], [(params["value"], seed)]),
@@ -52,4 +68,10 @@ def run(params: Mapping[str, Any], seed: int, progress: Progress) -> DemoOutput:
             )
         ],
         plot=PlotSpec(title="echo", y_label="value"),
+        answers={
+            "end": Answer(
+                "above 50" if end > 50 else "at 50 or below", f"The line ends at {end:g}."
+            ),
+            "larger": Answer(larger, f"value {params['value']:g}, steps {steps}."),
+        },
     )

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from studyapp.db import open_store
+from studyapp.db.schema import HEAD, REVISIONS
 from studyapp.db.store import backup_folder
 from studyapp.model import DemoLink
 from studyapp.services.cards import CardService
@@ -50,6 +51,10 @@ def change(path: Path, *statements: str) -> None:
             conn.execute(statement)
 
 
+PREDICTION = (
+    "INSERT INTO predictions VALUES (1, {card}, 'adam_vs_sgd', '{{}}', {seed}, 'q', 'Q?',"
+    " 'Adam', 'Adam', 'why', {correct}, '2026-01-01 00:00:00.000000')"
+)
 CASES: dict[str, tuple[tuple[str, ...], str]] = {
     "an hour of 99": (
         ("UPDATE decks SET day_start_hour = 99",),
@@ -131,6 +136,18 @@ CASES: dict[str, tuple[tuple[str, ...], str]] = {
         ("UPDATE reviews SET duration_ms = -5",),
         "table reviews, row 1, column duration_ms: -5 is not a whole number from 0",
     ),
+    "a prediction graded neither right nor wrong": (
+        (PREDICTION.format(card="NULL", seed=0, correct=2),),
+        "table predictions, row 1, column correct: 2 is not 0 or 1",
+    ),
+    "a prediction with a seed past 32 bits": (
+        (PREDICTION.format(card=4, seed=2**32, correct=1),),
+        "table predictions, row 1, column seed: 4294967296 is not a whole number from 0",
+    ),
+    "a prediction of no card": (
+        (PREDICTION.format(card=99, seed=0, correct=1),),
+        "table predictions, row 1, column card_id: 99 is no row of table cards",
+    ),
     "a trigger": (
         ("CREATE TRIGGER wipe AFTER INSERT ON reviews BEGIN DELETE FROM cards; END",),
         "it holds a trigger 'wipe', which a collection never has",
@@ -184,7 +201,7 @@ def test_restore_refuses_a_file_holding_only_the_schema_revision(
     db_path: Path, tmp_path: Path, capsys: Capture
 ) -> None:
     make_collection(db_path, {"D": 2})
-    for revision in ("0002", "0001"):
+    for revision in (HEAD, REVISIONS[0]):
         only = tmp_path / f"only-{revision}.db"
         change(
             only,
@@ -193,7 +210,7 @@ def test_restore_refuses_a_file_holding_only_the_schema_revision(
         )
         # At the current revision the missing tables are named; at an older one, the
         # upgrade that cannot find them says so.
-        refused_cleanly(db_path, only, capsys, "table" if revision == "0002" else "schema")
+        refused_cleanly(db_path, only, capsys, "table" if revision == HEAD else "schema")
 
 
 def test_restore_refuses_a_damaged_file(db_path: Path, candidate: Path, capsys: Capture) -> None:

@@ -4,7 +4,7 @@ A learner who started with an older release has the old cards, with months of re
 them. On `init` (and the app's first start after an upgrade) every card they have not edited
 takes the corrected content and keeps its schedule and history; every card they edited stays
 exactly as they wrote it and is reported; a merged duplicate hands its history to the card
-kept.
+kept, predictions on its demo included.
 """
 
 from __future__ import annotations
@@ -19,12 +19,14 @@ from sqlalchemy import select, update
 from studyapp.cli.tui import bring_bundled_deck_up_to_date
 from studyapp.db import Store
 from studyapp.db.models import CardRow, CollectionInfo, ReviewRow
+from studyapp.demo_api import get_spec
 from studyapp.formats import get_format
 from studyapp.model import LEECH_TAG
 from studyapp.services import bundled_files
 from studyapp.services.bundled import HISTORY_FILE, BundledHistory, row_fingerprint
 from studyapp.services.cards import CardService
 from studyapp.services.library import LibraryService
+from studyapp.services.predictions import PredictionService
 from studyapp.services.study import StudySession
 from tests.services.conftest import FakeClock
 
@@ -222,6 +224,8 @@ def test_a_merged_duplicate_hands_its_history_and_schedule_to_the_card_kept(
     rate(store, clock, "a-4", 3)  # the duplicate was studied later
     removed = card(store, "a-4")
     assert removed is not None
+    question = get_spec("adam_vs_sgd").questions[0]
+    PredictionService(store, clock).record(removed.id, "adam_vs_sgd", {}, 0, [(question, "Adam")])
 
     write_release(release, [V1, V2], merged={"a-4": "a-3"})
     update = library(store, release, clock).load_bundled()
@@ -231,6 +235,8 @@ def test_a_merged_duplicate_hands_its_history_and_schedule_to_the_card_kept(
     kept = card(store, "a-3")
     assert kept is not None
     assert reviews_of(store, "a-3") == [(5, "new"), (3, "new")]
+    (prediction,) = PredictionService(store, clock).of_card(kept.id)
+    assert (prediction.demo_id, prediction.chosen) == ("adam_vs_sgd", "Adam")
     assert (kept.ease_cents, kept.interval, kept.repetitions, kept.due) == (
         removed.ease_cents,
         removed.interval,

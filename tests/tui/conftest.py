@@ -17,7 +17,8 @@ import pytest
 from textual.pilot import Pilot
 
 from studyapp.db import Store, open_store
-from studyapp.demo_api import Claim, DemoResult, PlotSpec, Table
+from studyapp.demo_api import Claim, DemoResult, PlotSpec, Table, get_spec
+from studyapp.demo_api.result import PredictionResult
 from studyapp.formats import Skipped
 from studyapp.model import Card, DemoLink
 from studyapp.services.cards import CardService
@@ -32,6 +33,9 @@ TAKEAWAY = "Adam gets the loss down in far fewer steps than plain SGD."
 CLAIM_TRUE = "Adam's final loss (0.1) is below SGD's (0.7)"
 CLAIM_FALSE = "SGD reaches the loss target within the budget"
 CLAIM_CHECK = "In eval mode dropout is the identity (max change 0)"
+# What the canned runs answer to the demos' prediction questions (else the first option).
+CANNED_ANSWERS = {"first_to_target": "Adam"}
+WHY = "Loss 0.3 was reached by: Adam step 2, SGD with momentum not in 4 steps."
 
 
 def fixed_clock() -> datetime:
@@ -47,6 +51,7 @@ class FakeProgress:
 
 
 def canned_result(demo_id: str, params: Mapping[str, Any], seed: int) -> DemoResult:
+    questions = get_spec(demo_id).questions
     return DemoResult(
         id=demo_id,
         params=dict(params),
@@ -60,6 +65,10 @@ def canned_result(demo_id: str, params: Mapping[str, Any], seed: int) -> DemoRes
         claims=[Claim(CLAIM_TRUE, True), Claim(CLAIM_FALSE, False), Claim.check(CLAIM_CHECK, True)],
         takeaway=TAKEAWAY,
         plot=PlotSpec(title="training loss", x_label="step", y_label="loss", log_y=True),
+        predictions=[
+            PredictionResult(q.id, q.text, q.options, CANNED_ANSWERS.get(q.id, q.options[0]), WHY)
+            for q in questions
+        ],
     )
 
 

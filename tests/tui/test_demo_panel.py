@@ -1,4 +1,8 @@
-"""The inline demo: run, follow, cancel, re-run, new parameters; failures shown, not fatal."""
+"""The inline demo: run, follow, cancel, re-run, new parameters; failures shown, not fatal.
+
+The Optimizers deck's demo asks a prediction question first; these tests skip it (`x`), and
+tests/tui/test_predict_first.py follows the prediction itself.
+"""
 
 from __future__ import annotations
 
@@ -37,6 +41,9 @@ async def test_d_runs_the_cards_demo_and_shows_takeaway_and_claims(make_app, run
         await settle(pilot)
         panel = app.screen.query_one(DemoPanel)
         assert panel.is_open and not panel.running
+        assert text_of(app, "#demo-headline") == ""  # held back until the prediction
+        await pilot.press("x")
+        await settle(pilot)
         demo_id, params, seed = runner.calls[0]
         assert (demo_id, params["steps"], seed) == ("adam_vs_sgd", 200, 0)
         assert text_of(app, "#demo-headline") == TAKEAWAY
@@ -85,6 +92,9 @@ async def test_a_cached_result_shows_at_once(make_app, runner, cards):
         await pilot.press("d")
         await settle(pilot)  # read off the UI thread: opening the cache may load the runner
         assert runner.calls == []
+        assert not app.screen.query_one("#demo-headline").display  # hidden the same way
+        await pilot.press("x")
+        assert app.screen.query_one("#demo-headline").display
         assert text_of(app, "#demo-headline") == TAKEAWAY
         assert "cached" in text_of(app, "#demo-status")
 
@@ -96,8 +106,10 @@ async def test_escape_cancels_a_running_demo_while_the_review_goes_on(make_app, 
         await settle(pilot)
         await pilot.press("d")
         await wait_until_started(pilot, runner)
+        await pilot.pause()
         panel = app.screen.query_one(DemoPanel)
         assert panel.running
+        await pilot.press("x")  # no prediction: the keys rate cards again
 
         await pilot.press("space", "4")  # the review stays usable while the demo runs
         assert review_count(store) == 1
@@ -117,6 +129,7 @@ async def test_a_failing_demo_shows_its_error_and_the_app_carries_on(make_app, s
         await settle(pilot)
         await pilot.press("d")
         await settle(pilot)
+        await pilot.press("x")
         status = text_of(app, "#demo-status")
         assert "failed: the loss became NaN at step 12" in status
         await pilot.press("space", "4")
@@ -129,8 +142,9 @@ async def test_r_reruns_with_a_new_seed_from_the_injected_rng(make_app, runner, 
         await settle(pilot)
         await pilot.press("d")
         await settle(pilot)
-        await pilot.press("r")
+        await pilot.press("x", "r")
         await settle(pilot)
+        await pilot.press("x")  # asked again before each run
         expected = random.Random(7).randrange(1, 2**31)
         assert [seed for *_, seed in runner.calls] == [0, expected]
         assert f"Seed {expected}" in text_of(app, "#demo-status")
@@ -142,6 +156,7 @@ async def test_the_parameter_form_checks_bounds_and_reruns(make_app, runner, car
         await settle(pilot)
         await pilot.press("d")
         await settle(pilot)
+        await pilot.press("x")
         panel = app.screen.query_one(DemoPanel)
         steps = next(f for f in panel.query(ParamInput) if f.param.name == "steps")
         steps.focus()
@@ -155,6 +170,7 @@ async def test_the_parameter_form_checks_bounds_and_reruns(make_app, runner, car
         steps.value = "300"
         await pilot.press("enter")
         await settle(pilot)
+        await pilot.press("x")
         assert len(runner.calls) == 2
         assert runner.calls[-1][1]["steps"] == 300
         assert runner.calls[-1][2] == 0
@@ -189,6 +205,7 @@ async def test_the_parameter_form_reads_a_whole_number_in_e_notation(
         await settle(pilot)
         await pilot.press("d")
         await settle(pilot)
+        await pilot.press("x")
         panel = app.screen.query_one(DemoPanel)
         steps = next(f for f in panel.query(ParamInput) if f.param.name == "steps")
         steps.focus()

@@ -39,6 +39,13 @@ def on_screen(app, target) -> bool:  # type: ignore[no-untyped-def]
     return widget.display and region.height > 0 and region.y >= 0 and region.bottom <= bar.y
 
 
+async def skip_the_questions(pilot) -> None:  # type: ignore[no-untyped-def]
+    """Skip every question the open demo asks before its result shows."""
+    while pilot.app.screen.query_one(DemoPanel).asking:
+        await pilot.press("x")
+    await settle(pilot)
+
+
 # --- the rating bar -------------------------------------------------------------------------
 
 
@@ -87,7 +94,9 @@ async def test_escape_cancels_then_closes_the_demo_and_never_leaves_the_review(m
         await settle(pilot)
         await pilot.press("d")
         await wait_until_started(pilot, runner)
+        await pilot.pause()
         panel = app.screen.query_one(DemoPanel)
+        await pilot.press("x")  # no prediction: escape steps back through the demo
         await pilot.press("escape")
         await settle(pilot)
         assert runner.cancelled.is_set() and panel.is_open and not panel.running
@@ -108,6 +117,7 @@ async def test_a_rerun_from_the_form_gives_the_keys_back_to_scrolling(make_app, 
         await settle(pilot)
         await pilot.press("space", "d")
         await settle(pilot)
+        await pilot.press("x")
         await pilot.press("tab")
         field = app.focused
         assert isinstance(field, ParamInput) and field.param.name == "lr_sgd"
@@ -117,6 +127,8 @@ async def test_a_rerun_from_the_form_gives_the_keys_back_to_scrolling(make_app, 
         await pilot.press("enter")
         await settle(pilot)
         assert runner.calls[-1][1]["steps"] == 300
+        assert app.screen.query_one(DemoPanel).asking  # asked again for the new values
+        await pilot.press("x")
         assert app.focused is None
         area = app.screen.query_one(DemoArea)
         assert area.scroll_y == 0  # back at the new result's top
@@ -149,8 +161,9 @@ async def test_a_demo_still_running_under_the_next_card_says_whose_it_is(make_ap
         await settle(pilot)
         await pilot.press("d")
         await wait_until_started(pilot, runner)
+        await pilot.pause()
         panel = app.screen.query_one(DemoPanel)
-        await pilot.press("space", "4")
+        await pilot.press("x", "space", "4")
         assert panel.is_open and panel.running
         assert "previous card's demo" in str(panel.border_title)
         await pilot.press("d")  # this card's demo instead: the old run is cancelled
@@ -166,6 +179,7 @@ async def test_a_new_demo_never_shows_the_last_ones_result(make_app, runner, car
         await settle(pilot)
         await pilot.press("d")
         await settle(pilot)
+        await pilot.press("x")
         panel = app.screen.query_one(DemoPanel)
         assert panel.has_class("-done")
         runner.block = True  # the next run waits, as a real one does
@@ -187,6 +201,7 @@ async def test_long_parameter_names_and_every_choice_show(make_app, store, cards
         await settle(pilot)
         await pilot.press("d")
         await settle(pilot)
+        await skip_the_questions(pilot)
         label = next(
             w for w in app.screen.query(".param-name") if "bias_correction" in str(w.render())
         )
@@ -194,6 +209,7 @@ async def test_long_parameter_names_and_every_choice_show(make_app, store, cards
         assert label.outer_size.width > len("bias_correction")
         await pilot.press("d", "space", "4", "d")
         await settle(pilot)
+        await skip_the_questions(pilot)
         bounds = " ".join(str(w.render()) for w in app.screen.query(".param-bounds"))
         assert "warmup_cosine" in bounds and "cyclic" in bounds
         rows = [w for w in app.screen.query(".param-bounds") if "cyclic" in str(w.render())]
@@ -207,6 +223,7 @@ async def test_a_failed_run_does_not_offer_the_same_failure_again(make_app, card
         await settle(pilot)
         await pilot.press("d")
         await settle(pilot)
+        await pilot.press("x")
         status = text_of(app, "#demo-status")
         assert "device 'cuda' is not available" in status
         assert "r runs it with a new seed" not in status
@@ -222,8 +239,16 @@ async def test_at_80x24_the_front_headline_claims_and_plot_show_together(make_ap
         await settle(pilot)
         await pilot.press("space", "d")
         await settle(pilot)
+        await pilot.press("3")  # a prediction: its verdict opens the result
+        await settle(pilot)
         await pilot.pause()
-        for selector in ("#card-front", "#demo-headline", "#demo-claims", "#demo-plot"):
+        for selector in (
+            "#card-front",
+            "#demo-verdict",
+            "#demo-headline",
+            "#demo-claims",
+            "#demo-plot",
+        ):
             assert on_screen(app, selector), selector
         card = app.screen.query_one(CardView)
         assert card.folded and "folded" in str(card.border_subtitle)
@@ -236,6 +261,8 @@ async def test_from_140_columns_the_demo_sits_beside_the_card(make_app, cards):
     async with app.run_test(size=(160, 50)) as pilot:
         await settle(pilot)
         await pilot.press("space", "d")
+        await settle(pilot)
+        await pilot.press("3")
         await settle(pilot)
         card = app.screen.query_one(CardView).region
         panel = app.screen.query_one(DemoPanel).region
@@ -261,6 +288,8 @@ async def test_without_colour_each_curve_has_its_own_marker(make_app, cards, mon
     async with app.run_test(size=(100, 40)) as pilot:
         await settle(pilot)
         await pilot.press("d")
+        await settle(pilot)
+        await pilot.press("x")
         await settle(pilot)
         built = app.screen.query_one("#demo-plot", PlotextPlot).plt.build()
         canvas = re.sub("\x1b\\[[0-9;]*m", "", built)

@@ -50,13 +50,25 @@ DEMO_SIZES = pytest.mark.parametrize("size", [(80, 24), (160, 50)], ids=["80x24"
 
 
 @DEMO_SIZES
-def test_review_with_the_demo_panel_open(snap_compare, make_app, cards, size):
-    """The answer shown, then the demo: at 80x24 the card folds to its front and the plot
-    fits under the claims; at 160x50 the demo sits beside the whole card."""
+def test_review_with_the_demo_asking_first(snap_compare, make_app, cards, size):
+    """The demo's question and its options before anything of the run shows."""
     app = make_app(start="review", deck="Optimizers")
 
     async def run_before(pilot: Pilot) -> None:
         await settled(pilot, "space", "d")
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+@DEMO_SIZES
+def test_review_with_the_demo_panel_open(snap_compare, make_app, cards, size):
+    """The answer shown, then the demo, predicted wrong: the verdict on top; at 80x24 the
+    card folds to its front and the plot fits under the claims; at 160x50 the demo sits
+    beside the whole card."""
+    app = make_app(start="review", deck="Optimizers")
+
+    async def run_before(pilot: Pilot) -> None:
+        await settled(pilot, "space", "d", "2")
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)
 
@@ -70,7 +82,7 @@ def test_review_with_the_demo_panel_open_without_colour(
     app = make_app(start="review", deck="Optimizers")
 
     async def run_before(pilot: Pilot) -> None:
-        await settled(pilot, "d")
+        await settled(pilot, "d", "x")  # the question skipped
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)
 

@@ -113,7 +113,9 @@ async def test_review_shows_front_back_and_meta_visibly(make_app, hostile, runne
         assert_nothing_leaks(app, "Back \\x1b]0;pwned\\x07", "\\x9b2J")
         await pilot.press("d")
         await settle(pilot)
-        assert_nothing_leaks(app, "takeaway \\x1b[2J")
+        await pilot.press("x")  # no prediction: the result shows with the run's answer
+        await settle(pilot)
+        assert_nothing_leaks(app, "takeaway \\x1b[2J", "why \\x1b[2J")
 
 
 async def test_browse_card_detail_and_editor_show_it_visibly(make_app, hostile):
@@ -207,7 +209,8 @@ async def test_stats_and_the_command_palette_show_it_visibly(make_app, store, ho
 
 def _hostile_result():
     result = canned_result("adam_vs_sgd", {"steps": 200}, 0)
-    return replace(result, takeaway=f"takeaway {WIPE}", setup=f"setup {TITLE}")
+    answers = [replace(p, why=f"why {WIPE}") for p in result.predictions]
+    return replace(result, takeaway=f"takeaway {WIPE}", setup=f"setup {TITLE}", predictions=answers)
 
 
 def test_visible_escapes_every_control_but_newline_and_tab():

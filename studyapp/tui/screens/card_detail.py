@@ -1,4 +1,5 @@
-"""One card from browse: both sides, its scheduling state, its review history; edit, suspend."""
+"""One card from browse: both sides, its scheduling state, its review history and the
+predictions made on its demo; edit, suspend."""
 
 from __future__ import annotations
 
@@ -10,12 +11,13 @@ from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
+from studyapp.clock import Clock
 from studyapp.errors import UserError
-from studyapp.model import Card, Review
+from studyapp.model import Card, Prediction, Review
 from studyapp.scheduling import RATING_LABELS
 from studyapp.tui.context import Services
 from studyapp.tui.screens.card_editor import CardChanges, CardEditor, apply_changes
-from studyapp.tui.text import line
+from studyapp.tui.text import cell, line
 from studyapp.tui.widgets.card_view import CardView
 
 
@@ -53,6 +55,26 @@ def history_row(review: Review) -> list[Text]:
     ]
 
 
+QUESTION_WIDTH = 60  # characters of a question shown in the history; the rest is cut
+
+
+def prediction_row(prediction: Prediction, clock: Clock) -> list[Text]:
+    """A prediction as the card's history shows it: when, what was predicted, whether it
+    was right (or what it was instead), and the question."""
+    day = prediction.at.astimezone(clock().tzinfo).date().isoformat()
+    if prediction.correct is None:
+        outcome = Text("not graded (the run did not finish)", style="dim")
+    elif prediction.correct:
+        outcome = Text("✓ right", style="bold green")
+    else:
+        outcome = Text("✗ it was ", style="bold red") + cell(prediction.answer or "")
+    return [Text(day), cell(prediction.chosen), outcome, cell(_short(prediction.question))]
+
+
+def _short(text: str, width: int = QUESTION_WIDTH) -> str:
+    return text if len(text) <= width else text[: width - 1].rstrip() + "…"
+
+
 class CardScreen(Screen[None]):
     BINDINGS = [
         Binding("e", "edit", "Edit", id="card.edit"),
@@ -72,11 +94,17 @@ class CardScreen(Screen[None]):
             yield Static(id="card-state")
             yield Static(Content.styled("Review history", "bold"), id="card-history-title")
             yield DataTable(id="card-history", cursor_type="none", zebra_stripes=True)
+            yield Static(
+                Content.styled("Predictions on its demo", "bold"), id="card-predictions-title"
+            )
+            yield DataTable(id="card-predictions", cursor_type="none", zebra_stripes=True)
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
-        table = self.query_one(DataTable)
+        table = self.query_one("#card-history", DataTable)
         table.add_columns("Day", "Rating", "Kind", "Time", "Ease", "Ivl", "Due after")
+        predictions = self.query_one("#card-predictions", DataTable)
+        predictions.add_columns("Day", "Predicted", "Outcome", "Question")
         self.load()
 
     def load(self) -> None:
@@ -88,11 +116,24 @@ class CardScreen(Screen[None]):
         self.card = detail.card
         self.query_one(CardView).show(detail.card, revealed=True)
         self.query_one("#card-state", Static).update(state_line(detail.card))
-        table = self.query_one(DataTable)
+        table = self.query_one("#card-history", DataTable)
         table.clear()
         table.add_rows(history_row(r) for r in detail.history)
         if not detail.history:
             table.add_row(Text("no reviews yet", style="dim"), *[Text("")] * 6)
+        self._show_predictions(detail.card, detail.predictions)
+
+    def _show_predictions(self, card: Card, predictions: list[Prediction]) -> None:
+        shown = card.demo is not None or bool(predictions)
+        self.query_one("#card-predictions-title").display = shown
+        table = self.query_one("#card-predictions", DataTable)
+        table.display = shown
+        table.clear()
+        clock = self.services.clock
+        table.add_rows(prediction_row(p, clock) for p in predictions)
+        if not predictions:
+            none = "none yet: d in review asks for one before the demo runs"
+            table.add_row(Text(none, style="dim"), *[Text("")] * 3)
 
     def action_edit(self) -> None:
         if self.card is not None:

@@ -6,8 +6,8 @@ the numbers here are the numbers the review's header starts from; unseen counts 
 not yet studied.
 
 One key starts a review of the selected deck (or of all decks); the others lead to browse,
-stats, import and export. Counts are read again whenever the screen comes back into view,
-and every few seconds while a database server cannot be reached.
+stats, the predictions drill, import and export. Counts are read again whenever the screen
+comes back into view, and every few seconds while a database server cannot be reached.
 """
 
 from __future__ import annotations
@@ -45,6 +45,7 @@ class HomeScreen(Screen[None]):
         Binding("a", "review_all", "Review all", id="home.review_all"),
         Binding("b", "app.open('browse')", "Browse", id="home.browse"),
         Binding("t", "app.open('stats')", "Stats", id="home.stats"),
+        Binding("p", "app.open('predictions')", "Predictions drill", id="home.predictions"),
         Binding("i", "app.open('import')", "Import", id="home.import"),
         Binding("x", "app.open('export')", "Export", id="home.export"),
         Binding("q", "app.quit", "Quit", id="home.quit"),

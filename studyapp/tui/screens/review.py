@@ -3,7 +3,9 @@
 Every rating is committed by the study session before the next card is shown. Rating keys do
 nothing until the answer is revealed; the bar shows what each would do (the session's
 preview, read once per card). The demo panel runs in a worker, so the learner can go on
-revealing and rating while a demo runs.
+revealing and rating while a demo runs; it asks the demo's prediction questions first.
+Once the answer is revealed, a wrong prediction on the card's demo, not put right since, is
+shown over the rating keys.
 
 Layout: the card on top and the demo under it, each scrolling on its own, so the card's
 front stays in view while the demo's table and form scroll (80x24 and up); from 140 columns
@@ -22,7 +24,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Container, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Input
+from textual.widgets import Footer, Input, Static
 
 from studyapp.clock import today
 from studyapp.errors import UserError
@@ -30,9 +32,10 @@ from studyapp.model import Card
 from studyapp.scheduling import DEFAULT_DAY_START_HOUR, RATING_LABELS
 from studyapp.services.study import MoreToStudy, Outcome
 from studyapp.tui.context import Services
-from studyapp.tui.messages import DemoFinished
+from studyapp.tui.messages import DemoFinished, PredictionsRevealed
 from studyapp.tui.screens.study_more import AHEAD_DAYS
 from studyapp.tui.widgets.card_view import CardView
+from studyapp.tui.widgets.prediction_prompt import missed_content
 from studyapp.tui.widgets.rating_bar import RatingBar
 from studyapp.tui.widgets.session_summary import SessionSummaryView
 from studyapp.tui.widgets.study_progress import StudyProgress
@@ -120,6 +123,7 @@ class ReviewScreen(Screen[None]):
                 yield CardView(id="review-card")
                 yield SessionSummaryView(id="review-summary")
             yield DemoArea(id="review-demo-area")
+        yield Static(id="review-missed")
         yield RatingBar(id="review-keys")
         yield Footer(compact=True)
 
@@ -151,7 +155,12 @@ class ReviewScreen(Screen[None]):
         if self._panel is None:
             from studyapp.tui.widgets.demo_panel import DemoPanel
 
-            self._panel = DemoPanel(self.services.runner, self.services.new_seed, id="review-demo")
+            self._panel = DemoPanel(
+                self.services.runner,
+                self.services.new_seed,
+                predictions=self.services.predictions,
+                id="review-demo",
+            )
             area = self.query_one(DemoArea)
             area.panel = self._panel
             await area.mount(self._panel)
@@ -178,6 +187,7 @@ class ReviewScreen(Screen[None]):
             self._warm_up(card)
         self.query_one(RatingBar).set_state(False, card is None, self.preview)
         self.query_one(CardArea).scroll_home(animate=False)
+        self.query_one("#review-missed").display = False
         panel = self.panel
         if panel is not None and panel.is_open:
             other = card is None or panel.card_id != card.id
@@ -232,7 +242,19 @@ class ReviewScreen(Screen[None]):
         self.revealed = True
         self.query_one(CardView).show(card, revealed=True, kind=self.session.current_kind)
         self.query_one(RatingBar).set_state(revealed=True)
+        self._show_missed(card)
         self.refresh_bindings()
+
+    def _show_missed(self, card: Card) -> None:
+        """Over the rating keys: the card's demo was last predicted wrong, if it was."""
+        note = self.query_one("#review-missed", Static)
+        try:
+            missed = self.services.predictions.missed(card.demo.id) if card.demo else None
+        except UserError:
+            missed = None  # only a note: a collection that cannot be read says so elsewhere
+        note.display = missed is not None
+        if missed is not None:
+            note.update(missed_content(missed))
 
     def action_rate(self, rating: int) -> None:
         if not self.revealed or self.session.current is None:
@@ -337,6 +359,12 @@ class ReviewScreen(Screen[None]):
         self.refresh_bindings()
 
     def on_demo_finished(self, message: DemoFinished) -> None:
+        self.refresh_bindings()
+
+    def on_predictions_revealed(self, message: PredictionsRevealed) -> None:
+        card = self.session.current
+        if self.revealed and card is not None:
+            self._show_missed(card)
         self.refresh_bindings()
 
     def action_scroll(self, how: str) -> None:

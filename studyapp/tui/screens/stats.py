@@ -1,5 +1,7 @@
 """Stats, per deck or overall: due forecast, reviews per day, a heatmap, retention and streak,
-the deck's scheduler, and (on request) how well SM-2 and FSRS predict its reviews."""
+the deck's scheduler, (on request) how well SM-2 and FSRS predict its reviews, and
+predictions of demo outcomes: how often right, week by week, and the demos most often
+predicted wrong."""
 
 from __future__ import annotations
 
@@ -15,16 +17,19 @@ from textual.screen import Screen
 from textual.widgets import Footer, Label, Select, Static
 from textual.worker import get_current_worker
 
+from studyapp.demo_api import UnknownDemoError, get_spec
 from studyapp.errors import UserError
 from studyapp.model import DeckSettings
 from studyapp.services.fsrs_worker import FitCancelled
 from studyapp.services.scheduler import MODEL_NAMES, MODELS, Evaluation
-from studyapp.services.stats import FORECAST_DAYS, Retention, Stats
+from studyapp.services.stats import FORECAST_DAYS, PredictionStats, Retention, Stats
 from studyapp.tui.context import Services
-from studyapp.tui.text import cell
-from studyapp.tui.widgets.charts import DayBars, Heatmap
+from studyapp.tui.text import cell, plain
+from studyapp.tui.widgets.charts import DayBars, Heatmap, accuracy_rows
 
 RECENT_DAYS = 30
+PREDICTION_WEEKS = 8  # weeks with predictions shown, the latest
+MOST_WRONG = 5
 
 
 def percent(retention: Retention) -> str:
@@ -46,6 +51,38 @@ def summary_content(stats: Stats) -> Content:
         ("Retention  ", "bold"),
         f"{percent(stats.retention)}, last 30 days {percent(stats.retention_30d)}",
     )
+
+
+def demo_name(demo_id: str) -> str:
+    try:
+        return f"{get_spec(demo_id).title} ({demo_id})"
+    except UnknownDemoError:
+        return demo_id
+
+
+def predictions_content(predictions: PredictionStats) -> Content:
+    """Accuracy overall and week by week, then the demos most often predicted wrong."""
+    rate = predictions.rate
+    if rate is None:
+        return Content(
+            "None graded yet: d on a card with a demo asks you to predict its outcome first."
+        )
+    ungraded = f", {predictions.ungraded} not graded" if predictions.ungraded else ""
+    parts = [
+        Content.assemble(
+            ("Right ", "bold"),
+            f"{predictions.correct} of {predictions.total} ({rate:.1%}){ungraded}",
+        ),
+        Content(""),
+        Content.styled("Week by week", "bold"),
+    ]
+    weeks = [(w.week, w.total, w.correct) for w in predictions.per_week][-PREDICTION_WEEKS:]
+    parts += [Content.from_rich_text(row) for row in accuracy_rows(weeks)]
+    wrong = predictions.most_wrong(MOST_WRONG)
+    if wrong:
+        parts += [Content(""), Content.styled("Most often predicted wrong", "bold")]
+        parts += [plain(f"{t.wrong} wrong of {t.total}  {demo_name(t.demo_id)}") for t in wrong]
+    return Content("\n").join(parts)
 
 
 def scheduler_content(settings: DeckSettings | None) -> Content:
@@ -118,6 +155,8 @@ class StatsScreen(Screen[None]):
             yield Heatmap(id="stats-heatmap")
             yield Static(id="stats-scheduler")
             yield Static(id="stats-comparison")
+            yield Static(Content.styled("Predictions of demo outcomes", "bold"))
+            yield Static(id="stats-predictions")
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
@@ -148,6 +187,7 @@ class StatsScreen(Screen[None]):
         self.query_one(Heatmap).set_data(stats.reviews_per_day, stats.today)
         settings = self.services.decks.get(deck).settings if deck is not None else None
         self.query_one("#stats-scheduler", Static).update(scheduler_content(settings))
+        self.query_one("#stats-predictions", Static).update(predictions_content(stats.predictions))
         self.workers.cancel_group(self, "compare")
         self.query_one("#stats-comparison", Static).update(
             Content("c compares how well SM-2 and FSRS predict these reviews.")

@@ -1,6 +1,7 @@
-"""Text charts for the stats screen: bars per day and a calendar heatmap of reviews.
+"""Text charts for the stats screen: bars per day, a calendar heatmap of reviews, and the
+share of predictions that were right, week by week.
 
-Both draw with block and shade characters in the widget's own colour, so they read the same
+All draw with block and shade characters in the widget's own colour, so they read the same
 in light and dark themes, and they fit the width they are given (80 columns and up).
 """
 
@@ -138,3 +139,22 @@ class Heatmap(Widget):
             return Text("")
         weeks = max(1, min(self.MAX_WEEKS, (self.size.width - 5) // 2))
         return Text("\n").join(heatmap_rows(self.per_day, self.today, weeks))
+
+
+ACCURACY_WIDTH = 20  # cells of a bar that is 100%
+
+
+def accuracy_rows(
+    weeks: Sequence[tuple[date, int, int]], width: int = ACCURACY_WIDTH
+) -> list[Text]:
+    """One line per week (its Monday, predictions right of graded, a bar of the share right),
+    oldest first."""
+    rows = []
+    for monday, total, correct in weeks:
+        eighths = round(8 * width * correct / total)
+        bar = EIGHTHS[8] * (eighths // 8) + (EIGHTHS[eighths % 8] if eighths % 8 else "")
+        line = Text(f"{monday.isoformat()}  ", style="dim")
+        line.append(bar.ljust(width), style="bold")
+        line.append(f"  {correct}/{total} right ({correct / total:.0%})")
+        rows.append(line)
+    return rows

@@ -13,12 +13,18 @@ of the takeaway, the table and the parameter form. The plot takes the height lef
 claims (`fit_plot`), so at 80x24 a card's front, the headline, the claims and the plot are on
 screen together and only the table and the form need scrolling. Anything mounted above
 `#demo-status` (a question to answer before the run, say) is counted in that fit.
+
+A demo with prediction questions asks them first (`PredictionPrompt`, above the status
+line): the run starts in the background, but its result (a cached one too) and its live
+curves stay hidden until every question is answered or skipped. Each pick is committed as it
+is made (`PredictionRound`); the result then shows under the verdict, at the top: what was
+predicted, what happened and why.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual import work
@@ -31,15 +37,23 @@ from textual.widgets import DataTable, ProgressBar, Static
 from textual.worker import get_current_worker
 from textual_plotext import PlotextPlot
 
-from studyapp.demo_api import Claim, DemoResult, DemoSpec, PlotSpec, get_spec
+from studyapp.demo_api import Claim, DemoResult, DemoSpec, PlotSpec, Question, get_spec
 from studyapp.demo_api.plot import PLAIN_MARKERS, plot_series
 from studyapp.errors import UserError
 from studyapp.model import Card
 from studyapp.tui.context import DemoRunnerLike
-from studyapp.tui.messages import DemoFinished, DemoProgressed
+from studyapp.tui.messages import DemoFinished, DemoProgressed, PredictionsRevealed
 from studyapp.tui.text import cell as text_cell
 from studyapp.tui.text import line, plain
 from studyapp.tui.widgets.param_form import ParamForm
+from studyapp.tui.widgets.prediction_prompt import (
+    PredictionPrompt,
+    PredictionRound,
+    setting_text,
+)
+
+if TYPE_CHECKING:
+    from studyapp.services.predictions import PredictionService
 
 DEMO_SEED = 0  # the seed a card's demo first runs with, as `studyapp demo run` does
 MIN_PLOT = 8  # rows: below this a plot shows too few of its values to read
@@ -144,6 +158,12 @@ class DemoPanel(Vertical):
     DemoPanel > #demo-plot { height: 14; }
     DemoPanel > #demo-table { height: auto; margin: 1 0 0 0; }
     DemoPanel > #demo-form { margin: 1 0 0 0; }
+    DemoPanel > #demo-predict { margin: 0 0 1 0; }
+    DemoPanel > #demo-verdict { display: none; margin: 0 0 1 0; }
+    DemoPanel.-done > #demo-verdict, DemoPanel.-failed > #demo-verdict { display: block; }
+    DemoPanel > #demo-verdict.-empty { display: none; }
+    DemoPanel.-asking > .result, DemoPanel.-asking > #demo-plot,
+    DemoPanel.-asking > #demo-form, DemoPanel.-asking > #demo-verdict { display: none; }
     """
 
     def __init__(
@@ -151,11 +171,13 @@ class DemoPanel(Vertical):
         runner: DemoRunnerLike,
         new_seed: Callable[[], int],
         *,
+        predictions: PredictionService | None = None,
         id: str | None = None,
     ) -> None:
         super().__init__(id=id)
         self.runner = runner
         self.new_seed = new_seed
+        self.predictions = predictions  # None: no questions are asked
         self.spec: DemoSpec | None = None
         self.params: dict[str, Any] = {}
         self.seed = DEMO_SEED
@@ -165,8 +187,12 @@ class DemoPanel(Vertical):
         self.compact = False
         self._active_run = 0
         self._demo_running = False
+        self._questions: tuple[Question, ...] = ()
+        self._round: PredictionRound | None = None
 
     def compose(self) -> ComposeResult:
+        yield PredictionPrompt(id="demo-predict")
+        yield Static(id="demo-verdict", classes="-empty")
         yield Static(id="demo-status", markup=False)
         yield ProgressBar(total=1.0, show_eta=False, id="demo-progress")
         yield Static(id="demo-headline", markup=False, classes="result")
@@ -189,6 +215,11 @@ class DemoPanel(Vertical):
     def is_open(self) -> bool:
         return self.has_class("-open")
 
+    @property
+    def asking(self) -> bool:
+        """Whether the demo's questions are being asked (its result held back)."""
+        return self.has_class("-asking")
+
     async def open_for(self, card: Card) -> None:
         """Open on `card`'s demo: run it (or show its cached result), or say why not.
 
@@ -210,22 +241,43 @@ class DemoPanel(Vertical):
         except UserError as exc:
             self._note(f"This card's demo link does not work: {exc.message}", failed=True)
             return
+        await self.open_demo(spec, params, DEMO_SEED, card.id)
+
+    async def open_demo(
+        self,
+        spec: DemoSpec,
+        params: Mapping[str, Any],
+        seed: int,
+        card_id: int | None,
+        questions: Sequence[Question] | None = None,
+    ) -> None:
+        """Open on a demo with these parameters and seed, asking `questions` (default: all
+        the demo's) before each run; its predictions are kept as made on `card_id`."""
+        self.card_id = card_id
+        self.add_class("-open")
         self.spec = spec
+        self._questions = tuple(spec.questions if questions is None else questions)
         self._title()
-        await self.start(params, DEMO_SEED)
+        await self.start(params, seed)
 
     async def start(self, params: Mapping[str, Any], seed: int) -> None:
         """Run the open demo with these parameters and seed (a cached result shows as soon as
-        it is read). What was on show before goes at once, so no other result flashes here."""
+        it is read, once the demo's questions are answered). What was on show before goes at
+        once, so no other result flashes here."""
         spec = self.spec
         if spec is None:
             return
         self.params, self.seed = dict(params), seed
+        self._ask(spec)
         self._active_run += 1
         self._demo_running = True
         self._set_state("-running")
         self.query_one("#demo-progress", ProgressBar).update(total=1.0, progress=0)
-        self._status(f"Running with seed {seed}... escape cancels; the review goes on meanwhile.")
+        self._status(
+            f"Running with seed {seed} in the background; its result waits for your prediction."
+            if self.asking
+            else f"Running with seed {seed}... escape cancels; the review goes on meanwhile."
+        )
         self.query_one("#demo-plot", PlotextPlot).plt.clear_figure()
         self._work(self._active_run, spec.id, self.params, seed)
         await self.query_one(ParamForm).set_spec(spec, params)
@@ -247,6 +299,7 @@ class DemoPanel(Vertical):
 
     def close(self) -> None:
         self.cancel()
+        self._ask(None)
         self.remove_class("-open")
         self._release_hidden_focus()
 
@@ -262,11 +315,75 @@ class DemoPanel(Vertical):
         self.border_title = line(title)
 
     def set_compact(self, compact: bool) -> None:
-        """Few rows: claims without headings (each check marked as one)."""
+        """Few rows: claims without headings (each check marked as one), the verdict a line
+        a question."""
         if compact != self.compact:
             self.compact = compact
             if self.result is not None and self.result.ok:
                 self._show_claims(self.result)
+            verdict = self._round.verdict(compact) if self._round is not None else None
+            if verdict is not None:
+                self.query_one("#demo-verdict", Static).update(verdict)
+
+    # --- predict first -----------------------------------------------------------------------
+
+    def _ask(self, spec: DemoSpec | None) -> None:
+        """Ask the demo's questions before this run's result may be seen (None: stop)."""
+        if self._round is not None:
+            self._round.abandon()  # a run superseded or closed before it was seen
+        self._round = None
+        if spec is not None:
+            self._round = PredictionRound(
+                self.predictions, self._questions, self.card_id, spec.id, self.params, self.seed
+            )
+        asks = self._round is not None and self._round.asks
+        self.set_class(asks, "-asking")
+        prompt = self.query_one(PredictionPrompt)
+        if spec is not None and asks:
+            prompt.ask(self._questions, setting_text(spec, self.params, self.seed))
+        else:
+            prompt.stop()
+
+    def _arrived(self, result: DemoResult) -> None:
+        """A result is here: held back while questions are open, else shown."""
+        if self._round is not None and self._round.hold(result):
+            self._set_state("")
+            self._status("The run is done; its result waits for your prediction.")
+        else:
+            self._reveal(result)
+
+    def on_prediction_prompt_picked(self, message: PredictionPrompt.Picked) -> None:
+        message.stop()
+        problem = self._round.commit(message.question, message.option) if self._round else None
+        if problem is not None:
+            self.app.notify(f"The prediction was not saved: {problem}", severity="error")
+
+    def on_prediction_prompt_finished(self, message: PredictionPrompt.Finished) -> None:
+        message.stop()
+        self.remove_class("-asking")
+        held = self._round.close() if self._round is not None else None
+        if held is not None:
+            self._reveal(held)
+        elif self._demo_running:
+            self._status(f"Running with seed {self.seed}... escape cancels.")
+
+    def on_prediction_prompt_dismissed(self, message: PredictionPrompt.Dismissed) -> None:
+        message.stop()
+        self.close()
+
+    def _reveal(self, result: DemoResult) -> None:
+        """The verdict on the predictions, then the result; the screen hears of both."""
+        verdict, graded, problem = (None, [], None)
+        if self._round is not None:
+            verdict, graded, problem = self._round.grade(result, self.compact)
+        if problem is not None:
+            self.app.notify(f"The prediction was not graded: {problem}", severity="error")
+        box = self.query_one("#demo-verdict", Static)
+        box.update(verdict or "")
+        box.set_class(verdict is None, "-empty")
+        self._show(result)
+        if self._round is not None and self._round.asks:
+            self.post_message(PredictionsRevealed(self.card_id, result, graded))
 
     # --- the run, off the UI thread ----------------------------------------------------------
 
@@ -299,6 +416,8 @@ class DemoPanel(Vertical):
         if message.run != self._active_run or not self._demo_running:
             return
         self.query_one("#demo-progress", ProgressBar).update(progress=message.done)
+        if self.asking:
+            return  # the curves so far would give the outcome away
         if message.message:
             self._status(f"Running: {message.message}. Escape cancels.")
         if message.series:
@@ -309,7 +428,7 @@ class DemoPanel(Vertical):
             message.stop()  # a superseded run: nobody needs to hear about it
             return
         self._demo_running = False
-        self._show(message.result)
+        self._arrived(message.result)
 
     # --- showing -----------------------------------------------------------------------------
 
@@ -324,10 +443,13 @@ class DemoPanel(Vertical):
 
     def _release_hidden_focus(self) -> None:
         """Never leave the focus on a parameter field that is not shown (while a demo runs,
-        or once the panel is closed): the keys would go nowhere."""
+        or once the panel is closed): the keys would go nowhere. The question being asked
+        keeps it."""
         if not self.is_mounted:
             return
         focused = self.screen.focused
+        if self.asking and isinstance(focused, PredictionPrompt):
+            return
         form_shown = self.is_open and (self.has_class("-done") or self.has_class("-failed"))
         if focused is not None and self in focused.ancestors and not form_shown:
             self.screen.set_focus(None)
@@ -338,6 +460,7 @@ class DemoPanel(Vertical):
         status.update(plain(text))
 
     def _note(self, text: str, failed: bool = False) -> None:
+        self._ask(None)
         self.spec = None
         self.result = None
         self._set_state("")

@@ -1,0 +1,81 @@
+"""Predictions in the app: the card's history and the stats screen show them."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from textual.widgets import DataTable
+
+from studyapp.db import Store
+from studyapp.demo_api import DemoResult, get_spec
+from studyapp.demo_api.result import PredictionResult
+from studyapp.model import Card
+from studyapp.services.predictions import PredictionService
+from studyapp.tui.screens.card_detail import CardScreen
+from studyapp.tui.screens.stats import StatsScreen
+from tests.tui.conftest import NOW, settle, text_of
+
+ADAM = get_spec("adam_vs_sgd")
+RACE = ADAM.questions[0]
+
+
+def predict(store: Store, card: Card, chosen: str, answer: str, at: datetime = NOW) -> None:
+    """A prediction on `card`'s demo, graded by a run whose answer was `answer`."""
+    assert card.demo is not None
+    params = ADAM.resolve(card.demo.params)
+    service = PredictionService(store, lambda: at)
+    ids = service.record(card.id, ADAM.id, params, 0, [(RACE, chosen)])
+    why = f"Loss 0.3 was reached first by {answer}."
+    result = DemoResult(
+        ADAM.id,
+        params,
+        0,
+        1.0,
+        predictions=[PredictionResult(RACE.id, RACE.text, RACE.options, answer, why)],
+    )
+    service.grade(ids, result)
+
+
+def rows(table: DataTable) -> list[list[str]]:
+    return [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
+
+
+async def test_the_cards_history_shows_its_predictions(make_app, store, cards):
+    predict(store, cards[0], "plain SGD", "Adam", NOW - timedelta(days=1))
+    predict(store, cards[0], "Adam", "Adam")
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        app.push_screen(CardScreen(app.services, cards[0].id))
+        await settle(pilot)
+        table = app.screen.query_one("#card-predictions", DataTable)
+        question = RACE.text[:59].rstrip() + "…"
+        assert rows(table) == [
+            ["2025-03-09", "plain SGD", "✗ it was Adam", question],
+            ["2025-03-10", "Adam", "✓ right", question],
+        ]
+        await pilot.press("escape")
+        app.push_screen(CardScreen(app.services, cards[3].id))  # no demo, no predictions
+        await settle(pilot)
+        assert not app.screen.query_one("#card-predictions", DataTable).display
+
+
+async def test_stats_show_prediction_accuracy_by_week_and_the_demos_most_often_wrong(
+    make_app, store, cards
+):
+    predict(store, cards[0], "plain SGD", "Adam", NOW - timedelta(days=7))
+    predict(store, cards[0], "Adam", "Adam", NOW - timedelta(days=7))
+    predict(store, cards[0], "plain SGD", "Adam")
+    app = make_app()
+    async with app.run_test(size=(100, 60)) as pilot:
+        await settle(pilot)
+        await pilot.press("t")
+        assert isinstance(app.screen, StatsScreen)
+        lines = text_of(app, "#stats-predictions").splitlines()
+        assert lines[0] == "Right 1 of 3 (33.3%)"
+        assert lines[3].startswith("2025-03-03  ") and lines[3].endswith("1/2 right (50%)")
+        assert lines[4].startswith("2025-03-10  ") and lines[4].endswith("0/1 right (0%)")
+        assert lines[-1] == "2 wrong of 3  Adam vs SGD vs momentum (adam_vs_sgd)"
+        await pilot.press("n")  # Basics: no demo on its cards
+        await pilot.pause()
+        assert text_of(app, "#stats-predictions").startswith("None graded yet")
