@@ -13,14 +13,21 @@ from datetime import date, datetime
 from typing import Any
 
 from studyapp.scheduling import DEFAULT_DAY_START_HOUR, SM2State
+from studyapp.scheduling.fsrs import (
+    DEFAULT_DESIRED_RETENTION,
+    DEFAULT_SCHEDULER,
+    SCHEDULERS,
+    FSRSMemory,
+    FSRSSettings,
+)
 
 LEECH_TAG = "leech"
 LEECH_LAPSES = 8
 DEFAULT_NEW_PER_DAY = 20
 DEFAULT_REVIEWS_PER_DAY = 200
-# What a review was: a new card's first rating, a review, a relearning after a lapse, or a
-# same-day repeat that changes nothing (a drill).
-REVIEW_KINDS = ("new", "review", "relearn", "drill")
+# What a review was: a new card's first rating, a review, a relearning after a lapse, a
+# same-day repeat that changes nothing (a drill), or a review ahead of the due date (early).
+REVIEW_KINDS = ("new", "review", "relearn", "drill", "early")
 MAX_PER_DAY = 100_000  # a daily limit above this is no limit at all
 MAX_REVIEW_MS = 24 * 60 * 60 * 1000  # the time one rating took, as a file can give it
 
@@ -135,11 +142,19 @@ class DemoLink:
 
 @dataclass(frozen=True)
 class DeckSettings:
-    """Per-deck study limits and the hour at which the study day rolls over."""
+    """Per-deck study limits, the hour at which the study day rolls over, and the scheduler:
+    SM-2 or FSRS, with FSRS's desired retention and fitted parameters (None: defaults)."""
 
     new_per_day: int = DEFAULT_NEW_PER_DAY
     reviews_per_day: int = DEFAULT_REVIEWS_PER_DAY
     day_start_hour: int = DEFAULT_DAY_START_HOUR
+    scheduler: str = DEFAULT_SCHEDULER
+    desired_retention: float = DEFAULT_DESIRED_RETENTION
+    fsrs_params: tuple[float, ...] | None = None
+
+    @property
+    def fsrs(self) -> FSRSSettings:
+        return FSRSSettings(self.fsrs_params, self.desired_retention)
 
     def problem(self) -> str | None:
         """Why these settings cannot be a deck's (one sentence), or None if they can."""
@@ -149,7 +164,9 @@ class DeckSettings:
             value = getattr(self, name)
             if not 0 <= value <= MAX_PER_DAY:
                 return f"{name} must be from 0 to {MAX_PER_DAY:,}, not {value}"
-        return None
+        if self.scheduler not in SCHEDULERS:
+            return f"the scheduler is one of {', '.join(SCHEDULERS)}, not {self.scheduler!r}"
+        return self.fsrs.problem()
 
 
 @dataclass(frozen=True)
@@ -162,7 +179,13 @@ class Deck:
 
 @dataclass(frozen=True)
 class DeckCounts:
-    """What `studyapp decks` shows for one deck."""
+    """What home and `studyapp decks` show for one deck.
+
+    `new` and `due` are what a review started now would show: the cards not yet studied and
+    the reviews due, each within what is left of the deck's daily limit. `learning` counts
+    the cards in today's drill (rated below 4 today, shown again); `unseen` every card not
+    yet studied, whatever the limit.
+    """
 
     name: str
     total: int
@@ -170,6 +193,7 @@ class DeckCounts:
     due: int
     learning: int
     suspended: int = 0
+    unseen: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -178,6 +202,7 @@ class DeckCounts:
             "new": self.new,
             "due": self.due,
             "learning": self.learning,
+            "unseen": self.unseen,
         }
 
 
@@ -191,9 +216,12 @@ class Review:
     study_day: date
     rating: int
     duration_ms: int
-    kind: str  # "new", "review", "relearn" or "drill" (a same-day repeat that changes nothing)
+    kind: str  # one of REVIEW_KINDS
     before: SM2State
     after: SM2State
+    memory_before: FSRSMemory | None = None  # FSRS memory around the rating, if it had one
+    memory_after: FSRSMemory | None = None
+    imported: bool = False  # brought in from another app's history
 
 
 @dataclass(frozen=True)
@@ -212,6 +240,7 @@ class Card:
     suspended: bool = False
     buried_until: date | None = None
     position: int = 0
+    memory: FSRSMemory | None = None  # FSRS memory state, once the card has one
 
     @property
     def is_leech(self) -> bool:

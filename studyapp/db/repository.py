@@ -36,6 +36,8 @@ from studyapp.db.reads import (
     Rows,
     card_from_row,
     demo_from_db,
+    memory_from_db,
+    params_from_db,
     study_card,
     tags_from_db,
 )
@@ -50,6 +52,7 @@ from studyapp.model import (
     normalize_tags,
 )
 from studyapp.scheduling import SM2State
+from studyapp.scheduling.fsrs import FSRSMemory
 
 
 def utc_naive(moment: datetime) -> datetime:
@@ -149,6 +152,18 @@ def _after(row: ReviewRow) -> SM2State:
     )
 
 
+def params_to_db(params: Sequence[float] | None) -> str | None:
+    return json.dumps(list(params)) if params is not None else None
+
+
+def memory_values(memory: FSRSMemory | None, suffix: str = "") -> dict[str, float | None]:
+    """An FSRS memory state as the columns that hold it (on a card, or `_before`/`_after`)."""
+    return {
+        f"stability{suffix}": memory.stability if memory else None,
+        f"difficulty{suffix}": memory.difficulty if memory else None,
+    }
+
+
 def review_values(
     card_id: int,
     at: datetime,
@@ -158,9 +173,15 @@ def review_values(
     kind: str,
     before: SM2State,
     after: SM2State,
+    memory_before: FSRSMemory | None = None,
+    memory_after: FSRSMemory | None = None,
+    imported: bool = False,
 ) -> dict[str, Any]:
     """A review log row as plain column values (for bulk inserts)."""
     return {
+        **memory_values(memory_before, "_before"),
+        **memory_values(memory_after, "_after"),
+        "imported": imported,
         "card_id": card_id,
         "at": utc_naive(at),
         "study_day": study_day,
@@ -191,6 +212,9 @@ def to_review(row: ReviewRow) -> Review:
         kind=row.kind,
         before=_before(row),
         after=_after(row),
+        memory_before=memory_from_db(row.stability_before, row.difficulty_before),
+        memory_after=memory_from_db(row.stability_after, row.difficulty_after),
+        imported=row.imported,
     )
 
 
@@ -206,6 +230,9 @@ def to_deck(row: DeckRow) -> Deck:
             new_per_day=row.new_per_day,
             reviews_per_day=row.reviews_per_day,
             day_start_hour=row.day_start_hour,
+            scheduler=row.scheduler,
+            desired_retention=row.desired_retention,
+            fsrs_params=params_from_db(row.fsrs_params),
         ),
     )
 
@@ -224,6 +251,7 @@ def to_card(row: CardRow, deck_name: str) -> Card:
         suspended=row.suspended,
         buried_until=row.buried_until,
         position=row.position,
+        memory=memory_from_db(row.stability, row.difficulty),
     )
 
 
@@ -250,6 +278,8 @@ def ensure_deck(session: Session, name: str, now: datetime) -> DeckRow:
             new_per_day=DeckSettings().new_per_day,
             reviews_per_day=DeckSettings().reviews_per_day,
             day_start_hour=DeckSettings().day_start_hour,
+            scheduler=DeckSettings().scheduler,
+            desired_retention=DeckSettings().desired_retention,
             created_at=utc_naive(now),
         )
         session.add(row)
@@ -344,6 +374,9 @@ def insert_review(session: Session, values: Mapping[str, Any]) -> Review:
             values["due_after"],
             values["lapses_after"],
         ),
+        memory_before=memory_from_db(values["stability_before"], values["difficulty_before"]),
+        memory_after=memory_from_db(values["stability_after"], values["difficulty_after"]),
+        imported=values["imported"],
     )
 
 
@@ -364,7 +397,7 @@ def rehearse_rating(session: Session, rows: Rows) -> None:
     day = datetime.now(UTC).date()
     has_state_change_on(session, card_id, day)
     state = SM2State.new()
-    values = state_values(state)
+    values = state_values(state) | memory_values(None)  # the columns of SM-2 and FSRS alike
     update_card(session, card_id, values)
     update_card(session, card_id, {**values, "tags": " "})  # a rating that adds the leech tag
     if found:
@@ -395,6 +428,20 @@ def reviews_of(session: Session, card_id: int) -> list[Review]:
         select(ReviewRow).where(ReviewRow.card_id == card_id).order_by(ReviewRow.id)
     )
     return [to_review(r) for r in rows]
+
+
+def stored_review(session: Session, card_id: int, at: datetime, rating: int) -> Review | None:
+    """The review of `card_id` logged at `at` with `rating`, if it is in the log."""
+    row = session.scalar(
+        select(ReviewRow)
+        .where(
+            ReviewRow.card_id == card_id,
+            ReviewRow.at == utc_naive(at),
+            ReviewRow.rating == rating,
+        )
+        .limit(1)
+    )
+    return to_review(row) if row is not None else None
 
 
 def has_state_change_on(session: Session, card_id: int, day: date) -> bool:

@@ -39,7 +39,7 @@ class DeckService:
             return repo.to_deck(repo.ensure_deck(session, clean, self.clock()))
 
     def counts(self) -> list[DeckCounts]:
-        """Total, new, due today and learning (in today's drill) for every deck, by name."""
+        """Every deck's counts, by name (see `DeckCounts`)."""
         with self.store.reading() as rows:
             return deck_counts(rows, self.clock)
 

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from studyapp.demo_api import DemoResult
     from studyapp.services.cards import CardService
     from studyapp.services.decks import DeckService
+    from studyapp.services.scheduler import SchedulerService
     from studyapp.services.stats import StatsService
 
 
@@ -145,6 +146,12 @@ class Services:
         from studyapp.services.stats import StatsService
 
         return StatsService(self.store, self.clock)
+
+    @cached_property
+    def scheduler(self) -> SchedulerService:
+        from studyapp.services.scheduler import SchedulerService
+
+        return SchedulerService(self.store, self.clock)
 
     def overview(self) -> tuple[list[DeckCounts], Today]:
         """What home shows, read together: every deck's counts and today's progress."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import random
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -148,8 +148,9 @@ class FakeLibrary:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Store:
-    opened = open_store(str(tmp_path / "c.db"))
+def store(db: str) -> Iterator[Store]:
+    """The app's collection, on each store (SQLite, PostgreSQL)."""
+    opened = open_store(db)
     yield opened
     opened.dispose()
 
