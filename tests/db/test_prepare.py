@@ -18,6 +18,7 @@ from sqlalchemy.engine.interfaces import CacheStats
 from studyapp.db import Store, open_store
 from studyapp.db import checkpoints as checkpoints_module
 from studyapp.db.location import read_only_uri
+from studyapp.services.scheduler import SchedulerService
 from studyapp.services.study import StudySession
 from tests.services.conftest import add_cards
 
@@ -52,7 +53,10 @@ def _wait_for(condition: Callable[[], bool], seconds: float = 20.0) -> bool:
     return True
 
 
-def test_the_first_rating_after_prepare_compiles_no_statement(store: Store) -> None:
+@pytest.mark.parametrize("scheduler", ["sm2", "fsrs"])
+def test_the_first_rating_after_prepare_compiles_no_statement(store: Store, scheduler: str) -> None:
+    SchedulerService(store, lambda: NOW).set_scheduler("D", scheduler)
+    store.dispose()  # the app's next start: nothing compiled yet
     store.prepare()
     misses: list[str] = []
 
