@@ -96,7 +96,16 @@ def _activation(torch: Any, name: str) -> Any:
 
 
 def _clamp(value: float) -> float:
+    """A norm a log axis can draw: exactly zero shows at the floor."""
     return min(max(value, _FLOOR), _CEILING) if math.isfinite(value) else _CEILING
+
+
+def _ratio(top: float, bottom: float) -> float:
+    return _clamp(top) / _clamp(bottom)
+
+
+def _shown(value: float) -> str:
+    return "0" if value == 0 else fmt(_clamp(value))
 
 
 def _gradient_norms(
@@ -123,7 +132,7 @@ def _gradient_norms(
         h = act(z)
         tick()
     nn.functional.mse_loss(readout(h), y).backward()
-    return [_clamp(z.grad.norm().item()) for z in pre_activations]
+    return [z.grad.norm().item() for z in pre_activations]
 
 
 def run(params: Mapping[str, Any], seed: int, progress: Progress) -> DemoOutput:
@@ -145,14 +154,15 @@ def _run(params: Mapping[str, Any], seed: int, progress: Progress) -> DemoOutput
     labels = {a: f"{a} ({inits[a]} init)" for a in activations}
     sig, relu = norms["sigmoid"], norms["relu"]
     third = params["activation"]
-    sigmoid_ratio = sig[-1] / sig[0]
-    relu_spread = max(relu) / min(relu)
-    third_ratio = norms[third][-1] / norms[third][0]
+    sigmoid_ratio = _ratio(sig[-1], sig[0])
+    relu_spread = _ratio(max(relu), min(relu)) if min(relu) > 0 else _CEILING
+    third_ratio = _ratio(norms[third][-1], norms[third][0])
     metrics = {f"grad_first_{a}": norms[a][0] for a in activations}
     metrics |= {f"grad_last_{a}": norms[a][-1] for a in activations}
     metrics |= {
         "sigmoid_last_over_first": sigmoid_ratio,
         "relu_spread": relu_spread,
+        "relu_layers_without_gradient": float(sum(g == 0 for g in relu)),
         "third_last_over_first": third_ratio,
     }
     claims = [
@@ -166,7 +176,7 @@ def _run(params: Mapping[str, Any], seed: int, progress: Progress) -> DemoOutput
             else Q_SIGMOID.options[1]
             if sigmoid_ratio < _MANY_ORDERS
             else Q_SIGMOID.options[2],
-            f"Sigmoid's first layer gets {fmt(sig[0])} and its last layer {fmt(sig[-1])}: "
+            f"Sigmoid's first layer gets {_shown(sig[0])} and its last layer {_shown(sig[-1])}: "
             f"{fmt(sigmoid_ratio)}x less.",
         ),
         Q_THIRD.id: Answer(
@@ -175,17 +185,25 @@ def _run(params: Mapping[str, Any], seed: int, progress: Progress) -> DemoOutput
             else Q_THIRD.options[2]
             if third_ratio <= 0.1
             else Q_THIRD.options[1],
-            f"With {third} ({inits[third]} init) the first layer gets {fmt(norms[third][0])} "
-            f"and the last {fmt(norms[third][-1])}.",
+            f"With {third} ({inits[third]} init) the first layer gets {_shown(norms[third][0])} "
+            f"and the last {_shown(norms[third][-1])}.",
         ),
     }
     rows = [
-        (a, inits[a], fmt(norms[a][0]), fmt(norms[a][-1]), fmt(norms[a][-1] / norms[a][0]))
+        (
+            a,
+            inits[a],
+            _shown(norms[a][0]),
+            _shown(norms[a][-1]),
+            fmt(norms[a][-1] / norms[a][0]) if norms[a][0] > 0 else "-",
+        )
         for a in activations
     ]
     layer_numbers = [float(n) for n in range(1, depth + 1)]
     return DemoOutput(
-        series={labels[a]: {"x": layer_numbers, "y": norms[a]} for a in activations},
+        series={
+            labels[a]: {"x": layer_numbers, "y": [_clamp(g) for g in norms[a]]} for a in activations
+        },
         table=Table.of(
             ["activation", "init", "grad layer 1", f"grad layer {depth}", "last / first"], rows
         ),
@@ -206,8 +224,8 @@ def _run(params: Mapping[str, Any], seed: int, progress: Progress) -> DemoOutput
 def _sigmoid_claim(sig: list[float], depth: int, ratio: float) -> Claim:
     per_layer = ratio ** (1 / max(1, depth - 1))
     return Claim.experiment(
-        f"Sigmoid's first-layer gradient ({fmt(sig[0])}) is many orders of magnitude below "
-        f"its last layer's ({fmt(sig[-1])}): {fmt(ratio)}x, at least {_MANY_ORDERS:.0e}x",
+        f"Sigmoid's first-layer gradient ({_shown(sig[0])}) is many orders of magnitude below "
+        f"its last layer's ({_shown(sig[-1])}): {fmt(ratio)}x, at least {_MANY_ORDERS:.0e}x",
         ratio >= _MANY_ORDERS,
         lesson=(
             "Sigmoid's slope is at most 1/4 and the backward pass multiplies in one slope per "
@@ -222,20 +240,29 @@ def _sigmoid_claim(sig: list[float], depth: int, ratio: float) -> Claim:
 
 
 def _relu_claim(relu: list[float], depth: int, init: str, spread: float) -> Claim:
-    course = (
-        f"largest / smallest = {fmt(spread)}; layer 1 {fmt(relu[0])}, layer {depth} {fmt(relu[-1])}"
-    )
+    ends = f"layer 1 {_shown(relu[0])}, layer {depth} {_shown(relu[-1])}"
+    silent = sum(g == 0 for g in relu)
+    if silent:
+        course = f"{silent} of {depth} layers got exactly zero; {ends}"
+        otherwise = (
+            f"ReLU with {init} init passed exactly zero gradient to {silent} of its {depth} "
+            "layers, which therefore cannot learn: where every unit of a layer is switched off "
+            "for every input, nothing flows back through it."
+        )
+    else:
+        course = f"largest / smallest = {fmt(spread)}; {ends}"
+        otherwise = (
+            f"ReLU with {init} init did not keep the layers' gradients within "
+            f"{_SMALL_FACTOR:g}x of each other: {course}."
+        )
     why = ", and He init makes up for the units it switches off" if init == "he" else ""
     return Claim.experiment(
         f"ReLU with {init} init keeps every layer's gradient within a factor of "
         f"{_SMALL_FACTOR:g} ({course})",
-        spread <= _SMALL_FACTOR,
+        not silent and spread <= _SMALL_FACTOR,
         lesson=(
             f"ReLU passes the gradient unchanged where it is active{why}: every layer's "
             f"gradient stayed within {fmt(spread)}x of the others over {depth} layers."
         ),
-        otherwise=(
-            f"ReLU with {init} init did not keep the layers' gradients within "
-            f"{_SMALL_FACTOR:g}x of each other: {course}."
-        ),
+        otherwise=otherwise,
     )

@@ -215,8 +215,8 @@ def _xavier_claim(activation: str, depth: int, xavier: list[float], drop: float)
             ),
         )
     return Claim.experiment(
-        f"Xavier init with {activation}, the scale it was made for, loses no orders of "
-        f"magnitude: {course} ({fmt(drop)}x, under {_ORDERS:g}x)",
+        f"Xavier init with {activation}, the scale it was made for, loses less than two "
+        f"orders of magnitude: {course} ({fmt(drop)}x, under {_ORDERS:g}x)",
         drop < _ORDERS,
         lesson=f"Xavier's scale suits tanh: over {depth} layers the std fell only {fmt(drop)}x.",
         otherwise=f"Even with tanh, Xavier's std fell {fmt(drop)}x over {depth} layers.",

@@ -326,18 +326,30 @@ def _run(torch: Any, params: Mapping[str, Any], seed: int, progress: Progress) -
         for d, v in constants.items()
     ]
     winner = "a decaying schedule" if tail[best] < best_constant else "the best constant lr"
+    setup_text = (
+        f"Every run sees the same minibatches from the same zero start. The constant-lr "
+        f"baseline is the best of {len(CONSTANTS)} rates, lr0 = {fmt(lr0)} down to "
+        f"lr0/{CONSTANTS[-1]:g}; the final excess loss is the mean over the last "
+        f"{TAIL:.0%} of {EVALS} evaluations."
+    )
+    if "warmup_cosine" in names:
+        warm = min(params["warmup"], steps - 1)
+        setup_text += (
+            f" warmup_cosine warms up for {warm} of the {steps} steps"
+            + (
+                f" (warmup {params['warmup']} cut to fit the run)"
+                if warm < params["warmup"]
+                else ""
+            )
+            + f" and anneals over the other {steps - warm}."
+        )
     return DemoOutput(
         series=series,
         table=Table.of(["run", "final lr", "final excess loss", "formula gap"], rows),
         metrics=metrics,
         claims=claims,
         plot=plot,
-        setup=(
-            f"Every run sees the same minibatches from the same zero start. The constant-lr "
-            f"baseline is the best of {len(CONSTANTS)} rates, lr0 = {fmt(lr0)} down to "
-            f"lr0/{CONSTANTS[-1]:g}; the final excess loss is the mean over the last "
-            f"{TAIL:.0%} of {EVALS} evaluations."
-        ),
+        setup=setup_text,
         answers={
             "schedule_or_constant": Answer(
                 winner,
@@ -377,7 +389,7 @@ def _beat_claim(
         f"the best constant rate of the sweep ({name}, {_loss(best_constant)})"
     )
     lesson = (
-        f"A schedule beat every constant rate: {best} ended at {_loss(tail[best])}, "
+        f"A schedule beat every constant rate tried: {best} ended at {_loss(tail[best])}, "
         f"{fmt(best_constant / tail[best])}x below the best of {len(CONSTANTS)} constant rates "
         f"({name}, {fmt(best_constant)})."
     )

@@ -15,7 +15,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from demos._common import Ticker, floats, fmt, generator, one_thread, setup
+from demos._common import Ticker, first_below, floats, fmt, generator, one_thread, setup
 from studyapp.demo_api import (
     Answer,
     Claim,
@@ -173,7 +173,7 @@ def _run(
     exploded = len(ranged) < range_steps or ranged[-1] > EXPLODE * loss0
 
     final = {name: curve[-1] for name, curve in quad.items()}
-    claims = _claims(mults, final, steps)
+    claims = _claims(mults, quad, steps)
     claims.append(_range_claim(ranged, sweep, best, loss0, exploded))
     claims.append(_trial_claim(trial_final, suggested, train_steps))
 
@@ -254,8 +254,8 @@ def _range_claim(
     )
     if not fell:
         otherwise = (
-            f"The range test's loss only got down to {fmt(ranged[best])} from {fmt(loss0)}: "
-            "too few steps for the sweep to show where the loss falls."
+            f"The range test's loss only got down to {fmt(ranged[best])} from {fmt(loss0)}, "
+            "not below half of it, so its lowest point marks no clear fall."
         )
     else:
         otherwise = (
@@ -336,22 +336,39 @@ def _of(value: float) -> str:
     return f"{fmt(value)} {'times' if value > 1 else 'of'} its start"
 
 
-def _claims(mults: Mapping[str, float], final: Mapping[str, float], steps: int) -> list[Claim]:
-    low, mid, high = final["low"], final["middle"], final["high"]
+def _steps_to_converge(curve: list[float]) -> str:
+    """The first step at which f/f0 fell to CONVERGED, as the claims print it."""
+    step = first_below(curve, CONVERGED)
+    return "never" if step is None else str(step)
+
+
+def _claims(
+    mults: Mapping[str, float], curves: Mapping[str, list[float]], steps: int
+) -> list[Claim]:
+    low, mid, high = (curves[n][-1] for n in ("low", "middle", "high"))
     m_low, m_mid, m_high = mults["low"], mults["middle"], mults["high"]
+    if low <= CONVERGED:
+        slow_otherwise = (
+            f"Given {steps} steps, {m_low:g}/L converged too: f fell to {_of(low)}, below "
+            f"{CONVERGED:g}, in {_steps_to_converge(curves['low'])} steps against "
+            f"{_steps_to_converge(curves['middle'])} at {m_mid:g}/L."
+        )
+    else:
+        slow_otherwise = (
+            f"At {m_low:g}/L f ended at {_of(low)} and at {m_mid:g}/L at {_of(mid)}: not "
+            f"a slow, steady fall {SLOW:g}x behind the middle lr."
+        )
     return [
         Claim.experiment(
             f"Too low ({m_low:g}/L) is slow: after {steps} steps f is still {_of(low)}, below "
-            f"its start but at least {SLOW:g}x the middle lr's ({_of(mid)})",
-            low < 1.0 and low >= SLOW * mid,
+            f"its start but not yet at {CONVERGED:g} of it and at least {SLOW:g}x the middle "
+            f"lr's ({_of(mid)})",
+            CONVERGED < low < 1.0 and low >= SLOW * mid,
             lesson=(
                 f"At {m_low:g}/L gradient descent fell far behind: after {steps} steps f was "
                 f"still {_of(low)}, {fmt(low / mid)}x the middle lr's."
             ),
-            otherwise=(
-                f"At {m_low:g}/L f ended at {_of(low)} and at {m_mid:g}/L at {_of(mid)}: not "
-                f"a slow, steady fall {SLOW:g}x behind the middle lr."
-            ),
+            otherwise=slow_otherwise,
         ),
         Claim.experiment(
             f"Too high ({m_high:g}/L{', past 2/L' if m_high > 2 else ''}) diverges: after "

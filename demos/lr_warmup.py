@@ -361,9 +361,9 @@ def _flat_claim(r: dict[str, Any]) -> Claim:
         text,
         holds,
         lesson=(
-            f"While the lr rose, the network moved to flatter ground: its sharpness fell from "
-            f"{fmt(lam0)} to {fmt(lam_end)}, near or below 2 / peak lr = {fmt(limit)}, the most "
-            f"the peak lr can handle."
+            f"The warm-up run ended on flatter ground: its sharpness fell from {fmt(lam0)} at "
+            f"the start to {fmt(lam_end)} at the end, near or below 2 / peak lr = {fmt(limit)}, "
+            "the most the peak lr can handle."
         ),
         otherwise=otherwise,
     )

@@ -197,8 +197,9 @@ def run(params: Mapping[str, Any], seed: int, progress: Progress) -> DemoOutput:
         setup=(
             f"All runs start at the same point. Plain GD runs at its best constant learning "
             f"rate, 2/(L + mu) = {fmt(lr_gd)} (L = {k:g}, mu = 1); heavy ball and Nesterov at "
-            f"lr {fmt(lr)} with beta {fmt(beta)}, not tuned. A fourth run puts GD just past "
-            f"2/L, at lr {fmt(lr_over)}."
+            f"lr {fmt(lr)} with beta {fmt(beta)}, not tuned"
+            + (f" (with beta 0 both are plain GD at lr {fmt(lr)})" if beta == 0 else "")
+            + f". A fourth run puts GD just past 2/L, at lr {fmt(lr_over)}."
         ),
         answers={"first_to_millionth": _race_answer(race, curves, steps)},
     )

@@ -1,13 +1,16 @@
 """The deck shipped in cards/: what a new user studies first, so it must be whole and clean.
 
 Each file is read with the native format, the way `studyapp init` loads it. The checks hold
-the curation rules of cards/README.md: the expected count per source document, ids unique
-across decks, topic tags from the vocabulary, no page chrome, at least 90% of cards linked to
-a demo that exists with valid parameters, and text faithful to the source documents in data/
-except where the deck's description names a card as repaired or filled. A card corrected
-against the literature (the README's "Audit" table) still shows its source's words, quoted
-verbatim after "The source says:", and the README's "Merged cards" table, which upgrades of
-existing collections read, names ids that were removed and ids that were kept.
+the curation rules of cards/README.md: the expected count per deck, ids unique across decks,
+topic tags from the vocabulary, no page chrome, at least 90% of cards linked to a demo that
+exists with valid parameters, every demo of the catalogue linked by some card, and the text of
+the five source decks faithful to the source documents in data/ except where the deck's
+description names a card as repaired or filled. A card corrected against the literature (the
+README's "Audit" table) still shows its source's words, quoted verbatim after "The source
+says:", and the README's "Merged cards" table, which upgrades of existing collections read,
+names ids that were removed and ids that were kept. The sixth deck, "Further topics", is not
+drawn from data/: each of its cards cites the published work its answer rests on and links
+the demo it was written for.
 """
 
 from __future__ import annotations
@@ -20,8 +23,9 @@ from pathlib import Path
 
 import pytest
 
-from studyapp.demo_api import check_link
+from studyapp.demo_api import check_link, demo_ids
 from studyapp.formats import CardDraft, ParseResult, get_format
+from studyapp.formats.native import write_value
 from tests.formats.decks import as_deck
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -29,7 +33,7 @@ CARDS = ROOT / "cards"
 DATA = ROOT / "data"
 
 # deck file -> (deck title, source document, number of cards)
-DECKS = {
+SOURCE_DECKS = {
     "class-thirteen-optimizers.md": ("Class Thirteen: Optimizers", "000_135b1a0c306b6a06.txt", 21),
     "optimization-hyperparameters.md": (
         "Optimization and Hyperparameters",
@@ -44,6 +48,12 @@ DECKS = {
     "optimization-cnn-quiz.md": ("Quiz 2: Optimization and CNNs", "003_0a81d32002206609.txt", 103),
     "training-deep-networks.md": ("Training Deep Neural Networks", "004_94e693ab075b1c21.txt", 25),
 }
+# The deck of ideas that demos show and no source deck teaches, written from the literature.
+FURTHER = "further-topics.md"
+FURTHER_TITLE, FURTHER_COUNT = "Further topics", 6
+# deck file -> (deck title, number of cards), every deck
+DECKS = {file: (title, count) for file, (title, _, count) in SOURCE_DECKS.items()}
+DECKS[FURTHER] = (FURTHER_TITLE, FURTHER_COUNT)
 
 TAGS = {
     "optimizers",
@@ -100,17 +110,20 @@ REPAIRED = {
     "q2-019",
 }
 FILLED = {"tdn-008"}
-CARD_ID = re.compile(r"\b(?:ct|oh|dli|q2|tdn)-\d{3}\b")
+PREFIXES = {"ct", "oh", "dli", "q2", "tdn", "ft"}
+CARD_ID = re.compile(r"\b(?:ct|oh|dli|q2|tdn|ft)-\d{3}\b")
 SOURCE_REF = re.compile(r"^(?P<file>\S+\.txt) (?:card|line) (?P<n>\d+)\b")
 # The last paragraph of a corrected card: why it was corrected, then the source's own words.
 CORRECTION = re.compile(r"\n\nCorrected: (?P<why>[^\n]+?) The source says: (?P<quoted>[^\n]+)\Z")
 QUOTE = re.compile(r'"([^"]+)"')
+# One cited work: "Authors Year, Title"; a source line joins several with "; ".
+CITATION = re.compile(r"^[A-Z][^;]*? (?:19|20)\d\d, [A-Z0-9][^;]*$")
 
 
 @dataclass(frozen=True)
 class Deck:
     file: str
-    source: str
+    source: str | None  # the source document in data/; None for the Further topics deck
     parsed: ParseResult
 
     @property
@@ -126,15 +139,25 @@ class Deck:
 def _decks() -> tuple[Deck, ...]:
     native = get_format("md")
     assert native.parse is not None
-    return tuple(
-        Deck(file, source, native.parse(CARDS / file)) for file, (_, source, _) in DECKS.items()
-    )
+    sources = {file: source for file, (_, source, _) in SOURCE_DECKS.items()}
+    return tuple(Deck(file, sources.get(file), native.parse(CARDS / file)) for file in DECKS)
 
 
 def _all_cards() -> Iterator[tuple[Deck, CardDraft]]:
     for deck in _decks():
         for card in deck.cards:
             yield deck, card
+
+
+def _source_cards() -> Iterator[tuple[Deck, str, CardDraft]]:
+    """The cards of the five decks drawn from data/, with their deck's source document."""
+    for deck, card in _all_cards():
+        if deck.source is not None:
+            yield deck, deck.source, card
+
+
+def _further() -> Deck:
+    return next(d for d in _decks() if d.file == FURTHER)
 
 
 def _normalise(text: str) -> str:
@@ -152,21 +175,36 @@ def _noted(deck: Deck) -> set[str]:
 
 
 def _readme_table(heading: str) -> list[list[str]]:
-    """The rows of the first table under `## heading` in cards/README.md, header row excluded."""
-    text = (CARDS / "README.md").read_text(encoding="utf-8")
-    section = text.split(f"\n## {heading}\n", 1)[1].split("\n## ", 1)[0]
-    rows = [line for line in section.split("\n") if line.startswith("|")]
+    """The rows of the first table after the `heading` line of cards/README.md, header excluded.
+
+    The table must come before the next heading of any level.
+    """
+    lines = (CARDS / "README.md").read_text(encoding="utf-8").split("\n")
+    rows: list[str] = []
+    for line in lines[lines.index(heading) + 1 :]:
+        if line.startswith("|"):
+            rows.append(line)
+        elif rows or line.startswith("#"):
+            break
     return [[cell.strip() for cell in row.strip("|").split("|")] for row in rows[2:]]
 
 
 def _corrected() -> set[str]:
     """Card ids of the README's Audit table: cards whose source was corrected."""
-    return {row[0] for row in _readme_table("Audit")}
+    return {row[0] for row in _readme_table("## Audit")}
 
 
 def _merges() -> list[tuple[str, str]]:
     """(removed, kept) pairs of the README's Merged cards table."""
-    return [(row[0], row[1]) for row in _readme_table("Merged cards")]
+    return [(row[0], row[1]) for row in _readme_table("## Merged cards")]
+
+
+def _link(card: CardDraft) -> str:
+    """A card's demo link as its `demo:` line writes it, or "none"."""
+    if card.demo is None:
+        return "none"
+    params = " ".join(f"{k}={write_value(v)}" for k, v in card.demo.params.items())
+    return f"{card.demo.id} {params}".rstrip()
 
 
 def _quoted_source(card: CardDraft) -> list[str] | None:
@@ -175,7 +213,7 @@ def _quoted_source(card: CardDraft) -> list[str] | None:
     return QUOTE.findall(match["quoted"]) if match else None
 
 
-def test_the_deck_folder_holds_exactly_the_five_decks() -> None:
+def test_the_deck_folder_holds_exactly_the_six_decks() -> None:
     found = {p.name for p in CARDS.glob("*.md")} - {"README.md"}
     assert found == set(DECKS)
 
@@ -183,7 +221,7 @@ def test_the_deck_folder_holds_exactly_the_five_decks() -> None:
 @pytest.mark.parametrize("file", list(DECKS))
 def test_each_deck_has_its_title_and_card_count(file: str) -> None:
     deck = next(d for d in _decks() if d.file == file)
-    title, _source, count = DECKS[file]
+    title, count = DECKS[file]
     assert deck.parsed.deck_name == title
     assert not deck.parsed.skipped
     assert len(deck.cards) == count
@@ -204,9 +242,8 @@ def test_the_deck_is_about_210_cards() -> None:
 
 
 def test_ids_are_unique_across_all_decks_and_carry_the_deck_prefix() -> None:
-    prefixes = {"ct", "oh", "dli", "q2", "tdn"}
     ids = [card.key for _, card in _all_cards()]
-    assert all(key and key.split("-")[0] in prefixes for key in ids)
+    assert all(key and key.split("-")[0] in PREFIXES for key in ids)
     duplicates = sorted({key for key in ids if ids.count(key) > 1 and key})
     assert not duplicates
 
@@ -218,13 +255,39 @@ def test_every_card_has_topic_tags_from_the_vocabulary() -> None:
     assert not unknown
 
 
-def test_every_card_names_its_own_source_document() -> None:
+def test_every_card_of_a_source_deck_names_its_own_source_document() -> None:
     wrong = []
-    for deck, card in _all_cards():
+    for _, source, card in _source_cards():
         match = SOURCE_REF.match(card.source)
-        if match is None or match["file"] != deck.source:
+        if match is None or match["file"] != source:
             wrong.append((card.key, card.source))
     assert not wrong
+
+
+def test_every_further_topics_card_cites_the_published_work_it_rests_on() -> None:
+    """Authors, year and title, for each work ("; " between works); never a file of data/."""
+    cards = _further().cards
+    assert cards
+    for card in cards:
+        assert card.key and card.key.startswith("ft-"), card.key
+        works = card.source.split("; ")
+        assert all(CITATION.match(work) for work in works), (card.key, card.source)
+        assert ".txt" not in card.source, (card.key, card.source)
+
+
+def test_the_further_topics_deck_says_it_is_not_drawn_from_the_source_documents() -> None:
+    description = _normalise(_further().description)
+    assert "not drawn from the source documents in data/" in description
+
+
+def test_every_further_topics_card_links_the_demo_it_was_written_for() -> None:
+    assert all(card.demo is not None for card in _further().cards)
+
+
+def test_every_demo_of_the_catalogue_is_linked_by_a_card() -> None:
+    """A learner meets every demo from a card whose point it shows."""
+    linked = {card.demo.id for _, card in _all_cards() if card.demo is not None}
+    assert not set(demo_ids()) - linked, sorted(set(demo_ids()) - linked)
 
 
 def test_no_page_chrome_or_site_bullets_in_any_card() -> None:
@@ -290,6 +353,20 @@ def _lines_not_in(text: str, source: str) -> list[str]:
     return missing
 
 
+def test_the_readme_records_each_changed_demo_link_as_the_card_now_has_it() -> None:
+    """The "Demo links" table of the README's audit: card, link before, link now, why."""
+    cards = {card.key: card for _, card in _all_cards()}
+    rows = _readme_table("### Demo links")
+    assert rows, "the Demo links table is empty"
+    for card_id, before, now, why in rows:
+        assert card_id in cards, card_id
+        assert now.strip("`") == _link(cards[card_id]), (card_id, now, _link(cards[card_id]))
+        assert before != now, card_id
+        assert why.endswith("."), card_id
+    changed = [row[0] for row in rows]
+    assert len(changed) == len(set(changed)), changed
+
+
 def test_every_repaired_or_filled_card_is_named_in_its_deck_description() -> None:
     for deck in _decks():
         keys = {card.key for card in deck.cards}
@@ -305,8 +382,8 @@ def test_cards_keep_the_source_wording() -> None:
     """
     changed = []
     corrected = _corrected()
-    for deck, card in _all_cards():
-        source = _source_text(deck.source)
+    for _, source_file, card in _source_cards():
+        source = _source_text(source_file)
         if card.key in corrected:
             if _normalise(card.front) not in source:
                 changed.append((card.key, card.front))
@@ -366,11 +443,11 @@ def test_the_merge_table_names_removed_ids_and_the_ids_that_were_kept() -> None:
 
 
 def test_filled_answers_are_quoted_from_another_source_card_that_it_names() -> None:
-    everything = " ".join(_source_text(name) for _, name, _ in DECKS.values())
-    for deck, card in _all_cards():
+    everything = " ".join(_source_text(name) for _, name, _ in SOURCE_DECKS.values())
+    for _, source, card in _source_cards():
         if card.key not in FILLED:
             continue
-        assert _normalise(card.front) in _source_text(deck.source)
+        assert _normalise(card.front) in _source_text(source)
         assert not _lines_not_in(card.back, everything), card.key
-        others = [name for _, name, _ in DECKS.values() if name != deck.source]
+        others = [name for _, name, _ in SOURCE_DECKS.values() if name != source]
         assert any(f"{name} card" in card.source for name in others), card.key

@@ -85,3 +85,18 @@ def test_out_of_bounds_values_are_refused() -> None:
         spec.resolve({"batch": 0})
     with pytest.raises(ParamError):
         spec.resolve({"init": "orthogonal"})
+
+
+def test_a_relu_net_that_passes_no_gradient_at_all_is_not_called_level() -> None:
+    # Eight units and one input: at this seed every ReLU layer ends up switched off, so every
+    # gradient is exactly zero, which must not read as "within a factor of 5".
+    out = run_demo("activation_gradient_flow", seed=4, depth=100, width=8, batch=1)
+    assert max(_curve(out, "relu")) <= 1e-299
+    relu_claim = out.claims[1]
+    assert not relu_claim.holds
+    assert out.metrics["relu_layers_without_gradient"] == 100
+    assert "100 of 100 layers got exactly zero" in relu_claim.text
+    assert_words_follow_the_run(out)
+    assert "passed exactly zero gradient to 100 of its 100 layers" in out.takeaway
+    row = next(r for r in out.table.rows if r[0] == "relu")
+    assert row[2:] == ("0", "0", "-")

@@ -53,9 +53,19 @@ def test_with_tanh_xavier_keeps_the_signal_too(seed: int, depth: int) -> None:
     out = run_demo("init_signal_propagation", seed=seed, activation="tanh", depth=depth)
     assert [c.holds for c in out.claims] == [True, True], [c.text for c in out.claims]
     assert out.metrics["xavier_drop"] < 100 / 2
-    assert "loses no orders of magnitude" in out.claims[1].text
+    assert "loses less than two orders of magnitude" in out.claims[1].text
     assert "Xavier's scale suits tanh" in out.takeaway
     assert out.answers["xavier"].option == Q_XAVIER.options[0]
+
+
+def test_with_tanh_in_narrow_layers_xavier_says_it_lost_an_order_of_magnitude() -> None:
+    out = run_demo("init_signal_propagation", seed=0, activation="tanh", width=16, depth=100)
+    drop = out.metrics["xavier_drop"]
+    assert 10 * 1.5 < drop < 100 / 1.5
+    assert out.claims[1].holds
+    # More than tenfold is an order of magnitude lost: the claim must not say "no orders".
+    assert "no orders of magnitude" not in out.claims[1].text
+    assert "less than two orders of magnitude" in out.claims[1].text
 
 
 def test_the_default_answers_follow_the_numbers() -> None:

@@ -30,6 +30,24 @@ def test_l1_selects_the_relevant_features_and_l2_zeroes_none(tiny_runs: list[Dem
         assert out.answers["useful_kept"].option == ALL
 
 
+def test_the_l1_fit_is_the_lasso_s_converged_solution(tiny_runs: list[DemoOutput]) -> None:
+    cap = get_spec("l1_vs_l2_sparsity").tiny["iterations"]
+    for out in tiny_runs:
+        assert out.metrics["l1_residual"] <= 1e-9
+        assert out.metrics["l1_iterations"] < cap / 2
+
+
+def test_an_unfinished_l1_fit_is_blamed_on_its_iterations_not_on_lambda() -> None:
+    out = run_demo("l1_vs_l2_sparsity", seed=1, iterations=10)
+    assert out.metrics["l1_residual"] > 1e-3
+    held_out = out.claims[1]
+    assert not held_out.holds
+    assert held_out.says.startswith("After 10 iterations, short of convergence")
+    assert "At lambda" not in out.takeaway
+    assert "10 of at most 10 iterations" in out.setup
+    assert_words_follow_the_run(out)
+
+
 def test_what_l2_does_is_a_check(tiny_runs: list[DemoOutput]) -> None:
     out = tiny_runs[0]
     assert [c.kind for c in out.claims] == ["experiment", "experiment", "check", "check"]
@@ -58,9 +76,10 @@ def test_a_huge_l1_penalty_zeroes_the_useful_weights_too() -> None:
 
 
 def test_with_fewer_examples_than_features_l1_keeps_only_some_useful_weights() -> None:
-    out = run_demo("l1_vs_l2_sparsity", features=200, relevant=20, samples=20)
-    kept = 20 - out.metrics["zeros_relevant_L1"]
-    assert 0 < kept < 20
+    out = run_demo("l1_vs_l2_sparsity", features=200, samples=20, iterations=20000)
+    assert out.metrics["l1_residual"] <= 1e-9
+    kept = 5 - out.metrics["zeros_relevant_L1"]
+    assert 0 < kept < 5
     assert out.answers["useful_kept"].option == SOME
     assert_words_follow_the_run(out)
 

@@ -30,7 +30,8 @@ def test_cosine_beats_the_best_constant_rate_by_a_margin_at_every_seed(tiny_runs
         )
         assert all(c.holds for c in out.claims)
         assert out.answers["schedule_or_constant"].option == "a decaying schedule"
-        assert out.takeaway.startswith("A schedule beat every constant rate: cosine ended at")
+        # Only five constant rates were tried: the lesson says so rather than "every rate".
+        assert out.takeaway.startswith("A schedule beat every constant rate tried: cosine ended at")
         assert_words_follow_the_run(out)
 
 
@@ -110,6 +111,16 @@ def test_a_start_past_the_stable_rate_diverges_and_is_reported() -> None:
     assert out.metrics["final_excess_cosine"] >= 1e6
     assert "cosine, ended" not in out.takeaway and "diverged" in out.claims[0].text
     assert all(math.isfinite(v) for v in out.metrics.values())
+
+
+def test_a_warm_up_longer_than_the_run_is_cut_and_the_set_up_says_so() -> None:
+    out = run_demo("lr_schedules", seed=0, schedule="warmup_cosine", warmup=1000, steps=200)
+    lrs = out.series["warmup_cosine"]["y"]
+    assert lrs[-1] == pytest.approx(LR0, rel=1e-6)  # the warm-up took all but the last step
+    assert "warms up for 199 of the 200 steps (warmup 1000 cut to fit the run)" in out.setup
+    short = run_demo("lr_schedules", seed=0, schedule="warmup_cosine", warmup=40)
+    assert f"warms up for 40 of the {STEPS} steps and anneals over the other" in short.setup
+    assert "cut" not in short.setup
 
 
 def test_one_schedule_runs_beside_constant_only(tiny_runs: list) -> None:

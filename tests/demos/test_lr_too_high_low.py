@@ -84,6 +84,24 @@ def test_a_small_high_rate_ends_lowest_when_the_others_diverge_or_crawl() -> Non
     assert "over 1e+06 times its start" in out.takeaway
 
 
+def test_given_enough_steps_the_low_rate_converges_too_and_is_not_called_slow() -> None:
+    out = run_demo("lr_too_high_low", seed=0, steps=2000)
+    assert out.metrics["f_ratio_low"] <= 1e-6
+    assert not out.claims[0].holds
+    assert "Given 2000 steps, 0.1/L converged too" in out.takeaway
+    assert "fell far behind" not in out.takeaway
+    assert_words_follow_the_run(out)
+
+
+def test_a_range_test_without_a_clear_fall_is_not_blamed_on_a_cause_it_did_not_measure() -> None:
+    from demos.lr_too_high_low import _range_claim
+
+    claim = _range_claim([0.7, 0.6, 0.5], [0.1, 1.0, 10.0], 2, 0.7, exploded=False)
+    assert not claim.holds
+    assert claim.says.startswith("The range test's loss only got down to 0.5 from 0.7")
+    assert "too few steps" not in claim.says
+
+
 def test_too_few_steps_to_converge_is_said() -> None:
     out = run_demo("lr_too_high_low", seed=0, steps=10)
     assert not out.claims[2].holds

@@ -66,6 +66,17 @@ def test_a_small_peak_lr_makes_warm_up_pointless_and_the_words_say_so() -> None:
     assert_words_follow_the_run(out)
 
 
+def test_the_flatter_end_is_not_credited_to_the_rising_lr_it_was_not_measured_during() -> None:
+    # Sharpness is measured at the start and the end only, and at 2x the limit the cold start
+    # trains as well: the lesson says where the warm-up run ended, not what happened on the way.
+    out = run_demo("lr_warmup", seed=1, peak=2.0)
+    assert "blew_up_at_cold_peak" not in out.metrics
+    flat = _claim(out, "The warm-up run moved")
+    assert flat.holds
+    assert flat.says.startswith("The warm-up run ended on flatter ground")
+    assert "While the lr rose" not in out.takeaway
+
+
 def test_the_cold_start_can_survive_a_moderate_peak_and_still_lag() -> None:
     out = run_demo("lr_warmup", seed=4, peak=8.0)
     m = out.metrics

@@ -69,6 +69,8 @@ def test_without_momentum_nothing_settles_and_the_run_says_so() -> None:
     assert not out.claims[0].holds
     assert out.answers["first_to_millionth"].option == "none of them within the steps"
     assert out.takeaway.startswith("In 150 steps none got f below a millionth")
+    # The runs keep their names, so the set-up says what they are without momentum.
+    assert "(with beta 0 both are plain GD at lr 0.01)" in out.setup
     assert_words_follow_the_run(out)
 
 

@@ -377,8 +377,9 @@ def test_a_card_rated_on_two_machines_counts_once_and_each_undo_takes_back_its_o
     db: str,
 ) -> None:
     """Machine A rates a card, machine B rates the same card (both had it on screen): the
-    first counts as the day's rating, the second as a repeat; A's undo takes back A's rating
-    and leaves B's in the log."""
+    first counts as the day's rating, the second as a repeat. Undo goes latest first (A's is
+    refused while B's stands, tests/hardening/test_replaced_and_undo.py): B's undo takes back
+    B's repeat, then A's takes back A's rating and the card is as before."""
     make_collection(db, {"D": 3})
     machines = [
         subprocess.Popen(
@@ -406,10 +407,12 @@ def test_a_card_rated_on_two_machines_counts_once_and_each_undo_takes_back_its_o
         assert tell(b, "3") == "drill"  # already rated today on the other machine
         assert sql(db, "SELECT rating, kind FROM reviews ORDER BY id") == [(5, "new"), (3, "drill")]
         assert sql(db, "SELECT ease_cents, interval, repetitions, due FROM cards") != state_before
+        assert tell(b, "undo") == "done"
+        assert sql(db, "SELECT rating, kind FROM reviews ORDER BY id") == [(5, "new")]
         assert tell(a, "undo") == "done"
-        assert sql(db, "SELECT rating, kind FROM reviews ORDER BY id") == [(3, "drill")]
+        assert sql(db, "SELECT rating, kind FROM reviews ORDER BY id") == []
         assert sql(db, "SELECT ease_cents, interval, repetitions, due FROM cards") == state_before
     finally:
-        for machine in machines:
-            _, err = machine.communicate(timeout=60)
+        errors = [machine.communicate(timeout=60)[1] for machine in machines]
+        for machine, err in zip(machines, errors, strict=True):
             assert machine.returncode == 0, err

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from datetime import date, timedelta
 
 import pytest
@@ -13,15 +12,14 @@ from studyapp.services.cards import CardService
 from studyapp.services.decks import DeckService
 from studyapp.services.library import LibraryService
 from studyapp.services.study import StudySession, spread
+from tests.backends import sql
 from tests.services.conftest import FakeClock, add_cards, make_due
 
 TODAY = date(2026, 3, 2)
 
 
 def kinds_of(store: Store) -> list[tuple[int, str]]:
-    assert store.path is not None
-    with sqlite3.connect(store.path) as conn:
-        return conn.execute("SELECT card_id, kind FROM reviews ORDER BY id").fetchall()
+    return sql(store.url, "SELECT card_id, kind FROM reviews ORDER BY id")
 
 
 def deck_of(store: Store, ids: dict[str, list[int]], card_id: int) -> str:

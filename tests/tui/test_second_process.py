@@ -3,32 +3,28 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from pathlib import Path
 
 from studyapp.services.cards import CardService
 from studyapp.services.study import StudySession
+from tests.backends import on_server, sql
 from tests.hardening.conftest import make_collection, studyapp
 from tests.tui.conftest import NOW, review_count, settle
 
 
-def reviews(db: Path) -> list[tuple[int, int]]:
-    with sqlite3.connect(db) as raw:
-        rows = raw.execute("SELECT card_id, rating FROM reviews").fetchall()
-    raw.close()
-    return rows
-
-
 async def test_a_restore_from_another_shell_stops_the_review_writing(
-    make_app, store, cards, tmp_path: Path
+    make_app, store, cards, db: str, tmp_path: Path
 ):
     other = tmp_path / "other.db"
     make_collection(other, {"Theirs": 5})
-    assert store.path is not None
+    if on_server(db):  # a server restores its JSON backup
+        backup, other = other, tmp_path / "other.json"
+        exported = studyapp("export", "--format", "json", "--output", other, "--db", backup)
+        assert exported.returncode == 0, exported.stderr
     app = make_app(start="review", deck="Basics")
     async with app.run_test(size=(100, 30), notifications=True) as pilot:
         await settle(pilot)
-        done = studyapp("restore", other, "--db", store.path)
+        done = studyapp("restore", other, "--db", db)
         assert done.returncode == 0, done.stderr
         await pilot.press("space", "4")
         await settle(pilot)
@@ -38,11 +34,12 @@ async def test_a_restore_from_another_shell_stops_the_review_writing(
         await pilot.press("e", "ctrl+s")  # an edit is refused the same way
         await settle(pilot)
         assert app.is_running
-    assert reviews(store.path) == [], "no rating landed on a card of the restored collection"
+    landed = sql(db, "SELECT card_id, rating FROM reviews")
+    assert landed == [], "no rating landed on a card of the restored collection"
 
 
 async def test_undo_in_the_review_keeps_an_edit_imported_meanwhile(
-    make_app, store, cards, tmp_path: Path
+    make_app, store, cards, db: str, tmp_path: Path
 ):
     app = make_app(start="review", deck="Basics")
     async with app.run_test(size=(100, 30), notifications=True) as pilot:
@@ -57,7 +54,7 @@ async def test_undo_in_the_review_keeps_an_edit_imported_meanwhile(
         }  # fmt: skip
         source = tmp_path / "edit.json"
         source.write_text(json.dumps(edit))
-        done = studyapp("import", source, "--db", store.path)
+        done = studyapp("import", source, "--db", db)
         assert done.returncode == 0, done.stderr
         await pilot.press("u")
         await settle(pilot)

@@ -9,12 +9,12 @@ control character: each is shown as `\\x1b` instead.
 from __future__ import annotations
 
 import re
-import sqlite3
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy
 from textual.widgets import Input, Select, TextArea
 
 from studyapp.db import Store
@@ -60,10 +60,8 @@ def assert_nothing_leaks(app: StudyApp, *expected: str) -> None:
 def rename_deck_behind_the_app(store: Store, name: str) -> None:
     """Give the only deck a name the app refuses today, as a collection from an older version
     (or a crafted collection file that was restored) can hold."""
-    assert store.path is not None
-    with sqlite3.connect(store.path) as raw:
-        raw.execute("UPDATE decks SET name = ?", (name,))
-    raw.close()
+    with store.engine.begin() as connection:
+        connection.execute(sqlalchemy.text("UPDATE decks SET name = :name"), {"name": name})
 
 
 @pytest.fixture

@@ -44,9 +44,7 @@ def summary_content(stats: Stats) -> Content:
         ("Streak     ", "bold"),
         f"{stats.streak} {days}\n",
         ("Retention  ", "bold"),
-        percent(stats.retention),
-        ("   last 30 days ", "bold"),
-        percent(stats.retention_30d),
+        f"{percent(stats.retention)}, last 30 days {percent(stats.retention_30d)}",
     )
 
 
