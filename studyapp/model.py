@@ -45,6 +45,8 @@ _DEMO_NAME = re.compile(f'[^\\s"=\\x00-\\x1f\\x7f-\\x9f\\ud800-\\udfff]{{1,{MAX_
 
 def text_problem(text: str) -> str | None:
     """Why `text` cannot be kept in a card (one phrase), or None if it can."""
+    if "\x00" not in text and text.isascii():
+        return None  # the usual answer, found far faster than by the search below
     found = _NOT_TEXT.search(text)
     if found is None:
         return None

@@ -48,6 +48,8 @@ if TYPE_CHECKING:
     from sqlalchemy import Connection, Engine
     from sqlalchemy.orm import Session, sessionmaker
 
+    from studyapp.db.checkpoints import IdleCheckpoints
+
 BACKUPS_KEPT = 5
 BACKUP_FOLDER = "backups"
 MANUAL = "manual"  # the reason given to backups made by hand: they are never pruned
@@ -107,6 +109,7 @@ class Store:
         self._identity: Identity | None = None  # as first read
         self._inode: tuple[int, int] | None = None  # the file's (device, inode), as first read
         self._replaced: str | None = None  # why this store no longer writes, once it knows
+        self._checkpoints: IdleCheckpoints | None = None  # after prepare(), for a file
 
     @cached_property
     def url(self) -> str:
@@ -122,19 +125,51 @@ class Store:
         return self._orm()[0]
 
     def prepare(self) -> None:
-        """Load SQLAlchemy and connect, so the first unit of work does not wait for it."""
+        """Get ready for a learner's session, so that no rating waits for set-up work.
+
+        Loads SQLAlchemy and connects; for a collection file, moves the write-ahead log's
+        checkpoints out of the commits into idle time (`studyapp.db.checkpoints`) and
+        rehearses a rating in a transaction it rolls back, so that the first rating finds its
+        statements compiled. The app calls this in the background while the first card is
+        read; a failure here is met again, and reported, by the first write.
+        """
         from sqlalchemy.orm import configure_mappers
 
         self._orm()
-        import studyapp.db.repository  # noqa: F401  (the queries every unit of work uses)
+        from studyapp.db import repository
 
         configure_mappers()  # done once on first use otherwise: ~20 ms of the first rating
+        if self.read_only or self.path is None:
+            return
+        self._checkpoint_when_idle(self.path)
+        with self._errors(), self._orm()[2]() as session:
+            session.begin()
+            try:
+                rows = rows_in(session)
+                self._check_identity(rows)
+                repository.rehearse_rating(session, rows)
+            finally:
+                session.rollback()
+
+    def _checkpoint_when_idle(self, path: Path) -> None:
+        from studyapp.db.checkpoints import IdleCheckpoints
+
+        with self._lock:
+            if self._checkpoints is not None:
+                return
+            self._checkpoints = IdleCheckpoints(path)
+            made = self._made
+        if made is not None:
+            # Connections made before now still checkpoint in their commits: close those
+            # not in use, so that each one from now on is made without it (see _orm).
+            made[0].dispose()
 
     def _orm(self) -> tuple[Engine, sessionmaker[Session], sessionmaker[Session]]:
         """The engine and the session factories for reading and for writing, made once."""
         with self._lock:
             made = self._made
             if made is None:
+                from sqlalchemy import event
                 from sqlalchemy.orm import sessionmaker
 
                 from studyapp.db.engine import IMMEDIATE, make_engine, make_read_only_engine
@@ -143,6 +178,8 @@ class Store:
                     engine = make_read_only_engine(self.path, self.busy_timeout_s)
                 else:
                     engine = make_engine(self.url, self.busy_timeout_s)
+                    if self.path is not None:
+                        event.listen(engine, "connect", self._on_connect)
                 reader = engine
                 if self.path is None and engine.dialect.name == "postgresql":
                     from studyapp.db.server import READ_OPTIONS
@@ -159,6 +196,11 @@ class Store:
                 )
                 self._made = made
             return made
+
+    def _on_connect(self, dbapi_conn: sqlite3.Connection, _record: Any) -> None:
+        if self._checkpoints is not None:
+            # Checkpoints run when the collection is idle, not in this connection's commits.
+            dbapi_conn.execute("PRAGMA wal_autocheckpoint=0")
 
     @property
     def where(self) -> str:
@@ -186,15 +228,20 @@ class Store:
         """
         if self.read_only:
             raise CollectionError(f"{self.where} was opened for reading only")
+        checkpoints = self._checkpoints
         with self._errors(), self._orm()[2]() as session:
             session.begin()
             try:
                 self._check_identity(rows_in(session))  # under the write lock, in this transaction
+                driver = _sqlite_driver(session) if checkpoints is not None else None
+                changes = driver.total_changes if driver is not None else 0
                 yield session
             except BaseException:
                 session.rollback()
                 raise
             self._commit(session)
+            if driver is not None and checkpoints is not None:
+                checkpoints.wrote(driver.total_changes - changes)  # counted after the commit
 
     def _commit(self, session: Session) -> None:
         """Commit; a server lost during the commit is an `UnconfirmedWrite`, since the
@@ -342,9 +389,13 @@ class Store:
             return row.value if row else None
 
     def dispose(self) -> None:
+        """Close the collection; the last connection to close checkpoints what is left."""
         with self._lock:
             made, self._made = self._made, None
             plain, self._plain = self._plain, None
+            checkpoints, self._checkpoints = self._checkpoints, None
+        if checkpoints is not None:
+            checkpoints.stop()
         if made is not None:
             made[0].dispose()
         if plain is not None:
@@ -359,15 +410,23 @@ _TEXTS: dict[str, Any] = {}
 
 def rows_in(session: Session) -> Rows:
     """Plain SQL reads inside a SQLAlchemy unit of work (see `studyapp.db.reads`)."""
-    connection = session.connection()
-    if connection.dialect.name == "sqlite":
+    driver = _sqlite_driver(session)
+    if driver is not None:
         # The unit of work's own sqlite3 connection, so the reads see its writes; straight to
         # the driver, as the plain reads outside a unit of work are.
-        driver = connection.connection.driver_connection
-        assert isinstance(driver, sqlite3.Connection)
         return lambda sql, params: driver.execute(sql, params).fetchall()
 
-    return text_rows(connection)
+    return text_rows(session.connection())
+
+
+def _sqlite_driver(session: Session) -> sqlite3.Connection | None:
+    """The sqlite3 connection under a unit of work on SQLite, else None."""
+    connection = session.connection()
+    if connection.dialect.name != "sqlite":
+        return None
+    driver = connection.connection.driver_connection
+    assert isinstance(driver, sqlite3.Connection)
+    return driver
 
 
 def text_rows(connection: Connection) -> Rows:

@@ -156,6 +156,26 @@ class _Incoming:
         return self.draft.key
 
 
+@dataclass(slots=True)
+class _Batch:
+    """A file's drafts that all become new cards of one deck, kept column by column.
+
+    The common import (see `DraftMapper._add_all`) is written from these columns as they
+    are; cards for matching are made from them only if another file follows.
+    """
+
+    cards: DeckCards
+    drafts: Sequence[CardDraft]
+    wheres: Sequence[str]
+    uids: list[str]
+    start: int  # the position of the first card; the others follow in order
+    fronts: Sequence[str]
+    backs: Sequence[str]
+    tags: list[str]  # as stored
+    sources: Sequence[str]
+    content_keys: list[str]
+
+
 _CARD_COLUMNS = (
     CardRow.id,
     CardRow.uid,
@@ -262,6 +282,7 @@ class DraftMapper:
         self.by_uid: dict[str, _Card | None] = {}
         self.keys_seen: dict[str, str] = {}
         self.added: list[tuple[_Card, CardDraft]] = []  # with the drafts they came from
+        self.batches: list[_Batch] = []  # added after `added`, not yet made into cards
         self.changed: dict[_Card, dict[str, Any]] = {}
         self.new_uid = repo.UidSequence()
         self.tags_stored: dict[tuple[str, ...], str] = {}  # a file's tags, as stored
@@ -293,6 +314,7 @@ class DraftMapper:
 
     def preload(self, drafts: Iterable[CardDraft]) -> None:
         """Fetch the cards that keyed drafts may match, a few hundred per query."""
+        self._make_batch_cards()
         uids = sorted({key_to_uid(d.key) for d in drafts if d.key and d.key.strip()})
         for start in range(0, len(uids), _CHUNK):
             chunk = uids[start : start + _CHUNK]
@@ -307,6 +329,7 @@ class DraftMapper:
         return self.by_uid[uid]
 
     def apply(self, item: ParsedFile, deck: str | None) -> None:
+        self._make_batch_cards()  # the cards of earlier files, for this one to match
         self.file = str(item.path)
         result = item.result
         file_deck = deck or (result.deck_name or "").strip() or item.path.stem
@@ -433,9 +456,10 @@ class DraftMapper:
 
         That is the common import (a file of new cards, without ids or demo links, none of
         them twice and none already in the deck), and the one that reaches 100,000 cards: it
-        is done here column by column, with no Python step per card but the content key. Any
-        other file (or no single target deck) is left to the matching rules card by card:
-        (False, the drafts' content keys if they were worked out).
+        is done here column by column, with no Python step per card but the content key, and
+        kept as columns (a `_Batch`) that `flush` writes as they are. Any other file (or no
+        single target deck) is left to the matching rules card by card: (False, the drafts'
+        content keys if they were worked out).
         """
         if not drafts or target is None:
             return False, None
@@ -466,31 +490,53 @@ class DraftMapper:
         if item.label:
             wheres = tuple(map(item.where, wheres))
         count = len(drafts)
-        uids = list(islice(iter(self.new_uid), count))
         start = cards.next_position
-        added = list(
-            map(
-                _Card,
-                repeat(None),
-                uids,
-                repeat(cards.id),
-                range(start, start + count),
-                fronts,
-                backs,
-                map(stored.__getitem__, tags),
-                sources,
-                repeat(None),
-                repeat(None),
-                content_keys,
+        cards.next_position = start + count
+        uids = list(islice(iter(self.new_uid), count))
+        self.batches.append(
+            _Batch(
+                cards=cards,
+                drafts=drafts,
+                wheres=wheres,
+                uids=uids,
+                start=start,
+                fronts=fronts,
+                backs=backs,
+                tags=list(map(stored.__getitem__, tags)),
+                sources=sources,
+                content_keys=content_keys,
             )
         )
-        cards.next_position = start + count
-        cards.by_content.update(zip(content_keys, ([card] for card in added), strict=True))
-        self.added += zip(added, drafts, strict=True)
-        self.touched.update(zip(added, wheres, strict=True))
-        self.by_uid.update(zip(uids, added, strict=True))
         self.report.added += count
         return True, content_keys
+
+    def _make_batch_cards(self) -> None:
+        """Make the cards of `batches` and index them for matching, as `_drafts` would have."""
+        for batch in self.batches:
+            cards = batch.cards
+            added = list(
+                map(
+                    _Card,
+                    repeat(None),
+                    batch.uids,
+                    repeat(cards.id),
+                    range(batch.start, batch.start + len(batch.uids)),
+                    batch.fronts,
+                    batch.backs,
+                    batch.tags,
+                    batch.sources,
+                    repeat(None),
+                    repeat(None),
+                    batch.content_keys,
+                )
+            )
+            cards.by_content.update(
+                zip(batch.content_keys, ([card] for card in added), strict=True)
+            )
+            self.added += zip(added, batch.drafts, strict=True)
+            self.touched.update(zip(added, batch.wheres, strict=True))
+            self.by_uid.update(zip(batch.uids, added, strict=True))
+        self.batches.clear()
 
     def _keyed(self, draft: _Incoming, target: str, carries: frozenset[str]) -> None:
         assert draft.key is not None
@@ -634,17 +680,43 @@ class DraftMapper:
             )
             self.session.connection().execute(statement, params)
         self.added.clear()
+        self.batches.clear()
         self.changed.clear()
 
     def _insert_added(self) -> None:
-        """The added cards as one executemany of driver-ready tuples.
+        """The added cards, in the order they were added: those made one by one, then the
+        batches (which come after them, see `apply`)."""
+        if self.added:
+            cards = [card for card, _ in self.added]
+            names = (*_VARYING_COLUMNS, *_CARD_COLUMNS_MOSTLY_SHARED)
+            columns = {name: list(map(attrgetter(name), cards)) for name in names}
+            self._insert_columns(columns, {}, [draft for _, draft in self.added])
+        for batch in self.batches:
+            count = len(batch.uids)
+            columns = {
+                "uid": batch.uids,
+                "position": range(batch.start, batch.start + count),
+                "front": batch.fronts,
+                "back": batch.backs,
+                "tags": batch.tags,
+                "content_key": batch.content_keys,
+                "source": batch.sources,
+            }
+            shared = {"deck_id": batch.cards.id, "demo_id": None, "demo_params": None}
+            self._insert_columns(columns, shared, batch.drafts)
+
+    def _insert_columns(
+        self,
+        columns: dict[str, Sequence[Any]],
+        shared: dict[str, Any],
+        drafts: Sequence[CardDraft],
+    ) -> None:
+        """Added cards as one executemany of driver-ready tuples, from their columns (each in
+        card order) and the values they all share; their state comes from `drafts`.
 
         The values every new card shares (its deck, the import time, a new card's state) are
         converted once and written into the statement; only what differs is bound per card.
         """
-        added = self.added
-        if not added:
-            return
         table = CardRow.__table__
         processes = repo.driver_values(self.session, table, _INSERT_COLUMNS)
         convert = dict(zip(_INSERT_COLUMNS, processes, strict=True))
@@ -654,8 +726,7 @@ class DraftMapper:
             return value if value is None or process is None else process(value)
 
         now = stored("created_at", self.now)
-        cards = [card for card, _ in added]
-        schedules = list(map(_SCHEDULE, (draft for _, draft in added)))
+        schedules = list(map(_SCHEDULE, drafts))
         states: dict[tuple[SM2State | None, bool, FSRSMemory | None], tuple[Any, ...]] = {}
         for state, suspended, memory in set(schedules):
             new = state or SM2State.new()
@@ -672,34 +743,38 @@ class DraftMapper:
                 memory.stability if memory else None,
                 memory.difficulty if memory else None,
             )
-        names = list(_VARYING_COLUMNS)
-        shared: dict[str, Any] = {}
+        shared = dict(shared)
         for name in _CARD_COLUMNS_MOSTLY_SHARED:
-            values = set(map(attrgetter(name), cards))
-            if len(values) == 1:
-                shared[name] = values.pop()
-            else:
-                names.append(name)
-        values_of = attrgetter(*names)
+            if name in columns:
+                values = set(columns[name])
+                if len(values) == 1:
+                    shared[name] = values.pop()
+                    del columns[name]
+        names = list(columns)
         rows: list[tuple[Any, ...]]
         if len(states) == 1:
             shared.update(zip(_STATE_COLUMNS, next(iter(states.values())), strict=True))
-            rows = list(map(values_of, cards))
+            rows = list(zip(*columns.values(), strict=True))
         else:
             names += _STATE_COLUMNS
             rows = [
-                values_of(card) + states[schedule]
-                for card, schedule in zip(cards, schedules, strict=True)
+                row + states[schedule]
+                for row, schedule in zip(
+                    zip(*columns.values(), strict=True), schedules, strict=True
+                )
             ]
         repo.insert_tuples(self.session, table, names, rows, shared)
 
     def _write_reviews(self) -> None:
         """The review logs of added cards (a backup's), once the cards have their ids."""
-        with_reviews = [(card, draft) for card, draft in self.added if draft.reviews]
+        added = [(card.uid, draft) for card, draft in self.added]
+        for batch in self.batches:
+            added += zip(batch.uids, batch.drafts, strict=True)
+        with_reviews = [(uid, draft) for uid, draft in added if draft.reviews]
         if not with_reviews:
             return
         ids: dict[str, int] = {}
-        uids = [card.uid for card, _ in with_reviews]
+        uids = [uid for uid, _ in with_reviews]
         for start in range(0, len(uids), _CHUNK):
             chunk = uids[start : start + _CHUNK]
             rows_found = self.session.execute(
@@ -707,11 +782,10 @@ class DraftMapper:
             )
             ids.update((uid, card_id) for uid, card_id in rows_found)
         rows = []
-        for card, draft in with_reviews:
-            card.id = ids[card.uid]
+        for uid, draft in with_reviews:
             rows += [
                 repo.review_values(
-                    card.id,
+                    ids[uid],
                     review.at,
                     review.study_day,
                     review.rating,

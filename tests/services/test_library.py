@@ -346,3 +346,22 @@ def test_reimport_matches_cards_by_content_whatever_their_spacing_and_case(
     assert (report.added, report.unchanged, report.updated) == (1, 1, 0)
     key = scalar(store.url, "SELECT content_key FROM cards WHERE front = 'ReLU?'")
     assert key == hashlib.sha256(b"relu?\x1fmax(0 x)").hexdigest()[:32]
+
+
+def test_a_second_file_matches_the_cards_the_first_one_added(
+    library: LibraryService, tmp_path: Path
+) -> None:
+    first = write(tmp_path, "first.csv", "front,back,tags\nq1,a1,x\nq2,a2,x\n")
+    second = write(tmp_path, "second.csv", "front,back\nq1,a1\nq3,a3\nq2,other\n")
+    report = library.import_files([first, second], deck="D")
+    assert (report.added, report.updated, report.unchanged) == (4, 0, 0)
+    assert [(s.where, s.reason) for s in report.skipped] == [
+        (f"{second}, line 2", f"same card as {first}, line 2")
+    ]
+    cards = sorted(CardService(library.store).search(deck="D"), key=lambda c: c.position)
+    assert [(c.front, c.back, c.tags) for c in cards] == [
+        ("q1", "a1", ("x",)),
+        ("q2", "a2", ("x",)),
+        ("q3", "a3", ()),
+        ("q2", "other", ()),
+    ]
