@@ -81,7 +81,8 @@ class Stats:
                 for i, n in enumerate(self.forecast)
             ],
             "cards": self.cards,
-            "new": self.new,
+            "new": self.new,  # cards never studied; the same count as "unseen"
+            "unseen": self.new,  # the name `decks --json` and the screens use for it
             "suspended": self.suspended,
             "predictions": self.predictions.to_dict(),
         }

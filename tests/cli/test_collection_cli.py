@@ -76,6 +76,7 @@ def test_stats_json_has_the_contract_fields(db: str, capsys: pytest.CaptureFixtu
     assert code == 0
     assert {"reviews_per_day", "retention", "streak", "forecast"} <= set(data)
     assert len(data["forecast"]) == 30
+    assert data["cards"] == data["unseen"] == data["new"] == 1  # never studied, as in `decks`
     code, out, _ = run(capsys, "stats", "--db", db)
     assert code == 0 and "retention" in out
 
