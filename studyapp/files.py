@@ -17,6 +17,7 @@ from __future__ import annotations
 import fcntl
 import os
 import re
+import shutil
 import signal
 import stat
 import threading
@@ -38,6 +39,7 @@ _STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
 # The temporary files this process is writing, for the signal handler to remove. Changed
 # and read only with single (atomic) set operations, so the handler never waits for a lock.
 _live: set[str] = set()
+_live_folders: set[str] = set()  # scratch folders in use, removed on a stop signal
 
 
 def new_file_mode(target: Path) -> int:
@@ -230,6 +232,22 @@ def _temporary(beside: Path) -> Iterator[tuple[Path, int]]:
         os.close(handle)
 
 
+@contextmanager
+def scratch_folder(prefix: str) -> Iterator[Path]:
+    """A new private folder in the system's temporary folder, for work that is thrown away
+    (an unpacked package): removed with its contents when the block ends, and on a stop
+    signal."""
+    import tempfile
+
+    folder = tempfile.mkdtemp(prefix=prefix)
+    _live_folders.add(folder)
+    try:
+        yield Path(folder)
+    finally:
+        _live_folders.discard(folder)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def _sync_folder(folder: Path) -> None:
     """Make a rename in `folder` survive a power cut (where the system can)."""
     try:
@@ -314,6 +332,8 @@ def temporary_files_removed_on_stop() -> Iterator[None]:
     def on_stop(signum: int, frame: FrameType | None) -> None:
         for name in list(_live):
             _remove(name)
+        for folder in list(_live_folders):
+            shutil.rmtree(folder, ignore_errors=True)
         before = previous[signum]
         if callable(before):
             before(signum, frame)

@@ -17,7 +17,6 @@ from __future__ import annotations
 import io
 import json
 import sqlite3
-import tempfile
 import zipfile
 import zlib
 from collections.abc import Iterator
@@ -28,6 +27,7 @@ from typing import IO
 
 import zstandard
 
+from studyapp.files import scratch_folder
 from studyapp.formats.base import FormatError
 
 MAX_EXPANDED_BYTES = 512 * 1024 * 1024
@@ -50,7 +50,7 @@ class OpenPackage:
 @contextmanager
 def open_package(path: Path) -> Iterator[OpenPackage]:
     """The package's collection as a read-only SQLite connection, valid inside the block."""
-    with _zip(path) as archive, tempfile.TemporaryDirectory(prefix="studyapp-apkg-") as folder:
+    with _zip(path) as archive, scratch_folder("studyapp-apkg-") as folder:
         members = {info.filename: info for info in archive.infolist()}
         _refuse_unsafe_names(path, members)
         version = _package_version(path, archive, members)

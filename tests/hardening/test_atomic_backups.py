@@ -24,6 +24,7 @@ from pathlib import Path
 import pytest
 
 from studyapp.db.store import BACKUPS_KEPT, backup_folder
+from tests.formats.anki_fixtures import build_genanki_package
 from tests.hardening.conftest import (
     STUDYAPP,
     make_collection,
@@ -316,3 +317,44 @@ def test_a_backup_that_cannot_be_written_says_why_in_a_sentence(
     status, out, err = run_cli(capsys, "import", source, "--db", db_path)
     line = one_line(err)
     assert status == 2 and "before the import: " in line and "[Errno" not in line, line
+
+
+STOP_WHILE_UNPACKING = textwrap.dedent(
+    """
+    import os, signal, sys
+
+    import studyapp.formats.anki_package as package
+
+    real_copy = package._copy_member
+
+    def stopped_while_unpacking(*args, **kwargs):
+        real_copy(*args, **kwargs)  # the package's collection is unpacked, not yet read
+        os.kill(os.getpid(), getattr(signal, sys.argv[1]))
+
+    package._copy_member = stopped_while_unpacking
+    from studyapp.cli import main
+    sys.exit(main(sys.argv[2:]))
+    """
+)
+
+
+@pytest.mark.parametrize("how", ["SIGTERM", "SIGHUP", "SIGINT"])
+def test_an_anki_import_stopped_by_a_signal_leaves_no_unpacked_package(
+    db_path: Path, tmp_path: Path, how: str
+) -> None:
+    make_collection(db_path, {"D": 3})
+    package = build_genanki_package(tmp_path / "deck.apkg")
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    done = subprocess.run(
+        [sys.executable, "-c", STOP_WHILE_UNPACKING, how, "import", str(package),
+         "--db", str(db_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "TMPDIR": str(scratch)},
+    )  # fmt: skip
+    assert "Traceback" not in done.stderr
+    number = getattr(signal, how)
+    assert done.returncode == (130 if number == signal.SIGINT else -number)
+    assert entries(scratch) == []
