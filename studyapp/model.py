@@ -21,6 +21,8 @@ DEFAULT_REVIEWS_PER_DAY = 200
 # What a review was: a new card's first rating, a review, a relearning after a lapse, or a
 # same-day repeat that changes nothing (a drill).
 REVIEW_KINDS = ("new", "review", "relearn", "drill")
+# What a learner did to the bundled deck that its updates respect (`BundledChanges`).
+BUNDLED_CHANGE_KINDS = ("deleted_card", "deleted_deck", "renamed_deck")
 MAX_PER_DAY = 100_000  # a daily limit above this is no limit at all
 MAX_REVIEW_MS = 24 * 60 * 60 * 1000  # the time one rating took, as a file can give it
 
@@ -132,6 +134,79 @@ class DemoLink:
 
 
 @dataclass(frozen=True)
+class DeckSetting:
+    """One per-deck setting: its name (a `DeckSettings` field and a `decks` column), how the
+    `deck` command and the deck options screen offer it, and its bounds.
+
+    `DECK_SETTINGS` lists them all; the command's options, the options screen's fields and
+    the checks on every value come from that list, so a new setting is added there once.
+    """
+
+    name: str
+    flag: str  # the `studyapp deck` option
+    label: str  # how the options screen names it
+    help: str
+    low: int
+    high: int
+    problem_text: str  # "... must be from 0 to 100,000, not 7": `{value}` is filled in
+    metavar: str = "N"
+
+    def check(self, value: object) -> str | None:
+        """Why `value` cannot be this setting (one sentence), or None if it can."""
+        if isinstance(value, bool) or not isinstance(value, int):
+            return f"{self.name} must be a whole number, not {value!r}"
+        if not self.low <= value <= self.high:
+            return self.problem_text.format(value=value)
+        return None
+
+    def parse(self, text: str) -> int:
+        """A value as typed (on the command line or in a form); ValueError says why not."""
+        try:
+            value = int(text.strip().replace("_", "").replace(",", ""))
+        except ValueError:
+            raise ValueError(
+                f"{self.label.lower()} must be a whole number from {self.low:,} to "
+                f"{self.high:,}, not {text.strip()!r}"
+            ) from None
+        problem = self.check(value)
+        if problem is not None:
+            raise ValueError(problem)
+        return value
+
+
+DECK_SETTINGS: tuple[DeckSetting, ...] = (
+    DeckSetting(
+        "new_per_day",
+        "--new-per-day",
+        "New cards a day",
+        "new cards introduced per study day (0 pauses new cards)",
+        0,
+        MAX_PER_DAY,
+        f"new_per_day must be from 0 to {MAX_PER_DAY:,}, not {{value}}",
+    ),
+    DeckSetting(
+        "reviews_per_day",
+        "--reviews-per-day",
+        "Reviews a day",
+        "reviews of cards already learnt per study day",
+        0,
+        MAX_PER_DAY,
+        f"reviews_per_day must be from 0 to {MAX_PER_DAY:,}, not {{value}}",
+    ),
+    DeckSetting(
+        "day_start_hour",
+        "--day-start-hour",
+        "Day starts at hour",
+        "the local hour at which the deck's study day rolls over (0-23)",
+        0,
+        23,
+        "the day starts at an hour from 0 to 23, not {value}",
+        "H",
+    ),
+)
+
+
+@dataclass(frozen=True)
 class DeckSettings:
     """Per-deck study limits and the hour at which the study day rolls over."""
 
@@ -141,13 +216,14 @@ class DeckSettings:
 
     def problem(self) -> str | None:
         """Why these settings cannot be a deck's (one sentence), or None if they can."""
-        if not 0 <= self.day_start_hour <= 23:
-            return f"the day starts at an hour from 0 to 23, not {self.day_start_hour}"
-        for name in ("new_per_day", "reviews_per_day"):
-            value = getattr(self, name)
-            if not 0 <= value <= MAX_PER_DAY:
-                return f"{name} must be from 0 to {MAX_PER_DAY:,}, not {value}"
+        for setting in DECK_SETTINGS:
+            problem = setting.check(getattr(self, setting.name))
+            if problem is not None:
+                return problem
         return None
+
+    def to_dict(self) -> dict[str, int]:
+        return {setting.name: getattr(self, setting.name) for setting in DECK_SETTINGS}
 
 
 @dataclass(frozen=True)
@@ -214,3 +290,31 @@ class Card:
     @property
     def is_leech(self) -> bool:
         return LEECH_TAG in self.tags
+
+
+@dataclass(frozen=True)
+class BundledChanges:
+    """What the learner did to the bundled deck, which updates of the bundled deck respect.
+
+    A bundled card or deck the learner deleted is never brought back; the cards a later
+    release adds to a bundled deck the learner renamed go to the deck under its new name.
+    Decks are named as the bundled files name them; cards by their ids.
+    """
+
+    deleted_cards: frozenset[str] = frozenset()
+    deleted_decks: frozenset[str] = frozenset()
+    renamed_decks: Mapping[str, str] = field(default_factory=dict)  # bundled name -> now
+
+    def __bool__(self) -> bool:
+        return bool(self.deleted_cards or self.deleted_decks or self.renamed_decks)
+
+    def deck_now(self, bundled: str) -> str:
+        """The name the bundled deck `bundled` has in the collection."""
+        return self.renamed_decks.get(bundled, bundled)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "deleted_cards": sorted(self.deleted_cards),
+            "deleted_decks": sorted(self.deleted_decks),
+            "renamed_decks": dict(sorted(self.renamed_decks.items())),
+        }

@@ -39,6 +39,7 @@ from studyapp.db.reads import (
 )
 from studyapp.errors import UserError
 from studyapp.model import (
+    DECK_SETTINGS,
     Card,
     Deck,
     DeckSettings,
@@ -200,11 +201,7 @@ def to_deck(row: DeckRow) -> Deck:
         id=row.id,
         name=row.name,
         description=row.description,
-        settings=DeckSettings(
-            new_per_day=row.new_per_day,
-            reviews_per_day=row.reviews_per_day,
-            day_start_hour=row.day_start_hour,
-        ),
+        settings=DeckSettings(**{s.name: getattr(row, s.name) for s in DECK_SETTINGS}),
     )
 
 
@@ -243,12 +240,7 @@ def ensure_deck(session: Session, name: str, now: datetime) -> DeckRow:
         if problem is not None:
             raise UserError(problem)
         row = DeckRow(
-            name=name,
-            description="",
-            new_per_day=DeckSettings().new_per_day,
-            reviews_per_day=DeckSettings().reviews_per_day,
-            day_start_hour=DeckSettings().day_start_hour,
-            created_at=utc_naive(now),
+            name=name, description="", created_at=utc_naive(now), **DeckSettings().to_dict()
         )
         session.add(row)
         session.flush()

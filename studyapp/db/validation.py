@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from studyapp.db.models import Base
-from studyapp.model import REVIEW_KINDS
+from studyapp.model import BUNDLED_CHANGE_KINDS, REVIEW_KINDS
 from studyapp.scheduling import MAX_INTERVAL, MIN_EASE_CENTS
 
 # Integer columns are 32-bit in the databases other than SQLite that the models also serve.
@@ -191,6 +191,11 @@ RULES: dict[str, list[Column]] = {
         one_of("kind", REVIEW_KINDS),
         *_state("_before"),
         *_state("_after"),
+    ],
+    "bundled_changes": [
+        one_of("kind", BUNDLED_CHANGE_KINDS),
+        text("bundled", blank=False),
+        text("current", blank=False, nullable=True),
     ],
     "demo_results": [
         integer("id", 1),

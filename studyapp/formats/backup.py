@@ -4,7 +4,11 @@
         {"id", "front", "back", "tags", "source", "demo": {"id", "params"} | null,
          "suspended", "state": {"ease", "interval", "repetitions", "lapses", "due"},
          "reviews": [{"at", "study_day", "rating", "duration_ms", "kind",
-                      "before": {...state}, "after": {...state}}]}]}]}
+                      "before": {...state}, "after": {...state}}]}]}],
+     "bundled_changes": {"deleted_cards", "deleted_decks", "renamed_decks"}}
+
+`bundled_changes` (the bundled cards and decks the learner deleted or renamed, which updates
+of the bundled deck respect) is written only when there are any.
 
 Decks come in name order, cards in deck order, reviews oldest first, and nothing depends on
 the time of the export, so exporting, importing into an empty collection and exporting again
@@ -33,6 +37,7 @@ from studyapp.formats.textio import head_text, looks_like_text, read_text
 from studyapp.model import (
     MAX_REVIEW_MS,
     REVIEW_KINDS,
+    BundledChanges,
     DeckSettings,
     DemoLink,
     deck_name_problem,
@@ -71,7 +76,8 @@ def state_to_dict(state: SM2State) -> dict[str, Any]:
     }
 
 
-def _card(card: ExportCard) -> dict[str, Any]:
+def card_to_dict(card: ExportCard) -> dict[str, Any]:
+    """A card as the backup holds it."""
     return {
         "id": card.uid,
         "front": card.front,
@@ -96,22 +102,25 @@ def _card(card: ExportCard) -> dict[str, Any]:
     }
 
 
-def document(decks: Sequence[ExportDeck]) -> dict[str, Any]:
-    return {
+def document(decks: Sequence[ExportDeck], bundled: BundledChanges | None = None) -> dict[str, Any]:
+    data = {
         "version": VERSION,
         "decks": [
             {
                 "name": deck.name,
                 "description": deck.description,
                 "settings": dict(deck.settings or {}),
-                "cards": [_card(c) for c in sorted(deck.cards, key=lambda c: c.position)],
+                "cards": [card_to_dict(c) for c in sorted(deck.cards, key=lambda c: c.position)],
             }
             for deck in sorted(decks, key=lambda d: d.name)
         ],
     }
+    if bundled:
+        data["bundled_changes"] = bundled.to_dict()
+    return data
 
 
-def export(decks: Sequence[ExportDeck]) -> bytes:
+def export(decks: Sequence[ExportDeck], bundled: BundledChanges | None = None) -> bytes:
     """The backup as JSON laid out for reading and diffing: one line per card.
 
     The text is `document(decks)` as the standard library's encoder writes it with its
@@ -136,7 +145,10 @@ def export(decks: Sequence[ExportDeck]) -> bytes:
         else:
             lines.append('      "cards": []')
         lines.append("    }" + ("," if i < len(ordered) - 1 else ""))
-    lines += ["  ]", "}", ""]
+    if bundled:
+        lines += ["  ],", f'  "bundled_changes": {_compact(bundled.to_dict())}', "}", ""]
+    else:
+        lines += ["  ]", "}", ""]
     return "\n".join(lines).encode("utf-8")
 
 
@@ -317,7 +329,32 @@ def read_document(data: Any, path: Path) -> ParseResult:
         for raw_card in deck.get("cards", list, []):
             entry_number += 1
             result.cards.append(_read_card(path, entry_number, name, raw_card))
+    raw_changes = top.get("bundled_changes", dict, None)
+    if raw_changes is not None:
+        result.bundled_changes = _bundled_changes(_Entry(path, "bundled_changes", raw_changes))
     return result
+
+
+def _bundled_changes(entry: _Entry) -> BundledChanges:
+    def names(key: str, what: str) -> list[str]:
+        values = entry.get(key, list, [])
+        for value in values:
+            if not isinstance(value, str) or not value.strip():
+                entry.fail(f"{key!r} holds {_kind(value)}, not {what}")
+        return values
+
+    cards = names("deleted_cards", "a card id")
+    for uid in cards:
+        problem = text_problem(uid)
+        if problem is not None:
+            entry.fail(f"a card id in 'deleted_cards' {problem}")
+    decks = names("deleted_decks", "a deck name")
+    renamed = entry.get("renamed_decks", dict, {})
+    for name in [*decks, *renamed, *renamed.values()]:
+        problem = deck_name_problem(name) if isinstance(name, str) else "it is not text"
+        if problem is not None:
+            entry.fail(f"deck name {str(name)[:80]!r}: {problem}")
+    return BundledChanges(frozenset(cards), frozenset(decks), dict(renamed))
 
 
 def _settings(deck: _Entry) -> dict[str, Any] | None:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from studyapp.errors import UserError
-from studyapp.model import DemoLink
+from studyapp.model import BundledChanges, DemoLink
 from studyapp.scheduling import SM2State
 
 
@@ -109,6 +109,7 @@ class ParseResult:
     description: str | None = None  # the file's own description of its deck, if it has one
     decks: list[DeckDraft] = field(default_factory=list)  # for files that hold several decks
     carries: frozenset[str] | None = None
+    bundled_changes: BundledChanges | None = None  # carried by a backup
 
 
 class ExportCard(NamedTuple):

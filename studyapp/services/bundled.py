@@ -228,10 +228,18 @@ class BundledSync:
     update is one transaction: all of it lands, or none.
     """
 
-    def __init__(self, session: Session, history: BundledHistory, now: datetime) -> None:
+    def __init__(
+        self,
+        session: Session,
+        history: BundledHistory,
+        now: datetime,
+        renamed: Mapping[str, str] | None = None,
+    ) -> None:
+        """`renamed` maps a bundled deck's name to the one the learner gave it."""
         self.session = session
         self.history = history
         self.now = now
+        self.bundled_names = {now: bundled for bundled, now in (renamed or {}).items()}
         self.renamed: dict[str, str] = {}  # kept id -> the removed card that took it
 
     def apply(self, parsed: Sequence[ParseResult], report: BundledUpdate) -> None:
@@ -366,7 +374,7 @@ class BundledSync:
             if row is None or row.description.strip() == text.strip():
                 verdicts[name] = False
                 continue
-            shipped = self.history.decks.get(name, frozenset())
+            shipped = self.history.decks.get(self.bundled_names.get(name, name), frozenset())
             verdicts[name] = text_fingerprint(row.description) in shipped
         return verdicts
 

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from studyapp.clock import Clock, system_clock
 from studyapp.db import Store
+from studyapp.db import bundled_changes as recorded_changes
 from studyapp.db import repository as repo
 from studyapp.db.models import CardRow, CollectionInfo, DeckRow, ReviewRow
 from studyapp.errors import UserError
@@ -36,6 +37,7 @@ from studyapp.model import deck_name_problem
 from studyapp.scheduling import SM2State
 from studyapp.services import bundled_files
 from studyapp.services.bundled import BundledHistory, BundledSync, BundledUpdate
+from studyapp.services.bundled_changes import respected
 from studyapp.services.bundled_files import LOADED_KEY, REVISION_KEY, deck_files, revision
 from studyapp.services.draft_mapping import DraftMapper, ImportReport, ParsedFile, key_to_uid
 
@@ -110,6 +112,9 @@ class LibraryService:
                 if dry_run:
                     raise _DryRun(mapper)
                 mapper.flush()
+                for item in parsed:
+                    if item.result.bundled_changes:
+                        recorded_changes.merge(session, item.result.bundled_changes)
                 report.deck = _deck_names(mapper)
         except _DryRun:
             report.deck = _deck_names(mapper)
@@ -136,7 +141,6 @@ class LibraryService:
         native = get_format("md")
         assert native.parse is not None
         parsed = [ParsedFile(p, native.parse(p), p.name) for p in files]
-        results = [p.result for p in parsed]
         history = BundledHistory.read(self.bundled_dir)
         report = ImportReport(format="md", deck=None)
         for item in parsed:
@@ -144,7 +148,11 @@ class LibraryService:
             report.warnings += [f"{item.label}: {w}" for w in notes]
         with _collector_paused(), self.store.write() as session:
             now = repo.utc_naive(self.clock())
-            sync = BundledSync(session, history, now)
+            changes = recorded_changes.read(session)
+            back = recorded_changes.present_uids(session, changes.deleted_cards)
+            parsed = respected(parsed, changes, back)
+            results = [p.result for p in parsed]
+            sync = BundledSync(session, history, now, changes.renamed_decks)
             if _has_cards(session) and sync.plan_needed(results):
                 self.store.backup("bundled")
             mapper = DraftMapper(session, now, add_only=True, report=report)
@@ -173,7 +181,13 @@ class LibraryService:
             decks = self.export_decks(deck, spec.card_fields)
             if not decks and format == "md":
                 raise UserError("there are no decks to export")
-            data = spec.export(decks)
+            if spec.name == BACKUP_FORMAT and deck is None:
+                from studyapp.formats.backup import export as backup_export
+
+                with self.store.read() as session:
+                    data = backup_export(decks, recorded_changes.read(session))
+            else:
+                data = spec.export(decks)
             if spec.text and format != BACKUP_FORMAT and b"\x00" in data:
                 raise UserError(_nul_card(decks, format))
             return data

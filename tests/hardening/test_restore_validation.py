@@ -131,6 +131,14 @@ CASES: dict[str, tuple[tuple[str, ...], str]] = {
         ("UPDATE reviews SET duration_ms = -5",),
         "table reviews, row 1, column duration_ms: -5 is not a whole number from 0",
     ),
+    "an unknown change to the bundled deck": (
+        ("INSERT INTO bundled_changes VALUES ('lost_card', 'ct-001', NULL)",),
+        "table bundled_changes, row 1, column kind: 'lost_card' is not one of 'deleted_card'",
+    ),
+    "a bundled deck renamed to nothing": (
+        ("INSERT INTO bundled_changes VALUES ('renamed_deck', 'Class Thirteen', ' ')",),
+        "table bundled_changes, row 1, column current: ' ' is not non-empty text",
+    ),
     "a trigger": (
         ("CREATE TRIGGER wipe AFTER INSERT ON reviews BEGIN DELETE FROM cards; END",),
         "it holds a trigger 'wipe', which a collection never has",
