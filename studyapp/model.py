@@ -197,7 +197,7 @@ DECK_SETTINGS: tuple[DeckSetting, ...] = (
         "day_start_hour",
         "--day-start-hour",
         "Day starts at hour",
-        "the local hour at which the deck's study day rolls over (0-23)",
+        "the local hour at which the deck's study day rolls over",
         0,
         23,
         "the day starts at an hour from 0 to 23, not {value}",

@@ -9,6 +9,7 @@ Export reads decks, cards and review logs into the plain values the exporters ta
 from __future__ import annotations
 
 import gc
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,6 +24,7 @@ from studyapp.db import bundled_changes as recorded_changes
 from studyapp.db import repository as repo
 from studyapp.db.models import CardRow, CollectionInfo, DeckRow, ReviewRow
 from studyapp.errors import UserError
+from studyapp.files import check_output, write_output
 from studyapp.formats import detect, get_format
 from studyapp.formats.base import (
     CardDraft,
@@ -33,7 +35,7 @@ from studyapp.formats.base import (
     Skipped,
 )
 from studyapp.formats.textio import MAX_IMPORT_BYTES, check_file
-from studyapp.model import deck_name_problem
+from studyapp.model import Deck, deck_name_problem
 from studyapp.scheduling import SM2State
 from studyapp.services import bundled_files
 from studyapp.services.bundled import BundledHistory, BundledSync, BundledUpdate
@@ -192,6 +194,37 @@ class LibraryService:
                 raise UserError(_nul_card(decks, format))
             return data
 
+    def export_to_folder(self, format: str, deck: str | None, folder: Path) -> list[Path]:
+        """Export into an existing `folder`; returns the files written.
+
+        `md` holds one deck per file: every deck (or `deck`) goes to a file named after it
+        (class-thirteen-optimizers.md). Other formats write one file, named after the deck,
+        or collection.<format> for all decks. Every path is checked before anything is
+        written, and the collection itself is never written over.
+        """
+        collection = self.store.path
+        extension = f".{format}"
+        if format != "md":
+            name = slug(deck) if deck else "collection"
+            target = check_output(folder / f"{name}{extension}", collection)
+            return [write_output(target, self.export(format, deck), collection)]
+        names = [deck] if deck else [d.name for d in self.decks_to_export()]
+        if not names:
+            raise UserError("there are no decks to export")
+        targets: list[tuple[str, Path]] = []
+        used: set[str] = set()
+        for name in names:
+            stem = slug(name)
+            while stem in used:
+                stem += "-1"
+            used.add(stem)
+            targets.append((name, check_output(folder / f"{stem}{extension}", collection)))
+        return [write_output(path, self.export(format, name), collection) for name, path in targets]
+
+    def decks_to_export(self) -> list[Deck]:
+        with self.store.read() as session:
+            return [repo.to_deck(row) for row in repo.decks(session)]
+
     def export_decks(
         self, deck: str | None = None, fields: frozenset[str] | None = None
     ) -> list[ExportDeck]:
@@ -206,6 +239,12 @@ class LibraryService:
                     raise UserError(f"there is no deck named {deck!r}; `studyapp decks` lists them")
                 rows = [row]
             return [_export_deck(session, row, fields) for row in rows]
+
+
+def slug(name: str) -> str:
+    """A file name for a deck: lower case, words joined by hyphens."""
+    text = re.sub(r"[^\w]+", "-", name.lower(), flags=re.UNICODE).strip("-_")
+    return text[:80] or "deck"
 
 
 @contextmanager
@@ -393,4 +432,4 @@ def _deck_of(deck: DeckRow, cards: list[ExportCard]) -> ExportDeck:
     )
 
 
-__all__ = ["ImportReport", "LibraryService", "Skipped", "key_to_uid"]
+__all__ = ["ImportReport", "LibraryService", "Skipped", "key_to_uid", "slug"]

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from studyapp.demo_api import DemoResult
     from studyapp.services.cards import CardService
     from studyapp.services.decks import DeckService
+    from studyapp.services.preferences import Preferences
     from studyapp.services.stats import StatsService
 
 
@@ -59,6 +60,8 @@ class LibraryLike(Protocol):
     ) -> Any: ...
 
     def export(self, format: str, deck: str | None = None) -> bytes: ...
+
+    def export_to_folder(self, format: str, deck: str | None, folder: Path) -> list[Path]: ...
 
 
 def default_runner(store: Store) -> DemoRunnerLike:
@@ -121,12 +124,14 @@ class Services:
         rng: random.Random,
         runner: DemoRunnerLike,
         library: LibraryLike | None = None,
+        preferences: Preferences | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
         self.rng = rng
         self.runner = runner
         self._library = library
+        self._preferences = preferences
 
     @cached_property
     def decks(self) -> DeckService:
@@ -145,6 +150,15 @@ class Services:
         from studyapp.services.stats import StatsService
 
         return StatsService(self.store, self.clock)
+
+    @cached_property
+    def preferences(self) -> Preferences:
+        """What the learner set in the app, kept in the user config folder."""
+        if self._preferences is not None:
+            return self._preferences
+        from studyapp.services.preferences import Preferences
+
+        return Preferences()
 
     def overview(self) -> tuple[list[DeckCounts], Today]:
         """What home shows, read together: every deck's counts and today's progress."""

@@ -129,6 +129,7 @@ class FakeLibrary:
     def __init__(self) -> None:
         self.imports: list[tuple[list[Path], str | None, str | None, bool]] = []
         self.exports: list[tuple[str, str | None]] = []
+        self.decks = ["Basics", "Optimizers"]
 
     def import_files(
         self,
@@ -145,6 +146,15 @@ class FakeLibrary:
     def export(self, format: str, deck: str | None = None) -> bytes:
         self.exports.append((format, deck))
         return b"front,back\n"
+
+    def export_to_folder(self, format: str, deck: str | None, folder: Path) -> list[Path]:
+        """One file per deck named in `decks` (all of them when `deck` is None)."""
+        written = []
+        for name in [deck] if deck else self.decks:
+            path = folder / f"{name.lower()}.{format}"
+            path.write_bytes(self.export(format, name))
+            written.append(path)
+        return written
 
 
 @pytest.fixture
