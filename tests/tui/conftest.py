@@ -17,6 +17,7 @@ import pytest
 from textual.pilot import Pilot
 
 from studyapp.db import Store, open_store
+from studyapp.db.store import list_backups
 from studyapp.demo_api import Claim, DemoResult, PlotSpec, Table
 from studyapp.formats import Skipped
 from studyapp.model import Card, DemoLink
@@ -186,6 +187,14 @@ def cards(store: Store) -> list[Card]:
         service.add("Basics", "What is an epoch?", "One pass over the training set."),
         service.add("Basics", "What is a minibatch?", "A few samples per gradient step."),
     ]
+
+
+@pytest.fixture
+def db_backups(store: Store) -> Callable[[], list[Path]]:
+    """The backups made of the collection so far."""
+    assert store.path is not None
+    path = store.path
+    return lambda: list_backups(path)
 
 
 @pytest.fixture

@@ -23,7 +23,8 @@ from studyapp.tui.text import cell, plain
 
 DECK_WIDTH = 12
 MIN_FRONT_WIDTH = 16
-OTHER_COLUMNS = 1 + DECK_WIDTH + 10 + 4 + 5 + 6 + 4 + 8 * 2 + 4  # widths, padding, margins
+OTHER_COLUMNS = DECK_WIDTH + 10 + 4 + 5 + 6 + 4 + 7 * 2 + 4  # widths, padding, margins
+MARK = "✓ "  # before the deck of a marked card
 
 
 def clip(text: str, width: int) -> str:
@@ -31,11 +32,16 @@ def clip(text: str, width: int) -> str:
     return line if len(line) <= width else line[: width - 1] + "…"
 
 
+def deck_cell(card: Card, marked: bool) -> Text:
+    if marked:
+        return Text(MARK, style="bold") + cell(clip(card.deck, DECK_WIDTH - len(MARK)))
+    return cell(clip(card.deck, DECK_WIDTH))
+
+
 def card_row(card: Card, front_width: int, marked: bool = False) -> list[Text]:
     state = card.state
     return [
-        Text("✓" if marked else "", style="bold"),
-        cell(clip(card.deck, DECK_WIDTH)),
+        deck_cell(card, marked),
         cell(clip(card.front, front_width)),
         Text(state.due.isoformat() if state.due else "new"),
         Text(f"{state.ease:.2f}", justify="right"),
@@ -73,7 +79,6 @@ class BrowseScreen(Screen[None]):
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        table.add_column(" ", key="mark")
         for label in ("Deck", "Front", "Due", "Ease", "Ivl", "Lapses", "Susp"):
             table.add_column(label, key=label.lower())
         self.search()
@@ -145,7 +150,9 @@ class BrowseScreen(Screen[None]):
             return
         self.marked ^= {card.id}
         table = self.query_one(DataTable)
-        table.update_cell(str(card.id), "mark", Text("✓" if card.id in self.marked else ""))
+        table.update_cell(
+            str(card.id), "deck", deck_cell(card, card.id in self.marked), update_width=True
+        )
         table.action_cursor_down()
         self._show_count()
 
