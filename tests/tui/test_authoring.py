@@ -318,9 +318,7 @@ async def test_all_decks_as_markdown_go_into_a_folder_typed_in_the_app(
     assert Path(Preferences().get("export_folder")) == tmp_path.resolve()
 
 
-async def test_a_card_deleted_from_browse_over_the_review_leaves_the_review(
-    make_app, store, cards
-):
+async def test_a_card_deleted_from_browse_over_the_review_leaves_the_review(make_app, store, cards):
     app = make_app(start="review", deck="Basics")
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
