@@ -33,6 +33,17 @@ def read(session: Session) -> BundledChanges:
     return BundledChanges(frozenset(cards), frozenset(decks), renamed)
 
 
+def in_force(session: Session) -> BundledChanges:
+    """The changes recorded, less the deletions the learner has undone since by importing the
+    card or deck again (a card with the id, a deck with the name)."""
+    changes = read(session)
+    back = present_uids(session, changes.deleted_cards)
+    decks = set(session.scalars(select(DeckRow.name)))
+    return BundledChanges(
+        changes.deleted_cards - back, changes.deleted_decks - decks, changes.renamed_decks
+    )
+
+
 def record_deleted_cards(session: Session, uids: Iterable[str]) -> None:
     wanted = set(uids)
     if not wanted:

@@ -180,6 +180,7 @@ class BundledUpdate:
     edited: list[str] = field(default_factory=list)  # card ids left alone: the learner's edits
     decks_updated: list[str] = field(default_factory=list)  # deck descriptions replaced
     warnings: list[str] = field(default_factory=list)
+    left_out: int = 0  # bundled cards not added: the learner deleted them (or their deck)
 
     @property
     def changed(self) -> bool:
@@ -214,6 +215,7 @@ class BundledUpdate:
             "edited": self.edited,
             "decks_updated": self.decks_updated,
             "warnings": self.warnings,
+            "left_out": self.left_out,
         }
 
 

@@ -13,7 +13,7 @@ shipped (`cards/history.json`): a deck of the learner's own is never recorded.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Sequence, Set
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -82,23 +82,25 @@ def note_deck_deleted(
     note_cards_deleted(session, card_uids, shipped)
 
 
-def respected(
-    files: Sequence[ParsedFile], changes: BundledChanges, back: Set[str] = frozenset()
-) -> list[ParsedFile]:
+def respected(files: Sequence[ParsedFile], changes: BundledChanges) -> tuple[list[ParsedFile], int]:
     """The bundled deck files as the collection takes them: without the decks and cards the
-    learner deleted, each deck under the name the learner gave it. `back` holds deleted cards
-    the learner has since imported again: those are updated like any other."""
-    deleted = changes.deleted_cards - back
+    learner deleted, each deck under the name the learner gave it; and how many cards were
+    left out."""
     out = []
+    left_out = 0
     for item in files:
         result = item.result
         name = result.deck_name
         if name is not None and name in changes.deleted_decks:
+            left_out += len(result.cards)
             continue
         cards = [
-            draft for draft in result.cards if not (draft.key and key_to_uid(draft.key) in deleted)
+            draft
+            for draft in result.cards
+            if not (draft.key and key_to_uid(draft.key) in changes.deleted_cards)
         ]
+        left_out += len(result.cards) - len(cards)
         now = changes.deck_now(name) if name is not None else None
         kept = dataclasses.replace(result, cards=cards, deck_name=now)
         out.append(ParsedFile(item.path, kept, item.label))
-    return out
+    return out, left_out

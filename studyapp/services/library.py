@@ -150,9 +150,8 @@ class LibraryService:
             report.warnings += [f"{item.label}: {w}" for w in notes]
         with _collector_paused(), self.store.write() as session:
             now = repo.utc_naive(self.clock())
-            changes = recorded_changes.read(session)
-            back = recorded_changes.present_uids(session, changes.deleted_cards)
-            parsed = respected(parsed, changes, back)
+            changes = recorded_changes.in_force(session)
+            parsed, update.left_out = respected(parsed, changes)
             results = [p.result for p in parsed]
             sync = BundledSync(session, history, now, changes.renamed_decks)
             if _has_cards(session) and sync.plan_needed(results):

@@ -317,3 +317,19 @@ def test_bad_input_to_deck_is_one_line_and_changes_nothing(
     assert (code, out) == (2, "")
     assert message in err and len(err.strip().splitlines()) == 1
     assert state(db) == before and list_backups(db) == []
+
+
+def test_a_bundled_card_deleted_on_the_command_line_stays_deleted_after_init(
+    db_path: Path, capsys: Capture
+):
+    code, out, err = run(capsys, "init", "--db", str(db_path))
+    assert code == 0, err
+    total = sum(
+        d["total"] for d in json.loads(run(capsys, "decks", "--json", "--db", str(db_path))[1])
+    )
+    code, _, err = run(capsys, "delete", "ct-001", "--db", str(db_path))
+    assert code == 0, err
+    code, out, _ = run(capsys, "init", "--db", str(db_path))
+    stays = "1 bundled card you deleted stays deleted"
+    assert f"{total - 1} cards (0 added from the bundled deck; {stays})" in out
+    assert cards_json(capsys, db_path, "deck:Class*", "ct-001") == []

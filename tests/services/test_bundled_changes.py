@@ -108,6 +108,26 @@ def test_a_deleted_bundled_deck_stays_deleted_with_the_cards_later_releases_add(
     assert sorted(uids(loaded)) == ["one-1", "one-2", "one-3"]
 
 
+def test_the_update_says_how_many_deleted_cards_it_left_out(
+    loaded: Store, release: Path, clock: FakeClock
+) -> None:
+    CardService(loaded, clock, bundled_dir=release).delete(["one-1"])
+    DeckService(loaded, clock, bundled_dir=release).delete("Two")
+    write_release(release, V1, V2)
+    report = LibraryService(loaded, clock, bundled_dir=release).load_bundled()
+    assert (report.added, report.left_out) == (1, 3)  # one-3 in; one-1, two-1, two-2 out
+
+
+def test_a_deleted_bundled_deck_imported_again_takes_updates_again(
+    loaded: Store, release: Path, clock: FakeClock
+) -> None:
+    DeckService(loaded, clock, bundled_dir=release).delete("Two")
+    LibraryService(loaded, clock).import_files([release / "deck-1.md"])
+    write_release(release, V1, V2)
+    update(loaded, release, clock)
+    assert sorted(uids(loaded, "Two")) == ["two-1", "two-2"]
+
+
 def test_a_renamed_bundled_deck_keeps_its_name_and_takes_new_cards_and_corrections(
     loaded: Store, release: Path, clock: FakeClock
 ) -> None:
