@@ -2,7 +2,9 @@
 
 Each figure is measured against its floor in the same run, so the ratio holds on a noisy
 machine. The synthetic collection is generated from a seed (benchmarks/synth.py); pass
-`--reuse` to keep one generated earlier in the work folder.
+`--reuse` to keep one generated earlier in the work folder. The `postgres` part measures the
+start-up, rating and import figures again on a PostgreSQL server (benchmarks/server_measures.py):
+with `--only postgres` and other parts, only those of them.
 """
 
 from __future__ import annotations
@@ -18,12 +20,13 @@ from pathlib import Path
 
 from benchmarks import measures
 from benchmarks.measures import Row
+from benchmarks.server_measures import server_rows
 from benchmarks.synth import make_collection
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
 START, END = "<!-- benchmarks:start -->", "<!-- benchmarks:end -->"
-PARTS = ("startup", "rating", "queue", "import", "demos")
+PARTS = ("startup", "rating", "queue", "import", "demos", "postgres")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -58,6 +61,22 @@ def main(argv: list[str] | None = None) -> int:
         rows += _run("import/export", lambda: measures.import_export(args.work, args.cards))
     if "demos" in parts:
         rows += _run("demos", measures.demos)
+    if "postgres" in parts:
+        on_server = (
+            [p for p in parts if p in ("startup", "rating", "import")]
+            if args.only
+            else [
+                "startup",
+                "rating",
+                "import",
+            ]
+        )
+        rows += _run(
+            "PostgreSQL",
+            lambda: server_rows(
+                args.work, args.cards, args.reviews, args.seed, args.runs, args.ratings, on_server
+            ),
+        )
 
     table = render(rows, args)
     print()

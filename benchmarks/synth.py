@@ -2,7 +2,8 @@
 
 Cards are spread over ten decks; most have been studied, with review logs whose last entry
 matches the card's state, due dates spread from a month overdue to a year ahead, and a share
-of new cards. Rows go in through SQLAlchemy Core in large batches.
+of new cards. Rows go in through SQLAlchemy Core in large batches, into an SQLite file or a
+database on a PostgreSQL server.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import random
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import insert
+from sqlalchemy import insert, text
 
 from studyapp.db import open_store
 from studyapp.db.models import CardRow, DeckRow, ReviewRow
@@ -22,12 +23,13 @@ BATCH = 20_000
 
 
 def make_collection(
-    path: Path, cards: int, reviews: int, seed: int = 0, today: date | None = None
-) -> Path:
-    """Write a collection with `cards` cards and about `reviews` review-log rows to `path`."""
+    path: Path | str, cards: int, reviews: int, seed: int = 0, today: date | None = None
+) -> Path | str:
+    """Write a collection with `cards` cards and about `reviews` review-log rows to `path`
+    (a file, replaced; or the URL of an empty database on a server)."""
     rng = random.Random(seed)
     today = today or datetime.now().date()
-    if path.exists():
+    if isinstance(path, Path) and path.exists():
         path.unlink()
     store = open_store(str(path))
     now = datetime.now(UTC).replace(tzinfo=None)
@@ -118,6 +120,15 @@ def make_collection(
         if len(card_rows) >= BATCH:
             flush()
     flush()
+    if store.path is None:  # a server hands out ids from sequences the rows above skipped
+        with store.write() as session:
+            for table in ("decks", "cards", "reviews"):
+                session.execute(
+                    text(
+                        f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), max(id))"
+                        f" FROM {table}"
+                    )
+                )
     store.dispose()
     return path
 

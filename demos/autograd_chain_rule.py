@@ -4,8 +4,10 @@ A two-layer network x -> f(x W1 + b1) W2 + b2 with a squared-error loss is diffe
 ways: by the chain rule written out by hand one layer at a time (the backward pass), by
 torch.autograd walking the recorded graph, and by nudging every parameter by a step h
 (central and forward differences). In float64 the first two agree to rounding error, and
-gradcheck confirms them; the finite differences are only as good as h allows: too large a step
-leaves truncation error, too small a step drowns in rounding error.
+gradcheck compares autograd with finite differences (checks). How the finite differences'
+error depends on h is the experiment: a step sweep from 1e-1 to 1e-13 shows truncation error
+at large steps and rounding error at small ones, or, for a loss without curvature to
+truncate (identity activation), only the rounding.
 """
 
 from __future__ import annotations
@@ -15,15 +17,31 @@ from typing import Any
 
 from demos._common import floats, fmt, generator, one_thread, report_every, setup
 from studyapp.demo_api import (
+    Answer,
     Claim,
     DemoOutput,
     DemoSpec,
     PlotSpec,
     Progress,
+    Question,
     Table,
     choice_param,
     float_param,
     int_param,
+)
+
+# Rounding error always dominates at the smallest step, so "the smallest step" never wins
+# within these bounds; it is the answer many learners expect.
+Q_BEST_STEP = Question(
+    "best_step",
+    "Shrinking the finite-difference step h from 0.1 to 1e-13: where is the central "
+    "difference closest to autograd's gradient?",
+    ("at the smallest step", "at a step in the middle", "at the largest step"),
+)
+Q_CENTRAL = Question(
+    "central",
+    "At your step h, are central differences clearly closer to autograd than forward ones?",
+    ("yes, over 3x closer", "no, within 3x of each other"),
 )
 
 SPEC = DemoSpec(
@@ -32,13 +50,19 @@ SPEC = DemoSpec(
     summary="Gradients of a 2-layer net by hand chain rule, by autograd and by finite differences.",
     topics=("backpropagation", "chain rule", "computational graph"),
     params=(
-        choice_param("function", "tanh", ("tanh", "sigmoid", "softplus"), "hidden activation"),
+        choice_param(
+            "function",
+            "tanh",
+            ("tanh", "sigmoid", "softplus", "identity"),
+            "hidden activation (identity: none)",
+        ),
         float_param("h", 1e-6, 1e-10, 1e-2, "finite-difference step", log_scale=True),
         int_param("hidden", 4, 1, 16, "hidden units"),
         int_param("samples", 16, 1, 128, "input rows in the batch"),
         int_param("inputs", 3, 1, 8, "input features"),
     ),
     tiny={"hidden": 3, "samples": 8},
+    questions=(Q_BEST_STEP, Q_CENTRAL),
     timeout_s=30,
 )
 
@@ -50,6 +74,7 @@ SWEEP = [-13.0 + 0.5 * i for i in range(25)]
 # "Both ends are worse": each end of the sweep has at least this times the best error.
 END_FACTOR = 100.0
 FLOOR = 1e-18  # keeps an exact zero error plottable on a log axis
+CLOSER = 3.0  # "clearly closer": forward error at least this many times central's
 
 
 def _activation(name: str) -> tuple[Callable[[Any], Any], Callable[[Any, Any], Any]]:
@@ -58,6 +83,8 @@ def _activation(name: str) -> tuple[Callable[[Any], Any], Callable[[Any, Any], A
 
     if name == "tanh":
         return torch.tanh, lambda z, a: 1.0 - a * a
+    if name == "identity":
+        return (lambda z: z), lambda z, a: torch.ones_like(z)
     if name == "sigmoid":
         return torch.sigmoid, lambda z, a: a * (1.0 - a)
     return torch.nn.functional.softplus, lambda z, a: torch.sigmoid(z)
@@ -170,26 +197,40 @@ def _run(params: Mapping[str, Any], seed: int, progress: Progress) -> DemoOutput
     best = min(sweep["central"])
     best_at = SWEEP[sweep["central"].index(best)]
     small_end, large_end = sweep["central"][0], sweep["central"][-1]
-    u_shaped = min(small_end, large_end) >= END_FACTOR * best
     claims = [
-        Claim(
+        _sweep_claim(params["function"], sweep["central"], best, best_at),
+        Claim.check(
             f"Autograd equals the hand-derived chain rule to float64 precision: max relative "
             f"difference {fmt(errors['hand'])} (needs <= {fmt(PRECISION)})",
             errors["hand"] <= PRECISION,
         ),
-        Claim(
+        Claim.check(
             f"torch.autograd.gradcheck with step {fmt(h)} {'passes' if passed else 'fails'} "
             f"(central differences off by {fmt(errors['central'])})",
             bool(passed),
         ),
-        Claim(
-            f"Central differences are best at a middle step (h = 1e{best_at:g}, "
-            f"error {fmt(best)}); h = 1e{SWEEP[0]:g} gives {fmt(small_end)} (rounding) and "
-            f"h = 1e{SWEEP[-1]:g} gives {fmt(large_end)} (truncation), both at least "
-            f"{END_FACTOR:g}x worse",
-            u_shaped,
-        ),
     ]
+    where = (
+        Q_BEST_STEP.options[0]
+        if best_at == SWEEP[0]
+        else Q_BEST_STEP.options[2]
+        if best_at == SWEEP[-1]
+        else Q_BEST_STEP.options[1]
+    )
+    closer = errors["forward"] / max(errors["central"], FLOOR)
+    answers = {
+        Q_BEST_STEP.id: Answer(
+            where,
+            f"The central-difference error is lowest at h = {_step(best_at)} ({fmt(best)}); "
+            f"h = {_step(SWEEP[0])} gives {fmt(small_end)} and h = {_step(SWEEP[-1])} gives "
+            f"{fmt(large_end)}.",
+        ),
+        Q_CENTRAL.id: Answer(
+            Q_CENTRAL.options[0] if closer > CLOSER else Q_CENTRAL.options[1],
+            f"At h = {fmt(h)} central differences are off by {fmt(errors['central'])}, forward "
+            f"differences by {fmt(errors['forward'])}.",
+        ),
+    }
     rows = []
     for i, name in enumerate(NAMES):
         rows.append(
@@ -231,11 +272,13 @@ def _run(params: Mapping[str, Any], seed: int, progress: Progress) -> DemoOutput
         ),
         metrics=metrics,
         claims=claims,
-        fixed_takeaway=(
-            f"Backprop is the chain rule applied layer by layer: the hand backward pass matches "
-            f"autograd to {fmt(errors['hand'])}, while finite differences are only a check, "
-            f"at best {fmt(best)} and worse for steps too small or too large."
+        setup=(
+            f"A {params['inputs']}-{params['hidden']}-1 net with {params['function']} hidden "
+            f"units and a squared-error loss on {params['samples']} rows, in float64; finite "
+            f"differences nudge one parameter at a time, at your step h and at "
+            f"{len(SWEEP)} steps from {_step(SWEEP[0])} to {_step(SWEEP[-1])}."
         ),
+        answers=answers,
         plot=PlotSpec(
             title="finite-difference error vs step",
             x_label="log10 step h",
@@ -243,3 +286,43 @@ def _run(params: Mapping[str, Any], seed: int, progress: Progress) -> DemoOutput
             log_y=True,
         ),
     )
+
+
+def _sweep_claim(function: str, central: list[float], best: float, best_at: float) -> Claim:
+    small_end, large_end = central[0], central[-1]
+    numbers = (
+        f"best at h = {_step(best_at)} (error {fmt(best)}); h = {_step(SWEEP[0])} gives "
+        f"{fmt(small_end)} and h = {_step(SWEEP[-1])} gives {fmt(large_end)}"
+    )
+    if large_end < END_FACTOR * best:
+        instead = (
+            f"Here a large step is no worse than the best one: {numbers}. Rounding error still "
+            "grows as h shrinks."
+        )
+        if function == "identity":
+            instead += (
+                " With no activation the loss is quadratic along each single parameter, and a "
+                "central difference is exact for a quadratic, so no truncation error appears."
+            )
+    else:
+        instead = (
+            f"Here a tiny step is no worse than the best one: {numbers}; rounding error did "
+            "not show."
+        )
+    return Claim.experiment(
+        f"Central differences are most accurate at a middle step, both ends at least "
+        f"{END_FACTOR:g}x worse: {numbers}",
+        min(small_end, large_end) >= END_FACTOR * best,
+        lesson=(
+            f"Finite differences are only as good as their step: the error is lowest near "
+            f"h = {_step(best_at)} ({fmt(best)}), grows with larger steps (truncation) and with "
+            f"smaller ones (rounding: {fmt(small_end)} at h = {_step(SWEEP[0])}). Autograd has no "
+            "step at all."
+        ),
+        otherwise=instead,
+    )
+
+
+def _step(power: float) -> str:
+    """A step of the sweep, 10**power, as the text shows it: 1e-5, 3.2e-05."""
+    return f"1e{power:.0f}" if float(power).is_integer() else f"{10**power:.1e}"

@@ -1,11 +1,14 @@
-"""Classification metrics on an imbalanced problem: confusion matrix, ROC, AUC, precision/recall.
+"""Classification metrics: confusion matrix, ROC, AUC, precision/recall, on imbalanced classes.
 
-Logistic regression is trained on two overlapping Gaussian blobs where positives are rare. On a
-held-out set the demo counts TP, FP, TN and FN at a chosen threshold, sweeps the threshold to
-trace the ROC curve (TPR vs FPR) and the precision-recall curve, and integrates the ROC curve.
-The area equals the fraction of (positive, negative) pairs the scores put in the right order,
-counted pair by pair. A classifier that calls everything negative scores a high accuracy on
-such data while finding no positive at all: accuracy alone says little when classes are rare.
+Logistic regression is trained on two overlapping Gaussian blobs, positives a chosen share of
+the points (rare by default). On a held-out test set the demo counts TP, FP, TN and FN at a
+chosen threshold, sweeps the threshold to trace the ROC curve (TPR vs FPR) and the
+precision-recall curve, and measures the area under each. It checks that the ROC area equals
+the fraction of (positive, negative) pairs the scores put in the right order, that calling
+everything negative scores the share of negatives as accuracy with zero recall, and how a
+model's accuracy gain over that follows from its recall. It reports whether the model ranks
+test pairs well and whether the precision-recall view is harsher than the ROC view at this
+class balance.
 """
 
 from __future__ import annotations
@@ -15,16 +18,25 @@ from typing import Any
 
 from demos._common import floats, fmt, generator, one_thread, report_every, setup
 from studyapp.demo_api import (
+    Answer,
     Claim,
     DemoOutput,
     DemoSpec,
     PlotSpec,
     Progress,
+    Question,
     Table,
     device_param,
     float_param,
     int_param,
 )
+
+MODEL, ALL_NEGATIVE, TIE = (
+    "The model",
+    "Calling everything negative",
+    "Neither: within 0.01 of each other",
+)
+ROC, AP, EQUAL = "The ROC area", "The average precision", "Neither: within 0.02 of each other"
 
 SPEC = DemoSpec(
     id="classification_metrics",
@@ -41,10 +53,27 @@ SPEC = DemoSpec(
     ),
     tiny={"points": 400, "steps": 60},
     timeout_s=30,
+    questions=(
+        Question(
+            "accuracy",
+            "On the test set, which scores the higher accuracy: the model at the chosen "
+            "threshold, or calling every point negative?",
+            (MODEL, ALL_NEGATIVE, TIE),
+        ),
+        Question(
+            "roc_vs_pr",
+            "Which comes out higher for the model: the area under its ROC curve, or its "
+            "average precision (the area under its precision-recall curve)?",
+            (ROC, AP, EQUAL),
+        ),
+    ),
 )
 
 AUC_TOLERANCE = 1e-9  # trapezoid area vs pair count, in float64
-HIGH_ACCURACY = 0.8  # what "high accuracy" of the all-negative classifier must reach
+IDENTITY_TOLERANCE = 1e-12
+WELL_ABOVE_CHANCE = 0.75  # an ROC area this high ranks "far better than chance"
+HARSHER = 0.1  # the precision-recall view is "harsher" when AP is this much below the ROC area
+SAME_ACCURACY, SAME_AREA = 0.01, 0.02
 CURVE_POINTS = 400
 
 
@@ -102,6 +131,12 @@ def _curves(scores: Any, y: Any) -> tuple[Any, Any, Any]:
     return fpr, tpr, precision
 
 
+def _average_precision(tpr: Any, precision: Any) -> float:
+    """The area under the precision-recall curve as a step sum: precision at each threshold
+    weighted by the recall it adds."""
+    return ((tpr[1:] - tpr[:-1]) * precision[1:]).sum().item()
+
+
 def _ranked_pairs(scores: Any, y: Any) -> float:
     """The share of (positive, negative) pairs with the positive scored higher; ties count half."""
     pos, neg = scores[y > 0.5], scores[y < 0.5]
@@ -126,7 +161,7 @@ def run(params: Mapping[str, Any], seed: int, progress: Progress) -> DemoOutput:
 
 
 def _run(params: Mapping[str, Any], seed: int, progress: Progress) -> DemoOutput:
-    torch, device = setup(seed)
+    torch, device = setup(seed, params["device"])
     g = generator(seed)
     args = (params["points"], params["positive_fraction"], params["separation"], g)
     x_train, y_train = (t.to(device) for t in _blobs(*args))
@@ -150,6 +185,7 @@ def _run(params: Mapping[str, Any], seed: int, progress: Progress) -> DemoOutput
 
     fpr, tpr, precision = _curves(scores, y_test)
     auc = torch.trapezoid(tpr, fpr).item()
+    ap = _average_precision(tpr, precision)
     pairs = _ranked_pairs(scores, y_test)
     progress(1.0, "curves traced", None)
 
@@ -159,27 +195,44 @@ def _run(params: Mapping[str, Any], seed: int, progress: Progress) -> DemoOutput
     never = torch.zeros_like(scores)
     none_counts = _confusion(never, y_test, 1.0)
     none_rates = _rates(none_counts)
-    none_fpr, none_tpr, _ = _curves(never, y_test)
+    none_fpr, none_tpr, none_precision = _curves(never, y_test)
     none_auc = torch.trapezoid(none_tpr, none_fpr).item()
+    none_ap = _average_precision(none_tpr, none_precision)
     share = y_test.mean().item()
+    total = sum(model_counts.values())
+    gain = model_rates["accuracy"] - none_rates["accuracy"]
+    identity = share * model_rates["recall"] - model_counts["FP"] / total
     claims = [
-        Claim(
+        _ranking_claim(auc, params["separation"]),
+        _harsher_claim(ap, auc, none_ap, none_auc, share, params["separation"]),
+        Claim.check(
             f"The area under the ROC curve ({auc:.6f}) equals the fraction of correctly ranked "
-            f"(positive, negative) pairs ({pairs:.6f}), difference {fmt(abs(auc - pairs))} "
-            f"(needs <= {AUC_TOLERANCE:g})",
+            f"(positive, negative) pairs ({pairs:.6f}), difference {fmt(abs(auc - pairs))}",
             abs(auc - pairs) <= AUC_TOLERANCE,
         ),
-        Claim(
-            f"With a positive share of {fmt(share)}, calling everything negative scores accuracy "
-            f"{fmt(none_rates['accuracy'])} (needs >= {HIGH_ACCURACY:g}) and recall "
-            f"{fmt(none_rates['recall'])}; the model at threshold {fmt(threshold)} finds "
-            f"recall {fmt(model_rates['recall'])} at accuracy {fmt(model_rates['accuracy'])}",
-            none_rates["accuracy"] >= HIGH_ACCURACY and none_rates["recall"] == 0.0,
+        Claim.check(
+            f"Calling everything negative scores accuracy {fmt(none_rates['accuracy'])}, the "
+            f"share of negatives ({fmt(1 - share)}), and recall {fmt(none_rates['recall'])}",
+            abs(none_rates["accuracy"] - (1 - share)) <= IDENTITY_TOLERANCE
+            and none_rates["recall"] == 0.0,
+        ),
+        Claim.check(
+            f"The model's accuracy gain over calling everything negative "
+            f"({fmt(model_rates['accuracy'])} - {fmt(none_rates['accuracy'])} = {fmt(gain)}) "
+            f"equals positive share x recall - FP/N = {fmt(share)} x "
+            f"{fmt(model_rates['recall'])} - {int(model_counts['FP'])}/{int(total)}",
+            abs(gain - identity) <= IDENTITY_TOLERANCE,
         ),
     ]
-    model_all = {**model_counts, **model_rates, "AUC": auc}
-    none_all = {**none_counts, **none_rates, "AUC": none_auc}
-    labels = {"recall": "TPR = recall", "FPR": "FPR", "precision": "precision"}
+    model_all = {**model_counts, **model_rates, "AUC": auc, "AP": ap}
+    none_all = {**none_counts, **none_rates, "AUC": none_auc, "AP": none_ap}
+    labels = {
+        "recall": "TPR = recall",
+        "FPR": "FPR",
+        "precision": "precision",
+        "AUC": "ROC area",
+        "AP": "average precision",
+    }
     rows = [
         (n, int(v), int(none_all[n]))
         if n in model_counts
@@ -188,7 +241,7 @@ def _run(params: Mapping[str, Any], seed: int, progress: Progress) -> DemoOutput
     ]
     metrics = {f"model_{k.lower()}": v for k, v in model_all.items()}
     metrics |= {f"all_negative_{k.lower()}": v for k, v in none_all.items()}
-    metrics |= {"auc": auc, "ranked_pairs": pairs, "positive_share": share}
+    metrics |= {"auc": auc, "average_precision": ap, "ranked_pairs": pairs, "positive_share": share}
     return DemoOutput(
         series={
             "ROC (TPR vs FPR)": _subsample(fpr, tpr),
@@ -198,12 +251,72 @@ def _run(params: Mapping[str, Any], seed: int, progress: Progress) -> DemoOutput
         table=Table.of(["metric", f"model at threshold {fmt(threshold)}", "all negative"], rows),
         metrics=metrics,
         claims=claims,
-        fixed_takeaway=(
-            f"With a positive share of {fmt(share)}, 'always negative' is "
-            f"{fmt(none_rates['accuracy'])} accurate and useless; the model's AUC of {fmt(auc)} "
-            f"says how often it ranks a positive above a negative, whatever the threshold."
-        ),
         plot=PlotSpec(
             title="ROC and precision-recall", x_label="FPR / recall", y_label="TPR / precision"
         ),
+        setup=(
+            f"The model is fitted on {params['points']} training points; every number is "
+            f"measured on {params['points']} fresh test points drawn the same way."
+        ),
+        answers={
+            "accuracy": _accuracy_answer(model_rates["accuracy"], none_rates["accuracy"]),
+            "roc_vs_pr": _area_answer(auc, ap),
+        },
     )
+
+
+def _ranking_claim(auc: float, separation: float) -> Claim:
+    return Claim.experiment(
+        f"On the test set the model's ROC area is {fmt(auc)}, the share of (positive, "
+        f"negative) pairs it scores in the right order (chance is 0.5; well above it needs "
+        f"{WELL_ABOVE_CHANCE:g})",
+        auc >= WELL_ABOVE_CHANCE,
+        lesson=(
+            f"Logistic regression learned scores that put {auc:.1%} of (positive, negative) test "
+            f"pairs in the right order: the ROC area sums up that ranking over every threshold "
+            f"at once."
+        ),
+        otherwise=(
+            f"With blobs {separation:g} apart the model's ROC area is only {fmt(auc)}: it puts "
+            f"{1 - auc:.1%} of (positive, negative) test pairs in the wrong order."
+        ),
+    )
+
+
+def _harsher_claim(
+    ap: float, auc: float, none_ap: float, none_auc: float, share: float, separation: float
+) -> Claim:
+    return Claim.experiment(
+        f"The model's average precision is {fmt(ap)} against an ROC area of {fmt(auc)} "
+        f"(harsher needs at least {HARSHER:g} lower)",
+        auc - ap >= HARSHER,
+        lesson=(
+            f"With a positive share of {fmt(share)}, the precision-recall curve is the "
+            f"harsher judge: average precision {fmt(ap)} against ROC area {fmt(auc)}; a scorer "
+            f"that ranks nothing (calling everything negative) gets {fmt(none_ap)} against "
+            f"{fmt(none_auc)}."
+        ),
+        otherwise=(
+            f"Average precision ({fmt(ap)}) came within {HARSHER:g} of the ROC area "
+            f"({fmt(auc)}) here, with a positive share of {fmt(share)} and blobs "
+            f"{separation:g} apart."
+        ),
+    )
+
+
+def _accuracy_answer(model: float, none: float) -> Answer:
+    why = f"The model scores accuracy {fmt(model)}, calling everything negative {fmt(none)}."
+    if model - none > SAME_ACCURACY:
+        return Answer(MODEL, why)
+    if none - model > SAME_ACCURACY:
+        return Answer(ALL_NEGATIVE, why)
+    return Answer(TIE, why)
+
+
+def _area_answer(auc: float, ap: float) -> Answer:
+    why = f"ROC area {fmt(auc)}, average precision {fmt(ap)}."
+    if auc - ap > SAME_AREA:
+        return Answer(ROC, why)
+    if ap - auc > SAME_AREA:
+        return Answer(AP, why)
+    return Answer(EQUAL, why)

@@ -1,12 +1,14 @@
-"""Dropout on and off: a wide network memorizes ~30 noisy points unless dropout stops it.
+"""Dropout on and off: the same wide network fitted to ~30 noisy points, with and without dropout.
 
-The same two-hidden-layer tanh MLP is trained on noisy samples of a smooth curve with dropout
-rate 0 (plain), 0.2 and p. Without dropout it threads every noisy point: training error near
-zero, test error on fresh points well above the noise level. Dropping half the hidden units at
-random on every step keeps units from co-adapting to single points, so the fit stays smooth
-and the test error falls. At test time dropout is switched off (eval mode is the identity);
-inverted dropout already scaled the kept units by 1/(1-p) during training, so nothing needs
-rescaling.
+Two copies of a two-hidden-layer tanh MLP start from the same weights and train on the same
+noisy samples of a smooth curve: one plain, one dropping each hidden unit with probability p on
+every step (inverted dropout: kept units are scaled by 1/(1-p), so nothing needs rescaling at
+test time). The run compares their errors on the training points and on 2,000 fresh points from
+the same curve and noise, and reports whichever way that comparison comes out: whether the plain
+net fitted its training points far better than fresh ones, and whether dropout lowered the
+held-out error and narrowed the gap. At p = 0 no unit is dropped and the two nets are one. It
+also checks two library facts: in eval mode dropout is the identity, and in training mode the
+1/(1-p) scaling keeps the mean activation.
 """
 
 from __future__ import annotations
@@ -14,18 +16,22 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from demos._common import floats, fmt, one_thread, report_every, setup
+from demos._common import floats, fmt, generator, one_thread, report_every, setup
 from studyapp.demo_api import (
+    Answer,
     Claim,
     DemoOutput,
     DemoSpec,
     PlotSpec,
     Progress,
+    Question,
     Table,
     device_param,
     float_param,
     int_param,
 )
+
+LOWER, SAME, HIGHER = "Lower", "About the same (within 5%)", "Higher"
 
 SPEC = DemoSpec(
     id="dropout_on_off",
@@ -33,7 +39,7 @@ SPEC = DemoSpec(
     summary="Fit ~30 noisy points with a wide MLP, with and without dropout; compare test error.",
     topics=("dropout", "co-adaptation", "overfitting", "test-time scaling"),
     params=(
-        float_param("p", 0.5, 0.0, 0.9, "dropout rate of the regularized network"),
+        float_param("p", 0.5, 0.0, 0.9, "dropout rate of the second network (0 = no dropout)"),
         int_param("width", 64, 4, 256, "hidden units in each of the two hidden layers"),
         int_param("steps", 1000, 50, 4000, "full-batch Adam steps for each network"),
         float_param("lr", 0.005, 1e-4, 0.1, "Adam learning rate", log_scale=True),
@@ -41,14 +47,23 @@ SPEC = DemoSpec(
         float_param("noise", 0.5, 0.0, 2.0, "standard deviation of the label noise"),
         device_param(),
     ),
-    tiny={"p": 0.2, "steps": 300, "lr": 0.02},
+    tiny={"p": 0.2, "steps": 300, "lr": 0.01, "points": 20},
     timeout_s=120,
+    questions=(
+        Question(
+            "test_error",
+            "Compared with the same network trained without dropout, what is the dropout "
+            "network's error on fresh test points?",
+            (LOWER, SAME, HIGHER),
+        ),
+    ),
 )
 
-_MILD_P = 0.2
 _TEST_POINTS = 2000
 _LOW, _HIGH = -2.0, 2.0
 _FAR_BELOW = 3.0  # "far below" = at least this factor
+_BETTER = 0.05  # dropout "lowers" the test error when it is at least this share lower
+_NARROWER = 0.1  # ... and "narrows" the train-test gap when it is at least this share smaller
 _SCALE_TOLERANCE = 0.02
 
 
@@ -58,17 +73,18 @@ def _curve(x: Any) -> Any:
     return torch.sin(2.0 * x)
 
 
-def _data(torch: Any, points: int, noise: float) -> tuple[Any, Any, Any, Any]:
-    """Noisy training points on a grid and fresh noisy test points, from the seeded stream."""
+def _data(torch: Any, points: int, noise: float, seed: int) -> tuple[Any, Any, Any, Any]:
+    """Noisy training points on a grid and fresh noisy test points, from the data stream."""
+    g = generator(seed)
     x = torch.linspace(_LOW, _HIGH, points).unsqueeze(1)
-    y = _curve(x) + noise * torch.randn(x.shape)
-    x_test = _LOW + (_HIGH - _LOW) * torch.rand(_TEST_POINTS, 1)
-    y_test = _curve(x_test) + noise * torch.randn(x_test.shape)
+    y = _curve(x) + noise * torch.randn(x.shape, generator=g)
+    x_test = _LOW + (_HIGH - _LOW) * torch.rand(_TEST_POINTS, 1, generator=g)
+    y_test = _curve(x_test) + noise * torch.randn(x_test.shape, generator=g)
     return x, y, x_test, y_test
 
 
-def _init_stack(rates: int, width: int, device: Any) -> list[Any]:
-    """Weights and biases of `rates` identical MLPs stacked on a leading dimension."""
+def _init_stack(nets: int, width: int, device: Any) -> list[Any]:
+    """Weights and biases of `nets` identical MLPs stacked on a leading dimension."""
     import torch
 
     params = []
@@ -76,12 +92,12 @@ def _init_stack(rates: int, width: int, device: Any) -> list[Any]:
         bound = fan_in**-0.5
         for shape in ((1, fan_in, fan_out), (1, 1, fan_out)):
             t = (2.0 * torch.rand(shape) - 1.0) * bound
-            params.append(t.repeat(rates, 1, 1).to(device).requires_grad_())
+            params.append(t.repeat(nets, 1, 1).to(device).requires_grad_())
     return params
 
 
 def _forward(params: list[Any], x: Any, keep: Any, train: bool, dropouts: list[Any]) -> Any:
-    """All stacked networks at once; in training, unit i of net m survives with keep[m]."""
+    """All stacked networks at once; in training, a unit of net m survives with keep[m]."""
     import torch
 
     h = x.expand(len(keep), -1, -1)
@@ -103,7 +119,8 @@ def _mse(pred: Any, y: Any) -> list[float]:
 
 
 def _scaling_check(torch: Any, hidden: Any, p: float) -> tuple[float, float]:
-    """Mean activation through nn.Dropout in eval mode vs averaged over training-mode draws."""
+    """Largest change nn.Dropout makes in eval mode, and the mean |activation| over
+    training-mode draws as a share of its value without dropout."""
     drop = torch.nn.Dropout(p)
     drop.eval()
     eval_diff = (drop(hidden) - hidden).abs().max().item()
@@ -121,8 +138,9 @@ def run(params: Mapping[str, Any], seed: int, progress: Progress) -> DemoOutput:
 def _run(params: Mapping[str, Any], seed: int, progress: Progress) -> DemoOutput:
     torch, device = setup(seed, params["device"])
     p = params["p"]
-    rates = sorted({0.0, _MILD_P, p})
-    data = _data(torch, params["points"], params["noise"])
+    # At p = 0 the "dropout" network would be the plain one, step for step: train it once.
+    rates = (0.0, p) if p > 0 else (0.0,)
+    data = _data(torch, params["points"], params["noise"], seed)
     x, y, x_test, y_test = (t.to(device) for t in data)
     keep = torch.tensor([1.0 - r for r in rates], device=device).view(-1, 1, 1)
     dropouts = [torch.nn.Dropout(r).eval() for r in rates]
@@ -143,24 +161,29 @@ def _run(params: Mapping[str, Any], seed: int, progress: Progress) -> DemoOutput
         train_err = _mse(_forward(weights, x, keep, False, dropouts), y)
         test_err = _mse(_forward(weights, x_test, keep, False, dropouts), y_test)
         fits = _forward(weights, grid, keep, False, dropouts)
-        main = rates.index(p)
-        hidden = torch.tanh(x_test * weights[0][main] + weights[1][main])
+        hidden = torch.tanh(x_test * weights[0][-1] + weights[1][-1])
         eval_diff, scale_ratio = _scaling_check(torch, hidden, p)
 
-    names = [f"p={r:g}" for r in rates]
+    names = ["no dropout"] + [f"dropout p={p:g}"] * (len(rates) - 1)
     series: dict[str, Any] = {
         "training points": {"x": floats(x.flatten()), "y": floats(y.flatten())},
         "true curve": {"x": floats(grid.flatten()), "y": floats(_curve(grid).flatten())},
     }
     for name, fit in zip(names, fits, strict=True):
-        series[f"fit {name}"] = {"x": floats(grid.flatten()), "y": floats(fit.flatten())}
+        series[f"fit, {name}"] = {"x": floats(grid.flatten()), "y": floats(fit.flatten())}
 
     gap = [te - tr for tr, te in zip(train_err, test_err, strict=True)]
-    plain, reg = 0, main
-    metrics: dict[str, float] = {}
-    for r, tr, te, gp in zip(rates, train_err, test_err, gap, strict=True):
-        metrics |= {f"train_mse_p{r:g}": tr, f"test_mse_p{r:g}": te, f"gap_p{r:g}": gp}
-    metrics |= {
+    # Index 0 is the plain net; index -1 is the dropout net (the same one when p = 0).
+    tr0, te0, gap0 = train_err[0], test_err[0], gap[0]
+    trp, tep, gapp = train_err[-1], test_err[-1], gap[-1]
+    metrics = {
+        "train_mse_plain": tr0,
+        "test_mse_plain": te0,
+        "gap_plain": gap0,
+        "train_mse_dropout": trp,
+        "test_mse_dropout": tep,
+        "gap_dropout": gapp,
+        "test_change": tep / te0 - 1.0,
         "noise_variance": params["noise"] ** 2,
         "eval_max_abs_change": eval_diff,
         "train_mode_mean_ratio": scale_ratio,
@@ -170,38 +193,132 @@ def _run(params: Mapping[str, Any], seed: int, progress: Progress) -> DemoOutput
         for name, tr, te, gp in zip(names, train_err, test_err, gap, strict=True)
     ]
     claims = [
-        Claim(
-            f"Without dropout the train error ({fmt(train_err[plain])}) is far below the test "
-            f"error ({fmt(test_err[plain])}): at least {_FAR_BELOW:g}x lower",
-            train_err[plain] * _FAR_BELOW <= test_err[plain],
-        ),
-        Claim(
-            f"With dropout p={p:g} the test error is lower ({fmt(test_err[reg])} vs "
-            f"{fmt(test_err[plain])}) and the train-test gap smaller ({fmt(gap[reg])} vs "
-            f"{fmt(gap[plain])})",
-            test_err[reg] < test_err[plain] and gap[reg] < gap[plain],
-        ),
-        Claim(
-            f"In eval mode dropout is the identity: largest change to an activation "
-            f"{fmt(eval_diff)}",
+        _held_out_claim(p, tr0, te0, trp, tep),
+        _memorize_claim(params["points"], tr0, te0),
+        _gap_claim(p, gap0, gapp),
+        Claim.check(
+            f"In eval mode dropout (p={p:g}) is the identity: the largest change it makes to "
+            f"an activation is {fmt(eval_diff)}",
             eval_diff == 0.0,
         ),
-        Claim(
-            f"In training mode dropout rescales kept units by 1/(1-p), so the mean activation "
-            f"is kept: {fmt(scale_ratio)} of its eval-mode value (within "
-            f"{_SCALE_TOLERANCE:.0%})",
+        Claim.check(
+            f"In training mode dropout (p={p:g}) scales kept units by 1/(1-p), so the mean "
+            f"|activation| over 50 draws is {scale_ratio:.3f} times its value without dropout "
+            f"(within {_SCALE_TOLERANCE:.0%} of 1)",
             abs(scale_ratio - 1.0) <= _SCALE_TOLERANCE,
         ),
     ]
     return DemoOutput(
         series=series,
-        table=Table.of(["dropout", "train MSE", "test MSE", "gap"], rows),
+        table=Table.of(["network", "train MSE", "test MSE", "test - train"], rows),
         metrics=metrics,
         claims=claims,
-        fixed_takeaway=(
-            f"Without dropout the network memorizes the noise (train {fmt(train_err[plain])}, "
-            f"test {fmt(test_err[plain])}); dropping units with p={p:g} keeps the fit smooth "
-            f"(test {fmt(test_err[reg])}), and at test time dropout simply switches off."
-        ),
         plot=PlotSpec(title="fitted curves", x_label="x", y_label="y"),
+        setup=_setup(params),
+        answers={"test_error": _answer(p, te0, tep)},
     )
+
+
+def _setup(params: Mapping[str, Any]) -> str:
+    training = (
+        f"{params['steps']} full-batch Adam steps (lr {params['lr']:g}) on "
+        f"{params['points']} noisy points"
+    )
+    measured = (
+        f"test error is measured in eval mode on {_TEST_POINTS} fresh points from the same "
+        f"curve and noise"
+    )
+    if params["p"] == 0:
+        return (
+            f"One network is trained, since at p=0 the dropout network would be the same one: "
+            f"{training}; {measured}."
+        )
+    return f"Both networks start from the same weights and take the same {training}; {measured}."
+
+
+def _held_out_claim(p: float, tr0: float, te0: float, trp: float, tep: float) -> Claim:
+    change = tep / te0 - 1.0
+    lesson = (
+        f"Dropout p={p:g} traded training fit for held-out accuracy: its training error is "
+        f"{fmt(trp)} (plain {fmt(tr0)}), its test error {fmt(tep)} (plain {fmt(te0)})."
+    )
+    if p == 0:
+        return Claim.experiment(
+            f"With p=0 dropout drops no unit, so the 'dropout' network is the plain one: test "
+            f"error {fmt(tep)} against {fmt(te0)}",
+            False,
+            lesson=lesson,
+            otherwise=(
+                f"At p=0 there is no dropout: both networks are the same one, with the same "
+                f"test error ({fmt(te0)})."
+            ),
+        )
+    if change > _BETTER:
+        otherwise = (
+            f"Dropout p={p:g} made the held-out error worse: {fmt(tep)} against {fmt(te0)} "
+            f"without it, with a training error of {fmt(trp)} against {fmt(tr0)}."
+        )
+    else:
+        otherwise = (
+            f"Dropout p={p:g} left the held-out error about where it was: {fmt(tep)} against "
+            f"{fmt(te0)} without it."
+        )
+    return Claim.experiment(
+        f"With dropout p={p:g} the error on fresh test points is {fmt(tep)} against "
+        f"{fmt(te0)} without dropout (lower by at least {_BETTER:.0%})",
+        change <= -_BETTER,
+        lesson=lesson,
+        otherwise=otherwise,
+    )
+
+
+def _memorize_claim(points: int, tr0: float, te0: float) -> Claim:
+    return Claim.experiment(
+        f"Without dropout the training error ({fmt(tr0)}) is at least {_FAR_BELOW:g}x below "
+        f"the test error ({fmt(te0)})",
+        tr0 * _FAR_BELOW <= te0,
+        lesson=(
+            f"Without dropout the wide network fitted its {points} training points far more "
+            f"closely than fresh points: it overfitted."
+        ),
+        otherwise=(
+            f"Without dropout the network's training error ({fmt(tr0)}) stayed within "
+            f"{_FAR_BELOW:g}x of its test error ({fmt(te0)}): no clear memorization of its "
+            f"{points} training points."
+        ),
+    )
+
+
+def _gap_claim(p: float, gap0: float, gapp: float) -> Claim:
+    if p == 0:
+        otherwise = f"At p=0 the gap between test and training error is unchanged ({fmt(gap0)})."
+    else:
+        otherwise = (
+            f"Dropout p={p:g} did not clearly narrow the gap between test and training "
+            f"error: {fmt(gapp)} with it, {fmt(gap0)} without."
+        )
+    return Claim.experiment(
+        f"The gap between test and training error is {fmt(gapp)} with dropout p={p:g} and "
+        f"{fmt(gap0)} without (narrower needs at least {_NARROWER:.0%} closer to 0)",
+        abs(gapp) <= (1.0 - _NARROWER) * abs(gap0),
+        lesson=f"Dropout p={p:g} narrowed that gap from {fmt(gap0)} to {fmt(gapp)}.",
+        otherwise=otherwise,
+    )
+
+
+def _answer(p: float, te0: float, tep: float) -> Answer:
+    change = tep / te0 - 1.0
+    if change <= -_BETTER:
+        option = LOWER
+    elif change >= _BETTER:
+        option = HIGHER
+    else:
+        option = SAME
+    if p == 0:
+        why = f"At p=0 no unit is dropped: both networks are the same, test error {fmt(te0)}."
+    else:
+        why = (
+            f"With dropout p={p:g} the test error is {fmt(tep)} against {fmt(te0)} without "
+            f"dropout ({change:+.0%})."
+        )
+    return Answer(option, why)

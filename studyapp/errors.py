@@ -22,6 +22,10 @@ class CollectionError(UserError):
     """The collection cannot be opened, read or written."""
 
 
+class NoCollectionYet(CollectionError):
+    """The database is there but holds no collection, and this command does not make one."""
+
+
 class NewerCollectionError(CollectionError):
     """The collection was written by a newer version of studyapp."""
 
@@ -29,3 +33,8 @@ class NewerCollectionError(CollectionError):
 class CollectionReplacedError(CollectionError):
     """The collection was replaced (restored from a backup, or another file moved over it)
     while this process had it open: its card and deck ids may now name other cards."""
+
+
+class UnconfirmedWrite(CollectionError):
+    """The connection to a database server was lost while a change was being committed: it
+    may or may not have been stored."""

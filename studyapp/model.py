@@ -13,14 +13,24 @@ from datetime import date, datetime
 from typing import Any
 
 from studyapp.scheduling import DEFAULT_DAY_START_HOUR, SM2State
+from studyapp.scheduling.fsrs import (
+    DEFAULT_DESIRED_RETENTION,
+    DEFAULT_SCHEDULER,
+    MAX_DESIRED_RETENTION,
+    MIN_DESIRED_RETENTION,
+    SCHEDULERS,
+    FSRSMemory,
+    FSRSSettings,
+    parameters_problem,
+)
 
 LEECH_TAG = "leech"
 LEECH_LAPSES = 8
 DEFAULT_NEW_PER_DAY = 20
 DEFAULT_REVIEWS_PER_DAY = 200
-# What a review was: a new card's first rating, a review, a relearning after a lapse, or a
-# same-day repeat that changes nothing (a drill).
-REVIEW_KINDS = ("new", "review", "relearn", "drill")
+# What a review was: a new card's first rating, a review, a relearning after a lapse, a
+# same-day repeat that changes nothing (a drill), or a review ahead of the due date (early).
+REVIEW_KINDS = ("new", "review", "relearn", "drill", "early")
 # What a learner did to the bundled deck that its updates respect (`BundledChanges`).
 BUNDLED_CHANGE_KINDS = ("deleted_card", "deleted_deck", "renamed_deck")
 MAX_PER_DAY = 100_000  # a daily limit above this is no limit at all
@@ -138,41 +148,75 @@ class DeckSetting:
     """One per-deck setting: its name (a `DeckSettings` field and a `decks` column), how the
     `deck` command and the deck options screen offer it, and its bounds.
 
-    `DECK_SETTINGS` lists them all; the command's options, the options screen's fields and
-    the checks on every value come from that list, so a new setting is added there once.
+    `DECK_SETTINGS` lists them all; the command's options, the options screen's fields, what
+    `studyapp deck NAME` shows and the checks on every value come from that list, so a new
+    setting is added there once. A setting is a whole number from `low` to `high`, a
+    decimal number (`decimals` > 0) from `low` to `high`, or one of `choices`.
     """
 
     name: str
     flag: str  # the `studyapp deck` option
     label: str  # how the options screen names it
     help: str
-    low: int
-    high: int
     problem_text: str  # "... must be from 0 to 100,000, not 7": `{value}` is filled in
+    low: float = 0
+    high: float = 0
     metavar: str = "N"
+    decimals: int = 0  # digits shown after the point; 0: a whole number
+    choices: tuple[str, ...] = ()  # the values it can take, if it is a choice
+    choice_names: tuple[str, ...] = ()  # how each choice is written for a reader
+
+    @property
+    def bounds(self) -> str:
+        """The values it takes, as the command's help and the options screen say them."""
+        if self.choices:
+            return " or ".join(self.choices)
+        return f"{self.shown(self.low)} to {self.shown(self.high)}"
+
+    def shown(self, value: object) -> str:
+        """A value as the command and the screen write it."""
+        if value in self.choices and self.choice_names:
+            return self.choice_names[self.choices.index(value)]
+        if self.choices or isinstance(value, bool) or not isinstance(value, int | float):
+            return str(value)
+        return f"{value:,.{self.decimals}f}"
 
     def check(self, value: object) -> str | None:
         """Why `value` cannot be this setting (one sentence), or None if it can."""
-        if isinstance(value, bool) or not isinstance(value, int):
-            return f"{self.name} must be a whole number, not {value!r}"
-        if not self.low <= value <= self.high:
+        if self.choices:
+            if value not in self.choices:
+                return self.problem_text.format(value=repr(value))
+            return None
+        allowed = (int, float) if self.decimals else (int,)
+        if isinstance(value, bool) or not isinstance(value, allowed):
+            kind = "a number" if self.decimals else "a whole number"
+            return f"{self.name} must be {kind}, not {value!r}"
+        if not (math.isfinite(value) and self.low <= value <= self.high):
             return self.problem_text.format(value=value)
         return None
 
-    def parse(self, text: str) -> int:
+    def parse(self, text: str) -> int | float | str:
         """A value as typed (on the command line or in a form); ValueError says why not."""
-        try:
-            value = int(text.strip().replace("_", "").replace(",", ""))
-        except ValueError:
-            raise ValueError(
-                f"{self.label.lower()} must be a whole number from {self.low:,} to "
-                f"{self.high:,}, not {text.strip()!r}"
-            ) from None
+        typed = text.strip()
+        value: int | float | str
+        if self.choices:
+            value = typed.lower()
+        else:
+            kind = "a number" if self.decimals else "a whole number"
+            try:
+                digits = typed.replace("_", "").replace(",", "")
+                value = float(digits) if self.decimals else int(digits)
+            except ValueError:
+                raise ValueError(
+                    f"{self.label.lower()} must be {kind} from {self.bounds}, not {typed!r}"
+                ) from None
         problem = self.check(value)
         if problem is not None:
             raise ValueError(problem)
         return value
 
+
+SCHEDULER_NAMES = ("SM-2", "FSRS")  # as SCHEDULERS are written for a reader
 
 DECK_SETTINGS: tuple[DeckSetting, ...] = (
     DeckSetting(
@@ -180,39 +224,72 @@ DECK_SETTINGS: tuple[DeckSetting, ...] = (
         "--new-per-day",
         "New cards a day",
         "new cards introduced per study day (0 pauses new cards)",
+        f"new_per_day must be from 0 to {MAX_PER_DAY:,}, not {{value}}",
         0,
         MAX_PER_DAY,
-        f"new_per_day must be from 0 to {MAX_PER_DAY:,}, not {{value}}",
     ),
     DeckSetting(
         "reviews_per_day",
         "--reviews-per-day",
         "Reviews a day",
         "reviews of cards already learnt per study day",
+        f"reviews_per_day must be from 0 to {MAX_PER_DAY:,}, not {{value}}",
         0,
         MAX_PER_DAY,
-        f"reviews_per_day must be from 0 to {MAX_PER_DAY:,}, not {{value}}",
     ),
     DeckSetting(
         "day_start_hour",
         "--day-start-hour",
         "Day starts at hour",
         "the local hour at which the deck's study day rolls over",
+        "the day starts at an hour from 0 to 23, not {value}",
         0,
         23,
-        "the day starts at an hour from 0 to 23, not {value}",
         "H",
     ),
+    DeckSetting(
+        "scheduler",
+        "--scheduler",
+        "Scheduler",
+        "how the deck's cards are scheduled: SM-2, or FSRS (due dates stay on a switch)",
+        f"the scheduler is one of {', '.join(SCHEDULERS)}, not {{value}}",
+        metavar="|".join(SCHEDULERS),
+        choices=SCHEDULERS,
+        choice_names=SCHEDULER_NAMES,
+    ),
+    DeckSetting(
+        "desired_retention",
+        "--desired-retention",
+        "Desired retention",
+        "the recall probability FSRS aims at when a card comes due (FSRS decks only)",
+        f"desired retention is a probability from {MIN_DESIRED_RETENTION:.2f} to "
+        f"{MAX_DESIRED_RETENTION:.2f}, not {{value}}",
+        MIN_DESIRED_RETENTION,
+        MAX_DESIRED_RETENTION,
+        "R",
+        decimals=2,
+    ),
 )
+# The settings that change how a deck is scheduled: set through the scheduler service, which
+# gives the cards their FSRS memory when a deck switches to FSRS.
+SCHEDULER_SETTINGS = ("scheduler", "desired_retention")
 
 
 @dataclass(frozen=True)
 class DeckSettings:
-    """Per-deck study limits and the hour at which the study day rolls over."""
+    """Per-deck study limits, the hour at which the study day rolls over, and the scheduler:
+    SM-2 or FSRS, with FSRS's desired retention and fitted parameters (None: defaults)."""
 
     new_per_day: int = DEFAULT_NEW_PER_DAY
     reviews_per_day: int = DEFAULT_REVIEWS_PER_DAY
     day_start_hour: int = DEFAULT_DAY_START_HOUR
+    scheduler: str = DEFAULT_SCHEDULER
+    desired_retention: float = DEFAULT_DESIRED_RETENTION
+    fsrs_params: tuple[float, ...] | None = None
+
+    @property
+    def fsrs(self) -> FSRSSettings:
+        return FSRSSettings(self.fsrs_params, self.desired_retention)
 
     def problem(self) -> str | None:
         """Why these settings cannot be a deck's (one sentence), or None if they can."""
@@ -220,9 +297,12 @@ class DeckSettings:
             problem = setting.check(getattr(self, setting.name))
             if problem is not None:
                 return problem
+        if self.fsrs_params is not None:
+            return parameters_problem(self.fsrs_params)
         return None
 
-    def to_dict(self) -> dict[str, int]:
+    def to_dict(self) -> dict[str, int | float | str]:
+        """The settings a learner sets (`DECK_SETTINGS`), by name."""
         return {setting.name: getattr(self, setting.name) for setting in DECK_SETTINGS}
 
 
@@ -236,7 +316,13 @@ class Deck:
 
 @dataclass(frozen=True)
 class DeckCounts:
-    """What `studyapp decks` shows for one deck."""
+    """What home and `studyapp decks` show for one deck.
+
+    `new` and `due` are what a review started now would show: the cards not yet studied and
+    the reviews due, each within what is left of the deck's daily limit. `learning` counts
+    the cards in today's drill (rated below 4 today, shown again); `unseen` every card not
+    yet studied, whatever the limit.
+    """
 
     name: str
     total: int
@@ -244,6 +330,7 @@ class DeckCounts:
     due: int
     learning: int
     suspended: int = 0
+    unseen: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -252,6 +339,7 @@ class DeckCounts:
             "new": self.new,
             "due": self.due,
             "learning": self.learning,
+            "unseen": self.unseen,
         }
 
 
@@ -265,9 +353,12 @@ class Review:
     study_day: date
     rating: int
     duration_ms: int
-    kind: str  # "new", "review", "relearn" or "drill" (a same-day repeat that changes nothing)
+    kind: str  # one of REVIEW_KINDS
     before: SM2State
     after: SM2State
+    memory_before: FSRSMemory | None = None  # FSRS memory around the rating, if it had one
+    memory_after: FSRSMemory | None = None
+    imported: bool = False  # brought in from another app's history
 
 
 @dataclass(frozen=True)
@@ -286,6 +377,7 @@ class Card:
     suspended: bool = False
     buried_until: date | None = None
     position: int = 0
+    memory: FSRSMemory | None = None  # FSRS memory state, once the card has one
 
     @property
     def is_leech(self) -> bool:

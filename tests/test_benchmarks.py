@@ -38,3 +38,32 @@ def test_a_small_benchmark_run_prints_every_row(tmp_path: Path) -> None:
         "export 300 cards to apkg",
     ]
     assert (ROOT / "README.md").read_text(encoding="utf-8") == before  # a partial run
+
+
+def test_a_small_benchmark_run_on_postgresql_prints_its_rows_or_says_why_not(
+    tmp_path: Path,
+) -> None:
+    from benchmarks import postgres
+
+    parts = ["--only", "postgres", "--only", "rating", "--only", "import"]
+    result = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "--cards", "300", "--reviews", "2000"]
+        + ["--ratings", "20", "--work", str(tmp_path), *parts],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr
+    rows = [line for line in result.stdout.splitlines() if line.startswith("| ")][1:]
+    what = [row.split(" | ")[0].lstrip("| ") for row in rows if "PostgreSQL" in row]
+    if postgres.find_binaries() is None:
+        assert what == ["PostgreSQL rows"] and "skipped: no PostgreSQL server" in rows[-1]
+        return
+    assert what == [
+        "PostgreSQL: rating to next card, p50 (20 ratings)",
+        "PostgreSQL: rating to next card, p99 (20 ratings)",
+        "PostgreSQL: import 300 CSV cards",
+        "PostgreSQL: import 300 CSV cards, against the same table",
+    ]
+    assert "same server" in rows[-2]

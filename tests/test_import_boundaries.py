@@ -94,3 +94,23 @@ def test_the_first_screen_is_read_without_loading_sqlalchemy(tmp_path: Path) -> 
     """
     )
     assert loaded_after(rated, "sqlalchemy") == ["sqlalchemy"]
+
+
+def test_fitting_and_evaluating_fsrs_leave_torch_to_the_worker(tmp_path: Path) -> None:
+    # The optimizer needs torch and pandas; the fit runs in a worker process, so the
+    # command's own process (or the TUI's) never loads them, nor the optimizer module.
+    code = f"""
+        import contextlib, io, json
+        from studyapp.cli import main
+        from studyapp.services.scheduler import evaluate_history
+        from tests.services.learners import simulate
+
+        if __name__ == "__main__":
+            evaluation = evaluate_history(simulate(120, 120, seed=3), "simulated")
+            assert evaluation.fitted
+            db = {str(tmp_path / "c.db")!r}
+            with contextlib.redirect_stdout(io.StringIO()):
+                assert main(["scheduler", "optimize", "--db", db]) == 0
+                assert main(["deck", "D", "--scheduler", "fsrs", "--db", db]) == 2
+    """
+    assert loaded_after(code, "torch", "pandas", "fsrs.optimizer") == []

@@ -1,7 +1,8 @@
 """`studyapp backup` and `studyapp restore PATH`: a copy of the collection by hand, and back.
 
-These open the collection file without upgrading it, so a collection that this version
-cannot open (made by a newer version, or damaged) can still be backed up or replaced.
+These open a collection file without upgrading it, so a collection that this version cannot
+open (made by a newer version, or damaged) can still be backed up or replaced. A collection on
+a database server is backed up as a JSON backup, and restored from one.
 """
 
 from __future__ import annotations
@@ -24,7 +25,9 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
         description="Make a consistent copy of the collection, even while studyapp is open. "
         "By default it goes into the backups folder next to the collection, where the "
         "automatic backups made before imports and upgrades also are (only the last few of "
-        "those are kept; backups made with this command stay until you delete them).",
+        "those are kept; backups made with this command stay until you delete them). A "
+        "collection on a database server is written as a JSON backup (as `export --format "
+        "json` writes it) into the backups folder of this machine's user data folder.",
     )
     backup.add_argument(
         "--output",
@@ -41,19 +44,25 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
         parents=[common],
         help="replace the collection with a backup",
         description="Replace the collection with a backup made by `studyapp backup` or "
-        "automatically. The file must be a studyapp collection this version can open. The "
-        "collection as it was is saved in the backups folder first. Fails if another "
-        "studyapp keeps writing to the collection.",
+        "automatically. The file must be a studyapp collection this version can open (on a "
+        "database server: a JSON backup, from `studyapp backup` or `export --format json`). "
+        "The collection as it was is saved in the backups folder first. Nothing changes if "
+        "any part of the file cannot be restored. Fails if another studyapp keeps writing "
+        "to the collection.",
     )
     restore.add_argument("path", metavar="PATH", type=Path, help="the backup file to restore")
     restore.set_defaults(handler=run_restore)
 
 
-def _service(args: argparse.Namespace) -> BackupService:
-    from studyapp.db import Store, resolve_url
+def _service(args: argparse.Namespace, restoring: bool = False) -> BackupService:
+    from studyapp.db import Store, open_store, resolve_url
+    from studyapp.db.server import is_server_url
     from studyapp.services.backups import BackupService
 
-    return BackupService(Store(resolve_url(args.db)))
+    url = resolve_url(args.db)
+    if is_server_url(url):  # read (and restored) through the models: opened as any command
+        return BackupService(open_store(url, read_only=not restoring))
+    return BackupService(Store(url))
 
 
 def run_backup(args: argparse.Namespace) -> int:
@@ -70,7 +79,7 @@ def run_backup(args: argparse.Namespace) -> int:
 
 
 def run_restore(args: argparse.Namespace) -> int:
-    done = _service(args).restore(args.path)
+    done = _service(args, restoring=True).restore(args.path)
     say(f"Restored {done.collection} from {done.source}.")
     if done.saved is not None:
         say(f"The collection as it was is saved in {done.saved}")

@@ -216,7 +216,18 @@ def export_card(detail: CardDetail) -> ExportCard:
 
     card = detail.card
     reviews = tuple(
-        ReviewDraft(r.at, r.study_day, r.rating, r.duration_ms, r.kind, r.before, r.after)
+        ReviewDraft(
+            r.at,
+            r.study_day,
+            r.rating,
+            r.duration_ms,
+            r.kind,
+            r.before,
+            r.after,
+            r.memory_before,
+            r.memory_after,
+            r.imported,
+        )
         for r in detail.history
     )
     return ExportCard(
@@ -230,6 +241,7 @@ def export_card(detail: CardDetail) -> ExportCard:
         reviews,
         card.suspended,
         card.position,
+        card.memory,
     )
 
 

@@ -22,7 +22,12 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
     init.set_defaults(handler=run_init)
 
     decks = commands.add_parser(
-        "decks", parents=[common], help="decks with total / new / due-today / learning counts"
+        "decks",
+        parents=[common],
+        help="decks with today's new / due / learning counts, unseen and total cards",
+        description="Each deck's counts: new and due are what a review started now shows "
+        "(within what is left of the daily limits), learning the cards in today's drill "
+        "(rated below 4, shown again today), unseen every card not yet studied.",
     )
     decks.add_argument("--json", action="store_true", help="print JSON")
     decks.set_defaults(handler=run_decks)
@@ -86,9 +91,9 @@ def run_decks(args: argparse.Namespace) -> int:
             "`studyapp init` the bundled deck."
         )
         return 0
-    rows = [[c.name, c.total, c.new, c.due, c.learning] for c in counts]
-    rows.append(["All decks", *(sum(r[i] for r in rows) for i in range(1, 5))])
-    print_table(["Deck", "Total", "New", "Due", "Learning"], rows, footer=True)
+    rows = [[c.name, c.new, c.due, c.learning, c.unseen, c.total] for c in counts]
+    rows.append(["All decks", *(sum(r[i] for r in rows) for i in range(1, 6))])
+    print_table(["Deck", "New", "Due", "Learning", "Unseen", "Total"], rows, footer=True)
     return 0
 
 
@@ -104,7 +109,7 @@ def run_stats(args: argparse.Namespace) -> int:
     rate = stats.retention.rate
     rate30 = stats.retention_30d.rate
     say(f"Statistics for {scope} on {stats.today.isoformat()}")
-    print(f"  cards: {stats.cards} ({stats.new} new, {stats.suspended} suspended)")
+    print(f"  cards: {stats.cards} ({stats.new} unseen, {stats.suspended} suspended)")
     today_count = stats.reviews_per_day.get(stats.today, 0)
     print(f"  reviews: {stats.total_reviews} in all, {today_count} today")
     print(f"  streak: {stats.streak} day{'s' if stats.streak != 1 else ''}")

@@ -1,7 +1,8 @@
 """`studyapp deck NAME`: a deck's options and counts; create, rename, delete it, set options.
 
-The options come from `studyapp.model.DECK_SETTINGS`, as the deck options screen's fields
-do, so a new per-deck setting appears here by being listed there.
+The options (daily limits, day-start hour, scheduler and desired retention) come from
+`studyapp.model.DECK_SETTINGS`, as the deck options screen's fields do, so a new per-deck
+setting appears here by being listed there.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from studyapp.model import DECK_SETTINGS
 
 if TYPE_CHECKING:
     from studyapp.services.decks import DeckDetail
+    from studyapp.services.scheduler import SwitchReport
 
 
 def register(commands: Any, common: argparse.ArgumentParser) -> None:
@@ -25,8 +27,11 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
         description="With no option, show a deck's options and today's counts. --create "
         "makes a new, empty deck; --rename gives it another name (its cards, history and "
         "options stay); --delete deletes it with its cards and their review history, after "
-        "a backup. The option flags change its daily limits and the hour its study day "
-        "starts, alone or with --create or --rename.",
+        "a backup. The option flags change its daily limits, the hour its study day "
+        "starts, its scheduler and FSRS's desired retention, alone or with --create or "
+        "--rename. Switching to FSRS gives every card an FSRS memory state computed from "
+        "its review log; due dates stay as they are. Switching back to SM-2 continues from "
+        "each card's current interval.",
     )
     deck.add_argument("name", metavar="NAME", help="the deck")
     action = deck.add_mutually_exclusive_group()
@@ -42,15 +47,16 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
             setting.flag,
             dest=setting.name,
             metavar=setting.metavar,
-            help=f"{setting.help} ({setting.low:,}-{setting.high:,})",
+            choices=setting.choices or None,
+            help=f"{setting.help} ({setting.bounds})",
         )
     deck.add_argument("--json", action="store_true", help="print the deck as JSON")
     deck.set_defaults(handler=run_deck)
 
 
-def _changes(args: argparse.Namespace) -> dict[str, int]:
+def _changes(args: argparse.Namespace) -> dict[str, int | float | str]:
     """The options given, each read and checked; UserError names the first bad one."""
-    changes: dict[str, int] = {}
+    changes: dict[str, int | float | str] = {}
     for setting in DECK_SETTINGS:
         text = getattr(args, setting.name)
         if text is None:
@@ -97,16 +103,40 @@ def run_deck(args: argparse.Namespace) -> int:
         old = service.get(name).name
         name = service.rename(name, new).name
         done = f"Renamed deck {old!r} to {name!r}."
+    report = None
     if changes and not args.create:
-        service.update_settings(name, **changes)
+        report = service.update_settings(name, **changes).switch
         done = f"{done} Options saved.".strip()
     detail = service.detail(name)
     if args.json:
-        show(detail, as_json=True)
+        data = detail.to_dict()
+        if report is not None:
+            data |= {
+                "switched": report.switched,
+                "memory_from_log": report.from_log,
+                "memory_from_schedule": report.from_schedule,
+            }
+        print_json(data, indent=2, ensure_ascii=False)
         return 0
     say(done)
+    if report is not None:
+        say(switched(report))
     show(detail, as_json=False)
     return 0
+
+
+def switched(report: SwitchReport) -> str:
+    """What changing the scheduler or the desired retention did, in one sentence."""
+    if report.switched and report.scheduler == "fsrs":
+        return (
+            f"Deck {report.deck!r} now schedules with FSRS (desired retention "
+            f"{report.desired_retention:.2f}). Memory states: {report.from_log} cards from "
+            f"their review log, {report.from_schedule} from their interval; due dates are "
+            "unchanged."
+        )
+    if report.switched:
+        return f"Deck {report.deck!r} now schedules with SM-2, from each card's current interval."
+    return f"Deck {report.deck!r}: desired retention {report.desired_retention:.2f}."
 
 
 def show(detail: DeckDetail, as_json: bool) -> None:
@@ -120,10 +150,11 @@ def show(detail: DeckDetail, as_json: bool) -> None:
         f"  {total}: {counts.new} new, {counts.due} due today, {counts.learning} learning, "
         f"{counts.suspended} suspended",
     )
+    settings = detail.deck.settings
     width = max(len(s.label) for s in DECK_SETTINGS)
-    values = detail.deck.settings.to_dict()
     for setting in DECK_SETTINGS:
-        bounds = f"{setting.low:,} to {setting.high:,}"
-        print(
-            f"  {setting.label:<{width}}  {values[setting.name]:>7,}   ({setting.flag}, {bounds})"
-        )
+        value = setting.shown(getattr(settings, setting.name))
+        print(f"  {setting.label:<{width}}  {value:>7}   ({setting.flag}, {setting.bounds})")
+    if settings.scheduler == "fsrs":
+        fitted = "fitted" if settings.fsrs_params is not None else "default"
+        print(f"  {'FSRS parameters':<{width}}  {fitted:>7}   (studyapp scheduler optimize)")

@@ -34,7 +34,6 @@ CLAIM_HEADINGS = {
     "check": "Checks (identities verified on the run's numbers):",
 }
 # Told apart by shape when the plot has no colours.
-PLAIN_MARKERS = ("•", "x", "+", "o", "*", "#", "@", "%")
 
 
 def register(commands: Any, common: argparse.ArgumentParser) -> None:
@@ -156,7 +155,7 @@ def render_plot(result: DemoResult, colour: bool, width: int | None = None) -> s
     """The result's series as a plotext chart, or "" when there is nothing to draw."""
     import plotext as plt
 
-    from studyapp.demo_api.plot import plot_series
+    from studyapp.demo_api.plot import PLAIN_MARKERS, plot_series
 
     columns = width or min(shutil.get_terminal_size((80, 24)).columns, PLOT_MAX_WIDTH)
     plt.clear_figure()

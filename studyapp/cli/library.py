@@ -79,12 +79,16 @@ def _dry_run_library(args: argparse.Namespace) -> LibraryService:
     no collection yet (a dry run makes nothing, a collection file included)."""
     from studyapp.db import open_store
     from studyapp.db.location import collection_file, named_collection
+    from studyapp.errors import NoCollectionYet
     from studyapp.services.library import LibraryService
 
     path = collection_file(named_collection(args.db))
     if path is not None and not path.exists():
         return LibraryService(open_store("sqlite://"))
-    return _library(args)
+    try:
+        return LibraryService(open_store(args.db, create=False))
+    except NoCollectionYet:  # an empty database on a server
+        return LibraryService(open_store("sqlite://"))
 
 
 def run_import(args: argparse.Namespace) -> int:

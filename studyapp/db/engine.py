@@ -2,7 +2,8 @@
 
 This is the one module that knows about SQLite: WAL mode, a busy timeout, foreign keys,
 full synchronous commits, and `BEGIN IMMEDIATE` for units of work that write, so two processes
-on one collection queue up instead of failing halfway. Any other SQLAlchemy URL is used as is.
+on one collection queue up instead of failing halfway. A PostgreSQL URL gets the same rules
+from `studyapp.db.server`; any other SQLAlchemy URL is used as is.
 """
 
 from __future__ import annotations
@@ -42,16 +43,19 @@ def resolve_url(db: str | None = None) -> str:
 
 def check_url(value: str) -> None:
     """CollectionError unless `value` is a database URL this installation can open."""
+    from studyapp.db.server import engine_url, hide_password
+
     try:
-        url = make_url(value)
+        url = engine_url(value)
+        url.port  # noqa: B018  (a port that is not a number fails here, not at connect)
     except Exception:
-        raise CollectionError(f"{value} is not a valid database URL") from None
+        raise CollectionError(f"{hide_password(value)} is not a valid database URL") from None
     try:
         url.get_dialect().import_dbapi()
     except Exception:  # no such dialect, or its driver is not installed
         raise CollectionError(
             f"{url.drivername}:// databases are not supported by this installation: "
-            "give --db the path of an SQLite file"
+            "give --db the path of an SQLite file or a postgresql:// URL"
         ) from None
     path = sqlite_path(value)
     if path is not None:
@@ -67,7 +71,7 @@ def file_url(path: Path) -> str:
 def sqlite_path(url: str) -> Path | None:
     """The file behind an SQLite URL, or None for other databases and in-memory SQLite."""
     parsed = make_url(url)
-    if parsed.get_backend_name() != "sqlite":
+    if parsed.drivername.split("+")[0] != "sqlite":
         return None
     database = parsed.database
     if not database or database == ":memory:" or database.startswith("file:"):
@@ -77,7 +81,11 @@ def sqlite_path(url: str) -> Path | None:
 
 def make_engine(url: str, busy_timeout_s: float = DEFAULT_BUSY_TIMEOUT_S) -> Engine:
     """An engine with the collection's connection settings."""
+    from studyapp.db.server import is_server_url, make_server_engine
+
     parsed = make_url(url)
+    if is_server_url(parsed):
+        return make_server_engine(url, busy_timeout_s)
     if parsed.get_backend_name() != "sqlite":
         return create_engine(url, pool_pre_ping=True)
 

@@ -146,6 +146,20 @@ def explain(exc: BaseException, where: str) -> str:
     return f"{where}: the database failed: {detail}"
 
 
+def describe(exc: BaseException, where: str) -> str:
+    """One sentence for a database failure from SQLAlchemy, sqlite3 or a server."""
+    cause = getattr(exc, "orig", None) or exc
+    if type(cause).__module__.startswith("psycopg"):
+        from studyapp.db.server import explain as explain_server
+
+        said = explain_server(exc, where)
+        if said is not None:
+            return said
+    if isinstance(cause, sqlite3.OperationalError) or not isinstance(cause, sqlite3.Error):
+        return explain(exc, where)
+    return f"{where}: the database failed: {cause}"
+
+
 def _read_only_folder(where: str) -> Path | None:
     """The folder of an existing collection file, if this process cannot write in it."""
     path = Path(where)

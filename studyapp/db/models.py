@@ -13,12 +13,14 @@ from sqlalchemy import (
     Boolean,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -49,6 +51,10 @@ class DeckRow(Base):
     reviews_per_day: Mapped[int] = mapped_column(Integer, default=DEFAULT_REVIEWS_PER_DAY)
     day_start_hour: Mapped[int] = mapped_column(Integer, default=DEFAULT_DAY_START_HOUR)
     created_at: Mapped[datetime] = mapped_column(DateTime)
+    # "sm2" or "fsrs"; the recall FSRS aims at; FSRS's 21 parameters as JSON (None: defaults).
+    scheduler: Mapped[str] = mapped_column(String(8), default="sm2", server_default="sm2")
+    desired_retention: Mapped[float] = mapped_column(Float, default=0.9, server_default="0.9")
+    fsrs_params: Mapped[str | None] = mapped_column(Text, nullable=True)
 
     cards: Mapped[list[CardRow]] = relationship(back_populates="deck")
 
@@ -86,6 +92,9 @@ class CardRow(Base):
     due: Mapped[date | None] = mapped_column(Date, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime)
     modified_at: Mapped[datetime] = mapped_column(DateTime)
+    # The FSRS memory state, None until the card has one (a new card, a deck never on FSRS).
+    stability: Mapped[float | None] = mapped_column(Float, nullable=True)
+    difficulty: Mapped[float | None] = mapped_column(Float, nullable=True)
 
     deck: Mapped[DeckRow] = relationship(back_populates="cards")
 
@@ -93,7 +102,8 @@ class CardRow(Base):
 class ReviewRow(Base):
     """One rating in the append-only review log, with the card's state before and after.
 
-    `at` is UTC; `study_day` is the local study day the rating counted for.
+    `at` is UTC; `study_day` is the local study day the rating counted for. `imported` marks
+    a review brought in from another app's history (an Anki package's review log).
     """
 
     __tablename__ = "reviews"
@@ -119,6 +129,11 @@ class ReviewRow(Base):
     repetitions_after: Mapped[int] = mapped_column(Integer)
     lapses_after: Mapped[int] = mapped_column(Integer)
     due_after: Mapped[date | None] = mapped_column(Date, nullable=True)
+    imported: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    stability_before: Mapped[float | None] = mapped_column(Float, nullable=True)
+    difficulty_before: Mapped[float | None] = mapped_column(Float, nullable=True)
+    stability_after: Mapped[float | None] = mapped_column(Float, nullable=True)
+    difficulty_after: Mapped[float | None] = mapped_column(Float, nullable=True)
 
 
 class BundledChangeRow(Base):

@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from studyapp.model import Card, DemoLink
+from studyapp.model import Card, DeckSettings, DemoLink
 from studyapp.scheduling import SM2State
+from studyapp.scheduling.fsrs import FSRSMemory
 
 Rows = Callable[[str, Mapping[str, Any]], Sequence[Sequence[Any]]]
 """Runs one SQL statement with named parameters and returns its rows."""
@@ -38,6 +39,8 @@ CARD_COLUMN_NAMES = (
     "suspended",
     "buried_until",
     "position",
+    "stability",
+    "difficulty",
 )
 
 
@@ -62,10 +65,24 @@ def demo_from_db(demo_id: str | None, params: str | None) -> DemoLink | None:
     return DemoLink(demo_id, json.loads(params) if params else {})
 
 
+def memory_from_db(stability: float | None, difficulty: float | None) -> FSRSMemory | None:
+    if stability is None or difficulty is None:
+        return None
+    return FSRSMemory(float(stability), float(difficulty))
+
+
+def params_from_db(text: str | None) -> tuple[float, ...] | None:
+    """A deck's fitted FSRS parameters, stored as a JSON list (None: the defaults)."""
+    if not text:
+        return None
+    return tuple(float(value) for value in json.loads(text))
+
+
 def card_from_row(row: Sequence[Any], deck: str) -> Card:
     """A card from a row of the card columns (read without ORM objects)."""
     (cid, uid, front, back, tags, source, demo_id, demo_params) = row[:8]
     (ease, reps, interval, due, lapses, suspended, buried, position) = row[8:16]
+    stability, difficulty = row[16:18]
     return Card(
         id=cid,
         uid=uid,
@@ -79,23 +96,30 @@ def card_from_row(row: Sequence[Any], deck: str) -> Card:
         suspended=bool(suspended),
         buried_until=day_of(buried),
         position=position,
+        memory=memory_from_db(stability, difficulty),
     )
 
 
 @dataclass(frozen=True)
 class StudyCard:
-    """A card read for study: the card, its tags as stored, and its deck's day-start hour."""
+    """A card read for study: the card, its tags as stored, and its deck's settings (the
+    day-start hour and the scheduler among them)."""
 
     card: Card
     tags_text: str
-    day_start_hour: int
+    settings: DeckSettings
+
+    @property
+    def day_start_hour(self) -> int:
+        return self.settings.day_start_hour
 
 
 _STUDY_CARD = (
     "SELECT "
     + ", ".join(f'c."{name}"' for name in CARD_COLUMN_NAMES)
-    + ", d.name, d.day_start_hour FROM cards AS c JOIN decks AS d ON d.id = c.deck_id"
-    " WHERE c.id = :card_id"
+    + ", d.name, d.new_per_day, d.reviews_per_day, d.day_start_hour, d.scheduler,"
+    " d.desired_retention, d.fsrs_params"
+    " FROM cards AS c JOIN decks AS d ON d.id = c.deck_id WHERE c.id = :card_id"
 )
 
 
@@ -105,8 +129,16 @@ def study_card(rows: Rows, card_id: int) -> StudyCard | None:
     if not found:
         return None
     row = found[0]
-    deck, hour = row[len(CARD_COLUMN_NAMES) :]
-    return StudyCard(card_from_row(row, deck), row[4], hour)
+    deck, new, reviews, hour, scheduler, retention, params = row[len(CARD_COLUMN_NAMES) :]
+    settings = DeckSettings(
+        new_per_day=new,
+        reviews_per_day=reviews,
+        day_start_hour=hour,
+        scheduler=scheduler,
+        desired_retention=float(retention),
+        fsrs_params=params_from_db(params),
+    )
+    return StudyCard(card_from_row(row, deck), row[4], settings)
 
 
 def has_cards(rows: Rows) -> bool:

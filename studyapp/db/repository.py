@@ -35,6 +35,8 @@ from studyapp.db.reads import (
     CARD_COLUMN_NAMES,
     card_from_row,
     demo_from_db,
+    memory_from_db,
+    params_from_db,
     tags_from_db,
 )
 from studyapp.errors import UserError
@@ -49,6 +51,7 @@ from studyapp.model import (
     normalize_tags,
 )
 from studyapp.scheduling import SM2State
+from studyapp.scheduling.fsrs import FSRSMemory
 
 
 def utc_naive(moment: datetime) -> datetime:
@@ -148,6 +151,18 @@ def _after(row: ReviewRow) -> SM2State:
     )
 
 
+def params_to_db(params: Sequence[float] | None) -> str | None:
+    return json.dumps(list(params)) if params is not None else None
+
+
+def memory_values(memory: FSRSMemory | None, suffix: str = "") -> dict[str, float | None]:
+    """An FSRS memory state as the columns that hold it (on a card, or `_before`/`_after`)."""
+    return {
+        f"stability{suffix}": memory.stability if memory else None,
+        f"difficulty{suffix}": memory.difficulty if memory else None,
+    }
+
+
 def review_values(
     card_id: int,
     at: datetime,
@@ -157,9 +172,15 @@ def review_values(
     kind: str,
     before: SM2State,
     after: SM2State,
+    memory_before: FSRSMemory | None = None,
+    memory_after: FSRSMemory | None = None,
+    imported: bool = False,
 ) -> dict[str, Any]:
     """A review log row as plain column values (for bulk inserts)."""
     return {
+        **memory_values(memory_before, "_before"),
+        **memory_values(memory_after, "_after"),
+        "imported": imported,
         "card_id": card_id,
         "at": utc_naive(at),
         "study_day": study_day,
@@ -190,6 +211,9 @@ def to_review(row: ReviewRow) -> Review:
         kind=row.kind,
         before=_before(row),
         after=_after(row),
+        memory_before=memory_from_db(row.stability_before, row.difficulty_before),
+        memory_after=memory_from_db(row.stability_after, row.difficulty_after),
+        imported=row.imported,
     )
 
 
@@ -201,7 +225,10 @@ def to_deck(row: DeckRow) -> Deck:
         id=row.id,
         name=row.name,
         description=row.description,
-        settings=DeckSettings(**{s.name: getattr(row, s.name) for s in DECK_SETTINGS}),
+        settings=DeckSettings(
+            **{s.name: getattr(row, s.name) for s in DECK_SETTINGS},
+            fsrs_params=params_from_db(row.fsrs_params),
+        ),
     )
 
 
@@ -219,6 +246,7 @@ def to_card(row: CardRow, deck_name: str) -> Card:
         suspended=row.suspended,
         buried_until=row.buried_until,
         position=row.position,
+        memory=memory_from_db(row.stability, row.difficulty),
     )
 
 
@@ -334,6 +362,9 @@ def insert_review(session: Session, values: Mapping[str, Any]) -> Review:
             values["due_after"],
             values["lapses_after"],
         ),
+        memory_before=memory_from_db(values["stability_before"], values["difficulty_before"]),
+        memory_after=memory_from_db(values["stability_after"], values["difficulty_after"]),
+        imported=values["imported"],
     )
 
 
@@ -364,6 +395,20 @@ def reviews_of(session: Session, card_id: int) -> list[Review]:
         select(ReviewRow).where(ReviewRow.card_id == card_id).order_by(ReviewRow.id)
     )
     return [to_review(r) for r in rows]
+
+
+def stored_review(session: Session, card_id: int, at: datetime, rating: int) -> Review | None:
+    """The review of `card_id` logged at `at` with `rating`, if it is in the log."""
+    row = session.scalar(
+        select(ReviewRow)
+        .where(
+            ReviewRow.card_id == card_id,
+            ReviewRow.at == utc_naive(at),
+            ReviewRow.rating == rating,
+        )
+        .limit(1)
+    )
+    return to_review(row) if row is not None else None
 
 
 def has_state_change_on(session: Session, card_id: int, day: date) -> bool:

@@ -15,9 +15,9 @@ from sqlalchemy import Connection, Engine, inspect, text
 from sqlalchemy.exc import DatabaseError, OperationalError
 
 from studyapp.db.engine import IMMEDIATE
-from studyapp.db.location import explain
+from studyapp.db.location import describe
 from studyapp.db.revisions import HEAD, REVISIONS
-from studyapp.errors import CollectionError, NewerCollectionError
+from studyapp.errors import CollectionError, NewerCollectionError, NoCollectionYet
 
 __all__ = ["HEAD", "REVISIONS", "current_revision", "ensure_schema", "upgrade_to_head"]
 
@@ -62,12 +62,16 @@ def _create(conn: Connection) -> None:
 
 
 def ensure_schema(
-    engine: Engine, where: str, before_migration: Callable[[], object] | None = None
+    engine: Engine,
+    where: str,
+    before_migration: Callable[[], object] | None = None,
+    create: bool = True,
 ) -> bool:
     """Bring the collection to the current schema. Returns True if a migration ran.
 
     `where` names the collection in messages; `before_migration` makes a backup before an
-    existing collection is changed.
+    existing collection is changed. `create=False` refuses an empty database instead of
+    making a collection in it.
     """
     try:
         with engine.connect() as conn:
@@ -75,12 +79,14 @@ def ensure_schema(
     except CollectionError as exc:
         raise CollectionError(f"{where} cannot be opened: {exc.message}") from None
     except OperationalError as exc:
-        raise CollectionError(explain(exc, where)) from None
+        raise CollectionError(describe(exc, where)) from None
     except DatabaseError as exc:
-        raise CollectionError(f"{where} is not a studyapp collection ({_reason(exc)})") from None
+        raise CollectionError(_not_a_collection(exc, where)) from None
     if revision == HEAD:
         return False
     _check_known(revision, where)
+    if revision is None and not create:
+        raise NoCollectionYet(f"{where} holds no collection yet: `studyapp init` makes one there")
     if revision is not None and before_migration is not None:
         before_migration()
     try:
@@ -96,8 +102,10 @@ def ensure_schema(
             else:
                 _upgrade(conn)
     except OperationalError as exc:
-        raise CollectionError(explain(exc, where)) from None
+        raise CollectionError(describe(exc, where)) from None
     except DatabaseError as exc:
+        if _from_server(exc):
+            raise CollectionError(describe(exc, where)) from None
         raise CollectionError(f"{where} could not be set up: {_reason(exc)}") from None
     return True
 
@@ -116,6 +124,16 @@ def _check_known(revision: str | None, where: str) -> None:
             f"{where} was made by a newer version of studyapp (schema {revision}); "
             "upgrade studyapp to open it"
         )
+
+
+def _from_server(exc: DatabaseError) -> bool:
+    return type(exc.orig).__module__.startswith("psycopg")
+
+
+def _not_a_collection(exc: DatabaseError, where: str) -> str:
+    if _from_server(exc):
+        return describe(exc, where)
+    return f"{where} is not a studyapp collection ({_reason(exc)})"
 
 
 def _reason(exc: DatabaseError) -> str:

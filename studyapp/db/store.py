@@ -21,6 +21,7 @@ import secrets
 import sqlite3
 import threading
 import time
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -33,13 +34,14 @@ from studyapp.db.location import (
     busy_timeout_from_env,
     collection_file,
     connect_read_only,
+    describe,
     explain,
     named_collection,
 )
 from studyapp.db.location import read_only_uri as read_only_uri  # where callers found it
 from studyapp.db.reads import Rows
 from studyapp.db.revisions import HEAD, file_is_at_head
-from studyapp.errors import CollectionError, CollectionReplacedError, UserError
+from studyapp.errors import CollectionError, CollectionReplacedError, UnconfirmedWrite, UserError
 from studyapp.files import COMPANIONS, WriteError, remove_leftovers, replacing
 
 if TYPE_CHECKING:
@@ -90,8 +92,6 @@ class Store:
         the file so that it cannot create or change it, even in a read-only folder."""
         if (url is None) == (path is None):
             raise TypeError("a Store needs a url or a path")
-        if read_only and path is None:
-            raise TypeError("a read-only Store needs a path")
         self.read_only = read_only
         if url is not None:
             from studyapp.db.engine import sqlite_path
@@ -140,15 +140,22 @@ class Store:
 
                 from studyapp.db.engine import IMMEDIATE, make_engine, make_read_only_engine
 
-                if self.read_only:
-                    assert self.path is not None
+                if self.read_only and self.path is not None:
                     engine = make_read_only_engine(self.path, self.busy_timeout_s)
                 else:
                     engine = make_engine(self.url, self.busy_timeout_s)
+                reader = engine
+                if self.path is None and engine.dialect.name == "postgresql":
+                    from studyapp.db.server import READ_OPTIONS
+
+                    reader = engine.execution_options(**READ_OPTIONS)
                 writer = engine.execution_options(**{IMMEDIATE: True})
+                # A store dropped without `dispose()` still closes its connections (a
+                # server counts them).
+                weakref.finalize(self, engine.dispose)
                 made = (
                     engine,
-                    sessionmaker(engine, expire_on_commit=False),
+                    sessionmaker(reader, expire_on_commit=False),
                     sessionmaker(writer, expire_on_commit=False),
                 )
                 self._made = made
@@ -180,9 +187,34 @@ class Store:
         """
         if self.read_only:
             raise CollectionError(f"{self.where} was opened for reading only")
-        with self._errors(), self._orm()[2]() as session, session.begin():
-            self._check_identity(rows_in(session))  # under the write lock, in this transaction
-            yield session
+        with self._errors(), self._orm()[2]() as session:
+            session.begin()
+            try:
+                self._check_identity(rows_in(session))  # under the write lock, in this transaction
+                yield session
+            except BaseException:
+                session.rollback()
+                raise
+            self._commit(session)
+
+    def _commit(self, session: Session) -> None:
+        """Commit; a server lost during the commit is an `UnconfirmedWrite`, since the
+        change may have been stored before the answer was lost."""
+        from sqlalchemy.exc import DBAPIError
+
+        try:
+            session.commit()
+        except DBAPIError as exc:
+            if self.path is None:
+                from studyapp.db.server import is_disconnect
+
+                if is_disconnect(exc):
+                    raise UnconfirmedWrite(
+                        f"{self.where}: the connection to the server was lost while saving, "
+                        "so the change may or may not have been stored; check once the server "
+                        "is back"
+                    ) from None
+            raise
 
     # --- which collection this is -----------------------------------------------------------
 
@@ -269,10 +301,8 @@ class Store:
 
         try:
             yield
-        except OperationalError as exc:
-            raise CollectionError(explain(exc, self.where)) from None
-        except DatabaseError as exc:
-            raise CollectionError(f"{self.where}: the database failed: {exc.orig}") from None
+        except (OperationalError, DatabaseError) as exc:
+            raise CollectionError(describe(exc, self.where)) from None
 
     def backup(self, reason: str, folder: Path | None = None) -> Path | None:
         """Copy the collection file aside before a risky change; keeps the last few.
@@ -488,13 +518,19 @@ def _stamp_new(store: Store) -> None:
 
 
 def open_store(
-    db: str | None = None, busy_timeout_s: float | None = None, *, read_only: bool = False
+    db: str | None = None,
+    busy_timeout_s: float | None = None,
+    *,
+    read_only: bool = False,
+    create: bool = True,
 ) -> Store:
     """Open (creating or upgrading as needed) the collection named by `db`, the env or default.
 
     `read_only` is for commands that only read: a collection file that is not there is an
     error, not made (nor its folder), and one at the current schema is opened so that it
-    cannot be changed, even in a read-only folder.
+    cannot be changed, even in a read-only folder; an empty database on a server is an error
+    too. `create=False` makes an empty database on a server `NoCollectionYet` instead of a
+    new collection.
     """
     if busy_timeout_s is None:
         busy_timeout_s = busy_timeout_from_env()
@@ -511,11 +547,18 @@ def open_store(
 
     from studyapp.db.engine import resolve_url
     from studyapp.db.schema import ensure_schema
+    from studyapp.db.server import is_server_url
 
-    store = Store(resolve_url(db), busy_timeout_s)
+    url = resolve_url(db)
+    # A database server read by a command that only reads is not set up by it; an SQLite
+    # file that needs the full open is upgraded (or refused) as for any command.
+    store = Store(url, busy_timeout_s, read_only=read_only and is_server_url(url))
     try:
         created = ensure_schema(
-            store.engine, store.where, before_migration=lambda: store.backup("migration")
+            store.engine,
+            store.where,
+            before_migration=lambda: store.backup("migration"),
+            create=create and not store.read_only,
         )
     except BaseException:
         store.dispose()

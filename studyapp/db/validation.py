@@ -21,6 +21,17 @@ from typing import Any
 from studyapp.db.models import Base
 from studyapp.model import BUNDLED_CHANGE_KINDS, REVIEW_KINDS
 from studyapp.scheduling import MAX_INTERVAL, MIN_EASE_CENTS
+from studyapp.scheduling.fsrs import (
+    MAX_DESIRED_RETENTION,
+    MAX_DIFFICULTY,
+    MAX_STABILITY,
+    MIN_DESIRED_RETENTION,
+    MIN_DIFFICULTY,
+    MIN_STABILITY,
+    PARAMETER_COUNT,
+    SCHEDULERS,
+    parameters_problem,
+)
 
 # Integer columns are 32-bit in the databases other than SQLite that the models also serve.
 MAX_INT = 2**31 - 1
@@ -123,6 +134,34 @@ def _moment(value: str) -> object:
     return parsed
 
 
+def number(name: str, low: float, high: float, nullable: bool = False) -> Column:
+    """A real number from `low` to `high` (SQLite may keep a whole one as an integer)."""
+    return Column(
+        name,
+        f"a number from {low:g} to {high:g}",
+        f"typeof({{c}}) NOT IN ('real', 'integer') OR {{c}} < {low!r} OR {{c}} > {high!r}",
+        nullable=nullable,
+    )
+
+
+def parameter_list(name: str) -> Column:
+    """FSRS parameters as the app reads them back: a JSON list of 21 numbers in bounds."""
+    return Column(
+        name,
+        f"a JSON list of {PARAMETER_COUNT} FSRS parameters within their bounds",
+        "typeof({c}) != 'text'",
+        parse=_parameter_list,
+        nullable=True,
+    )
+
+
+def _parameter_list(value: str) -> object:
+    parsed = json.loads(value)
+    if not isinstance(parsed, list) or parameters_problem(parsed) is not None:
+        raise ValueError("not FSRS parameters")
+    return parsed
+
+
 def json_object(name: str, nullable: bool = False) -> Column:
     return Column(
         name, "a JSON object", "typeof({c}) != 'text'", parse=_json_object, nullable=nullable
@@ -152,6 +191,14 @@ def _state(suffix: str = "") -> list[Column]:
     ]
 
 
+def _memory(suffix: str = "") -> list[Column]:
+    """A card's FSRS memory state (null until it has one): on the card, or around a review."""
+    return [
+        number(f"stability{suffix}", MIN_STABILITY, MAX_STABILITY, nullable=True),
+        number(f"difficulty{suffix}", MIN_DIFFICULTY, MAX_DIFFICULTY, nullable=True),
+    ]
+
+
 RULES: dict[str, list[Column]] = {
     "collection_info": [text("key", blank=False), text("value")],
     "decks": [
@@ -162,6 +209,9 @@ RULES: dict[str, list[Column]] = {
         integer("reviews_per_day", 0),
         integer("day_start_hour", 0, MAX_HOUR, says=f"an hour from 0 to {MAX_HOUR}"),
         moment("created_at"),
+        one_of("scheduler", SCHEDULERS),
+        number("desired_retention", MIN_DESIRED_RETENTION, MAX_DESIRED_RETENTION),
+        parameter_list("fsrs_params"),
     ],
     "cards": [
         integer("id", 1),
@@ -180,6 +230,7 @@ RULES: dict[str, list[Column]] = {
         *_state(),
         moment("created_at"),
         moment("modified_at"),
+        *_memory(),
     ],
     "reviews": [
         integer("id", 1),
@@ -191,6 +242,9 @@ RULES: dict[str, list[Column]] = {
         one_of("kind", REVIEW_KINDS),
         *_state("_before"),
         *_state("_after"),
+        boolean("imported"),
+        *_memory("_before"),
+        *_memory("_after"),
     ],
     "bundled_changes": [
         one_of("kind", BUNDLED_CHANGE_KINDS),

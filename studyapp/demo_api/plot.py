@@ -15,6 +15,9 @@ from studyapp.demo_api.result import PlotSpec
 from studyapp.terminal import one_line
 
 _MAX_LOG_TICKS = 6  # a log axis over more decades than this labels every few, 6 or 7 in all
+# Curve markers where there is no colour (NO_COLOR, a pipe): a shape each, in the plot and in
+# its legend.
+PLAIN_MARKERS = ("•", "x", "+", "o", "*", "#", "@", "%")
 
 
 def curve_points(value: Any) -> tuple[list[float], list[float]]:
@@ -27,18 +30,24 @@ def curve_points(value: Any) -> tuple[list[float], list[float]]:
     return [float(x) for x in range(len(ys))], ys
 
 
-def log_ticks(low: float, high: float) -> list[float]:
-    """Tick positions in log10 units: whole decades, or a few steps if the range is narrow.
+def log_ticks(low: float, high: float, max_ticks: int = _MAX_LOG_TICKS + 1) -> list[float]:
+    """Tick positions in log10 units for data from `low` to `high`: the whole decades within
+    it (or a little beyond: a twentieth of its span, at most half a decade), or a few even
+    steps if there are fewer than two; at most `max_ticks` of them (at least 2).
 
-    Over many decades every few of them, counted from the top one, so the labels stay apart
-    on a short axis.
+    A tick further outside the data would be drawn outside the plot, over its title. Over
+    many decades every few of them, counted from the top one, so the labels stay apart on a
+    short axis: two labels on one row of a short plot would run together ("0.011.0").
     """
-    decades = list(range(math.floor(low), math.ceil(high) + 1))
-    if len(decades) >= 3:
-        every = max(1, math.ceil((len(decades) - 1) / _MAX_LOG_TICKS))
+    max_ticks = max(2, max_ticks)
+    slack = min((high - low) / 20, 0.5)
+    decades = list(range(math.ceil(low - slack), math.floor(high + slack) + 1))
+    if len(decades) >= 2:
+        every = max(1, math.ceil((len(decades) - 1) / min(_MAX_LOG_TICKS, max_ticks - 1)))
         return [float(d) for d in decades[::-every][::-1]]
-    step = (high - low) / 4 or 1.0
-    return [low + i * step for i in range(5)]
+    steps = min(4, max_ticks - 1)
+    step = (high - low) / steps or 1.0
+    return [low + i * step for i in range(steps + 1)]
 
 
 def tick_label(log_value: float) -> str:
@@ -52,8 +61,14 @@ def plot_series(
     series: Mapping[str, Any],
     spec: PlotSpec | None,
     marker: Callable[[int], str | None] = lambda _: None,
+    max_ticks: int = _MAX_LOG_TICKS + 1,
+    color: Any = None,
 ) -> bool:
     """Draw every curve of `series` on `plt`; False if there was nothing to draw.
+
+    `max_ticks` bounds the ticks of a log y axis: about one every two rows of the plot.
+    `color`, when given, draws every curve in it (without colour they differ by marker, and
+    each stays as visible as the text).
 
     A log y axis is drawn as log10 of the values with ticks labelled in the values themselves
     (plotext's own log scale labels ticks with every digit, and re-applies itself on each
@@ -67,7 +82,8 @@ def plot_series(
             kept = [(x, math.log10(y)) for x, y in zip(xs, ys, strict=True) if y > 0]
             xs, ys = [x for x, _ in kept], [y for _, y in kept]
         if ys:
-            plt.plot(xs, ys, label=one_line(str(label)), marker=marker(i))
+            style = {} if color is None else {"color": color}
+            plt.plot(xs, ys, label=one_line(str(label)), marker=marker(i), **style)
             drawn += ys
     if not drawn:
         return False
@@ -77,6 +93,6 @@ def plot_series(
         plt.xlabel(one_line(spec.x_label))
         plt.ylabel(one_line(f"{spec.y_label} (log scale)" if log_y else spec.y_label))
     if log_y:
-        ticks = log_ticks(min(drawn), max(drawn))
+        ticks = log_ticks(min(drawn), max(drawn), max_ticks)
         plt.yticks(ticks, [tick_label(t) for t in ticks])
     return True

@@ -173,17 +173,14 @@ class DemoOutput:
     plot: PlotSpec = field(default_factory=PlotSpec)
     setup: str = ""
     answers: dict[str, Answer] = field(default_factory=dict)
-    # A fixed text that ignores the outcome; kept only until every demo derives its words
-    # from its claims.
-    fixed_takeaway: str = ""
 
     @property
     def takeaway(self) -> str:
-        return takeaway_of(self.claims) or self.fixed_takeaway
+        return takeaway_of(self.claims)
 
     @property
     def headline(self) -> str:
-        return headline_of(self.claims) or self.fixed_takeaway
+        return headline_of(self.claims)
 
 
 METRIC_DIGITS = 12
@@ -224,6 +221,23 @@ def non_finite_fields(output: DemoOutput) -> list[str]:
     if not _finite(output.table.rows):
         bad.append("table")
     return bad
+
+
+def claim_problems(output: DemoOutput) -> list[str]:
+    """What is wrong with a run's claims (empty when all is well).
+
+    A run makes at least one experiment, and every experiment carries a sentence for each
+    outcome, so the takeaway can always say what happened.
+    """
+    experiments = [c for c in output.claims if c.kind == "experiment"]
+    problems = [] if experiments else ["the run made no experiment"]
+    problems += [
+        f"experiment {c.text!r} lacks a sentence for when it "
+        + ("holds" if not c.lesson.strip() else "fails")
+        for c in experiments
+        if not (c.lesson.strip() and c.otherwise.strip())
+    ]
+    return problems
 
 
 def answer_problems(output: DemoOutput, questions: Sequence[Question]) -> list[str]:

@@ -42,6 +42,38 @@ class NoteType:
 class AnkiCard:
     ord: int
     deck_id: int
+    id: int = 0
+    type: int = 0  # 0 new, 1 learning, 2 review, 3 relearning
+    queue: int = 0  # -1 suspended, -2/-3 buried, 1 learning (due a time), 3 day-learning
+    due: int = 0  # new: position; review and day-learning: a day number; learning: a time
+    interval: int = 0  # days (review cards)
+    factor: int = 0  # ease in thousandths
+    lapses: int = 0
+    data: str = ""  # JSON: FSRS's memory state ("s", "d") when Anki's FSRS gave one
+
+
+@dataclass(frozen=True)
+class AnkiReview:
+    """One entry of Anki's review log: `id` is its time in milliseconds since the epoch."""
+
+    id: int
+    card_id: int
+    ease: int  # the button: 1 Again, 2 Hard, 3 Good, 4 Easy; 0 for a reschedule by hand
+    interval: int  # after it: days, or negative seconds while learning
+    last_interval: int
+    factor: int
+    time_ms: int
+    type: int  # 0 learning, 1 review, 2 relearning, 3 filtered, 4 manual, 5 rescheduled
+
+
+@dataclass(frozen=True)
+class Timing:
+    """What Anki needs to tell which day number is today in this collection."""
+
+    created: int  # seconds since the epoch
+    scheduler_version: int = 1
+    rollover_hour: int | None = None
+    creation_offset: int | None = None  # minutes west of UTC where it was created
 
 
 @dataclass(frozen=True)
@@ -59,6 +91,8 @@ class AnkiCollection:
     notetypes: dict[int, NoteType] = field(default_factory=dict)
     decks: dict[int, str] = field(default_factory=dict)
     notes: list[AnkiNote] = field(default_factory=list)
+    reviews: dict[int, list[AnkiReview]] = field(default_factory=dict)  # by card id, oldest first
+    timing: Timing = field(default_factory=lambda: Timing(0))
 
 
 def read_collection(connection: sqlite3.Connection) -> AnkiCollection:
@@ -69,9 +103,18 @@ def read_collection(connection: sqlite3.Connection) -> AnkiCollection:
         raise DamagedCollection(f"it has no {', '.join(sorted(missing))} table")
     if "notetypes" in tables:
         notetypes, decks = _current_schema(connection, tables)
+        timing = _current_timing(connection, tables)
     else:
         notetypes, decks = _legacy_schema(connection)
-    return AnkiCollection(notetypes=notetypes, decks=decks, notes=list(_notes(connection)))
+        timing = _legacy_timing(connection)
+    reviews = _reviews(connection) if "revlog" in tables else {}
+    return AnkiCollection(
+        notetypes=notetypes,
+        decks=decks,
+        notes=list(_notes(connection)),
+        reviews=reviews,
+        timing=timing,
+    )
 
 
 # Only real tables are read: a view could make a query run without end.
@@ -80,11 +123,28 @@ _TABLES = "SELECT name FROM sqlite_master WHERE type = 'table'"
 
 def _notes(connection: sqlite3.Connection) -> Iterator[AnkiNote]:
     cards: dict[int, list[AnkiCard]] = {}
-    for note_id, ord_, deck_id, original_deck in connection.execute(
-        "SELECT nid, ord, did, odid FROM cards ORDER BY nid, ord"
+    for row in connection.execute(
+        "SELECT nid, ord, did, odid, id, type, queue, due, odue, ivl, factor, lapses, data"
+        " FROM cards ORDER BY nid, ord"
     ):
+        note_id, ord_, deck_id, original_deck, card_id, kind, queue, due, original_due = row[:9]
+        interval, factor, lapses, data = row[9:]
         deck = _integer(original_deck) or _integer(deck_id)
-        cards.setdefault(_integer(note_id), []).append(AnkiCard(_integer(ord_), deck))
+        # A card in a filtered deck keeps its home deck's due day aside.
+        due = _integer(original_due) if _integer(original_deck) and original_due else due
+        card = AnkiCard(
+            _integer(ord_),
+            deck,
+            _integer(card_id),
+            _integer(kind),
+            _integer(queue),
+            _integer(due),
+            _integer(interval),
+            _integer(factor),
+            _integer(lapses),
+            _text(data),
+        )
+        cards.setdefault(_integer(note_id), []).append(card)
     for note_id, guid, notetype_id, tags, fields in connection.execute(
         "SELECT id, guid, mid, tags, flds FROM notes ORDER BY id"
     ):
@@ -97,6 +157,58 @@ def _notes(connection: sqlite3.Connection) -> Iterator[AnkiNote]:
             fields=tuple(_text(fields).split("\x1f")),
             cards=tuple(cards.get(nid, ())),
         )
+
+
+def _reviews(connection: sqlite3.Connection) -> dict[int, list[AnkiReview]]:
+    reviews: dict[int, list[AnkiReview]] = {}
+    for row in connection.execute(
+        "SELECT id, cid, ease, ivl, lastIvl, factor, time, type FROM revlog ORDER BY cid, id"
+    ):
+        review = AnkiReview(*(_integer(value) for value in row))
+        reviews.setdefault(review.card_id, []).append(review)
+    return reviews
+
+
+def _legacy_timing(connection: sqlite3.Connection) -> Timing:
+    row = connection.execute("SELECT crt, conf FROM col").fetchone()
+    if row is None:
+        return Timing(0)
+    try:
+        conf = json.loads(_text(row[1]) or "{}")
+    except (ValueError, RecursionError):
+        conf = {}
+    if not isinstance(conf, dict):
+        conf = {}
+    return _timing(_integer(row[0]), conf.get)
+
+
+def _current_timing(connection: sqlite3.Connection, tables: set[str]) -> Timing:
+    row = connection.execute("SELECT crt FROM col").fetchone()
+    settings: dict[str, Any] = {}
+    if "config" in tables:
+        for key, value in connection.execute(
+            "SELECT key, val FROM config WHERE key IN ('schedVer', 'rollover', 'creationOffset')"
+        ):
+            try:
+                settings[_text(key)] = json.loads(_text(value))
+            except (ValueError, RecursionError):
+                continue
+    # The current schema is only written by Anki versions that schedule with v2 or later.
+    settings.setdefault("schedVer", 2)
+    return _timing(_integer(row[0]) if row else 0, settings.get)
+
+
+def _timing(created: int, setting: Any) -> Timing:
+    def optional(name: str) -> int | None:
+        value = setting(name)
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+    return Timing(
+        created=created,
+        scheduler_version=optional("schedVer") or 1,
+        rollover_hour=optional("rollover"),
+        creation_offset=optional("creationOffset"),
+    )
 
 
 def _legacy_schema(

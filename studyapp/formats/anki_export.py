@@ -19,6 +19,14 @@ guids, so Anki still recognises notes imported from earlier exports; with its de
 import options it reports them as having a changed note type and leaves them as they are,
 and with "merge note types" it updates them onto the new note type.
 
+Each card goes with its schedule and review log, as Anki keeps them: a new card stays new;
+a reviewed one is a review card with its interval, ease, lapses and due day, and its log
+entries carry the button (ratings 1 and 2 are Again, 3 Hard, 4 Good, 5 Easy). Anki keeps
+review due days as a count of days since the collection was created and, on import, moves
+them by the difference between the package's day and its own, so a card due in 12 days
+here is due in 12 days there (when "Import any learning progress" is ticked). An FSRS memory
+state goes in the card's data, where Anki's own FSRS reads it.
+
 Card text is data: it is HTML-escaped, newlines become `<br>`, and leading or repeated
 spaces and tabs are written as character references, so `w[i] <- w[i] - lr` or `<tag>`
 reaches Anki (and comes back through our own import) exactly as written.
@@ -34,11 +42,26 @@ import sqlite3
 import time
 from collections.abc import Iterable, Sequence
 from contextlib import closing
+from datetime import date, datetime
 from typing import Any
 
-from studyapp.formats.base import ExportDeck
+from studyapp.formats.anki_collection import Timing
+from studyapp.formats.anki_schedule import days_elapsed
+from studyapp.formats.base import ExportCard, ExportDeck
 from studyapp.formats.package_zip import zip_archive
 from studyapp.model import normalize_tags
+from studyapp.scheduling import DEFAULT_DAY_START_HOUR, study_day
+
+# The package's creation time. Its days are counted as Anki's v2 scheduler counts them:
+# local days since then, rolling over at 04:00 (a v1 package would have Anki convert its
+# learning log entries' buttons as v1's three-button learning steps).
+CREATED = 1_411_124_400
+ROLLOVER_HOUR = 4
+# Our ratings onto Anki's buttons (1 Again, 2 Hard, 3 Good, 4 Easy).
+ANKI_BUTTON = {1: 1, 2: 1, 3: 2, 4: 3, 5: 4}
+# A review's kind as Anki's log type (0 learning, 1 review, 2 relearning).
+_REVLOG_TYPE = {"new": 0, "review": 1, "relearn": 2}
+MAX_REVIEW_TIME_MS = 60_000  # Anki counts at most a minute on a card
 
 # Fixed forever: Anki recognises the note type by this id across exports.
 MODEL_ID = 1_275_038_282
@@ -185,8 +208,10 @@ def _collection(decks: Sequence[ExportDeck], timestamp: float) -> bytes:
     """The `collection.anki2` database holding `decks`, as bytes."""
     modified = int(timestamp)
     first_id = int(timestamp * 1000)
+    timing = package_timing(timestamp)
     notes: list[tuple[int, str, str, str, str, int]] = []
     deck_notes: list[tuple[int, int, int]] = []  # a deck's id and the range of its note ids
+    scheduled: list[tuple[int, ExportCard, date]] = []  # card id, card, its deck's today
     tag_lists: dict[tuple[str, ...], str] = {}
     to_html, strip, plain = text_to_html, sort_field, _is_plain
     sha1, sha256, pairs = hashlib.sha1, hashlib.sha256, _BASE91_PAIRS
@@ -194,6 +219,8 @@ def _collection(decks: Sequence[ExportDeck], timestamp: float) -> bytes:
     next_id = first_id
     for deck in decks:
         first_note = next_id
+        hour = (deck.settings or {}).get("day_start_hour", DEFAULT_DAY_START_HOUR)
+        today = study_day(datetime.fromtimestamp(timestamp), hour)
         # Most text needs no HTML and is its own HTML: one look at the whole deck finds out.
         plain_fronts = _all_plain(card[1] for card in deck.cards)
         plain_backs = _all_plain(card[2] for card in deck.cards)
@@ -233,6 +260,8 @@ def _collection(decks: Sequence[ExportDeck], timestamp: float) -> bytes:
                     int.from_bytes(sha1(stripped.encode()).digest()[:4]),
                 )
             )
+            if card.state.due is not None or card.suspended or card.reviews:
+                scheduled.append((next_id + 1, card, today))
             next_id += 2
         deck_notes.append((deck_id(deck.name), first_note, next_id))
     with closing(sqlite3.connect(":memory:")) as connection:
@@ -240,11 +269,11 @@ def _collection(decks: Sequence[ExportDeck], timestamp: float) -> bytes:
         connection.execute("PRAGMA journal_mode = OFF")
         connection.executescript(_TABLES)
         connection.execute(
-            "INSERT INTO col VALUES (1, 1411124400, ?, ?, 11, 0, 0, 0, ?, ?, ?, ?, '{}')",
+            f"INSERT INTO col VALUES (1, {CREATED}, ?, ?, 11, 0, 0, 0, ?, ?, ?, ?, '{{}}')",
             (
                 first_id,
                 first_id,
-                json.dumps(_COLLECTION_CONF),
+                json.dumps({**_COLLECTION_CONF, **_timing_conf(timing)}),
                 json.dumps({str(MODEL_ID): _model(decks, modified)}),
                 json.dumps(_decks(decks)),
                 json.dumps(_DECK_OPTIONS),
@@ -260,9 +289,90 @@ def _collection(decks: Sequence[ExportDeck], timestamp: float) -> bytes:
             " 0, 0, 0, '' FROM notes WHERE id >= ? AND id < ?",
             deck_notes,
         )
+        if scheduled:
+            now = datetime.fromtimestamp(timestamp).astimezone()
+            _schedule(connection, scheduled, days_elapsed(timing, now))
         connection.executescript(_INDEXES)
         connection.commit()
         return connection.serialize()
+
+
+def package_timing(timestamp: float) -> Timing:
+    """How Anki counts the package's days: v2, from CREATED, in this machine's time zone."""
+    offset = datetime.fromtimestamp(timestamp).astimezone().utcoffset()
+    west = -int(offset.total_seconds() // 60) if offset is not None else 0
+    return Timing(CREATED, scheduler_version=2, rollover_hour=ROLLOVER_HOUR, creation_offset=west)
+
+
+def _timing_conf(timing: Timing) -> dict[str, int | None]:
+    return {
+        "schedVer": timing.scheduler_version,
+        "rollover": timing.rollover_hour,
+        "creationOffset": timing.creation_offset,
+    }
+
+
+def _schedule(
+    connection: sqlite3.Connection,
+    cards: Sequence[tuple[int, ExportCard, date]],
+    package_today: int,
+) -> None:
+    """Give the cards that have been studied (or suspended) their schedule and review log;
+    `package_today` is the package's day number now."""
+    rows = []
+    revlog = []
+    taken: set[int] = set()
+    for card_id, card, today in cards:
+        state = card.state
+        if state.due is None:
+            queue = -1 if card.suspended else 0
+            rows.append((0, queue, card.position, 0, 0, len(card.reviews), 0, "", card_id))
+        else:
+            due = package_today + (state.due - today).days
+            data = ""
+            if card.memory is not None:
+                stability, difficulty = card.memory.stability, card.memory.difficulty
+                memory = {"s": round(stability, 4), "d": round(difficulty, 3)}
+                data = json.dumps(memory, separators=(",", ":"))
+            rows.append(
+                (
+                    2,
+                    -1 if card.suspended else 2,
+                    due,
+                    max(1, state.interval),
+                    state.ease_cents * 10,
+                    len(card.reviews) or state.repetitions,
+                    state.lapses,
+                    data,
+                    card_id,
+                )
+            )
+        for review in card.reviews:
+            stamp = int(review.at.timestamp() * 1000)
+            while stamp in taken:
+                stamp += 1
+            taken.add(stamp)
+            kind = review.kind
+            if kind == "drill":
+                kind = "new" if review.before.lapses == 0 else "relearn"
+            revlog.append(
+                (
+                    stamp,
+                    card_id,
+                    ANKI_BUTTON[review.rating],
+                    review.after.interval,
+                    review.before.interval,
+                    review.after.ease_cents * 10,
+                    min(review.duration_ms, MAX_REVIEW_TIME_MS),
+                    _REVLOG_TYPE.get(kind, 1),
+                )
+            )
+    connection.executemany(
+        "UPDATE cards SET type = ?, queue = ?, due = ?, ivl = ?, factor = ?, reps = ?,"
+        " lapses = ?, data = ? WHERE id = ?",
+        rows,
+    )
+    connection.executemany("INSERT INTO revlog VALUES (?, ?, -1, ?, ?, ?, ?, ?, ?)", revlog)
 
 
 def _model(decks: Sequence[ExportDeck], modified: int) -> dict[str, Any]:

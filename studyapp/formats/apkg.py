@@ -3,7 +3,9 @@
 Import opens the package defensively (anki_package), reads its collection in either schema
 (anki_collection), renders each card from its note type's templates (anki_render) and turns
 the HTML into text (anki_html). Each card becomes a draft keyed by its note's guid and card
-ordinal, so importing the same package again changes nothing. A note that went out from
+ordinal, so importing the same package again changes nothing. Each card brings its schedule
+and review log (anki_schedule), so a deck moved from Anki is due when it was due there. A
+note that went out from
 studyapp carries the card's uid in a `studyapp id` field; its card is keyed by that uid, so
 a card edited in Anki comes back onto the studyapp card it was exported from. Export is in
 anki_export.
@@ -12,6 +14,7 @@ anki_export.
 from __future__ import annotations
 
 import sqlite3
+from datetime import datetime
 from pathlib import Path
 
 from studyapp.formats.anki_collection import (
@@ -25,8 +28,10 @@ from studyapp.formats.anki_export import UID_FIELD, export_apkg, note_guid
 from studyapp.formats.anki_html import html_to_text
 from studyapp.formats.anki_package import open_package
 from studyapp.formats.anki_render import render_card
+from studyapp.formats.anki_schedule import card_schedule, days_elapsed
 from studyapp.formats.base import CardDraft, FormatError, FormatSpec, ParseResult, Skipped
 from studyapp.model import normalize_tags
+from studyapp.scheduling import DEFAULT_DAY_START_HOUR, study_day
 
 ZIP_MAGIC = b"PK\x03\x04"
 EXTENSIONS = (".apkg", ".colpkg")
@@ -52,7 +57,7 @@ def parse(path: Path) -> ParseResult:
             detail = (str(error).strip() or type(error).__name__).splitlines()[0][:200]
             reason = f"a damaged database ({detail})"
             raise FormatError.at(path, package.member, reason) from None
-    result = _drafts(collection)
+    result = _drafts(collection, datetime.now().astimezone())
     if package.media_files:
         count = package.media_files
         result.warnings.append(
@@ -62,9 +67,14 @@ def parse(path: Path) -> ParseResult:
     return result
 
 
-def _drafts(collection: AnkiCollection) -> ParseResult:
+def _drafts(collection: AnkiCollection, now: datetime) -> ParseResult:
+    """The package's cards as drafts, scheduled as they are in Anki at `now` (aware)."""
     # A package carries tags and where each card came from, never a demo link.
     result = ParseResult(format="apkg", carries=frozenset({"tags", "source"}))
+    hour = DEFAULT_DAY_START_HOUR  # a deck the import makes starts its days at this hour
+    anki_today = days_elapsed(collection.timing, now)
+    today = study_day(now.replace(tzinfo=None), hour)
+    left_out = 0
     unknown_fields: set[tuple[str, str]] = set()
     studyapp_notes = False
     for note in collection.notes:
@@ -87,6 +97,9 @@ def _drafts(collection: AnkiCollection) -> ParseResult:
             if rendered.problem:
                 result.skipped.append(Skipped(where, rendered.problem))
                 continue
+            reviews = collection.reviews.get(card.id, [])
+            schedule = card_schedule(card, reviews, anki_today, today, hour)
+            left_out += schedule.left_out
             result.cards.append(
                 CardDraft(
                     front=rendered.front,
@@ -97,8 +110,17 @@ def _drafts(collection: AnkiCollection) -> ParseResult:
                     key=uid if uid is not None and index == 0 else f"anki:{note.guid}:{card.ord}",
                     deck=deck or None,
                     where=where,
+                    state=schedule.state,
+                    reviews=schedule.reviews,
+                    suspended=schedule.suspended,
+                    memory=schedule.memory,
                 )
             )
+    if left_out:
+        result.warnings.append(
+            f"{left_out} review log entr{'ies' if left_out != 1 else 'y'} without a rating "
+            "(cards rescheduled or reset by hand in Anki) were left out of the history"
+        )
     for notetype_name, field_name in sorted(unknown_fields):
         result.warnings.append(
             f"note type '{notetype_name}' refers to a field '{field_name}' it does not have; "
@@ -142,6 +164,6 @@ FORMATS = (
         parse=parse,
         export=export_apkg,
         text=False,
-        card_fields=frozenset({"uid", "front", "back", "tags"}),
+        card_fields=None,  # text, tags, schedule and review log
     ),
 )

@@ -3,12 +3,18 @@
     {"version": 1, "decks": [{"name", "description", "settings": {...}, "cards": [
         {"id", "front", "back", "tags", "source", "demo": {"id", "params"} | null,
          "suspended", "state": {"ease", "interval", "repetitions", "lapses", "due"},
+         "memory": {"stability", "difficulty"} | null,
          "reviews": [{"at", "study_day", "rating", "duration_ms", "kind",
-                      "before": {...state}, "after": {...state}}]}]}],
+                      "before": {...state}, "after": {...state}, "imported",
+                      "memory_before": {...memory} | null, "memory_after": ...}]}]}],
      "bundled_changes": {"deleted_cards", "deleted_decks", "renamed_decks"}}
 
-`bundled_changes` (the bundled cards and decks the learner deleted or renamed, which updates
-of the bundled deck respect) is written only when there are any.
+A deck's settings hold its daily limits, day-start hour and scheduler ("scheduler",
+"desired_retention", "fsrs_params": a list of 21 numbers or null for the defaults); the
+memory state is FSRS's. A backup written before FSRS came has none of these, and reads as
+SM-2 decks whose cards have no memory state yet. `bundled_changes` (the bundled cards and
+decks the learner deleted or renamed, which updates of the bundled deck respect) is written
+only when there are any.
 
 Decks come in name order, cards in deck order, reviews oldest first, and nothing depends on
 the time of the export, so exporting, importing into an empty collection and exporting again
@@ -46,10 +52,11 @@ from studyapp.model import (
     text_problem,
 )
 from studyapp.scheduling import SM2State
+from studyapp.scheduling.fsrs import FSRSMemory
 
 NAME = "json"
 VERSION = 1
-_SETTINGS = ("new_per_day", "reviews_per_day", "day_start_hour")
+_SETTINGS = ("new_per_day", "reviews_per_day", "day_start_hour")  # whole numbers
 
 
 def sniff(path: Path, head: bytes) -> float:
@@ -76,6 +83,10 @@ def state_to_dict(state: SM2State) -> dict[str, Any]:
     }
 
 
+def memory_to_dict(memory: FSRSMemory | None) -> dict[str, float] | None:
+    return memory.to_dict() if memory is not None else None
+
+
 def card_to_dict(card: ExportCard) -> dict[str, Any]:
     """A card as the backup holds it."""
     return {
@@ -87,6 +98,7 @@ def card_to_dict(card: ExportCard) -> dict[str, Any]:
         "demo": card.demo.to_dict() if card.demo else None,
         "suspended": card.suspended,
         "state": state_to_dict(card.state),
+        "memory": memory_to_dict(card.memory),
         "reviews": [
             {
                 "at": review.at.isoformat(),
@@ -96,6 +108,9 @@ def card_to_dict(card: ExportCard) -> dict[str, Any]:
                 "kind": review.kind,
                 "before": state_to_dict(review.before),
                 "after": state_to_dict(review.after),
+                "imported": review.imported,
+                "memory_before": memory_to_dict(review.memory_before),
+                "memory_after": memory_to_dict(review.memory_after),
             }
             for review in card.reviews
         ],
@@ -174,7 +189,7 @@ class _CardLines:
         return known[1]
 
     def line(self, card: ExportCard) -> str:
-        uid, front, back, tags, source, demo, state, reviews, suspended, _ = card
+        uid, front, back, tags, source, demo, state, reviews, suspended, _, memory = card
         tag_list = self.tags.get(tags)
         if tag_list is None:
             tag_list = self.tags[tags] = _compact(list(tags))
@@ -185,17 +200,25 @@ class _CardLines:
             f' "tags": {tag_list}, "source": {_string(source)},'
             f' "demo": {_compact(demo.to_dict()) if demo else "null"},'
             f' "suspended": {"true" if suspended else "false"}, "state": {state_text},'
+            f' "memory": {_memory(memory)},'
             f' "reviews": [{", ".join(map(self.review, reviews)) if reviews else ""}]}}'
         )
 
     def review(self, review: ReviewDraft) -> str:
-        at, study_day, rating, duration_ms, kind, before, after = review
+        at, study_day, rating, duration_ms, kind, before, after, m_before, m_after, imported = (
+            review
+        )
         return (
             f'{{"at": {_string(at.isoformat())}, "study_day": {_string(study_day.isoformat())},'
             f' "rating": {rating!r}, "duration_ms": {duration_ms!r},'
             f' "kind": {_string(kind)}, "before": {self.state(before)},'
-            f' "after": {self.state(after)}}}'
+            f' "after": {self.state(after)}, "imported": {"true" if imported else "false"},'
+            f' "memory_before": {_memory(m_before)}, "memory_after": {_memory(m_after)}}}'
         )
+
+
+def _memory(memory: FSRSMemory | None) -> str:
+    return "null" if memory is None else _compact(memory.to_dict())
 
 
 # --- reading --------------------------------------------------------------------------------
@@ -242,6 +265,22 @@ class _Entry:
         except ValueError:
             self.fail(f"{key!r} is not a date (YYYY-MM-DD): {value!r}")
             raise
+
+    def memory(self, key: str) -> FSRSMemory | None:
+        data = self.get(key, dict, None)
+        if data is None:
+            return None
+        entry = _Entry(self.path, f"{self.where}, {key}", data)
+        try:
+            memory = FSRSMemory(
+                float(entry.get("stability", (int, float))),
+                float(entry.get("difficulty", (int, float))),
+            )
+            memory.check()
+        except (ValueError, OverflowError) as exc:
+            entry.fail(str(exc))
+            raise
+        return memory
 
     def state(self, key: str, default: Any = ...) -> SM2State | None:
         data = self.get(key, dict, default)
@@ -363,7 +402,15 @@ def _settings(deck: _Entry) -> dict[str, Any] | None:
         return None
     entry = _Entry(deck.path, f"{deck.where}, settings", raw)
     defaults = DeckSettings()
-    settings = {key: entry.get(key, int, getattr(defaults, key)) for key in _SETTINGS}
+    settings: dict[str, Any] = {
+        key: entry.get(key, int, getattr(defaults, key)) for key in _SETTINGS
+    }
+    settings["scheduler"] = entry.text("scheduler", defaults.scheduler)
+    settings["desired_retention"] = float(
+        entry.get("desired_retention", (int, float), defaults.desired_retention)
+    )
+    params = entry.get("fsrs_params", list, None)
+    settings["fsrs_params"] = tuple(params) if params is not None else None
     problem = DeckSettings(**settings).problem()
     if problem is not None:
         entry.fail(problem)
@@ -408,6 +455,7 @@ def _read_card(path: Path, number: int, deck: str, data: Any) -> CardDraft:
         state=entry.state("state", None),
         reviews=reviews,
         suspended=entry.get("suspended", bool, False),
+        memory=entry.memory("memory"),
     )
 
 
@@ -437,7 +485,11 @@ def _read_review(path: Path, where: str, data: Any) -> ReviewDraft:
     study_day = entry.day("study_day")
     before, after = entry.state("before"), entry.state("after")
     assert study_day is not None and before is not None and after is not None
-    return ReviewDraft(at, study_day, rating, duration, kind, before, after)
+    imported = entry.get("imported", bool, False)
+    memory_before, memory_after = entry.memory("memory_before"), entry.memory("memory_after")
+    return ReviewDraft(
+        at, study_day, rating, duration, kind, before, after, memory_before, memory_after, imported
+    )
 
 
 FORMATS = (

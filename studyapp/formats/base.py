@@ -15,6 +15,7 @@ from typing import Any, NamedTuple
 from studyapp.errors import UserError
 from studyapp.model import BundledChanges, DemoLink
 from studyapp.scheduling import SM2State
+from studyapp.scheduling.fsrs import FSRSMemory
 
 
 class FormatError(UserError):
@@ -40,6 +41,9 @@ class ReviewDraft(NamedTuple):
     kind: str
     before: SM2State
     after: SM2State
+    memory_before: FSRSMemory | None = None
+    memory_after: FSRSMemory | None = None
+    imported: bool = False  # brought in from another app's history
 
 
 class CardDraft(NamedTuple):
@@ -48,7 +52,8 @@ class CardDraft(NamedTuple):
     `key` is the file's own stable id for the card (native id, Anki note guid and card
     ordinal, JSON id); without one the library matches cards by content. `deck` is the deck
     named inside the file, if the format has decks. `where` locates the entry for reports.
-    `state`, `reviews` and `suspended` are only carried by formats that keep scheduling.
+    `state`, `reviews`, `suspended` and `memory` (the FSRS memory state) are only carried by
+    formats that keep scheduling.
 
     A named tuple rather than a frozen dataclass: importers build one per card, hundreds of
     thousands per file, and a tuple is built several times faster.
@@ -65,6 +70,7 @@ class CardDraft(NamedTuple):
     state: SM2State | None = None
     reviews: tuple[ReviewDraft, ...] = ()
     suspended: bool = False
+    memory: FSRSMemory | None = None
 
 
 @dataclass(frozen=True)
@@ -129,6 +135,7 @@ class ExportCard(NamedTuple):
     reviews: tuple[ReviewDraft, ...]
     suspended: bool
     position: int
+    memory: FSRSMemory | None = None
 
 
 @dataclass(frozen=True)

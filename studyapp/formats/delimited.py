@@ -364,6 +364,7 @@ def _read_columns(
             repeat(None),
             repeat(()),
             repeat(False),
+            repeat(None),
         ),
     )
     return True

@@ -8,6 +8,11 @@ number of hundredths so that a ceiling is never pushed a day too far by float er
 Which ratings are allowed to change a card (only the first of a study day) is the study
 session's business; this module is the per-rating transition and nothing else.
 
+SM-2 assumes a card is rated on its due date (or later). `sm2_answer` is what the study
+session applies: `sm2_review` for a new or due card, and for a card reviewed ahead of its due
+date the rule below, which never makes a card due sooner than it was, nor gives it a longer
+interval than reviewing it on time would have.
+
 Every field has a bound, so a state read from a file can be checked and a state this module
 makes always passes that check (whatever the app exports, it imports again): the interval is
 capped at 36,500 days as SM-2 caps it; ease and the counts stop at bounds no learner meets
@@ -176,3 +181,31 @@ def sm2_review(state: SM2State, rating: int, today: date) -> SM2State:
         due=today + timedelta(days=interval),
         lapses=state.lapses,
     )
+
+
+def sm2_answer(state: SM2State, rating: int, today: date) -> SM2State:
+    """The state after rating a card on `today`, whether it is due or not yet due.
+
+    A new or due card gets `sm2_review`. A card rated before its due date (reviewed ahead)
+    and passed gets SM-2's ease and repetition update, but an interval that counts only the
+    days that actually passed since it was last scheduled, as Anki does for early reviews:
+
+        elapsed  = interval - (due - today)          days since the last review
+        on_time  = sm2_review(state, rating, due)    what reviewing on the due date gives
+        interval = max(ceil(on_time.interval * elapsed / interval), due - today)
+
+    So the new due date is never before the old one (reviewing ahead never brings a card
+    back sooner), and the interval never exceeds the one an on-time review would have earned
+    (the memory was tested after fewer days). A failed early review is a lapse, as SM-2 has
+    it for any failed review: the card was not remembered.
+    """
+    quality = check_rating(rating)
+    due = state.due
+    if due is None or today >= due or quality < PASSING_RATING:
+        return sm2_review(state, quality, today)
+    remaining = (due - today).days
+    on_time = sm2_review(state, quality, due)
+    elapsed = max(0, state.interval - remaining)
+    earned = -(-on_time.interval * elapsed // state.interval) if state.interval > 0 else 0
+    interval = min(MAX_INTERVAL, max(earned, remaining))
+    return replace(on_time, interval=interval, due=today + timedelta(days=interval))

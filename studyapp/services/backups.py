@@ -12,7 +12,9 @@ collection would leave such a process writing into a deleted file.) A restored c
 a new generation (see `studyapp.db.store`): a studyapp that had it open stops writing to it,
 since the card ids it holds may now name other cards.
 
-Backups are SQLite files, so these commands work on a collection file, not a database server.
+These backups are SQLite files, copies of a collection file. A collection on a database
+server is backed up as a JSON backup instead (`studyapp.services.server_backups`), and this
+service hands such a collection over to that one.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ from studyapp.db.store import (
 from studyapp.db.validation import InvalidCollection, check_collection
 from studyapp.errors import CollectionError, NewerCollectionError, UserError
 from studyapp.files import WriteError, is_collection, replacing, scratch_file
+from studyapp.services.server_backups import RestoredFromJson, ServerBackups
 
 RESTORE = "restore"  # the reason given to the copy of the collection saved before a restore
 
@@ -62,6 +65,7 @@ class Restored:
 class BackupService:
     def __init__(self, store: Store) -> None:
         self.store = store
+        self.server = ServerBackups(store) if store.path is None else None
 
     def backup(self, output: str | Path | None = None) -> Path:
         """A consistent copy of the collection; by default into the backups folder beside it.
@@ -69,6 +73,8 @@ class BackupService:
         `output` is a file (replaced whole if it exists) or an existing folder; never the
         collection, and never anything but a regular file.
         """
+        if self.server is not None:
+            return self.server.backup(output)
         collection = self._collection(must_exist=True)
         if output is not None and not str(output).strip():
             raise UserError("--output is empty: give a file or a folder for the backup")
@@ -94,13 +100,15 @@ class BackupService:
         A collection that is not there is an error only when no backup of it is left either:
         its backups are what a user needs to get it back.
         """
+        if self.server is not None:
+            return self.server.backups()
         collection = self._collection(must_exist=False)
         found = list_backups(collection)
         if not found and not collection.exists():
             raise UserError(f"there is no collection at {collection}, and no backups of it")
         return found
 
-    def restore(self, source: Path) -> Restored:
+    def restore(self, source: Path) -> Restored | RestoredFromJson:
         """Replace the collection with the backup `source`, saving the current one aside.
 
         The backup is checked whole first (on a copy brought to the current schema; the file
@@ -109,6 +117,8 @@ class BackupService:
         lock, so no write from another process can land between the two and be lost: it
         lands before (and is in the saved copy) or after (in the restored collection).
         """
+        if self.server is not None:
+            return self.server.restore(source)
         source = source.expanduser()
         check_restorable(source)
         collection = self._collection(must_exist=False)

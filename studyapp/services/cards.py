@@ -266,7 +266,9 @@ class CardService:
                     )
                     or 0
                 )
-            backup = self.store.backup("delete")
+            from studyapp.services.server_backups import backup_before
+
+            backup = backup_before(self.store, "delete")
             for start in range(0, len(ids), _CHUNK):
                 chunk = ids[start : start + _CHUNK]
                 session.execute(delete(ReviewRow).where(ReviewRow.card_id.in_(chunk)))

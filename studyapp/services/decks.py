@@ -14,9 +14,17 @@ from studyapp.db import Store
 from studyapp.db import repository as repo
 from studyapp.db.models import CardRow, DeckRow, ReviewRow
 from studyapp.errors import UserError
-from studyapp.model import DECK_SETTINGS, Deck, DeckCounts, DeckSettings, deck_name_problem
+from studyapp.model import (
+    DECK_SETTINGS,
+    SCHEDULER_SETTINGS,
+    Deck,
+    DeckCounts,
+    DeckSettings,
+    deck_name_problem,
+)
 from studyapp.services.bundled_files import BUNDLED_DIR
 from studyapp.services.overview import deck_counts
+from studyapp.services.scheduler import SwitchReport, switch
 
 
 @dataclass(frozen=True)
@@ -32,7 +40,19 @@ class DeckDetail:
             "suspended": self.counts.suspended,
             "description": self.deck.description,
             "settings": self.deck.settings.to_dict(),
+            "fsrs_parameters": "fitted"
+            if self.deck.settings.fsrs_params is not None
+            else "default",
         }
+
+
+@dataclass(frozen=True)
+class SettingsSaved:
+    """A deck with its new settings, and what switching its scheduler did (None when neither
+    the scheduler nor the desired retention was given)."""
+
+    deck: Deck
+    switch: SwitchReport | None = None
 
 
 @dataclass(frozen=True)
@@ -105,7 +125,7 @@ class DeckService:
             return repo.to_deck(row)
 
     def counts(self) -> list[DeckCounts]:
-        """Total, new, due today and learning (in today's drill) for every deck, by name."""
+        """Every deck's counts, by name (see `DeckCounts`)."""
         with self.store.reading() as rows:
             return deck_counts(rows, self.clock)
 
@@ -114,8 +134,10 @@ class DeckService:
         with self.store.read() as session:
             return session.scalar(select(CardRow.id).limit(1)) is not None
 
-    def update_settings(self, name: str, **changes: int) -> Deck:
-        """Change a deck's settings (`DECK_SETTINGS` names them); bad values are refused."""
+    def update_settings(self, name: str, **changes: int | float | str) -> SettingsSaved:
+        """Change a deck's settings (`DECK_SETTINGS` names them) in one unit of work; bad
+        values are refused with nothing changed. A deck switched to FSRS gives its cards
+        their memory state (`services.scheduler.switch`)."""
         settings = replace(self.get(name).settings, **changes)
         problem = settings.problem()
         if problem is not None:
@@ -124,8 +146,20 @@ class DeckService:
             row = repo.deck_by_name(session, name)
             if row is None:
                 raise no_deck(name)
-            _set_settings(row, settings)
-            return repo.to_deck(row)
+            for setting in DECK_SETTINGS:
+                if setting.name not in SCHEDULER_SETTINGS:
+                    setattr(row, setting.name, getattr(settings, setting.name))
+            report = None
+            if any(key in changes for key in SCHEDULER_SETTINGS):
+                scheduler = changes.get("scheduler")
+                retention = changes.get("desired_retention")
+                report = switch(
+                    session,
+                    row,
+                    str(scheduler) if scheduler is not None else None,
+                    float(retention) if retention is not None else None,
+                )
+            return SettingsSaved(repo.to_deck(row), report)
 
     def rename(self, name: str, new_name: str) -> Deck:
         """Give a deck another name; its cards, history and settings stay. A bundled deck keeps
@@ -163,7 +197,9 @@ class DeckService:
             reviews = session.scalar(
                 select(func.count()).select_from(ReviewRow).where(ReviewRow.card_id.in_(in_deck))
             )
-            backup = self.store.backup("delete")
+            from studyapp.services.server_backups import backup_before
+
+            backup = backup_before(self.store, "delete")
             session.execute(delete(ReviewRow).where(ReviewRow.card_id.in_(in_deck)))
             session.execute(delete(CardRow).where(CardRow.deck_id == row.id))
             session.execute(delete(DeckRow).where(DeckRow.id == row.id))

@@ -37,6 +37,7 @@ from studyapp.demo_api import (
     DemoResult,
     DemoSpec,
     answer_problems,
+    claim_problems,
     non_finite_fields,
 )
 
@@ -107,6 +108,8 @@ def run_request(
             )
         elif bad := non_finite_fields(output):
             result = failure("error", f"the demo produced NaN or infinity in {', '.join(bad)}")
+        elif wrong := claim_problems(output):
+            result = failure("error", f"the demo's claims are incomplete: {'; '.join(wrong)}")
         elif wrong := answer_problems(output, questions := _questions(module)):
             result = failure("error", f"the demo's answers are wrong: {'; '.join(wrong)}")
         else:

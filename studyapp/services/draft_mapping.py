@@ -41,6 +41,7 @@ from studyapp.model import (
     text_problem,
 )
 from studyapp.scheduling import SM2State
+from studyapp.scheduling.fsrs import FSRSMemory
 
 _UID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
 
@@ -178,8 +179,10 @@ _STATE_COLUMNS = (
     "due",
     "created_at",
     "modified_at",
+    "stability",
+    "difficulty",
 )
-_SCHEDULE = attrgetter("state", "suspended")  # what an added card's state comes from
+_SCHEDULE = attrgetter("state", "suspended", "memory")  # what an added card's state comes from
 _INSERT_COLUMNS = (*_VARYING_COLUMNS, *_CARD_COLUMNS_MOSTLY_SHARED, *_STATE_COLUMNS)
 
 
@@ -322,6 +325,9 @@ class DraftMapper:
             cards.row.new_per_day = settings.new_per_day
             cards.row.reviews_per_day = settings.reviews_per_day
             cards.row.day_start_hour = settings.day_start_hour
+            cards.row.scheduler = settings.scheduler
+            cards.row.desired_retention = settings.desired_retention
+            cards.row.fsrs_params = repo.params_to_db(settings.fsrs_params)
 
     def _describe(self, cards: DeckCards, description: str) -> None:
         description = clean_text(description)  # line breaks as every format reads them
@@ -356,7 +362,7 @@ class DraftMapper:
         cards_name: str | None = None
         count = 0
         for draft, known_key in zip(drafts, content_keys or repeat(None), strict=False):
-            front, back, tags, source, key, draft_deck, demo, where, _, _, _ = draft
+            front, back, tags, source, key, draft_deck, demo, where, *_ = draft
             target = deck or (draft_deck.strip() if draft_deck else "") or file_deck
             if label:
                 where = item.where(where)
@@ -407,7 +413,7 @@ class DraftMapper:
         """
         if not drafts or target is None:
             return False, None
-        fronts, backs, tags, sources, keys, _, demos, wheres, _, _, _ = zip(*drafts, strict=True)
+        fronts, backs, tags, sources, keys, _, demos, wheres, *_ = zip(*drafts, strict=True)
         text = "".join(fronts) + "".join(backs)
         if (
             any(keys)
@@ -619,10 +625,10 @@ class DraftMapper:
         now = stored("created_at", self.now)
         cards = [card for card, _ in added]
         schedules = list(map(_SCHEDULE, (draft for _, draft in added)))
-        states: dict[tuple[SM2State | None, bool], tuple[Any, ...]] = {}
-        for state, suspended in set(schedules):
+        states: dict[tuple[SM2State | None, bool, FSRSMemory | None], tuple[Any, ...]] = {}
+        for state, suspended, memory in set(schedules):
             new = state or SM2State.new()
-            states[(state, suspended)] = (
+            states[(state, suspended, memory)] = (
                 stored("suspended", suspended),
                 None,
                 new.ease_cents,
@@ -632,6 +638,8 @@ class DraftMapper:
                 stored("due", new.due),
                 now,
                 now,
+                memory.stability if memory else None,
+                memory.difficulty if memory else None,
             )
         names = list(_VARYING_COLUMNS)
         shared: dict[str, Any] = {}
@@ -680,6 +688,9 @@ class DraftMapper:
                     review.kind,
                     review.before,
                     review.after,
+                    review.memory_before,
+                    review.memory_after,
+                    review.imported,
                 )
                 for review in draft.reviews
             ]

@@ -23,6 +23,7 @@ from studyapp.db import Store
 from studyapp.db import bundled_changes as recorded_changes
 from studyapp.db import repository as repo
 from studyapp.db.models import CardRow, CollectionInfo, DeckRow, ReviewRow
+from studyapp.db.reads import memory_from_db, params_from_db
 from studyapp.errors import UserError
 from studyapp.files import check_output, write_output
 from studyapp.formats import detect, get_format
@@ -42,6 +43,7 @@ from studyapp.services.bundled import BundledHistory, BundledSync, BundledUpdate
 from studyapp.services.bundled_changes import respected
 from studyapp.services.bundled_files import LOADED_KEY, REVISION_KEY, deck_files, revision
 from studyapp.services.draft_mapping import DraftMapper, ImportReport, ParsedFile, key_to_uid
+from studyapp.services.scheduler import give_missing_memory
 
 BACKUP_FORMAT = "json"  # JSON carries any text, NUL included, as an escape
 
@@ -117,6 +119,7 @@ class LibraryService:
                 for item in parsed:
                     if item.result.bundled_changes:
                         recorded_changes.merge(session, item.result.bundled_changes)
+                give_missing_memory(session, mapper.decks_used)
                 report.deck = _deck_names(mapper)
         except _DryRun:
             report.deck = _deck_names(mapper)
@@ -330,6 +333,11 @@ _REVIEW_COLUMNS = (
     ReviewRow.interval_after,
     ReviewRow.due_after,
     ReviewRow.lapses_after,
+    ReviewRow.stability_before,
+    ReviewRow.difficulty_before,
+    ReviewRow.stability_after,
+    ReviewRow.difficulty_after,
+    ReviewRow.imported,
 )
 
 
@@ -338,7 +346,8 @@ _REVIEW_COLUMNS = (
 _TEXT_FIELDS = frozenset({"uid", "front", "back", "tags", "position"})
 _NEW = SM2State.new()
 _TEXT_COLUMNS = (CardRow.uid, CardRow.front, CardRow.back, CardRow.tags)
-_CARD_COLUMNS = repo.CARD_COLUMNS[:14]  # up to `suspended`; the export numbers cards itself
+# Up to `suspended` (the export numbers cards itself), then the FSRS memory state.
+_CARD_COLUMNS = (*repo.CARD_COLUMNS[:14], CardRow.stability, CardRow.difficulty)
 
 
 def _export_deck(
@@ -364,7 +373,8 @@ def _export_deck(
             tag_list = tags.get(stored)
             if tag_list is None:
                 tag_list = tags[stored] = repo.tags_from_db(stored)
-            add(make(ExportCard, (uid, front, back, tag_list, "", None, _NEW, (), False, position)))
+            values = (uid, front, back, tag_list, "", None, _NEW, (), False, position, None)
+            add(make(ExportCard, values))
         return _deck_of(deck, exported)
 
     states: dict[tuple[Any, ...], SM2State] = {}
@@ -392,6 +402,9 @@ def _export_deck(
                 *row[2:6],
                 states.get(before) or state(before),
                 states.get(after) or state(after),
+                memory_from_db(row[16], row[17]),
+                memory_from_db(row[18], row[19]),
+                bool(row[20]),
             )
             card_reviews = reviews.get(row[0])
             if card_reviews is None:
@@ -410,7 +423,7 @@ def _export_deck(
         demo = repo.demo_from_db(demo_id, demo_params) if demo_id else None
         card_reviews = tuple(reviews[card_id]) if card_id in reviews else ()
         values = (uid, front, back, tag_list, source, demo, card_state, card_reviews, row[13])
-        add(make(ExportCard, values + (position,)))
+        add(make(ExportCard, (*values, position, memory_from_db(row[14], row[15]))))
     return _deck_of(deck, exported)
 
 
@@ -427,6 +440,9 @@ def _deck_of(deck: DeckRow, cards: list[ExportCard]) -> ExportDeck:
             "new_per_day": deck.new_per_day,
             "reviews_per_day": deck.reviews_per_day,
             "day_start_hour": deck.day_start_hour,
+            "scheduler": deck.scheduler,
+            "desired_retention": deck.desired_retention,
+            "fsrs_params": list(params) if (params := params_from_db(deck.fsrs_params)) else None,
         },
     )
 

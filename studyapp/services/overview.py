@@ -17,7 +17,7 @@ from studyapp.clock import Clock, today
 from studyapp.db.reads import AVAILABLE, Rows, day_of
 from studyapp.model import DeckCounts
 from studyapp.scheduling import DEFAULT_DAY_START_HOUR
-from studyapp.services.study import decks_in_scope, drilling_today
+from studyapp.services.study import decks_in_scope, drilling_today, introduced_and_reviewed
 
 HISTORY_DAYS = 365
 
@@ -48,22 +48,28 @@ class Today:
 
 
 def deck_counts(rows: Rows, clock: Clock) -> list[DeckCounts]:
-    """Total, new, due today and learning (in today's drill) for every deck, by name."""
+    """Every deck's counts, by name: new and due as a review started now would show them
+    (within what is left of each daily limit), learning (in today's drill), unseen, total."""
     decks = decks_in_scope(rows, None)
     found: dict[int, tuple[int, int, int, int]] = {}
+    done: dict[int, tuple[int, int]] = {}
     learning: Counter[int] = Counter()
     for hour in {d.day_start_hour for d in decks}:
         day = today(clock, hour)
         ids = {d.id for d in decks if d.day_start_hour == hour}
         for deck_id, *numbers in rows(_COUNTS, {"day": day.isoformat()}):
             if deck_id in ids:
-                total, new, due, suspended = (int(n) for n in numbers)
-                found[deck_id] = (total, new, due, suspended)
+                total, unseen, due, suspended = (int(n) for n in numbers)
+                found[deck_id] = (total, unseen, due, suspended)
+        done |= {i: n for i, n in introduced_and_reviewed(rows, day).items() if i in ids}
         learning.update(deck_id for deck_id, _ in drilling_today(rows, day) if deck_id in ids)
     out = []
     for deck in decks:
-        total, new, due, suspended = found.get(deck.id, (0, 0, 0, 0))
-        out.append(DeckCounts(deck.name, total, new, due, learning[deck.id], suspended))
+        total, unseen, due, suspended = found.get(deck.id, (0, 0, 0, 0))
+        new_done, reviews_done = done.get(deck.id, (0, 0))
+        new = min(unseen, max(0, deck.new_per_day - new_done))
+        due = min(due, max(0, deck.reviews_per_day - reviews_done))
+        out.append(DeckCounts(deck.name, total, new, due, learning[deck.id], suspended, unseen))
     return out
 
 

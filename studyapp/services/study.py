@@ -2,8 +2,18 @@
 
 The queue is built once when the session starts: due reviews most-overdue first within the
 deck's daily review limit, new cards in deck order within the daily new limit (counting those
-already introduced today), spread evenly among the reviews. Cards still in the drill from an
-earlier session today come first.
+already introduced today), spread evenly among the reviews. Over several decks, each deck's
+cards are spread over the session (reviews within each due date, new cards over all), so
+"review all decks" mixes them instead of going one deck at a time. Cards still in the drill
+from an earlier session today come first.
+
+When nothing is left, the learner can study more: extra new cards beyond today's limit
+(`add_new`), or review ahead, cards due within the next few days (`review_ahead`). A card
+reviewed ahead is logged as "early" and scheduled by `sm2_answer`, which never makes it due
+sooner than it was.
+
+`preview` says what each rating would do to the card on screen (its next interval, whether it
+comes back today), computed by the same code that applies the rating.
 
 Each rating is its own unit of work, committed before the next card is chosen. Only the first
 rating of a card on a study day changes its state; a card rated below 4 comes back a few cards
@@ -26,22 +36,26 @@ loads it in the background once that card is on screen).
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal, NamedTuple, TypeVar
 
 from studyapp.clock import Clock, system_clock, today
 from studyapp.db import Store
 from studyapp.db.reads import AVAILABLE, Rows, StudyCard, day_of, study_card
-from studyapp.errors import UserError
-from studyapp.model import LEECH_LAPSES, LEECH_TAG, Card, Review, normalize_tags
-from studyapp.scheduling import check_rating, sm2_review
+from studyapp.errors import CollectionError, UnconfirmedWrite, UserError
+from studyapp.model import LEECH_LAPSES, LEECH_TAG, Card, DeckSettings, Review, normalize_tags
+from studyapp.scheduling import RATING_LABELS, SM2State, check_rating
+from studyapp.scheduling.fsrs import FSRSMemory
+from studyapp.services import outcomes
 
 DRILL_GAP = 3  # a drilled card comes back after this many other cards
 DRILL_PASS = 4  # ratings below this bring a card back the same day
 MAX_COUNTED_MS = 60_000  # time on one card counts at most a minute, as Anki does
 
-ItemKind = Literal["new", "review", "drill"]
+ItemKind = Literal["new", "review", "drill", "early"]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -52,6 +66,9 @@ class QueueItem:
 
 @dataclass(frozen=True)
 class Remaining:
+    """Cards left in the session: new, reviews (reviews ahead included) and learning (the
+    cards in today's drill, shown again until rated 4 or 5)."""
+
     new: int
     review: int
     drill: int
@@ -63,12 +80,54 @@ class Remaining:
 
 @dataclass(frozen=True)
 class Answered:
-    """What a rating did: the review logged, the card after it, whether it comes back today."""
+    """What a rating did: the review logged, the card after it, whether it comes back today.
+
+    `recovered`: this is the rating given before the connection to a database server was lost
+    while saving it, found stored once the server answered again (the key pressed now was
+    not counted again).
+    """
 
     card: Card
     review: Review
     changed_state: bool
     comes_back: bool
+    recovered: bool = False
+
+
+@dataclass(frozen=True)
+class _InFlight:
+    """A rating whose commit a database server may or may not have received."""
+
+    found: StudyCard
+    at: datetime
+    rating: int
+    duration_ms: int
+    queue: list[QueueItem]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one rating would do to the card on screen (see `StudySession.preview`).
+
+    `days` counts from today's study day to the day the card is next due once today's
+    study of it is over; `again_today` says it comes back later in this session first (the
+    same-day drill). Any scheduler can answer in these terms.
+    """
+
+    rating: int
+    due: date | None
+    days: int
+    again_today: bool
+    changes_state: bool
+
+
+@dataclass(frozen=True)
+class MoreToStudy:
+    """What the learner could study beyond today's queue."""
+
+    new: int  # new cards not in the queue, beyond today's limit
+    ahead: int  # cards due within `days` days, not yet due
+    days: int
 
 
 @dataclass(frozen=True)
@@ -106,6 +165,32 @@ _LATEST_REVIEW = (
 @dataclass
 class _Tally:
     ratings: list[tuple[int, int, int]] = field(default_factory=list)  # card, rating, ms
+
+
+def spread(groups: Sequence[Sequence[T]]) -> list[T]:
+    """The items of every group, each group spread evenly over the result in its own order.
+
+    Item i of a group of n sits at (i + 1/2) / n of the way through; ties go to the earlier
+    group. Two decks of 20 alternate; a deck of 40 and one of 10 give one card of the small
+    deck every five.
+    """
+    keyed = [
+        ((2 * i + 1) / (2 * len(group)), order, i)
+        for order, group in enumerate(groups)
+        for i in range(len(group))
+    ]
+    keyed.sort()
+    return [groups[order][i] for _, order, i in keyed]
+
+
+def soonest_first(per_deck: Sequence[Sequence[tuple[date, int]]]) -> list[int]:
+    """Card ids by due date, earliest first; within one due date, each deck's cards (in the
+    deck's own order) spread over it."""
+    by_day: dict[date, list[list[int]]] = {}
+    for order, cards in enumerate(per_deck):
+        for due, card_id in cards:
+            by_day.setdefault(due, [[] for _ in per_deck])[order].append(card_id)
+    return [cid for due in sorted(by_day) for cid in spread(by_day[due])]
 
 
 def interleave(reviews: list[QueueItem], news: list[QueueItem]) -> list[QueueItem]:
@@ -156,6 +241,24 @@ SELECT min(c.due) FROM cards AS c
 WHERE c.deck_id = :deck_id AND c.due > :day AND NOT c.suspended
 """
 _DECKS = "SELECT id, name, new_per_day, reviews_per_day, day_start_hour FROM decks"
+_CHANGED_ON = (
+    "SELECT 1 FROM reviews WHERE card_id = :card_id AND study_day = :day AND kind != 'drill'"
+    " LIMIT 1"
+)
+# Cards of a deck that are not yet due but will be within `:until`, soonest first; not those
+# whose schedule was already changed today (only one rating a day changes a card).
+_AHEAD_CARDS = f"""
+SELECT c.due, c.position, c.id FROM cards AS c
+WHERE c.deck_id = :deck_id AND c.due > :day AND c.due <= :until AND {AVAILABLE}
+  AND NOT EXISTS (
+    SELECT 1 FROM reviews AS r
+    WHERE r.card_id = c.id AND r.study_day = :day AND r.kind != 'drill'
+  )
+ORDER BY c.due, c.position, c.id
+"""
+_COUNT_NEW = f"""
+SELECT count(*) FROM cards AS c WHERE c.deck_id = :deck_id AND c.due IS NULL AND {AVAILABLE}
+"""
 
 
 class DeckScope(NamedTuple):
@@ -203,22 +306,53 @@ def build_queue(rows: Rows, decks: list[DeckScope], clock: Clock) -> list[QueueI
         ids = {d.id for d in decks if d.day_start_hour == hour}
         drill += [QueueItem(cid, "drill") for did, cid in drilling_today(rows, day) if did in ids]
         done |= {did: n for did, n in introduced_and_reviewed(rows, day).items() if did in ids}
-    reviews: list[tuple[Any, int, int, int]] = []  # due, deck order, position, id
-    news: list[QueueItem] = []
-    for order, deck in enumerate(decks):
+    dues: list[list[tuple[date, int]]] = []
+    news: list[list[QueueItem]] = []
+    for deck in decks:
         day = days[deck.day_start_hour].isoformat()
         new_done, reviews_done = done.get(deck.id, (0, 0))
         review_room = max(0, deck.reviews_per_day - reviews_done)
         new_room = max(0, deck.new_per_day - new_done)
+        due_rows = []
         if review_room:
             due_rows = rows(_DUE_CARDS, {"deck_id": deck.id, "day": day, "room": review_room})
-            reviews += [(due, order, pos, cid) for due, pos, cid in due_rows]
+        dues.append([(_day(due), cid) for due, _, cid in due_rows])
         if new_room:
             new_rows = rows(_NEW_CARDS, {"deck_id": deck.id, "day": day, "room": new_room})
-            news += [QueueItem(cid, "new") for (cid,) in new_rows]
-    reviews.sort()
-    review_items = [QueueItem(cid, "review") for *_, cid in reviews]
-    return drill + interleave(review_items, news)
+            news.append([QueueItem(cid, "new") for (cid,) in new_rows])
+    reviews = [QueueItem(cid, "review") for cid in soonest_first(dues)]
+    return drill + interleave(reviews, spread(news))
+
+
+def _day(value: Any) -> date:
+    found = day_of(value)
+    assert found is not None, "a due card has a due date"
+    return found
+
+
+def changed_on(rows: Rows, card_id: int, day: date) -> bool:
+    """Whether the card's schedule was already changed on `day` (by a rating that was not a
+    drill repeat): only the first rating of a study day changes a card."""
+    return bool(rows(_CHANGED_ON, {"card_id": card_id, "day": day.isoformat()}))
+
+
+def next_state(
+    card: Card, rating: int, day: date, changes: bool, settings: DeckSettings
+) -> tuple[SM2State, FSRSMemory | None, str]:
+    """The card's schedule and FSRS memory after `rating` on `day`, and the kind of review.
+
+    The one place a rating becomes a schedule, for `answer` and `preview` alike; the deck's
+    scheduler (SM-2 or FSRS) does the arithmetic (`services.outcomes`).
+    """
+    before = card.state
+    if not changes:
+        return before, card.memory, "drill"
+    after, memory = outcomes.next_state(card, rating, day, settings)
+    if before.is_new:
+        return after, memory, "new"
+    if before.due is not None and day < before.due:
+        return after, memory, "early"
+    return after, memory, "review"
 
 
 class StudySession:
@@ -236,8 +370,10 @@ class StudySession:
         self.clock = clock
         self.drill_gap = drill_gap
         self._undo: list[_Undo] = []
+        self._in_flight: _InFlight | None = None
         self._tally = _Tally()
         self._current: Card | None = None
+        self._current_settings = DeckSettings()  # the settings of the current card's deck
         self._shown_at: datetime | None = None
         self._started = clock()
         with store.reading() as rows:
@@ -262,6 +398,7 @@ class StudySession:
         while self._queue:
             found = study_card(rows, self._queue[0].card_id)
             if found is not None and not found.card.suspended:
+                self._current_settings = found.settings
                 return found.card
             self._queue.pop(0)  # deleted or suspended elsewhere since the queue was built
         return None
@@ -273,7 +410,27 @@ class StudySession:
     @property
     def remaining(self) -> Remaining:
         kinds = Counter(item.kind for item in self._queue)
-        return Remaining(kinds["new"], kinds["review"], kinds["drill"])
+        return Remaining(kinds["new"], kinds["review"] + kinds["early"], kinds["drill"])
+
+    def preview(self) -> dict[int, Outcome]:
+        """What each rating 1-5 would do to the card on screen; empty when there is none.
+
+        One indexed read (whether the card was already rated today), so compute it once per
+        card shown. The outcomes come from `next_state`, the code `answer` applies.
+        """
+        card = self.current
+        if card is None:
+            return {}
+        settings = self._current_settings
+        day = today(self.clock, settings.day_start_hour)
+        with self.store.reading() as rows:
+            changes = not changed_on(rows, card.id, day)
+        out = {}
+        for rating in RATING_LABELS:
+            after, _, _ = next_state(card, rating, day, changes, settings)
+            days = (after.due - day).days if after.due is not None else 0
+            out[rating] = Outcome(rating, after.due, days, rating < DRILL_PASS, changes)
+        return out
 
     @property
     def done(self) -> int:
@@ -299,6 +456,9 @@ class StudySession:
         from studyapp.db.store import rows_in
 
         quality = check_rating(rating)
+        recovered = self._settle()
+        if recovered is not None:
+            return recovered
         card = self.current
         if card is None:
             raise UserError("there is no card to rate: the session is finished")
@@ -319,14 +479,12 @@ class StudySession:
                 if found is None:
                     raise UserError("this card was deleted while it was on screen")
                 day = today(lambda: now, found.day_start_hour)
-                before = found.card.state
+                before, memory_before = found.card.state, found.card.memory
                 changes = not repo.has_state_change_on(session, card.id, day)
-                if changes:
-                    after = sm2_review(before, quality, day)
-                    kind = "new" if before.is_new else "review"
-                else:
-                    after, kind = before, "drill"
-                values = repo.state_values(after)
+                after, memory_after, kind = next_state(
+                    found.card, quality, day, changes, found.settings
+                )
+                values = repo.state_values(after) | repo.memory_values(memory_after)
                 tags = found.card.tags
                 if after.lapses > before.lapses and after.lapses >= LEECH_LAPSES:
                     tags = normalize_tags([*tags, LEECH_TAG])
@@ -335,10 +493,23 @@ class StudySession:
                 review = repo.insert_review(
                     session,
                     repo.review_values(
-                        card.id, now, day, quality, duration_ms, kind, before, after
+                        card.id,
+                        now,
+                        day,
+                        quality,
+                        duration_ms,
+                        kind,
+                        before,
+                        after,
+                        memory_before,
+                        memory_after,
                     ),
                 )
                 following = self._head(rows)  # read in the same unit of work
+        except UnconfirmedWrite:
+            self._queue = queue_before
+            self._in_flight = _InFlight(found, now, quality, duration_ms, queue_before)
+            return self._settle_now()
         except BaseException:
             self._queue = queue_before
             raise
@@ -348,8 +519,58 @@ class StudySession:
         self._tally.ratings.append((card.id, quality, duration_ms))
         self._current = following
         self._shown_at = now if following is not None else None
-        updated = replace(found.card, state=after, tags=tags)
+        updated = replace(found.card, state=after, memory=memory_after, tags=tags)
         return Answered(updated, review, changes, comes_back)
+
+    def _settle_now(self) -> Answered:
+        """Find out at once whether the rating in flight was stored, or say it is unknown."""
+        where = self.store.where
+        try:
+            recovered = self._settle()
+        except CollectionError:
+            raise CollectionError(
+                f"{where}: the server went away while this rating was being saved; whether it "
+                "was stored is checked when the server is back (rate the card again then)"
+            ) from None
+        if recovered is None:
+            raise CollectionError(
+                f"{where}: the connection to the server was lost while saving: the rating was "
+                "not stored; rate the card again"
+            )
+        return recovered
+
+    def _settle(self) -> Answered | None:
+        """A rating in flight when the connection to a server was lost: its outcome if it
+        was stored (the session then goes on as if it had been confirmed), else None.
+        Raises CollectionError while the server cannot tell."""
+        from studyapp.db import repository as repo
+
+        flight = self._in_flight
+        if flight is None:
+            return None
+        card_id = flight.found.card.id
+        with self.store.read() as session:
+            review = repo.stored_review(session, card_id, flight.at, flight.rating)
+        self._in_flight = None
+        if review is None:
+            return None
+        comes_back = flight.rating < DRILL_PASS
+        self._queue = list(flight.queue)
+        self._queue.pop(0)
+        if comes_back:
+            self._queue.insert(min(self.drill_gap, len(self._queue)), QueueItem(card_id, "drill"))
+        found = flight.found.card
+        flags = (found.suspended, found.buried_until)
+        leech_added = (
+            review.after.lapses > review.before.lapses
+            and review.after.lapses >= LEECH_LAPSES
+            and LEECH_TAG not in found.tags
+        )
+        self._undo.append(_Undo(card_id, list(flight.queue), flags, review, leech_added))
+        self._tally.ratings.append((card_id, flight.rating, flight.duration_ms))
+        self._current = None
+        card = replace(flight.found.card, state=review.after, memory=review.memory_after)
+        return Answered(card, review, review.kind != "drill", comes_back, recovered=True)
 
     def suspend(self) -> Card:
         """Take the current card out of study until it is unsuspended."""
@@ -363,6 +584,7 @@ class StudySession:
         from studyapp.db import repository as repo
         from studyapp.db.store import rows_in
 
+        self._settle()
         card = self.current
         if card is None:
             raise UserError("there is no card on screen")
@@ -397,6 +619,7 @@ class StudySession:
         from studyapp.db import repository as repo
         from studyapp.db.store import rows_in
 
+        self._settle()
         if not self._undo:
             return None
         entry = self._undo[-1]
@@ -409,7 +632,9 @@ class StudySession:
                 raise UserError(f"cannot undo: {problem}")
             assert found is not None
             if entry.review is not None:
-                values = repo.state_values(entry.review.before)
+                values = repo.state_values(entry.review.before) | repo.memory_values(
+                    entry.review.memory_before
+                )
                 if entry.leech_added and LEECH_TAG in found.card.tags:
                     kept = [tag for tag in found.card.tags if tag != LEECH_TAG]
                     values["tags"] = repo.tags_to_db(kept)
@@ -441,13 +666,85 @@ class StudySession:
                 return "that rating was already taken back, in another window"
             if latest != entry.review.id:
                 return "the card was rated again since, in another window (undo there first)"
-            if card.state != entry.review.after:
+            if card.state != entry.review.after or card.memory != entry.review.memory_after:
                 return "the card's schedule was changed since (by an import or a restore)"
         if card.suspended != suspended:
             return "the card was suspended since" if card.suspended else "it was unsuspended since"
         if card.buried_until != buried_until:
             return "the card was buried or unburied since"
         return None
+
+    # --- studying more -----------------------------------------------------------------------
+
+    def more(self, days: int) -> MoreToStudy:
+        """How many new cards are left beyond today's queue, and how many cards fall due
+        within the next `days` days (not yet due, not already rated today)."""
+        queued = {item.card_id for item in self._queue}
+        with self.store.reading() as rows:
+            new = sum(
+                rows(_COUNT_NEW, {"deck_id": d.id, "day": self._day_of(d).isoformat()})[0][0]
+                for d in self._decks
+            )
+            new -= sum(1 for item in self._queue if item.kind == "new")
+            ahead = sum(
+                1 for group in self._ahead(rows, days) for _, cid in group if cid not in queued
+            )
+        return MoreToStudy(max(0, new), ahead, days)
+
+    def add_new(self, count: int) -> int:
+        """Add up to `count` new cards to the session beyond today's new-card limit, spread
+        over the decks; returns how many were added. They are logged as new cards, so they
+        count against the limit of the rest of the day."""
+        if count < 1:
+            return 0
+        queued = {item.card_id for item in self._queue}
+        groups = []
+        with self.store.reading() as rows:
+            for deck in self._decks:
+                params = {
+                    "deck_id": deck.id,
+                    "day": self._day_of(deck).isoformat(),
+                    "room": count + len(queued),
+                }
+                found = [cid for (cid,) in rows(_NEW_CARDS, params) if cid not in queued]
+                groups.append([QueueItem(cid, "new") for cid in found[:count]])
+        added = spread(groups)[:count]
+        self._extend(added)
+        return len(added)
+
+    def review_ahead(self, days: int) -> int:
+        """Add the cards due within the next `days` days to the session, soonest first with
+        the decks mixed; returns how many. Each is logged as an early review and scheduled
+        so that it is never due sooner than it was (`sm2_answer`)."""
+        if days < 1:
+            return 0
+        queued = {item.card_id for item in self._queue}
+        with self.store.reading() as rows:
+            ahead = soonest_first(self._ahead(rows, days))
+        added = [QueueItem(cid, "early") for cid in ahead if cid not in queued]
+        self._extend(added)
+        return len(added)
+
+    def _ahead(self, rows: Rows, days: int) -> list[list[tuple[date, int]]]:
+        """Each deck's cards due within `days` days after its study day: (due, id)."""
+        groups = []
+        for deck in self._decks:
+            day = self._day_of(deck)
+            params = {
+                "deck_id": deck.id,
+                "day": day.isoformat(),
+                "until": (day + timedelta(days=days)).isoformat(),
+            }
+            groups.append([(_day(due), cid) for due, _, cid in rows(_AHEAD_CARDS, params)])
+        return groups
+
+    def _extend(self, items: list[QueueItem]) -> None:
+        if items:
+            self._queue += items
+            self._current = None
+
+    def _day_of(self, deck: DeckScope) -> date:
+        return today(self.clock, deck.day_start_hour)
 
     # --- the end -----------------------------------------------------------------------------
 

@@ -19,6 +19,7 @@ from textual.theme import Theme
 from studyapp.clock import Clock, system_clock
 from studyapp.db import Store
 from studyapp.errors import UserError
+from studyapp.scheduling.fsrs import load_fsrs
 from studyapp.terminal import visible
 from studyapp.tui.commands import ScreenCommands
 from studyapp.tui.context import DemoRunnerLike, LibraryLike, Services, default_runner
@@ -150,7 +151,11 @@ class StudyApp(App[None]):
 
     def _prepare_store(self) -> None:
         # Only a head start: if it fails, the first write reports the failure itself.
-        self.run_worker(self.services.store.prepare, thread=True, exit_on_error=False)
+        self.run_worker(self._prepare, thread=True, exit_on_error=False)
+
+    def _prepare(self) -> None:
+        self.services.store.prepare()
+        load_fsrs()  # the first rating of a card on an FSRS deck does not wait for it
 
     def on_unmount(self) -> None:
         self.services.runner.cancel()  # a demo still running must not hold up the exit

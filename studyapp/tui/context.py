@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from studyapp.services.cards import CardService
     from studyapp.services.decks import DeckService
     from studyapp.services.preferences import Preferences
+    from studyapp.services.scheduler import SchedulerService
     from studyapp.services.stats import StatsService
 
 
@@ -159,6 +160,12 @@ class Services:
         from studyapp.services.preferences import Preferences
 
         return Preferences()
+
+    @cached_property
+    def scheduler(self) -> SchedulerService:
+        from studyapp.services.scheduler import SchedulerService
+
+        return SchedulerService(self.store, self.clock)
 
     def overview(self) -> tuple[list[DeckCounts], Today]:
         """What home shows, read together: every deck's counts and today's progress."""

@@ -216,6 +216,7 @@ def test_cards_json_is_the_backups_card_with_its_deck(db: Path, capsys: Capture,
         "demo",
         "suspended",
         "state",
+        "memory",
         "reviews",
     ]
 
@@ -259,13 +260,23 @@ def test_deck_shows_its_options_and_counts(db: Path, capsys: Capture):
         "new": 1,
         "due": 0,
         "learning": 0,
+        "unseen": 1,
         "suspended": 0,
         "description": "",
-        "settings": {"new_per_day": 20, "reviews_per_day": 200, "day_start_hour": 4},
+        "settings": {
+            "new_per_day": 20,
+            "reviews_per_day": 200,
+            "day_start_hour": 4,
+            "scheduler": "sm2",
+            "desired_retention": 0.9,
+        },
+        "fsrs_parameters": "default",
     }
     code, out, _ = run(capsys, "deck", BUNDLED_NAME, "--db", str(db))
     assert code == 0 and out.splitlines()[0] == f"Deck '{BUNDLED_NAME}'"
     assert "2 cards: 1 new, 0 due today" in out and "--day-start-hour, 0 to 23" in out
+    assert "Scheduler              SM-2   (--scheduler, sm2 or fsrs)" in out
+    assert "Desired retention      0.90   (--desired-retention, 0.70 to 0.97)" in out
 
 
 def test_deck_create_rename_set_options_and_delete(db: Path, capsys: Capture):
@@ -277,9 +288,29 @@ def test_deck_create_rename_set_options_and_delete(db: Path, capsys: Capture):
         "new_per_day": 5,
         "reviews_per_day": 200,
         "day_start_hour": 0,
+        "scheduler": "sm2",
+        "desired_retention": 0.9,
     }
     changed = deck_json(capsys, db, BUNDLED_NAME, "--reviews-per-day", "1_000")
     assert changed["settings"]["reviews_per_day"] == 1000 and changed["total"] == 2
+
+    # Limits and the scheduler together, in one command: the reviewed card gets its memory.
+    fsrs = deck_json(
+        capsys,
+        db,
+        BUNDLED_NAME,
+        "--new-per-day",
+        "3",
+        "--scheduler",
+        "fsrs",
+        "--desired-retention",
+        "0.8",
+    )
+    assert (fsrs["settings"]["new_per_day"], fsrs["settings"]["scheduler"]) == (3, "fsrs")
+    assert fsrs["settings"]["desired_retention"] == 0.8
+    assert (fsrs["switched"], fsrs["memory_from_log"]) == (True, 1)
+    code, out, _ = run(capsys, "deck", BUNDLED_NAME, "--scheduler", "sm2", "--db", str(db))
+    assert code == 0 and "now schedules with SM-2" in out and "Scheduler              SM-2" in out
 
     deleted = deck_json(capsys, db, BUNDLED_NAME, "--delete")
     assert deleted["deleted"] == BUNDLED_NAME and (deleted["cards"], deleted["reviews"]) == (2, 1)
@@ -307,6 +338,13 @@ def test_deck_create_rename_set_options_and_delete(db: Path, capsys: Capture):
         (["Basics", "--delete", "--new-per-day", "3"], "--delete takes no other option"),
         (["Basics", "--delete", "--create"], "not allowed with argument"),
         (["New", "--create", "--day-start-hour", "25"], "from 0 to 23, not 25"),
+        (["Basics", "--scheduler", "anki"], "invalid choice: 'anki'"),
+        (
+            ["Basics", "--new-per-day", "3", "--desired-retention", "0.99"],
+            "--desired-retention: desired retention is a probability from 0.70 to 0.97, not 0.99",
+        ),
+        (["Basics", "--desired-retention", "most"], "desired retention must be a number"),
+        (["New", "--create", "--scheduler", "fsrs", "--desired-retention", "inf"], "not inf"),
     ],
 )
 def test_bad_input_to_deck_is_one_line_and_changes_nothing(

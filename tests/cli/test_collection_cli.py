@@ -10,6 +10,7 @@ import pytest
 from studyapp.cli import main
 from studyapp.db import open_store
 from studyapp.services.cards import CardService
+from tests.backends import holds_anything, on_server, shown, sql
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -22,77 +23,83 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     return code, out, err
 
 
-def test_decks_json_lists_counts(db_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    cards = CardService(open_store(str(db_path)))
+def test_decks_json_lists_counts(db: str, capsys: pytest.CaptureFixture[str]) -> None:
+    cards = CardService(open_store(db))
     for i in range(3):
         cards.add("Optimizers", f"q{i}", "a")
     cards.add("CNN", "conv?", "cross-correlation")
-    code, out, err = run(capsys, "decks", "--json", "--db", str(db_path))
+    code, out, err = run(capsys, "decks", "--json", "--db", db)
     assert code == 0 and err == ""
     assert json.loads(out) == [
-        {"name": "CNN", "total": 1, "new": 1, "due": 0, "learning": 0},
-        {"name": "Optimizers", "total": 3, "new": 3, "due": 0, "learning": 0},
+        {"name": "CNN", "total": 1, "new": 1, "due": 0, "learning": 0, "unseen": 1},
+        {"name": "Optimizers", "total": 3, "new": 3, "due": 0, "learning": 0, "unseen": 3},
     ]
-    code, out, _ = run(capsys, "decks", "--db", str(db_path))
+    code, out, _ = run(capsys, "decks", "--db", db)
     assert code == 0 and "Optimizers" in out and "All decks" in out
 
 
 def test_headless_commands_that_write_create_the_collection_and_those_that_read_do_not(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    db: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    target = tmp_path / "sub" / "new.db"
-    code, out, err = run(capsys, "decks", "--json", "--db", str(target))
-    assert code == 2 and out == "" and f"there is no collection at {target}" in err
-    assert not target.parent.exists()
+    target = db if on_server(db) else str(tmp_path / "sub" / "new.db")
+    code, out, err = run(capsys, "decks", "--json", "--db", target)
+    assert code == 2 and out == ""
+    if on_server(db):
+        assert "holds no collection yet: `studyapp init` makes one there" in err
+        assert ":***@" in err and db.split(":")[2].split("@")[0] not in err  # no password
+    else:
+        assert f"there is no collection at {target}" in err
+        assert not Path(target).parent.exists()
+    assert not holds_anything(target)
 
     deck = tmp_path / "deck.csv"
     deck.write_text("What is SGD?,Stochastic gradient descent\nWhat is Adam?,An optimizer\n")
-    code, _, err = run(capsys, "import", str(deck), "--db", str(target))
+    code, _, err = run(capsys, "import", str(deck), "--db", target)
     assert code == 0, err
-    code, out, _ = run(capsys, "decks", "--json", "--db", str(target))
+    code, out, _ = run(capsys, "decks", "--json", "--db", target)
     assert code == 0 and json.loads(out)[0]["total"] == 2
 
 
 def test_db_from_environment(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    db: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    target = tmp_path / "env.db"
-    monkeypatch.setenv("STUDYAPP_DB", str(target))
-    CardService(open_store(str(target))).add("Env", "q", "a")
+    monkeypatch.setenv("STUDYAPP_DB", db)
+    CardService(open_store(db)).add("Env", "q", "a")
     code, out, _ = run(capsys, "decks", "--json")
     assert code == 0 and json.loads(out)[0]["name"] == "Env"
 
 
-def test_stats_json_has_the_contract_fields(
-    db_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    CardService(open_store(str(db_path))).add("D", "q", "a")
-    code, out, _ = run(capsys, "stats", "--json", "--db", str(db_path))
+def test_stats_json_has_the_contract_fields(db: str, capsys: pytest.CaptureFixture[str]) -> None:
+    CardService(open_store(db)).add("D", "q", "a")
+    code, out, _ = run(capsys, "stats", "--json", "--db", db)
     data = json.loads(out)
     assert code == 0
     assert {"reviews_per_day", "retention", "streak", "forecast"} <= set(data)
     assert len(data["forecast"]) == 30
-    code, out, _ = run(capsys, "stats", "--db", str(db_path))
+    code, out, _ = run(capsys, "stats", "--db", db)
     assert code == 0 and "retention" in out
 
 
 def test_stats_bars_are_scaled_to_the_busiest_day(
-    db_path: Path, capsys: pytest.CaptureFixture[str]
+    db: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    import sqlite3
     from datetime import date, timedelta
 
-    card = CardService(open_store(str(db_path))).add("D", "q", "a")
+    card = CardService(open_store(db)).add("D", "q", "a")
     week_ago = date.today() - timedelta(days=7)
-    with sqlite3.connect(db_path) as conn:
-        conn.executemany(
-            "INSERT INTO reviews (card_id, at, study_day, rating, duration_ms, kind,"
-            " ease_before, interval_before, repetitions_before, lapses_before,"
-            " ease_after, interval_after, repetitions_after, lapses_after)"
-            " VALUES (?, '2026-01-01 00:00:00', ?, 4, 0, 'review', 250, 1, 1, 0, 250, 1, 1, 0)",
-            [(card.id, (week_ago - timedelta(days=d)).isoformat()) for d in [0] * 2000 + [1] * 500],
-        )
-    code, out, _ = run(capsys, "stats", "--db", str(db_path))
+    values = ", ".join(
+        f"({card.id}, '2026-01-01 00:00:00', '{week_ago - timedelta(days=d)}', 4, 0, 'review',"
+        " 250, 1, 1, 0, 250, 1, 1, 0)"
+        for d in [0] * 2000 + [1] * 500
+    )
+    sql(
+        db,
+        "INSERT INTO reviews (card_id, at, study_day, rating, duration_ms, kind,"
+        " ease_before, interval_before, repetitions_before, lapses_before,"
+        " ease_after, interval_after, repetitions_after, lapses_after)"
+        f" VALUES {values}",
+    )
+    code, out, _ = run(capsys, "stats", "--db", db)
     bars = {
         line.split()[0]: line.split()[-1]
         for line in out.splitlines()
@@ -112,23 +119,23 @@ def test_stats_bars_are_scaled_to_the_busiest_day(
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(
-    argv: list[str], db_path: Path, capsys: pytest.CaptureFixture[str]
+    argv: list[str], db: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, _, err = run(capsys, *argv, "--db", str(db_path))
+    code, _, err = run(capsys, *argv, "--db", db)
     assert code == 2
     assert len(err.strip().splitlines()) == 1
     assert "Traceback" not in err
 
 
 def test_a_newer_collection_is_refused_on_the_command_line(
-    db_path: Path, capsys: pytest.CaptureFixture[str]
+    db: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from sqlalchemy import text
 
-    store = open_store(str(db_path))
+    store = open_store(db)
     with store.engine.begin() as conn:
         conn.execute(text("UPDATE alembic_version SET version_num = 'zzzz'"))
     store.dispose()
-    code, _, err = run(capsys, "decks", "--db", str(db_path))
+    code, _, err = run(capsys, "decks", "--db", db)
     assert code == 2
-    assert str(db_path) in err and "newer version" in err
+    assert shown(db) in err and "newer version" in err

@@ -17,6 +17,7 @@ from studyapp.cli import main
 from studyapp.db import Store
 from studyapp.demo_api import DemoResult, PlotSpec, demo_ids, get_spec
 from studyapp.services.demos import DemoRunner
+from tests.backends import holds_anything
 
 CONTRACT_KEYS = {"id", "params", "seed", "elapsed_s", "series", "table", "metrics", "claims"}
 CONTRACT_KEYS |= {"takeaway", "predictions"}
@@ -71,10 +72,10 @@ def test_list_prints_a_table_of_ids_and_titles(capsys: pytest.CaptureFixture[str
 
 
 def test_run_json_follows_the_contract_and_comes_from_the_cache_the_second_time(
-    db_path: Path, capsys: pytest.CaptureFixture[str]
+    db: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     tiny = get_spec("adam_vs_sgd").tiny
-    argv = ["demo", "run", "adam_vs_sgd", "--db", str(db_path), "--json", "--seed", "1"]
+    argv = ["demo", "run", "adam_vs_sgd", "--db", db, "--json", "--seed", "1"]
     for key, value in tiny.items():
         argv += ["--set", f"{key}={value}"]
     code, out, err = run(capsys, *argv)
@@ -122,13 +123,13 @@ def test_run_json_follows_the_contract_and_comes_from_the_cache_the_second_time(
     ],
 )
 def test_bad_input_is_one_line_and_exit_2_before_any_work(
-    db_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str
+    db: str, capsys: pytest.CaptureFixture[str], args: list[str], message: str
 ) -> None:
-    code, out, err = run(capsys, "demo", "run", *args, "--db", str(db_path), "--json")
+    code, out, err = run(capsys, "demo", "run", *args, "--db", db, "--json")
     assert code == 2
     assert out == ""
     assert err.count("\n") == 1 and message in err
-    assert not db_path.exists(), "the collection was opened before the input was checked"
+    assert not holds_anything(db), "the collection was opened before the input was checked"
 
 
 @pytest.mark.parametrize(("typed", "steps"), [("1E2", 100), ("1e2", 100), ("2.0", 2), ("7", 7)])
@@ -144,23 +145,23 @@ def test_a_whole_number_can_be_written_as_a_float(
 
 
 def test_a_failed_demo_exits_2_with_its_error(
-    fakes: None, db_path: Path, capsys: pytest.CaptureFixture[str]
+    fakes: None, db: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, out, err = run(capsys, "demo", "run", "boom", "--db", str(db_path))
+    code, out, err = run(capsys, "demo", "run", "boom", "--db", db)
     assert code == 2 and out == ""
     assert err == (
         "studyapp: demo boom failed: ValueError: the fake demo broke on purpose "
         "(at boom.py line 15)\n"
     )
-    code, out, err = run(capsys, "demo", "run", "nan", "--db", str(db_path), "--json")
+    code, out, err = run(capsys, "demo", "run", "nan", "--db", db, "--json")
     assert code == 2 and json.loads(out)["status"] == "error"
     assert "NaN or infinity" in err
 
 
 def test_a_fake_run_prints_its_plot_with_every_series(
-    fakes: None, db_path: Path, capsys: pytest.CaptureFixture[str]
+    fakes: None, db: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, out, _ = run(capsys, "demo", "run", "echo", "--set", "steps=20", "--db", str(db_path))
+    code, out, _ = run(capsys, "demo", "run", "echo", "--set", "steps=20", "--db", db)
     assert code == 0
     assert "Echo (echo), seed 0" in out and "steps=20" in out
     assert "line" in out and "flat" in out  # the legend
@@ -194,14 +195,14 @@ def test_a_plot_with_nothing_to_draw_prints_nothing() -> None:
     assert demo_cli.render_plot(result, colour=False, width=80) == ""
 
 
-def test_ctrl_c_during_a_run_exits_130_without_a_traceback(db_path: Path) -> None:
+def test_ctrl_c_during_a_run_exits_130_without_a_traceback(db: str) -> None:
     script = (
         "import sys\n"
         "from studyapp.cli import demo, main\n"
         "from studyapp.services.demos import DemoRunner\n"
         "demo.CATALOGUE = 'tests.fake_demos'\n"
         "demo.make_runner = lambda store: DemoRunner(store, package=demo.CATALOGUE, preload=())\n"
-        f"sys.exit(main(['demo', 'run', 'slow', '--db', {str(db_path)!r}]))\n"
+        f"sys.exit(main(['demo', 'run', 'slow', '--db', {db!r}]))\n"
     )
     proc = subprocess.Popen(
         [sys.executable, "-c", script],

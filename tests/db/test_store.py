@@ -6,26 +6,56 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import Engine, create_engine, inspect, text
+from sqlalchemy.pool import NullPool
 
 from studyapp.db import open_store, resolve_url
 from studyapp.db.models import Base
 from studyapp.db.schema import HEAD, REVISIONS
+from studyapp.db.server import engine_url
 from studyapp.db.store import BACKUPS_KEPT, backup_folder
 from studyapp.errors import CollectionError, NewerCollectionError
 from studyapp.services.cards import CardService
+from studyapp.services.decks import DeckService
+from tests.backends import SQLITE, dump, holds_anything, on_server, sql
 
 
-def _migrated(path: Path) -> None:
-    """A collection built the long way: every migration replayed from an empty file."""
-    from sqlalchemy import create_engine
+def _engine(db: str | Path) -> Engine:
+    return create_engine(engine_url(resolve_url(str(db))), poolclass=NullPool)
 
+
+def _migrated(db: str | Path, target: str = "head") -> None:
+    """A collection built the long way: every migration replayed from an empty database."""
     from studyapp.db.schema import _upgrade
 
-    engine = create_engine(f"sqlite:///{path}")
+    engine = _engine(db)
     with engine.begin() as conn:
-        _upgrade(conn)
+        _upgrade(conn, target)
     engine.dispose()
+
+
+def _schema_of(db: str | Path) -> dict[str, object]:
+    """Every table's columns, keys, foreign keys and indexes, as the database reports them."""
+    if not on_server(db):
+        return _schema(Path(db))
+    engine = _engine(db)
+    inspector = inspect(engine)
+    out: dict[str, object] = {}
+    for table in sorted(inspector.get_table_names()):
+        out[table] = (
+            [(c["name"], str(c["type"]), c["nullable"]) for c in inspector.get_columns(table)],
+            inspector.get_pk_constraint(table)["constrained_columns"],
+            sorted(
+                (f["constrained_columns"], f["referred_table"], f["options"])
+                for f in inspector.get_foreign_keys(table)
+            ),
+            sorted(
+                (i["name"], i["column_names"], i["unique"]) for i in inspector.get_indexes(table)
+            ),
+            sorted(u["column_names"] for u in inspector.get_unique_constraints(table)),
+        )
+    engine.dispose()
+    return out
 
 
 def _schema(path: Path) -> dict[str, object]:
@@ -54,26 +84,31 @@ def _schema(path: Path) -> dict[str, object]:
     return out
 
 
-def test_migrated_schema_matches_the_models(tmp_path: Path) -> None:
+def test_migrated_schema_matches_the_models(db: str) -> None:
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
-    from sqlalchemy import create_engine
 
-    _migrated(tmp_path / "migrated.db")
-    engine = create_engine(f"sqlite:///{tmp_path / 'migrated.db'}")
+    _migrated(db)
+    engine = _engine(db)
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     engine.dispose()
     assert diff == []
 
 
-def test_a_new_collection_has_the_schema_the_migrations_build(tmp_path: Path) -> None:
-    _migrated(tmp_path / "migrated.db")
-    store = open_store(str(tmp_path / "new.db"))
+def test_a_new_collection_has_the_schema_the_migrations_build(
+    db: str, backend: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    if backend == SQLITE:
+        migrated: str = str(tmp_path / "migrated.db")
+    else:
+        migrated = request.getfixturevalue("pg_server").create_database()
+    _migrated(migrated)
+    store = open_store(db)
     with store.engine.connect() as conn:
         assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == HEAD
     store.dispose()
-    assert _schema(tmp_path / "new.db") == _schema(tmp_path / "migrated.db")
+    assert _schema_of(db) == _schema_of(migrated)
 
 
 def test_revision_list_matches_the_migration_scripts() -> None:
@@ -87,6 +122,7 @@ def test_revision_list_matches_the_migration_scripts() -> None:
     assert scripts.get_current_head() == HEAD
 
 
+@pytest.mark.sqlite_only
 def test_connection_settings(db_path: Path) -> None:
     store = open_store(str(db_path))
     with store.engine.connect() as conn:
@@ -96,35 +132,41 @@ def test_connection_settings(db_path: Path) -> None:
         assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
 
 
-def test_reopening_keeps_everything(db_path: Path) -> None:
-    store = open_store(str(db_path))
+def test_reopening_keeps_everything(db: str) -> None:
+    store = open_store(db)
     CardService(store).add("Deck", "front", "back", tags=["t"])
     store.dispose()
-    again = open_store(str(db_path))
+    again = open_store(db)
     assert [c.front for c in CardService(again).search()] == ["front"]
+    again.dispose()
 
 
-def test_a_newer_collection_is_refused_and_left_alone(db_path: Path) -> None:
-    store = open_store(str(db_path))
+def test_a_newer_collection_is_refused_and_left_alone(db: str) -> None:
+    store = open_store(db)
+    CardService(store).add("Deck", "front", "back")
     with store.engine.begin() as conn:
         conn.execute(text("UPDATE alembic_version SET version_num = '9999'"))
     store.dispose()
-    before = db_path.read_bytes()
+    before = dump(db)
     with pytest.raises(NewerCollectionError, match="newer version of studyapp"):
-        open_store(str(db_path))
-    assert db_path.read_bytes() == before
+        open_store(db)
+    assert dump(db) == before
 
 
+@pytest.mark.sqlite_only
 def test_a_file_that_is_not_a_collection_is_refused(tmp_path: Path) -> None:
     junk = tmp_path / "notes.db"
     junk.write_bytes(b"this is not sqlite at all" * 100)
     with pytest.raises(CollectionError, match="notes.db"):
         open_store(str(junk))
-    other = tmp_path / "other.db"
-    with sqlite3.connect(other) as conn:
-        conn.execute("CREATE TABLE things (x)")
+
+
+def test_a_database_of_other_tables_is_refused_and_left_alone(db: str) -> None:
+    sql(db, "CREATE TABLE things (x INTEGER)")
     with pytest.raises(CollectionError, match="not a studyapp collection"):
-        open_store(str(other))
+        open_store(db)
+    assert holds_anything(db) and sql(db, "SELECT count(*) FROM things") == [(0,)]
+    assert not [t for t in _schema_of(db) if t != "things"]
 
 
 def test_a_directory_is_refused(tmp_path: Path) -> None:
@@ -148,6 +190,7 @@ def test_default_collection_is_in_the_user_data_folder(monkeypatch: pytest.Monke
     assert "/work/main" not in url
 
 
+@pytest.mark.sqlite_only
 def test_backups_are_consistent_copies_and_only_the_last_few_are_kept(db_path: Path) -> None:
     store = open_store(str(db_path))
     CardService(store).add("Deck", "kept", "in the backup")
@@ -160,34 +203,19 @@ def test_backups_are_consistent_copies_and_only_the_last_few_are_kept(db_path: P
         assert conn.execute("SELECT front FROM cards").fetchall() == [("kept",)]
 
 
-def test_an_older_collection_is_backed_up_then_migrated_keeping_everything(
-    db_path: Path,
-) -> None:
-    from importlib import resources
+def test_an_older_collection_is_backed_up_then_migrated_keeping_everything(db: str) -> None:
+    _migrated(db, REVISIONS[0])
+    sql(db, "INSERT INTO decks VALUES (1, 'Old', '', 20, 200, 4, '2026-01-01 00:00:00')")
+    sql(
+        db,
+        "INSERT INTO cards VALUES (1, 'old-1', 1, 1, 'front', 'back', ' t ', '', 'k',"
+        " NULL, NULL, FALSE, NULL, 260, 6, 2, 0, '2026-01-09', '2026-01-01 00:00:00',"
+        " '2026-01-01 00:00:00')",
+    )
+    if on_server(db):  # rows written by hand do not move a server's id sequences
+        sql(db, "SELECT setval('decks_id_seq', 1), setval('cards_id_seq', 1)")
 
-    from alembic import command
-    from alembic.config import Config
-    from sqlalchemy import create_engine
-
-    engine = create_engine(f"sqlite:///{db_path}")
-    config = Config()
-    config.set_main_option("script_location", str(resources.files("studyapp.db") / "migrations"))
-    with engine.begin() as conn:
-        config.attributes["connection"] = conn
-        command.upgrade(config, REVISIONS[0])
-        conn.execute(
-            text("INSERT INTO decks VALUES (1, 'Old', '', 20, 200, 4, '2026-01-01 00:00:00');")
-        )
-        conn.execute(
-            text(
-                "INSERT INTO cards VALUES (1, 'old-1', 1, 1, 'front', 'back', ' t ', '', 'k',"
-                " NULL, NULL, 0, NULL, 260, 6, 2, 0, '2026-01-09', '2026-01-01 00:00:00',"
-                " '2026-01-01 00:00:00')"
-            )
-        )
-    engine.dispose()
-
-    store = open_store(str(db_path))
+    store = open_store(db)
     with store.engine.connect() as conn:
         assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == HEAD
     card = CardService(store).search()[0]
@@ -197,7 +225,20 @@ def test_an_older_collection_is_backed_up_then_migrated_keeping_everything(
         2.6,
         6,
     )
-    backups = list(backup_folder(db_path).glob("*-migration.db"))
+    # Decks made before FSRS stay on SM-2, and no card has a memory state yet.
+    assert card.memory is None
+    settings = DeckService(store).get("Old").settings
+    assert (settings.scheduler, settings.desired_retention, settings.fsrs_params) == (
+        "sm2",
+        0.9,
+        None,
+    )
+    assert CardService(store).add("Old", "new front", "new back").position == 2
+    assert "ix_cards_deck_state" in str(_schema_of(db)["cards"])  # 0002 ran
+    store.dispose()
+    if on_server(db):
+        return  # a server's migration is one transaction; its backups are the server's own
+    backups = list(backup_folder(Path(db)).glob("*-migration.db"))
     assert len(backups) == 1
     with sqlite3.connect(backups[0]) as conn:
         assert conn.execute("SELECT version_num FROM alembic_version").fetchone() == (REVISIONS[0],)

@@ -1,4 +1,4 @@
-"""rbm_cd1: CD-1 raises the exact log-likelihood of bars and stripes."""
+"""rbm_cd1: CD-k raises the exact log-likelihood of bars and stripes, or the run says it did not."""
 
 from __future__ import annotations
 
@@ -9,11 +9,24 @@ from typing import Any
 import pytest
 
 from demos._common import generator
-from demos.rbm_cd1 import _RBM, _all_visible, bars_and_stripes
-from studyapp.demo_api import ParamError, get_spec
-from tests.demos.conftest import run_demo
+from demos.rbm_cd1 import (
+    _RBM,
+    OVER_HALF,
+    TENTH_TO_HALF,
+    UNDER_TENTH,
+    _all_visible,
+    bars_and_stripes,
+)
+from studyapp.demo_api import DemoOutput, ParamError, get_spec
+from tests.demos.conftest import assert_words_follow_the_run, run_demo
 
 torch = pytest.importorskip("torch")
+SEEDS = range(5)
+
+
+@pytest.fixture(scope="module")
+def tiny_runs() -> list[DemoOutput]:
+    return [run_demo("rbm_cd1", seed=s) for s in SEEDS]
 
 
 def test_bars_and_stripes_are_the_fourteen_uniform_patterns() -> None:
@@ -43,19 +56,52 @@ def test_free_energy_likelihood_matches_brute_force_over_hidden_units() -> None:
     assert exact == pytest.approx(brute.mean().item(), abs=1e-10)
 
 
-def test_likelihood_starts_uniform_and_rises_by_more_than_two_nats() -> None:
-    out = run_demo("rbm_cd1")
-    curve = out.series["exact log-likelihood"]["y"]
-    assert curve[0] == pytest.approx(-9 * math.log(2), abs=0.01)
-    assert curve[-1] == pytest.approx(out.metrics["end_log_likelihood"], abs=1e-4)
-    assert curve[-1] - curve[0] > 2.0
-    assert curve[-1] <= -math.log(14) + 1e-9
+def test_likelihood_starts_uniform_and_rises_by_more_than_two_nats(
+    tiny_runs: list[DemoOutput],
+) -> None:
+    for out in tiny_runs:
+        curve = out.series["exact log-likelihood"]["y"]
+        assert curve[0] == pytest.approx(-9 * math.log(2), abs=0.01)
+        assert curve[-1] == pytest.approx(out.metrics["end_log_likelihood"], abs=1e-4)
+        assert curve[-1] - curve[0] > 2.5
+        assert curve[-1] <= -math.log(14) + 1e-9
+        assert out.metrics["end_data_mass"] >= 10 * out.metrics["start_data_mass"]
+        assert all(c.holds for c in out.claims)
+        assert [c.kind for c in out.claims] == ["experiment", "experiment"]
+        assert_words_follow_the_run(out)
+        assert out.answers["data_mass"].option == OVER_HALF
 
 
-def test_a_tiny_learning_rate_learns_nothing_in_the_same_updates() -> None:
+def test_the_words_name_the_k_that_was_run() -> None:
+    out = run_demo("rbm_cd1", k=3, updates=200)
+    assert out.claims[0].text.startswith("Over 200 CD-3 updates")
+    assert "CD-1" not in out.takeaway
+
+
+def test_a_tiny_learning_rate_learns_nothing_and_the_words_say_so() -> None:
     out = run_demo("rbm_cd1", lr=0.001)
     assert out.metrics["gain"] < 0.5
-    assert not out.claims[0].holds
+    assert not any(c.holds for c in out.claims)
+    assert "changed by only" in out.headline
+    assert "never computes the partition function" not in out.takeaway
+    assert_words_follow_the_run(out)
+    assert out.answers["data_mass"].option == UNDER_TENTH
+
+
+def test_a_few_hidden_units_move_some_probability_onto_the_data() -> None:
+    out = run_demo("rbm_cd1", hidden=4)
+    assert 0.12 <= out.metrics["end_data_mass"] <= 0.4
+    assert out.answers["data_mass"].option == TENTH_TO_HALF
+    assert_words_follow_the_run(out)
+
+
+def test_answers_follow_the_numbers(tiny_runs: list[DemoOutput]) -> None:
+    (question,) = get_spec("rbm_cd1").questions
+    for out in tiny_runs:
+        mass = out.metrics["end_data_mass"]
+        expected = UNDER_TENTH if mass < 0.1 else TENTH_TO_HALF if mass <= 0.5 else OVER_HALF
+        answer = out.answers[question.id]
+        assert answer.option == expected and answer.option in question.options
 
 
 def test_out_of_bounds_values_are_refused() -> None:
@@ -64,3 +110,10 @@ def test_out_of_bounds_values_are_refused() -> None:
         spec.resolve({"k": 0})
     with pytest.raises(ParamError):
         spec.resolve({"lr": 5.0})
+
+
+def test_cuda_without_a_gpu_is_an_error_not_a_cpu_run() -> None:
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    with pytest.raises(RuntimeError, match="no CUDA"):
+        run_demo("rbm_cd1", device="cuda")

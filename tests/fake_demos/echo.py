@@ -43,7 +43,13 @@ def run(params: Mapping[str, Any], seed: int, progress: Progress) -> DemoOutput:
         series={"line": curve, "flat": {"x": [0.0, float(steps)], "y": [1.0, 1.0]}},
         table=Table.of(["value", "seed"], [(params["value"], seed)]),
         metrics={"value": params["value"], "seed": float(seed), "pid": float(os.getpid())},
-        claims=[Claim("the line ends above zero", curve[-1] > 0)],
-        fixed_takeaway="Echo says what it was given.",
+        claims=[
+            Claim.experiment(
+                "the line ends above zero",
+                curve[-1] > 0,
+                lesson="Echo says what it was given.",
+                otherwise="Echo ended at or below zero.",
+            )
+        ],
         plot=PlotSpec(title="echo", y_label="value"),
     )

@@ -15,6 +15,9 @@ def run(params: Mapping[str, Any], seed: int, progress: Progress) -> DemoOutput:
         series={"loss": [1.0, 10.0, float("inf")]},
         table=Table.of(["loss"], [(1.0,)]),
         metrics={"final_loss": float("nan")},
-        claims=[Claim("the loss goes down", False)],
-        fixed_takeaway="It diverged.",
+        claims=[
+            Claim.experiment(
+                "the loss goes down", False, lesson="The loss went down.", otherwise="It diverged."
+            )
+        ],
     )

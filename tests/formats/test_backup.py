@@ -14,11 +14,22 @@ from hypothesis import strategies as st
 from studyapp.formats import FormatError
 from studyapp.formats.backup import document, export, parse
 from studyapp.formats.base import ExportCard, ExportDeck, ReviewDraft
-from studyapp.model import DemoLink
+from studyapp.model import REVIEW_KINDS, DemoLink
 from studyapp.scheduling import SM2State
+from studyapp.scheduling.fsrs import FSRSMemory, default_parameters
 
 BEFORE = SM2State.new()
 AFTER = SM2State(ease=2.6, repetitions=1, interval=1, due=date(2026, 3, 3), lapses=0)
+MEMORY = FSRSMemory(stability=3.1734, difficulty=5.28)
+PARAMS = tuple(round(p * 1.01, 4) for p in default_parameters()[:20]) + (0.2,)
+SETTINGS = {
+    "new_per_day": 5,
+    "reviews_per_day": 50,
+    "day_start_hour": 3,
+    "scheduler": "fsrs",
+    "desired_retention": 0.85,
+    "fsrs_params": PARAMS,
+}
 
 
 def deck() -> ExportDeck:
@@ -30,6 +41,8 @@ def deck() -> ExportDeck:
         kind="new",
         before=BEFORE,
         after=AFTER,
+        memory_after=MEMORY,
+        imported=True,
     )
     card = ExportCard(
         uid="q2-001",
@@ -42,9 +55,9 @@ def deck() -> ExportDeck:
         reviews=(review,),
         suspended=True,
         position=1,
+        memory=MEMORY,
     )
-    settings = {"new_per_day": 5, "reviews_per_day": 50, "day_start_hour": 3}
-    return ExportDeck("Opt", (card,), "about", settings)
+    return ExportDeck("Opt", (card,), "about", {**SETTINGS, "fsrs_params": list(PARAMS)})
 
 
 def test_every_field_comes_back(tmp_path: Path) -> None:
@@ -61,14 +74,39 @@ def test_every_field_comes_back(tmp_path: Path) -> None:
         "Opt",
     )
     assert card.demo == DemoLink("adam_vs_sgd", {"steps": 400})
-    assert card.state == AFTER and card.suspended
+    assert card.state == AFTER and card.suspended and card.memory == MEMORY
     assert card.reviews == deck().cards[0].reviews
+    assert card.reviews[0].imported and card.reviews[0].memory_after == MEMORY
     (described,) = result.decks
     assert (described.name, described.description, described.settings) == (
         "Opt",
         "about",
-        {"new_per_day": 5, "reviews_per_day": 50, "day_start_hour": 3},
+        SETTINGS,
     )
+
+
+def test_a_backup_from_before_fsrs_reads_as_sm2_without_memory(tmp_path: Path) -> None:
+    data = document([deck()])
+    data["decks"][0]["settings"] = {"new_per_day": 5, "reviews_per_day": 50, "day_start_hour": 3}
+    card = data["decks"][0]["cards"][0]
+    del card["memory"]
+    for review in card["reviews"]:
+        for key in ("imported", "memory_before", "memory_after"):
+            del review[key]
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps(data))
+    result = parse(path)
+    (read,) = result.cards
+    assert read.memory is None and read.state == AFTER
+    assert not read.reviews[0].imported and read.reviews[0].memory_after is None
+    assert result.decks[0].settings == {
+        "new_per_day": 5,
+        "reviews_per_day": 50,
+        "day_start_hour": 3,
+        "scheduler": "sm2",
+        "desired_retention": 0.9,
+        "fsrs_params": None,
+    }
 
 
 def bad(tmp_path: Path, mutate: Any) -> str:
@@ -151,15 +189,23 @@ STATES = st.just(SM2State.new()) | st.builds(
     due=st.dates(date(2020, 1, 1), date(2030, 1, 1)),
     lapses=st.integers(0, 9),
 )
+MEMORIES = st.none() | st.builds(
+    FSRSMemory,
+    stability=st.floats(0.001, 36_500, allow_nan=False),
+    difficulty=st.floats(1, 10, allow_nan=False),
+)
 REVIEWS = st.builds(
     ReviewDraft,
     at=st.datetimes(timezones=st.just(UTC)),
     study_day=st.dates(),
     rating=st.integers(1, 5),
     duration_ms=st.integers(0, 10**6),
-    kind=st.sampled_from(["new", "review", "relearn", "drill"]),
+    kind=st.sampled_from(list(REVIEW_KINDS)),
     before=STATES,
     after=STATES,
+    memory_before=MEMORIES,
+    memory_after=MEMORIES,
+    imported=st.booleans(),
 )
 CARDS = st.builds(
     ExportCard,
@@ -173,6 +219,7 @@ CARDS = st.builds(
     reviews=st.lists(REVIEWS, max_size=2).map(tuple),
     suspended=st.booleans(),
     position=st.integers(0, 5),
+    memory=MEMORIES,
 )
 DECKS = st.builds(
     ExportDeck,

@@ -27,7 +27,7 @@ def back(deck: str, i: int) -> str:
     return f"{deck}-A{i:02d}"
 
 
-def make_collection(path: Path, decks: dict[str, int]) -> None:
+def make_collection(path: Path | str, decks: dict[str, int]) -> None:
     """A collection with `n` new cards in each deck, every front and back distinct."""
     store = open_store(str(path))
     cards = CardService(store)

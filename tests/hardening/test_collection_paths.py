@@ -117,8 +117,8 @@ def test_a_db_that_is_not_a_file_is_named_for_what_it_is(
     assert stat.S_ISFIFO(os.stat(not_files[0]).st_mode)
 
 
-URLS = {
-    "postgresql://student:secret@localhost/cards": "postgresql",
+URLS = {  # postgresql:// is served (tests/cli/test_server_urls.py); other drivers are not
+    "postgresql+asyncpg://student:secret@localhost/cards": "postgresql+asyncpg",
     "mysql://student@localhost/cards": "mysql",
     "foo://bar": "foo",
     "sqlite+pysqlcipher://:secret@/c.db": "sqlite+pysqlcipher",
@@ -134,7 +134,7 @@ def test_a_database_url_this_installation_cannot_open_is_one_line(
     assert status == 2 and out == ""
     assert one_line(err) == (
         f"studyapp: {URLS[url]}:// databases are not supported by this installation: "
-        "give --db the path of an SQLite file"
+        "give --db the path of an SQLite file or a postgresql:// URL"
     )
     assert "secret" not in err
 

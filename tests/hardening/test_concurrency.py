@@ -1,5 +1,8 @@
 """Two processes on one collection: they queue up for the write lock, nothing is lost, and a
-writer that waits longer than the busy timeout gives up with one clear line and exit 2."""
+writer that waits longer than the busy timeout gives up with one clear line and exit 2.
+
+Each runs on an SQLite file and on a PostgreSQL server (two machines on one shared
+collection are two processes to the server)."""
 
 from __future__ import annotations
 
@@ -21,6 +24,7 @@ from studyapp.db.store import copy_sqlite
 from studyapp.errors import CollectionError
 from studyapp.services.backups import BackupService
 from studyapp.services.study import StudySession
+from tests.backends import holds_anything, on_server, shown, sql
 from tests.hardening.conftest import (
     SHORT_BUSY_TIMEOUT,
     make_collection,
@@ -45,11 +49,29 @@ HOLD_LOCK = textwrap.dedent(
 )
 
 
+HOLD_SERVER_LOCK = textwrap.dedent(
+    """
+    import sys
+    import psycopg
+    from studyapp.db.server import LOCK_SPACE, engine_url
+    url = engine_url(sys.argv[1]).set(drivername="postgresql")
+    with psycopg.connect(url.render_as_string(hide_password=False)) as conn:
+        conn.execute(
+            "SELECT pg_advisory_xact_lock(%s, hashtext(current_schema()))", (LOCK_SPACE,)
+        )
+        print("locked", flush=True)
+        sys.stdin.readline()
+    """
+)
+
+
 @contextmanager
-def writer_holding_the_lock(db: Path) -> Iterator[subprocess.Popen[str]]:
-    """Another process in the middle of a long write, until the block ends."""
+def writer_holding_the_lock(db: Path | str) -> Iterator[subprocess.Popen[str]]:
+    """Another process in the middle of a long write, until the block ends (it holds the
+    write lock before there is even a collection, if there is none yet)."""
+    script = HOLD_SERVER_LOCK if on_server(db) else HOLD_LOCK
     holder = subprocess.Popen(
-        [sys.executable, "-c", HOLD_LOCK, str(db)],
+        [sys.executable, "-c", script, str(db)],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
@@ -70,24 +92,24 @@ def csv_file(folder: Path, deck: str, n: int) -> Path:
     return path
 
 
-def fronts(db: Path) -> set[str]:
-    with sqlite3.connect(db) as conn:
-        return {front for (front,) in conn.execute("SELECT front FROM cards")}
+def fronts(db: Path | str) -> set[str]:
+    if not holds_anything(db):
+        return set()
+    return {front for (front,) in sql(db, "SELECT front FROM cards")}
 
 
-def check_integrity(db: Path) -> None:
-    with sqlite3.connect(db) as conn:
-        assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+def check_integrity(db: Path | str) -> None:
+    if not on_server(db):  # a server checks its own pages
+        assert sql(db, "PRAGMA integrity_check") == [("ok",)]
 
 
 @pytest.mark.parametrize("collection", ["new", "with cards"])
 def test_two_imports_started_at_once_hold_exactly_what_their_reports_say(
-    tmp_path: Path, collection: str
+    db: str, tmp_path: Path, collection: str
 ) -> None:
-    db = tmp_path / "c.db"
     if collection == "with cards":
         make_collection(db, {"Old": 3})
-    before = fronts(db) if db.exists() else set()
+    before = fronts(db)
     files = {deck: csv_file(tmp_path, deck, 40) for deck in ("Alpha", "Beta")}
     runs = {deck: start_studyapp("import", f, "--json", "--db", db) for deck, f in files.items()}
     expected = set(before)
@@ -104,8 +126,7 @@ def test_two_imports_started_at_once_hold_exactly_what_their_reports_say(
 
 
 @pytest.mark.parametrize("collection", ["new", "with cards"])
-def test_imports_wait_for_a_writer_then_both_land(tmp_path: Path, collection: str) -> None:
-    db = tmp_path / "c.db"
+def test_imports_wait_for_a_writer_then_both_land(db: str, tmp_path: Path, collection: str) -> None:
     if collection == "with cards":
         make_collection(db, {"Old": 3})
     files = [csv_file(tmp_path, deck, 10) for deck in ("Alpha", "Beta")]
@@ -123,11 +144,10 @@ def test_imports_wait_for_a_writer_then_both_land(tmp_path: Path, collection: st
 
 
 def test_a_writer_held_up_past_the_busy_timeout_gives_up_clearly_and_changes_nothing(
-    tmp_path: Path,
+    db: str, tmp_path: Path
 ) -> None:
-    db = tmp_path / "c.db"
     make_collection(db, {"D": 3})
-    backup = tmp_path / "copy.db"
+    backup = tmp_path / ("copy.json" if on_server(db) else "copy.db")
     assert studyapp("backup", "--output", backup, "--db", db).returncode == 0
     env = {"STUDYAPP_BUSY_TIMEOUT": SHORT_BUSY_TIMEOUT}
     with writer_holding_the_lock(db):
@@ -135,10 +155,10 @@ def test_a_writer_held_up_past_the_busy_timeout_gives_up_clearly_and_changes_not
         restored = studyapp("restore", backup, "--db", db, env=env)
         # Reading and backing up go on while another process writes.
         listed = studyapp("decks", "--json", "--db", db, env=env)
-        copied = studyapp("backup", "--output", tmp_path / "during.db", "--db", db, env=env)
+        copied = studyapp("backup", "--output", tmp_path / "during", "--db", db, env=env)
     for failed in (imported, restored):
         assert failed.returncode == 2
-        assert one_line(failed.stderr) == f"studyapp: {db} {BUSY}; try again in a moment"
+        assert one_line(failed.stderr) == f"studyapp: {shown(db)} {BUSY}; try again in a moment"
     assert listed.returncode == 0 and '"total": 3' in listed.stdout
     assert copied.returncode == 0, copied.stderr
     assert fronts(db) == {"D-Q00", "D-Q01", "D-Q02"}
@@ -146,19 +166,17 @@ def test_a_writer_held_up_past_the_busy_timeout_gives_up_clearly_and_changes_not
 
 
 def test_a_rating_held_up_past_the_busy_timeout_is_refused_and_can_be_given_again(
-    tmp_path: Path,
+    db: str,
 ) -> None:
-    db = tmp_path / "c.db"
     make_collection(db, {"D": 3})
-    session = StudySession(open_store(str(db), busy_timeout_s=0.3), "D")
+    session = StudySession(open_store(db, busy_timeout_s=0.3), "D")
     card = session.current
     assert card is not None
     with writer_holding_the_lock(db), pytest.raises(CollectionError, match=BUSY):
         session.answer(4)
     assert session.current == card and session.done == 0  # still on screen, nothing counted
     session.answer(4)
-    with sqlite3.connect(db) as conn:
-        assert conn.execute("SELECT card_id, rating FROM reviews").fetchall() == [(card.id, 4)]
+    assert sql(db, "SELECT card_id, rating FROM reviews") == [(card.id, 4)]
 
 
 @pytest.mark.parametrize("value", ["soon", "-1", "nan", "1e9"])
@@ -198,9 +216,8 @@ RATE_ALL = textwrap.dedent(
 
 @pytest.mark.parametrize("decks", [("A", "B"), ("A", "A")], ids=["different", "same cards"])
 def test_two_study_sessions_in_two_processes_lose_no_rating(
-    tmp_path: Path, decks: tuple[str, str]
+    db: str, decks: tuple[str, str]
 ) -> None:
-    db = tmp_path / "c.db"
     make_collection(db, {"A": CARDS, "B": CARDS})
     procs = [
         subprocess.Popen(
@@ -225,11 +242,10 @@ def test_two_study_sessions_in_two_processes_lose_no_rating(
         assert proc.returncode == 0, err
         rated.append(int(out))
     assert rated == [CARDS, CARDS]
-    with sqlite3.connect(db) as conn:
-        kinds = conn.execute(
-            "SELECT cards.front, reviews.kind FROM reviews JOIN cards ON cards.id = card_id"
-        ).fetchall()
-        studied = conn.execute("SELECT COUNT(*) FROM cards WHERE due IS NOT NULL").fetchone()[0]
+    kinds = sql(
+        db, "SELECT cards.front, reviews.kind FROM reviews JOIN cards ON cards.id = card_id"
+    )
+    studied = sql(db, "SELECT COUNT(*) FROM cards WHERE due IS NOT NULL")[0][0]
     assert len(kinds) == 2 * CARDS  # every rating is in the log
     state_changes = [front for front, kind in kinds if kind != "drill"]
     # Each card studied changed state exactly once, whichever process rated it first.
@@ -238,20 +254,19 @@ def test_two_study_sessions_in_two_processes_lose_no_rating(
 
 
 async def test_the_app_shows_a_rating_held_up_by_another_writer_and_keeps_the_card(
-    tmp_path: Path,
+    db: str,
 ) -> None:
     from studyapp.tui.app import create_app
     from tests.tui.conftest import FakeRunner, settle, text_of
 
-    db = tmp_path / "c.db"
     make_collection(db, {"D": 2})
-    store = open_store(str(db), busy_timeout_s=0.2)
+    store = open_store(db, busy_timeout_s=0.2)
     app = create_app(store, runner=FakeRunner(), start="review", deck="D")
-    shown: list[str] = []
+    said: list[str] = []
     notify = app.notify
 
     def record(message: str, *args: Any, **kwargs: Any) -> None:
-        shown.append(message)
+        said.append(message)
         notify(message, *args, **kwargs)
 
     app.notify = record  # type: ignore[method-assign]
@@ -261,17 +276,17 @@ async def test_the_app_shows_a_rating_held_up_by_another_writer_and_keeps_the_ca
         with writer_holding_the_lock(db):
             await pilot.press("4")
             await settle(pilot)
-            assert shown == [f"{db} {BUSY}; try again in a moment"]
+            assert said == [f"{shown(db)} {BUSY}; try again in a moment"]
             assert text_of(app, "#card-front") == "D-Q00"  # still there, answer still shown
             assert app.screen.revealed
         await pilot.press("4")
         await settle(pilot)
         assert text_of(app, "#card-front") == "D-Q01"
-    with sqlite3.connect(db) as conn:
-        assert conn.execute("SELECT rating FROM reviews").fetchall() == [(4,)]
+    assert sql(db, "SELECT rating FROM reviews") == [(4,)]
     store.dispose()
 
 
+@pytest.mark.sqlite_only  # a server's restore: tests/services/test_server_backups.py
 def test_a_restore_that_meets_a_writer_gives_up_after_the_busy_timeout(
     tmp_path: Path,
 ) -> None:
@@ -287,6 +302,7 @@ def test_a_restore_that_meets_a_writer_gives_up_after_the_busy_timeout(
     check_integrity(db)
 
 
+@pytest.mark.sqlite_only  # a server's restore: tests/services/test_server_backups.py
 def test_a_write_during_a_restore_is_kept_before_or_after_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -334,3 +350,66 @@ def test_a_write_during_a_restore_is_kept_before_or_after_it(
     assert fronts(restored.saved) == {"changed after the backup", "D-Q01"}
     assert fronts(db) == {"D-Q00", "D-Q01", "written during the restore"}
     check_integrity(db)
+
+
+RATE_ON_SIGNAL = textwrap.dedent(
+    """
+    import sys
+    from studyapp.db import open_store
+    from studyapp.services.study import StudySession
+
+    session = StudySession(open_store(sys.argv[1]), "D")
+    print(session.current.front, flush=True)
+    for line in sys.stdin:
+        command = line.strip()
+        if command == "undo":
+            session.undo()
+        else:
+            answered = session.answer(int(command))
+            print(answered.review.kind, flush=True)
+            continue
+        print("done", flush=True)
+    """
+)
+
+
+def test_a_card_rated_on_two_machines_counts_once_and_each_undo_takes_back_its_own(
+    db: str,
+) -> None:
+    """Machine A rates a card, machine B rates the same card (both had it on screen): the
+    first counts as the day's rating, the second as a repeat; A's undo takes back A's rating
+    and leaves B's in the log."""
+    make_collection(db, {"D": 3})
+    machines = [
+        subprocess.Popen(
+            [sys.executable, "-c", RATE_ON_SIGNAL, db],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+
+    def tell(machine: subprocess.Popen[str], command: str) -> str:
+        assert machine.stdin is not None and machine.stdout is not None
+        machine.stdin.write(f"{command}\n")
+        machine.stdin.flush()
+        return machine.stdout.readline().strip()
+
+    a, b = machines
+    try:
+        assert a.stdout is not None and b.stdout is not None
+        assert a.stdout.readline().strip() == b.stdout.readline().strip() == "D-Q00"
+        state_before = sql(db, "SELECT ease_cents, interval, repetitions, due FROM cards")
+        assert tell(a, "5") == "new"
+        assert tell(b, "3") == "drill"  # already rated today on the other machine
+        assert sql(db, "SELECT rating, kind FROM reviews ORDER BY id") == [(5, "new"), (3, "drill")]
+        assert sql(db, "SELECT ease_cents, interval, repetitions, due FROM cards") != state_before
+        assert tell(a, "undo") == "done"
+        assert sql(db, "SELECT rating, kind FROM reviews ORDER BY id") == [(3, "drill")]
+        assert sql(db, "SELECT ease_cents, interval, repetitions, due FROM cards") == state_before
+    finally:
+        for machine in machines:
+            _, err = machine.communicate(timeout=60)
+            assert machine.returncode == 0, err

@@ -1,7 +1,8 @@
 """Any sequence of study actions keeps the collection consistent.
 
-Hypothesis drives a study session through ratings 1-5, undo, suspend, bury, a fresh session
-and the clock moving on, over a small collection with new and due cards in two decks. After
+Hypothesis drives a study session through ratings 1-5, undo, suspend, bury, studying more
+(extra new cards, reviewing ahead), a fresh session and the clock moving on, over a small
+collection with new and due cards in two decks, each with a daily limit it reaches. After
 every step: no card is lost, each card's review log chains up to its state, only the first
 rating of a study day changes a state, undo puts back exactly the collection as it was before
 the action it takes back, and the deck counts agree with the rows.
@@ -49,6 +50,8 @@ def build_template(path: Path) -> sqlite3.Connection:
     make_due(store, first[:2], start_day - timedelta(days=3))
     make_due(store, first[2:3], start_day)
     make_due(store, first[3:4], start_day + timedelta(days=1), interval=6)
+    DeckService(store, clock).update_settings("Alpha", reviews_per_day=2)
+    DeckService(store, clock).update_settings("Beta", new_per_day=2)
     store.dispose()
     template = sqlite3.connect(":memory:", check_same_thread=False)
     with sqlite3.connect(path) as source:
@@ -103,7 +106,7 @@ class StudyMachine(RuleBasedStateMachine):
         self.clock = FakeClock(START)
         self.store = fresh_store(self.template)
         self.initial_cards, _ = dump(self.store)
-        self.decks = [(d.id, d.name) for d in DeckService(self.store).list()]
+        self.decks = [(d.id, d.name, d.settings) for d in DeckService(self.store).list()]
         self.session = StudySession(self.store, None, self.clock)
         self.before_actions: list[tuple[list[Row], list[Row]]] = []  # for undo, newest last
 
@@ -136,6 +139,15 @@ class StudyMachine(RuleBasedStateMachine):
         self.before_actions.append(before)
         shown = self.session.current
         assert shown is None or shown.id != card.id
+
+    @rule(new=st.integers(0, 3), days=st.integers(0, 8))
+    def study_more(self, new: int, days: int) -> None:
+        """Extra new cards beyond the limit, and cards due within some days (no write)."""
+        before = dump(self.store)
+        queued = len(self.session._queue)
+        added = self.session.add_new(new) + self.session.review_ahead(days)
+        assert len(self.session._queue) == queued + added
+        assert dump(self.store) == before
 
     @rule()
     def undo(self) -> None:
@@ -181,7 +193,13 @@ class StudyMachine(RuleBasedStateMachine):
                 if review["kind"] == "drill":
                     assert state(review, "after") == expected, review
                     continue
-                assert review["kind"] == ("new" if expected[3] is None else "review"), review
+                if expected[3] is None:
+                    kind = "new"
+                else:
+                    kind = "early" if review["study_day"] < expected[3] else "review"
+                assert review["kind"] == kind, review
+                if kind == "early" and review["rating"] >= 3:
+                    assert review["due_after"] >= expected[3], "reviewed ahead, due sooner"
                 assert review["study_day"] not in changed_days, "two state changes in one day"
                 changed_days.add(review["study_day"])
                 expected = state(review, "after")
@@ -208,27 +226,37 @@ class StudyMachine(RuleBasedStateMachine):
             if review["study_day"] == day:
                 latest_today[review["card_id"]] = review
         expected = []
-        for deck_id, name in self.decks:
+        for deck_id, name, limits in self.decks:
             mine = [c for c in cards if c["deck_id"] == deck_id]
+            done = [
+                r["kind"]
+                for r in reviews
+                if r["study_day"] == day and any(c["id"] == r["card_id"] for c in mine)
+            ]
             open_now = [c for c in mine if available(c, day)]
             learning = [
                 c
                 for c in open_now
                 if c["id"] in latest_today and latest_today[c["id"]]["rating"] < DRILL_PASS
             ]
+            unseen = sum(c["due"] is None for c in open_now)
+            due = sum(c["due"] is not None and c["due"] <= day for c in open_now)
+            new_room = max(0, limits.new_per_day - done.count("new"))
+            review_room = max(0, limits.reviews_per_day - done.count("review"))
             expected.append(
                 (
                     name,
                     len(mine),
-                    sum(c["due"] is None for c in open_now),
-                    sum(c["due"] is not None and c["due"] <= day for c in open_now),
+                    min(unseen, new_room),
+                    min(due, review_room),
                     len(learning),
                     sum(bool(c["suspended"]) for c in mine),
+                    unseen,
                 )
             )
         counts = DeckService(self.store, self.clock).counts()
         assert [
-            (c.name, c.total, c.new, c.due, c.learning, c.suspended) for c in counts
+            (c.name, c.total, c.new, c.due, c.learning, c.suspended, c.unseen) for c in counts
         ] == expected
 
 

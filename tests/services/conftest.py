@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import date, datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 from sqlalchemy import update
@@ -37,8 +36,11 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def store(db_path: Path) -> Store:
-    return open_store(str(db_path))
+def store(db: str) -> Iterator[Store]:
+    """A fresh collection on each store (SQLite, PostgreSQL)."""
+    opened = open_store(db)
+    yield opened
+    opened.dispose()
 
 
 def add_cards(store: Store, deck: str, n: int, prefix: str = "q", clock=None) -> list[int]:  # type: ignore[no-untyped-def]

@@ -326,6 +326,7 @@ def test_an_unedited_deck_description_is_updated_and_an_edited_one_kept(
     assert update.decks_updated == ["One"]
 
 
+@pytest.mark.sqlite_only  # a server's collection is backed up with the server's own tools
 def test_an_update_that_changes_cards_is_backed_up_first(
     store: Store, release: Path, clock: FakeClock
 ) -> None:

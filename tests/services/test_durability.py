@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import signal
-import sqlite3
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 
 from studyapp.db import open_store
+from tests.backends import on_server, scalar, sql
 from tests.services.conftest import add_cards
 
 RATE_THEN_DIE = textwrap.dedent(
@@ -27,19 +26,18 @@ RATE_THEN_DIE = textwrap.dedent(
 )
 
 
-def test_killing_the_process_after_six_ratings_keeps_all_six(db_path: Path) -> None:
-    add_cards(open_store(str(db_path)), "D", 10)
+def test_killing_the_process_after_six_ratings_keeps_all_six(db: str) -> None:
+    add_cards(open_store(db), "D", 10)
     proc = subprocess.run(
-        [sys.executable, "-c", RATE_THEN_DIE, str(db_path)], capture_output=True, timeout=60
+        [sys.executable, "-c", RATE_THEN_DIE, db], capture_output=True, timeout=60
     )
     assert proc.returncode == -signal.SIGKILL, proc.stderr.decode()
-    with sqlite3.connect(db_path) as conn:
-        assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
-        ratings = [r for (r,) in conn.execute("SELECT rating FROM reviews ORDER BY id")]
-        states = conn.execute("SELECT COUNT(*) FROM cards WHERE due IS NOT NULL").fetchone()[0]
+    if not on_server(db):
+        assert sql(db, "PRAGMA integrity_check") == [("ok",)]
+    ratings = [r for (r,) in sql(db, "SELECT rating FROM reviews ORDER BY id")]
     assert ratings == [5, 4, 2, 3, 5, 1]
-    assert states == 6
+    assert scalar(db, "SELECT COUNT(*) FROM cards WHERE due IS NOT NULL") == 6
     # The collection opens again and carries on.
-    reopened = open_store(str(db_path))
+    reopened = open_store(db)
     with reopened.read() as session:
         assert session is not None

@@ -7,6 +7,7 @@ from datetime import timedelta
 from studyapp.db import Store
 from studyapp.services.stats import StatsService
 from studyapp.services.study import StudySession
+from tests.backends import sql
 from tests.services.conftest import FakeClock, add_cards
 
 
@@ -55,23 +56,23 @@ def test_stats_per_deck(store: Store, clock: FakeClock) -> None:
 def test_a_streak_counts_back_to_its_first_day_even_past_a_year(
     store: Store, clock: FakeClock
 ) -> None:
-    import sqlite3
-
     a = add_cards(store, "A", 1, "a")[0]
     b = add_cards(store, "B", 1, "b")[0]
     today = StatsService(store, clock).today().day
 
     def log(card: int, days_ago: range) -> None:
-        assert store.path is not None
-        with sqlite3.connect(store.path) as conn:
-            conn.executemany(
-                "INSERT INTO reviews (card_id, at, study_day, rating, duration_ms, kind,"
-                " ease_before, interval_before, repetitions_before, lapses_before,"
-                " ease_after, interval_after, repetitions_after, lapses_after)"
-                " VALUES (?, '2026-01-01 00:00:00', ?, 4, 0, 'review', 250, 1, 1, 0,"
-                " 250, 1, 1, 0)",
-                [(card, (today - timedelta(days=n)).isoformat()) for n in days_ago],
-            )
+        values = ", ".join(
+            f"({card}, '2026-01-01 00:00:00', '{today - timedelta(days=n)}', 4, 0, 'review',"
+            " 250, 1, 1, 0, 250, 1, 1, 0)"
+            for n in days_ago
+        )
+        sql(
+            store.url,
+            "INSERT INTO reviews (card_id, at, study_day, rating, duration_ms, kind,"
+            " ease_before, interval_before, repetitions_before, lapses_before,"
+            " ease_after, interval_after, repetitions_after, lapses_after)"
+            f" VALUES {values}",
+        )
 
     log(a, range(1, 501))  # deck A: every day from yesterday back 500 days
     log(b, range(1, 401))  # deck B: 400 days, then a gap, then 50 more

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import date, timedelta
 
 from studyapp.db import Store
 from studyapp.services.cards import CardService
 from studyapp.services.decks import DeckService
 from studyapp.services.study import QueueItem, StudySession, interleave
+from tests.backends import dump as everything
+from tests.backends import sql
 from tests.services.conftest import FakeClock, add_cards, make_due
 
 TODAY = date(2026, 3, 2)
@@ -23,13 +24,15 @@ def rate_all(session: StudySession, rating: int) -> int:
 
 
 def review_log(store: Store) -> list[tuple]:
-    assert store.path is not None
-    with sqlite3.connect(store.path) as conn:
-        return conn.execute(
+    return [
+        (*row[:1], str(row[1]), *row[2:10], None if row[10] is None else str(row[10]))
+        for row in sql(
+            store.url,
             "SELECT card_id, study_day, rating, kind, ease_before, interval_before,"
             " repetitions_before, ease_after, interval_after, repetitions_after, due_after"
-            " FROM reviews ORDER BY id"
-        ).fetchall()
+            " FROM reviews ORDER BY id",
+        )
+    ]
 
 
 def test_queue_honours_both_daily_limits_and_puts_the_most_overdue_first(
@@ -146,11 +149,9 @@ def test_undo_restores_the_collection_byte_for_byte(store: Store, clock: FakeClo
     add_cards(store, "D", 5)
     session = StudySession(store, "D", clock)
     session.answer(4)
-    assert store.path is not None
 
-    def dump() -> list[str]:
-        with sqlite3.connect(store.path) as conn:
-            return list(conn.iterdump())
+    def dump() -> list[object]:
+        return everything(store.url)
 
     before = dump()
     shown = session.current

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import random
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -22,6 +22,7 @@ from studyapp.demo_api import Claim, DemoResult, PlotSpec, Table
 from studyapp.formats import Skipped
 from studyapp.model import Card, DemoLink
 from studyapp.services.cards import CardService
+from studyapp.services.server_backups import ServerBackups
 from studyapp.services.stats import StatsService
 from studyapp.services.study import StudySession
 from studyapp.tui.app import StudyApp, create_app
@@ -159,8 +160,9 @@ class FakeLibrary:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Store:
-    opened = open_store(str(tmp_path / "c.db"))
+def store(db: str) -> Iterator[Store]:
+    """The app's collection, on each store (SQLite, PostgreSQL)."""
+    opened = open_store(db)
     yield opened
     opened.dispose()
 
@@ -191,9 +193,10 @@ def cards(store: Store) -> list[Card]:
 
 @pytest.fixture
 def db_backups(store: Store) -> Callable[[], list[Path]]:
-    """The backups made of the collection so far."""
-    assert store.path is not None
+    """The backups made of the collection so far (JSON backups, for a server)."""
     path = store.path
+    if path is None:
+        return ServerBackups(store).backups
     return lambda: list_backups(path)
 
 

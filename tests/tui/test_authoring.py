@@ -20,6 +20,7 @@ from studyapp.tui.screens.confirm import ConfirmScreen
 from studyapp.tui.screens.deck_options import DeckOptionsScreen
 from studyapp.tui.screens.exporting import ExportScreen
 from studyapp.tui.screens.home import HomeScreen
+from studyapp.tui.widgets.card_view import CardView
 from tests.tui.conftest import settle, text_of
 from tests.tui.test_home_browse import rows
 
@@ -52,8 +53,10 @@ async def test_add_a_card_with_a_demo_previewed_then_saved(make_app, store, card
         steps.value = "200"
         await settle(pilot)
 
-        assert text_of(app, "#add-card #card-meta") == (
-            "Optimizers · new card · tags: adam moments · demo: adam_vs_sgd"
+        preview = screen.query_one("#add-card", CardView)
+        assert (str(preview.border_title), str(preview.border_subtitle)) == (
+            "Optimizers · new card",
+            "tags: adam moments · demo: adam_vs_sgd",
         )
         # Shown as typed, never as markup.
         assert text_of(app, "#add-card #card-front") == "What does [b]bias[/b] correction fix?"
@@ -122,7 +125,7 @@ async def test_trying_the_demo_runs_it_with_the_parameters_typed(make_app, runne
         await pilot.press("ctrl+t")
         await settle(pilot)
         assert runner.calls[-1][0] == "adam_vs_sgd" and runner.calls[-1][1]["steps"] == 100
-        assert "Adam gets the loss down" in text_of(app, "#demo-takeaway")
+        assert "Adam gets the loss down" in text_of(app, "#demo-headline")
 
 
 async def test_closing_with_a_card_half_typed_asks_first(make_app, store, cards):
@@ -172,7 +175,9 @@ async def test_a_card_deletes_itself_with_its_history(make_app, store, cards):
     app = make_app()
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
-        await pilot.press("a", "space", "4", "q")  # one review of "What is an epoch?"
+        await pilot.press("r", "space", "4", "q")  # one review of Basics' first card
+        with store.reading() as read:
+            assert read("SELECT count(*) FROM reviews", {}) == [(1,)]
         await pilot.press("b", *"epoch", "enter", "enter")
         assert isinstance(app.screen, CardScreen)
         await pilot.press("delete")
@@ -204,13 +209,26 @@ async def test_deck_options_rename_and_set_limits(make_app, store, cards):
 
         screen.query_one("#options-new_per_day", Input).value = "5"
         screen.query_one("#options-day_start_hour", Input).value = "0"
+        assert screen.query_one("#options-desired_retention", Input).value == "0.90"
+        screen.query_one("#options-scheduler", Select).value = "fsrs"
+        screen.query_one("#options-desired_retention", Input).value = "0.5"
+        await pilot.press("ctrl+s")
+        assert "desired retention is a probability from 0.70 to 0.97, not 0.5" in text_of(
+            app, "#options-error"
+        )
+        assert DeckService(store).get("Optimizers").settings.scheduler == "sm2"
+
+        screen.query_one("#options-desired_retention", Input).value = "0.85"
         await pilot.press("ctrl+s")
         await settle(pilot)
         assert isinstance(app.screen, HomeScreen)
         table = app.screen.query_one(DataTable)
         assert rows(table)[table.cursor_row][0] == BUNDLED_NAME  # the cursor follows it
-    deck = DeckService(store).get(BUNDLED_NAME)
-    assert (deck.settings.new_per_day, deck.settings.day_start_hour) == (5, 0)
+        notes = [str(n.message) for n in app._notifications]
+        assert any(f"{BUNDLED_NAME} now schedules with FSRS (0 reviewed cards" in n for n in notes)
+    settings = DeckService(store).get(BUNDLED_NAME).settings
+    assert (settings.new_per_day, settings.day_start_hour) == (5, 0)
+    assert (settings.scheduler, settings.desired_retention) == ("fsrs", 0.85)
 
 
 async def test_a_new_deck_and_a_deleted_deck(make_app, store, cards, db_backups):

@@ -24,9 +24,9 @@ async def test_home_lists_decks_with_counts_and_starts_reviews(make_app, cards):
         assert isinstance(app.screen, HomeScreen)
         table = app.screen.query_one(DataTable)
         assert rows(table) == [
-            ["Basics", "2", "0", "0", "2"],
-            ["Optimizers", "3", "0", "0", "3"],
-            ["All decks", "5", "0", "0", "5"],
+            ["Basics", "2", "0", "0", "2", "2"],
+            ["Optimizers", "3", "0", "0", "3", "3"],
+            ["All decks", "5", "0", "0", "5", "5"],
         ]
         assert "0 reviewed" in text_of(app, "#home-today")
 
@@ -34,7 +34,7 @@ async def test_home_lists_decks_with_counts_and_starts_reviews(make_app, cards):
         assert isinstance(app.screen, ReviewScreen) and app.screen.deck == "Optimizers"
         await pilot.press("space", "4", "q")
         assert isinstance(app.screen, HomeScreen)
-        assert rows(table)[1] == ["Optimizers", "2", "0", "0", "3"]
+        assert rows(table)[1] == ["Optimizers", "2", "0", "0", "2", "3"]
         assert "1 reviewed" in text_of(app, "#home-today")
 
         await pilot.press("down", "enter")
@@ -90,7 +90,7 @@ async def test_open_a_card_edit_it_suspend_it_and_see_its_history(make_app, stor
     app = make_app()
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
-        await pilot.press("a", "space", "4", "q")  # one review of "What is an epoch?"
+        await pilot.press("r", "space", "4", "q")  # Basics: one review of "What is an epoch?"
         await pilot.press("b", *"epoch", "enter", "enter")
         screen = app.screen
         assert isinstance(screen, CardScreen)

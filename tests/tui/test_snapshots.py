@@ -1,5 +1,6 @@
-"""How the main screens look, pinned at 100x30 and 80x24, the newer ones at 80x24 and 160x50
-(fixed clock, fixed cards, stub demo).
+"""How the main screens look, pinned at 100x30 and 80x24 (fixed clock, fixed cards, stub demo);
+the review with its demo open at 80x24 (under the card) and 160x50 (beside it), and the
+authoring screens at 80x24 and 160x50.
 
 Update after an intended change with `pytest tests/tui/test_snapshots.py --snapshot-update`
 and look at the report before committing the new pictures.
@@ -7,10 +8,24 @@ and look at the report before committing the new pictures.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
 from textual.pilot import Pilot
 
+from studyapp.db import Store, open_store
+
 SIZES = pytest.mark.parametrize("size", [(100, 30), (80, 24)], ids=["100x30", "80x24"])
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    """The pictures are pinned on the SQLite store only: the screens read the same values
+    from either (the other TUI tests run on both)."""
+    opened = open_store(str(tmp_path / "c.db"))
+    yield opened
+    opened.dispose()
 
 
 async def settled(pilot: Pilot, *keys: str) -> None:
@@ -32,12 +47,44 @@ def test_review_with_literal_card_text(snap_compare, make_app, cards, size):
     assert snap_compare(app, terminal_size=size, run_before=run_before)
 
 
-@SIZES
+DEMO_SIZES = pytest.mark.parametrize("size", [(80, 24), (160, 50)], ids=["80x24", "160x50"])
+
+
+@DEMO_SIZES
 def test_review_with_the_demo_panel_open(snap_compare, make_app, cards, size):
+    """The answer shown, then the demo: at 80x24 the card folds to its front and the plot
+    fits under the claims; at 160x50 the demo sits beside the whole card."""
+    app = make_app(start="review", deck="Optimizers")
+
+    async def run_before(pilot: Pilot) -> None:
+        await settled(pilot, "space", "d")
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+@DEMO_SIZES
+def test_review_with_the_demo_panel_open_without_colour(
+    snap_compare, make_app, cards, size, monkeypatch
+):
+    """NO_COLOR: each curve and its legend entry drawn with its own marker shape."""
+    monkeypatch.setenv("NO_COLOR", "1")
     app = make_app(start="review", deck="Optimizers")
 
     async def run_before(pilot: Pilot) -> None:
         await settled(pilot, "d")
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+@SIZES
+def test_review_of_a_card_due_again_with_the_interval_preview(
+    snap_compare, make_app, history, size
+):
+    """A review card revealed: each rating key with the interval it gives."""
+    app = make_app(start="review", deck="Optimizers")
+
+    async def run_before(pilot: Pilot) -> None:
+        await settled(pilot, "space")
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)
 

@@ -17,9 +17,9 @@ async def test_stats_show_retention_streak_and_forecast_overall_and_per_deck(mak
         screen = app.screen
         assert isinstance(screen, StatsScreen)
         summary = text_of(app, "#stats-summary")
-        assert "Cards 5 (0 new, 0 suspended)" in summary
-        assert "Reviews 12 (0 today)" in summary
-        assert "Streak 3 days" in summary
+        assert "Cards      5 (0 unseen, 0 suspended)" in summary
+        assert "Reviews    12 (0 today)" in summary
+        assert "Streak     3 days" in summary
         assert "80.0% of 5 reviews" in summary
         forecast = screen.query_one("#stats-forecast", DayBars).values
         assert len(forecast) == 30 and sum(forecast) == 5
@@ -30,11 +30,11 @@ async def test_stats_show_retention_streak_and_forecast_overall_and_per_deck(mak
         await pilot.press("n")
         await pilot.pause()
         assert screen.deck == "Basics"
-        assert "Cards 2 (0 new" in text_of(app, "#stats-summary")
+        assert "Cards      2 (0 unseen" in text_of(app, "#stats-summary")
         await pilot.press("p", "p")
         await pilot.pause()
         assert screen.deck == "Optimizers"
-        assert "Cards 3 (0 new" in text_of(app, "#stats-summary")
+        assert "Cards      3 (0 unseen" in text_of(app, "#stats-summary")
 
         await pilot.press("escape")
         assert not isinstance(app.screen, StatsScreen)
@@ -52,3 +52,50 @@ def test_heatmap_puts_today_in_the_last_column():
     assert monday.startswith("Mon")
     assert monday.split()[1:] == ["▒", "█"]  # a third of the peak, then the peak
     assert rows[2].plain.split() == ["·"]  # last Tuesday, empty; this Tuesday is still to come
+
+
+async def test_the_summary_keeps_each_figure_on_its_own_line_at_80_columns(make_app, history):
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("t")
+        summary = app.screen.query_one("#stats-summary")
+        lines = [summary.render_line(y).text.rstrip() for y in range(summary.size.height)]
+        assert [line.split()[0] for line in lines] == ["Cards", "Reviews", "Streak", "Retention"]
+        assert lines[2].split() == ["Streak", "3", "days"]
+
+
+async def test_stats_name_the_scheduler_and_compare_the_models_on_request(make_app, history, store):
+    from studyapp.services.scheduler import SchedulerService
+
+    SchedulerService(store).set_scheduler("Optimizers", "fsrs", 0.85)
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("t")
+        assert "each deck its own" in text_of(app, "#stats-scheduler")
+        await pilot.press("p")  # the last deck: Optimizers
+        await pilot.pause()
+        assert app.screen.deck == "Optimizers"
+        assert "FSRS, desired retention 0.85, default parameters" in text_of(
+            app, "#stats-scheduler"
+        )
+        assert "c compares" in text_of(app, "#stats-comparison")
+        await pilot.press("c")
+        await settle(pilot)
+        shown = text_of(app, "#stats-comparison")
+        for model in ("SM-2", "FSRS, default parameters", "FSRS, fitted on the earlier reviews"):
+            assert model in shown
+        assert "fewer than the 512 FSRS needs" in shown
+        await pilot.press("f")  # back to SM-2, from the stats screen
+        await pilot.pause()
+        assert text_of(app, "#stats-scheduler").endswith("SM-2")
+        assert "c compares" in text_of(app, "#stats-comparison")
+        await pilot.press("f")
+        await pilot.pause()
+        assert "FSRS, desired retention 0.85" in text_of(app, "#stats-scheduler")
+        await pilot.press("n")  # all decks: no single scheduler to switch
+        await pilot.pause()
+        await pilot.press("f")
+        await pilot.pause()
+        assert "each deck its own" in text_of(app, "#stats-scheduler")

@@ -300,7 +300,7 @@ class AddCardScreen(Screen[None]):
 
     def on_unmount(self) -> None:
         if self._panel is not None:
-            self._panel.close()
+            self._panel.cancel()  # a demo still running stops; the panel goes with the screen
 
     @on(ParamForm.Submitted)
     async def _params_entered(self, event: ParamForm.Submitted) -> None:

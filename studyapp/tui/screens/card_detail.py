@@ -29,6 +29,10 @@ def state_line(card: Card) -> Content:
         f"repetitions {state.repetitions}",
         f"lapses {state.lapses}",
     ]
+    if card.memory is not None:
+        parts.append(
+            f"FSRS stability {card.memory.stability:.1f} d, difficulty {card.memory.difficulty:.1f}"
+        )
     if card.suspended:
         parts.append("SUSPENDED")
     if card.buried_until is not None:
@@ -42,7 +46,7 @@ def history_row(review: Review) -> list[Text]:
     return [
         Text(review.study_day.isoformat()),
         Text(f"{review.rating} {RATING_LABELS.get(review.rating, '')}"),
-        Text(review.kind),
+        Text(f"{review.kind} (imported)" if review.imported else review.kind),
         Text(f"{review.duration_ms / 1000:.1f}s", justify="right"),
         Text(f"{review.before.ease:.2f} -> {review.after.ease:.2f}"),
         Text(f"{review.after.interval}d", justify="right"),

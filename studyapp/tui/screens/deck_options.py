@@ -1,8 +1,10 @@
-"""A deck's options: its name, daily limits and day-start hour; a new deck; deleting a deck.
+"""A deck's options: its name, daily limits, day-start hour, scheduler and desired retention;
+a new deck; deleting a deck.
 
 The fields come from `studyapp.model.DECK_SETTINGS`, the list `studyapp deck` takes its
 options from, each with its bounds beside it and read by the setting's own rule, so this
-screen and the command accept exactly the same values.
+screen and the command accept exactly the same values. A setting with choices (the
+scheduler) is picked from a list; the others are typed.
 """
 
 from __future__ import annotations
@@ -15,11 +17,12 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.content import Content
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Input, Label, Static
+from textual.widgets import Button, Footer, Input, Label, Select, Static
 
 from studyapp.errors import UserError
 from studyapp.model import DECK_SETTINGS, DeckSetting, DeckSettings
 from studyapp.services.decks import DeckDetail, clean_name
+from studyapp.services.scheduler import SwitchReport
 from studyapp.tui.context import Services
 from studyapp.tui.screens.confirm import ConfirmScreen
 from studyapp.tui.text import line, plain
@@ -28,9 +31,51 @@ from studyapp.tui.text import line, plain
 class SettingInput(Input):
     """An input that knows which deck setting it edits."""
 
-    def __init__(self, setting: DeckSetting, value: int) -> None:
-        super().__init__(str(value), compact=True, id=f"options-{setting.name}")
+    def __init__(self, setting: DeckSetting, value: object) -> None:
+        super().__init__(
+            setting.shown(value),
+            compact=True,
+            id=f"options-{setting.name}",
+            classes="setting-field",
+        )
         self.setting = setting
+
+    @property
+    def typed(self) -> str:
+        return self.value
+
+
+class SettingChoice(Select[str]):
+    """A list to pick a deck setting's value from (a setting with choices)."""
+
+    def __init__(self, setting: DeckSetting, value: object) -> None:
+        names = setting.choice_names or setting.choices
+        super().__init__(
+            list(zip(names, setting.choices, strict=True)),
+            value=value if value in setting.choices else setting.choices[0],
+            allow_blank=False,
+            compact=True,
+            id=f"options-{setting.name}",
+            classes="setting-field",
+        )
+        self.setting = setting
+
+    @property
+    def typed(self) -> str:
+        return str(self.value)
+
+
+def setting_field(setting: DeckSetting, value: object) -> SettingInput | SettingChoice:
+    return SettingChoice(setting, value) if setting.choices else SettingInput(setting, value)
+
+
+def switch_note(name: str, report: SwitchReport) -> str:
+    """What switching the deck's scheduler did, in one sentence."""
+    if report.scheduler != "fsrs":
+        return f"{name} now schedules with SM-2, from each card's current interval."
+    given = report.from_log + report.from_schedule
+    cards = f"{given} reviewed card{'s' if given != 1 else ''}"
+    return f"{name} now schedules with FSRS ({cards} given a memory state; due dates unchanged)."
 
 
 def counts_line(detail: DeckDetail) -> Content:
@@ -82,11 +127,8 @@ class DeckOptionsScreen(Screen[str | None]):
             for setting in DECK_SETTINGS:
                 with Horizontal(classes="option-row"):
                     yield Label(setting.label, classes="option-label")
-                    yield SettingInput(setting, getattr(settings, setting.name))
-                    yield Static(
-                        line(f"{setting.low:,}-{setting.high:,}  {setting.help}"),
-                        classes="option-help",
-                    )
+                    yield setting_field(setting, getattr(settings, setting.name))
+                    yield Static(line(f"{setting.bounds}: {setting.help}"), classes="option-help")
             yield Static(id="options-error", markup=False)
             with Horizontal(classes="buttons"):
                 yield Button(
@@ -110,14 +152,15 @@ class DeckOptionsScreen(Screen[str | None]):
             return not self.is_new
         return True
 
-    def read(self) -> tuple[str, dict[str, int]]:
+    def read(self) -> tuple[str, dict[str, int | float | str]]:
         """The name and settings typed, each checked; UserError names the first problem."""
         name = clean_name(self.query_one("#options-name", Input).value)
-        values: dict[str, int] = {}
+        values: dict[str, int | float | str] = {}
         problem: str | None = None
-        for field in self.query(SettingInput):
+        for field in self.query(".setting-field").results():
+            assert isinstance(field, SettingInput | SettingChoice)
             try:
-                values[field.setting.name] = field.setting.parse(field.value)
+                values[field.setting.name] = field.setting.parse(field.typed)
                 field.remove_class("-invalid")
             except ValueError as exc:
                 field.add_class("-invalid")
@@ -138,8 +181,10 @@ class DeckOptionsScreen(Screen[str | None]):
                 old = self.detail.deck.name
                 if name != old:
                     decks.rename(old, name)
-                decks.update_settings(name, **values)
+                report = decks.update_settings(name, **values).switch
                 done = f"Saved the options of {name}." if name == old else f"Renamed to {name}."
+                if report is not None and report.switched:
+                    done += f" {switch_note(name, report)}"
         except UserError as exc:
             error.update(plain(exc.message))
             return
@@ -177,6 +222,7 @@ class DeckOptionsScreen(Screen[str | None]):
         self.dismiss(None)
 
     @on(Input.Changed)
+    @on(Select.Changed)
     def _typed(self) -> None:
         self.query_one("#options-error", Static).update("")
 

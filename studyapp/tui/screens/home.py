@@ -1,7 +1,13 @@
-"""Home: the decks with what is new, due and in today's drill, today's progress and streak.
+"""Home: the decks with what today's review holds (new, due, learning), today's progress and
+streak.
+
+New and due are what a review started now would show, within each deck's daily limits, so
+the numbers here are the numbers the review's header starts from; unseen counts every card
+not yet studied.
 
 One key starts a review of the selected deck (or of all decks); the others lead to browse,
-stats, import and export. Counts are read again whenever the screen comes back into view.
+stats, import and export. Counts are read again whenever the screen comes back into view,
+and every few seconds while a database server cannot be reached.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ KEYS_LINE = Content.assemble(
     ("?", "bold"),
     " every key",
 )
+RETRY_S = 3.0  # how soon counts that could not be read are read again
 
 
 def today_line(reviewed: int, streak: int, due: int, new: int, learning: int) -> Content:
@@ -39,7 +46,7 @@ def today_line(reviewed: int, streak: int, due: int, new: int, learning: int) ->
         ("Today ", "bold"),
         f"{reviewed} reviewed · streak {streak} {days} · ",
         (f"{due} due", "bold"),
-        f" · {new} new · {learning} again",
+        f" · {new} new · {learning} learning",
     )
 
 
@@ -63,6 +70,7 @@ class HomeScreen(Screen[None]):
         super().__init__()
         self.services = services
         self._rows: dict[str, str | None] = {}
+        self._failure: str | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -81,7 +89,7 @@ class HomeScreen(Screen[None]):
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
         table.add_column("Deck", key="deck")
-        for label in ("New", "Due", "Again", "Total"):
+        for label in ("New", "Due", "Learning", "Unseen", "Total"):
             table.add_column(label, key=label.lower())
 
     def on_screen_resume(self) -> None:
@@ -93,7 +101,20 @@ class HomeScreen(Screen[None]):
     def refresh_counts(self, select: str | None = None) -> None:
         """Read the counts again; the cursor stays on the deck it was on (or goes to
         `select`)."""
-        counts, progress = self.services.overview()
+        try:
+            counts, progress = self.services.overview()
+        except UserError as exc:  # a server out of reach: the counts shown stay
+            if exc.message != self._failure:  # said once, however often home comes back
+                self.notify(exc.message, severity="error", markup=False)
+            self._failure = exc.message
+            if not self._rows:  # nothing read yet: not "no cards", but "cannot tell"
+                self.query_one("#home-empty").display = False
+                self.query_one("#home-today", Static).update(
+                    Content("The collection cannot be read just now; trying again.")
+                )
+            self.set_timer(RETRY_S, self._retry)
+            return
+        self._failure = None
         table = self.query_one(DataTable)
         selected = table.cursor_row
         wanted = select or (self.selected_deck() if self._rows else None)
@@ -106,17 +127,20 @@ class HomeScreen(Screen[None]):
             key = f"deck-{i}"
             self._rows[key] = deck.name
             table.add_row(
-                cell(deck.name), *_numbers(deck.new, deck.due, deck.learning, deck.total), key=key
+                cell(deck.name),
+                *_numbers(deck.new, deck.due, deck.learning, deck.unseen, deck.total),
+                key=key,
             )
         new = sum(c.new for c in counts)
         due = sum(c.due for c in counts)
         learning = sum(c.learning for c in counts)
+        unseen = sum(c.unseen for c in counts)
         total = sum(c.total for c in counts)
         if counts:
             self._rows[ALL_DECKS] = None
             table.add_row(
                 Text("All decks", style="bold"),
-                *_numbers(new, due, learning, total),
+                *_numbers(new, due, learning, unseen, total),
                 key=ALL_DECKS,
             )
             table.move_cursor(row=min(selected, table.row_count - 1))
@@ -125,6 +149,10 @@ class HomeScreen(Screen[None]):
         self.query_one("#home-today", Static).update(
             today_line(progress.reviewed, progress.streak, due, new, learning)
         )
+
+    def _retry(self) -> None:
+        if self._failure is not None and self.app.screen is self:
+            self.refresh_counts()
 
     def selected_deck(self) -> str | None:
         table = self.query_one(DataTable)

@@ -1,9 +1,18 @@
-"""The inline demo under a card: run the card's demo, follow it live, then show what it found.
+"""The inline demo beside or under a card: run the card's demo, follow it, show what it found.
 
 The run itself is blocking and happens in the demo runner's worker process; this panel calls
-the runner from a thread worker and gets `DemoProgressed` / `DemoFinished` messages back, so
-the review keeps answering keys while a demo runs. A cached result shows at once. Failures
-(an exception, a timeout, a cancel) come back as results with a status, shown as such.
+the runner from a thread worker (a cached result too, since the first lookup loads the
+runner) and gets `DemoProgressed` / `DemoFinished` messages back, so the review keeps
+answering keys while a demo runs. Failures (an exception, a timeout, a cancel) come back as
+results with a status, shown as such, with a hint that can help.
+
+What a result shows, top to bottom: a status line (seed, time, keys), the headline (the main
+experiment's outcome), the claims (experiments, which could have come out otherwise, and
+checks, identities verified on the run's numbers), the plot, how the run was set up, the rest
+of the takeaway, the table and the parameter form. The plot takes the height left under the
+claims (`fit_plot`), so at 80x24 a card's front, the headline, the claims and the plot are on
+screen together and only the table and the form need scrolling. Anything mounted above
+`#demo-status` (a question to answer before the run, say) is counted in that fit.
 """
 
 from __future__ import annotations
@@ -14,14 +23,16 @@ from typing import Any
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
+from textual.color import Color
 from textual.containers import Vertical
 from textual.content import Content
+from textual.widget import Widget
 from textual.widgets import DataTable, ProgressBar, Static
 from textual.worker import get_current_worker
 from textual_plotext import PlotextPlot
 
 from studyapp.demo_api import Claim, DemoResult, DemoSpec, PlotSpec, get_spec
-from studyapp.demo_api.plot import plot_series
+from studyapp.demo_api.plot import PLAIN_MARKERS, plot_series
 from studyapp.errors import UserError
 from studyapp.model import Card
 from studyapp.tui.context import DemoRunnerLike
@@ -31,40 +42,83 @@ from studyapp.tui.text import line, plain
 from studyapp.tui.widgets.param_form import ParamForm
 
 DEMO_SEED = 0  # the seed a card's demo first runs with, as `studyapp demo run` does
-STATUS_WORDS = {"error": "failed", "timeout": "timed out"}
+MIN_PLOT = 8  # rows: below this a plot shows too few of its values to read
+MAX_PLOT = 18
 
 CHECK = Content.from_markup("[bold $success]✓[/] ")
 CROSS = Content.from_markup("[bold $error]✗[/] ")
 EXPERIMENTS = Content.from_markup("[b]Experiments[/b] [dim](could have come out otherwise)[/]")
 CHECKS = Content.from_markup("[b]Checks[/b] [dim](identities verified on the run's numbers)[/]")
+CHECK_TAG = Content.styled("check: ", "dim")
 
 
-def claims_content(claims: Sequence[Claim]) -> Content:
-    """Experiments first, then checks, each under its heading, so a learner sees which results
-    were earned by the run and which only confirm a definition."""
+def claims_content(claims: Sequence[Claim], compact: bool = False) -> Content:
+    """Experiments first, then checks, so a learner sees which results were earned by the run
+    and which only confirm a definition: under a heading each, or, where rows are few, each
+    check marked as one."""
     parts: list[Content] = []
     for heading, kind in ((EXPERIMENTS, "experiment"), (CHECKS, "check")):
         chosen = [c for c in claims if c.kind == kind]
-        if chosen:
+        if chosen and not compact:
             parts.append(heading)
-            parts += [(CHECK if c.holds else CROSS) + plain(c.text) for c in chosen]
+        tag = CHECK_TAG if compact and kind == "check" else Content("")
+        parts += [(CHECK if c.holds else CROSS) + tag + plain(c.text) for c in chosen]
     return Content("\n").join(parts)
 
 
-def draw(plot: PlotextPlot, series: Mapping[str, Any], spec: PlotSpec | None = None) -> None:
-    """Draw every curve on one plot (see `plot_series`)."""
+def draw(
+    plot: PlotextPlot,
+    series: Mapping[str, Any],
+    spec: PlotSpec | None = None,
+    *,
+    no_color: bool = False,
+) -> None:
+    """Draw every curve on one plot (see `plot_series`): braille lines in colour, or without
+    colour a marker shape per curve, each in the text's own colour (the theme's series
+    colours, turned grey, would leave one near-invisible). At most one y tick every two
+    rows, so labels never touch."""
     plot.plt.clear_figure()
-    plot_series(plot.plt, series, spec, marker=lambda _: "braille")
+    text = Color.parse(plot.app.theme_variables["foreground"]).rgb if no_color else None
+
+    def marker(i: int) -> str:
+        return PLAIN_MARKERS[i % len(PLAIN_MARKERS)] if no_color else "braille"
+
+    rows = plot.styles.height.value if plot.styles.height is not None else MIN_PLOT
+    ticks = max(2, (int(rows) - 4) // 2)
+    plot_series(plot.plt, series, spec, marker=marker, max_ticks=ticks, color=text)
     plot.refresh()
 
 
 def cell(value: Any) -> Text:
-    """A table cell as plain text (a string from a demo is data, not markup)."""
+    """A table cell as plain text (a string from a demo is data, not markup); a missing value
+    is a dash, never Python's `None`."""
+    if value is None:
+        return Text("—", style="dim", justify="center")
     if isinstance(value, float):
         return Text(f"{value:.4g}", justify="right")
     if isinstance(value, int) and not isinstance(value, bool):
         return Text(str(value), justify="right")
     return text_cell(str(value))
+
+
+def status_hint(result: DemoResult) -> str:
+    """The status line of a result, with the keys that can help from here."""
+    if result.status == "cancelled":
+        return "Cancelled. r runs it with a new seed; enter in a field below runs those values."
+    if result.status == "error":
+        detail = f": {result.error.rstrip('.')}" if result.error else ""
+        return (
+            f"The demo failed{detail}. A new seed would fail the same way: change a value "
+            "below and press enter."
+        )
+    if result.status == "timeout":
+        detail = f": {result.error.rstrip('.')}" if result.error else ""
+        return (
+            f"The demo timed out{detail}. Smaller values below run faster; r tries again "
+            "with a new seed."
+        )
+    how = "cached result" if result.cached else f"ran in {result.took}"
+    return f"Seed {result.seed}, {how}. r: new seed · tab: parameters below."
 
 
 class DemoPanel(Vertical):
@@ -79,22 +133,16 @@ class DemoPanel(Vertical):
         display: none;
     }
     DemoPanel.-open { display: block; }
-    DemoPanel > * { display: none; }
-    DemoPanel > #demo-status { display: block; color: $text-muted; }
-    DemoPanel.-running > #demo-progress,
-    DemoPanel.-running > #demo-plot { display: block; }
-    DemoPanel.-done > #demo-takeaway,
-    DemoPanel.-done > #demo-claims,
-    DemoPanel.-done > #demo-plot,
-    DemoPanel.-done > #demo-table,
-    DemoPanel.-done > #demo-form,
-    DemoPanel.-failed > #demo-form { display: block; }
+    DemoPanel > #demo-status { color: $text-muted; }
     DemoPanel > #demo-status.-error { color: $error; }
-    DemoPanel > #demo-table.-empty { display: none; }
-    DemoPanel > #demo-takeaway { text-style: bold; margin: 1 0 0 0; }
-    DemoPanel > #demo-claims { margin: 1 0 0 0; }
-    DemoPanel > #demo-plot { height: 14; margin: 1 0 0 0; }
-    DemoPanel > #demo-table { height: auto; max-height: 12; margin: 1 0 0 0; }
+    DemoPanel > #demo-progress, DemoPanel > .result { display: none; }
+    DemoPanel.-running > #demo-progress, DemoPanel.-running > #demo-plot { display: block; }
+    DemoPanel.-done > .result, DemoPanel.-failed > #demo-form { display: block; }
+    DemoPanel.-done > .-empty { display: none; }
+    DemoPanel > #demo-headline { text-style: bold; }
+    DemoPanel > #demo-setup { color: $text-muted; margin: 1 0 0 0; }
+    DemoPanel > #demo-plot { height: 14; }
+    DemoPanel > #demo-table { height: auto; margin: 1 0 0 0; }
     DemoPanel > #demo-form { margin: 1 0 0 0; }
     """
 
@@ -113,17 +161,23 @@ class DemoPanel(Vertical):
         self.seed = DEMO_SEED
         self.result: DemoResult | None = None
         self.card_id: int | None = None
+        self.other_card = False
+        self.compact = False
         self._active_run = 0
         self._demo_running = False
 
     def compose(self) -> ComposeResult:
         yield Static(id="demo-status", markup=False)
         yield ProgressBar(total=1.0, show_eta=False, id="demo-progress")
-        yield Static(id="demo-takeaway", markup=False)
-        yield Static(id="demo-claims")
-        yield PlotextPlot(id="demo-plot")
-        yield DataTable(id="demo-table", show_cursor=False, zebra_stripes=True)
-        yield ParamForm(id="demo-form")
+        yield Static(id="demo-headline", markup=False, classes="result")
+        yield Static(id="demo-claims", classes="result")
+        yield PlotextPlot(id="demo-plot", classes="result")
+        yield Static(id="demo-setup", markup=False, classes="result")
+        yield Static(id="demo-takeaway", markup=False, classes="result")
+        table = DataTable(id="demo-table", show_cursor=False, zebra_stripes=True, classes="result")
+        table.can_focus = False  # it scrolls with the panel; tab goes to the parameters
+        yield table
+        yield ParamForm(id="demo-form", classes="result")
 
     # --- what the screen asks for ------------------------------------------------------------
 
@@ -136,10 +190,17 @@ class DemoPanel(Vertical):
         return self.has_class("-open")
 
     async def open_for(self, card: Card) -> None:
-        """Open on `card`'s demo: run it (or show its cached result), or say why not."""
+        """Open on `card`'s demo: run it (or show its cached result), or say why not.
+
+        A demo still running for another card is cancelled: `d` means this card's demo.
+        """
+        if self._demo_running:
+            self.cancel()
         self.card_id = card.id
+        self.other_card = False
+        self.spec = None
         self.add_class("-open")
-        self.border_title = "Demo"
+        self._title()
         if card.demo is None:
             self._note("This card has no demo.")
             return
@@ -150,25 +211,16 @@ class DemoPanel(Vertical):
             self._note(f"This card's demo link does not work: {exc.message}", failed=True)
             return
         self.spec = spec
-        self.border_title = line(spec.title)
+        self._title()
         await self.start(params, DEMO_SEED)
 
     async def start(self, params: Mapping[str, Any], seed: int) -> None:
-        """Run the open demo with these parameters and seed (a cached result shows at once)."""
-        spec, runner = self.spec, self.runner
+        """Run the open demo with these parameters and seed (a cached result shows as soon as
+        it is read). What was on show before goes at once, so no other result flashes here."""
+        spec = self.spec
         if spec is None:
             return
         self.params, self.seed = dict(params), seed
-        await self.query_one(ParamForm).set_spec(spec, params)
-        try:
-            cached = runner.cached(spec.id, self.params, seed)
-        except UserError:
-            cached = None
-        if cached is not None:
-            self._active_run += 1
-            self._demo_running = False
-            self._show(cached)
-            return
         self._active_run += 1
         self._demo_running = True
         self._set_state("-running")
@@ -176,6 +228,7 @@ class DemoPanel(Vertical):
         self._status(f"Running with seed {seed}... escape cancels; the review goes on meanwhile.")
         self.query_one("#demo-plot", PlotextPlot).plt.clear_figure()
         self._work(self._active_run, spec.id, self.params, seed)
+        await self.query_one(ParamForm).set_spec(spec, params)
 
     async def rerun(self) -> bool:
         """Run the open demo again with a new seed; False if there is nothing to re-run."""
@@ -195,6 +248,25 @@ class DemoPanel(Vertical):
     def close(self) -> None:
         self.cancel()
         self.remove_class("-open")
+        self._release_hidden_focus()
+
+    def mark_other_card(self, other: bool) -> None:
+        """Say in the title that what shows belongs to the card before this one."""
+        self.other_card = other
+        self._title()
+
+    def _title(self) -> None:
+        title = self.spec.title if self.spec is not None else "Demo"
+        if self.other_card:
+            title += " · previous card's demo"
+        self.border_title = line(title)
+
+    def set_compact(self, compact: bool) -> None:
+        """Few rows: claims without headings (each check marked as one)."""
+        if compact != self.compact:
+            self.compact = compact
+            if self.result is not None and self.result.ok:
+                self._show_claims(self.result)
 
     # --- the run, off the UI thread ----------------------------------------------------------
 
@@ -213,7 +285,9 @@ class DemoPanel(Vertical):
             )
 
         try:
-            result = runner.run(demo_id, params, seed, on_progress=on_progress)
+            result = runner.cached(demo_id, params, seed)
+            if result is None:
+                result = runner.run(demo_id, params, seed, on_progress=on_progress)
         except UserError as exc:
             result = DemoResult.failure(demo_id, params, seed, 0.0, "error", exc.message)
         except Exception as exc:  # a broken runner must not take the review down with it
@@ -228,7 +302,7 @@ class DemoPanel(Vertical):
         if message.message:
             self._status(f"Running: {message.message}. Escape cancels.")
         if message.series:
-            draw(self.query_one("#demo-plot", PlotextPlot), message.series)
+            draw(self.query_one("#demo-plot", PlotextPlot), message.series, no_color=self._mono)
 
     async def on_demo_finished(self, message: DemoFinished) -> None:
         if message.run != self._active_run:
@@ -239,9 +313,24 @@ class DemoPanel(Vertical):
 
     # --- showing -----------------------------------------------------------------------------
 
+    @property
+    def _mono(self) -> bool:
+        return bool(getattr(self.app, "no_color", False))
+
     def _set_state(self, state: str) -> None:
         for name in ("-running", "-done", "-failed"):
             self.set_class(name == state, name)
+        self._release_hidden_focus()
+
+    def _release_hidden_focus(self) -> None:
+        """Never leave the focus on a parameter field that is not shown (while a demo runs,
+        or once the panel is closed): the keys would go nowhere."""
+        if not self.is_mounted:
+            return
+        focused = self.screen.focused
+        form_shown = self.is_open and (self.has_class("-done") or self.has_class("-failed"))
+        if focused is not None and self in focused.ancestors and not form_shown:
+            self.screen.set_focus(None)
 
     def _status(self, text: str, error: bool = False) -> None:
         status = self.query_one("#demo-status", Static)
@@ -256,33 +345,61 @@ class DemoPanel(Vertical):
 
     def _show(self, result: DemoResult) -> None:
         self.result = result
-        if result.status == "cancelled":
-            self._set_state("-failed")
-            self._status("Cancelled. r runs it with a new seed; Enter in a field below re-runs.")
-            return
+        self._status(status_hint(result), error=result.status in ("error", "timeout"))
         if not result.ok:
             self._set_state("-failed")
-            word = STATUS_WORDS.get(result.status, result.status)
-            detail = f": {result.error.rstrip('.')}." if result.error else "."
-            self._status(f"The demo {word}{detail} r runs it with a new seed.", error=True)
             return
-        self._set_state("-done")
-        how = "cached result" if result.cached else f"ran in {result.took}"
-        self._status(f"Seed {result.seed}, {how}. r: new seed. Parameters below.")
-        self.query_one("#demo-takeaway", Static).update(plain(result.takeaway))
-        claims = claims_content(result.claims)
-        if result.setup:
-            claims = plain(result.setup).stylize("dim") + Content("\n") + claims
-        self.query_one("#demo-claims", Static).update(claims)
-        draw(self.query_one("#demo-plot", PlotextPlot), result.series, result.plot)
+        headline = result.headline or result.takeaway
+        self.query_one("#demo-headline", Static).update(plain(headline))
+        self._fill("#demo-setup", f"How it was run: {result.setup}" if result.setup else "")
+        takeaway = result.takeaway.strip()
+        rest = takeaway.removeprefix(headline.strip()).strip() if headline.strip() else takeaway
+        self._fill("#demo-takeaway", rest)
+        self._show_claims(result)
+        draw(
+            self.query_one("#demo-plot", PlotextPlot),
+            result.series,
+            result.plot,
+            no_color=self._mono,
+        )
         table = self.query_one("#demo-table", DataTable)
         table.clear(columns=True)
         if result.table.columns:
             table.add_columns(*(text_cell(str(c)) for c in result.table.columns))
             table.add_rows([cell(v) for v in row] for row in result.table.rows)
         table.set_class(not result.table.columns, "-empty")
+        self._set_state("-done")
+        self.call_after_refresh(self.fit_plot)
+
+    def _fill(self, selector: str, text: str) -> None:
+        widget = self.query_one(selector, Static)
+        widget.update(plain(text))
+        widget.set_class(not text.strip(), "-empty")
+
+    def _show_claims(self, result: DemoResult) -> None:
+        claims = self.query_one("#demo-claims", Static)
+        claims.update(claims_content(result.claims, compact=self.compact))
+        claims.set_class(not result.claims, "-empty")
+
+    def fit_plot(self) -> None:
+        """Give the plot the rows left in the panel's scroll area under what is above it."""
+        area = self.parent
+        plot = self.query_one("#demo-plot", PlotextPlot)
+        if not isinstance(area, Widget) or not self.is_open or plot.region.height == 0:
+            return
+        above = plot.region.y - self.region.y
+        room = area.scrollable_content_region.height - above - 1
+        height = max(MIN_PLOT, min(MAX_PLOT, room))
+        if plot.styles.height is None or plot.styles.height.value != height:
+            plot.styles.height = height
+            if self.result is not None and self.result.ok:
+                draw(plot, self.result.series, self.result.plot, no_color=self._mono)
 
     async def on_param_form_submitted(self, message: ParamForm.Submitted) -> None:
         message.stop()
-        if not self._demo_running:
-            await self.start(message.values, self.seed)
+        if self._demo_running:
+            return
+        self.screen.set_focus(None)  # the keys scroll and rate again; tab comes back here
+        await self.start(message.values, self.seed)
+        if isinstance(self.parent, Widget):
+            self.parent.scroll_home(animate=False)

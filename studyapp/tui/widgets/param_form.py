@@ -2,6 +2,8 @@
 
 Every value is read with the parameter's own `parse`, so the form accepts exactly what
 `studyapp demo run --set` accepts, and a bad value is named in one sentence instead of run.
+The names column is as wide as the longest name, and a parameter's bounds and help wrap
+under it rather than being cut: every choice of a choice parameter shows.
 """
 
 from __future__ import annotations
@@ -29,6 +31,14 @@ def format_value(value: Any) -> str:
     return str(value)
 
 
+MAX_NAME_WIDTH = 28  # a longer parameter name wraps onto a second row
+
+
+def _sized(label: Label, width: int) -> Label:
+    label.styles.width = width
+    return label
+
+
 class ParamInput(Input):
     """An input that knows which parameter it edits."""
 
@@ -43,11 +53,11 @@ class ParamForm(Vertical):
     DEFAULT_CSS = """
     ParamForm { height: auto; }
     ParamForm > #param-rows { height: auto; }
-    ParamForm .param-row { height: 1; }
-    ParamForm .param-name { width: 14; }
-    ParamForm ParamInput { width: 12; }
+    ParamForm .param-row { height: auto; }
+    ParamForm .param-name { width: 14; padding-right: 1; }
+    ParamForm ParamInput { width: 14; }
     ParamForm ParamInput.-invalid { background: $error 30%; }
-    ParamForm .param-bounds { width: 1fr; color: $text-muted; padding-left: 1; }
+    ParamForm .param-bounds { width: 1fr; height: auto; color: $text-muted; padding-left: 1; }
     ParamForm > #param-footer { height: auto; margin-top: 1; }
     ParamForm #param-run { min-width: 10; }
     ParamForm #param-error { color: $error; width: 1fr; padding-left: 1; }
@@ -58,12 +68,12 @@ class ParamForm(Vertical):
         form: ParamForm
         values: dict[str, Any]
 
-    def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(id=id)
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
         self.spec: DemoSpec | None = None
 
     def compose(self) -> ComposeResult:
-        yield Static(Content.styled("Parameters (Enter runs them)", "bold"))
+        yield Static(Content.styled("Parameters (tab moves between them, enter runs them)", "bold"))
         yield Vertical(id="param-rows")
         with Horizontal(id="param-footer"):
             yield Button("Run", id="param-run", compact=True)
@@ -78,10 +88,11 @@ class ParamForm(Vertical):
                 field.remove_class("-invalid")
         else:
             self.spec = spec
+            name_width = min(MAX_NAME_WIDTH, max((len(p.name) for p in spec.params), default=0))
             await rows.remove_children()
             await rows.mount_all(
                 Horizontal(
-                    Label(line(p.name), classes="param-name"),
+                    _sized(Label(line(p.name), classes="param-name"), name_width + 1),
                     ParamInput(p, values.get(p.name, p.default)),
                     Static(line(f"{p.bounds_text}  {p.help}"), classes="param-bounds"),
                     classes="param-row",

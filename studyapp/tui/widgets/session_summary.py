@@ -1,4 +1,5 @@
-"""What the end of a review shows: cards, time, ratings and when the next card is due."""
+"""What the end of a review shows: cards, time, ratings, when the next card is due, and what
+more there is to study today (extra new cards, reviewing ahead)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from textual.content import Content
 from textual.widgets import Static
 
 from studyapp.scheduling import RATING_LABELS
-from studyapp.services.study import SessionSummary
+from studyapp.services.study import MoreToStudy, SessionSummary
 
 
 def duration_text(seconds: float) -> str:
@@ -25,9 +26,11 @@ def due_text(due: date | None, today: date) -> str:
     return f"{due.isoformat()} ({when})"
 
 
-def summary_content(summary: SessionSummary, today: date) -> Content:
+def summary_content(
+    summary: SessionSummary, today: date, more: MoreToStudy | None = None
+) -> Content:
     head = "Session complete." if summary.ratings else "Nothing to review right now."
-    lines: list[tuple[str, str] | str] = [(head, "bold"), "\n\n"]
+    lines: list[tuple[str, str] | str | Content] = [(head, "bold"), "\n\n"]
     if summary.ratings:
         lines += [
             f"  Cards     {summary.cards}\n",
@@ -37,6 +40,23 @@ def summary_content(summary: SessionSummary, today: date) -> Content:
         by = "  ".join(f"{r} {RATING_LABELS[r]} x{n}" for r, n in sorted(summary.by_rating.items()))
         lines.append(f"  Answers   {by}\n")
     lines.append(f"  Next due  {due_text(summary.next_due, today)}\n\n")
+    if more is not None and (more.new or more.ahead):
+        lines += [("Study more", "bold"), "\n"]
+        if more.new:
+            cards = "card" if more.new == 1 else "cards"
+            lines += [
+                "  ",
+                ("n", "bold"),
+                f"  new cards beyond today's limit ({more.new} {cards} left)\n",
+            ]
+        if more.ahead:
+            cards = "card is" if more.ahead == 1 else "cards are"
+            lines += [
+                "  ",
+                ("a", "bold"),
+                f"  review ahead: {more.ahead} {cards} due in the next {more.days} days\n",
+            ]
+        lines.append("\n")
     hint = "q goes home"
     if summary.ratings:
         hint += ", u takes back the last rating"
@@ -53,5 +73,5 @@ class SessionSummaryView(Static):
     }
     """
 
-    def show(self, summary: SessionSummary, today: date) -> None:
-        self.update(summary_content(summary, today))
+    def show(self, summary: SessionSummary, today: date, more: MoreToStudy | None = None) -> None:
+        self.update(summary_content(summary, today, more))

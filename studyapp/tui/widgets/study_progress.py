@@ -1,4 +1,8 @@
-"""The review's top line: which deck, a progress bar, and what is left by kind."""
+"""The review's top line: which deck, a progress bar, and what is left by kind.
+
+The kinds are named as on home: new, review, and learning (the cards in today's drill).
+A long deck name ends in an ellipsis.
+"""
 
 from __future__ import annotations
 
@@ -17,7 +21,7 @@ def remaining_text(left: Remaining) -> Content:
         (str(left.new), "bold"),
         ("  review ", "dim"),
         (str(left.review), "bold"),
-        ("  again ", "dim"),
+        ("  learning ", "dim"),
         (str(left.drill), "bold"),
     )
 
@@ -28,7 +32,13 @@ class StudyProgress(Horizontal):
         height: 1;
         padding: 0 1;
     }
-    StudyProgress > #progress-deck { width: auto; max-width: 30; padding-right: 2; }
+    StudyProgress > #progress-deck {
+        width: auto;
+        max-width: 32;
+        padding-right: 2;
+        text-wrap: nowrap;
+        text-overflow: ellipsis;
+    }
     StudyProgress > ProgressBar { width: 1fr; }
     StudyProgress > #progress-counts { width: auto; padding-left: 2; }
     """

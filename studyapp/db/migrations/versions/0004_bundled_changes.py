@@ -4,9 +4,9 @@
 collection lacks; without this record a bundled card the learner deleted came back, and a
 renamed bundled deck came back empty under its old name.
 
-Revision ID: 0003
-Revises: 0002
-Create Date: 2026-11-23
+Revision ID: 0004
+Revises: 0003
+Create Date: 2026-12-07
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0003"
-down_revision = "0002"
+revision = "0004"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 
