@@ -251,7 +251,7 @@ DECK_SETTINGS: tuple[DeckSetting, ...] = (
         "scheduler",
         "--scheduler",
         "Scheduler",
-        "how the deck's cards are scheduled: SM-2, or FSRS (due dates stay on a switch)",
+        "the scheduling model; a switch keeps every card's due date",
         f"the scheduler is one of {', '.join(SCHEDULERS)}, not {{value}}",
         metavar="|".join(SCHEDULERS),
         choices=SCHEDULERS,

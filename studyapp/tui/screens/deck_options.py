@@ -128,7 +128,9 @@ class DeckOptionsScreen(Screen[str | None]):
                 with Horizontal(classes="option-row"):
                     yield Label(setting.label, classes="option-label")
                     yield setting_field(setting, getattr(settings, setting.name))
-                    yield Static(line(f"{setting.bounds}: {setting.help}"), classes="option-help")
+                    # A list shows its own choices; a typed value needs its bounds said.
+                    bounds = "" if setting.choices else f"{setting.bounds}: "
+                    yield Static(line(f"{bounds}{setting.help}"), classes="option-help")
             yield Static(id="options-error", markup=False)
             with Horizontal(classes="buttons"):
                 yield Button(
