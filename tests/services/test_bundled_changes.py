@@ -5,6 +5,7 @@ upgrade), and a backup carries both.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ import pytest
 from studyapp.db import Store, open_store
 from studyapp.formats import get_format
 from studyapp.model import BundledChanges
+from studyapp.services.backups import BackupService
 from studyapp.services.bundled import HISTORY_FILE, BundledHistory
 from studyapp.services.cards import CardService
 from studyapp.services.decks import DeckService
@@ -237,3 +239,39 @@ def _recorded(store: Store) -> BundledChanges:
 
     with store.read() as session:
         return bundled_changes.read(session)
+
+
+def test_a_restored_backup_brings_back_what_the_learner_had_deleted_and_renamed(
+    loaded: Store, db: str, release: Path, clock: FakeClock, tmp_path: Path
+) -> None:
+    CardService(loaded, clock, bundled_dir=release).delete(["one-1"])
+    DeckService(loaded, clock, bundled_dir=release).rename("Two", "Dropout")
+    backups = BackupService(loaded)
+    made = backups.backup(tmp_path)
+    CardService(loaded, clock, bundled_dir=release).delete(["one-2"])  # after the backup
+
+    backups.restore(made)
+    restored = open_store(db)  # a store open before a restore stops: it names other cards
+    write_release(release, V1, V2)
+    update(restored, release, clock)
+    # one-1 stays deleted and Two keeps its new name; one-2, deleted after the backup, is back.
+    assert uids(restored) == {
+        "one-2": "One",
+        "one-3": "One",
+        "two-1": "Dropout",
+        "two-2": "Dropout",
+    }
+
+
+def test_deleting_a_card_or_a_deck_backs_the_collection_up_first(
+    loaded: Store, release: Path, clock: FakeClock
+) -> None:
+    deleted = CardService(loaded, clock, bundled_dir=release).delete(["one-1"])
+    assert deleted.backup is not None and deleted.backup.exists()
+    gone = DeckService(loaded, clock, bundled_dir=release).delete("Two")
+    assert gone.backup is not None and gone.backup.exists()
+    if loaded.path is None:  # a server's backup is its JSON backup, the card still in it
+        cards = [
+            c["id"] for d in json.loads(deleted.backup.read_text())["decks"] for c in d["cards"]
+        ]
+        assert "one-1" in cards
