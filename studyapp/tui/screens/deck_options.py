@@ -189,6 +189,7 @@ class DeckOptionsScreen(Screen[str | None]):
                     done += f" {switch_note(name, report)}"
         except UserError as exc:
             error.update(plain(exc.message))
+            self.call_after_refresh(error.scroll_visible)  # under the fields at 80x24
             return
         self.notify(done, markup=False)
         self.dismiss(name)
