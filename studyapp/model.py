@@ -16,9 +16,12 @@ from studyapp.scheduling import DEFAULT_DAY_START_HOUR, SM2State
 from studyapp.scheduling.fsrs import (
     DEFAULT_DESIRED_RETENTION,
     DEFAULT_SCHEDULER,
+    MAX_DESIRED_RETENTION,
+    MIN_DESIRED_RETENTION,
     SCHEDULERS,
     FSRSMemory,
     FSRSSettings,
+    parameters_problem,
 )
 
 LEECH_TAG = "leech"
@@ -28,6 +31,8 @@ DEFAULT_REVIEWS_PER_DAY = 200
 # What a review was: a new card's first rating, a review, a relearning after a lapse, a
 # same-day repeat that changes nothing (a drill), or a review ahead of the due date (early).
 REVIEW_KINDS = ("new", "review", "relearn", "drill", "early")
+# What a learner did to the bundled deck that its updates respect (`BundledChanges`).
+BUNDLED_CHANGE_KINDS = ("deleted_card", "deleted_deck", "renamed_deck")
 MAX_PER_DAY = 100_000  # a daily limit above this is no limit at all
 MAX_REVIEW_MS = 24 * 60 * 60 * 1000  # the time one rating took, as a file can give it
 
@@ -141,6 +146,138 @@ class DemoLink:
 
 
 @dataclass(frozen=True)
+class DeckSetting:
+    """One per-deck setting: its name (a `DeckSettings` field and a `decks` column), how the
+    `deck` command and the deck options screen offer it, and its bounds.
+
+    `DECK_SETTINGS` lists them all; the command's options, the options screen's fields, what
+    `studyapp deck NAME` shows and the checks on every value come from that list, so a new
+    setting is added there once. A setting is a whole number from `low` to `high`, a
+    decimal number (`decimals` > 0) from `low` to `high`, or one of `choices`.
+    """
+
+    name: str
+    flag: str  # the `studyapp deck` option
+    label: str  # how the options screen names it
+    help: str
+    problem_text: str  # "... must be from 0 to 100,000, not 7": `{value}` is filled in
+    low: float = 0
+    high: float = 0
+    metavar: str = "N"
+    decimals: int = 0  # digits shown after the point; 0: a whole number
+    choices: tuple[str, ...] = ()  # the values it can take, if it is a choice
+    choice_names: tuple[str, ...] = ()  # how each choice is written for a reader
+
+    @property
+    def bounds(self) -> str:
+        """The values it takes, as the command's help and the options screen say them."""
+        if self.choices:
+            return " or ".join(self.choices)
+        return f"{self.shown(self.low)} to {self.shown(self.high)}"
+
+    def shown(self, value: object) -> str:
+        """A value as the command and the screen write it."""
+        if value in self.choices and self.choice_names:
+            return self.choice_names[self.choices.index(value)]
+        if self.choices or isinstance(value, bool) or not isinstance(value, int | float):
+            return str(value)
+        return f"{value:,.{self.decimals}f}"
+
+    def check(self, value: object) -> str | None:
+        """Why `value` cannot be this setting (one sentence), or None if it can."""
+        if self.choices:
+            if value not in self.choices:
+                return self.problem_text.format(value=repr(value))
+            return None
+        allowed = (int, float) if self.decimals else (int,)
+        if isinstance(value, bool) or not isinstance(value, allowed):
+            kind = "a number" if self.decimals else "a whole number"
+            return f"{self.name} must be {kind}, not {value!r}"
+        if not (math.isfinite(value) and self.low <= value <= self.high):
+            return self.problem_text.format(value=value)
+        return None
+
+    def parse(self, text: str) -> int | float | str:
+        """A value as typed (on the command line or in a form); ValueError says why not."""
+        typed = text.strip()
+        value: int | float | str
+        if self.choices:
+            value = typed.lower()
+        else:
+            kind = "a number" if self.decimals else "a whole number"
+            try:
+                digits = typed.replace("_", "").replace(",", "")
+                value = float(digits) if self.decimals else int(digits)
+            except ValueError:
+                raise ValueError(
+                    f"{self.label.lower()} must be {kind} from {self.bounds}, not {typed!r}"
+                ) from None
+        problem = self.check(value)
+        if problem is not None:
+            raise ValueError(problem)
+        return value
+
+
+SCHEDULER_NAMES = ("SM-2", "FSRS")  # as SCHEDULERS are written for a reader
+
+DECK_SETTINGS: tuple[DeckSetting, ...] = (
+    DeckSetting(
+        "new_per_day",
+        "--new-per-day",
+        "New cards a day",
+        "new cards introduced per study day (0 pauses new cards)",
+        f"new_per_day must be from 0 to {MAX_PER_DAY:,}, not {{value}}",
+        0,
+        MAX_PER_DAY,
+    ),
+    DeckSetting(
+        "reviews_per_day",
+        "--reviews-per-day",
+        "Reviews a day",
+        "reviews of cards already learnt per study day",
+        f"reviews_per_day must be from 0 to {MAX_PER_DAY:,}, not {{value}}",
+        0,
+        MAX_PER_DAY,
+    ),
+    DeckSetting(
+        "day_start_hour",
+        "--day-start-hour",
+        "Day starts at hour",
+        "the local hour at which the deck's study day rolls over",
+        "the day starts at an hour from 0 to 23, not {value}",
+        0,
+        23,
+        "H",
+    ),
+    DeckSetting(
+        "scheduler",
+        "--scheduler",
+        "Scheduler",
+        "the scheduling model; a switch keeps every card's due date",
+        f"the scheduler is one of {', '.join(SCHEDULERS)}, not {{value}}",
+        metavar="|".join(SCHEDULERS),
+        choices=SCHEDULERS,
+        choice_names=SCHEDULER_NAMES,
+    ),
+    DeckSetting(
+        "desired_retention",
+        "--desired-retention",
+        "Desired retention",
+        "the recall probability FSRS aims at when a card comes due (FSRS decks only)",
+        f"desired retention is a probability from {MIN_DESIRED_RETENTION:.2f} to "
+        f"{MAX_DESIRED_RETENTION:.2f}, not {{value}}",
+        MIN_DESIRED_RETENTION,
+        MAX_DESIRED_RETENTION,
+        "R",
+        decimals=2,
+    ),
+)
+# The settings that change how a deck is scheduled: set through the scheduler service, which
+# gives the cards their FSRS memory when a deck switches to FSRS.
+SCHEDULER_SETTINGS = ("scheduler", "desired_retention")
+
+
+@dataclass(frozen=True)
 class DeckSettings:
     """Per-deck study limits, the hour at which the study day rolls over, and the scheduler:
     SM-2 or FSRS, with FSRS's desired retention and fitted parameters (None: defaults)."""
@@ -158,15 +295,17 @@ class DeckSettings:
 
     def problem(self) -> str | None:
         """Why these settings cannot be a deck's (one sentence), or None if they can."""
-        if not 0 <= self.day_start_hour <= 23:
-            return f"the day starts at an hour from 0 to 23, not {self.day_start_hour}"
-        for name in ("new_per_day", "reviews_per_day"):
-            value = getattr(self, name)
-            if not 0 <= value <= MAX_PER_DAY:
-                return f"{name} must be from 0 to {MAX_PER_DAY:,}, not {value}"
-        if self.scheduler not in SCHEDULERS:
-            return f"the scheduler is one of {', '.join(SCHEDULERS)}, not {self.scheduler!r}"
-        return self.fsrs.problem()
+        for setting in DECK_SETTINGS:
+            problem = setting.check(getattr(self, setting.name))
+            if problem is not None:
+                return problem
+        if self.fsrs_params is not None:
+            return parameters_problem(self.fsrs_params)
+        return None
+
+    def to_dict(self) -> dict[str, int | float | str]:
+        """The settings a learner sets (`DECK_SETTINGS`), by name."""
+        return {setting.name: getattr(self, setting.name) for setting in DECK_SETTINGS}
 
 
 @dataclass(frozen=True)
@@ -273,3 +412,31 @@ class Card:
     @property
     def is_leech(self) -> bool:
         return LEECH_TAG in self.tags
+
+
+@dataclass(frozen=True)
+class BundledChanges:
+    """What the learner did to the bundled deck, which updates of the bundled deck respect.
+
+    A bundled card or deck the learner deleted is never brought back; the cards a later
+    release adds to a bundled deck the learner renamed go to the deck under its new name.
+    Decks are named as the bundled files name them; cards by their ids.
+    """
+
+    deleted_cards: frozenset[str] = frozenset()
+    deleted_decks: frozenset[str] = frozenset()
+    renamed_decks: Mapping[str, str] = field(default_factory=dict)  # bundled name -> now
+
+    def __bool__(self) -> bool:
+        return bool(self.deleted_cards or self.deleted_decks or self.renamed_decks)
+
+    def deck_now(self, bundled: str) -> str:
+        """The name the bundled deck `bundled` has in the collection."""
+        return self.renamed_decks.get(bundled, bundled)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "deleted_cards": sorted(self.deleted_cards),
+            "deleted_decks": sorted(self.deleted_decks),
+            "renamed_decks": dict(sorted(self.renamed_decks.items())),
+        }

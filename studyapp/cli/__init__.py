@@ -12,12 +12,12 @@ import sys
 from collections.abc import Sequence
 
 from studyapp import __version__
-from studyapp.cli import backup, collection, demo, library, scheduler, tui
+from studyapp.cli import backup, cards, collection, deck, demo, library, scheduler, tui
 from studyapp.errors import UserError
 from studyapp.files import temporary_files_removed_on_stop
 from studyapp.terminal import one_line
 
-COMMAND_GROUPS = (collection, demo, library, backup, scheduler, tui)
+COMMAND_GROUPS = (collection, cards, deck, demo, library, backup, scheduler, tui)
 
 
 class _Parser(argparse.ArgumentParser):

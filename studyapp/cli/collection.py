@@ -54,9 +54,16 @@ def run_init(args: argparse.Namespace) -> int:
     report = LibraryService(store).load_bundled()
     counts = DeckService(store).counts()
     cards = sum(c.total for c in counts)
+    left_out = ""
+    if report.left_out:
+        n = report.left_out
+        cards_stay = (
+            "1 bundled card you deleted stays" if n == 1 else f"{n} bundled cards you deleted stay"
+        )
+        left_out = f"; {cards_stay} deleted"
     say(
         f"Collection ready at {store.where}: {len(counts)} decks, {cards} cards "
-        f"({report.added} added from the bundled deck)."
+        f"({report.added} added from the bundled deck{left_out})."
     )
     if report.updated or report.merged or report.edited or report.decks_updated:
         print(f"  {report.summary()}")
@@ -82,7 +89,10 @@ def run_decks(args: argparse.Namespace) -> int:
         print(json.dumps([c.to_dict() for c in counts], indent=2))
         return 0
     if not counts:
-        print("No decks yet: `studyapp init` loads the bundled deck, `studyapp import` adds one.")
+        print(
+            "No decks yet: `studyapp add` adds a card, `studyapp import` a deck, and "
+            "`studyapp init` the bundled deck."
+        )
         return 0
     rows = [[c.name, c.new, c.due, c.learning, c.unseen, c.total] for c in counts]
     rows.append(["All decks", *(sum(r[i] for r in rows) for i in range(1, 6))])

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,7 +18,6 @@ if TYPE_CHECKING:
 
 IMPORT_FORMATS = ("apkg", "brainscape", "csv", "json", "knowt", "md", "quizlet", "tsv")
 EXPORT_FORMATS = ("apkg", "csv", "json", "md", "tsv")
-EXTENSIONS = {"apkg": ".apkg", "csv": ".csv", "tsv": ".tsv", "json": ".json", "md": ".md"}
 
 
 def register(commands: Any, common: argparse.ArgumentParser) -> None:
@@ -136,7 +134,7 @@ def run_export(args: argparse.Namespace) -> int:
         return 0
     target = Path(output).expanduser()
     if target.is_dir():
-        written = _export_to_folder(library, args.format, args.deck, target, collection)
+        written = library.export_to_folder(args.format, args.deck, target)
     else:
         check_output(target, collection)  # before the work of exporting
         written = [write_output(target, library.export(args.format, args.deck), collection)]
@@ -168,31 +166,3 @@ def _write_stdout(data: bytes) -> None:
             os.close(null)
         reason = exc.strerror.lower() if isinstance(exc, OSError) and exc.strerror else exc
         raise UserError(f"cannot write to standard output: {reason}") from None
-
-
-def _export_to_folder(
-    library: LibraryService, format: str, deck: str | None, folder: Path, collection: Path | None
-) -> list[Path]:
-    extension = EXTENSIONS[format]
-    if format != "md":
-        name = slug(deck) if deck else "collection"
-        target = check_output(folder / f"{name}{extension}", collection)
-        return [write_output(target, library.export(format, deck), collection)]
-    names = [deck] if deck else [d.name for d in library.export_decks()]
-    if not names:
-        raise UserError("there are no decks to export")
-    targets: list[tuple[str, Path]] = []
-    used: set[str] = set()
-    for name in names:
-        stem = slug(name)
-        while stem in used:
-            stem += "-1"
-        used.add(stem)
-        targets.append((name, check_output(folder / f"{stem}{extension}", collection)))
-    return [write_output(path, library.export(format, name), collection) for name, path in targets]
-
-
-def slug(name: str) -> str:
-    """A file name for a deck: lower case, words joined by hyphens."""
-    text = re.sub(r"[^\w]+", "-", name.lower(), flags=re.UNICODE).strip("-_")
-    return text[:80] or "deck"

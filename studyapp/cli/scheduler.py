@@ -1,6 +1,7 @@
-"""`studyapp deck NAME --scheduler ...` and `studyapp scheduler optimize|evaluate`.
+"""`studyapp scheduler optimize|evaluate`.
 
-Which scheduler a deck uses (SM-2 or FSRS) and FSRS's desired retention are set on the deck;
+Which scheduler a deck uses (SM-2 or FSRS) and FSRS's desired retention are set on the deck
+(`studyapp deck NAME --scheduler ... --desired-retention ...`, in `cli.deck`);
 `scheduler optimize` fits FSRS to a review log and `scheduler evaluate` compares the models
 on one. Fitting runs in a worker process; this process never imports torch.
 """
@@ -12,30 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from studyapp.cli.output import print_json, print_table, say
-from studyapp.scheduling.fsrs import MAX_DESIRED_RETENTION, MIN_DESIRED_RETENTION, SCHEDULERS
 
 
 def register(commands: Any, common: argparse.ArgumentParser) -> None:
-    deck = commands.add_parser(
-        "deck",
-        parents=[common],
-        help="show or set a deck's scheduler (SM-2 or FSRS) and desired retention",
-        description="Show a deck's scheduler, or set it. Switching to FSRS gives every card "
-        "an FSRS memory state computed from its review log; due dates stay as they are. "
-        "Switching back to SM-2 continues from each card's current interval.",
-    )
-    deck.add_argument("name", metavar="NAME", help="the deck")
-    deck.add_argument("--scheduler", choices=SCHEDULERS, help="schedule the deck with this")
-    deck.add_argument(
-        "--desired-retention",
-        metavar="R",
-        type=float,
-        help=f"the recall probability FSRS aims at when a card comes due "
-        f"({MIN_DESIRED_RETENTION:.2f}-{MAX_DESIRED_RETENTION:.2f}, default 0.90)",
-    )
-    deck.add_argument("--json", action="store_true", help="print JSON")
-    deck.set_defaults(handler=run_deck)
-
     scheduler = commands.add_parser(
         "scheduler",
         parents=[common],
@@ -71,50 +51,6 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
     source.add_argument("--revlog", metavar="FILE", type=Path, help="a review log file")
     evaluate.add_argument("--json", action="store_true", help="print JSON")
     evaluate.set_defaults(handler=run_evaluate)
-
-
-def run_deck(args: argparse.Namespace) -> int:
-    from studyapp.db import open_store
-    from studyapp.services.decks import DeckService
-    from studyapp.services.scheduler import SchedulerService
-
-    changing = args.scheduler is not None or args.desired_retention is not None
-    store = open_store(args.db, read_only=not changing)
-    report = None
-    if changing:
-        report = SchedulerService(store).set_scheduler(
-            args.name, args.scheduler, args.desired_retention
-        )
-    settings = DeckService(store).get(args.name).settings
-    data = {
-        "deck": args.name,
-        "scheduler": settings.scheduler,
-        "desired_retention": settings.desired_retention,
-        "fsrs_parameters": "fitted" if settings.fsrs_params is not None else "default",
-    }
-    if args.json:
-        print_json({**data, **(report.to_dict() if report else {})}, indent=2)
-        return 0
-    if report is not None and report.switched and report.scheduler == "fsrs":
-        say(
-            f"Deck {args.name!r} now schedules with FSRS (desired retention "
-            f"{report.desired_retention:.2f}). Memory states: {report.from_log} cards from "
-            f"their review log, {report.from_schedule} from their interval; due dates are "
-            "unchanged."
-        )
-    elif report is not None and report.switched:
-        say(f"Deck {args.name!r} now schedules with SM-2, from each card's current interval.")
-    elif report is not None:
-        say(f"Deck {args.name!r}: desired retention {report.desired_retention:.2f}.")
-    else:
-        name = "FSRS" if settings.scheduler == "fsrs" else "SM-2"
-        say(f"Deck {args.name!r} schedules with {name}.")
-        if settings.scheduler == "fsrs":
-            say(
-                f"  desired retention {settings.desired_retention:.2f}, "
-                f"{data['fsrs_parameters']} parameters"
-            )
-    return 0
 
 
 def run_optimize(args: argparse.Namespace) -> int:

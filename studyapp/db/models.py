@@ -137,6 +137,22 @@ class ReviewRow(Base):
     difficulty_after: Mapped[float | None] = mapped_column(Float, nullable=True)
 
 
+class BundledChangeRow(Base):
+    """What the learner did to the bundled deck that its updates must respect.
+
+    `kind` is "deleted_card" (`bundled` is the card's id), "deleted_deck" or "renamed_deck"
+    (`bundled` is the deck's name in the bundled files; `current`, for a rename, the name the
+    learner gave it). Only bundled cards and decks are recorded here, and only when the
+    learner deletes or renames them.
+    """
+
+    __tablename__ = "bundled_changes"
+
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    bundled: Mapped[str] = mapped_column(String(255), primary_key=True)
+    current: Mapped[str | None] = mapped_column(String(255), nullable=True)
+
+
 class DemoResultRow(Base):
     """A cached demo result, keyed by demo id, parameters, seed and the demo's code version."""
 

@@ -43,6 +43,7 @@ from studyapp.db.reads import (
 )
 from studyapp.errors import UserError
 from studyapp.model import (
+    DECK_SETTINGS,
     Card,
     Deck,
     DeckSettings,
@@ -227,11 +228,7 @@ def to_deck(row: DeckRow) -> Deck:
         name=row.name,
         description=row.description,
         settings=DeckSettings(
-            new_per_day=row.new_per_day,
-            reviews_per_day=row.reviews_per_day,
-            day_start_hour=row.day_start_hour,
-            scheduler=row.scheduler,
-            desired_retention=row.desired_retention,
+            **{s.name: getattr(row, s.name) for s in DECK_SETTINGS},
             fsrs_params=params_from_db(row.fsrs_params),
         ),
     )
@@ -273,14 +270,7 @@ def ensure_deck(session: Session, name: str, now: datetime) -> DeckRow:
         if problem is not None:
             raise UserError(problem)
         row = DeckRow(
-            name=name,
-            description="",
-            new_per_day=DeckSettings().new_per_day,
-            reviews_per_day=DeckSettings().reviews_per_day,
-            day_start_hour=DeckSettings().day_start_hour,
-            scheduler=DeckSettings().scheduler,
-            desired_retention=DeckSettings().desired_retention,
-            created_at=utc_naive(now),
+            name=name, description="", created_at=utc_naive(now), **DeckSettings().to_dict()
         )
         session.add(row)
         session.flush()

@@ -11,7 +11,7 @@ from pathlib import Path
 
 # Every revision in migrations/versions, oldest first. A test keeps this list in step with
 # the migration scripts.
-REVISIONS: tuple[str, ...] = ("0001", "0002", "0003", "0004")
+REVISIONS: tuple[str, ...] = ("0001", "0002", "0003", "0004", "0005")
 HEAD = REVISIONS[-1]
 
 

@@ -59,6 +59,7 @@ BACKUP_PURPOSES = {
     "migration": "before upgrading it",
     "restore": "before the restore",
     "bundled": "before updating the bundled deck",
+    "delete": "before deleting",
 }
 SQLITE_MAGIC = b"SQLite format 3\x00"
 COLLECTION_ID = "collection_id"  # made with the collection, never changed

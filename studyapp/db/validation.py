@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from studyapp.db.models import Base
-from studyapp.model import REVIEW_KINDS
+from studyapp.model import BUNDLED_CHANGE_KINDS, REVIEW_KINDS
 from studyapp.scheduling import MAX_INTERVAL, MIN_EASE_CENTS
 from studyapp.scheduling.fsrs import (
     MAX_DESIRED_RETENTION,
@@ -254,6 +254,11 @@ RULES: dict[str, list[Column]] = {
         boolean("imported"),
         *_memory("_before"),
         *_memory("_after"),
+    ],
+    "bundled_changes": [
+        one_of("kind", BUNDLED_CHANGE_KINDS),
+        text("bundled", blank=False),
+        text("current", blank=False, nullable=True),
     ],
     "demo_results": [
         integer("id", 1),

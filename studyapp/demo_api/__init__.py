@@ -7,6 +7,7 @@ from studyapp.demo_api.registry import (
     demo_ids,
     get_spec,
     has_demo,
+    parse_link,
 )
 from studyapp.demo_api.result import (
     Answer,
@@ -67,5 +68,6 @@ __all__ = [
     "int_param",
     "no_progress",
     "non_finite_fields",
+    "parse_link",
     "takeaway_of",
 ]

@@ -76,6 +76,17 @@ def get_spec(demo_id: str, package: str = DEMO_PACKAGE) -> DemoSpec:
         ) from None
 
 
+def parse_link(text: str, package: str = DEMO_PACKAGE) -> tuple[str, dict[str, Any]] | None:
+    """A demo link as typed, `adam_vs_sgd steps=200`, read into the demo's id and its checked
+    parameter overrides; None for empty text. Raises UnknownDemoError or ParamError."""
+    words = text.split()
+    if not words:
+        return None
+    spec = get_spec(words[0], package)
+    usage = f"a demo link is the demo's id, then KEY=VALUE overrides ({words[0]} steps=200)"
+    return spec.id, spec.parse_overrides(words[1:], usage=usage)
+
+
 def check_link(demo_id: str, params: Mapping[str, Any], package: str = DEMO_PACKAGE) -> str | None:
     """Why a deck's demo link would not run, or None if it is sound."""
     if not has_demo(demo_id, package):

@@ -257,13 +257,16 @@ class DemoSpec:
             values[name] = param.check(value, where=f"demo {self.id}: parameter {name!r}")
         return values
 
-    def parse_overrides(self, assignments: Sequence[str]) -> dict[str, Any]:
-        """Read `KEY=VALUE` strings from the command line into checked values."""
+    def parse_overrides(
+        self, assignments: Sequence[str], usage: str = "--set takes KEY=VALUE"
+    ) -> dict[str, Any]:
+        """Read `KEY=VALUE` strings from the command line into checked values; `usage` says
+        what was expected when one is not KEY=VALUE."""
         out: dict[str, Any] = {}
         for item in assignments:
             key, sep, text = item.partition("=")
             if not sep or not key.strip():
-                raise ParamError(f"--set takes KEY=VALUE, not {item!r}")
+                raise ParamError(f"{usage}, not {item!r}")
             param = self.param(key.strip())
             try:
                 out[param.name] = param.parse(text)

@@ -8,12 +8,15 @@
                       "before": {...state}, "after": {...state}, "imported",
                       "memory_before": {...memory} | null, "memory_after": ...}]}]}],
      "predictions": [{"card": card id | null, "demo", "params", "seed", "question_id",
-                      "question", "predicted", "answer", "why", "correct", "at"}]}
+                      "question", "predicted", "answer", "why", "correct", "at"}],
+     "bundled_changes": {"deleted_cards", "deleted_decks", "renamed_decks"}}
 
 A deck's settings hold its daily limits, day-start hour and scheduler ("scheduler",
 "desired_retention", "fsrs_params": a list of 21 numbers or null for the defaults); the
 memory state is FSRS's. A backup written before FSRS came has none of these, and reads as
-SM-2 decks whose cards have no memory state yet.
+SM-2 decks whose cards have no memory state yet. `bundled_changes` (the bundled cards and
+decks the learner deleted or renamed, which updates of the bundled deck respect) is written
+only when there are any.
 
 Decks come in name order, cards in deck order, reviews and predictions oldest first, and
 nothing depends on the time of the export, so exporting, importing into an empty collection
@@ -45,6 +48,7 @@ from studyapp.formats.textio import head_text, looks_like_text, read_text
 from studyapp.model import (
     MAX_REVIEW_MS,
     REVIEW_KINDS,
+    BundledChanges,
     DeckSettings,
     DemoLink,
     deck_name_problem,
@@ -90,7 +94,8 @@ def memory_to_dict(memory: FSRSMemory | None) -> dict[str, float] | None:
     return memory.to_dict() if memory is not None else None
 
 
-def _card(card: ExportCard) -> dict[str, Any]:
+def card_to_dict(card: ExportCard) -> dict[str, Any]:
+    """A card as the backup holds it."""
     return {
         "id": card.uid,
         "front": card.front,
@@ -139,7 +144,9 @@ def prediction_to_dict(prediction: PredictionDraft) -> dict[str, Any]:
 
 
 def document(
-    decks: Sequence[ExportDeck], predictions: Sequence[PredictionDraft] = ()
+    decks: Sequence[ExportDeck],
+    predictions: Sequence[PredictionDraft] = (),
+    bundled: BundledChanges | None = None,
 ) -> dict[str, Any]:
     out: dict[str, Any] = {
         "version": VERSION,
@@ -148,17 +155,23 @@ def document(
                 "name": deck.name,
                 "description": deck.description,
                 "settings": dict(deck.settings or {}),
-                "cards": [_card(c) for c in sorted(deck.cards, key=lambda c: c.position)],
+                "cards": [card_to_dict(c) for c in sorted(deck.cards, key=lambda c: c.position)],
             }
             for deck in sorted(decks, key=lambda d: d.name)
         ],
     }
     if predictions:
         out["predictions"] = [prediction_to_dict(p) for p in predictions]
+    if bundled:
+        out["bundled_changes"] = bundled.to_dict()
     return out
 
 
-def export(decks: Sequence[ExportDeck], predictions: Sequence[PredictionDraft] = ()) -> bytes:
+def export(
+    decks: Sequence[ExportDeck],
+    predictions: Sequence[PredictionDraft] = (),
+    bundled: BundledChanges | None = None,
+) -> bytes:
     """The backup as JSON laid out for reading and diffing: one line per card.
 
     The text is `document(decks)` as the standard library's encoder writes it with its
@@ -188,7 +201,10 @@ def export(decks: Sequence[ExportDeck], predictions: Sequence[PredictionDraft] =
         lines += ["  ],", '  "predictions": [']
         lines += [f"    {_compact(prediction_to_dict(p))}," for p in predictions]
         lines[-1] = lines[-1][:-1]
-    lines += ["  ]", "}", ""]
+    if bundled:
+        lines += ["  ],", f'  "bundled_changes": {_compact(bundled.to_dict())}', "}", ""]
+    else:
+        lines += ["  ]", "}", ""]
     return "\n".join(lines).encode("utf-8")
 
 
@@ -399,7 +415,32 @@ def read_document(data: Any, path: Path) -> ParseResult:
         _read_prediction(path, f"prediction {number}", raw, card_ids)
         for number, raw in enumerate(raw_predictions, start=1)
     ]
+    raw_changes = top.get("bundled_changes", dict, None)
+    if raw_changes is not None:
+        result.bundled_changes = _bundled_changes(_Entry(path, "bundled_changes", raw_changes))
     return result
+
+
+def _bundled_changes(entry: _Entry) -> BundledChanges:
+    def names(key: str, what: str) -> list[str]:
+        values = entry.get(key, list, [])
+        for value in values:
+            if not isinstance(value, str) or not value.strip():
+                entry.fail(f"{key!r} holds {_kind(value)}, not {what}")
+        return values
+
+    cards = names("deleted_cards", "a card id")
+    for uid in cards:
+        problem = text_problem(uid)
+        if problem is not None:
+            entry.fail(f"a card id in 'deleted_cards' {problem}")
+    decks = names("deleted_decks", "a deck name")
+    renamed = entry.get("renamed_decks", dict, {})
+    for name in [*decks, *renamed, *renamed.values()]:
+        problem = deck_name_problem(name) if isinstance(name, str) else "it is not text"
+        if problem is not None:
+            entry.fail(f"deck name {str(name)[:80]!r}: {problem}")
+    return BundledChanges(frozenset(cards), frozenset(decks), dict(renamed))
 
 
 def _settings(deck: _Entry) -> dict[str, Any] | None:

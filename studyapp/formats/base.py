@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from studyapp.errors import UserError
-from studyapp.model import DemoLink
+from studyapp.model import BundledChanges, DemoLink
 from studyapp.scheduling import SM2State
 from studyapp.scheduling.fsrs import FSRSMemory
 
@@ -136,6 +136,7 @@ class ParseResult:
     decks: list[DeckDraft] = field(default_factory=list)  # for files that hold several decks
     carries: frozenset[str] | None = None
     predictions: list[PredictionDraft] = field(default_factory=list)  # carried by a backup
+    bundled_changes: BundledChanges | None = None  # carried by a backup
 
 
 class ExportCard(NamedTuple):

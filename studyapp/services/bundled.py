@@ -180,6 +180,7 @@ class BundledUpdate:
     edited: list[str] = field(default_factory=list)  # card ids left alone: the learner's edits
     decks_updated: list[str] = field(default_factory=list)  # deck descriptions replaced
     warnings: list[str] = field(default_factory=list)
+    left_out: int = 0  # bundled cards not added: the learner deleted them (or their deck)
 
     @property
     def changed(self) -> bool:
@@ -214,6 +215,7 @@ class BundledUpdate:
             "edited": self.edited,
             "decks_updated": self.decks_updated,
             "warnings": self.warnings,
+            "left_out": self.left_out,
         }
 
 
@@ -228,10 +230,18 @@ class BundledSync:
     update is one transaction: all of it lands, or none.
     """
 
-    def __init__(self, session: Session, history: BundledHistory, now: datetime) -> None:
+    def __init__(
+        self,
+        session: Session,
+        history: BundledHistory,
+        now: datetime,
+        renamed: Mapping[str, str] | None = None,
+    ) -> None:
+        """`renamed` maps a bundled deck's name to the one the learner gave it."""
         self.session = session
         self.history = history
         self.now = now
+        self.bundled_names = {now: bundled for bundled, now in (renamed or {}).items()}
         self.renamed: dict[str, str] = {}  # kept id -> the removed card that took it
 
     def apply(self, parsed: Sequence[ParseResult], report: BundledUpdate) -> None:
@@ -368,7 +378,7 @@ class BundledSync:
             if row is None or row.description.strip() == text.strip():
                 verdicts[name] = False
                 continue
-            shipped = self.history.decks.get(name, frozenset())
+            shipped = self.history.decks.get(self.bundled_names.get(name, name), frozenset())
             verdicts[name] = text_fingerprint(row.description) in shipped
         return verdicts
 

@@ -1,20 +1,24 @@
-"""Cards: search by text and tag, read one with its history, edit, suspend and unsuspend.
+"""Cards: find them with the query language, read one with its history, add, edit, suspend
+and delete them.
 
 A card's history is its review log and the predictions made on its demo from the card.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import Select, and_, delete, func, or_, select
+from sqlalchemy.orm import Session
 
-from studyapp.clock import Clock, system_clock
+from studyapp.clock import Clock, system_clock, today
 from studyapp.db import Store
 from studyapp.db import predictions as prediction_log
 from studyapp.db import repository as repo
-from studyapp.db.models import CardRow, DeckRow
+from studyapp.db.models import CardRow, DeckRow, ReviewRow
 from studyapp.db.store import rows_in
 from studyapp.errors import UserError
 from studyapp.model import (
@@ -26,8 +30,12 @@ from studyapp.model import (
     normalize_tags,
     text_problem,
 )
+from studyapp.services.bundled_files import BUNDLED_DIR
+from studyapp.services.query import CardQuery
 
 SEARCH_LIMIT = 500
+NAMED_IN_ERRORS = 5  # unknown cards a refused deletion names
+_CHUNK = 500
 
 
 @dataclass(frozen=True)
@@ -37,14 +45,31 @@ class CardDetail:
     predictions: list[Prediction] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class Deleted:
+    """What a deletion took away, and where the collection as it was is kept."""
+
+    cards: list[Card]
+    reviews: int
+    backup: Path | None
+
+
 def _like_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+def _pattern(text: str) -> str:
+    """A LIKE pattern for a name where `*` stands for any text."""
+    return "%".join(_like_escape(part) for part in text.split("*"))
+
+
 class CardService:
-    def __init__(self, store: Store, clock: Clock = system_clock) -> None:
+    def __init__(
+        self, store: Store, clock: Clock = system_clock, bundled_dir: Path | None = None
+    ) -> None:
         self.store = store
         self.clock = clock
+        self.bundled_dir = bundled_dir or BUNDLED_DIR
 
     def search(
         self,
@@ -54,23 +79,82 @@ class CardService:
         limit: int = SEARCH_LIMIT,
     ) -> list[Card]:
         """Cards whose front, back or source contain every word of `text` and carry every tag."""
-        query = select(CardRow, DeckRow.name).join(DeckRow)
-        for word in text.split():
+        decks = (deck,) if deck is not None else ()
+        return self.find(CardQuery(tuple(text.split()), tuple(tags), decks), limit)
+
+    def find(self, query: CardQuery, limit: int | None = SEARCH_LIMIT) -> list[Card]:
+        """The cards that match `query`, in deck order (deck by name, then the deck's order);
+        at most `limit` of them (None: all)."""
+        with self.store.read() as session:
+            statement = self._matching(session, query, select(CardRow, DeckRow.name))
+            statement = statement.order_by(DeckRow.name, CardRow.position, CardRow.id)
+            if limit is not None:
+                statement = statement.limit(limit)
+            return [repo.to_card(row, name) for row, name in session.execute(statement)]
+
+    def find_with_history(self, query: CardQuery) -> list[CardDetail]:
+        """Every card that matches `query`, with its whole review log."""
+        cards = self.find(query, limit=None)
+        history: dict[int, list[Review]] = {}
+        with self.store.read() as session:
+            ids = [card.id for card in cards]
+            for start in range(0, len(ids), _CHUNK):
+                rows = session.scalars(
+                    select(ReviewRow)
+                    .where(ReviewRow.card_id.in_(ids[start : start + _CHUNK]))
+                    .order_by(ReviewRow.id)
+                )
+                for row in rows:
+                    history.setdefault(row.card_id, []).append(repo.to_review(row))
+        return [CardDetail(card, history.get(card.id, [])) for card in cards]
+
+    def _matching(self, session: Session, query: CardQuery, columns: Select[Any]) -> Select[Any]:
+        statement = columns.join(DeckRow, CardRow.deck_id == DeckRow.id)
+        for word in query.words:
             pattern = f"%{_like_escape(word)}%"
-            query = query.where(
+            statement = statement.where(
                 or_(
                     CardRow.front.ilike(pattern, escape="\\"),
                     CardRow.back.ilike(pattern, escape="\\"),
                     CardRow.source.ilike(pattern, escape="\\"),
                 )
             )
-        for tag in normalize_tags(tags):
-            query = query.where(CardRow.tags.ilike(f"% {_like_escape(tag)} %", escape="\\"))
-        if deck is not None:
-            query = query.where(DeckRow.name == deck)
-        query = query.order_by(DeckRow.name, CardRow.position, CardRow.id).limit(limit)
+        for tag in normalize_tags(query.tags):
+            statement = statement.where(CardRow.tags.ilike(f"% {_like_escape(tag)} %", escape="\\"))
+        for deck in query.decks:
+            statement = statement.where(DeckRow.name.ilike(_pattern(deck), escape="\\"))
+        for state in query.states:
+            if state == "new":
+                statement = statement.where(CardRow.due.is_(None))
+            elif state == "suspended":
+                statement = statement.where(CardRow.suspended.is_(True))
+            else:
+                statement = statement.where(self._due(session))
+        return statement
+
+    def _due(self, session: Session) -> Any:
+        """Due today in its own deck's study day, and available to study."""
+        hours = session.scalars(select(DeckRow.day_start_hour).distinct()).all()
+        due_by_hour = []
+        for hour in hours:
+            day = today(self.clock, hour)
+            due_by_hour.append(
+                and_(DeckRow.day_start_hour == hour, CardRow.due <= day, repo.available(day))
+            )
+        return or_(*due_by_hour) if due_by_hour else CardRow.id.is_(None)
+
+    def same_front(self, deck: str, front: str) -> list[Card]:
+        """The cards of `deck` whose front reads the same (case and spacing aside)."""
+        wanted = " ".join(clean_text(front).split()).casefold()
         with self.store.read() as session:
-            return [repo.to_card(row, name) for row, name in session.execute(query)]
+            row = repo.deck_by_name(session, deck.strip())
+            if row is None:
+                return []
+            return [
+                card
+                for card in repo.deck_cards(session, row.id, row.name)
+                if " ".join(card.front.split()).casefold() == wanted
+            ]
 
     def add(
         self,
@@ -168,6 +252,41 @@ class CardService:
             row.suspended = suspended
             return repo.to_card(row, deck.name)
 
+    def delete(self, refs: Sequence[str | int]) -> Deleted:
+        """Delete cards, named by id or uid, with their review history, after a backup.
+
+        All or nothing: when any card is not found, nothing is deleted (and no backup made).
+        A bundled card deleted here stays deleted when the bundled deck is brought up to date.
+        """
+        if not refs:
+            raise UserError("name at least one card to delete (its id or uid)")
+        from studyapp.services.bundled_changes import note_cards_deleted, shipped
+
+        bundled = shipped(self.bundled_dir)
+        with self.store.write() as session:
+            found = _resolve(session, refs)
+            ids = [card.id for card in found]
+            reviews = 0
+            for start in range(0, len(ids), _CHUNK):
+                chunk = ids[start : start + _CHUNK]
+                reviews += (
+                    session.scalar(
+                        select(func.count())
+                        .select_from(ReviewRow)
+                        .where(ReviewRow.card_id.in_(chunk))
+                    )
+                    or 0
+                )
+            from studyapp.services.server_backups import backup_before
+
+            backup = backup_before(self.store, "delete")
+            for start in range(0, len(ids), _CHUNK):
+                chunk = ids[start : start + _CHUNK]
+                session.execute(delete(ReviewRow).where(ReviewRow.card_id.in_(chunk)))
+                session.execute(delete(CardRow).where(CardRow.id.in_(chunk)))
+            note_cards_deleted(session, (card.uid for card in found), bundled)
+        return Deleted(found, reviews, backup)
+
     def all_tags(self) -> list[str]:
         with self.store.read() as session:
             tags: set[str] = set()
@@ -204,3 +323,39 @@ def check_content(
 
 def _named(found: tuple[CardRow, DeckRow]) -> tuple[CardRow, str]:
     return found[0], found[1].name
+
+
+def _resolve(session: Session, refs: Sequence[str | int]) -> list[Card]:
+    """The cards `refs` name (a number is a card's id, text its uid or its id), each once, in
+    the order given; UserError naming those that are not there, or that name two cards."""
+    found: dict[int, Card] = {}
+    missing: list[str] = []
+    for ref in refs:
+        text = str(ref).strip()
+        by_uid = None
+        if not isinstance(ref, int):
+            row = session.execute(
+                select(CardRow, DeckRow).join(DeckRow).where(CardRow.uid == text)
+            ).first()
+            by_uid = (row[0], row[1]) if row else None
+        by_id = repo.card_by_id(session, int(text)) if text.isdigit() else None
+        if by_uid and by_id and by_uid[0].id != by_id[0].id:
+            raise UserError(
+                f"{text!r} is the id of card {by_id[0].uid} and the uid of card "
+                f"{by_uid[0].id}; nothing was deleted: name the card by its other id"
+            )
+        match = by_uid or by_id
+        if match is None:
+            missing.append(text)
+        else:
+            found.setdefault(match[0].id, repo.to_card(*_named(match)))
+    if missing:
+        shown = ", ".join(repr(m) for m in missing[:NAMED_IN_ERRORS])
+        more = (
+            f" and {len(missing) - NAMED_IN_ERRORS} more" if len(missing) > NAMED_IN_ERRORS else ""
+        )
+        raise UserError(
+            f"no card has the id or uid {shown}{more}; nothing was deleted: "
+            "`studyapp cards` lists them"
+        )
+    return list(found.values())

@@ -9,6 +9,7 @@ Export reads decks, cards and review logs into the plain values the exporters ta
 from __future__ import annotations
 
 import gc
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,12 +20,14 @@ from sqlalchemy.orm import Session
 
 from studyapp.clock import Clock, system_clock
 from studyapp.db import Store
+from studyapp.db import bundled_changes as recorded_changes
 from studyapp.db import predictions as prediction_log
 from studyapp.db import repository as repo
 from studyapp.db.models import CardRow, CollectionInfo, DeckRow, ReviewRow
 from studyapp.db.reads import memory_from_db, params_from_db
 from studyapp.db.store import rows_in
 from studyapp.errors import UserError
+from studyapp.files import check_output, write_output
 from studyapp.formats import detect, get_format
 from studyapp.formats.base import (
     CardDraft,
@@ -36,10 +39,11 @@ from studyapp.formats.base import (
     Skipped,
 )
 from studyapp.formats.textio import MAX_IMPORT_BYTES, check_file
-from studyapp.model import Prediction, deck_name_problem
+from studyapp.model import BundledChanges, Deck, Prediction, deck_name_problem
 from studyapp.scheduling import SM2State
 from studyapp.services import bundled_files
 from studyapp.services.bundled import BundledHistory, BundledSync, BundledUpdate
+from studyapp.services.bundled_changes import respected
 from studyapp.services.bundled_files import LOADED_KEY, REVISION_KEY, deck_files, revision
 from studyapp.services.draft_mapping import DraftMapper, ImportReport, ParsedFile, key_to_uid
 from studyapp.services.scheduler import give_missing_memory
@@ -115,6 +119,9 @@ class LibraryService:
                 if dry_run:
                     raise _DryRun(mapper)
                 mapper.flush()
+                for item in parsed:
+                    if item.result.bundled_changes:
+                        recorded_changes.merge(session, item.result.bundled_changes)
                 give_missing_memory(session, mapper.decks_used)
                 report.deck = _deck_names(mapper)
         except _DryRun:
@@ -142,7 +149,6 @@ class LibraryService:
         native = get_format("md")
         assert native.parse is not None
         parsed = [ParsedFile(p, native.parse(p), p.name) for p in files]
-        results = [p.result for p in parsed]
         history = BundledHistory.read(self.bundled_dir)
         report = ImportReport(format="md", deck=None)
         for item in parsed:
@@ -150,7 +156,10 @@ class LibraryService:
             report.warnings += [f"{item.label}: {w}" for w in notes]
         with _collector_paused(), self.store.write() as session:
             now = repo.utc_naive(self.clock())
-            sync = BundledSync(session, history, now)
+            changes = recorded_changes.in_force(session)
+            parsed, update.left_out = respected(parsed, changes)
+            results = [p.result for p in parsed]
+            sync = BundledSync(session, history, now, changes.renamed_decks)
             if _has_cards(session) and sync.plan_needed(results):
                 self.store.backup("bundled")
             mapper = DraftMapper(session, now, add_only=True, report=report)
@@ -177,16 +186,53 @@ class LibraryService:
         assert spec.export is not None
         with _collector_paused():
             keeps_predictions = spec.export_predictions is not None
-            decks, predictions = self._read_export(deck, spec.card_fields, keeps_predictions)
+            decks, predictions, bundled = self._read_export(
+                deck, spec.card_fields, keeps_predictions, bundled=spec.name == BACKUP_FORMAT
+            )
             if not decks and format == "md":
                 raise UserError("there are no decks to export")
-            if spec.export_predictions is not None:
+            if spec.name == BACKUP_FORMAT:
+                from studyapp.formats.backup import export as backup_export
+
+                data = backup_export(decks, predictions, bundled)
+            elif spec.export_predictions is not None:
                 data = spec.export_predictions(decks, predictions)
             else:
                 data = spec.export(decks)
             if spec.text and format != BACKUP_FORMAT and b"\x00" in data:
                 raise UserError(_nul_card(decks, format))
             return data
+
+    def export_to_folder(self, format: str, deck: str | None, folder: Path) -> list[Path]:
+        """Export into an existing `folder`; returns the files written.
+
+        `md` holds one deck per file: every deck (or `deck`) goes to a file named after it
+        (class-thirteen-optimizers.md). Other formats write one file, named after the deck,
+        or collection.<format> for all decks. Every path is checked before anything is
+        written, and the collection itself is never written over.
+        """
+        collection = self.store.path
+        extension = f".{format}"
+        if format != "md":
+            name = slug(deck) if deck else "collection"
+            target = check_output(folder / f"{name}{extension}", collection)
+            return [write_output(target, self.export(format, deck), collection)]
+        names = [deck] if deck else [d.name for d in self.decks_to_export()]
+        if not names:
+            raise UserError("there are no decks to export")
+        targets: list[tuple[str, Path]] = []
+        used: set[str] = set()
+        for name in names:
+            stem = slug(name)
+            while stem in used:
+                stem += "-1"
+            used.add(stem)
+            targets.append((name, check_output(folder / f"{stem}{extension}", collection)))
+        return [write_output(path, self.export(format, name), collection) for name, path in targets]
+
+    def decks_to_export(self) -> list[Deck]:
+        with self.store.read() as session:
+            return [repo.to_deck(row) for row in repo.decks(session)]
 
     def export_decks(
         self, deck: str | None = None, fields: frozenset[str] | None = None
@@ -196,11 +242,16 @@ class LibraryService:
         return self._read_export(deck, fields, predictions=False)[0]
 
     def _read_export(
-        self, deck: str | None, fields: frozenset[str] | None, predictions: bool
-    ) -> tuple[list[ExportDeck], list[PredictionDraft]]:
+        self,
+        deck: str | None,
+        fields: frozenset[str] | None,
+        predictions: bool,
+        bundled: bool = False,
+    ) -> tuple[list[ExportDeck], list[PredictionDraft], BundledChanges | None]:
         """The decks to export and, if asked, the predictions made on their cards (all of
-        them, those made on no card included, when the export is of every deck), read in
-        one transaction."""
+        them, those made on no card included, when the export is of every deck) and the
+        record of bundled cards and decks deleted or renamed (only when the export is of
+        every deck), read in one transaction."""
         with self.store.read() as session:
             if deck is None:
                 rows = repo.decks(session)
@@ -210,11 +261,18 @@ class LibraryService:
                     raise UserError(f"there is no deck named {deck!r}; `studyapp decks` lists them")
                 rows = [row]
             decks = [_export_deck(session, row, fields) for row in rows]
+            changes = recorded_changes.read(session) if bundled and deck is None else None
             if not predictions:
-                return decks, []
+                return decks, [], changes
             deck_id = rows[0].id if deck is not None else None
             made = prediction_log.with_card_uids(rows_in(session), deck_id)
-            return decks, [_prediction_draft(uid, p) for uid, p in made]
+            return decks, [_prediction_draft(uid, p) for uid, p in made], changes
+
+
+def slug(name: str) -> str:
+    """A file name for a deck: lower case, words joined by hyphens."""
+    text = re.sub(r"[^\w]+", "-", name.lower(), flags=re.UNICODE).strip("-_")
+    return text[:80] or "deck"
 
 
 @contextmanager
@@ -431,4 +489,4 @@ def _deck_of(deck: DeckRow, cards: list[ExportCard]) -> ExportDeck:
     )
 
 
-__all__ = ["ImportReport", "LibraryService", "Skipped", "key_to_uid"]
+__all__ = ["ImportReport", "LibraryService", "Skipped", "key_to_uid", "slug"]

@@ -115,27 +115,7 @@ class SchedulerService:
         SM-2 changes no card. Bad values are refused with nothing changed.
         """
         with self.store.write() as session:
-            row = _deck_row(session, deck)
-            old = repo.to_deck(row).settings
-            new = replace(
-                old,
-                scheduler=old.scheduler if scheduler is None else scheduler,
-                desired_retention=(
-                    old.desired_retention if desired_retention is None else desired_retention
-                ),
-            )
-            problem = new.problem()
-            if problem is not None:
-                raise UserError(problem)
-            row.scheduler = new.scheduler
-            row.desired_retention = new.desired_retention
-            from_log = from_schedule = 0
-            switched = new.scheduler != old.scheduler
-            if switched and new.scheduler == "fsrs":
-                from_log, from_schedule = _give_memory(session, [row.id], new.fsrs)
-            return SwitchReport(
-                row.name, new.scheduler, new.desired_retention, switched, from_log, from_schedule
-            )
+            return switch(session, _deck_row(session, deck), scheduler, desired_retention)
 
     # --- histories --------------------------------------------------------------------------
 
@@ -263,6 +243,31 @@ def give_missing_memory(session: Session, deck_names: Iterable[str]) -> None:
         if row is not None and row.scheduler == "fsrs":
             settings = repo.to_deck(row).settings.fsrs
             _give_memory(session, [row.id], settings, only_missing=True)
+
+
+def switch(
+    session: Session, row: DeckRow, scheduler: str | None, desired_retention: float | None
+) -> SwitchReport:
+    """`SchedulerService.set_scheduler` inside a unit of work the caller holds (the deck
+    options change a deck's limits and its scheduler together)."""
+    old = repo.to_deck(row).settings
+    new = replace(
+        old,
+        scheduler=old.scheduler if scheduler is None else scheduler,
+        desired_retention=old.desired_retention if desired_retention is None else desired_retention,
+    )
+    problem = new.problem()
+    if problem is not None:
+        raise UserError(problem)
+    row.scheduler = new.scheduler
+    row.desired_retention = new.desired_retention
+    from_log = from_schedule = 0
+    switched = new.scheduler != old.scheduler
+    if switched and new.scheduler == "fsrs":
+        from_log, from_schedule = _give_memory(session, [row.id], new.fsrs)
+    return SwitchReport(
+        row.name, new.scheduler, new.desired_retention, switched, from_log, from_schedule
+    )
 
 
 def _give_memory(

@@ -6,8 +6,9 @@ the user data folder on this machine, or to `--output`. `studyapp restore` takes
 (from a server or from an SQLite collection) all or nothing: the file is read and checked
 whole first, and a file that cannot be taken entry for entry changes nothing; then, under the
 collection's write lock, the collection as it was is saved beside the other backups and the
-file's decks, cards, review logs and demo predictions replace the collection's in one
-transaction, which any failure rolls back. The demo cache and the collection's own facts stay.
+file's decks, cards, review logs and demo predictions (and its record of the bundled cards
+and decks the learner deleted or renamed) replace the collection's in one transaction, which
+any failure rolls back. The demo cache and the collection's own facts stay.
 """
 
 from __future__ import annotations
@@ -21,10 +22,18 @@ from sqlalchemy import delete
 from sqlalchemy.engine import make_url
 
 from studyapp.db import Store
+from studyapp.db import bundled_changes as recorded_changes
 from studyapp.db import repository as repo
 from studyapp.db.location import default_collection_path
-from studyapp.db.models import CardRow, CollectionInfo, DeckRow, PredictionRow, ReviewRow
-from studyapp.db.store import BACKUP_FOLDER, GENERATION, MANUAL, new_generation
+from studyapp.db.models import (
+    BundledChangeRow,
+    CardRow,
+    CollectionInfo,
+    DeckRow,
+    PredictionRow,
+    ReviewRow,
+)
+from studyapp.db.store import BACKUP_FOLDER, BACKUPS_KEPT, GENERATION, MANUAL, new_generation
 from studyapp.errors import CollectionError, UnconfirmedWrite, UserError
 from studyapp.files import WriteError, check_output, write_output
 from studyapp.formats import get_format
@@ -111,11 +120,14 @@ class ServerBackups:
                 session.execute(delete(ReviewRow))
                 session.execute(delete(CardRow))
                 session.execute(delete(DeckRow))
+                session.execute(delete(BundledChangeRow))
                 report = ImportReport(format="json", deck=None)
                 mapper = DraftMapper(session, repo.utc_naive(datetime.now(UTC)), False, report)
                 mapper.preload(parsed.result.cards)
                 mapper.apply(parsed, None)
                 mapper.flush()
+                if parsed.result.bundled_changes:
+                    recorded_changes.merge(session, parsed.result.bundled_changes)
                 if report.skipped:
                     first = report.skipped[0]
                     raise UserError(f"{source} cannot be restored: {first.where}: {first.reason}")
@@ -135,6 +147,20 @@ class ServerBackups:
             ) from None
         assert saved is not None
         return RestoredFromJson(where, source, saved, len(mapper.decks_used), report.added)
+
+
+def backup_before(store: Store, reason: str) -> Path | None:
+    """The copy of the collection made before a change that cannot be undone (a deletion):
+    the file copied aside for SQLite (`Store.backup`), a JSON backup for a server. As for
+    SQLite, the last few of these automatic backups are kept, and those made by hand stay."""
+    if store.path is not None:
+        return store.backup(reason)
+    backups = ServerBackups(store)
+    made = backups.backup(reason=reason)
+    automatic = [p for p in backups.backups() if not p.stem.endswith(f"-{MANUAL}")]
+    for old in automatic[BACKUPS_KEPT:]:
+        old.unlink(missing_ok=True)
+    return made
 
 
 def _checked(source: Path) -> ParsedFile:

@@ -14,6 +14,7 @@ from textual.app import App
 from textual.binding import Binding
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
+from textual.theme import Theme
 
 from studyapp.clock import Clock, system_clock
 from studyapp.db import Store
@@ -26,6 +27,7 @@ from studyapp.tui.messages import StartReview
 from studyapp.tui.screens.review import ReviewScreen
 
 if TYPE_CHECKING:
+    from studyapp.services.preferences import Preferences
     from studyapp.tui.screens.home import HomeScreen
 
 Start = Literal["home", "review", "predictions"]
@@ -34,6 +36,7 @@ HOME_MODE = "home"
 # Screens that are not needed for the first paint load when first visited: start-up pays
 # only for the screen it opens (home, or review for `studyapp review`).
 PLACES: dict[str, tuple[str, str]] = {
+    "add": ("studyapp.tui.screens.add_card", "AddCardScreen"),
     "browse": ("studyapp.tui.screens.browse", "BrowseScreen"),
     "stats": ("studyapp.tui.screens.stats", "StatsScreen"),
     "import": ("studyapp.tui.screens.importing", "ImportScreen"),
@@ -49,6 +52,8 @@ SCREEN_NAMES: dict[str, str] = {
     "ImportScreen": "import",
     "ExportScreen": "export",
     "PredictionDrillScreen": "predictions drill",
+    "AddCardScreen": "add a card",
+    "DeckOptionsScreen": "deck options",
 }
 
 
@@ -80,6 +85,16 @@ class StudyApp(App[None]):
         self.owns_runner = owns_runner
         self.notice = notice
         self.add_mode(HOME_MODE, self._home)
+        self._theme_problem = self._set_theme(services.preferences.get("theme"))
+
+    def _set_theme(self, name: str | None) -> str | None:
+        """Use the theme the learner chose last time; why not, if it cannot be."""
+        if name is None or name == self.theme:
+            return None
+        if name not in self.available_themes:
+            return f"The theme {name!r} you chose last time is not available; using {self.theme}."
+        self.theme = name
+        return None
 
     def _home(self) -> HomeScreen:
         from studyapp.tui.screens.home import HomeScreen
@@ -125,6 +140,20 @@ class StudyApp(App[None]):
         self.call_after_refresh(self._prepare_store)
         if self.notice:
             self.notify(self.notice, title="Bundled deck", timeout=12, markup=False)
+        problem = self.services.preferences.problem or self._theme_problem
+        if problem:
+            self.notify(problem, title="Preferences", severity="warning", timeout=12, markup=False)
+        self.theme_changed_signal.subscribe(self, self._keep_theme)
+
+    def _keep_theme(self, theme: Theme) -> None:
+        self.keep_preference("theme", theme.name)
+
+    def keep_preference(self, key: str, value: object) -> None:
+        """Write a preference; a file that cannot be written is said, and the app goes on."""
+        try:
+            self.services.preferences.set(key, value)
+        except UserError as exc:
+            self.notify(exc.message, title="Preferences", severity="warning", markup=False)
 
     def _prepare_store(self) -> None:
         # Only a head start: if it fails, the first write reports the failure itself.
@@ -186,6 +215,7 @@ def create_app(
     rng: random.Random | None = None,
     library: LibraryLike | None = None,
     notice: str | None = None,
+    preferences: Preferences | None = None,
 ) -> StudyApp:
     """The app on `store`. Without a runner it makes the real one and closes it on exit.
 
@@ -194,5 +224,5 @@ def create_app(
     owns_runner = runner is None
     if runner is None:
         runner = default_runner(store)
-    services = Services(store, clock, rng or random.Random(), runner, library)
+    services = Services(store, clock, rng or random.Random(), runner, library, preferences)
     return StudyApp(services, start=start, deck=deck, owns_runner=owns_runner, notice=notice)

@@ -15,7 +15,8 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 PLACES = (
     ("Go home", "the decks, with what is due today", "home"),
     ("Review all decks", "start today's review over every deck", "review_all"),
-    ("Browse cards", "search, edit, suspend, see a card's history", "open('browse')"),
+    ("Add a card", "front, back, tags and a demo, previewed before it is added", "open('add')"),
+    ("Browse cards", "search, edit, suspend, delete, see a card's history", "open('browse')"),
     ("Statistics", "due forecast, heatmap, retention, streak", "open('stats')"),
     (
         "Predictions drill",

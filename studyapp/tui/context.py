@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from studyapp.services.cards import CardService
     from studyapp.services.decks import DeckService
     from studyapp.services.predictions import PredictionService
+    from studyapp.services.preferences import Preferences
     from studyapp.services.scheduler import SchedulerService
     from studyapp.services.stats import StatsService
 
@@ -61,6 +62,8 @@ class LibraryLike(Protocol):
     ) -> Any: ...
 
     def export(self, format: str, deck: str | None = None) -> bytes: ...
+
+    def export_to_folder(self, format: str, deck: str | None, folder: Path) -> list[Path]: ...
 
 
 def default_runner(store: Store) -> DemoRunnerLike:
@@ -123,12 +126,14 @@ class Services:
         rng: random.Random,
         runner: DemoRunnerLike,
         library: LibraryLike | None = None,
+        preferences: Preferences | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
         self.rng = rng
         self.runner = runner
         self._library = library
+        self._preferences = preferences
 
     @cached_property
     def decks(self) -> DeckService:
@@ -153,6 +158,15 @@ class Services:
         from studyapp.services.stats import StatsService
 
         return StatsService(self.store, self.clock)
+
+    @cached_property
+    def preferences(self) -> Preferences:
+        """What the learner set in the app, kept in the user config folder."""
+        if self._preferences is not None:
+            return self._preferences
+        from studyapp.services.preferences import Preferences
+
+        return Preferences()
 
     @cached_property
     def scheduler(self) -> SchedulerService:

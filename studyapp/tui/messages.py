@@ -62,11 +62,13 @@ class ImportFinished(Message):
 
 @dataclass
 class ExportFinished(Message):
-    """An export was written to `path`, or failed with one sentence saying why."""
+    """An export was written to `path` (a file, or a folder of `written` files), or failed
+    with one sentence saying why."""
 
     path: Path
     size: int = 0
     error: str | None = None
+    written: tuple[Path, ...] = ()  # the files written into the folder `path`, if it is one
 
 
 @dataclass

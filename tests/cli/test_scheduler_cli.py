@@ -34,7 +34,12 @@ def test_a_deck_switches_scheduler_and_retention(
     code, out, err = run(capsys, "deck", "Optimizers", "--scheduler", "fsrs", "--json", *db)
     assert code == 0 and err == ""
     data = json.loads(out)
-    assert (data["scheduler"], data["desired_retention"], data["switched"]) == ("fsrs", 0.9, True)
+    settings = data["settings"]
+    assert (settings["scheduler"], settings["desired_retention"], data["switched"]) == (
+        "fsrs",
+        0.9,
+        True,
+    )
     code, out, _ = run(capsys, "deck", "Optimizers", "--desired-retention", "0.85", *db)
     assert code == 0 and "0.85" in out
     code, out, _ = run(capsys, "deck", "Optimizers", *db)

@@ -204,8 +204,19 @@ def test_a_deck_name_is_one_line_of_at_most_200_characters_everywhere(
         status, out, err = run_cli(capsys, "import", md, "--db", db)
         assert one_line(err) == f"studyapp: {md}, line 1: {reason}" and status == 2
     assert len(err) < 400, "the name is not echoed back"
+    for command in (
+        ("add", "--deck", name, "--front", "q", "--back", "a"),
+        ("deck", name, "--create"),
+    ):
+        status, out, err = run_cli(capsys, *command, "--db", db)
+        assert (status, out, one_line(err)) == (2, "", f"studyapp: {reason}"), command
     status, out, _ = run_cli(capsys, "decks", "--db", db, "--json")
     assert json.loads(out) == []
+    DeckService(store).create("Kept")
+    with pytest.raises(UserError) as refused:
+        DeckService(store).rename("Kept", name)
+    assert str(refused.value) == reason
+    assert [d.name for d in DeckService(store).list()] == ["Kept"]
 
 
 def test_a_deck_file_written_by_the_app_reimports_as_no_change(

@@ -148,6 +148,14 @@ CASES: dict[str, tuple[tuple[str, ...], str]] = {
         (PREDICTION.format(card=99, seed=0, correct=1),),
         "table predictions, row 1, column card_id: 99 is no row of table cards",
     ),
+    "an unknown change to the bundled deck": (
+        ("INSERT INTO bundled_changes VALUES ('lost_card', 'ct-001', NULL)",),
+        "table bundled_changes, row 1, column kind: 'lost_card' is not one of 'deleted_card'",
+    ),
+    "a bundled deck renamed to nothing": (
+        ("INSERT INTO bundled_changes VALUES ('renamed_deck', 'Class Thirteen', ' ')",),
+        "table bundled_changes, row 1, column current: ' ' is not non-empty text",
+    ),
     "a trigger": (
         ("CREATE TRIGGER wipe AFTER INSERT ON reviews BEGIN DELETE FROM cards; END",),
         "it holds a trigger 'wipe', which a collection never has",

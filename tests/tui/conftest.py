@@ -17,11 +17,13 @@ import pytest
 from textual.pilot import Pilot
 
 from studyapp.db import Store, open_store
+from studyapp.db.store import list_backups
 from studyapp.demo_api import Claim, DemoResult, PlotSpec, Table, get_spec
 from studyapp.demo_api.result import PredictionResult
 from studyapp.formats import Skipped
 from studyapp.model import Card, DemoLink
 from studyapp.services.cards import CardService
+from studyapp.services.server_backups import ServerBackups
 from studyapp.services.stats import StatsService
 from studyapp.services.study import StudySession
 from studyapp.tui.app import StudyApp, create_app
@@ -138,6 +140,7 @@ class FakeLibrary:
     def __init__(self) -> None:
         self.imports: list[tuple[list[Path], str | None, str | None, bool]] = []
         self.exports: list[tuple[str, str | None]] = []
+        self.decks = ["Basics", "Optimizers"]
 
     def import_files(
         self,
@@ -154,6 +157,15 @@ class FakeLibrary:
     def export(self, format: str, deck: str | None = None) -> bytes:
         self.exports.append((format, deck))
         return b"front,back\n"
+
+    def export_to_folder(self, format: str, deck: str | None, folder: Path) -> list[Path]:
+        """One file per deck named in `decks` (all of them when `deck` is None)."""
+        written = []
+        for name in [deck] if deck else self.decks:
+            path = folder / f"{name.lower()}.{format}"
+            path.write_bytes(self.export(format, name))
+            written.append(path)
+        return written
 
 
 @pytest.fixture
@@ -186,6 +198,15 @@ def cards(store: Store) -> list[Card]:
         service.add("Basics", "What is an epoch?", "One pass over the training set."),
         service.add("Basics", "What is a minibatch?", "A few samples per gradient step."),
     ]
+
+
+@pytest.fixture
+def db_backups(store: Store) -> Callable[[], list[Path]]:
+    """The backups made of the collection so far (JSON backups, for a server)."""
+    path = store.path
+    if path is None:
+        return ServerBackups(store).backups
+    return lambda: list_backups(path)
 
 
 @pytest.fixture

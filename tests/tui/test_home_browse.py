@@ -5,7 +5,7 @@ from __future__ import annotations
 from textual.widgets import DataTable, Input, TextArea
 
 from studyapp.services.cards import CardService
-from studyapp.tui.screens.browse import BrowseScreen, parse_query
+from studyapp.tui.screens.browse import BrowseScreen
 from studyapp.tui.screens.card_detail import CardScreen
 from studyapp.tui.screens.card_editor import CardEditor
 from studyapp.tui.screens.home import HomeScreen
@@ -58,18 +58,11 @@ async def test_an_empty_collection_says_how_to_get_cards(make_app):
     app = make_app()
     async with app.run_test() as pilot:
         await settle(pilot)
-        assert "Press i to import" in text_of(app, "#home-empty")
+        assert "Press n to add a card, c to make a deck, or i to import one" in text_of(
+            app, "#home-empty"
+        )
         await pilot.press("r", "a")
         assert isinstance(app.screen, HomeScreen)
-
-
-def test_search_tokens():
-    assert parse_query("adam tag:optimizers deck:Basics step") == (
-        "adam step",
-        ["optimizers"],
-        "Basics",
-    )
-    assert parse_query("tag: plain") == ("tag: plain", [], None)
 
 
 async def test_browse_searches_by_text_and_tag(make_app, cards):

@@ -1,5 +1,6 @@
-"""How the main screens look, pinned at 100x30 and 80x24 (fixed clock, fixed cards, stub demo),
-and the review with its demo open at 80x24 (under the card) and 160x50 (beside it).
+"""How the main screens look, pinned at 100x30 and 80x24 (fixed clock, fixed cards, stub demo);
+the review with its demo open at 80x24 (under the card) and 160x50 (beside it), and the
+authoring screens at 80x24 and 160x50.
 
 Update after an intended change with `pytest tests/tui/test_snapshots.py --snapshot-update`
 and look at the report before committing the new pictures.
@@ -128,3 +129,86 @@ def test_review_in_the_light_theme(snap_compare, make_app, cards):
         await settled(pilot, "space")
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+
+
+NEW_SIZES = pytest.mark.parametrize("size", [(80, 24), (160, 50)], ids=["80x24", "160x50"])
+
+
+async def steady(pilot: Pilot) -> None:
+    """Stop the text cursors blinking, so a picture does not depend on when it is taken."""
+    from textual.widgets import Input, TextArea
+
+    fields = list(pilot.app.screen.query("Input, TextArea"))
+    for field in fields:
+        assert isinstance(field, Input | TextArea)
+        field.cursor_blink = False
+    await pilot.pause()
+    # A blink already due when the timer stopped may have hidden the cursor after all (on a
+    # busy machine): show it wherever the focus is.
+    for field in fields:
+        field._cursor_visible = field.has_focus
+        field.refresh()
+    await pilot.pause()
+
+
+@NEW_SIZES
+def test_home_with_its_deck_keys(snap_compare, make_app, cards, size):
+    assert snap_compare(make_app(), terminal_size=size, run_before=settled)
+
+
+@NEW_SIZES
+def test_adding_a_card_with_a_demo(snap_compare, make_app, cards, size):
+    """The form and the preview: below it at 80 columns, beside it at 160."""
+    from textual.widgets import Input, Select, TextArea
+
+    app = make_app()
+
+    async def run_before(pilot: Pilot) -> None:
+        await settled(pilot, "down", "n")
+        screen = pilot.app.screen
+        screen.query_one("#add-front", TextArea).text = "Why does Adam need [bias] correction?"
+        screen.query_one("#add-back", TextArea).text = "Its moments start at zero."
+        screen.query_one("#add-tags", Input).value = "adam"
+        screen.query_one("#add-demo", Select).value = "adam_vs_sgd"
+        await settled(pilot)
+        screen.query_one("#param-rows").query(Input)[4].value = "200"
+        # The focus on the demo list: a text cursor there would blink into the picture.
+        screen.query_one("#add-demo", Select).focus()
+        await settled(pilot)
+        await steady(pilot)
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+@NEW_SIZES
+def test_deck_options(snap_compare, make_app, cards, size):
+    app = make_app()
+
+    async def run_before(pilot: Pilot) -> None:
+        await settled(pilot, "down", "o")
+        await steady(pilot)
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+@NEW_SIZES
+def test_browse_a_quoted_deck_with_cards_marked(snap_compare, make_app, cards, size):
+    app = make_app()
+
+    async def run_before(pilot: Pilot) -> None:
+        await settled(pilot, "b", *'deck:"optimizers"', "enter", "space")
+        await steady(pilot)
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+@NEW_SIZES
+def test_asking_before_deleting_cards(snap_compare, make_app, cards, size):
+    app = make_app()
+
+    async def run_before(pilot: Pilot) -> None:
+        await settled(pilot, "b", *"epoch", "enter")
+        await pilot.press("delete")  # its worker waits for the answer: not settled
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)

@@ -1,4 +1,5 @@
-"""Browse: search cards by text and `tag:` tokens, see when each is due, open one to edit it."""
+"""Browse: find cards with the query language (`studyapp.services.query`), see when each is
+due, open one to edit it, mark some and delete them, or add a card."""
 
 from __future__ import annotations
 
@@ -12,31 +13,18 @@ from textual.widgets import DataTable, Footer, Input, Static
 
 from studyapp.errors import UserError
 from studyapp.model import Card
-from studyapp.services.cards import SEARCH_LIMIT
+from studyapp.services.cards import SEARCH_LIMIT, Deleted
+from studyapp.services.query import parse_query
 from studyapp.terminal import visible
 from studyapp.tui.context import Services
+from studyapp.tui.deleting import delete_cards
 from studyapp.tui.screens.card_detail import CardScreen
-from studyapp.tui.text import cell
+from studyapp.tui.text import cell, plain
 
 DECK_WIDTH = 12
 MIN_FRONT_WIDTH = 16
 OTHER_COLUMNS = DECK_WIDTH + 10 + 4 + 5 + 6 + 4 + 7 * 2 + 4  # widths, padding, margins
-
-
-def parse_query(text: str) -> tuple[str, list[str], str | None]:
-    """Split a search into free text, `tag:NAME` tokens and an optional `deck:NAME`."""
-    words: list[str] = []
-    tags: list[str] = []
-    deck: str | None = None
-    for token in text.split():
-        lowered = token.lower()
-        if lowered.startswith("tag:") and len(token) > 4:
-            tags.append(token[4:])
-        elif lowered.startswith("deck:") and len(token) > 5:
-            deck = token[5:]
-        else:
-            words.append(token)
-    return " ".join(words), tags, deck
+MARK = "✓ "  # before the deck of a marked card
 
 
 def clip(text: str, width: int) -> str:
@@ -44,10 +32,16 @@ def clip(text: str, width: int) -> str:
     return line if len(line) <= width else line[: width - 1] + "…"
 
 
-def card_row(card: Card, front_width: int) -> list[Text]:
+def deck_cell(card: Card, marked: bool) -> Text:
+    if marked:
+        return Text(MARK, style="bold") + cell(clip(card.deck, DECK_WIDTH - len(MARK)))
+    return cell(clip(card.deck, DECK_WIDTH))
+
+
+def card_row(card: Card, front_width: int, marked: bool = False) -> list[Text]:
     state = card.state
     return [
-        cell(clip(card.deck, DECK_WIDTH)),
+        deck_cell(card, marked),
         cell(clip(card.front, front_width)),
         Text(state.due.isoformat() if state.due else "new"),
         Text(f"{state.ease:.2f}", justify="right"),
@@ -61,6 +55,9 @@ class BrowseScreen(Screen[None]):
     AUTO_FOCUS = "#browse-search"
     BINDINGS = [
         Binding("enter", "open_card", "Open card", id="browse.open"),
+        Binding("space", "mark", "Mark", id="browse.mark"),
+        Binding("delete", "delete", "Delete", id="browse.delete"),
+        Binding("ctrl+n", "add_card", "Add card", id="browse.add"),
         Binding("slash", "focus_search", "Search", id="browse.search"),
         Binding("escape", "back", "Back", id="browse.back"),
     ]
@@ -68,10 +65,12 @@ class BrowseScreen(Screen[None]):
     def __init__(self, services: Services) -> None:
         super().__init__()
         self.services = services
+        self.cards: dict[int, Card] = {}  # the cards listed, by id
+        self.marked: set[int] = set()
 
     def compose(self) -> ComposeResult:
         yield Input(
-            placeholder="Search: words, tag:NAME, deck:NAME (Enter goes to the list)",
+            placeholder='Search: words, "a phrase", tag:NAME, deck:"NAME", is:due|new|suspended',
             id="browse-search",
         )
         yield Static(id="browse-count")
@@ -91,24 +90,40 @@ class BrowseScreen(Screen[None]):
         self.search()
 
     def search(self) -> None:
-        text, tags, deck = parse_query(self.query_one("#browse-search", Input).value)
+        count = self.query_one("#browse-count", Static)
         try:
-            cards = self.services.cards.search(text, tags, deck)
+            query = parse_query(self.query_one("#browse-search", Input).value)
+            cards = self.services.cards.find(query)
         except UserError as exc:
-            self.notify(exc.message, severity="error", markup=False)
+            count.update(plain(exc.message).stylize("$text-error"))
             return
         table = self.query_one(DataTable)
         row = table.cursor_row
         table.clear()
+        self.cards = {card.id: card for card in cards}
+        self.marked &= set(self.cards)
         front_width = max(MIN_FRONT_WIDTH, self.size.width - OTHER_COLUMNS)
         for card in cards:
-            table.add_row(*card_row(card, front_width), key=str(card.id))
+            table.add_row(*card_row(card, front_width, card.id in self.marked), key=str(card.id))
         if cards:
             table.move_cursor(row=min(row, len(cards) - 1))
-        count = f"{len(cards)} card{'s' if len(cards) != 1 else ''}"
-        if len(cards) >= SEARCH_LIMIT:
+        self._show_count()
+
+    def _show_count(self) -> None:
+        n = len(self.cards)
+        count = f"{n} card{'s' if n != 1 else ''}"
+        if n >= SEARCH_LIMIT:
             count = f"the first {SEARCH_LIMIT} cards; narrow the search to see others"
+        if self.marked:
+            count += f" · {len(self.marked)} marked (delete deletes them)"
         self.query_one("#browse-count", Static).update(Content(count))
+
+    def current_card(self) -> Card | None:
+        table = self.query_one(DataTable)
+        if not table.row_count:
+            return None
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        return self.cards.get(int(key)) if key is not None else None
 
     @on(Input.Changed, "#browse-search")
     def _search_changed(self) -> None:
@@ -124,11 +139,44 @@ class BrowseScreen(Screen[None]):
             self.app.push_screen(CardScreen(self.services, int(event.row_key.value)))
 
     def action_open_card(self) -> None:
+        card = self.current_card()
+        if card is not None:
+            self.app.push_screen(CardScreen(self.services, card.id))
+
+    def action_mark(self) -> None:
+        """Mark the card under the cursor (or unmark it), and go down to the next."""
+        card = self.current_card()
+        if card is None:
+            return
+        self.marked ^= {card.id}
         table = self.query_one(DataTable)
-        if table.row_count:
-            key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-            if key is not None:
-                self.app.push_screen(CardScreen(self.services, int(key)))
+        table.update_cell(
+            str(card.id), "deck", deck_cell(card, card.id in self.marked), update_width=True
+        )
+        table.action_cursor_down()
+        self._show_count()
+
+    def action_delete(self) -> None:
+        chosen = [self.cards[i] for i in self.cards if i in self.marked]
+        if not chosen:
+            card = self.current_card()
+            chosen = [card] if card is not None else []
+        if chosen:
+            delete_cards(self, self.services, chosen, then=self._deleted)
+
+    def _deleted(self, deleted: Deleted) -> None:
+        self.marked -= {card.id for card in deleted.cards}
+        self.search()
+
+    def action_add_card(self) -> None:
+        from studyapp.tui.screens.add_card import AddCardScreen
+
+        card = self.current_card()
+        self.app.push_screen(AddCardScreen(self.services, card.deck if card else None))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # In the search field, space and delete are typing.
+        return not (action in ("mark", "delete") and isinstance(self.focused, Input))
 
     def action_focus_search(self) -> None:
         self.query_one("#browse-search", Input).focus()

@@ -1,5 +1,5 @@
 """One card from browse: both sides, its scheduling state, its review history and the
-predictions made on its demo; edit, suspend."""
+predictions made on its demo; edit, suspend, delete."""
 
 from __future__ import annotations
 
@@ -79,6 +79,7 @@ class CardScreen(Screen[None]):
     BINDINGS = [
         Binding("e", "edit", "Edit", id="card.edit"),
         Binding("s", "toggle_suspended", "Suspend / unsuspend", id="card.suspend"),
+        Binding("delete", "delete", "Delete", id="card.delete"),
         Binding("escape", "back", "Back", id="card.back"),
     ]
 
@@ -161,6 +162,12 @@ class CardScreen(Screen[None]):
         self.load()
         assert self.card is not None
         self.notify("Suspended." if self.card.suspended else "Back in study.", markup=False)
+
+    def action_delete(self) -> None:
+        if self.card is not None:
+            from studyapp.tui.deleting import delete_cards
+
+            delete_cards(self, self.services, [self.card], then=lambda _: self.app.pop_screen())
 
     def action_back(self) -> None:
         self.app.pop_screen()

@@ -21,7 +21,7 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static, TextArea
 
-from studyapp.demo_api import get_spec
+from studyapp.demo_api import parse_link
 from studyapp.errors import UserError
 from studyapp.model import Card, DemoLink, normalize_tags
 from studyapp.services.cards import CardService
@@ -47,11 +47,8 @@ def demo_text(link: DemoLink | None) -> str:
 
 def parse_demo_link(text: str) -> DemoLink | None:
     """`adam_vs_sgd steps=200` -> a checked DemoLink; empty text -> no demo."""
-    words = text.split()
-    if not words:
-        return None
-    spec = get_spec(words[0])
-    return DemoLink(spec.id, spec.parse_overrides(words[1:]))
+    parsed = parse_link(text)
+    return DemoLink(*parsed) if parsed is not None else None
 
 
 class CardEditor(ModalScreen[CardChanges | None]):

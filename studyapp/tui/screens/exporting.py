@@ -1,4 +1,9 @@
-"""Export a deck (or all of them) from inside the app, and say exactly where the file went."""
+"""Export a deck (or all of them) from inside the app, and say exactly where the files went.
+
+Markdown deck files hold one deck each: all decks as Markdown go into a folder, one file per
+deck (the folder is made if it is not there). A folder typed for any other format gets one
+file named after the deck. The format and folder used last are kept as preferences.
+"""
 
 from __future__ import annotations
 
@@ -26,9 +31,27 @@ ALL = 0
 PREFERRED_FORMAT = "json"  # the lossless backup
 
 
+def make_folder(path: Path) -> None:
+    """Make the folder an export goes into (its parent must be there); UserError if not."""
+    try:
+        path.mkdir()
+    except FileNotFoundError:
+        raise UserError(f"cannot make {path}: the folder {path.parent} does not exist") from None
+    except OSError as exc:
+        reason = exc.strerror.lower() if exc.strerror else str(exc)
+        raise UserError(f"cannot make {path}: {reason}") from None
+
+
 def suggested_path(folder: Path, deck: str | None, fmt: str) -> Path:
+    if fmt == "md" and deck is None:
+        return folder / "studyapp-decks"
     stem = re.sub(r"[^A-Za-z0-9._-]+", "-", deck).strip("-") if deck else "all-decks"
     return folder / f"studyapp-{stem or 'deck'}.{fmt}"
+
+
+def one_file_per_deck(fmt: str | None, deck: str | None) -> bool:
+    """Whether this export goes into a folder, a file per deck."""
+    return fmt == "md" and deck is None
 
 
 class ExportScreen(Screen[None]):
@@ -41,13 +64,18 @@ class ExportScreen(Screen[None]):
     def __init__(self, services: Services, folder: Path | None = None) -> None:
         super().__init__()
         self.services = services
-        self.folder = folder or Path.cwd()
+        preferences = services.preferences
+        kept = preferences.get("export_folder")
+        self.folder = folder or (Path(kept) if kept and Path(kept).is_dir() else Path.cwd())
         self.deck_names = [d.name for d in services.decks.list()]
         self.formats = format_names(for_export=True)
+        self.first_format = preferences.get("export_format")
         self._suggested = ""
 
     def compose(self) -> ComposeResult:
         first = PREFERRED_FORMAT if PREFERRED_FORMAT in self.formats else None
+        if self.first_format in self.formats:
+            first = self.first_format
         decks = [(Text("All decks"), ALL)] + [
             (cell(name), i) for i, name in enumerate(self.deck_names, start=1)
         ]
@@ -68,7 +96,7 @@ class ExportScreen(Screen[None]):
                     yield Select(
                         decks, allow_blank=False, value=ALL, id="export-deck", compact=True
                     )
-                yield Label("Write to")
+                yield Label("Write to", id="export-path-label")
                 yield Input(id="export-path")
                 with Horizontal(classes="buttons"):
                     yield Button(
@@ -79,7 +107,9 @@ class ExportScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self._suggest()
-        self.query_one(ReportView).show_text("Pick a format and a deck; json is the full backup.")
+        self.query_one(ReportView).show_text(
+            "Pick a format and a deck; json is the full backup, md writes one file per deck."
+        )
 
     def choices(self) -> tuple[str | None, str | None, str]:
         fmt = self.query_one("#export-format", Select).value
@@ -91,6 +121,10 @@ class ExportScreen(Screen[None]):
     def _suggest(self) -> None:
         """Follow the format and deck with the file name, unless the user typed their own."""
         fmt, deck, path = self.choices()
+        label = "Write to (a file, or a folder to write it into)"
+        if one_file_per_deck(fmt, deck):
+            label = "Folder to write one .md file per deck into (made if it is not there)"
+        self.query_one("#export-path-label", Label).update(label)
         if fmt is None or (path and path != self._suggested):
             return
         self._suggested = str(suggested_path(self.folder, deck, fmt))
@@ -107,7 +141,8 @@ class ExportScreen(Screen[None]):
             view.show_error("Pick a format to export to.")
             return
         if not path_text:
-            view.show_error("Type the path of the file to write.")
+            what = "folder" if one_file_per_deck(fmt, deck) else "file"
+            view.show_error(f"Type the path of the {what} to write.")
             return
         try:
             library = self.services.library
@@ -121,6 +156,13 @@ class ExportScreen(Screen[None]):
     def _run(self, library: LibraryLike, fmt: str, deck: str | None, path: Path) -> None:
         collection = self.services.store.path  # never written over, however it is named
         try:
+            if one_file_per_deck(fmt, deck) or path.is_dir():
+                if not path.exists():
+                    make_folder(path)
+                written = library.export_to_folder(fmt, deck, path)
+                size = sum(p.stat().st_size for p in written)
+                self.post_message(ExportFinished(path, size, written=tuple(written)))
+                return
             check_output(path, collection)  # before the work of exporting
             data = library.export(fmt, deck)
             write_output(path, data, collection)
@@ -136,8 +178,25 @@ class ExportScreen(Screen[None]):
         if message.error:
             view.show_error(message.error)
             return
+        fmt, _, _ = self.choices()
+        if fmt is not None:
+            self.app.keep_preference("export_format", fmt)  # type: ignore[attr-defined]
+        if message.written:
+            folder = message.path.resolve()
+            names = ", ".join(p.name for p in message.written)
+            n = len(message.written)
+            view.show_text(
+                f"Wrote {n} file{'s' if n != 1 else ''} ({message.size:,} bytes) to {folder}: "
+                f"{names}"
+            )
+            # Where exports go is the folder the files' folder is in: the next export
+            # suggests the same place.
+            self.app.keep_preference("export_folder", str(folder.parent))  # type: ignore[attr-defined]
+            self.notify(f"Exported to {folder}", markup=False)
+            return
         where = message.path.resolve()
         view.show_text(f"Wrote {message.size:,} bytes to {where}")
+        self.app.keep_preference("export_folder", str(where.parent))  # type: ignore[attr-defined]
         self.notify(f"Exported to {where}", markup=False)
 
     @on(Button.Pressed, "#export-commit")

@@ -25,6 +25,20 @@ from studyapp.tui.messages import StartReview
 from studyapp.tui.text import cell
 
 ALL_DECKS = "all"
+KEYS_LINE = Content.assemble(
+    ("p", "bold"),
+    " predictions drill · ",
+    ("o", "bold"),
+    " deck options · ",
+    ("c", "bold"),
+    " new deck · ",
+    ("i", "bold"),
+    " import · ",
+    ("x", "bold"),
+    " export · ",
+    ("?", "bold"),
+    " every key",
+)
 RETRY_S = 3.0  # how soon counts that could not be read are read again
 
 
@@ -43,11 +57,17 @@ class HomeScreen(Screen[None]):
     BINDINGS = [
         Binding("r,enter", "review_selected", "Review", id="home.review"),
         Binding("a", "review_all", "Review all", id="home.review_all"),
+        Binding("n", "add_card", "Add card", id="home.add"),
         Binding("b", "app.open('browse')", "Browse", id="home.browse"),
         Binding("t", "app.open('stats')", "Stats", id="home.stats"),
-        Binding("p", "app.open('predictions')", "Predictions drill", id="home.predictions"),
-        Binding("i", "app.open('import')", "Import", id="home.import"),
-        Binding("x", "app.open('export')", "Export", id="home.export"),
+        # Listed under the decks (KEYS_LINE) rather than in the footer, which 80 columns fill.
+        Binding(
+            "p", "app.open('predictions')", "Predictions drill", show=False, id="home.predictions"
+        ),
+        Binding("o", "deck_options", "Deck options", show=False, id="home.options"),
+        Binding("c", "new_deck", "New deck", show=False, id="home.new_deck"),
+        Binding("i", "app.open('import')", "Import", show=False, id="home.import"),
+        Binding("x", "app.open('export')", "Export", show=False, id="home.export"),
         Binding("q", "app.quit", "Quit", id="home.quit"),
     ]
 
@@ -62,9 +82,13 @@ class HomeScreen(Screen[None]):
         yield Static(id="home-today")
         yield DataTable(id="home-decks", cursor_type="row", zebra_stripes=True)
         yield Static(
-            Content("No cards yet. Press i to import a deck (CSV, Anki, JSON, Markdown)."),
+            Content(
+                "No cards yet. Press n to add a card, c to make a deck, or i to import one "
+                "(CSV, Anki, JSON, Markdown)."
+            ),
             id="home-empty",
         )
+        yield Static(KEYS_LINE, id="home-keys")
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
@@ -79,7 +103,9 @@ class HomeScreen(Screen[None]):
         if self.app.screen is self:
             self.refresh_counts()
 
-    def refresh_counts(self) -> None:
+    def refresh_counts(self, select: str | None = None) -> None:
+        """Read the counts again; the cursor stays on the deck it was on (or goes to
+        `select`)."""
         try:
             counts, progress = self.services.overview()
         except UserError as exc:  # a server out of reach: the counts shown stay
@@ -96,6 +122,10 @@ class HomeScreen(Screen[None]):
         self._failure = None
         table = self.query_one(DataTable)
         selected = table.cursor_row
+        wanted = select or (self.selected_deck() if self._rows else None)
+        names = [deck.name for deck in counts]
+        if wanted in names:
+            selected = names.index(wanted)
         table.clear()
         self._rows = {}
         for i, deck in enumerate(counts):
@@ -143,6 +173,40 @@ class HomeScreen(Screen[None]):
     def action_review_all(self) -> None:
         if self._rows:
             self.post_message(StartReview(None))
+
+    def action_add_card(self) -> None:
+        from studyapp.tui.screens.add_card import AddCardScreen
+
+        self.app.push_screen(AddCardScreen(self.services, self.selected_deck()))
+
+    def action_deck_options(self) -> None:
+        deck = self.selected_deck()
+        if deck is None:
+            message = (
+                "Pick a deck in the list: options are per deck."
+                if self._rows
+                else ("There is no deck yet: c makes one.")
+            )
+            self.notify(message, markup=False)
+            return
+        self._open_options(deck)
+
+    def action_new_deck(self) -> None:
+        self._open_options(None)
+
+    def _open_options(self, deck: str | None) -> None:
+        from studyapp.tui.screens.deck_options import DeckOptionsScreen
+
+        try:
+            screen = DeckOptionsScreen(self.services, deck)
+        except UserError as exc:
+            self.notify(exc.message, severity="error", markup=False)
+            return
+        self.app.push_screen(screen, callback=self._options_closed)
+
+    def _options_closed(self, deck: str | None) -> None:
+        if deck is not None:
+            self.refresh_counts(select=deck)
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()

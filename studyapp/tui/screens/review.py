@@ -130,6 +130,16 @@ class ReviewScreen(Screen[None]):
     def on_mount(self) -> None:
         self.show_current()
 
+    def on_screen_resume(self) -> None:
+        """Back from a screen opened over the review (browse, through the palette): a card
+        deleted or edited there shows as it is now."""
+        before = self.session.current
+        card = self.session.refresh()
+        if before is None or card is None or card.id != before.id:
+            self.show_current()
+        elif card != before:
+            self.query_one(CardView).show(card, self.revealed, kind=self.session.current_kind)
+
     def on_resize(self, event: events.Resize) -> None:
         self._arrange()
 

@@ -1,0 +1,246 @@
+"""A deck's options: its name, daily limits, day-start hour, scheduler and desired retention;
+a new deck; deleting a deck.
+
+The fields come from `studyapp.model.DECK_SETTINGS`, the list `studyapp deck` takes its
+options from, each with its bounds beside it and read by the setting's own rule, so this
+screen and the command accept exactly the same values. A setting with choices (the
+scheduler) is picked from a list; the others are typed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.content import Content
+from textual.screen import Screen
+from textual.widgets import Button, Footer, Input, Label, Select, Static
+
+from studyapp.errors import UserError
+from studyapp.model import DECK_SETTINGS, DeckSetting, DeckSettings
+from studyapp.services.decks import DeckDetail, clean_name
+from studyapp.services.scheduler import SwitchReport
+from studyapp.tui.context import Services
+from studyapp.tui.screens.confirm import ConfirmScreen
+from studyapp.tui.text import line, plain
+
+
+class SettingInput(Input):
+    """An input that knows which deck setting it edits."""
+
+    def __init__(self, setting: DeckSetting, value: object) -> None:
+        super().__init__(
+            setting.shown(value),
+            compact=True,
+            id=f"options-{setting.name}",
+            classes="setting-field",
+        )
+        self.setting = setting
+
+    @property
+    def typed(self) -> str:
+        return self.value
+
+
+class SettingChoice(Select[str]):
+    """A list to pick a deck setting's value from (a setting with choices)."""
+
+    def __init__(self, setting: DeckSetting, value: object) -> None:
+        names = setting.choice_names or setting.choices
+        super().__init__(
+            list(zip(names, setting.choices, strict=True)),
+            value=value if value in setting.choices else setting.choices[0],
+            allow_blank=False,
+            compact=True,
+            id=f"options-{setting.name}",
+            classes="setting-field",
+        )
+        self.setting = setting
+
+    @property
+    def typed(self) -> str:
+        return str(self.value)
+
+
+def setting_field(setting: DeckSetting, value: object) -> SettingInput | SettingChoice:
+    return SettingChoice(setting, value) if setting.choices else SettingInput(setting, value)
+
+
+def switch_note(name: str, report: SwitchReport) -> str:
+    """What switching the deck's scheduler did, in one sentence."""
+    if report.scheduler != "fsrs":
+        return f"{name} now schedules with SM-2, from each card's current interval."
+    given = report.from_log + report.from_schedule
+    cards = f"{given} reviewed card{'s' if given != 1 else ''}"
+    return f"{name} now schedules with FSRS ({cards} given a memory state; due dates unchanged)."
+
+
+def counts_line(detail: DeckDetail) -> Content:
+    counts = detail.counts
+    cards = f"{counts.total} card{'s' if counts.total != 1 else ''}"
+    return Content(
+        f"{cards}: {counts.new} new, {counts.due} due today, {counts.learning} learning, "
+        f"{counts.suspended} suspended"
+    )
+
+
+class DeckOptionsScreen(Screen[str | None]):
+    """The options of deck `name`, or a new deck when `name` is None. Dismissed with the
+    deck's name once it is saved (None when nothing was, or the deck was deleted)."""
+
+    AUTO_FOCUS = "#options-name"
+    BINDINGS = [
+        Binding("ctrl+s", "save", "Save", id="options.save"),
+        # ctrl+d deletes a character in a field: the deck is ctrl+delete (or the button).
+        Binding("ctrl+delete", "delete", "Delete deck", id="options.delete"),
+        Binding("escape", "back", "Back", id="options.back"),
+    ]
+
+    def __init__(self, services: Services, name: str | None = None) -> None:
+        super().__init__()
+        self.services = services
+        self.detail = services.decks.detail(name) if name is not None else None
+
+    @property
+    def is_new(self) -> bool:
+        return self.detail is None
+
+    def compose(self) -> ComposeResult:
+        detail = self.detail
+        settings = detail.deck.settings if detail is not None else DeckSettings()
+        title = "New deck" if detail is None else f"Deck options: {detail.deck.name}"
+        with VerticalScroll(id="options-body"):
+            yield Static(line(title).stylize("bold"), classes="screen-title")
+            if detail is not None:
+                yield Static(counts_line(detail), id="options-counts")
+            with Horizontal(classes="option-row"):
+                yield Label("Name", classes="option-label")
+                yield Input(
+                    detail.deck.name if detail is not None else "",
+                    placeholder="the deck's name",
+                    id="options-name",
+                    compact=True,
+                )
+            for setting in DECK_SETTINGS:
+                with Horizontal(classes="option-row"):
+                    yield Label(setting.label, classes="option-label")
+                    yield setting_field(setting, getattr(settings, setting.name))
+                    # A list shows its own choices; a typed value needs its bounds said.
+                    bounds = "" if setting.choices else f"{setting.bounds}: "
+                    yield Static(line(f"{bounds}{setting.help}"), classes="option-help")
+            yield Static(id="options-error", markup=False)
+            with Horizontal(classes="buttons"):
+                yield Button(
+                    "Create (ctrl+s)" if detail is None else "Save (ctrl+s)",
+                    id="options-save",
+                    variant="primary",
+                    compact=True,
+                )
+                if detail is not None:
+                    yield Button(
+                        "Delete deck (ctrl+delete)",
+                        id="options-delete",
+                        variant="error",
+                        compact=True,
+                    )
+                yield Button("Back (esc)", id="options-back", compact=True)
+        yield Footer(compact=True)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "delete":
+            return not self.is_new
+        return True
+
+    def read(self) -> tuple[str, dict[str, int | float | str]]:
+        """The name and settings typed, each checked; UserError names the first problem."""
+        name = clean_name(self.query_one("#options-name", Input).value)
+        values: dict[str, int | float | str] = {}
+        problem: str | None = None
+        for field in self.query(".setting-field").results():
+            assert isinstance(field, SettingInput | SettingChoice)
+            try:
+                values[field.setting.name] = field.setting.parse(field.typed)
+                field.remove_class("-invalid")
+            except ValueError as exc:
+                field.add_class("-invalid")
+                problem = problem or str(exc)
+        if problem is not None:
+            raise UserError(problem)
+        return name, values
+
+    def action_save(self) -> None:
+        error = self.query_one("#options-error", Static)
+        decks = self.services.decks
+        try:
+            name, values = self.read()
+            if self.detail is None:
+                decks.create(name, DeckSettings(**values))
+                done = f"Created deck {name}."
+            else:
+                old = self.detail.deck.name
+                if name != old:
+                    decks.rename(old, name)
+                report = decks.update_settings(name, **values).switch
+                done = f"Saved the options of {name}." if name == old else f"Renamed to {name}."
+                if report is not None and report.switched:
+                    done += f" {switch_note(name, report)}"
+        except UserError as exc:
+            error.update(plain(exc.message))
+            self.call_after_refresh(error.scroll_visible)  # under the fields at 80x24
+            return
+        self.notify(done, markup=False)
+        self.dismiss(name)
+
+    def action_delete(self) -> None:
+        if self.detail is not None:
+            self._delete(self.detail)
+
+    @work(exclusive=True, group="delete-deck", exit_on_error=False)
+    async def _delete(self, detail: DeckDetail) -> None:
+        counts = detail.counts
+        cards = f"{counts.total} card{'s' if counts.total != 1 else ''}"
+        body = (
+            f"Delete {detail.deck.name} with its {cards} and their review history? The "
+            "collection is backed up first. A bundled deck you delete stays deleted."
+        )
+        question = ConfirmScreen(f"Delete deck {detail.deck.name}?", body, "Delete deck")
+        if not await self.app.push_screen_wait(question):
+            return
+        try:
+            deleted = await asyncio.to_thread(self.services.decks.delete, detail.deck.name)
+        except UserError as exc:
+            self.query_one("#options-error", Static).update(plain(exc.message))
+            return
+        except Exception as exc:  # shown, not raised: the app keeps running
+            self.query_one("#options-error", Static).update(plain(f"Not deleted: {exc}"))
+            return
+        where = f" Backup: {deleted.backup}" if deleted.backup else ""
+        self.notify(f"Deleted deck {deleted.name} ({deleted.cards} cards).{where}", markup=False)
+        self.dismiss(None)
+
+    def action_back(self) -> None:
+        self.dismiss(None)
+
+    @on(Input.Changed)
+    @on(Select.Changed)
+    def _typed(self) -> None:
+        self.query_one("#options-error", Static).update("")
+
+    @on(Input.Submitted)
+    def _entered(self) -> None:
+        self.action_save()
+
+    @on(Button.Pressed, "#options-save")
+    def _save_pressed(self) -> None:
+        self.action_save()
+
+    @on(Button.Pressed, "#options-delete")
+    def _delete_pressed(self) -> None:
+        self.action_delete()
+
+    @on(Button.Pressed, "#options-back")
+    def _back_pressed(self) -> None:
+        self.action_back()
