@@ -27,7 +27,7 @@ from studyapp.tui.text import cell
 ALL_DECKS = "all"
 KEYS_LINE = Content.assemble(
     ("p", "bold"),
-    " predictions drill · ",
+    " predictions · ",
     ("o", "bold"),
     " deck options · ",
     ("c", "bold"),
@@ -35,10 +35,8 @@ KEYS_LINE = Content.assemble(
     ("i", "bold"),
     " import · ",
     ("x", "bold"),
-    " export · ",
-    ("?", "bold"),
-    " every key",
-)
+    " export",
+)  # `?` is in the footer
 RETRY_S = 3.0  # how soon counts that could not be read are read again
 
 
