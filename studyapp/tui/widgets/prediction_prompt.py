@@ -24,15 +24,15 @@ from textual.content import Content
 from textual.message import Message
 from textual.widgets import Static
 
-from studyapp.demo_api import DemoResult, DemoSpec, Question
-from studyapp.demo_api.result import PredictionResult
 from studyapp.errors import UserError
-from studyapp.model import Prediction
 from studyapp.tui.text import plain
 
 if TYPE_CHECKING:
     from textual.widget import Widget
 
+    from studyapp.demo_api import DemoResult, DemoSpec, Question
+    from studyapp.demo_api.result import PredictionResult
+    from studyapp.model import Prediction
     from studyapp.services.predictions import PredictionService
 
 MAX_OPTIONS = 5  # a question has 2 to 5 options, one digit key each
