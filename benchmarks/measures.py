@@ -167,15 +167,21 @@ def rating(collection: Path, work: Path, ratings: int) -> list[Row]:
         bare.append(time.perf_counter() - start)
     conn.close()
 
+    return rating_rows(times, bare, "rating to next card", "bare one-row commit")
+
+
+def rating_rows(times: list[float], bare: list[float], what: str, floor: str) -> list[Row]:
+    """The p50 and p99 rows of ratings' `times` against the `bare` commits' (the goal is a
+    p99 under 5 ms)."""
     rows = []
     for label, q in (("p50", 0.5), ("p99", 0.99)):
-        ours, floor = _percentile(times, q), _percentile(bare, q)
+        ours, bare_q = _percentile(times, q), _percentile(bare, q)
         rows.append(
             Row(
-                f"rating to next card, {label} ({len(times)} ratings)",
+                f"{what}, {label} ({len(times)} ratings)",
                 _fmt_s(ours),
-                f"{_fmt_s(floor)} (bare one-row commit)",
-                ours / floor,
+                f"{_fmt_s(bare_q)} ({floor})",
+                ours / bare_q,
                 "p99 < 5 ms" if label == "p99" else "-",
                 _verdict(ours, 0.005) if label == "p99" else "-",
             )

@@ -29,9 +29,9 @@ from benchmarks.measures import (
     Row,
     _byte_compile,
     _fmt_s,
-    _percentile,
     _timed,
     _verdict,
+    rating_rows,
     write_csv,
 )
 from benchmarks.synth import make_collection
@@ -168,20 +168,9 @@ def rating(url: str, ratings: int) -> list[Row]:
             with conn.transaction():
                 conn.execute("INSERT INTO bare_log (card, rating) VALUES (%s, %s)", (i, 4))
             bare.append(time.perf_counter() - start)
-    out = []
-    for label, q in (("p50", 0.5), ("p99", 0.99)):
-        value, floor = _percentile(times, q), _percentile(bare, q)
-        out.append(
-            Row(
-                f"{ON_SERVER}: rating to next card, {label} ({len(times)} ratings)",
-                _fmt_s(value),
-                f"{_fmt_s(floor)} (bare one-row commit, same server)",
-                value / floor,
-                "p99 < 5 ms" if label == "p99" else "-",
-                _verdict(value, 0.005) if label == "p99" else "-",
-            )
-        )
-    return out
+    return rating_rows(
+        times, bare, f"{ON_SERVER}: rating to next card", "bare one-row commit, same server"
+    )
 
 
 def import_cards(databases: _Databases, work: Path, cards: int, repeats: int = 3) -> list[Row]:
