@@ -1,8 +1,8 @@
 """What a rating does to a card under its deck's scheduler, SM-2 or FSRS.
 
-The study session asks `next_state` when a card is rated; the rating bar asks `preview`
-what each rating would do. Both answer from the scheduler itself, never from a copy of its
-rules. Light on purpose (no database, no SQLAlchemy): the review screen paints its first
+The study session asks `next_state` when a card is rated, and for each rating when the
+rating bar previews what it would do (`StudySession.preview`): both answer from the
+scheduler itself, never from a copy of its rules. Light on purpose (no database, no SQLAlchemy): the review screen paints its first
 card before SQLAlchemy loads.
 """
 
@@ -24,9 +24,3 @@ def next_state(
     if settings.scheduler == "fsrs":
         return fsrs_review(card.state, card.memory, rating, day, settings.fsrs)
     return sm2_answer(card.state, rating, day), card.memory
-
-
-def preview(card: Card, settings: DeckSettings, day: date) -> dict[int, int]:
-    """The interval in days each rating 1-5 would give the card as its first rating of study
-    day `day`, from the deck's own scheduler."""
-    return {rating: next_state(card, rating, day, settings)[0].interval for rating in range(1, 6)}

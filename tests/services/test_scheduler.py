@@ -21,7 +21,6 @@ from studyapp.scheduling.fsrs import (
 from studyapp.services.cards import CardService
 from studyapp.services.decks import DeckService
 from studyapp.services.library import LibraryService
-from studyapp.services.outcomes import preview
 from studyapp.services.scheduler import SchedulerService, evaluate_history
 from studyapp.services.study import StudySession
 from tests.services.conftest import FakeClock, add_cards, make_due
@@ -88,12 +87,11 @@ def test_fsrs_decks_study_with_fsrs_and_sm2_continues_from_the_interval(
         session.answer(4)
     card = session.current
     assert card is not None
-    settings = DeckService(store).get("D").settings
-    shown = preview(card, settings, day)
+    shown = session.preview()  # what the rating bar shows
     answered = session.answer(4)
     expected, expected_memory = fsrs_review(state, memory, 4, day, FSRSSettings(None, 0.85))
     assert answered.card.state == expected and answered.card.memory == expected_memory
-    assert shown[4] == expected.interval
+    assert shown[4].days == expected.interval
     assert answered.review.memory_before == memory
     assert answered.review.memory_after == expected_memory
 
@@ -112,9 +110,7 @@ def test_fsrs_decks_study_with_fsrs_and_sm2_continues_from_the_interval(
     while session.current is not None and session.current.id != card_id:
         session.answer(4)
     assert session.current is not None
-    assert preview(session.current, DeckService(store).get("D").settings, next_day)[4] == (
-        sm2_review(fsrs_state, 4, next_day).interval
-    )
+    assert session.preview()[4].days == sm2_review(fsrs_state, 4, next_day).interval
     answered = session.answer(4)
     assert answered.card.state == sm2_review(fsrs_state, 4, next_day)
     assert answered.card.state.interval == -(-fsrs_state.interval * 250 // 100)
