@@ -9,6 +9,7 @@ on one. Fitting runs in a worker process; this process never imports torch.
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -57,7 +58,7 @@ def run_optimize(args: argparse.Namespace) -> int:
     from studyapp.db import open_store
     from studyapp.services.scheduler import SchedulerService
 
-    report = SchedulerService(open_store(args.db)).optimize(args.deck)
+    report = SchedulerService(open_store(args.db)).optimize(args.deck, progress=_progress)
     if args.json:
         print_json(report.to_dict(), indent=2)
         return 0
@@ -86,9 +87,10 @@ def run_evaluate(args: argparse.Namespace) -> int:
         from studyapp.services.scheduler import evaluate_history
 
         history = read_history(args.revlog, DEFAULT_DAY_START_HOUR)
-        evaluation = evaluate_history(history, str(args.revlog))
+        evaluation = evaluate_history(history, str(args.revlog), progress=_progress)
     else:
-        evaluation = SchedulerService(open_store(args.db, read_only=True)).evaluate(args.deck)
+        service = SchedulerService(open_store(args.db, read_only=True))
+        evaluation = service.evaluate(args.deck, progress=_progress)
     if args.json:
         print_json(evaluation.to_dict(), indent=2)
         return 0
@@ -106,3 +108,10 @@ def run_evaluate(args: argparse.Namespace) -> int:
     for note in evaluation.notes:
         say(f"Note: {note}.")
     return 0
+
+
+def _progress(message: str) -> None:
+    """Say what a long step is doing, to a person watching: on standard error, and only when
+    it is a terminal (a script reading the output sees only the result)."""
+    if sys.stderr.isatty():
+        say(message, file=sys.stderr)

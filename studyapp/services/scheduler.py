@@ -129,12 +129,15 @@ class SchedulerService:
     # --- fitting ----------------------------------------------------------------------------
 
     def optimize(
-        self, deck: str | None = None, cancelled: Callable[[], bool] | None = None
+        self,
+        deck: str | None = None,
+        cancelled: Callable[[], bool] | None = None,
+        progress: Callable[[str], None] | None = None,
     ) -> OptimizeReport:
         """Fit FSRS to the review log of `deck` (or of every deck together, for every deck)
         and store the parameters; with too few reviews nothing is fitted or changed (the
         report then gives the parameters the deck has). Cards of FSRS decks get memory
-        states under the new parameters."""
+        states under the new parameters. `progress` hears what the long step is, before it."""
         from studyapp.services.fsrs_worker import fit_parameters
 
         with self.store.read() as session:
@@ -145,6 +148,8 @@ class SchedulerService:
         reviews = ev.fit_reviews(history)
         if reviews < ev.MIN_FIT_REVIEWS:
             return OptimizeReport(names, reviews, False, current or FSRSSettings().weights)
+        if progress is not None:
+            progress(_fitting(reviews))
         parameters = fit_parameters(history, cancelled)
         with self.store.write() as session:
             for name in names:
@@ -157,20 +162,25 @@ class SchedulerService:
     # --- evaluation -------------------------------------------------------------------------
 
     def evaluate(
-        self, deck: str | None = None, cancelled: Callable[[], bool] | None = None
+        self,
+        deck: str | None = None,
+        cancelled: Callable[[], bool] | None = None,
+        progress: Callable[[str], None] | None = None,
     ) -> Evaluation:
         """Replay a deck's review log (or the collection's) and score SM-2, FSRS with default
         parameters and FSRS fitted on its earlier part."""
         source = f"deck {deck!r}" if deck is not None else "all decks"
-        return evaluate_history(self.history(deck), source, cancelled)
+        return evaluate_history(self.history(deck), source, cancelled, progress)
 
 
 def evaluate_history(
     history: Mapping[Any, Sequence[tuple[date, int]]],
     source: str = "",
     cancelled: Callable[[], bool] | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> Evaluation:
-    """Score the three models on the later part of `history` (see `scheduling.evaluation`)."""
+    """Score the three models on the later part of `history` (see `scheduling.evaluation`);
+    `progress` hears what the long step (the fit) is, before it starts."""
     from studyapp.services.fsrs_worker import fit_parameters
 
     split = ev.split_day(history)
@@ -182,6 +192,8 @@ def evaluate_history(
     earlier = ev.before(history, split)
     fit_reviews = ev.fit_reviews(earlier)
     fitted = fit_reviews >= ev.MIN_FIT_REVIEWS
+    if fitted and progress is not None:
+        progress(_fitting(fit_reviews))
     parameters = fit_parameters(earlier, cancelled) if fitted else None
     predictors: dict[str, ev.Predictor] = {
         "sm2": ev.sm2_predictions,
@@ -207,6 +219,13 @@ def evaluate_history(
         fitted=fitted,
         source=source,
         notes=notes,
+    )
+
+
+def _fitting(reviews: int) -> str:
+    return (
+        f"Fitting FSRS to {reviews:,} reviews in a worker process; "
+        "this takes about a minute per few thousand reviews."
     )
 
 

@@ -209,8 +209,14 @@ def test_optimize_fits_a_long_history_and_refuses_a_short_one(
 
 def test_evaluation_ranks_the_fitted_model_first_on_a_learner_it_can_learn() -> None:
     history = simulate(160, 120, seed=1)
-    evaluation = evaluate_history(history, "simulated learner")
+    heard: list[str] = []
+    evaluation = evaluate_history(history, "simulated learner", progress=heard.append)
     assert evaluation.fitted and evaluation.fit_reviews >= 512
+    # The minute-long fit is announced once, with how many reviews it learns from.
+    assert heard == [
+        f"Fitting FSRS to {evaluation.fit_reviews:,} reviews in a worker process; "
+        "this takes about a minute per few thousand reviews."
+    ]
     assert evaluation.reviews > 300 and evaluation.cards > 100
     scores = evaluation.models
     assert scores["fsrs_fitted"].log_loss < scores["fsrs_default"].log_loss - 0.01
