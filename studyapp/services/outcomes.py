@@ -2,8 +2,8 @@
 
 The study session asks `next_state` when a card is rated, and for each rating when the
 rating bar previews what it would do (`StudySession.preview`): both answer from the
-scheduler itself, never from a copy of its rules. Light on purpose (no database, no SQLAlchemy): the review screen paints its first
-card before SQLAlchemy loads.
+scheduler itself, never from a copy of its rules. Light on purpose (no database, no
+SQLAlchemy): the review screen paints its first card before SQLAlchemy loads.
 """
 
 from __future__ import annotations
