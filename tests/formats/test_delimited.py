@@ -102,6 +102,28 @@ def test_other_encodings_are_refused_at_the_line(tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.parametrize("name", ["vocab.csv", "vocab.txt", "vocab.md", "vocab"])
+def test_a_file_dense_with_latin1_letters_is_refused_as_not_utf8(tmp_path: Path, name: str) -> None:
+    """A vocabulary list saved by a European spreadsheet is mostly accents: it is still told
+    apart from a file of unknown format, and named by its line and byte."""
+    words = "Wort;Bedeutung\nÄrger;Ärgernis\nÖl;Öllampe\nÜbung;Übungen\nStraße;Straßen\n"
+    path = write(tmp_path, name, words.encode("cp1252"))
+    with pytest.raises(FormatError) as caught:
+        detect(path)
+    assert str(caught.value) == (
+        f"{path}, line 2: not UTF-8 text (byte 0xc4 at column 1); "
+        "save the file as UTF-8 and import it again"
+    )
+
+
+def test_a_binary_file_is_still_of_unknown_format(tmp_path: Path) -> None:
+    path = write(
+        tmp_path, "picture.csv", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256))
+    )
+    with pytest.raises(FormatError, match="cannot tell what format this file is"):
+        detect(path)
+
+
 def test_an_unclosed_quote_names_the_line_where_the_field_started(tmp_path: Path) -> None:
     path = write(tmp_path, "open.csv", 'q1,a1\nq2,"starts here\nand goes on\nq3,a3\n')
     with pytest.raises(FormatError) as caught:
