@@ -38,11 +38,27 @@ from studyapp.formats.textio import head_text, looks_like_text, read_text
 from studyapp.model import normalize_tags
 
 EXPORT_COLUMNS = ("front", "back", "tags", "deck", "id", "source")
+# English names first, then those spreadsheets in German, French, Spanish, Italian,
+# Portuguese and Dutch give the same columns.
 _ROLE_NAMES = {
-    "front": {"front", "question", "term", "q", "prompt", "word", "text"},
-    "back": {"back", "answer", "definition", "a", "meaning", "response"},
-    "tags": {"tags", "tag"},
-    "deck": {"deck"},
+    "front": {
+        *("front", "question", "term", "q", "prompt", "word", "text"),
+        *("vorderseite", "frage", "begriff", "wort", "recto", "terme", "mot", "pregunta"),
+        *("anverso", "término", "termino", "palabra", "domanda", "fronte", "termine"),
+        *("parola", "pergunta", "frente", "termo", "palavra", "voorkant", "vraag", "woord"),
+    },
+    "back": {
+        *("back", "answer", "definition", "a", "meaning", "response"),
+        *("rückseite", "ruckseite", "antwort", "bedeutung", "definition", "verso", "réponse"),
+        *("reponse", "définition", "sens", "respuesta", "reverso", "definición", "definicion"),
+        *("significado", "risposta", "retro", "definizione", "significato", "resposta"),
+        *("definição", "definicao", "achterkant", "antwoord", "betekenis", "definitie"),
+    },
+    "tags": {
+        *("tags", "tag", "schlagwörter", "schlagworte", "stichwörter", "étiquettes"),
+        *("etiquettes", "etiquetas", "etichette", "trefwoorden", "labels"),
+    },
+    "deck": {"deck", "stapel", "paquet", "mazo", "mazzo", "baralho"},
     "id": {"id", "guid", "key", "uid", "note id"},
     "source": {"source"},
     "notetype": {"notetype", "note type"},
@@ -56,6 +72,7 @@ _SEPARATOR_NAMES = {
     "colon": ":",
 }
 _ANKI_HEADER = re.compile(r"^#([a-z][a-z ]*):(.*)$", re.IGNORECASE)
+_EXCEL_SEPARATOR = re.compile(r"sep=([^\n\"])(?:\n|$)", re.IGNORECASE)
 _CANDIDATES = (",", "\t", ";", "|")
 _TAG_SPLIT = re.compile(r"[\s,]+")
 MAX_COLUMN = 9999  # the highest column number a header can name
@@ -176,10 +193,18 @@ def _records_lenient(
 
 
 def _read_headers(text: str, path: Path, result: ParseResult) -> tuple[_Layout, str, int]:
-    """Anki's `#key:value` lines at the top: the layout, the rest of the text, its first line."""
+    """Anki's `#key:value` lines at the top: the layout, the rest of the text, its first line.
+
+    Excel's `sep=;` first line, which names the separator of a file saved for another
+    locale, is read as `#separator:` is.
+    """
     layout = _Layout()
     headers = 0
     start = 0  # where the line being looked at starts
+    excel = _EXCEL_SEPARATOR.match(text)
+    if excel:
+        layout.separator = excel.group(1)
+        headers, start = 1, excel.end()
     columns_line: str | None = None
     while start <= len(text):
         end = text.find("\n", start)
@@ -313,14 +338,19 @@ def parse_text(text: str, path: Path, name: str) -> ParseResult:
         start = consumed - 1 if pending is not None else consumed
         if not _read_columns(layout, listed[start:], first_line + start, result):
             _read_rows(layout, zip(count(first_line + start), listed[start:]), result)
-        return result
+    else:
 
-    def all_rows() -> Iterator[tuple[int, list[str]]]:
-        if pending is not None:
-            yield pending
-        yield from rows
+        def all_rows() -> Iterator[tuple[int, list[str]]]:
+            if pending is not None:
+                yield pending
+            yield from rows
 
-    _read_rows(layout, all_rows(), result)
+        _read_rows(layout, all_rows(), result)
+    if result.cards and not any(card.back.strip() for card in result.cards):
+        back = next(index for index, role in layout.roles.items() if role == "back")
+        result.warnings.append(
+            f"every card has an empty back: no row has text in column {back + 1}"
+        )
     return result
 
 
@@ -442,15 +472,28 @@ def _read_rows(layout: _Layout, rows: Iterator[tuple[int, list[str]]], result: P
                 f"line {number}",
             )
         )
+    _warn_unused(unused, result)
+
+
+def _warn_unused(unused: dict[int, list[int]], result: ParseResult) -> None:
+    """One warning for each run of neighbouring columns left out on the same rows."""
+    runs: list[tuple[int, int, list[int]]] = []  # first column, last column, rows
     for index, numbers in sorted(unused.items()):
+        if runs and runs[-1][1] == index - 1 and runs[-1][2] == numbers:
+            runs[-1] = (runs[-1][0], index, numbers)
+        else:
+            runs.append((index, index, numbers))
+    for first, last, numbers in runs:
         where = (
             f"line {numbers[0]}"
             if len(numbers) == 1
             else f"{len(numbers)} rows from line {numbers[0]}"
         )
+        columns = f"column {first}" if first == last else f"columns {first} to {last}"
+        verb = "was" if first == last else "were"
         result.warnings.append(
-            f"column {index} ({where}) was left out: "
-            "it is not front, back, tags, deck, id or source"
+            f"{columns} ({where}) {verb} left out: "
+            f"{'it is' if first == last else 'they are'} not front, back, tags, deck, id or source"
         )
 
 

@@ -199,3 +199,44 @@ def test_quoting_does_not_change_what_a_file_holds(tmp_path: Path) -> None:
     result = parse_csv(write(tmp_path, "deck.csv", spanning))
     assert result.cards[0].back == "an\noptimizer"
     assert [c.where for c in result.cards] == ["line 2", "line 4", "line 7"]
+
+
+@pytest.mark.parametrize(
+    ("header", "separator"),
+    [
+        ("Vorderseite;Rückseite;Schlagwörter", ";"),
+        ("Pregunta,Respuesta,Etiquetas", ","),
+        ("Recto\tVerso\tÉtiquettes", "\t"),
+        ("Domanda;Risposta;Etichette", ";"),
+    ],
+)
+def test_a_header_row_in_another_language_names_the_columns(
+    tmp_path: Path, header: str, separator: str
+) -> None:
+    rows = [header, separator.join(["Hund", "dog", "tiere"])]
+    result = parse_csv(write(tmp_path, "vokabeln.csv", "\r\n".join(rows) + "\r\n"))
+    assert [(c.front, c.back, c.tags) for c in result.cards] == [("Hund", "dog", ("tiere",))]
+    assert result.warnings == []
+
+
+def test_excel_sep_line_names_the_separator_and_is_no_card(tmp_path: Path) -> None:
+    path = write(tmp_path, "excel.csv", "sep=;\r\nFront;Back\r\nq1;a1, with a comma\r\nq2;a2\r\n")
+    result = parse_csv(path)
+    assert pairs(result) == [("q1", "a1, with a comma"), ("q2", "a2")]
+    assert [c.where for c in result.cards] == ["line 3", "line 4"]
+
+
+def test_a_file_of_one_column_says_every_back_is_empty(tmp_path: Path) -> None:
+    result = parse_csv(write(tmp_path, "words.csv", "apple\nbanana\n"))
+    assert pairs(result) == [("apple", ""), ("banana", "")]
+    assert result.warnings == ["every card has an empty back: no row has text in column 2"]
+
+
+def test_neighbouring_columns_left_out_are_reported_once(tmp_path: Path) -> None:
+    rows = [",".join(f"r{row}c{column}" for column in range(20)) for row in range(3)]
+    result = parse_csv(write(tmp_path, "wide.csv", "\n".join(rows) + "\n"))
+    assert len(result.cards) == 3
+    assert result.warnings == [
+        "columns 3 to 20 (3 rows from line 1) were left out: "
+        "they are not front, back, tags, deck, id or source"
+    ]
