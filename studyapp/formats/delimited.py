@@ -14,6 +14,7 @@ Writing gives a header row `front,back,tags,deck,id,source` (tags space-separate
 from __future__ import annotations
 
 import csv
+import html
 import io
 import re
 from collections import Counter
@@ -26,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from studyapp.formats.anki_html import html_to_text
+from studyapp.formats.anki_render import CLOZE, cloze_numbers, render_card
 from studyapp.formats.base import (
     CardDraft,
     ExportDeck,
@@ -72,6 +74,10 @@ _SEPARATOR_NAMES = {
     "colon": ":",
 }
 _ANKI_HEADER = re.compile(r"^#([a-z][a-z ]*):(.*)$", re.IGNORECASE)
+# A row is a cloze note when its note type says so or, without a note type column, when
+# its front holds a deletion: a text export of Anki's cloze notes.
+_CLOZE_TYPE = re.compile(r"cloze|image occlusion", re.IGNORECASE)
+_CLOZE_FIELD = re.compile(r"\{\{c\d+::.*?\}\}", re.DOTALL)
 _EXCEL_SEPARATOR = re.compile(r"sep=([^\n\"])(?:\n|$)", re.IGNORECASE)
 _CANDIDATES = (",", "\t", ";", "|")
 _TAG_SPLIT = re.compile(r"[\s,]+")
@@ -367,8 +373,10 @@ def _read_columns(
     if not rows or layout.html or len(layout.roles) != width or set(map(len, rows)) != {width}:
         return False
     column = {role: index for index, role in layout.roles.items()}
+    if "notetype" in column:
+        return False
     fronts = list(map(itemgetter(column["front"]), rows))
-    if not all(map(str.strip, fronts)):
+    if not all(map(str.strip, fronts)) or any("{{c" in front for front in fronts):
         return False
 
     def cells(role: str, clean: Callable[[str], Any], absent: Any) -> Iterable[Any]:
@@ -435,6 +443,7 @@ def _read_rows(layout: _Layout, rows: Iterator[tuple[int, list[str]]], result: P
     front_at, back_at = column["front"], column["back"]
     tags_at, source_at = column.get("tags"), column.get("source")
     id_at, deck_at = column.get("id"), column.get("deck")
+    notetype_at = column.get("notetype")
     html = layout.html
     tag_cache: dict[str, tuple[str, ...]] = {}
     cards, skipped = result.cards, result.skipped
@@ -450,6 +459,13 @@ def _read_rows(layout: _Layout, rows: Iterator[tuple[int, list[str]]], result: P
                 if row[index].strip():
                     unused.setdefault(index + 1, []).append(number)
         front, back = row[front_at], row[back_at]
+        if (
+            _CLOZE_TYPE.search(row[notetype_at])
+            if notetype_at is not None
+            else "{{c" in front and _CLOZE_FIELD.search(front)
+        ):
+            _read_cloze(layout, row, number, result)
+            continue
         if html:
             front, back = html_to_text(front), html_to_text(back)
         if not front.strip():
@@ -473,6 +489,46 @@ def _read_rows(layout: _Layout, rows: Iterator[tuple[int, list[str]]], result: P
             )
         )
     _warn_unused(unused, result)
+
+
+def _read_cloze(layout: _Layout, row: list[str], number: int, result: ParseResult) -> None:
+    """The cards of a cloze note (one per deletion number) as Anki would show them, each
+    with its deletion hidden on the front; a note with none, or of image occlusions, is
+    skipped with the reason."""
+    column = {role: index for index, role in layout.roles.items()}
+    text, extra = row[column["front"]], row[column["back"]]
+    if not layout.html:
+        text, extra = (
+            html.escape(side, quote=False).replace("\n", "<br>") for side in (text, extra)
+        )
+    tags = normalize_tags([*layout.tags, *_TAG_SPLIT.split(_cell(row, column, "tags"))])
+    key = _cell(row, column, "id").strip()
+    numbers = cloze_numbers(text)
+    if not numbers:
+        result.skipped.append(Skipped(f"line {number}", "cloze note without a deletion"))
+    for cloze in numbers:
+        where = f"line {number} cloze {cloze}"
+        card = render_card(CLOZE, (text, extra), cloze - 1)
+        if card.problem:
+            result.skipped.append(Skipped(where, card.problem))
+            continue
+        result.cards.append(
+            CardDraft(
+                card.front,
+                card.back,
+                tags,
+                _cell(row, column, "source").strip(),
+                f"{key}:c{cloze}" if key else None,
+                _cell(row, column, "deck").strip() or None,
+                None,
+                where,
+            )
+        )
+
+
+def _cell(row: list[str], column: dict[str, int], role: str) -> str:
+    at = column.get(role)
+    return row[at] if at is not None else ""
 
 
 def _warn_unused(unused: dict[int, list[int]], result: ParseResult) -> None:

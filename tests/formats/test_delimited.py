@@ -240,3 +240,52 @@ def test_neighbouring_columns_left_out_are_reported_once(tmp_path: Path) -> None
         "columns 3 to 20 (3 rows from line 1) were left out: "
         "they are not front, back, tags, deck, id or source"
     ]
+
+
+ANKI_NOTES = (
+    "#separator:tab\n#html:true\n#guid column:1\n#notetype column:2\n#deck column:3\n"
+    "#tags column:6\n"
+    "g1\tBasic\tGeo\tCapital of <b>France</b>?\tParis\tgeo\n"
+    "g2\tCloze\tGeo\t{{c1::Paris}} is the capital of {{c2::France::country}}\tin Europe\tgeo\n"
+    "g3\tImage Occlusion\tGeo\t{{c1::image-occlusion:rect:left=.1:top=.1}}\t"
+    '<img src="map.png">\tgeo\n'
+    "g4\tBasic\tGeo\tWrite {{c1::x}} literally\tas typed\tgeo\n"
+)
+
+
+def test_anki_notes_in_plain_text_give_one_card_per_cloze_deletion(tmp_path: Path) -> None:
+    """The cloze notes of Anki's text export become the cards Anki shows, the deletion
+    hidden on the front; image occlusions are reported, not shown as markup."""
+    result = parse_tsv(write(tmp_path, "Geo.txt", ANKI_NOTES))
+    assert [(c.front, c.back, c.key, c.deck, c.tags) for c in result.cards] == [
+        ("Capital of France?", "Paris", "g1", "Geo", ("geo",)),
+        (
+            "[...] is the capital of France",
+            "Paris is the capital of France\nin Europe",
+            "g2:c1",
+            "Geo",
+            ("geo",),
+        ),
+        (
+            "Paris is the capital of [country]",
+            "Paris is the capital of France\nin Europe",
+            "g2:c2",
+            "Geo",
+            ("geo",),
+        ),
+        ("Write {{c1::x}} literally", "as typed", "g4", "Geo", ("geo",)),
+    ]
+    assert [(s.where, s.reason) for s in result.skipped] == [
+        ("line 9 cloze 1", "an image occlusion card is a masked image, not text")
+    ]
+
+
+def test_a_cloze_front_without_a_note_type_column_is_a_cloze_note(tmp_path: Path) -> None:
+    text = 'front,back\n"{{c1::Adam}} keeps two <moments>\nper weight",from Kingma\n'
+    result = parse_csv(write(tmp_path, "cloze.csv", text))
+    assert pairs(result) == [
+        (
+            "[...] keeps two <moments>\nper weight",
+            "Adam keeps two <moments>\nper weight\nfrom Kingma",
+        )
+    ]
