@@ -118,10 +118,13 @@ def _read_card(
     heading = start + 1
     card_id = lines[start][3:].strip()
     if not CARD_ID.fullmatch(card_id):
+        fences = sum(1 for line in lines[:start] if line.startswith("```"))
         raise FormatError.at(
             path,
             f"line {heading}",
-            f"{card_id!r} is not a card id (letters, digits and . _ : - only, "
+            f"'## {card_id}' inside a code block starts a card; write it as '\\## {card_id}'"
+            if fences % 2
+            else f"{card_id!r} is not a card id (letters, digits and . _ : - only, "
             "starting with a letter or digit)",
         )
     if card_id in seen:

@@ -117,6 +117,11 @@ def test_the_bundled_deck_files_are_canonical() -> None:
         ("# D\n\n## a\n\nq without a rule\n", "x.md, line 3: card 'a' has no '---' line"),
         ("# D\n\n## a\n\n\n---\nback\n", "x.md, line 3: card 'a' has an empty front"),
         ("# D\n\n## bad id\n\nq\n---\n", "x.md, line 3: 'bad id' is not a card id"),
+        (
+            "# D\n\n## a\n\nq\n---\n```python\n## forward pass\ny = f(x)\n```\n",
+            "x.md, line 8: '## forward pass' inside a code block starts a card; "
+            "write it as '\\## forward pass'",
+        ),
         ("# D\n\n## a\ndemo: k=v\n\nq\n---\n", "x.md, line 4: a demo link is"),
         ("# D\n\n## a\nsuspended: maybe\n\nq\n---\n", "x.md, line 4: suspended is true or false"),
         ("# D\n\n## a\nWhat: is this?\n---\n", "x.md, line 4: unknown key 'What'"),
