@@ -78,6 +78,7 @@ _ANKI_HEADER = re.compile(r"^#([a-z][a-z ]*):(.*)$", re.IGNORECASE)
 # its front holds a deletion: a text export of Anki's cloze notes.
 _CLOZE_TYPE = re.compile(r"cloze|image occlusion", re.IGNORECASE)
 _CLOZE_FIELD = re.compile(r"\{\{c\d+::.*?\}\}", re.DOTALL)
+_REVERSED_TYPE = re.compile(r"revers", re.IGNORECASE)
 _EXCEL_SEPARATOR = re.compile(r"sep=([^\n\"])(?:\n|$)", re.IGNORECASE)
 _CANDIDATES = (",", "\t", ";", "|")
 _TAG_SPLIT = re.compile(r"[\s,]+")
@@ -444,6 +445,7 @@ def _read_rows(layout: _Layout, rows: Iterator[tuple[int, list[str]]], result: P
     tags_at, source_at = column.get("tags"), column.get("source")
     id_at, deck_at = column.get("id"), column.get("deck")
     notetype_at = column.get("notetype")
+    reversed_notes: Counter[str] = Counter()
     html = layout.html
     tag_cache: dict[str, tuple[str, ...]] = {}
     cards, skipped = result.cards, result.skipped
@@ -466,6 +468,8 @@ def _read_rows(layout: _Layout, rows: Iterator[tuple[int, list[str]]], result: P
         ):
             _read_cloze(layout, row, number, result)
             continue
+        if notetype_at is not None and _REVERSED_TYPE.search(row[notetype_at]):
+            reversed_notes[row[notetype_at].strip()] += 1
         if html:
             front, back = html_to_text(front), html_to_text(back)
         if not front.strip():
@@ -489,6 +493,12 @@ def _read_rows(layout: _Layout, rows: Iterator[tuple[int, list[str]]], result: P
             )
         )
     _warn_unused(unused, result)
+    for notetype, notes in sorted(reversed_notes.items()):
+        result.warnings.append(
+            f"{notes} note{'s' if notes != 1 else ''} of type '{notetype}' gave only the "
+            "front-to-back card: a text export holds notes, not their reversed cards; "
+            "export the deck from Anki as a package (.apkg) to get both"
+        )
 
 
 def _read_cloze(layout: _Layout, row: list[str], number: int, result: ParseResult) -> None:

@@ -278,6 +278,18 @@ def test_anki_notes_in_plain_text_give_one_card_per_cloze_deletion(tmp_path: Pat
     assert [(s.where, s.reason) for s in result.skipped] == [
         ("line 9 cloze 1", "an image occlusion card is a masked image, not text")
     ]
+    assert result.warnings == []
+
+
+def test_reversed_notes_of_a_text_export_say_their_reverse_is_missing(tmp_path: Path) -> None:
+    text = ANKI_NOTES + "g5\tBasic (and reversed card)\tSpanish\tel perro\tthe dog\t\n"
+    result = parse_tsv(write(tmp_path, "notes.txt", text))
+    assert ("el perro", "the dog") in pairs(result)
+    assert result.warnings == [
+        "1 note of type 'Basic (and reversed card)' gave only the front-to-back card: a text "
+        "export holds notes, not their reversed cards; export the deck from Anki as a package "
+        "(.apkg) to get both"
+    ]
 
 
 def test_a_cloze_front_without_a_note_type_column_is_a_cloze_note(tmp_path: Path) -> None:
