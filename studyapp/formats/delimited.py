@@ -473,6 +473,8 @@ def _read_rows(layout: _Layout, rows: Iterator[tuple[int, list[str]]], result: P
         if html:
             front, back = html_to_text(front), html_to_text(back)
         if not front.strip():
+            if not any(map(str.strip, row)):
+                continue  # a spreadsheet's empty row: every cell blank
             reason = "a back but no front" if back.strip() else "no front and no back"
             skipped.append(Skipped(f"line {number}", f"row has {reason}"))
             continue

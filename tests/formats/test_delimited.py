@@ -71,11 +71,11 @@ def test_the_separator_is_detected(tmp_path: Path) -> None:
     assert detect(tabbed).name == "tsv"
 
 
-def test_empty_rows_are_reported_and_blank_lines_ignored(tmp_path: Path) -> None:
-    result = parse_csv(write(tmp_path, "gaps.csv", "q1,a1\n\n,\n,only a back\nq4,\n"))
+def test_rows_without_a_front_are_reported_and_blank_rows_ignored(tmp_path: Path) -> None:
+    text = "q1,a1\n\n,\n,only a back\nq4,\n"
+    result = parse_csv(write(tmp_path, "gaps.csv", text))
     assert pairs(result) == [("q1", "a1"), ("q4", "")]
     assert [(s.where, s.reason) for s in result.skipped] == [
-        ("line 3", "row has no front and no back"),
         ("line 4", "row has a back but no front"),
     ]
 
@@ -139,7 +139,7 @@ def test_text_after_a_closing_quote_stays_in_the_field_and_lines_stay_right(
     path = write(
         tmp_path,
         "excel.csv",
-        'q1,"multi\nline"\nq2,"Adam" optimizer\nq3,a3\n,\n',
+        'q1,"multi\nline"\nq2,"Adam" optimizer\nq3,a3\n,a5\n',
     )
     result = parse_csv(path)
     assert pairs(result) == [("q1", "multi\nline"), ("q2", "Adam optimizer"), ("q3", "a3")]
@@ -300,4 +300,13 @@ def test_a_cloze_front_without_a_note_type_column_is_a_cloze_note(tmp_path: Path
             "[...] keeps two <moments>\nper weight",
             "Adam keeps two <moments>\nper weight\nfrom Kingma",
         )
+    ]
+
+
+def test_a_spreadsheets_empty_rows_are_blank_lines_not_skipped_cards(tmp_path: Path) -> None:
+    text = "Front,Back,Tags\r\nq1,a1,t\r\n,,\r\n, ,\r\nq2,a2,\r\n,,t\r\n,,\r\n"
+    result = parse_csv(write(tmp_path, "sheet.csv", text))
+    assert pairs(result) == [("q1", "a1"), ("q2", "a2")]
+    assert [(s.where, s.reason) for s in result.skipped] == [
+        ("line 6", "row has no front and no back")
     ]
