@@ -6,6 +6,7 @@ so a command that touches no file pays nothing for them. No format touches the d
 
 from __future__ import annotations
 
+import codecs
 import importlib
 from functools import cache
 from pathlib import Path
@@ -21,6 +22,7 @@ from studyapp.formats.base import (
     ReviewDraft,
     Skipped,
 )
+from studyapp.formats.textio import decode
 
 # Modules that declare formats, in the order detection breaks ties.
 FORMAT_MODULES = ("backup", "native", "apkg", "delimited", "brainscape", "knowt", "quizlet")
@@ -79,8 +81,24 @@ def detect(path: Path) -> FormatSpec:
     ]
     best = max(scored, key=lambda item: (item[0], item[1]), default=None)
     if best is None or best[0] <= 0:
+        _refuse_other_encodings(path, head)
         names = ", ".join(sorted(s.name for s in _registry().values() if s.parse))
         raise FormatError(
             f"{path}: cannot tell what format this file is; pass --format (one of {names})"
         )
     return best[2]
+
+
+def _refuse_other_encodings(path: Path, head: bytes) -> None:
+    """Say so when a file is text in an encoding other than UTF-8 (a spreadsheet saved as
+    Latin-1 or Windows-1252), rather than that its format is unknown.
+
+    A file with NUL bytes and no byte-order mark is binary and left to the caller. The head
+    is decoded up to its last line break, so a character cut off at its end is no error.
+    """
+    if b"\x00" in head and not head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return
+    whole = len(head) < SNIFF_BYTES
+    end = len(head) if whole else head.rfind(b"\n") + 1
+    if end > 0:
+        decode(head[:end], path)  # raises the one-line error naming the line and the byte

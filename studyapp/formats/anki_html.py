@@ -26,7 +26,9 @@ _BLOCKS = frozenset(
 )
 _SKIPPED = frozenset({"script", "style", "head", "title", "template", "noscript"})
 _COLLAPSIBLE = re.compile(r"[ \t\n\r\f]+")
-_SOUND = re.compile(r"\[sound:([^\]]*)\]")
+# A sound reference is shown with a space after the colon (so Anki does not play it when the
+# card goes back); one that already has it, as our own export writes, is left as it is.
+_SOUND = re.compile(r"\[sound: ?([^\]]*)\]")
 _TAG = re.compile(r"<[!?/]?[A-Za-z][^<>]*>")
 _STRAY_AMPERSAND = re.compile(r"&(?![#A-Za-z])")
 _MAX_LIST_INDENT = 6  # deeper lists are shown at this depth

@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from studyapp.formats.anki_collection import NoteType
+from studyapp.formats.anki_collection import NoteType, Template
 from studyapp.formats.anki_html import html_to_text
 
 _TAG = re.compile(r"\{\{([^{}]*)\}\}")
@@ -81,6 +81,28 @@ def render_card(
     elif not front.strip():
         problem = f"its front is empty in note type '{notetype.name}'"
     return RenderedCard(front, back, problem, frozenset(context.unknown))
+
+
+# Anki's stock Cloze note type, for notes that come without theirs (a text export).
+CLOZE = NoteType(
+    id=0,
+    name="Cloze",
+    cloze=True,
+    fields=("Text", "Back Extra"),
+    templates=(Template("Cloze", "{{cloze:Text}}", "{{cloze:Text}}<br>\n{{Back Extra}}"),),
+)
+
+
+def cloze_numbers(text: str) -> list[int]:
+    """The deletion numbers of a cloze field, in order: one card each."""
+    found: set[int] = set()
+    nodes = list(_parse_cloze(text))
+    while nodes:
+        node = nodes.pop()
+        if isinstance(node, _Cloze):
+            found |= node.ords
+            nodes.extend(node.body)
+    return sorted(found)
 
 
 def _markup_count(html: str) -> int:

@@ -11,6 +11,8 @@
                       "question", "predicted", "answer", "why", "correct", "at"}],
      "bundled_changes": {"deleted_cards", "deleted_decks", "renamed_decks"}}
 
+A list of such cards, each with its "deck" (what `studyapp cards --json` prints), reads too.
+
 A deck's settings hold its daily limits, day-start hour and scheduler ("scheduler",
 "desired_retention", "fsrs_params": a list of 21 numbers or null for the defaults); the
 memory state is FSRS's. A backup written before FSRS came has none of these, and reads as
@@ -72,7 +74,7 @@ def sniff(path: Path, head: bytes) -> float:
     text = head_text(head).lstrip()
     if text.startswith("{") and '"decks"' in text and '"version"' in text:
         return 0.95
-    if text.startswith("{") and path.suffix.lower() == ".json":
+    if text.startswith(("{", "[")) and path.suffix.lower() == ".json":
         return 0.6
     return 0.0
 
@@ -387,6 +389,8 @@ def _no_constant(name: str) -> Any:
 
 
 def read_document(data: Any, path: Path) -> ParseResult:
+    if isinstance(data, list):
+        return _read_card_list(data, path)
     top = _Entry(path, "", data) if isinstance(data, dict) else None
     if top is None:
         raise FormatError.at(path, None, f"a backup is a JSON object, not {_kind(data)}")
@@ -418,6 +422,26 @@ def read_document(data: Any, path: Path) -> ParseResult:
     raw_changes = top.get("bundled_changes", dict, None)
     if raw_changes is not None:
         result.bundled_changes = _bundled_changes(_Entry(path, "bundled_changes", raw_changes))
+    return result
+
+
+def _read_card_list(data: list[Any], path: Path) -> ParseResult:
+    """The cards `studyapp cards --json` prints: a list of backup cards, each with its deck."""
+    result = ParseResult(format=NAME)
+    decks: set[str] = set()
+    for number, raw in enumerate(data, start=1):
+        if not isinstance(raw, dict):
+            raise FormatError.at(
+                path, f"entry {number}", f"a list of cards holds objects, not {_kind(raw)}"
+            )
+        name = _Entry(path, f"entry {number}", raw).text("deck").strip()
+        problem = deck_name_problem(name)
+        if problem is not None:
+            raise FormatError.at(path, f"entry {number}", f"deck name: {problem}")
+        if name not in decks:
+            decks.add(name)
+            result.decks.append(DeckDraft(name))
+        result.cards.append(_read_card(path, number, name, raw))
     return result
 
 

@@ -14,6 +14,7 @@ Writing gives a header row `front,back,tags,deck,id,source` (tags space-separate
 from __future__ import annotations
 
 import csv
+import html
 import io
 import re
 from collections import Counter
@@ -26,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from studyapp.formats.anki_html import html_to_text
+from studyapp.formats.anki_render import CLOZE, cloze_numbers, render_card
 from studyapp.formats.base import (
     CardDraft,
     ExportDeck,
@@ -38,11 +40,27 @@ from studyapp.formats.textio import head_text, looks_like_text, read_text
 from studyapp.model import normalize_tags
 
 EXPORT_COLUMNS = ("front", "back", "tags", "deck", "id", "source")
+# English names first, then those spreadsheets in German, French, Spanish, Italian,
+# Portuguese and Dutch give the same columns.
 _ROLE_NAMES = {
-    "front": {"front", "question", "term", "q", "prompt", "word", "text"},
-    "back": {"back", "answer", "definition", "a", "meaning", "response"},
-    "tags": {"tags", "tag"},
-    "deck": {"deck"},
+    "front": {
+        *("front", "question", "term", "q", "prompt", "word", "text"),
+        *("vorderseite", "frage", "begriff", "wort", "recto", "terme", "mot", "pregunta"),
+        *("anverso", "término", "termino", "palabra", "domanda", "fronte", "termine"),
+        *("parola", "pergunta", "frente", "termo", "palavra", "voorkant", "vraag", "woord"),
+    },
+    "back": {
+        *("back", "answer", "definition", "a", "meaning", "response"),
+        *("rückseite", "ruckseite", "antwort", "bedeutung", "definition", "verso", "réponse"),
+        *("reponse", "définition", "sens", "respuesta", "reverso", "definición", "definicion"),
+        *("significado", "risposta", "retro", "definizione", "significato", "resposta"),
+        *("definição", "definicao", "achterkant", "antwoord", "betekenis", "definitie"),
+    },
+    "tags": {
+        *("tags", "tag", "schlagwörter", "schlagworte", "stichwörter", "étiquettes"),
+        *("etiquettes", "etiquetas", "etichette", "trefwoorden", "labels"),
+    },
+    "deck": {"deck", "stapel", "paquet", "mazo", "mazzo", "baralho"},
     "id": {"id", "guid", "key", "uid", "note id"},
     "source": {"source"},
     "notetype": {"notetype", "note type"},
@@ -56,6 +74,12 @@ _SEPARATOR_NAMES = {
     "colon": ":",
 }
 _ANKI_HEADER = re.compile(r"^#([a-z][a-z ]*):(.*)$", re.IGNORECASE)
+# A row is a cloze note when its note type says so or, without a note type column, when
+# its front holds a deletion: a text export of Anki's cloze notes.
+_CLOZE_TYPE = re.compile(r"cloze|image occlusion", re.IGNORECASE)
+_CLOZE_FIELD = re.compile(r"\{\{c\d+::.*?\}\}", re.DOTALL)
+_REVERSED_TYPE = re.compile(r"revers", re.IGNORECASE)
+_EXCEL_SEPARATOR = re.compile(r"sep=([^\n\"])(?:\n|$)", re.IGNORECASE)
 _CANDIDATES = (",", "\t", ";", "|")
 _TAG_SPLIT = re.compile(r"[\s,]+")
 MAX_COLUMN = 9999  # the highest column number a header can name
@@ -176,10 +200,18 @@ def _records_lenient(
 
 
 def _read_headers(text: str, path: Path, result: ParseResult) -> tuple[_Layout, str, int]:
-    """Anki's `#key:value` lines at the top: the layout, the rest of the text, its first line."""
+    """Anki's `#key:value` lines at the top: the layout, the rest of the text, its first line.
+
+    Excel's `sep=;` first line, which names the separator of a file saved for another
+    locale, is read as `#separator:` is.
+    """
     layout = _Layout()
     headers = 0
     start = 0  # where the line being looked at starts
+    excel = _EXCEL_SEPARATOR.match(text)
+    if excel:
+        layout.separator = excel.group(1)
+        headers, start = 1, excel.end()
     columns_line: str | None = None
     while start <= len(text):
         end = text.find("\n", start)
@@ -313,14 +345,19 @@ def parse_text(text: str, path: Path, name: str) -> ParseResult:
         start = consumed - 1 if pending is not None else consumed
         if not _read_columns(layout, listed[start:], first_line + start, result):
             _read_rows(layout, zip(count(first_line + start), listed[start:]), result)
-        return result
+    else:
 
-    def all_rows() -> Iterator[tuple[int, list[str]]]:
-        if pending is not None:
-            yield pending
-        yield from rows
+        def all_rows() -> Iterator[tuple[int, list[str]]]:
+            if pending is not None:
+                yield pending
+            yield from rows
 
-    _read_rows(layout, all_rows(), result)
+        _read_rows(layout, all_rows(), result)
+    if result.cards and not any(card.back.strip() for card in result.cards):
+        back = next(index for index, role in layout.roles.items() if role == "back")
+        result.warnings.append(
+            f"every card has an empty back: no row has text in column {back + 1}"
+        )
     return result
 
 
@@ -337,8 +374,10 @@ def _read_columns(
     if not rows or layout.html or len(layout.roles) != width or set(map(len, rows)) != {width}:
         return False
     column = {role: index for index, role in layout.roles.items()}
+    if "notetype" in column:
+        return False
     fronts = list(map(itemgetter(column["front"]), rows))
-    if not all(map(str.strip, fronts)):
+    if not all(map(str.strip, fronts)) or any("{{c" in front for front in fronts):
         return False
 
     def cells(role: str, clean: Callable[[str], Any], absent: Any) -> Iterable[Any]:
@@ -405,6 +444,8 @@ def _read_rows(layout: _Layout, rows: Iterator[tuple[int, list[str]]], result: P
     front_at, back_at = column["front"], column["back"]
     tags_at, source_at = column.get("tags"), column.get("source")
     id_at, deck_at = column.get("id"), column.get("deck")
+    notetype_at = column.get("notetype")
+    reversed_notes: Counter[str] = Counter()
     html = layout.html
     tag_cache: dict[str, tuple[str, ...]] = {}
     cards, skipped = result.cards, result.skipped
@@ -420,9 +461,20 @@ def _read_rows(layout: _Layout, rows: Iterator[tuple[int, list[str]]], result: P
                 if row[index].strip():
                     unused.setdefault(index + 1, []).append(number)
         front, back = row[front_at], row[back_at]
+        if (
+            _CLOZE_TYPE.search(row[notetype_at])
+            if notetype_at is not None
+            else "{{c" in front and _CLOZE_FIELD.search(front)
+        ):
+            _read_cloze(layout, row, number, result)
+            continue
+        if notetype_at is not None and _REVERSED_TYPE.search(row[notetype_at]):
+            reversed_notes[row[notetype_at].strip()] += 1
         if html:
             front, back = html_to_text(front), html_to_text(back)
         if not front.strip():
+            if not any(map(str.strip, row)):
+                continue  # a spreadsheet's empty row: every cell blank
             reason = "a back but no front" if back.strip() else "no front and no back"
             skipped.append(Skipped(f"line {number}", f"row has {reason}"))
             continue
@@ -442,15 +494,74 @@ def _read_rows(layout: _Layout, rows: Iterator[tuple[int, list[str]]], result: P
                 f"line {number}",
             )
         )
+    _warn_unused(unused, result)
+    for notetype, notes in sorted(reversed_notes.items()):
+        result.warnings.append(
+            f"{notes} note{'s' if notes != 1 else ''} of type '{notetype}' gave only the "
+            "front-to-back card: a text export holds notes, not their reversed cards; "
+            "export the deck from Anki as a package (.apkg) to get both"
+        )
+
+
+def _read_cloze(layout: _Layout, row: list[str], number: int, result: ParseResult) -> None:
+    """The cards of a cloze note (one per deletion number) as Anki would show them, each
+    with its deletion hidden on the front; a note with none, or of image occlusions, is
+    skipped with the reason."""
+    column = {role: index for index, role in layout.roles.items()}
+    text, extra = row[column["front"]], row[column["back"]]
+    if not layout.html:
+        text, extra = (
+            html.escape(side, quote=False).replace("\n", "<br>") for side in (text, extra)
+        )
+    tags = normalize_tags([*layout.tags, *_TAG_SPLIT.split(_cell(row, column, "tags"))])
+    key = _cell(row, column, "id").strip()
+    numbers = cloze_numbers(text)
+    if not numbers:
+        result.skipped.append(Skipped(f"line {number}", "cloze note without a deletion"))
+    for cloze in numbers:
+        where = f"line {number} cloze {cloze}"
+        card = render_card(CLOZE, (text, extra), cloze - 1)
+        if card.problem:
+            result.skipped.append(Skipped(where, card.problem))
+            continue
+        result.cards.append(
+            CardDraft(
+                card.front,
+                card.back,
+                tags,
+                _cell(row, column, "source").strip(),
+                f"{key}:c{cloze}" if key else None,
+                _cell(row, column, "deck").strip() or None,
+                None,
+                where,
+            )
+        )
+
+
+def _cell(row: list[str], column: dict[str, int], role: str) -> str:
+    at = column.get(role)
+    return row[at] if at is not None else ""
+
+
+def _warn_unused(unused: dict[int, list[int]], result: ParseResult) -> None:
+    """One warning for each run of neighbouring columns left out on the same rows."""
+    runs: list[tuple[int, int, list[int]]] = []  # first column, last column, rows
     for index, numbers in sorted(unused.items()):
+        if runs and runs[-1][1] == index - 1 and runs[-1][2] == numbers:
+            runs[-1] = (runs[-1][0], index, numbers)
+        else:
+            runs.append((index, index, numbers))
+    for first, last, numbers in runs:
         where = (
             f"line {numbers[0]}"
             if len(numbers) == 1
             else f"{len(numbers)} rows from line {numbers[0]}"
         )
+        columns = f"column {first}" if first == last else f"columns {first} to {last}"
+        verb = "was" if first == last else "were"
         result.warnings.append(
-            f"column {index} ({where}) was left out: "
-            "it is not front, back, tags, deck, id or source"
+            f"{columns} ({where}) {verb} left out: "
+            f"{'it is' if first == last else 'they are'} not front, back, tags, deck, id or source"
         )
 
 

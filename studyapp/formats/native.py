@@ -16,8 +16,10 @@
 
     The back, up to the next `## ` heading.
 
-Inside a side (and the description), a line that begins with `## `, is exactly `---` or
-begins with a backslash is written with one more backslash in front, and the reader takes one
+The line between front and back is `---`; a hand-written `-----` or `--- ` is read as it, and
+keys are read in any case (`Tags:`). Inside a side (and the description), a line that begins
+with `## `, is such a rule or begins with a backslash is written with one more backslash in
+front, and the reader takes one
 leading backslash off any line that has one, so every text survives a round trip (a blank line
 at either end is written as a lone backslash for the same reason). A demo parameter's value is
 a bare word (a number, true, false, null or text) or JSON (a quoted string, a list, an
@@ -46,6 +48,9 @@ _META = re.compile(r"^([A-Za-z][A-Za-z0-9_-]*):[ \t]*(.*?)[ \t]*$")
 _NUMBER_INT = re.compile(r"[+-]?\d+")
 _BARE_VALUE = re.compile(r"[^\s\"=]+")
 _JSON = json.JSONDecoder()
+# The line between front and back: '---' as written, and as hands write a Markdown rule.
+_RULE = re.compile(r"-{3,}[ \t]*")
+_CARD_LIKE = re.compile(r"#{2,6}\s*\S")  # a heading, as a card's would be if it had '## '
 
 
 def sniff(path: Path, head: bytes) -> float:
@@ -55,7 +60,8 @@ def sniff(path: Path, head: bytes) -> float:
     first = text.split("\n", 1)[0]
     if first.startswith("# ") and re.search(r"(?m)^## [A-Za-z0-9]", text):
         return 0.9 if re.search(r"(?m)^---$", text) else 0.6
-    return 0.1 if path.suffix.lower() in (".md", ".markdown") and first.startswith("# ") else 0.0
+    # Any other Markdown file: read as a deck file, whose errors say what it lacks.
+    return 0.1 if path.suffix.lower() in (".md", ".markdown") else 0.0
 
 
 # --- reading --------------------------------------------------------------------------------
@@ -85,7 +91,21 @@ def parse_text(text: str, path: Path | str) -> ParseResult:
     bounds = [*headings, len(lines)]
     for start, end in zip(headings, bounds[1:], strict=True):
         result.cards.append(_read_card(path, lines, start, end, seen))
+    if not headings:
+        _warn_no_cards(lines, result)
     return result
+
+
+def _warn_no_cards(lines: Sequence[str], result: ParseResult) -> None:
+    """Say why a deck file with what looks like cards gave none (a heading of the wrong
+    level), so they are not lost in the deck's description without a word."""
+    for number, line in enumerate(lines[1:], start=2):
+        if _CARD_LIKE.match(line) or _RULE.fullmatch(line):
+            result.warnings.append(
+                f"no cards were read: a card starts with a line '## <card id>', and line "
+                f"{number} ({line[:40]!r}) was read as part of the deck's description"
+            )
+            return
 
 
 def _first(headings: Sequence[int], lines: Sequence[str]) -> int:
@@ -98,10 +118,13 @@ def _read_card(
     heading = start + 1
     card_id = lines[start][3:].strip()
     if not CARD_ID.fullmatch(card_id):
+        fences = sum(1 for line in lines[:start] if line.startswith("```"))
         raise FormatError.at(
             path,
             f"line {heading}",
-            f"{card_id!r} is not a card id (letters, digits and . _ : - only, "
+            f"'## {card_id}' inside a code block starts a card; write it as '\\## {card_id}'"
+            if fences % 2
+            else f"{card_id!r} is not a card id (letters, digits and . _ : - only, "
             "starting with a letter or digit)",
         )
     if card_id in seen:
@@ -121,8 +144,9 @@ def _read_card(
                 "expected 'key: value' (tags, source, demo, suspended) or a blank line "
                 f"after the heading of card {card_id!r}",
             )
-        key, value = match.group(1), match.group(2) or ""
+        key, value = match.group(1).lower(), match.group(2) or ""
         if key not in _KEYS:
+            key = match.group(1)
             raise FormatError.at(
                 path, f"line {i + 1}", f"unknown key {key!r}; a card takes {', '.join(_KEYS)}"
             )
@@ -134,12 +158,11 @@ def _read_card(
         i += 1
 
     body = list(lines[i:end])
-    try:
-        rule = body.index("---")
-    except ValueError:
+    rule = next((n for n, line in enumerate(body) if _RULE.fullmatch(line)), None)
+    if rule is None:
         raise FormatError.at(
             path, f"line {heading}", f"card {card_id!r} has no '---' line between front and back"
-        ) from None
+        )
     front = _side(body[:rule])
     back = _side(body[rule + 1 :])
     if not front.strip():
@@ -362,7 +385,7 @@ def _escape(text: str) -> str:
     out = []
     for i, line in enumerate(lines):
         edge = (i == 0 or i == len(lines) - 1) and not line.strip()
-        if line.startswith(("## ", "\\")) or line == "---" or edge:
+        if line.startswith(("## ", "\\")) or _RULE.fullmatch(line) or edge:
             line = "\\" + line
         out.append(line)
     return "\n".join(out)

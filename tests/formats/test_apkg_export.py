@@ -83,6 +83,14 @@ def test_our_import_of_our_export_gives_back_the_same_cards(tmp_path: Path) -> N
     assert result.skipped == []
 
 
+def test_a_sound_reference_read_from_anki_comes_back_unchanged(tmp_path: Path) -> None:
+    shown = "[sound: adam.mp3] as the card showed it"
+    decks = [ExportDeck("Sounds", (card("s-1", "Hear this", shown),))]
+    first = parse(write(tmp_path, decks, "first.apkg")).cards[0]
+    again = [ExportDeck("Sounds", (card("s-1", first.front, first.back),))]
+    assert parse(write(tmp_path, again, "second.apkg")).cards[0].back == shown
+
+
 def test_ids_are_stable_across_exports(tmp_path: Path) -> None:
     first = parse(write(tmp_path, sample_decks(), "first.apkg"))
     second = parse(write(tmp_path, sample_decks(), "second.apkg"))

@@ -148,7 +148,8 @@ def test_bad_entries_are_named(tmp_path: Path) -> None:
     ("text", "message"),
     [
         ('{"version": 1,\n "decks": [}', "line 2: not valid JSON (Expecting value at column 12)"),
-        ("[1, 2]", "a backup is a JSON object, not a list"),
+        ("[1, 2]", "entry 1: a list of cards holds objects, not a number"),
+        ('"cards"', "a backup is a JSON object, not text"),
         ('{"version": 1, "decks": [], "x": NaN}', "not valid JSON (NaN is not a JSON number)"),
         ("[" * 100_000, "the JSON is nested too deeply to be a backup"),
     ],

@@ -71,11 +71,11 @@ def test_the_separator_is_detected(tmp_path: Path) -> None:
     assert detect(tabbed).name == "tsv"
 
 
-def test_empty_rows_are_reported_and_blank_lines_ignored(tmp_path: Path) -> None:
-    result = parse_csv(write(tmp_path, "gaps.csv", "q1,a1\n\n,\n,only a back\nq4,\n"))
+def test_rows_without_a_front_are_reported_and_blank_rows_ignored(tmp_path: Path) -> None:
+    text = "q1,a1\n\n,\n,only a back\nq4,\n"
+    result = parse_csv(write(tmp_path, "gaps.csv", text))
     assert pairs(result) == [("q1", "a1"), ("q4", "")]
     assert [(s.where, s.reason) for s in result.skipped] == [
-        ("line 3", "row has no front and no back"),
         ("line 4", "row has a back but no front"),
     ]
 
@@ -102,6 +102,28 @@ def test_other_encodings_are_refused_at_the_line(tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.parametrize("name", ["vocab.csv", "vocab.txt", "vocab.md", "vocab"])
+def test_a_file_dense_with_latin1_letters_is_refused_as_not_utf8(tmp_path: Path, name: str) -> None:
+    """A vocabulary list saved by a European spreadsheet is mostly accents: it is still told
+    apart from a file of unknown format, and named by its line and byte."""
+    words = "Wort;Bedeutung\nÄrger;Ärgernis\nÖl;Öllampe\nÜbung;Übungen\nStraße;Straßen\n"
+    path = write(tmp_path, name, words.encode("cp1252"))
+    with pytest.raises(FormatError) as caught:
+        detect(path)
+    assert str(caught.value) == (
+        f"{path}, line 2: not UTF-8 text (byte 0xc4 at column 1); "
+        "save the file as UTF-8 and import it again"
+    )
+
+
+def test_a_binary_file_is_still_of_unknown_format(tmp_path: Path) -> None:
+    path = write(
+        tmp_path, "picture.csv", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256))
+    )
+    with pytest.raises(FormatError, match="cannot tell what format this file is"):
+        detect(path)
+
+
 def test_an_unclosed_quote_names_the_line_where_the_field_started(tmp_path: Path) -> None:
     path = write(tmp_path, "open.csv", 'q1,a1\nq2,"starts here\nand goes on\nq3,a3\n')
     with pytest.raises(FormatError) as caught:
@@ -117,7 +139,7 @@ def test_text_after_a_closing_quote_stays_in_the_field_and_lines_stay_right(
     path = write(
         tmp_path,
         "excel.csv",
-        'q1,"multi\nline"\nq2,"Adam" optimizer\nq3,a3\n,\n',
+        'q1,"multi\nline"\nq2,"Adam" optimizer\nq3,a3\n,a5\n',
     )
     result = parse_csv(path)
     assert pairs(result) == [("q1", "multi\nline"), ("q2", "Adam optimizer"), ("q3", "a3")]
@@ -177,3 +199,114 @@ def test_quoting_does_not_change_what_a_file_holds(tmp_path: Path) -> None:
     result = parse_csv(write(tmp_path, "deck.csv", spanning))
     assert result.cards[0].back == "an\noptimizer"
     assert [c.where for c in result.cards] == ["line 2", "line 4", "line 7"]
+
+
+@pytest.mark.parametrize(
+    ("header", "separator"),
+    [
+        ("Vorderseite;Rückseite;Schlagwörter", ";"),
+        ("Pregunta,Respuesta,Etiquetas", ","),
+        ("Recto\tVerso\tÉtiquettes", "\t"),
+        ("Domanda;Risposta;Etichette", ";"),
+    ],
+)
+def test_a_header_row_in_another_language_names_the_columns(
+    tmp_path: Path, header: str, separator: str
+) -> None:
+    rows = [header, separator.join(["Hund", "dog", "tiere"])]
+    result = parse_csv(write(tmp_path, "vokabeln.csv", "\r\n".join(rows) + "\r\n"))
+    assert [(c.front, c.back, c.tags) for c in result.cards] == [("Hund", "dog", ("tiere",))]
+    assert result.warnings == []
+
+
+def test_excel_sep_line_names_the_separator_and_is_no_card(tmp_path: Path) -> None:
+    path = write(tmp_path, "excel.csv", "sep=;\r\nFront;Back\r\nq1;a1, with a comma\r\nq2;a2\r\n")
+    result = parse_csv(path)
+    assert pairs(result) == [("q1", "a1, with a comma"), ("q2", "a2")]
+    assert [c.where for c in result.cards] == ["line 3", "line 4"]
+
+
+def test_a_file_of_one_column_says_every_back_is_empty(tmp_path: Path) -> None:
+    result = parse_csv(write(tmp_path, "words.csv", "apple\nbanana\n"))
+    assert pairs(result) == [("apple", ""), ("banana", "")]
+    assert result.warnings == ["every card has an empty back: no row has text in column 2"]
+
+
+def test_neighbouring_columns_left_out_are_reported_once(tmp_path: Path) -> None:
+    rows = [",".join(f"r{row}c{column}" for column in range(20)) for row in range(3)]
+    result = parse_csv(write(tmp_path, "wide.csv", "\n".join(rows) + "\n"))
+    assert len(result.cards) == 3
+    assert result.warnings == [
+        "columns 3 to 20 (3 rows from line 1) were left out: "
+        "they are not front, back, tags, deck, id or source"
+    ]
+
+
+ANKI_NOTES = (
+    "#separator:tab\n#html:true\n#guid column:1\n#notetype column:2\n#deck column:3\n"
+    "#tags column:6\n"
+    "g1\tBasic\tGeo\tCapital of <b>France</b>?\tParis\tgeo\n"
+    "g2\tCloze\tGeo\t{{c1::Paris}} is the capital of {{c2::France::country}}\tin Europe\tgeo\n"
+    "g3\tImage Occlusion\tGeo\t{{c1::image-occlusion:rect:left=.1:top=.1}}\t"
+    '<img src="map.png">\tgeo\n'
+    "g4\tBasic\tGeo\tWrite {{c1::x}} literally\tas typed\tgeo\n"
+)
+
+
+def test_anki_notes_in_plain_text_give_one_card_per_cloze_deletion(tmp_path: Path) -> None:
+    """The cloze notes of Anki's text export become the cards Anki shows, the deletion
+    hidden on the front; image occlusions are reported, not shown as markup."""
+    result = parse_tsv(write(tmp_path, "Geo.txt", ANKI_NOTES))
+    assert [(c.front, c.back, c.key, c.deck, c.tags) for c in result.cards] == [
+        ("Capital of France?", "Paris", "g1", "Geo", ("geo",)),
+        (
+            "[...] is the capital of France",
+            "Paris is the capital of France\nin Europe",
+            "g2:c1",
+            "Geo",
+            ("geo",),
+        ),
+        (
+            "Paris is the capital of [country]",
+            "Paris is the capital of France\nin Europe",
+            "g2:c2",
+            "Geo",
+            ("geo",),
+        ),
+        ("Write {{c1::x}} literally", "as typed", "g4", "Geo", ("geo",)),
+    ]
+    assert [(s.where, s.reason) for s in result.skipped] == [
+        ("line 9 cloze 1", "an image occlusion card is a masked image, not text")
+    ]
+    assert result.warnings == []
+
+
+def test_reversed_notes_of_a_text_export_say_their_reverse_is_missing(tmp_path: Path) -> None:
+    text = ANKI_NOTES + "g5\tBasic (and reversed card)\tSpanish\tel perro\tthe dog\t\n"
+    result = parse_tsv(write(tmp_path, "notes.txt", text))
+    assert ("el perro", "the dog") in pairs(result)
+    assert result.warnings == [
+        "1 note of type 'Basic (and reversed card)' gave only the front-to-back card: a text "
+        "export holds notes, not their reversed cards; export the deck from Anki as a package "
+        "(.apkg) to get both"
+    ]
+
+
+def test_a_cloze_front_without_a_note_type_column_is_a_cloze_note(tmp_path: Path) -> None:
+    text = 'front,back\n"{{c1::Adam}} keeps two <moments>\nper weight",from Kingma\n'
+    result = parse_csv(write(tmp_path, "cloze.csv", text))
+    assert pairs(result) == [
+        (
+            "[...] keeps two <moments>\nper weight",
+            "Adam keeps two <moments>\nper weight\nfrom Kingma",
+        )
+    ]
+
+
+def test_a_spreadsheets_empty_rows_are_blank_lines_not_skipped_cards(tmp_path: Path) -> None:
+    text = "Front,Back,Tags\r\nq1,a1,t\r\n,,\r\n, ,\r\nq2,a2,\r\n,,t\r\n,,\r\n"
+    result = parse_csv(write(tmp_path, "sheet.csv", text))
+    assert pairs(result) == [("q1", "a1"), ("q2", "a2")]
+    assert [(s.where, s.reason) for s in result.skipped] == [
+        ("line 6", "row has no front and no back")
+    ]

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from studyapp.formats import FormatError
+from studyapp.formats import FormatError, detect
 from studyapp.formats.base import ExportCard, ExportDeck
 from studyapp.formats.native import export, parse_text, render
 from studyapp.model import DemoLink
@@ -66,6 +66,7 @@ def test_the_example_reads_as_specified() -> None:
         "   indented\n\n\n\ninner blank lines kept\n\t tab",
         "  ",
         "---",
+        "front\n-----\nlonger rule\n--- \nrule and a space",
         "Unicode: θ ∞ ŷ → ∂Loss/∂W₁ 🙂",
     ],
 )
@@ -116,6 +117,11 @@ def test_the_bundled_deck_files_are_canonical() -> None:
         ("# D\n\n## a\n\nq without a rule\n", "x.md, line 3: card 'a' has no '---' line"),
         ("# D\n\n## a\n\n\n---\nback\n", "x.md, line 3: card 'a' has an empty front"),
         ("# D\n\n## bad id\n\nq\n---\n", "x.md, line 3: 'bad id' is not a card id"),
+        (
+            "# D\n\n## a\n\nq\n---\n```python\n## forward pass\ny = f(x)\n```\n",
+            "x.md, line 8: '## forward pass' inside a code block starts a card; "
+            "write it as '\\## forward pass'",
+        ),
         ("# D\n\n## a\ndemo: k=v\n\nq\n---\n", "x.md, line 4: a demo link is"),
         ("# D\n\n## a\nsuspended: maybe\n\nq\n---\n", "x.md, line 4: suspended is true or false"),
         ("# D\n\n## a\nWhat: is this?\n---\n", "x.md, line 4: unknown key 'What'"),
@@ -133,3 +139,39 @@ def test_a_file_holds_one_deck() -> None:
     assert export([deck]) == b"# A\n\n"
     with pytest.raises(FormatError, match="one deck"):
         export([deck, ExportDeck("B", ())])
+
+
+def test_hand_written_rules_and_capitalised_keys_are_read() -> None:
+    text = (
+        "# Hand written\n\n## c1\nTags: a, b\nSource: book p. 3\n\nFront one\n\n-----\n\nBack one\n"
+        "\n## c2\n\nFront two\n--- \nBack two\n"
+    )
+    result = parse_text(text, "hand.md")
+    assert [(c.front, c.back, c.tags, c.source) for c in result.cards] == [
+        ("Front one", "Back one", ("a", "b"), "book p. 3"),
+        ("Front two", "Back two", (), ""),
+    ]
+
+
+def test_cards_under_the_wrong_heading_level_are_reported_not_dropped() -> None:
+    result = parse_text("# Levels\n\n### c1\n\nFront\n\n---\n\nBack\n", "levels.md")
+    assert result.cards == []
+    assert result.warnings == [
+        "no cards were read: a card starts with a line '## <card id>', and line 3 ('### c1') "
+        "was read as part of the deck's description"
+    ]
+
+
+def test_a_deck_without_cards_reads_without_a_warning() -> None:
+    result = parse_text("# Empty\n\nJust a description.\n", "empty.md")
+    assert (result.cards, result.warnings) == ([], [])
+
+
+def test_a_markdown_file_without_a_title_is_told_what_it_lacks(tmp_path: Path) -> None:
+    path = tmp_path / "notes.md"
+    path.write_text("## c1\n\nFront\n\n---\n\nBack\n", encoding="utf-8")
+    spec = detect(path)
+    assert spec.name == "md"
+    with pytest.raises(FormatError) as caught:
+        spec.parse(path)  # type: ignore[misc]
+    assert str(caught.value) == f"{path}, line 1: a deck file starts with '# <deck name>'"
