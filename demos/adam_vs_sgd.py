@@ -59,7 +59,7 @@ SPEC = DemoSpec(
             "momentum", 0.9, 0.5, 0.99, "momentum coefficient (plain SGD is the other run)"
         ),
         float_param("lr_adam", TUNED["adam"], 1e-5, 1.0, "learning rate of Adam", log_scale=True),
-        int_param("steps", 400, 20, 5000, "full-batch training steps for each optimizer"),
+        int_param("steps", 400, 20, 2000, "full-batch training steps for each optimizer"),
         int_param("width", 32, 4, 64, "hidden units in each of the two hidden layers"),
         int_param("points", 300, 50, 1000, "training points (half per spiral arm)"),
         float_param("target", 0.3, 0.01, 0.6, "loss target of the race (the start is ~0.69)"),

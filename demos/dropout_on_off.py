@@ -40,7 +40,7 @@ SPEC = DemoSpec(
     topics=("dropout", "co-adaptation", "overfitting", "test-time scaling"),
     params=(
         float_param("p", 0.5, 0.0, 0.9, "dropout rate of the second network (0 = no dropout)"),
-        int_param("width", 64, 4, 256, "hidden units in each of the two hidden layers"),
+        int_param("width", 64, 4, 128, "hidden units in each of the two hidden layers"),
         int_param("steps", 1000, 50, 4000, "full-batch Adam steps for each network"),
         float_param("lr", 0.005, 1e-4, 0.1, "Adam learning rate", log_scale=True),
         int_param("points", 30, 8, 200, "noisy training points on the curve"),

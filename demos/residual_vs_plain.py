@@ -82,8 +82,8 @@ SPEC = DemoSpec(
             "two-layer blocks at the deepest setting (hidden layers = 2 x blocks); the run "
             "also trains 1, 2, 4, ... blocks",
         ),
-        int_param("steps", 150, 20, 1000, "full-batch SGD steps of every net"),
-        int_param("width", 32, 8, 64, "units per hidden layer"),
+        int_param("steps", 150, 20, 500, "full-batch SGD steps of every net"),
+        int_param("width", 32, 8, 32, "units per hidden layer"),
         choice_param(
             "init",
             "default",

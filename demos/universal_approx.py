@@ -68,17 +68,15 @@ SPEC = DemoSpec(
     ),
     params=(
         choice_param("target", "wiggle", tuple(TARGETS), "the curve to fit on [-5, 5]"),
-        int_param(
-            "width_small", 2, 1, 128, "units of the narrow one-layer net (widths are sorted)"
-        ),
-        int_param("width_mid", 6, 1, 128, "units of the middle one-layer net"),
-        int_param("width_large", 64, 1, 128, "units of the wide one-layer net"),
+        int_param("width_small", 2, 1, 64, "units of the narrow one-layer net (widths are sorted)"),
+        int_param("width_mid", 6, 1, 64, "units of the middle one-layer net"),
+        int_param("width_large", 64, 1, 64, "units of the wide one-layer net"),
         int_param("depth", 3, 2, 5, "hidden layers of the deep net, each of the middle width"),
         choice_param(
             "activation", "tanh", ACTIVATIONS, "hidden activation (none: every layer is linear)"
         ),
-        int_param("steps", 1500, 50, 5000, "full-batch Adam steps"),
-        int_param("points", 100, 10, 500, "training samples of the curve"),
+        int_param("steps", 1500, 50, 2000, "full-batch Adam steps"),
+        int_param("points", 100, 10, 200, "training samples of the curve"),
         device_param(),
     ),
     tiny={"steps": 600, "points": 60, "width_large": 32},

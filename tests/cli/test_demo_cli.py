@@ -57,7 +57,7 @@ def test_list_json_names_every_demo_with_its_parameters(capsys: pytest.CaptureFi
         "type": "int",
         "default": 400,
         "low": 20,
-        "high": 5000,
+        "high": 2000,
         "choices": [],
         "help": steps["help"],
     }
@@ -110,12 +110,12 @@ def test_run_json_follows_the_contract_and_comes_from_the_cache_the_second_time(
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["adam_vs_sgd", "--set", "steps=999999"], "'steps' must be between 20 and 5000"),
+        (["adam_vs_sgd", "--set", "steps=999999"], "'steps' must be between 20 and 2000"),
         (["adam_vs_sgd", "--set", "steps=ten"], "'steps' must be a number"),
         (["adam_vs_sgd", "--set", "steps=1.505E2"], "'steps' must be a whole number, not 150.5"),
         (["adam_vs_sgd", "--set", "steps=1E400"], "'steps' must be a finite number, not '1E400'"),
         (["adam_vs_sgd", "--set", "steps=" + "9" * 5000], "'steps' must be a finite number"),
-        (["adam_vs_sgd", "--set", "steps=1E4"], "'steps' must be between 20 and 5000, not 10000"),
+        (["adam_vs_sgd", "--set", "steps=1E4"], "'steps' must be between 20 and 2000, not 10000"),
         (["adam_vs_sgd", "--set", "wings=2"], "has no parameter 'wings'"),
         (["adam_vs_sgd", "--set", "steps"], "--set takes KEY=VALUE"),
         (["adam_vs_sgd", "--seed", "-1"], "--seed must be between 0"),

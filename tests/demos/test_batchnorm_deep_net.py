@@ -111,7 +111,15 @@ def test_asking_for_cuda_without_it_is_an_error() -> None:
 
 
 @pytest.mark.parametrize(
-    "overrides", [{"bn": "middle"}, {"depth": 21}, {"depth": 1}, {"steps": 1001}, {"width": 65}]
+    "overrides",
+    [
+        {"bn": "middle"},
+        {"depth": 21},
+        {"depth": 1},
+        {"steps": 1001},
+        {"width": 33},
+        {"points": 129},
+    ],
 )
 def test_out_of_bounds_values_are_refused(overrides: dict) -> None:
     with pytest.raises(ParamError):

@@ -164,7 +164,7 @@ async def test_the_parameter_form_checks_bounds_and_reruns(make_app, runner, car
         await pilot.press("enter")
         await settle(pilot)
         assert len(runner.calls) == 1
-        assert "between 20 and 5000" in text_of(app, "#param-error")
+        assert "between 20 and 2000" in text_of(app, "#param-error")
         assert steps.has_class("-invalid")
 
         steps.value = "300"

@@ -147,7 +147,7 @@ async def test_the_editor_refuses_a_bad_demo_link_and_an_empty_front(make_app, s
 
         editor.query_one("#editor-demo", Input).value = "adam_vs_sgd steps=999999"
         await pilot.press("ctrl+s")
-        assert "between 20 and 5000" in text_of(app, "#editor-error")
+        assert "between 20 and 2000" in text_of(app, "#editor-error")
 
         editor.query_one("#editor-demo", Input).value = "adam_vs_sgd steps=200"
         editor.query_one("#editor-front", TextArea).text = "   "
