@@ -257,6 +257,29 @@ class DemoSpec:
             values[name] = param.check(value, where=f"demo {self.id}: parameter {name!r}")
         return values
 
+    def resolve_saved(self, saved: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
+        """Parameters saved earlier (a card's demo link, a prediction's run) as a run's.
+
+        As `resolve`, except that a number beyond its parameter's bounds runs at the nearest
+        bound: a demo's bounds can be narrowed after a card or a prediction kept a value the
+        old ones allowed. The second value says what was moved, one phrase each.
+        """
+        values = self.defaults
+        moved: list[str] = []
+        for name, value in saved.items():
+            param = self.param(name)
+            where = f"demo {self.id}: parameter {name!r}"
+            nearest = _nearest_bound(param, value)
+            if nearest is None:
+                values[name] = param.check(value, where=where)
+                continue
+            values[name] = param.check(int(nearest) if param.kind == "int" else nearest, where)
+            moved.append(
+                f"{name} {_fmt(value)} is beyond this demo's bounds ({param.bounds_text}), "
+                f"so it runs at {_fmt(values[name])}"
+            )
+        return values, moved
+
     def parse_overrides(
         self, assignments: Sequence[str], usage: str = "--set takes KEY=VALUE"
     ) -> dict[str, Any]:
@@ -283,3 +306,16 @@ class DemoSpec:
             "params": [p.to_dict() for p in self.params],
             "predictions": [q.to_dict() for q in self.questions],
         }
+
+
+def _nearest_bound(param: Param, value: Any) -> float | None:
+    """The bound a number beyond `param`'s bounds is nearest to; None for anything else."""
+    if param.kind not in ("int", "float") or isinstance(value, bool):
+        return None
+    if not isinstance(value, int | float) or not math.isfinite(value):
+        return None
+    if param.low is not None and value < param.low:
+        return param.low
+    if param.high is not None and value > param.high:
+        return param.high
+    return None

@@ -211,7 +211,7 @@ def drill_setting(
     learner is told which knob moved and from what, and judging whether that matters is
     part of the prediction.
     """
-    params = spec.resolve({k: v for k, v in item.params.items() if _known(spec, k)})
+    params, _ = spec.resolve_saved({k: v for k, v in item.params.items() if _known(spec, k)})
     seed = item.seed
     while seed == item.seed:
         seed = rng.randint(1, MAX_SEED)

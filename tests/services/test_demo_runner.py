@@ -219,6 +219,27 @@ def test_bad_parameters_are_refused_before_any_work(
     assert not multiprocessing.active_children()
 
 
+def test_saved_parameters_beyond_the_bounds_run_at_the_nearest_bound() -> None:
+    # A card's link or a prediction kept a value that bounds narrowed since no longer allow.
+    spec = get_spec("echo", FAKES)
+    values, moved = spec.resolve_saved({"value": 1000.0, "steps": -3})
+    assert (values["value"], values["steps"]) == (100.0, 1)
+    assert moved == [
+        "value 1000 is beyond this demo's bounds (0 .. 100), so it runs at 100",
+        "steps -3 is beyond this demo's bounds (1 .. 1000), so it runs at 1",
+    ]
+    assert spec.resolve_saved({"steps": 7}) == ({**spec.defaults, "steps": 7}, [])
+    # Anything else wrong with a saved value is still refused, as a link that does not work.
+    for params, message in (
+        ({"steps": 2.5}, "must be a whole number"),
+        ({"value": float("nan")}, "must be a finite number"),
+        ({"value": True}, "must be a number"),
+        ({"colour": "red"}, "has no parameter 'colour'"),
+    ):
+        with pytest.raises(ParamError, match=message):
+            spec.resolve_saved(params)
+
+
 def test_an_unknown_demo_is_refused(runner: DemoRunner) -> None:
     with pytest.raises(UnknownDemoError, match="no demo 'nope'"):
         runner.run("nope", {}, 0)

@@ -217,3 +217,15 @@ def test_a_knob_that_only_changes_the_plot_is_never_moved() -> None:
     rng = random.Random(3)
     moved = {drill_setting(spec, item, attempt, rng).moved for attempt in range(1, 80, 2)}
     assert "view" not in moved and moved == {"lr", "beta", "k"}
+
+
+def test_a_prediction_kept_beyond_a_narrowed_bound_is_drilled_at_the_bound() -> None:
+    # A prediction made when adam_vs_sgd allowed 5,000 steps (it now stops lower).
+    spec = get_spec("adam_vs_sgd")
+    high = spec.param("steps").high
+    assert high is not None and high < 5000
+    params = {**spec.defaults, "steps": 5000}
+    item = DrillItem("adam_vs_sgd", ("first_to_target",), params, 0, None, NOW)
+    setting = drill_setting(spec, item, 0, random.Random(2))
+    assert setting.params["steps"] == high
+    assert spec.resolve(setting.params) == setting.params

@@ -11,6 +11,7 @@ import random
 import pytest
 from textual.widgets import Input
 
+from studyapp.demo_api import get_spec
 from studyapp.tui.widgets.demo_panel import DemoPanel
 from studyapp.tui.widgets.param_form import ParamInput
 from tests.tui.conftest import (
@@ -194,6 +195,33 @@ async def test_a_dead_demo_link_is_explained(make_app, runner, store, cards):
         await settle(pilot)
         assert "not_a_demo" in text_of(app, "#demo-status")
         assert runner.calls == []
+
+
+async def test_a_link_beyond_a_narrowed_bound_runs_at_the_bound_and_says_so(
+    make_app, runner, store, cards
+):
+    from sqlalchemy import update
+
+    from studyapp.db.models import CardRow
+
+    # Written when adam_vs_sgd allowed 5,000 steps; its bound has since come down.
+    with store.write() as session:
+        session.execute(
+            update(CardRow).where(CardRow.id == cards[0].id).values(demo_params='{"steps": 5000}')
+        )
+    high = get_spec("adam_vs_sgd").param("steps").high
+    app = make_app(start="review", deck="Optimizers")
+    async with app.run_test() as pilot:
+        await settle(pilot)
+        await pilot.press("d")
+        await settle(pilot)
+        await pilot.press("x")
+        await settle(pilot)
+        demo_id, params, _ = runner.calls[0]
+        assert (demo_id, params["steps"]) == ("adam_vs_sgd", high)
+        said = [n.message for n in app._notifications]
+        assert any("steps 5000 is beyond" in m and f"runs at {high}" in m for m in said)
+        assert text_of(app, "#demo-headline") == TAKEAWAY
 
 
 @pytest.mark.parametrize(("typed", "outcome"), [("1E3", 1000), ("1e3", 1000), ("2.55e1", None)])

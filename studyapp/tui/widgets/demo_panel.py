@@ -237,10 +237,17 @@ class DemoPanel(Vertical):
             return
         try:
             spec = get_spec(card.demo.id)
-            params = spec.resolve(card.demo.params)
+            params, moved = spec.resolve_saved(card.demo.params)
         except UserError as exc:
             self._note(f"This card's demo link does not work: {exc.message}", failed=True)
             return
+        if moved:
+            self.app.notify(
+                f"This card's demo link: {'; '.join(moved)}.",
+                title=spec.title,
+                timeout=10,
+                markup=False,
+            )
         await self.open_demo(spec, params, DEMO_SEED, card.id)
 
     async def open_demo(
