@@ -240,6 +240,7 @@ async def test_a_new_deck_and_a_deleted_deck(make_app, store, cards, db_backups)
         assert isinstance(screen, DeckOptionsScreen) and screen.is_new
         screen.query_one("#options-name", Input).value = "Basics"
         await pilot.press("ctrl+s")
+        await settle(pilot)
         assert text_of(app, "#options-error") == "there is already a deck named 'Basics'"
         screen.query_one("#options-name", Input).value = "Papers"
         screen.query_one("#options-reviews_per_day", Input).value = "50"
