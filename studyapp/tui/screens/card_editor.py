@@ -19,7 +19,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, Static, TextArea
+from textual.widgets import Button, Footer, Input, Label, Static, TextArea
 
 from studyapp.demo_api import parse_link
 from studyapp.errors import UserError
@@ -86,6 +86,7 @@ class CardEditor(ModalScreen[CardChanges | None]):
             with Horizontal(id="editor-buttons"):
                 yield Button("Save (ctrl+s)", id="editor-save", variant="primary", compact=True)
                 yield Button("Cancel (esc)", id="editor-cancel", compact=True)
+        yield Footer(compact=True)  # the editor's keys, not those of the screen under it
 
     def _tags_text(self) -> str:
         return " ".join(self.card.tags)
