@@ -106,6 +106,27 @@ async def test_export_to_a_missing_folder_is_one_sentence(make_app, tmp_path):
         assert text_of(app, "#export-result").startswith(f"cannot write {target}:")
 
 
+async def test_export_to_a_path_ending_in_a_slash_makes_that_folder(
+    make_app, library, tmp_path, cards
+):
+    """ "exports/" names a folder: it is made and the file goes in it, named after the deck;
+    no file called "exports" is written."""
+    folder = tmp_path / "exports"
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("x")
+        screen = app.screen
+        screen.query_one("#export-format", Select).value = "csv"
+        screen.query_one("#export-deck", Select).value = 1
+        screen.query_one("#export-path", Input).value = f"{folder}/"
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert folder.is_dir()
+        assert [p.name for p in folder.iterdir()] == ["basics.csv"]
+        assert text_of(app, "#export-result") == f"Wrote 1 file (11 bytes) to {folder}: basics.csv"
+
+
 def test_suggested_names_are_safe_file_names():
     assert suggested_path(Path("/x"), "Deep Learning / ch. 3", "md") == Path(
         "/x/studyapp-Deep-Learning-ch.-3.md"
