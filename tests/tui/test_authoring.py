@@ -126,6 +126,8 @@ async def test_trying_the_demo_runs_it_with_the_parameters_typed(make_app, runne
         await settle(pilot)
         assert runner.calls[-1][0] == "adam_vs_sgd" and runner.calls[-1][1]["steps"] == 100
         assert "Adam gets the loss down" in text_of(app, "#demo-headline")
+        # r would type into the form here: the status line offers only what works.
+        assert text_of(app, "#demo-status") == "Seed 0, ran in 1.5 s. tab: parameters below."
 
 
 async def test_closing_with_a_card_half_typed_asks_first(make_app, store, cards):

@@ -269,7 +269,10 @@ class AddCardScreen(Screen[None]):
 
         if self._panel is None:
             self._panel = DemoPanel(
-                self.services.runner, self.services.new_seed, id="add-demo-panel"
+                self.services.runner,
+                self.services.new_seed,
+                rerun_key=False,  # r is typed into the form here
+                id="add-demo-panel",
             )
             await self.query_one("#add-preview").mount(self._panel)
         if self._panel.running:

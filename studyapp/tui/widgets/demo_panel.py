@@ -115,10 +115,13 @@ def cell(value: Any) -> Text:
     return text_cell(str(value))
 
 
-def status_hint(result: DemoResult) -> str:
-    """The status line of a result, with the keys that can help from here."""
+def status_hint(result: DemoResult, rerun_key: bool = True) -> str:
+    """The status line of a result, with the keys that can help from here (`r` only where
+    the screen has it)."""
     if result.status == "cancelled":
-        return "Cancelled. r runs it with a new seed; enter in a field below runs those values."
+        if rerun_key:
+            return "Cancelled. r runs it with a new seed; enter in a field below runs those values."
+        return "Cancelled. Enter in a field below runs it with those values."
     if result.status == "error":
         detail = f": {result.error.rstrip('.')}" if result.error else ""
         return (
@@ -127,12 +130,11 @@ def status_hint(result: DemoResult) -> str:
         )
     if result.status == "timeout":
         detail = f": {result.error.rstrip('.')}" if result.error else ""
-        return (
-            f"The demo timed out{detail}. Smaller values below run faster; r tries again "
-            "with a new seed."
-        )
+        retry = "; r tries again with a new seed" if rerun_key else ""
+        return f"The demo timed out{detail}. Smaller values below run faster{retry}."
     how = "cached result" if result.cached else f"ran in {result.took}"
-    return f"Seed {result.seed}, {how}. r: new seed · tab: parameters below."
+    keys = "r: new seed · tab: parameters below" if rerun_key else "tab: parameters below"
+    return f"Seed {result.seed}, {how}. {keys}."
 
 
 class DemoPanel(Vertical):
@@ -172,12 +174,14 @@ class DemoPanel(Vertical):
         new_seed: Callable[[], int],
         *,
         predictions: PredictionService | None = None,
+        rerun_key: bool = True,
         id: str | None = None,
     ) -> None:
         super().__init__(id=id)
         self.runner = runner
         self.new_seed = new_seed
         self.predictions = predictions  # None: no questions are asked
+        self.rerun_key = rerun_key  # whether the screen's `r` re-runs it with a new seed
         self.spec: DemoSpec | None = None
         self.params: dict[str, Any] = {}
         self.seed = DEMO_SEED
@@ -468,7 +472,9 @@ class DemoPanel(Vertical):
 
     def _show(self, result: DemoResult) -> None:
         self.result = result
-        self._status(status_hint(result), error=result.status in ("error", "timeout"))
+        self._status(
+            status_hint(result, self.rerun_key), error=result.status in ("error", "timeout")
+        )
         if not result.ok:
             self._set_state("-failed")
             return
