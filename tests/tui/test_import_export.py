@@ -51,6 +51,18 @@ async def test_import_names_a_missing_file(make_app, library, tmp_path):
         assert "nope.csv: there is no file there." in text_of(app, "#import-report")
 
 
+async def test_import_names_a_folder_as_a_folder(make_app, library, tmp_path):
+    app = make_app()
+    async with app.run_test() as pilot:
+        await settle(pilot)
+        await pilot.press("i", *str(tmp_path), "enter")
+        await settle(pilot)
+        assert library.imports == []
+        assert text_of(app, "#import-report").strip() == (
+            f"{tmp_path} is a folder: type the path of a file in it."
+        )
+
+
 async def test_import_shows_a_users_error_and_keeps_running(make_app, library, tmp_path):
     from studyapp.errors import UserError
 
