@@ -59,6 +59,7 @@ class BrowseScreen(Screen[None]):
         Binding("delete", "delete", "Delete", id="browse.delete"),
         Binding("ctrl+n", "add_card", "Add card", id="browse.add"),
         Binding("slash", "focus_search", "Search", id="browse.search"),
+        Binding("down", "focus_results", "Results", id="browse.results"),
         Binding("escape", "back", "Back", id="browse.back"),
     ]
 
@@ -128,6 +129,7 @@ class BrowseScreen(Screen[None]):
     @on(Input.Changed, "#browse-search")
     def _search_changed(self) -> None:
         self.search()
+        self.refresh_bindings()  # down leads to the cards only when some were found
 
     @on(Input.Submitted, "#browse-search")
     def _search_submitted(self) -> None:
@@ -175,8 +177,14 @@ class BrowseScreen(Screen[None]):
         self.app.push_screen(AddCardScreen(self.services, card.deck if card else None))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        in_search = isinstance(self.focused, Input)
+        if action == "focus_results":  # from the search field down into the cards found
+            return in_search and bool(self.cards)
         # In the search field, space and delete are typing.
-        return not (action in ("mark", "delete") and isinstance(self.focused, Input))
+        return not (action in ("mark", "delete") and in_search)
+
+    def action_focus_results(self) -> None:
+        self.query_one(DataTable).focus()
 
     def action_focus_search(self) -> None:
         self.query_one("#browse-search", Input).focus()
