@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from textual.widgets import DataTable, Input, TextArea
+from textual.widgets import DataTable, Footer, Input, TextArea
 
 from studyapp.services.cards import CardService
 from studyapp.tui.screens.browse import BrowseScreen
@@ -93,6 +93,8 @@ async def test_down_from_the_search_goes_to_the_cards_found(make_app, cards):
         screen = app.screen
         table = screen.query_one(DataTable)
         assert screen.focused is screen.query_one(Input)
+        footer = [key.description for key in screen.query_one(Footer).query("FooterKey")]
+        assert footer[0] == "Results"
         await pilot.press("down", "space")  # into the list, then mark the first card
         assert screen.focused is table
         assert "1 marked" in text_of(app, "#browse-count")

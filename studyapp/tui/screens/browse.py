@@ -51,6 +51,12 @@ def card_row(card: Card, front_width: int, marked: bool = False) -> list[Text]:
     ]
 
 
+class SearchField(Input):
+    """The search: down leaves it for the cards it found."""
+
+    BINDINGS = [Binding("down", "screen.focus_results", "Results", id="browse.results")]
+
+
 class BrowseScreen(Screen[None]):
     AUTO_FOCUS = "#browse-search"
     BINDINGS = [
@@ -59,7 +65,6 @@ class BrowseScreen(Screen[None]):
         Binding("delete", "delete", "Delete", id="browse.delete"),
         Binding("ctrl+n", "add_card", "Add card", id="browse.add"),
         Binding("slash", "focus_search", "Search", id="browse.search"),
-        Binding("down", "focus_results", "Results", id="browse.results"),
         Binding("escape", "back", "Back", id="browse.back"),
     ]
 
@@ -70,7 +75,7 @@ class BrowseScreen(Screen[None]):
         self.marked: set[int] = set()
 
     def compose(self) -> ComposeResult:
-        yield Input(
+        yield SearchField(
             placeholder='Search: words, "a phrase", tag:NAME, deck:"NAME", is:due|new|suspended',
             id="browse-search",
         )
