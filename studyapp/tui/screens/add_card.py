@@ -146,7 +146,7 @@ class AddCardScreen(Screen[None]):
         if self.spec is None:
             return {}, None
         values: dict[str, Any] = {}
-        for field in self.query(ParamInput):
+        for field in self.query_one("#add-params", ParamForm).query(ParamInput):
             try:
                 value = field.param.parse(field.value)
             except ParamError as exc:
@@ -272,6 +272,7 @@ class AddCardScreen(Screen[None]):
                 self.services.runner,
                 self.services.new_seed,
                 rerun_key=False,  # r is typed into the form here
+                form=False,  # the card's own parameters, in the form, are what it runs
                 id="add-demo-panel",
             )
             await self.query_one("#add-preview").mount(self._panel)
