@@ -129,7 +129,7 @@ class AddCardScreen(Screen[None]):
         return True
 
     def on_mount(self) -> None:
-        self.query_one(ParamForm).display = False
+        self.query_one("#add-params", ParamForm).display = False
         self.query_one("#add-try", Button).display = False
         self.refresh_preview()
         # Focusing the front before the form is laid out scrolls the title out of view.
@@ -212,7 +212,7 @@ class AddCardScreen(Screen[None]):
     async def _demo_picked(self, event: Select.Changed) -> None:
         demo_id = event.value if isinstance(event.value, str) else NO_DEMO
         self.spec = get_spec(demo_id) if demo_id else None
-        form = self.query_one(ParamForm)
+        form = self.query_one("#add-params", ParamForm)
         form.display = self.spec is not None
         self.query_one("#add-try", Button).display = self.spec is not None
         if self.spec is not None:
