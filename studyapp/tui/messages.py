@@ -72,6 +72,17 @@ class ExportFinished(Message):
 
 
 @dataclass
+class DeckSaved(Message):
+    """A deck's options were saved as `name` (`done` says what changed), or not, with one
+    sentence saying why; `renamed` when the deck took its new name before the rest failed."""
+
+    name: str
+    done: str = ""
+    error: str | None = None
+    renamed: bool = False
+
+
+@dataclass
 class StartReview(Message):
     """Ask the app to open a review of `deck` (None: all decks)."""
 

@@ -126,6 +126,30 @@ async def test_trying_the_demo_runs_it_with_the_parameters_typed(make_app, runne
         await settle(pilot)
         assert runner.calls[-1][0] == "adam_vs_sgd" and runner.calls[-1][1]["steps"] == 100
         assert "Adam gets the loss down" in text_of(app, "#demo-headline")
+        # r would type into the form, whose values are the run's: no key is offered for either.
+        assert text_of(app, "#demo-status") == "Seed 0, ran in 1.5 s, with the card's parameters."
+        assert not screen.query("#add-demo-panel ParamForm")  # one form: the card's
+
+
+async def test_a_value_changed_after_trying_the_demo_is_the_one_saved(make_app, store, cards):
+    """The demo tried runs the form's values; a value changed after the try is what the card
+    keeps (the panel's record of the run it showed does not count)."""
+    app = make_app()
+    async with app.run_test(size=(100, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("n", *"What does a longer run show?")
+        screen = app.screen
+        screen.query_one("#add-demo", Select).value = "adam_vs_sgd"
+        await settle(pilot)
+        steps = screen.query_one("#param-rows").query(Input)[4]
+        steps.value = "100"
+        await pilot.press("ctrl+t")
+        await settle(pilot)
+        steps.value = "200"
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+    added = CardService(store).search("longer run")[0]
+    assert added.demo == DemoLink("adam_vs_sgd", {"steps": 200})
 
 
 async def test_closing_with_a_card_half_typed_asks_first(make_app, store, cards):
@@ -240,6 +264,7 @@ async def test_a_new_deck_and_a_deleted_deck(make_app, store, cards, db_backups)
         assert isinstance(screen, DeckOptionsScreen) and screen.is_new
         screen.query_one("#options-name", Input).value = "Basics"
         await pilot.press("ctrl+s")
+        await settle(pilot)
         assert text_of(app, "#options-error") == "there is already a deck named 'Basics'"
         screen.query_one("#options-name", Input).value = "Papers"
         screen.query_one("#options-reviews_per_day", Input).value = "50"

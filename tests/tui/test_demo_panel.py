@@ -48,7 +48,7 @@ async def test_d_runs_the_cards_demo_and_shows_takeaway_and_claims(make_app, run
         demo_id, params, seed = runner.calls[0]
         assert (demo_id, params["steps"], seed) == ("adam_vs_sgd", 200, 0)
         assert text_of(app, "#demo-headline") == TAKEAWAY
-        assert "Seed 0, ran in 1.5 s." in text_of(app, "#demo-status")
+        assert "Seed 0, ran in 1.5 s. r: new seed" in text_of(app, "#demo-status")
         claims = text_of(app, "#demo-claims")
         assert f"✓ {CLAIM_TRUE}" in claims
         assert f"✗ {CLAIM_FALSE}" in claims

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from textual.widgets import DataTable
+from textual.widgets import DataTable, Footer
 
 from studyapp.tui.commands import ScreenCommands
 from studyapp.tui.screens.browse import BrowseScreen
@@ -115,3 +115,30 @@ async def test_light_and_dark_themes_both_render(make_app, cards):
             shots[theme] = app.export_screenshot()
             assert "What does Adam add to SGD with momentum?" in shots[theme].replace("&#160;", " ")
         assert shots["textual-light"] != shots["textual-dark"]
+
+
+def footer_keys(app) -> list[str]:
+    """What the footer of the screen on top says its keys do."""
+    footer = app.screen.query_one(Footer)
+    return [key.description for key in footer.query("FooterKey")]
+
+
+async def test_a_question_over_a_screen_shows_its_own_keys_in_the_footer(make_app, cards):
+    """Under the card editor, the help and the delete question, the footer names the keys
+    that work there, not the review's or browse's keys, which would type into a field."""
+    app = make_app(start="review", deck="Optimizers")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("e")
+        await pilot.pause()
+        keys = footer_keys(app)
+        assert "Save" in keys and "Cancel" in keys
+        assert "Suspend" not in keys and "Bury" not in keys
+        await pilot.press("escape", "question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        assert footer_keys(app)[0] == "Close help" and "Undo" not in footer_keys(app)
+        await pilot.press("escape", "q", "b", "enter", "delete")
+        await pilot.pause()
+        keys = footer_keys(app)
+        assert keys[:2] == ["Yes", "No"] and "Edit" not in keys

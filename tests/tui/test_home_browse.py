@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from textual.widgets import DataTable, Input, TextArea
+from textual.widgets import DataTable, Footer, Input, TextArea
 
 from studyapp.services.cards import CardService
 from studyapp.tui.screens.browse import BrowseScreen
@@ -83,6 +83,28 @@ async def test_browse_searches_by_text_and_tag(make_app, cards):
         assert [r[1] for r in rows(table)] == ["What is an epoch?"]
         assert rows(table)[0][2] == "new"
         assert "1 card" in text_of(app, "#browse-count")
+
+
+async def test_down_from_the_search_goes_to_the_cards_found(make_app, cards):
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("b", *"what")
+        screen = app.screen
+        table = screen.query_one(DataTable)
+        assert screen.focused is screen.query_one(Input)
+        footer = [key.description for key in screen.query_one(Footer).query("FooterKey")]
+        assert footer[0] == "Results"
+        await pilot.press("down", "space")  # into the list, then mark the first card
+        assert screen.focused is table
+        assert "1 marked" in text_of(app, "#browse-count")
+        assert screen.query_one(Input).value == "what"
+
+        await pilot.press("slash", *"zzz")
+        assert table.row_count == 0
+        assert not screen.check_action("focus_results", ())  # nothing to go down to
+        await pilot.press("down")
+        assert screen.focused is screen.query_one(Input)
 
 
 async def test_open_a_card_edit_it_suspend_it_and_see_its_history(make_app, store, cards):

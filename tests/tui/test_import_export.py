@@ -51,6 +51,18 @@ async def test_import_names_a_missing_file(make_app, library, tmp_path):
         assert "nope.csv: there is no file there." in text_of(app, "#import-report")
 
 
+async def test_import_names_a_folder_as_a_folder(make_app, library, tmp_path):
+    app = make_app()
+    async with app.run_test() as pilot:
+        await settle(pilot)
+        await pilot.press("i", *str(tmp_path), "enter")
+        await settle(pilot)
+        assert library.imports == []
+        assert text_of(app, "#import-report").strip() == (
+            f"{tmp_path} is a folder: type the path of a file in it."
+        )
+
+
 async def test_import_shows_a_users_error_and_keeps_running(make_app, library, tmp_path):
     from studyapp.errors import UserError
 
@@ -104,6 +116,27 @@ async def test_export_to_a_missing_folder_is_one_sentence(make_app, tmp_path):
         await pilot.press("ctrl+s")
         await settle(pilot)
         assert text_of(app, "#export-result").startswith(f"cannot write {target}:")
+
+
+async def test_export_to_a_path_ending_in_a_slash_makes_that_folder(
+    make_app, library, tmp_path, cards
+):
+    """ "exports/" names a folder: it is made and the file goes in it, named after the deck;
+    no file called "exports" is written."""
+    folder = tmp_path / "exports"
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("x")
+        screen = app.screen
+        screen.query_one("#export-format", Select).value = "csv"
+        screen.query_one("#export-deck", Select).value = 1
+        screen.query_one("#export-path", Input).value = f"{folder}/"
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert folder.is_dir()
+        assert [p.name for p in folder.iterdir()] == ["basics.csv"]
+        assert text_of(app, "#export-result") == f"Wrote 1 file (11 bytes) to {folder}: basics.csv"
 
 
 def test_suggested_names_are_safe_file_names():

@@ -159,6 +159,32 @@ async def test_the_editor_refuses_a_bad_demo_link_and_an_empty_front(make_app, s
         assert CardService(store, fixed_clock).detail(cards[0].id).card.front == cards[0].front
 
 
+async def test_the_editor_names_the_demo_meant_and_shows_the_error_at_80x24(make_app, store):
+    """A mistyped id gets the nearest ids, not a command to run elsewhere; with the note about
+    control characters the editor is taller than 24 rows, and scrolls to what is focused."""
+    CardService(store, fixed_clock).add("Deck", "Colour \x1b[31m", "back", demo=None)
+    app = make_app(start="review")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("e")
+        editor = app.screen
+        assert isinstance(editor, CardEditor)
+        editor.query_one("#editor-demo", Input).value = "adam_vs_sdg steps=200"
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        error = editor.query_one("#editor-error")
+        assert text_of(app, "#editor-error") == (
+            "there is no demo 'adam_vs_sdg'; did you mean adam_vs_sgd?"
+        )
+        assert error.region.height == 1  # in view
+        assert editor.query_one("#editor-box").show_vertical_scrollbar  # says there is more
+        save = editor.query_one("#editor-save")
+        while app.focused is not save:
+            await pilot.press("tab")
+        await pilot.pause()
+        assert save.region.height == 1  # scrolled to, not cut off under the error
+
+
 async def test_q_goes_home_and_escape_alone_stays_in_the_review(make_app, cards):
     app = make_app()
     async with app.run_test() as pilot:

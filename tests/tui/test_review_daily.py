@@ -282,6 +282,23 @@ async def test_a_long_deck_name_ends_in_an_ellipsis(make_app, store):
         assert shown.endswith("…") and shown[:-1] in name
 
 
+async def test_the_progress_line_keeps_its_percentage_beside_a_long_deck_name(make_app, store):
+    """The bar gives way, not the percentage: a cut "0%" read as a stray "0" before "new"."""
+    name = "Deep learning interview questions, curated and extended"
+    service = CardService(store, fixed_clock)
+    for i in range(120):
+        service.add(name, f"Question {i}?", "An answer.")
+    app = make_app(start="review", deck=name)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        bar = app.screen.query_one("#progress-bar")
+        percentage = bar.query_one("#percentage")
+        counts = app.screen.query_one("#progress-counts")
+        assert percentage.region.width == 5 and percentage.region.right <= counts.region.x
+        assert str(percentage.render()) == "0%"
+        assert "new 20  review 0" in str(counts.render())
+
+
 async def test_without_colour_each_curve_has_its_own_marker(make_app, cards, monkeypatch):
     monkeypatch.setenv("NO_COLOR", "1")
     app = make_app(start="review", deck="Optimizers")

@@ -54,6 +54,14 @@ def test_heatmap_puts_today_in_the_last_column():
     assert rows[2].plain.split() == ["·"]  # last Tuesday, empty; this Tuesday is still to come
 
 
+def test_heatmap_names_the_month_that_starts_in_the_newest_week():
+    """Reviews made this week show under this month's name, not after last month's."""
+    today = date(2026, 12, 9)  # the week of Monday 7 December
+    header = heatmap_rows({today: 1}, today, weeks=6)[0].plain
+    assert header.split() == ["Nov", "Dec"]
+    assert header.index("Dec") == 4 + 2 * 5  # over the last column
+
+
 async def test_the_summary_keeps_each_figure_on_its_own_line_at_80_columns(make_app, history):
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:

@@ -129,7 +129,7 @@ class AddCardScreen(Screen[None]):
         return True
 
     def on_mount(self) -> None:
-        self.query_one(ParamForm).display = False
+        self.query_one("#add-params", ParamForm).display = False
         self.query_one("#add-try", Button).display = False
         self.refresh_preview()
         # Focusing the front before the form is laid out scrolls the title out of view.
@@ -146,7 +146,7 @@ class AddCardScreen(Screen[None]):
         if self.spec is None:
             return {}, None
         values: dict[str, Any] = {}
-        for field in self.query(ParamInput):
+        for field in self.query_one("#add-params", ParamForm).query(ParamInput):
             try:
                 value = field.param.parse(field.value)
             except ParamError as exc:
@@ -212,7 +212,7 @@ class AddCardScreen(Screen[None]):
     async def _demo_picked(self, event: Select.Changed) -> None:
         demo_id = event.value if isinstance(event.value, str) else NO_DEMO
         self.spec = get_spec(demo_id) if demo_id else None
-        form = self.query_one(ParamForm)
+        form = self.query_one("#add-params", ParamForm)
         form.display = self.spec is not None
         self.query_one("#add-try", Button).display = self.spec is not None
         if self.spec is not None:
@@ -269,7 +269,11 @@ class AddCardScreen(Screen[None]):
 
         if self._panel is None:
             self._panel = DemoPanel(
-                self.services.runner, self.services.new_seed, id="add-demo-panel"
+                self.services.runner,
+                self.services.new_seed,
+                rerun_key=False,  # r is typed into the form here
+                form=False,  # the card's own parameters, in the form, are what it runs
+                id="add-demo-panel",
             )
             await self.query_one("#add-preview").mount(self._panel)
         if self._panel.running:

@@ -51,6 +51,12 @@ def card_row(card: Card, front_width: int, marked: bool = False) -> list[Text]:
     ]
 
 
+class SearchField(Input):
+    """The search: down leaves it for the cards it found."""
+
+    BINDINGS = [Binding("down", "screen.focus_results", "Results", id="browse.results")]
+
+
 class BrowseScreen(Screen[None]):
     AUTO_FOCUS = "#browse-search"
     BINDINGS = [
@@ -69,7 +75,7 @@ class BrowseScreen(Screen[None]):
         self.marked: set[int] = set()
 
     def compose(self) -> ComposeResult:
-        yield Input(
+        yield SearchField(
             placeholder='Search: words, "a phrase", tag:NAME, deck:"NAME", is:due|new|suspended',
             id="browse-search",
         )
@@ -128,6 +134,7 @@ class BrowseScreen(Screen[None]):
     @on(Input.Changed, "#browse-search")
     def _search_changed(self) -> None:
         self.search()
+        self.refresh_bindings()  # down leads to the cards only when some were found
 
     @on(Input.Submitted, "#browse-search")
     def _search_submitted(self) -> None:
@@ -175,8 +182,14 @@ class BrowseScreen(Screen[None]):
         self.app.push_screen(AddCardScreen(self.services, card.deck if card else None))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        in_search = isinstance(self.focused, Input)
+        if action == "focus_results":  # from the search field down into the cards found
+            return in_search and bool(self.cards)
         # In the search field, space and delete are typing.
-        return not (action in ("mark", "delete") and isinstance(self.focused, Input))
+        return not (action in ("mark", "delete") and in_search)
+
+    def action_focus_results(self) -> None:
+        self.query_one(DataTable).focus()
 
     def action_focus_search(self) -> None:
         self.query_one("#browse-search", Input).focus()

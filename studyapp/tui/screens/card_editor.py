@@ -12,16 +12,17 @@ is saved as typed.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from difflib import get_close_matches
 
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, VerticalScroll
 from textual.content import Content
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, Static, TextArea
+from textual.widgets import Button, Footer, Input, Label, Static, TextArea
 
-from studyapp.demo_api import parse_link
+from studyapp.demo_api import UnknownDemoError, demo_ids, parse_link
 from studyapp.errors import UserError
 from studyapp.model import Card, DemoLink, normalize_tags
 from studyapp.services.cards import CardService
@@ -46,8 +47,19 @@ def demo_text(link: DemoLink | None) -> str:
 
 
 def parse_demo_link(text: str) -> DemoLink | None:
-    """`adam_vs_sgd steps=200` -> a checked DemoLink; empty text -> no demo."""
-    parsed = parse_link(text)
+    """`adam_vs_sgd steps=200` -> a checked DemoLink; empty text -> no demo. An unknown id
+    is refused with the ids it is closest to (the command line's hint names a command)."""
+    try:
+        parsed = parse_link(text)
+    except UnknownDemoError:
+        typed = text.split()[0]
+        near = get_close_matches(typed, demo_ids(), n=2, cutoff=0.75)
+        hint = (
+            f"did you mean {' or '.join(near)}?"
+            if near
+            else "the Demo list of the add-card screen (n on home) shows the catalogue"
+        )
+        raise UserError(f"there is no demo {typed!r}; {hint}") from None
     return DemoLink(*parsed) if parsed is not None else None
 
 
@@ -64,7 +76,8 @@ class CardEditor(ModalScreen[CardChanges | None]):
         self.card = card
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="editor-box"):
+        # Scrolls when it is taller than the terminal (a note and an error at 80x24).
+        with VerticalScroll(id="editor-box"):
             yield Static(line(f"Edit card ({self.card.deck})").stylize("bold"))
             if any(map(has_control, self._shown_fields())):
                 yield Static(
@@ -86,6 +99,7 @@ class CardEditor(ModalScreen[CardChanges | None]):
             with Horizontal(id="editor-buttons"):
                 yield Button("Save (ctrl+s)", id="editor-save", variant="primary", compact=True)
                 yield Button("Cancel (esc)", id="editor-cancel", compact=True)
+        yield Footer(compact=True)  # the editor's keys, not those of the screen under it
 
     def _tags_text(self) -> str:
         return " ".join(self.card.tags)
@@ -116,7 +130,9 @@ class CardEditor(ModalScreen[CardChanges | None]):
         try:
             changes = self.read()
         except UserError as exc:
-            self.query_one("#editor-error", Static).update(plain(exc.message))
+            error = self.query_one("#editor-error", Static)
+            error.update(plain(exc.message))
+            self.call_after_refresh(error.scroll_visible)
             return
         self.dismiss(changes)
 

@@ -7,7 +7,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Static
+from textual.widgets import Button, Footer, Static
 
 from studyapp.tui.text import line, plain
 
@@ -36,6 +36,7 @@ class ConfirmScreen(ModalScreen[bool]):
             with Horizontal(classes="buttons"):
                 yield Button(f"{self.yes} (y)", id="confirm-yes", variant="error", compact=True)
                 yield Button("Cancel (n)", id="confirm-no", compact=True)
+        yield Footer(compact=True)  # the question's keys, not those of the screen under it
 
     def on_mount(self) -> None:
         self.query_one("#confirm-no", Button).focus()

@@ -5,11 +5,16 @@ The fields come from `studyapp.model.DECK_SETTINGS`, the list `studyapp deck` ta
 options from, each with its bounds beside it and read by the setting's own rule, so this
 screen and the command accept exactly the same values. A setting with choices (the
 scheduler) is picked from a list; the others are typed.
+
+Saving runs off the UI thread: switching a deck with a long history to FSRS gives every
+reviewed card its memory state from the whole review log, which can take a while. The
+screen says it is saving, and stays until the save is done.
 """
 
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -24,6 +29,7 @@ from studyapp.model import DECK_SETTINGS, DeckSetting, DeckSettings
 from studyapp.services.decks import DeckDetail, clean_name
 from studyapp.services.scheduler import SwitchReport
 from studyapp.tui.context import Services
+from studyapp.tui.messages import DeckSaved
 from studyapp.tui.screens.confirm import ConfirmScreen
 from studyapp.tui.text import line, plain
 
@@ -78,6 +84,18 @@ def switch_note(name: str, report: SwitchReport) -> str:
     return f"{name} now schedules with FSRS ({cards} given a memory state; due dates unchanged)."
 
 
+def saving_note(detail: DeckDetail | None, values: dict[str, int | float | str]) -> str:
+    """What the screen says while a save runs: a switch to FSRS is the slow kind."""
+    if detail is None:
+        return "Creating the deck..."
+    if values.get("scheduler") == "fsrs" and detail.deck.settings.scheduler != "fsrs":
+        return (
+            "Saving: switching to FSRS gives each reviewed card a memory state from its "
+            "review history, which takes a while on a long history..."
+        )
+    return "Saving..."
+
+
 def counts_line(detail: DeckDetail) -> Content:
     counts = detail.counts
     cards = f"{counts.total} card{'s' if counts.total != 1 else ''}"
@@ -103,6 +121,7 @@ class DeckOptionsScreen(Screen[str | None]):
         super().__init__()
         self.services = services
         self.detail = services.decks.detail(name) if name is not None else None
+        self.saving = False
 
     @property
     def is_new(self) -> bool:
@@ -111,9 +130,8 @@ class DeckOptionsScreen(Screen[str | None]):
     def compose(self) -> ComposeResult:
         detail = self.detail
         settings = detail.deck.settings if detail is not None else DeckSettings()
-        title = "New deck" if detail is None else f"Deck options: {detail.deck.name}"
         with VerticalScroll(id="options-body"):
-            yield Static(line(title).stylize("bold"), classes="screen-title")
+            yield Static(self._title(), id="options-title", classes="screen-title")
             if detail is not None:
                 yield Static(counts_line(detail), id="options-counts")
             with Horizontal(classes="option-row"):
@@ -132,6 +150,7 @@ class DeckOptionsScreen(Screen[str | None]):
                     bounds = "" if setting.choices else f"{setting.bounds}: "
                     yield Static(line(f"{bounds}{setting.help}"), classes="option-help")
             yield Static(id="options-error", markup=False)
+            yield Static(id="options-status", markup=False)
             with Horizontal(classes="buttons"):
                 yield Button(
                     "Create (ctrl+s)" if detail is None else "Save (ctrl+s)",
@@ -149,9 +168,16 @@ class DeckOptionsScreen(Screen[str | None]):
                 yield Button("Back (esc)", id="options-back", compact=True)
         yield Footer(compact=True)
 
+    def _title(self) -> Content:
+        detail = self.detail
+        title = "New deck" if detail is None else f"Deck options: {detail.deck.name}"
+        return line(title).stylize("bold")
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "delete":
-            return not self.is_new
+            return None if self.saving else not self.is_new
+        if action == "save":
+            return None if self.saving else True
         return True
 
     def read(self) -> tuple[str, dict[str, int | float | str]]:
@@ -172,10 +198,22 @@ class DeckOptionsScreen(Screen[str | None]):
         return name, values
 
     def action_save(self) -> None:
-        error = self.query_one("#options-error", Static)
-        decks = self.services.decks
+        """Check what was typed here, then save it in a worker (`_save`)."""
+        if self.saving:
+            return
         try:
             name, values = self.read()
+        except UserError as exc:
+            self._show_error(exc.message)
+            return
+        self._set_saving(True, saving_note(self.detail, values))
+        self._save(name, values)
+
+    @work(thread=True, exclusive=True, group="save-options", exit_on_error=False)
+    def _save(self, name: str, values: dict[str, int | float | str]) -> None:
+        decks = self.services.decks
+        renamed = False
+        try:
             if self.detail is None:
                 decks.create(name, DeckSettings(**values))
                 done = f"Created deck {name}."
@@ -183,19 +221,51 @@ class DeckOptionsScreen(Screen[str | None]):
                 old = self.detail.deck.name
                 if name != old:
                     decks.rename(old, name)
+                    renamed = True
                 report = decks.update_settings(name, **values).switch
                 done = f"Saved the options of {name}." if name == old else f"Renamed to {name}."
                 if report is not None and report.switched:
                     done += f" {switch_note(name, report)}"
-        except UserError as exc:
-            error.update(plain(exc.message))
-            self.call_after_refresh(error.scroll_visible)  # under the fields at 80x24
+        except Exception as exc:  # shown, not raised: the app keeps running
+            reason = exc.message if isinstance(exc, UserError) else f"Not saved: {exc}"
+            if renamed:
+                reason = f"Renamed to {name}, but the other options were not saved: {exc}"
+            self.post_message(DeckSaved(name, error=reason, renamed=renamed))
+        else:
+            self.post_message(DeckSaved(name, done=done))
+
+    def on_deck_saved(self, message: DeckSaved) -> None:
+        self._set_saving(False)
+        if message.error is None:
+            self.notify(message.done, markup=False)
+            self.dismiss(message.name)
             return
-        self.notify(done, markup=False)
-        self.dismiss(name)
+        if message.renamed and self.detail is not None:
+            # The new name stands: saving again must not try to rename the old one.
+            self.detail = replace(self.detail, deck=replace(self.detail.deck, name=message.name))
+            self.query_one("#options-title", Static).update(self._title())
+        self._show_error(message.error)
+
+    def _set_saving(self, saving: bool, note: str = "") -> None:
+        self.saving = saving
+        self.query_one("#options-save", Button).label = (
+            "Saving..." if saving else ("Create (ctrl+s)" if self.is_new else "Save (ctrl+s)")
+        )
+        status = self.query_one("#options-status", Static)
+        status.update(plain(note) if saving else "")
+        status.display = saving
+        if saving:
+            self.query_one("#options-error", Static).update("")
+            self.call_after_refresh(status.scroll_visible)
+        self.refresh_bindings()
+
+    def _show_error(self, message: str) -> None:
+        error = self.query_one("#options-error", Static)
+        error.update(plain(message))
+        self.call_after_refresh(error.scroll_visible)  # under the fields at 80x24
 
     def action_delete(self) -> None:
-        if self.detail is not None:
+        if self.detail is not None and not self.saving:
             self._delete(self.detail)
 
     @work(exclusive=True, group="delete-deck", exit_on_error=False)
@@ -222,6 +292,9 @@ class DeckOptionsScreen(Screen[str | None]):
         self.dismiss(None)
 
     def action_back(self) -> None:
+        if self.saving:
+            self.notify("Still saving: this screen closes when it is done.", markup=False)
+            return
         self.dismiss(None)
 
     @on(Input.Changed)

@@ -2,11 +2,13 @@
 
 Markdown deck files hold one deck each: all decks as Markdown go into a folder, one file per
 deck (the folder is made if it is not there). A folder typed for any other format gets one
-file named after the deck. The format and folder used last are kept as preferences.
+file named after the deck; a path typed with a trailing separator names a folder, made if it
+is not there, never a file of that name. The format and folder used last are kept as preferences.
 """
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -47,6 +49,11 @@ def suggested_path(folder: Path, deck: str | None, fmt: str) -> Path:
         return folder / "studyapp-decks"
     stem = re.sub(r"[^A-Za-z0-9._-]+", "-", deck).strip("-") if deck else "all-decks"
     return folder / f"studyapp-{stem or 'deck'}.{fmt}"
+
+
+def names_a_folder(typed: str) -> bool:
+    """Whether a typed path ends in a separator ("exports/"): a folder, even a new one."""
+    return typed.endswith(("/", os.sep))
 
 
 def one_file_per_deck(fmt: str | None, deck: str | None) -> bool:
@@ -150,13 +157,16 @@ class ExportScreen(Screen[None]):
             view.show_error(exc.message)
             return
         view.show_text("Exporting...")
-        self._run(library, fmt, deck, Path(path_text).expanduser())
+        folder = one_file_per_deck(fmt, deck) or names_a_folder(path_text)
+        self._run(library, fmt, deck, Path(path_text).expanduser(), folder)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="library")
-    def _run(self, library: LibraryLike, fmt: str, deck: str | None, path: Path) -> None:
+    def _run(
+        self, library: LibraryLike, fmt: str, deck: str | None, path: Path, folder: bool
+    ) -> None:
         collection = self.services.store.path  # never written over, however it is named
         try:
-            if one_file_per_deck(fmt, deck) or path.is_dir():
+            if folder or path.is_dir():
                 if not path.exists():
                     make_folder(path)
                 written = library.export_to_folder(fmt, deck, path)

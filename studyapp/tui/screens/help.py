@@ -9,7 +9,7 @@ from textual.containers import Vertical
 from textual.content import Content
 from textual.dom import DOMNode
 from textual.screen import ModalScreen, Screen
-from textual.widgets import DataTable, Static
+from textual.widgets import DataTable, Footer, Static
 
 
 def key_rows(screen: Screen[object]) -> list[tuple[str, str]]:
@@ -53,6 +53,7 @@ class HelpScreen(ModalScreen[None]):
                 Content("ctrl+p opens the command palette, which lists these actions too."),
                 id="help-note",
             )
+        yield Footer(compact=True)  # how to close it, not the keys of the screen under it
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)

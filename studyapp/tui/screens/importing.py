@@ -111,6 +111,9 @@ class ImportScreen(Screen[None]):
             report.show_error("Type the path of the file to import.")
             return
         path = Path(path_text).expanduser()
+        if path.is_dir():
+            report.show_error(f"{path} is a folder: type the path of a file in it.")
+            return
         if not path.is_file():
             report.show_error(f"{path}: there is no file there.")
             return

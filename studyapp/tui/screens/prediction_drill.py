@@ -59,6 +59,7 @@ class PredictionDrillScreen(Screen[None]):
                 self.services.runner,
                 self.services.new_seed,
                 predictions=self.services.predictions,
+                rerun_key=False,  # the drill picks each run's seed and setting
                 id="drill-demo",
             )
         yield Footer(compact=True)

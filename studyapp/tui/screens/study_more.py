@@ -11,7 +11,7 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.content import Content
 from textual.screen import ModalScreen
-from textual.widgets import Input, Static
+from textual.widgets import Footer, Input, Static
 
 EXTRA_NEW = 10  # the usual answer to "how many more new cards?"
 AHEAD_DAYS = 7  # and to "due within how many days?"
@@ -50,6 +50,7 @@ class NumberPrompt(ModalScreen[int | None]):
             yield Input(str(self.default), type="integer", id="prompt-input", compact=True)
             yield Static(id="prompt-error")
             yield Static(Content("enter starts, escape cancels"), id="prompt-hint")
+        yield Footer(compact=True)  # the question's keys, not those of the review under it
 
     def on_mount(self) -> None:
         field = self.query_one(Input)

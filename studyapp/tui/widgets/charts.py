@@ -87,7 +87,8 @@ def heatmap_rows(per_day: Mapping[date, int], today: date, weeks: int) -> list[T
             return SHADES[0]
         return SHADES[min(4, max(1, math.ceil(4 * count / peak)))]
 
-    header = [" "] * (4 + 2 * weeks)
+    # A month that starts in the newest week is named too: its label runs past the grid.
+    header = [" "] * (4 + 2 * weeks + 2)
     for w in range(weeks):
         monday = start + timedelta(weeks=w)
         if monday.day <= 7:
@@ -137,7 +138,8 @@ class Heatmap(Widget):
     def render(self) -> Text:
         if self.today is None:
             return Text("")
-        weeks = max(1, min(self.MAX_WEEKS, (self.size.width - 5) // 2))
+        # Four columns of weekday names, two per week, and room for a last month name.
+        weeks = max(1, min(self.MAX_WEEKS, (self.size.width - 6) // 2))
         return Text("\n").join(heatmap_rows(self.per_day, self.today, weeks))
 
 

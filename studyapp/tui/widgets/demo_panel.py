@@ -115,24 +115,34 @@ def cell(value: Any) -> Text:
     return text_cell(str(value))
 
 
-def status_hint(result: DemoResult) -> str:
-    """The status line of a result, with the keys that can help from here."""
+def status_hint(result: DemoResult, rerun_key: bool = True, form: bool = True) -> str:
+    """The status line of a result, with the keys that can help from here: `r` only where
+    the screen has it, the panel's own parameters only when it shows them (`form`; else the
+    parameters are the screen's, as on the add-card screen)."""
+    where = "below" if form else "of the card"
     if result.status == "cancelled":
-        return "Cancelled. r runs it with a new seed; enter in a field below runs those values."
+        if rerun_key and form:
+            return "Cancelled. r runs it with a new seed; enter in a field below runs those values."
+        if rerun_key:
+            return "Cancelled. r runs it with a new seed."
+        return "Cancelled. Enter in a field below runs those values." if form else "Cancelled."
     if result.status == "error":
         detail = f": {result.error.rstrip('.')}" if result.error else ""
         return (
             f"The demo failed{detail}. A new seed would fail the same way: change a value "
-            "below and press enter."
+            f"{where} and press enter."
         )
     if result.status == "timeout":
         detail = f": {result.error.rstrip('.')}" if result.error else ""
-        return (
-            f"The demo timed out{detail}. Smaller values below run faster; r tries again "
-            "with a new seed."
-        )
+        retry = "; r tries again with a new seed" if rerun_key else ""
+        return f"The demo timed out{detail}. Smaller values {where} run faster{retry}."
     how = "cached result" if result.cached else f"ran in {result.took}"
-    return f"Seed {result.seed}, {how}. r: new seed · tab: parameters below."
+    if not form:
+        return f"Seed {result.seed}, {how}, with the card's parameters." + (
+            " r: new seed." if rerun_key else ""
+        )
+    keys = ["r: new seed"] if rerun_key else []
+    return f"Seed {result.seed}, {how}. {' · '.join([*keys, 'tab: parameters below'])}."
 
 
 class DemoPanel(Vertical):
@@ -172,12 +182,16 @@ class DemoPanel(Vertical):
         new_seed: Callable[[], int],
         *,
         predictions: PredictionService | None = None,
+        rerun_key: bool = True,
+        form: bool = True,
         id: str | None = None,
     ) -> None:
         super().__init__(id=id)
         self.runner = runner
         self.new_seed = new_seed
         self.predictions = predictions  # None: no questions are asked
+        self.rerun_key = rerun_key  # whether the screen's `r` re-runs it with a new seed
+        self.form = form  # whether it shows its own parameters (else the screen has them)
         self.spec: DemoSpec | None = None
         self.params: dict[str, Any] = {}
         self.seed = DEMO_SEED
@@ -203,7 +217,8 @@ class DemoPanel(Vertical):
         table = DataTable(id="demo-table", show_cursor=False, zebra_stripes=True, classes="result")
         table.can_focus = False  # it scrolls with the panel; tab goes to the parameters
         yield table
-        yield ParamForm(id="demo-form", classes="result")
+        if self.form:
+            yield ParamForm(id="demo-form", classes="result")
 
     # --- what the screen asks for ------------------------------------------------------------
 
@@ -287,7 +302,8 @@ class DemoPanel(Vertical):
         )
         self.query_one("#demo-plot", PlotextPlot).plt.clear_figure()
         self._work(self._active_run, spec.id, self.params, seed)
-        await self.query_one(ParamForm).set_spec(spec, params)
+        if self.form:
+            await self.query_one(ParamForm).set_spec(spec, params)
 
     async def rerun(self) -> bool:
         """Run the open demo again with a new seed; False if there is nothing to re-run."""
@@ -475,7 +491,8 @@ class DemoPanel(Vertical):
 
     def _show(self, result: DemoResult) -> None:
         self.result = result
-        self._status(status_hint(result), error=result.status in ("error", "timeout"))
+        failed = result.status in ("error", "timeout")
+        self._status(status_hint(result, self.rerun_key, self.form), error=failed)
         if not result.ok:
             self._set_state("-failed")
             return

@@ -40,6 +40,8 @@ class StudyProgress(Horizontal):
         text-overflow: ellipsis;
     }
     StudyProgress > ProgressBar { width: 1fr; }
+    /* The bar takes what the deck name and the counts leave, so the percentage always shows. */
+    StudyProgress > ProgressBar > Bar { width: 1fr; min-width: 4; max-width: 32; }
     StudyProgress > #progress-counts { width: auto; padding-left: 2; }
     """
 

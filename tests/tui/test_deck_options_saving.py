@@ -1,0 +1,131 @@
+"""Saving a deck's options runs off the UI thread: switching a deck with a long history to
+FSRS can take a while, and the screen must say it is saving and keep answering keys."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pytest
+from textual.widgets import Button, Input, Select
+
+from studyapp.errors import UserError
+from studyapp.services.decks import DeckService
+from studyapp.tui.screens.deck_options import DeckOptionsScreen
+from studyapp.tui.screens.home import HomeScreen
+from tests.tui.conftest import settle, text_of
+
+
+class SlowSave:
+    """DeckService.update_settings that waits until released, noting the threads it ran on."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, fail: Exception | None = None) -> None:
+        self.release = threading.Event()
+        self.started = threading.Event()
+        self.threads: list[threading.Thread] = []
+        self.fail = fail
+        original = DeckService.update_settings
+
+        def update_settings(service: DeckService, name: str, **changes: Any) -> Any:
+            self.threads.append(threading.current_thread())
+            self.started.set()
+            assert self.release.wait(timeout=30)
+            if self.fail is not None:
+                raise self.fail
+            return original(service, name, **changes)
+
+        monkeypatch.setattr(DeckService, "update_settings", update_settings)
+
+
+async def open_options(pilot: Any) -> DeckOptionsScreen:
+    await settle(pilot)
+    await pilot.press("down", "o")  # Optimizers
+    screen = pilot.app.screen
+    assert isinstance(screen, DeckOptionsScreen)
+    return screen
+
+
+async def test_switching_to_fsrs_saves_in_a_worker_and_says_so(make_app, store, cards, monkeypatch):
+    slow = SlowSave(monkeypatch)
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_options(pilot)
+        screen.query_one("#options-scheduler", Select).value = "fsrs"
+        await pilot.press("ctrl+s")
+        assert slow.started.wait(timeout=10)
+        await pilot.pause()
+
+        assert slow.threads[0] is not threading.main_thread()
+        assert app.screen is screen
+        assert "switching to FSRS gives each reviewed card a memory state" in text_of(
+            app, "#options-status"
+        )
+        assert screen.query_one("#options-status").region.height > 0  # scrolled into view
+        assert str(screen.query_one("#options-save", Button).label) == "Saving..."
+        # Still answering keys: focus moves, a second save and Esc wait for this one.
+        before = app.focused
+        await pilot.press("tab")
+        assert app.focused is not before
+        await pilot.press("ctrl+s", "escape")
+        await pilot.pause()
+        assert app.screen is screen and len(slow.threads) == 1
+        notes = [str(n.message) for n in app._notifications]
+        assert "Still saving: this screen closes when it is done." in notes
+
+        slow.release.set()
+        await settle(pilot)
+        assert isinstance(app.screen, HomeScreen)
+        notes = [str(n.message) for n in app._notifications]
+        assert any("Optimizers now schedules with FSRS" in n for n in notes)
+    assert DeckService(store).get("Optimizers").settings.scheduler == "fsrs"
+
+
+@pytest.mark.parametrize(
+    ("failure", "shown"),
+    [
+        (UserError("the collection is locked by another studyapp"), "the collection is locked"),
+        (RuntimeError("disk I/O error"), "Not saved: disk I/O error"),
+    ],
+)
+async def test_a_failed_save_is_shown_and_the_screen_stays(
+    make_app, store, cards, monkeypatch, failure, shown
+):
+    slow = SlowSave(monkeypatch, fail=failure)
+    slow.release.set()
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_options(pilot)
+        screen.query_one("#options-new_per_day", Input).value = "7"
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert app.screen is screen
+        assert shown in text_of(app, "#options-error")
+        assert not screen.query_one("#options-status").display
+        assert str(screen.query_one("#options-save", Button).label) == "Save (ctrl+s)"
+        assert not screen.saving
+    assert DeckService(store).get("Optimizers").settings.new_per_day == 20
+
+
+async def test_a_rename_that_stood_before_the_rest_failed_is_not_tried_again(
+    make_app, store, cards, monkeypatch
+):
+    slow = SlowSave(monkeypatch, fail=UserError("the collection is locked"))
+    slow.release.set()
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_options(pilot)
+        screen.query_one("#options-name", Input).value = "Optimisers"
+        screen.query_one("#options-new_per_day", Input).value = "7"
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert text_of(app, "#options-error") == (
+            "Renamed to Optimisers, but the other options were not saved: the collection is locked"
+        )
+        assert text_of(app, "#options-title") == "Deck options: Optimisers"
+
+        slow.fail = None
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert isinstance(app.screen, HomeScreen)
+    settings = DeckService(store).get("Optimisers").settings
+    assert settings.new_per_day == 7
