@@ -70,6 +70,7 @@ class CardService:
         self.store = store
         self.clock = clock
         self.bundled_dir = bundled_dir or BUNDLED_DIR
+        self._shipped_cards: frozenset[str] | None = None  # read when first needed
 
     def search(
         self,
@@ -286,6 +287,15 @@ class CardService:
                 session.execute(delete(CardRow).where(CardRow.id.in_(chunk)))
             note_cards_deleted(session, (card.uid for card in found), bundled)
         return Deleted(found, reviews, backup)
+
+    def any_bundled(self, uids: Sequence[str]) -> bool:
+        """Whether any of these cards came with the bundled deck (deleting one is recorded,
+        so that updates of the bundled deck leave it deleted)."""
+        if self._shipped_cards is None:
+            from studyapp.services.bundled_changes import shipped
+
+            self._shipped_cards = shipped(self.bundled_dir).cards
+        return any(uid in self._shipped_cards for uid in uids)
 
     def all_tags(self) -> list[str]:
         with self.store.read() as session:

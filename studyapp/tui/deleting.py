@@ -18,12 +18,14 @@ from studyapp.tui.screens.confirm import ConfirmScreen
 FRONT_SHOWN = 60
 
 
-def question(cards: Sequence[Card]) -> tuple[str, str]:
-    """The title and the body of the question asked before deleting `cards`."""
-    after = (
-        "The collection is backed up first. A bundled card you delete stays deleted when the "
-        "bundled deck is updated."
-    )
+def question(cards: Sequence[Card], bundled: bool = False) -> tuple[str, str]:
+    """The title and the body of the question asked before deleting `cards`; `bundled`
+    says whether any of them came with the app (it then stays deleted through updates)."""
+    after = "The collection is backed up first."
+    if bundled:
+        after += (
+            " A card of the bundled deck you delete stays deleted when the bundled deck is updated."
+        )
     if len(cards) == 1:
         card = cards[0]
         front = " ".join(one_line(card.front).split())
@@ -48,7 +50,9 @@ def delete_cards(
     then: Callable[[Deleted], None],
 ) -> None:
     """Ask, then delete `cards`; `then` gets what was deleted."""
-    title, body = question(cards)
+    # Asked at once, so that a key pressed next answers the question: reading which cards
+    # the app ships takes a few milliseconds, once.
+    title, body = question(cards, services.cards.any_bundled([card.uid for card in cards]))
     ids = [card.id for card in cards]
 
     async def run() -> None:

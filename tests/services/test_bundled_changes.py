@@ -187,6 +187,21 @@ def test_the_learners_own_cards_and_decks_are_not_recorded(
     assert not _recorded(loaded)
 
 
+def test_the_question_before_deleting_speaks_of_the_bundled_deck_only_for_its_cards(
+    loaded: Store, release: Path, clock: FakeClock
+) -> None:
+    from studyapp.tui.deleting import question
+
+    cards = CardService(loaded, clock, bundled_dir=release)
+    mine = cards.add("Mine", "my question", "my answer")
+    shipped = next(c for c in cards.search("") if c.uid == "one-1")
+    for chosen, bundled in (([mine], False), ([shipped], True), ([mine, shipped], True)):
+        assert cards.any_bundled([c.uid for c in chosen]) is bundled
+        _, body = question(chosen, cards.any_bundled([c.uid for c in chosen]))
+        assert ("stays deleted" in body) is bundled
+        assert "backed up first" in body
+
+
 def test_a_deleted_bundled_card_imported_again_takes_the_corrections_again(
     loaded: Store, release: Path, clock: FakeClock, tmp_path: Path
 ) -> None:
