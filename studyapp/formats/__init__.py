@@ -84,7 +84,8 @@ def detect(path: Path) -> FormatSpec:
         _refuse_other_encodings(path, head)
         names = ", ".join(sorted(s.name for s in _registry().values() if s.parse))
         raise FormatError(
-            f"{path}: cannot tell what format this file is; pass --format (one of {names})"
+            f"{path}: cannot tell what format this file is; name it (one of {names}) with"
+            " --format, or in the import screen's Format list"
         )
     return best[2]
 
