@@ -36,6 +36,7 @@ def test_a_small_benchmark_run_prints_every_row(tmp_path: Path) -> None:
         "`studyapp import` of 300 CSV cards into a new collection, process start to exit",
         "export 300 cards to json",
         "export 300 cards to apkg",
+        "export 300 cards to apkg, against writing the same file",
     ]
     assert (ROOT / "README.md").read_text(encoding="utf-8") == before  # a partial run
 
