@@ -43,6 +43,7 @@ class CardDetail:
     card: Card
     history: list[Review]
     predictions: list[Prediction] = field(default_factory=list)
+    scheduler: str = "sm2"  # the scheduler of the card's deck
 
 
 @dataclass(frozen=True)
@@ -208,6 +209,7 @@ class CardService:
                 repo.to_card(*_named(found)),
                 repo.reviews_of(session, card_id),
                 prediction_log.of_card(rows_in(session), card_id),
+                found[1].scheduler,
             )
 
     def update(

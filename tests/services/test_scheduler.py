@@ -72,6 +72,22 @@ def test_switching_to_fsrs_and_back_loses_nothing(store: Store, clock: FakeClock
     assert DeckService(store).get("D").settings.scheduler == "sm2"
 
 
+def test_a_cards_fsrs_memory_is_shown_only_while_its_deck_uses_fsrs(
+    store: Store, clock: FakeClock
+) -> None:
+    from studyapp.tui.screens.card_detail import state_line
+
+    card_id = add_cards(store, "D", 1)[0]
+    study_days(store, clock, 4, {})
+    scheduler = SchedulerService(store, clock)
+    for name, shown in (("fsrs", True), ("sm2", False), ("fsrs", True)):
+        scheduler.set_scheduler("D", name)
+        detail = CardService(store).detail(card_id)
+        assert detail.scheduler == name
+        assert detail.card.memory is not None  # kept under SM-2, for a switch back
+        assert ("FSRS stability" in state_line(detail.card, detail.scheduler).plain) is shown
+
+
 def test_fsrs_decks_study_with_fsrs_and_sm2_continues_from_the_interval(
     store: Store, clock: FakeClock
 ) -> None:

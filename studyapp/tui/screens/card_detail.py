@@ -21,7 +21,9 @@ from studyapp.tui.text import cell, line
 from studyapp.tui.widgets.card_view import CardView
 
 
-def state_line(card: Card) -> Content:
+def state_line(card: Card, scheduler: str = "sm2") -> Content:
+    """The card's scheduling state under its deck's `scheduler`: an FSRS memory state is
+    shown only while the deck schedules with FSRS (under SM-2 it is kept, not used)."""
     state = card.state
     parts = [
         f"due {state.due.isoformat()}" if state.due else "new (never reviewed)",
@@ -30,7 +32,7 @@ def state_line(card: Card) -> Content:
         f"repetitions {state.repetitions}",
         f"lapses {state.lapses}",
     ]
-    if card.memory is not None:
+    if card.memory is not None and scheduler == "fsrs":
         parts.append(
             f"FSRS stability {card.memory.stability:.1f} d, difficulty {card.memory.difficulty:.1f}"
         )
@@ -116,7 +118,7 @@ class CardScreen(Screen[None]):
             return
         self.card = detail.card
         self.query_one(CardView).show(detail.card, revealed=True)
-        self.query_one("#card-state", Static).update(state_line(detail.card))
+        self.query_one("#card-state", Static).update(state_line(detail.card, detail.scheduler))
         table = self.query_one("#card-history", DataTable)
         table.clear()
         table.add_rows(history_row(r) for r in detail.history)
