@@ -16,12 +16,12 @@
 
     The back, up to the next `## ` heading.
 
-The line between front and back is `---`; a hand-written `-----` or `--- ` is read as it, and
-keys are read in any case (`Tags:`). Inside a side (and the description), a line that begins
-with `## `, is such a rule or begins with a backslash is written with one more backslash in
-front, and the reader takes one
-leading backslash off any line that has one, so every text survives a round trip (a blank line
-at either end is written as a lone backslash for the same reason). A demo parameter's value is
+The line between front and back is `---`; in a card without one, a hand-written `-----` or
+`--- ` is read as it, and keys are read in any case (`Tags:`). Inside a side (and the
+description), a line that begins with `## `, is such a rule or begins with a backslash is
+written with one more backslash in front, and the reader takes one leading backslash off any
+line that has one, so every text survives a round trip (a blank line at either end is written
+as a lone backslash for the same reason). A demo parameter's value is
 a bare word (a number, true, false, null or text) or JSON (a quoted string, a list, an
 object); tags that hold a comma are written as a JSON list. The writer's output is canonical:
 reading a file it wrote and writing it again gives the same bytes, and whatever the app keeps
@@ -158,7 +158,11 @@ def _read_card(
         i += 1
 
     body = list(lines[i:end])
-    rule = next((n for n, line in enumerate(body) if _RULE.fullmatch(line)), None)
+    # The writer's '---' first: files written before a longer rule was escaped in a side
+    # hold such a rule in the text, and only '---' between the sides.
+    rule = body.index("---") if "---" in body else None
+    if rule is None:
+        rule = next((n for n, line in enumerate(body) if _RULE.fullmatch(line)), None)
     if rule is None:
         raise FormatError.at(
             path, f"line {heading}", f"card {card_id!r} has no '---' line between front and back"

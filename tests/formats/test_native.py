@@ -153,6 +153,13 @@ def test_hand_written_rules_and_capitalised_keys_are_read() -> None:
     ]
 
 
+def test_a_longer_rule_in_a_side_written_before_it_was_escaped_stays_in_the_side() -> None:
+    # Earlier versions escaped only '---': a side's '-----' line is in their files as it is.
+    text = "# Earlier\n\n## c1\n\nAbove\n-----\nBelow\n\n---\n\nBack\n-----\nMore\n"
+    (card,) = parse_text(text, "earlier.md").cards
+    assert (card.front, card.back) == ("Above\n-----\nBelow", "Back\n-----\nMore")
+
+
 def test_cards_under_the_wrong_heading_level_are_reported_not_dropped() -> None:
     result = parse_text("# Levels\n\n### c1\n\nFront\n\n---\n\nBack\n", "levels.md")
     assert result.cards == []
