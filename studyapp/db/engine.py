@@ -26,6 +26,9 @@ from studyapp.db.location import (
 from studyapp.errors import CollectionError
 
 IMMEDIATE = "studyapp_immediate"
+# With IMMEDIATE on a server: a query (no parameters) sent in the same round trip as the write
+# lock, its rows left in the connection's `info` under this same key for the unit of work.
+READ_WITH_LOCK = "studyapp_read_with_lock"
 
 
 def resolve_url(db: str | None = None) -> str:

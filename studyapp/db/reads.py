@@ -108,37 +108,61 @@ class StudyCard:
     card: Card
     tags_text: str
     settings: DeckSettings
+    # The latest study day with a rating that changed the card's schedule (not a same-day
+    # repeat), None before its first.
+    changed_day: date | None = None
 
     @property
     def day_start_hour(self) -> int:
         return self.settings.day_start_hour
 
 
-_STUDY_CARD = (
+_STUDY_CARDS = (
     "SELECT "
     + ", ".join(f'c."{name}"' for name in CARD_COLUMN_NAMES)
     + ", d.name, d.new_per_day, d.reviews_per_day, d.day_start_hour, d.scheduler,"
-    " d.desired_retention, d.fsrs_params"
-    " FROM cards AS c JOIN decks AS d ON d.id = c.deck_id WHERE c.id = :card_id"
+    " d.desired_retention, d.fsrs_params,"
+    " (SELECT MAX(r.study_day) FROM reviews AS r"
+    "  WHERE r.card_id = c.id AND r.kind <> 'drill') AS changed_day"
+    " FROM cards AS c JOIN decks AS d ON d.id = c.deck_id WHERE c.id IN (:card_id, :other_id)"
 )
 
 
 def study_card(rows: Rows, card_id: int) -> StudyCard | None:
     """One card for the study session, in one indexed query."""
-    found = rows(_STUDY_CARD, {"card_id": card_id})
-    if not found:
-        return None
-    row = found[0]
-    deck, new, reviews, hour, scheduler, retention, params = row[len(CARD_COLUMN_NAMES) :]
-    settings = DeckSettings(
-        new_per_day=new,
-        reviews_per_day=reviews,
-        day_start_hour=hour,
-        scheduler=scheduler,
-        desired_retention=float(retention),
-        fsrs_params=params_from_db(params),
+    return study_cards(rows, card_id).get(card_id)
+
+
+def study_cards(rows: Rows, card_id: int, other_id: int | None = None) -> dict[int, StudyCard]:
+    """One card, or two, for the study session in one indexed query (a rating reads the card
+    it rates and the card that comes next at once: on a server, each query is a round trip),
+    by id; a card that no longer exists is left out."""
+    found = rows(
+        _STUDY_CARDS, {"card_id": card_id, "other_id": card_id if other_id is None else other_id}
     )
-    return StudyCard(card_from_row(row, deck), row[4], settings)
+    out = {}
+    for row in found:
+        extra = row[len(CARD_COLUMN_NAMES) :]
+        deck, new, reviews, hour, scheduler, retention, params, changed = extra
+        settings = DeckSettings(
+            new_per_day=new,
+            reviews_per_day=reviews,
+            day_start_hour=hour,
+            scheduler=scheduler,
+            desired_retention=float(retention),
+            fsrs_params=params_from_db(params),
+        )
+        out[row[0]] = StudyCard(card_from_row(row, deck), row[4], settings, day_of(changed))
+    return out
+
+
+def change_known_on(changed_day: date | None, day: date) -> bool | None:
+    """Whether a card whose latest schedule-changing rating was on `changed_day` had it on
+    study day `day` (None: a later day holds one, as after the clock was set back, so only a
+    query for `day` itself can tell)."""
+    if changed_day is None or changed_day < day:
+        return False
+    return True if changed_day == day else None
 
 
 def has_cards(rows: Rows) -> bool:

@@ -341,7 +341,32 @@ def update_card(session: Session, card_id: int, values: Mapping[str, Any]) -> No
 def insert_review(session: Session, values: Mapping[str, Any]) -> Review:
     """Append one entry to the review log; returns it as stored."""
     result = session.connection().execute(_INSERT_REVIEW, dict(values))
-    review_id = result.inserted_primary_key[0]
+    return _stored_review(result.inserted_primary_key[0], values)
+
+
+def record_rating(
+    session: Session, card_id: int, card_values: Mapping[str, Any], values: Mapping[str, Any]
+) -> Review:
+    """Store a rating: the card's new `card_values` and its review log entry `values`;
+    returns the entry as stored. On a server the two go as one statement (one round trip)."""
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        update_card(session, card_id, card_values)
+        return insert_review(session, values)
+    statement = _rating_statement(tuple(sorted(card_values)))
+    result = connection.execute(statement, {**card_values, "card_id_": card_id, **values})
+    return _stored_review(result.scalar_one(), values)
+
+
+@functools.lru_cache(maxsize=8)
+def _rating_statement(columns: tuple[str, ...]) -> Any:
+    """The review log's insert with the card's update as a CTE (PostgreSQL)."""
+    reviews = ReviewRow.__table__
+    card = _update_card_statement(columns).cte("rated_card")
+    return insert(reviews).add_cte(card).returning(reviews.c.id)
+
+
+def _stored_review(review_id: int, values: Mapping[str, Any]) -> Review:
     return Review(
         id=review_id,
         card_id=values["card_id"],
@@ -392,7 +417,8 @@ def rehearse_rating(session: Session, rows: Rows) -> None:
     update_card(session, card_id, {**values, "tags": " "})  # a rating that adds the leech tag
     if found:
         now = datetime.now(UTC)
-        insert_review(session, review_values(card_id, now, day, 4, 0, "new", state, state))
+        review = review_values(card_id, now, day, 4, 0, "new", state, state)
+        record_rating(session, card_id, values, review)
 
 
 def next_position(session: Session, deck_id: int) -> int:

@@ -87,17 +87,32 @@ def make_server_engine(url: str, busy_timeout_s: float) -> Engine:
     )
     # 0 would mean "wait for ever" to the server; a zero busy timeout means "do not wait".
     lock_ms = max(1, int(busy_timeout_s * 1000))
-    take_lock = (
-        f"SET LOCAL lock_timeout = {lock_ms};"
-        f" SELECT pg_advisory_xact_lock({LOCK_SPACE}, hashtext(current_schema()))"
-    )
+    set_timeout = f"SELECT set_config('lock_timeout', '{lock_ms}', true)"  # SET LOCAL
+    lock = f"SELECT pg_advisory_xact_lock({LOCK_SPACE}, hashtext(current_schema()))"
+    take_lock = f"{set_timeout}; {lock}"
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        from studyapp.db.engine import IMMEDIATE
+        from studyapp.db.engine import IMMEDIATE, READ_WITH_LOCK
 
-        if conn.get_execution_options().get(IMMEDIATE, False):
+        options = conn.get_execution_options()
+        if not options.get(IMMEDIATE, False):
+            return
+        query = options.get(READ_WITH_LOCK)
+        if query is None:
             conn.exec_driver_sql(take_lock)
+            return
+        # One round trip for the lock and the query that follows it (at READ COMMITTED, the
+        # query sees what the writers before this one committed). Each statement returns
+        # rows, so the result stays open on the first and the driver steps to the last.
+        result = conn.exec_driver_sql(f"{set_timeout}; {lock}; {query}")
+        try:
+            cursor = result.cursor
+            while cursor.nextset():
+                pass
+            conn.info[READ_WITH_LOCK] = cursor.fetchall()
+        finally:
+            result.close()
 
     return engine
 

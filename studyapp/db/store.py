@@ -173,7 +173,12 @@ class Store:
                 from sqlalchemy import event
                 from sqlalchemy.orm import sessionmaker
 
-                from studyapp.db.engine import IMMEDIATE, make_engine, make_read_only_engine
+                from studyapp.db.engine import (
+                    IMMEDIATE,
+                    READ_WITH_LOCK,
+                    make_engine,
+                    make_read_only_engine,
+                )
 
                 if self.read_only and self.path is not None:
                     engine = make_read_only_engine(self.path, self.busy_timeout_s)
@@ -186,7 +191,8 @@ class Store:
                     from studyapp.db.server import READ_OPTIONS
 
                     reader = engine.execution_options(**READ_OPTIONS)
-                writer = engine.execution_options(**{IMMEDIATE: True})
+                # A server reads the collection's identity with the write lock, at once.
+                writer = engine.execution_options(**{IMMEDIATE: True, READ_WITH_LOCK: _IDENTITY})
                 # A store dropped without `dispose()` still closes its connections (a
                 # server counts them).
                 weakref.finalize(self, engine.dispose)
@@ -233,7 +239,8 @@ class Store:
         with self._errors(), self._orm()[2]() as session:
             session.begin()
             try:
-                self._check_identity(rows_in(session))  # under the write lock, in this transaction
+                # Under the write lock, in this transaction.
+                self._check_identity(_identity_rows(session))
                 driver = _sqlite_driver(session) if checkpoints is not None else None
                 changes = driver.total_changes if driver is not None else 0
                 yield session
@@ -544,6 +551,17 @@ def _reason(exc: BaseException) -> str:
     if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
         return "another program keeps the collection locked; try again in a moment"
     return str(exc)
+
+
+def _identity_rows(session: Session) -> Rows:
+    """How a unit of work that writes reads the collection's identity: the rows a server sent
+    with the write lock, or a query of its own."""
+    from studyapp.db.engine import READ_WITH_LOCK
+
+    read = session.connection().info.pop(READ_WITH_LOCK, None)
+    if read is None:
+        return rows_in(session)
+    return lambda _sql, _params: read  # the one query `_identity_in` makes
 
 
 def _identity_in(rows: Rows) -> Identity:

@@ -36,14 +36,22 @@ loads it in the background once that card is on screen).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any, Literal, NamedTuple, TypeVar
 
 from studyapp.clock import Clock, system_clock, today
 from studyapp.db import Store
-from studyapp.db.reads import AVAILABLE, Rows, StudyCard, day_of, study_card
+from studyapp.db.reads import (
+    AVAILABLE,
+    Rows,
+    StudyCard,
+    change_known_on,
+    day_of,
+    study_card,
+    study_cards,
+)
 from studyapp.errors import CollectionError, UnconfirmedWrite, UserError
 from studyapp.model import LEECH_LAPSES, LEECH_TAG, Card, DeckSettings, Review, normalize_tags
 from studyapp.scheduling import RATING_LABELS, SM2State, check_rating
@@ -376,6 +384,7 @@ class StudySession:
         self._tally = _Tally()
         self._current: Card | None = None
         self._current_settings = DeckSettings()  # the settings of the current card's deck
+        self._current_changed: date | None = None  # its latest schedule-changing day
         self._shown_at: datetime | None = None
         self._started = clock()
         with store.reading() as rows:
@@ -395,12 +404,16 @@ class StudySession:
         self._shown_at = self.clock() if self._current is not None else None
         return self._current
 
-    def _head(self, rows: Rows) -> Card | None:
-        """The first card of the queue that still exists and is not suspended."""
+    def _head(self, rows: Rows, known: Mapping[int, StudyCard] | None = None) -> Card | None:
+        """The first card of the queue that still exists and is not suspended (`known`: cards
+        already read in this unit of work, and not changed since)."""
         while self._queue:
-            found = study_card(rows, self._queue[0].card_id)
+            card_id = self._queue[0].card_id
+            found = known[card_id] if known and card_id in known else study_card(rows, card_id)
+            known = None  # only the first card of the queue was read ahead
             if found is not None and not found.card.suspended:
                 self._current_settings = found.settings
+                self._current_changed = found.changed_day
                 return found.card
             self._queue.pop(0)  # deleted or suspended elsewhere since the queue was built
         return None
@@ -417,16 +430,20 @@ class StudySession:
     def preview(self) -> dict[int, Outcome]:
         """What each rating 1-5 would do to the card on screen; empty when there is none.
 
-        One indexed read (whether the card was already rated today), so compute it once per
-        card shown. The outcomes come from `next_state`, the code `answer` applies.
+        Whether the card was already rated today comes with the card's read (a query only
+        when the clock was set back since). The outcomes come from `next_state`, the code
+        `answer` applies.
         """
         card = self.current
         if card is None:
             return {}
         settings = self._current_settings
         day = today(self.clock, settings.day_start_hour)
-        with self.store.reading() as rows:
-            changes = not changed_on(rows, card.id, day)
+        changed = change_known_on(self._current_changed, day)
+        if changed is None:
+            with self.store.reading() as rows:
+                changed = changed_on(rows, card.id, day)
+        changes = not changed
         out = {}
         for rating in RATING_LABELS:
             after, _, _ = next_state(card, rating, day, changes, settings)
@@ -477,12 +494,16 @@ class StudySession:
         try:
             with self.store.write() as session:
                 rows = rows_in(session)
-                found = study_card(rows, card.id)
+                # The card rated and the one to show next, read at once.
+                upcoming = self._queue[0].card_id if self._queue else card.id
+                cards = study_cards(rows, card.id, upcoming)
+                found = cards.get(card.id)
                 if found is None:
                     raise UserError("this card was deleted while it was on screen")
                 day = today(lambda: now, found.day_start_hour)
                 before, memory_before = found.card.state, found.card.memory
-                changes = not repo.has_state_change_on(session, card.id, day)
+                changed = change_known_on(found.changed_day, day)
+                changes = not (changed_on(rows, card.id, day) if changed is None else changed)
                 after, memory_after, kind = next_state(
                     found.card, quality, day, changes, found.settings
                 )
@@ -491,9 +512,10 @@ class StudySession:
                 if after.lapses > before.lapses and after.lapses >= LEECH_LAPSES:
                     tags = normalize_tags([*tags, LEECH_TAG])
                     values["tags"] = repo.tags_to_db(tags)
-                repo.update_card(session, card.id, values)
-                review = repo.insert_review(
+                review = repo.record_rating(
                     session,
+                    card.id,
+                    values,
                     repo.review_values(
                         card.id,
                         now,
@@ -507,7 +529,9 @@ class StudySession:
                         memory_after,
                     ),
                 )
-                following = self._head(rows)  # read in the same unit of work
+                # The next card, unless it is the card just rated, was read above.
+                cards.pop(card.id)
+                following = self._head(rows, cards)  # in the same unit of work
         except UnconfirmedWrite:
             self._queue = queue_before
             self._in_flight = _InFlight(found, now, quality, duration_ms, queue_before)

@@ -128,6 +128,29 @@ def test_drill_survives_quitting_the_session(store: Store, clock: FakeClock) -> 
     assert DeckService(store, clock).counts()[0].learning == 0
 
 
+def test_a_clock_set_back_still_tells_which_days_changed_the_card(
+    store: Store, clock: FakeClock
+) -> None:
+    """The day's first rating changes the card, later ones that day are repeats, even when
+    the log holds a rating on a later day (the machine's clock was set back since)."""
+    (card_id,) = add_cards(store, "D", 1)
+    clock.set_day(TODAY + timedelta(days=3))
+    StudySession(store, "D", clock).answer(1)  # a lapse, logged on a later day
+    clock.set_day(TODAY)
+    make_due(store, [card_id], TODAY)
+    session = StudySession(store, "D", clock)
+    first = session.answer(2)
+    assert first.changed_state  # nothing on TODAY itself yet
+    repeat = session.answer(4)
+    assert not repeat.changed_state and repeat.review.kind == "drill"
+    kinds = [(row[1], row[3]) for row in review_log(store)]
+    assert kinds == [
+        (str(TODAY + timedelta(days=3)), "new"),
+        (str(TODAY), "review"),
+        (str(TODAY), "drill"),
+    ]
+
+
 def test_only_the_first_rating_of_the_day_changes_state(store: Store, clock: FakeClock) -> None:
     add_cards(store, "D", 1)
     session = StudySession(store, "D", clock)
