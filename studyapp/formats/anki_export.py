@@ -46,6 +46,7 @@ from datetime import date, datetime
 from typing import Any
 
 from studyapp.formats.anki_collection import Timing
+from studyapp.formats.anki_html import text_to_html
 from studyapp.formats.anki_schedule import days_elapsed
 from studyapp.formats.base import ExportCard, ExportDeck
 from studyapp.formats.package_zip import zip_archive
@@ -71,8 +72,6 @@ DEFAULT_DECK_ID = 1  # Anki's own "Default" deck
 GUID_NAMESPACE = "studyapp"
 _ZIP_EPOCH = 315_532_800  # 1980-01-01
 
-# A space that HTML would collapse or drop: at the start of a line or after a space or tab.
-_SIGNIFICANT_SPACE = re.compile(r" (?<![^ \t\n] )")
 _COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
 _HTML_TAG = re.compile(r"<.*?>", re.DOTALL)
 _BASE91 = (
@@ -139,16 +138,6 @@ def export_apkg(decks: Sequence[ExportDeck], *, timestamp: float | None = None) 
     return zip_archive(members, time.gmtime(max(timestamp, _ZIP_EPOCH)))
 
 
-def text_to_html(text: str) -> str:
-    """Field HTML that shows `text` as written: escaped, line breaks as `<br>`."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    escaped = html.escape(text, quote=False)
-    # Exactly when _SIGNIFICANT_SPACE can match; far faster than a search.
-    if "  " in text or "\t " in text or "\n " in text or text.startswith(" "):
-        escaped = _SIGNIFICANT_SPACE.sub("&nbsp;", escaped)
-    return escaped.replace("\t", "&#9;").replace("\n", "<br>")
-
-
 def deck_id(name: str) -> int:
     """A deck's Anki id, the same on every export of a deck of this name."""
     if name == "Default":
@@ -174,11 +163,12 @@ def note_guid(uid: str) -> str:
 
 
 def sort_field(field: str) -> str:
-    """A field as Anki sorts and checksums it: tags removed, character references decoded."""
+    """A field as Anki sorts and checksums it: tags removed, `&nbsp;` as a space, other
+    character references decoded."""
     if "<" in field:
         field = _HTML_TAG.sub("", field)
     if "&" in field:
-        field = html.unescape(field).replace("\xa0", " ")
+        field = html.unescape(field.replace("&nbsp;", " "))
     return field
 
 
@@ -192,16 +182,20 @@ def _is_plain(text: str) -> bool:
         or "\n" in text
         or "\r" in text
         or "\t" in text
+        or "\xa0" in text
+        or "[" in text
+        or "\x1f" in text
         or "  " in text
         or text.startswith(" ")
+        or text.endswith(" ")
     )
 
 
 def _all_plain(texts: Iterable[str]) -> bool:
     """Whether every one of `texts` is its own field HTML, found out at once."""
-    # A NUL between texts keeps a space at the start of one from passing unseen.
+    # A NUL between texts keeps a space at either end of one from passing unseen.
     joined = "\x00".join(texts)
-    return _is_plain(joined) and "\x00 " not in joined
+    return _is_plain(joined) and "\x00 " not in joined and " \x00" not in joined
 
 
 def _collection(decks: Sequence[ExportDeck], timestamp: float) -> bytes:
@@ -249,7 +243,7 @@ def _collection(decks: Sequence[ExportDeck], timestamp: float) -> bytes:
             d4, d3 = divmod(number, 8281)
             guid = (pairs[d4] + pairs[d3] + pairs[d2] + pairs[d1] + pairs[d0]).lstrip("a")
             if not (plain_uids or plain(uid)):
-                uid = html.escape(uid, quote=False)
+                uid = to_html(uid)
             notes.append(
                 (
                     next_id,

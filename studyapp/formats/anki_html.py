@@ -33,6 +33,57 @@ _TAG = re.compile(r"<[!?/]?[A-Za-z][^<>]*>")
 _STRAY_AMPERSAND = re.compile(r"&(?![#A-Za-z])")
 _MAX_LIST_INDENT = 6  # deeper lists are shown at this depth
 _NBSP = "\xa0"
+# A space that HTML would collapse or drop: at the start or end of a line, or after a space
+# or tab.
+_SIGNIFICANT_SPACE = re.compile(r" (?<![^ \t\n] )| (?=\n|\Z)")
+# The character references text_to_html writes, and what each stands for.
+_WRITTEN = {
+    "&amp;": "&",
+    "&lt;": "<",
+    "&gt;": ">",
+    "&nbsp;": " ",
+    "&#9;": "\t",
+    "&#160;": _NBSP,
+    "&#91;": "[",
+    "&#31;": "\x1f",
+}
+_WRITTEN_REFERENCE = re.compile("|".join(map(re.escape, _WRITTEN)))
+
+
+def text_to_html(text: str) -> str:
+    """Field HTML that shows `text` as written: escaped, line breaks as `<br>`, and every
+    space or tab HTML would collapse or drop (and a no-break space) as a reference, so
+    `exact_text` gives `text` back. `[` is a reference too: Anki reads `[sound:...]`,
+    `[latex]` and `[$]` in a field as media and formulas, and card text is only text."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    escaped = html.escape(text, quote=False)
+    if _NBSP in escaped:
+        escaped = escaped.replace(_NBSP, "&#160;")
+    if "[" in escaped:
+        escaped = escaped.replace("[", "&#91;")
+    if "\x1f" in escaped:  # Anki's field separator
+        escaped = escaped.replace("\x1f", "&#31;")
+    # Exactly when _SIGNIFICANT_SPACE can match; far faster than a search.
+    if (
+        "  " in text
+        or "\t " in text
+        or "\n " in text
+        or " \n" in text
+        or text.startswith(" ")
+        or text.endswith(" ")
+    ):
+        escaped = _SIGNIFICANT_SPACE.sub("&nbsp;", escaped)
+    return escaped.replace("\t", "&#9;").replace("\n", "<br>")
+
+
+def exact_text(markup: str) -> str | None:
+    """The text a field holds when it is exactly what `text_to_html` writes (plain text,
+    `<br>` and the references it uses), every blank kept; None for any other HTML, which
+    `html_to_text` reads as a browser would show it."""
+    text = markup.replace("<br>", "\n")
+    if "&" in text:
+        text = _WRITTEN_REFERENCE.sub(lambda found: _WRITTEN[found.group(0)], text)
+    return text if text_to_html(text) == markup else None
 
 
 def html_to_text(markup: str) -> str:

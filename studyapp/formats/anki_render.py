@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from studyapp.formats.anki_collection import NoteType, Template
-from studyapp.formats.anki_html import html_to_text
+from studyapp.formats.anki_export import UID_FIELD
+from studyapp.formats.anki_html import exact_text, html_to_text
 
 _TAG = re.compile(r"\{\{([^{}]*)\}\}")
 _CLOZE_TOKEN = re.compile(r"\{\{c(\d{1,6}(?:,\d{1,6})*)::|\}\}")
@@ -25,6 +26,11 @@ _IMAGE_OCCLUSION = "image-occlusion:"
 MAX_MARKUP = 50_000  # tags and entities in one side; real cards hold a few hundred
 MAX_RENDERED = 4 * 1024 * 1024  # characters of fields substituted into one card
 MAX_NESTING = 64  # deeper sections or deletions are left as written
+# A Basic card's templates: one field on the front; the front again, a rule, one field.
+_ONE_FIELD = re.compile(r"\s*\{\{([^{}:#^/!=>]+)\}\}\s*")
+_FRONT_RULE_FIELD = re.compile(
+    r"\s*\{\{FrontSide\}\}\s*<hr id=\"?answer\"?>\s*\{\{([^{}:#^/!=>]+)\}\}\s*"
+)
 
 
 @dataclass(frozen=True)
@@ -70,9 +76,14 @@ def render_card(
     if any(_markup_count(side) > MAX_MARKUP for side in (front_html, back_html)):
         problem = f"it holds over {MAX_MARKUP:,} HTML tags, too many to show as text"
         return RenderedCard("", "", problem, frozenset(context.unknown))
-    front, back = html_to_text(front_html), html_to_text(back_html)
-    if back.startswith(front + "\n") and front:
-        back = back[len(front) :].strip("\n")
+    # studyapp's own notes come back exactly as they were written; others as shown.
+    exact = _exact_sides(template, values) if UID_FIELD in notetype.fields else None
+    if exact is not None:
+        front, back = exact
+    else:
+        front, back = html_to_text(front_html), html_to_text(back_html)
+        if back.startswith(front + "\n") and front:
+            back = back[len(front) :].strip("\n")
     problem = None
     if cloze and context.cloze_seen == "missing":
         problem = f"its cloze deletion c{ord_ + 1} is not in the note"
@@ -81,6 +92,25 @@ def render_card(
     elif not front.strip():
         problem = f"its front is empty in note type '{notetype.name}'"
     return RenderedCard(front, back, problem, frozenset(context.unknown))
+
+
+def _exact_sides(template: Template, values: Mapping[str, str]) -> tuple[str, str] | None:
+    """A Basic card's two fields as the text they hold, every space and blank line kept,
+    when both are plain text as studyapp's export writes them (see `exact_text`); else None
+    (a field edited in Anki with markup, another template)."""
+    question = _ONE_FIELD.fullmatch(template.question)
+    answer = _FRONT_RULE_FIELD.fullmatch(template.answer)
+    if question is None or answer is None:
+        return None
+    sides = []
+    for name in (question.group(1), answer.group(1)):
+        if name not in values:
+            return None
+        text = exact_text(values[name])
+        if text is None:
+            return None
+        sides.append(text)
+    return sides[0], sides[1]
 
 
 # Anki's stock Cloze note type, for notes that come without theirs (a text export).

@@ -25,7 +25,7 @@ from studyapp.formats.anki_collection import (
     read_collection,
 )
 from studyapp.formats.anki_export import UID_FIELD, export_apkg, note_guid
-from studyapp.formats.anki_html import html_to_text
+from studyapp.formats.anki_html import exact_text, html_to_text
 from studyapp.formats.anki_package import open_package
 from studyapp.formats.anki_render import render_card
 from studyapp.formats.anki_schedule import card_schedule, days_elapsed
@@ -147,12 +147,15 @@ def _studyapp_uid(notetype: NoteType | None, note: AnkiNote) -> str | None:
     position = notetype.fields.index(UID_FIELD)
     if position >= len(note.fields):
         return None
-    value = note.fields[position].strip()
-    if value and note_guid(value) == note.guid:
-        return value
+    field = note.fields[position]
+    exact = exact_text(field)  # as the export wrote it
+    if exact and note_guid(exact) == note.guid:
+        return exact
     # Edited in Anki, the field may have gained markup (`<b>`, `&nbsp;`).
-    value = html_to_text(value).strip()
-    return value if value and note_guid(value) == note.guid else None
+    for value in (field.strip(), html_to_text(field).strip()):
+        if value and note_guid(value) == note.guid:
+            return value
+    return None
 
 
 FORMATS = (

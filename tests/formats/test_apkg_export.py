@@ -99,6 +99,33 @@ def test_ids_are_stable_across_exports(tmp_path: Path) -> None:
     assert deck_id("Activations") != deck_id("Deep Learning::Optimizers")
 
 
+BLANKS = [
+    ("trailing space ", "two blank lines\n\n\nbetween"),
+    ("\nstarts with a line break", "ends with one\n"),
+    ("no-break\xa0space", "a tab at the end\t"),
+    ("a line of spaces:\n   \nabove", "[sound:ping.mp3] [latex]x[/latex] [$]y[/$]"),
+]
+
+
+def test_every_blank_and_bracket_of_our_cards_comes_back_exactly(tmp_path: Path) -> None:
+    """Spaces and tabs at line ends, blank lines, no-break spaces and Anki's bracket syntax
+    are kept through our own package, as in every other format the app writes."""
+    decks = [ExportDeck("Blanks", tuple(card(f"b-{i}", f, b) for i, (f, b) in enumerate(BLANKS)))]
+    result = parse(write(tmp_path, decks))
+    assert [(c.front, c.back) for c in result.cards] == BLANKS
+
+
+def test_anki_shows_bracket_syntax_in_card_text_as_text(tmp_path: Path, anki_col: Any) -> None:
+    """Card text is data in Anki too: `[sound:...]` plays nothing and shows as written."""
+    front, back = BLANKS[3][1], "[sound:other.mp3]"
+    anki_import(anki_col, write(tmp_path, [ExportDeck("D", (card("s-1", front, back),))]))
+    (card_id,) = anki_col.find_cards("")
+    anki_card = anki_col.get_card(card_id)
+    assert anki_card.question_av_tags() == [] and anki_card.answer_av_tags() == []
+    assert html.unescape(anki_card.question()).endswith(front)
+    assert html.unescape(anki_card.answer()).endswith(back)
+
+
 def anki_import(col: Any, package: Path) -> None:
     collection = pytest.importorskip("anki.collection")
     col.import_anki_package(collection.ImportAnkiPackageRequest(package_path=str(package)))
@@ -255,18 +282,21 @@ def test_the_same_decks_at_the_same_time_give_the_same_package() -> None:
 
 
 def per_line_html(text: str) -> str:
-    """text_to_html as first written: each line escaped and its spaces marked on its own."""
+    """text_to_html written another way: each line escaped and its blanks marked on its own
+    (a space or tab at either end or after another, every tab, every no-break space, and
+    every `[` and field separator)."""
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    significant = re.compile(r"(?<=[ \t])[ \t]|^[ \t]|\t")
+    significant = re.compile(r"(?<=[ \t])[ \t]|^[ \t]|[ \t]$|\t|\xa0|\[|\x1f")
+    references = {" ": "&nbsp;", "\t": "&#9;", "\xa0": "&#160;", "[": "&#91;", "\x1f": "&#31;"}
 
     def reference(match: re.Match[str]) -> str:
-        return "&nbsp;" if match.group(0) == " " else "&#9;"
+        return references[match.group(0)]
 
     return "<br>".join(significant.sub(reference, html.escape(line, quote=False)) for line in lines)
 
 
 @settings(max_examples=500, deadline=None)
-@given(st.text(alphabet=st.sampled_from(" \t\r\n&<>;a\xa0")) | st.text())
+@given(st.text(alphabet=st.sampled_from(" \t\r\n&<>;a\xa0[\x1f")) | st.text())
 def test_field_html_is_the_same_as_line_by_line(text: str) -> None:
     assert text_to_html(text) == per_line_html(text)
 
@@ -368,3 +398,10 @@ def test_a_package_too_large_for_a_plain_zip_is_written_by_zipfile(
         assert [archive.read(n) for n in archive.namelist()] == [
             plain.read(n) for n in plain.namelist()
         ]
+
+
+@pytest.mark.parametrize("uid", ["a\x1fb", "x  y", "<id> & [more]", "tab\there", "ünï"])
+def test_a_card_id_of_any_text_brings_the_card_back_onto_itself(tmp_path: Path, uid: str) -> None:
+    result = parse(write(tmp_path, [ExportDeck("D", (card(uid, "front", "back"),))]))
+    ((found, front, back),) = [(c.key, c.front, c.back) for c in result.cards]
+    assert (found, front, back) == (uid, "front", "back")

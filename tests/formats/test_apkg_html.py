@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from studyapp.formats.anki_export import text_to_html
-from studyapp.formats.anki_html import html_to_text
+from studyapp.formats.anki_html import exact_text, html_to_text
 
 
 @pytest.mark.parametrize(
@@ -129,3 +129,17 @@ _CARD_TEXT = st.text(
 def test_any_card_text_survives_export_html(text: str) -> None:
     expected = _as_read(re.sub(r"\[sound: ?([^\]]*)\]", r"[sound: \1]", text.replace("\xa0", " ")))
     assert html_to_text(text_to_html(text)) == expected
+
+
+@given(_CARD_TEXT | st.text())
+def test_our_own_field_html_gives_back_the_exact_text(text: str) -> None:
+    """What studyapp writes into an Anki field reads back character for character."""
+    assert exact_text(text_to_html(text)) == text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+@pytest.mark.parametrize(
+    "markup",
+    ["<b>bold</b>", "a  b", "a&nbsp;b", "tab\there", "<div>x</div>", "&quot;", "x<br/>y", "[x]"],
+)
+def test_html_written_elsewhere_is_not_read_as_our_own(markup: str) -> None:
+    assert exact_text(markup) is None
