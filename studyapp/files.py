@@ -114,6 +114,26 @@ def check_output(target: str | Path, collection: Path | None = None) -> Path:
     return path
 
 
+def output_folder(output: str) -> Path | None:
+    """The folder `output` names when it ends with a path separator ("exports/"), made if
+    it does not exist yet (its parent must); None for any other output, which names a
+    folder only if it is one already."""
+    if not output.endswith(("/", os.sep)):
+        return None
+    folder = Path(output).expanduser()
+    if folder.is_dir():
+        return folder
+    if folder.exists() or folder.is_symlink():
+        raise UserError(f"{output} is not a folder; give an existing folder or a new one")
+    try:
+        folder.mkdir()
+    except FileNotFoundError:
+        raise WriteError(folder, f"the folder {folder.parent} does not exist") from None
+    except OSError as exc:
+        raise WriteError(folder, _reason(exc)) from None
+    return folder
+
+
 def is_collection(path: Path, collection: Path) -> bool:
     """Whether writing `path` would reach `collection` or a file SQLite keeps beside it."""
     return collection_file_reached(path, collection) is not None

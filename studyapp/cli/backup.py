@@ -32,7 +32,8 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
     backup.add_argument(
         "--output",
         metavar="PATH",
-        help="the file to write (replaced if it exists) or a folder to write it into",
+        help="the file to write (replaced if it exists) or a folder to write it into (one "
+        "ending in '/' is made)",
     )
     backup.add_argument(
         "--list", action="store_true", help="list the backups next to the collection, newest first"

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from studyapp.cli.output import print_json, say
 from studyapp.errors import UserError
-from studyapp.files import check_output, write_output
+from studyapp.files import check_output, output_folder, write_output
 from studyapp.terminal import for_stream, one_line
 
 if TYPE_CHECKING:
@@ -50,7 +50,8 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
         help="export decks as apkg, csv, tsv, json or md",
         description="Export the collection, or one deck. '--output -' writes text formats to "
         "standard output. md holds one deck per file: export one deck with --deck, or give "
-        "an existing folder as --output to write one file per deck, named after it "
+        "a folder as --output (one ending in '/' is made) to write one file per deck, named "
+        "after it "
         "(class-thirteen.md). Other formats written into a folder go to one file named after "
         "the deck, or collection.<ext> for all decks.",
     )
@@ -62,7 +63,7 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
         "--output",
         required=True,
         metavar="PATH",
-        help="file to write, a folder, or '-' for standard output",
+        help="file to write, a folder (made if it ends with '/'), or '-' for standard output",
     )
     exporting.set_defaults(handler=run_export)
 
@@ -132,7 +133,7 @@ def run_export(args: argparse.Namespace) -> int:
     if output == "-":
         _write_stdout(library.export(args.format, args.deck))
         return 0
-    target = Path(output).expanduser()
+    target = output_folder(output) or Path(output).expanduser()
     if target.is_dir():
         written = library.export_to_folder(args.format, args.deck, target)
     else:

@@ -47,7 +47,7 @@ from studyapp.db.store import (
 )
 from studyapp.db.validation import InvalidCollection, check_collection
 from studyapp.errors import CollectionError, NewerCollectionError, UserError
-from studyapp.files import WriteError, is_collection, replacing, scratch_file
+from studyapp.files import WriteError, is_collection, output_folder, replacing, scratch_file
 from studyapp.services.server_backups import RestoredFromJson, ServerBackups
 
 RESTORE = "restore"  # the reason given to the copy of the collection saved before a restore
@@ -80,7 +80,9 @@ class BackupService:
             raise UserError("--output is empty: give a file or a folder for the backup")
         if output is not None and str(output) == "-":
             raise UserError("a backup is a database file, not text: give --output a file name")
-        target = Path(output).expanduser() if output is not None else None
+        target = None
+        if output is not None:
+            target = output_folder(str(output)) or Path(output).expanduser()
         if target is None or target.is_dir():
             made = self.store.backup(MANUAL, folder=target)
             assert made is not None  # the collection exists and is not empty

@@ -35,7 +35,7 @@ from studyapp.db.models import (
 )
 from studyapp.db.store import BACKUP_FOLDER, BACKUPS_KEPT, GENERATION, MANUAL, new_generation
 from studyapp.errors import CollectionError, UnconfirmedWrite, UserError
-from studyapp.files import WriteError, check_output, write_output
+from studyapp.files import WriteError, check_output, output_folder, write_output
 from studyapp.formats import get_format
 from studyapp.formats.base import FormatError
 from studyapp.services.draft_mapping import DraftMapper, ImportReport, ParsedFile
@@ -84,7 +84,9 @@ class ServerBackups:
                 "give --output a file name: `export --format json --output -` "
                 "writes the same backup to standard output"
             )
-        target = Path(output).expanduser() if output is not None else None
+        target = None
+        if output is not None:
+            target = output_folder(str(output)) or Path(output).expanduser()
         if target is None or target.is_dir():
             folder = target or self.folder
             stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")

@@ -165,6 +165,33 @@ def test_export_to_stdout_file_and_folder(
     assert code == 2 and "does not exist" in err
 
 
+def test_an_output_ending_in_a_slash_is_a_folder_made_if_needed(
+    db: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`--output decks/` means a folder, as a shell user writes one: never a file named
+    `decks`."""
+    run(capsys, "import", seed("000"), seed("002"), "--db", db)
+    code, out, _ = run(capsys, "export", "--format", "md", "--output", f"{tmp_path}/decks/",
+                       "--db", db)  # fmt: skip
+    assert code == 0 and out.count("Wrote ") == 2
+    assert sorted(os.listdir(tmp_path / "decks")) == [
+        "class-thirteen.md",
+        "deep-learning-interview-questions.md",
+    ]
+    code, _, _ = run(capsys, "export", "--format", "json", "--output", f"{tmp_path}/all/",
+                     "--db", db)  # fmt: skip
+    assert code == 0 and os.listdir(tmp_path / "all") == ["collection.json"]
+    code, _, _ = run(capsys, "backup", "--output", f"{tmp_path}/saved/", "--db", db)
+    assert code == 0 and len(os.listdir(tmp_path / "saved")) == 1
+    (tmp_path / "file").write_text("mine")
+    code, _, err = run(capsys, "export", "--format", "csv", "--output", f"{tmp_path}/file/",
+                       "--db", db)  # fmt: skip
+    assert code == 2 and "is not a folder" in err and (tmp_path / "file").read_text() == "mine"
+    code, _, err = run(capsys, "export", "--format", "csv", "--output", f"{tmp_path}/no/deeper/",
+                       "--db", db)  # fmt: skip
+    assert code == 2 and "does not exist" in err and not (tmp_path / "no").exists()
+
+
 def test_an_exported_file_has_the_permissions_of_any_new_file(
     db: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
