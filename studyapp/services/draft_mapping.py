@@ -4,8 +4,10 @@ A draft with a key (native id, JSON id, Anki key) matches the card with that uid
 the collection, or else a card of its target deck with the same content; a draft without one
 matches within its target deck by content, then by an identical front (when exactly one card
 has it). Anything unmatched is added at the end of its deck. A match updates the card's
-content in place, only the fields the file's format carries, and never its scheduling state
-or history; a backup's state, history and deck settings apply to the cards and decks it adds.
+content in place, only the fields the file's format carries; its scheduling state and history
+change only when the file logs reviews of it newer than the collection's last (see
+`DraftMapper.bring_history`). A backup's state, history and deck settings apply to the cards
+and decks it adds.
 A backup's predictions go with the cards they were made on, wherever those were matched or
 added, except those the collection already holds (the same card, demo, question and time).
 """
@@ -16,13 +18,13 @@ import hashlib
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from itertools import chain, islice, repeat
 from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from studyapp.db import predictions as prediction_log
@@ -62,6 +64,10 @@ class ImportReport:
     unchanged: int = 0
     skipped: list[Skipped] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    # Reviews from the file's log of cards the collection held, newer than its own (the
+    # cards they brought up to date count as updated); told to a person, not in the JSON,
+    # whose keys are fixed.
+    reviews_added: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -190,6 +196,9 @@ _CARD_COLUMNS = (
     CardRow.content_key,
 )
 _CHUNK = 500
+# A log entry within this of a card's last review is that review come back (a package
+# stores times to the millisecond, and moves one that two cards share by a millisecond).
+SAME_REVIEW = timedelta(seconds=1)
 # The columns of an added card: those that differ from card to card, those that mostly do
 # not (each written once into the statement when all cards share it), the scheduling state.
 _VARYING_COLUMNS = ("uid", "position", "front", "back", "tags", "content_key")
@@ -289,6 +298,10 @@ class DraftMapper:
         self.file = ""  # the file being applied, as errors name it
         self.placed: dict[str, _Card] = {}  # the card each of a file's card ids ended up as
         self.predictions: list[tuple[_Card | None, PredictionDraft]] = []
+        # Cards the collection held, matched by a draft with a review log: the draft, and
+        # whether the card was counted unchanged (see `bring_history`).
+        self.history: dict[_Card, tuple[CardDraft, bool]] = {}
+        self.history_rows: list[dict[str, Any]] = []
 
     def deck(self, name: str) -> DeckCards:
         name = name.strip()
@@ -568,8 +581,10 @@ class DraftMapper:
         cards = self.deck(target)
         if self._update(card, draft, carries, cards):
             self.report.updated += 1
+            self._held_history(card, draft, unchanged=False)
         else:
             self.report.unchanged += 1
+            self._held_history(card, draft, unchanged=True)
 
     def _keyless(self, draft: _Incoming, target: str, carries: frozenset[str]) -> None:
         cards = self.deck(target)
@@ -582,6 +597,7 @@ class DraftMapper:
             self.touched[card] = draft.where
             self._update(card, draft, carries, cards)
             self.report.updated += 1
+            self._held_history(card, draft, unchanged=False)
             return
         self._add(draft, cards, self.new_uid())
 
@@ -601,7 +617,73 @@ class DraftMapper:
         else:
             self.touched[first] = draft.where
             self.report.unchanged += 1
+            if not self.add_only:
+                self._held_history(first, draft, unchanged=True)
         return first
+
+    def _held_history(self, card: _Card, draft: _Incoming, unchanged: bool) -> None:
+        """Note a card the collection held that a draft with a review log matched."""
+        if card.id is not None and draft.draft.reviews:
+            self.history[card] = (draft.draft, unchanged)
+
+    def bring_history(self) -> None:
+        """Bring the cards the collection held up to date with their drafts' review logs.
+
+        A log entry later than the last review the collection holds of its card is added
+        (a card exported to Anki and studied there comes back with those reviews), and the
+        card takes the schedule the file gives it, which those reviews led to. Entries up to
+        the card's last review are the collection's own, or older than it: nothing changes,
+        so importing a file again changes nothing. Reported before anything is written (a
+        dry run says it too); written by `flush`.
+        """
+        if not self.history:
+            return
+        cards = list(self.history)
+        last: dict[int, datetime] = {}
+        for start in range(0, len(cards), _CHUNK):
+            chunk = [card.id for card in cards[start : start + _CHUNK]]
+            query = (
+                select(ReviewRow.card_id, func.max(ReviewRow.at))
+                .where(ReviewRow.card_id.in_(chunk))
+                .group_by(ReviewRow.card_id)
+            )
+            last.update((card_id, at) for card_id, at in self.session.execute(query))
+        for card in cards:
+            draft, unchanged = self.history[card]
+            assert card.id is not None
+            held = last.get(card.id)
+            newer = [
+                review
+                for review in draft.reviews
+                if held is None or repo.utc_naive(review.at) > held + SAME_REVIEW
+            ]
+            if not newer:
+                continue
+            self.history_rows += [
+                repo.review_values(
+                    card.id,
+                    review.at,
+                    review.study_day,
+                    review.rating,
+                    review.duration_ms,
+                    review.kind,
+                    review.before,
+                    review.after,
+                    review.memory_before,
+                    review.memory_after,
+                    review.imported,
+                )
+                for review in newer
+            ]
+            if draft.state is not None:
+                schedule = repo.state_values(draft.state) | repo.memory_values(draft.memory)
+                self.changed.setdefault(card, {}).update(schedule)
+            self.decks_used.add(self._deck_name(card.deck_id))
+            self.report.reviews_added += len(newer)
+            if unchanged:
+                self.report.unchanged -= 1
+                self.report.updated += 1
+        self.history.clear()
 
     def _add(self, draft: _Incoming, cards: DeckCards, uid: str) -> _Card:
         card = _new_card(
@@ -667,6 +749,9 @@ class DraftMapper:
         """Write what the import added and changed, in bulk statements."""
         self._insert_added()
         self._write_reviews()
+        if self.history_rows:
+            repo.bulk_insert(self.session, ReviewRow.__table__, self.history_rows)
+            self.history_rows = []
         self._write_predictions()
         groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
         for card, changes in self.changed.items():

@@ -116,6 +116,7 @@ class LibraryService:
                 mapper.preload(d for item in parsed for d in item.result.cards)
                 for item in parsed:
                     mapper.apply(item, deck)
+                mapper.bring_history()
                 if dry_run:
                     raise _DryRun(mapper)
                 mapper.flush()

@@ -221,3 +221,75 @@ def test_an_anki_package_is_a_review_log_to_evaluate(tmp_path: Path) -> None:
     assert [(day - today()).days for day, _ in studied] == [-30, -20, -8]
     assert [rating for _, rating in studied] == [4, 1, 4]
     assert [rating for _, rating in history[str(ids["answered"])]] == [5]
+
+
+def test_cards_studied_in_anki_since_they_were_exported_come_back_up_to_date(
+    tmp_path: Path,
+) -> None:
+    """studyapp -> Anki -> studied there -> back: the reviews made in Anki join each card's
+    log, the card takes the schedule they led to, and importing again changes nothing."""
+    from studyapp.services.study import StudySession
+
+    store = open_store(str(tmp_path / "c.db"))
+    service = CardService(store)
+    for front in ("rated here", "left alone", "new everywhere"):
+        service.add("Round", front, f"{front} back")
+    yesterday = datetime.now().astimezone() - timedelta(days=1)
+    session = StudySession(store, "Round", lambda: yesterday)
+    assert session.current is not None and session.current.front == "rated here"
+    session.answer(4)
+    out = tmp_path / "round.apkg"
+    out.write_bytes(LibraryService(store).export("apkg", "Round"))
+
+    (tmp_path / "anki").mkdir()
+    col = collection_module.Collection(str(tmp_path / "anki" / "collection.anki2"))
+    try:
+        options = collection_module.ImportAnkiPackageOptions(with_scheduling=True)
+        col.import_anki_package(
+            collection_module.ImportAnkiPackageRequest(package_path=str(out), options=options)
+        )
+        fronts = {col.get_card(c).note().fields[0]: c for c in col.find_cards("")}
+        card = col.get_card(fronts["rated here"])
+        card.due = col.sched.today  # due today in Anki, to be studied there
+        col.update_card(card)
+        col.decks.select(col.decks.id("Round"))
+        answered = set()
+        while (card := col.sched.getCard()) is not None:
+            front = card.note().fields[0]
+            if front == "new everywhere" or front in answered:
+                col.sched.buryCards([card.id])
+                continue
+            col.sched.answerCard(card, 3 if front == "rated here" else 4)
+            answered.add(front)
+        expected = in_anki(col)
+        package = export(col, tmp_path / "studied.apkg", legacy=False)
+    finally:
+        col.close()
+    assert answered == {"rated here", "left alone"}
+
+    report = LibraryService(store).import_files([package])
+    assert (report.added, report.updated, report.unchanged) == (0, 2, 1)
+    assert report.reviews_added == 2
+    cards = {c.front: c for c in service.search(deck="Round")}
+    day = today()
+    for front in ("rated here", "left alone"):
+        kind, _, due_in, interval, factor, lapses = expected[front]
+        state = cards[front].state
+        assert kind == 2 and state.due is not None
+        assert ((state.due - day).days, state.interval, state.ease_cents * 10, state.lapses) == (
+            due_in,
+            interval,
+            factor,
+            lapses,
+        )
+    history = service.detail(cards["rated here"].id).history
+    assert [(r.rating, r.imported) for r in history] == [(4, False), (4, True)]
+    assert [(r.rating, r.imported) for r in service.detail(cards["left alone"].id).history] == [
+        (5, True)
+    ]
+    assert cards["new everywhere"].state.due is None
+    assert service.detail(cards["new everywhere"].id).history == []
+
+    again = LibraryService(store).import_files([package])
+    assert (again.added, again.updated, again.unchanged, again.reviews_added) == (0, 0, 3, 0)
+    assert len(service.detail(cards["rated here"].id).history) == 2

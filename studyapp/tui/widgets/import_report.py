@@ -22,6 +22,13 @@ def report_content(report: Any, dry_run: bool) -> Content:
             f"unchanged {report.unchanged}  skipped {len(report.skipped)}"
         ),
     ]
+    if getattr(report, "reviews_added", 0):
+        parts.append(
+            Content(
+                f"{report.reviews_added} newer reviews from the file's log brought cards you "
+                "had up to date, with the schedule they led to."
+            )
+        )
     if report.skipped:
         parts.append(Content.styled("Skipped:", "bold"))
         parts += [line(f"  {s.where}: {s.reason}") for s in report.skipped]
