@@ -71,6 +71,25 @@ async def test_undo_brings_the_card_back_with_its_old_state(make_app, store, car
             assert card.state == SM2State.new()
 
 
+async def test_a_notification_leaves_the_rating_keys_in_sight(make_app, store, cards):
+    from textual.widgets._toast import Toast
+
+    from studyapp.tui.widgets.rating_bar import RatingBar
+
+    app = make_app(start="review", deck="Optimizers")
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await settle(pilot)
+        await pilot.press("s", "space")  # "Suspended; u undoes it." while the next card shows
+        for _ in range(100):  # the toast is mounted a refresh or two later
+            if app.screen.query(Toast):
+                break
+            await pilot.pause(0.05)
+        (toast,) = app.screen.query(Toast)
+        keys = app.screen.query_one(RatingBar).region
+        assert toast.region.height > 0 and keys.height > 0
+        assert toast.region.bottom <= keys.y
+
+
 async def test_suspend_and_bury_take_the_card_out_and_undo_puts_it_back(make_app, store, cards):
     service = CardService(store, fixed_clock)
     app = make_app(start="review", deck="Optimizers")
