@@ -60,6 +60,15 @@ def text_problem(text: str) -> str | None:
     return "holds a lone surrogate, which is not text"
 
 
+def named_alike(names: Iterable[str], wanted: str) -> str | None:
+    """The one of `names` that is `wanted` but for letter case (as Anki, which keeps one deck
+    for "Optimizers" and "optimizers", tells deck names apart), or None when none is, or when
+    several are and only the exact name would say which."""
+    folded = wanted.casefold()
+    alike = [name for name in names if name.casefold() == folded]
+    return alike[0] if len(alike) == 1 else None
+
+
 def deck_name_problem(name: str) -> str | None:
     """Why `name` cannot name a deck (one sentence), or None if it can.
 

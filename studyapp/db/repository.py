@@ -50,6 +50,7 @@ from studyapp.model import (
     DemoLink,
     Review,
     deck_name_problem,
+    named_alike,
     normalize_tags,
 )
 from studyapp.scheduling import SM2State
@@ -257,7 +258,14 @@ def decks(session: Session) -> list[DeckRow]:
 
 
 def deck_by_name(session: Session, name: str) -> DeckRow | None:
-    return session.scalar(select(DeckRow).where(DeckRow.name == name))
+    """The deck called `name`, or else the one deck whose name differs only in letter case
+    ("optimizers" finds "Optimizers"), or None."""
+    found = session.scalar(select(DeckRow).where(DeckRow.name == name))
+    if found is not None:
+        return found
+    rows = {row.name: row for row in decks(session)}
+    alike = named_alike(rows, name)
+    return rows[alike] if alike is not None else None
 
 
 def ensure_deck(session: Session, name: str, now: datetime) -> DeckRow:
@@ -269,11 +277,15 @@ def ensure_deck(session: Session, name: str, now: datetime) -> DeckRow:
         problem = deck_name_problem(name)
         if problem is not None:
             raise UserError(problem)
-        row = DeckRow(
-            name=name, description="", created_at=utc_naive(now), **DeckSettings().to_dict()
-        )
-        session.add(row)
-        session.flush()
+        row = add_deck(session, name, now)
+    return row
+
+
+def add_deck(session: Session, name: str, now: datetime) -> DeckRow:
+    """A new deck called `name` (a name `deck_name_problem` accepts), with default settings."""
+    row = DeckRow(name=name, description="", created_at=utc_naive(now), **DeckSettings().to_dict())
+    session.add(row)
+    session.flush()
     return row
 
 

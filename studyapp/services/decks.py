@@ -117,8 +117,9 @@ class DeckService:
         if problem is not None:
             raise UserError(problem)
         with self.store.write() as session:
-            if repo.deck_by_name(session, clean) is not None:
-                raise UserError(f"there is already a deck named {clean!r}")
+            existing = repo.deck_by_name(session, clean)
+            if existing is not None:
+                raise UserError(f"there is already a deck named {existing.name!r}")
             row = repo.ensure_deck(session, clean, self.clock())
             if settings is not None:
                 _set_settings(row, settings)
@@ -174,8 +175,9 @@ class DeckService:
                 raise no_deck(name)
             if clean == row.name:
                 return repo.to_deck(row)
-            if repo.deck_by_name(session, clean) is not None:
-                raise UserError(f"there is already a deck named {clean!r}")
+            existing = repo.deck_by_name(session, clean)
+            if existing is not None and existing.id != row.id:  # a change of case is a rename
+                raise UserError(f"there is already a deck named {existing.name!r}")
             old = row.name
             row.name = clean
             session.flush()

@@ -304,23 +304,30 @@ class DraftMapper:
         self.history_rows: list[dict[str, Any]] = []
 
     def deck(self, name: str) -> DeckCards:
+        """The deck called `name`, made if missing; a deck the collection held whose name
+        differs only in letter case is that deck ("optimizers" goes into "Optimizers")."""
         name = name.strip()
-        if name not in self.decks:
+        cards = self.decks.get(name)
+        if cards is None:
             row = repo.deck_by_name(self.session, name)
+            if row is not None and row.name != name and row.name in self.created:
+                row = None  # decks one import makes are told apart by their exact names
             if row is None:
                 problem = deck_name_problem(name)
                 if problem is not None:
                     raise FormatError.at(self.file, None, problem)
-                row = repo.ensure_deck(self.session, name, self.now)
+                row = repo.add_deck(self.session, name, self.now)
                 self.created.add(name)
-            self.decks[name] = DeckCards(self.session, row)
-        self.decks_used.add(name)
-        return self.decks[name]
+            # One DeckCards a deck, whichever way a file writes its name.
+            same = (known for known in self.decks.values() if known.row.id == row.id)
+            cards = self.decks[name] = next(same, None) or DeckCards(self.session, row)
+        self.decks_used.add(cards.row.name)
+        return cards
 
     def _deck_name(self, deck_id: int) -> str:
-        for name, cards in self.decks.items():
+        for cards in self.decks.values():
             if cards.row.id == deck_id:
-                return name
+                return cards.row.name
         row = self.session.get(DeckRow, deck_id)
         assert row is not None
         return row.name

@@ -23,6 +23,7 @@ from studyapp.db import repository as repo
 from studyapp.db.models import CardRow, DeckRow, ReviewRow
 from studyapp.db.store import rows_in
 from studyapp.errors import UserError
+from studyapp.model import named_alike
 from studyapp.scheduling.sm2 import PASSING_RATING
 from studyapp.services.overview import (
     Today,
@@ -105,7 +106,9 @@ class StatsService:
         """The decks in scope and the hour their study day starts."""
         decks = repo.decks(session)
         if deck is not None:
-            decks = [d for d in decks if d.name == deck]
+            names = [d.name for d in decks]
+            wanted = deck if deck in names else named_alike(names, deck)
+            decks = [d for d in decks if d.name == wanted]
             if not decks:
                 raise UserError(f"there is no deck named {deck!r}; `studyapp decks` lists them")
         return decks, day_start(d.day_start_hour for d in decks)
@@ -118,6 +121,8 @@ class StatsService:
     def compute(self, deck: str | None = None) -> Stats:
         with self.store.read() as session:
             decks, hour = self._scope(session, deck)
+            if deck is not None:
+                deck = decks[0].name  # as the collection writes it
             day = today(self.clock, hour)
             deck_ids = [d.id for d in decks] if deck is not None else None
             deck_id = deck_ids[0] if deck_ids else None

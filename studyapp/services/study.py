@@ -53,7 +53,15 @@ from studyapp.db.reads import (
     study_cards,
 )
 from studyapp.errors import CollectionError, UnconfirmedWrite, UserError
-from studyapp.model import LEECH_LAPSES, LEECH_TAG, Card, DeckSettings, Review, normalize_tags
+from studyapp.model import (
+    LEECH_LAPSES,
+    LEECH_TAG,
+    Card,
+    DeckSettings,
+    Review,
+    named_alike,
+    normalize_tags,
+)
 from studyapp.scheduling import RATING_LABELS, SM2State, check_rating
 from studyapp.scheduling.fsrs import FSRSMemory
 from studyapp.services import outcomes
@@ -286,6 +294,10 @@ def decks_in_scope(rows: Rows, deck: str | None) -> list[DeckScope]:
     if deck is None:
         return [DeckScope(*row) for row in rows(f"{_DECKS} ORDER BY name", {})]
     found = rows(f"{_DECKS} WHERE name = :name", {"name": deck})
+    if not found:  # the one deck named so but for letter case, if there is one
+        every = {row[1]: row for row in rows(_DECKS, {})}
+        alike = named_alike(every, deck)
+        found = [every[alike]] if alike is not None else []
     if not found:
         raise UserError(f"there is no deck named {deck!r}; `studyapp decks` lists them")
     return [DeckScope(*found[0])]

@@ -365,3 +365,49 @@ def test_a_second_file_matches_the_cards_the_first_one_added(
         ("q3", "a3", ()),
         ("q2", "other", ()),
     ]
+
+
+def test_a_deck_name_in_another_letter_case_is_the_deck_you_have(
+    store: Store, library: LibraryService, clock: FakeClock, tmp_path: Path
+) -> None:
+    """As in Anki, "optimizers" is the deck "Optimizers": an import, a lookup, the stats and
+    a review find it; a new deck or a rename cannot make a second one that differs only in
+    case; a rename that only changes the case is a rename."""
+    decks = DeckService(store, clock)
+    decks.create("Optimizers")
+    first = write(tmp_path, "a.csv", "front,back\nWhat does Adam adapt?,Each weight's step\n")
+    report = library.import_files([first], deck="optimizers")
+    assert (report.added, report.deck) == (1, "Optimizers")
+    second = write(tmp_path, "b.csv", "front,back,deck\nq,a,OPTIMIZERS\n")
+    assert library.import_files([second]).deck == "Optimizers"
+    assert [d.name for d in decks.list()] == ["Optimizers"]
+    assert decks.get("optimizers").name == "Optimizers"
+    assert StudySession(store, "OPTIMIZERS", clock).remaining.new == 2
+    with pytest.raises(UserError, match="already a deck named 'Optimizers'"):
+        decks.create("optimizers")
+    decks.create("Other")
+    with pytest.raises(UserError, match="already a deck named 'Other'"):
+        decks.rename("Optimizers", "other")
+    assert decks.rename("optimizers", "OPTIMIZERS").name == "OPTIMIZERS"
+    assert [d.name for d in decks.list()] == ["OPTIMIZERS", "Other"]
+
+
+def test_decks_one_backup_names_apart_by_case_stay_apart(
+    store: Store, library: LibraryService, tmp_path: Path
+) -> None:
+    """Whatever the app exports it imports again: a collection holding "Optimizers" and
+    "optimizers" (from before names were told apart by letters only) keeps both."""
+    document = {
+        "version": 1,
+        "decks": [
+            {"name": "Optimizers", "cards": [{"id": "k1", "front": "upper", "back": "a"}]},
+            {"name": "optimizers", "cards": [{"id": "k2", "front": "lower", "back": "b"}]},
+        ],
+    }
+    source = write(tmp_path, "backup.json", json.dumps(document))
+    library.import_files([source])
+    exported = library.export("json")
+    names = [deck["name"] for deck in json.loads(exported)["decks"]]
+    assert sorted(names) == ["Optimizers", "optimizers"]
+    fronts = {d["name"]: [c["front"] for c in d["cards"]] for d in json.loads(exported)["decks"]}
+    assert fronts == {"Optimizers": ["upper"], "optimizers": ["lower"]}
