@@ -81,6 +81,13 @@ class ImportReport:
         }
 
 
+def _same_tags_sorted(held: str, incoming: str) -> bool:
+    """Whether `incoming` (stored form, " a b ") is the card's tags put in order: Anki sorts
+    every note's tags, so a card back from Anki has not changed its tags."""
+    tags = incoming.split()
+    return tags == sorted(tags) and tags == sorted(held.split())
+
+
 def key_to_uid(key: str) -> str:
     """The card uid for a file's key: the key itself when it is a valid id, else a stable
     readable stand-in (so Anki guids such as `a+B/c` still give deck-file ids)."""
@@ -721,7 +728,7 @@ class DraftMapper:
     ) -> bool:
         """Bring a card's content in line with the draft; False if nothing differed."""
         wanted: dict[str, Any] = {"front": draft.front, "back": draft.back}
-        if "tags" in carries:
+        if "tags" in carries and not _same_tags_sorted(card.tags, draft.tags):
             wanted["tags"] = draft.tags
         if "source" in carries:
             wanted["source"] = draft.source

@@ -227,13 +227,14 @@ def test_cards_studied_in_anki_since_they_were_exported_come_back_up_to_date(
     tmp_path: Path,
 ) -> None:
     """studyapp -> Anki -> studied there -> back: the reviews made in Anki join each card's
-    log, the card takes the schedule they led to, and importing again changes nothing."""
+    log, the card takes the schedule they led to, a card not studied there is unchanged (its
+    tags, which Anki sorted, keep their order), and importing again changes nothing."""
     from studyapp.services.study import StudySession
 
     store = open_store(str(tmp_path / "c.db"))
     service = CardService(store)
     for front in ("rated here", "left alone", "new everywhere"):
-        service.add("Round", front, f"{front} back")
+        service.add("Round", front, f"{front} back", tags=("zeta", "alpha"))  # Anki sorts them
     yesterday = datetime.now().astimezone() - timedelta(days=1)
     session = StudySession(store, "Round", lambda: yesterday)
     assert session.current is not None and session.current.front == "rated here"
@@ -288,6 +289,7 @@ def test_cards_studied_in_anki_since_they_were_exported_come_back_up_to_date(
         (5, True)
     ]
     assert cards["new everywhere"].state.due is None
+    assert {c.tags for c in cards.values()} == {("zeta", "alpha")}
     assert service.detail(cards["new everywhere"].id).history == []
 
     again = LibraryService(store).import_files([package])
