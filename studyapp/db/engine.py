@@ -26,8 +26,9 @@ from studyapp.db.location import (
 from studyapp.errors import CollectionError
 
 IMMEDIATE = "studyapp_immediate"
-# With IMMEDIATE on a server: a query (no parameters) sent in the same round trip as the write
-# lock, its rows left in the connection's `info` under this same key for the unit of work.
+# With IMMEDIATE on a server: queries (SQL text without parameters) sent in the same round
+# trip as the write lock; their rows, a list for each, are left in the connection's `info`
+# under this same key for the unit of work.
 READ_WITH_LOCK = "studyapp_read_with_lock"
 
 

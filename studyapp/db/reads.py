@@ -137,9 +137,19 @@ def study_cards(rows: Rows, card_id: int, other_id: int | None = None) -> dict[i
     """One card, or two, for the study session in one indexed query (a rating reads the card
     it rates and the card that comes next at once: on a server, each query is a round trip),
     by id; a card that no longer exists is left out."""
-    found = rows(
-        _STUDY_CARDS, {"card_id": card_id, "other_id": card_id if other_id is None else other_id}
-    )
+    other = card_id if other_id is None else other_id
+    return study_cards_from(rows(_STUDY_CARDS, {"card_id": card_id, "other_id": other}))
+
+
+def study_cards_query(card_id: int, other_id: int) -> str:
+    """The query of `study_cards` as SQL text with its two ids in it (for a query sent in
+    one round trip with others, where parameters cannot go)."""
+    ids = {"card_id": str(int(card_id)), "other_id": str(int(other_id))}
+    return _STUDY_CARDS.replace(":card_id", ids["card_id"]).replace(":other_id", ids["other_id"])
+
+
+def study_cards_from(found: Sequence[Sequence[Any]]) -> dict[int, StudyCard]:
+    """The cards in rows of the `study_cards` query, by id."""
     out = {}
     for row in found:
         extra = row[len(CARD_COLUMN_NAMES) :]

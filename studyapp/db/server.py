@@ -98,19 +98,21 @@ def make_server_engine(url: str, busy_timeout_s: float) -> Engine:
         options = conn.get_execution_options()
         if not options.get(IMMEDIATE, False):
             return
-        query = options.get(READ_WITH_LOCK)
-        if query is None:
+        queries = options.get(READ_WITH_LOCK)
+        if not queries:
             conn.exec_driver_sql(take_lock)
             return
-        # One round trip for the lock and the query that follows it (at READ COMMITTED, the
-        # query sees what the writers before this one committed). Each statement returns
-        # rows, so the result stays open on the first and the driver steps to the last.
-        result = conn.exec_driver_sql(f"{set_timeout}; {lock}; {query}")
+        # One round trip for the lock and the queries that follow it (at READ COMMITTED, they
+        # see what the writers before this one committed). Each statement returns rows, so
+        # the result stays open on the first and the driver steps through the others.
+        result = conn.exec_driver_sql("; ".join((set_timeout, lock, *queries)))
         try:
             cursor = result.cursor
+            cursor.nextset()  # the lock's
+            found = []
             while cursor.nextset():
-                pass
-            conn.info[READ_WITH_LOCK] = cursor.fetchall()
+                found.append(cursor.fetchall())
+            conn.info[READ_WITH_LOCK] = found
         finally:
             result.close()
 

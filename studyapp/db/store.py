@@ -22,7 +22,7 @@ import sqlite3
 import threading
 import time
 import weakref
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import cached_property
@@ -192,7 +192,7 @@ class Store:
 
                     reader = engine.execution_options(**READ_OPTIONS)
                 # A server reads the collection's identity with the write lock, at once.
-                writer = engine.execution_options(**{IMMEDIATE: True, READ_WITH_LOCK: _IDENTITY})
+                writer = engine.execution_options(**{IMMEDIATE: True, READ_WITH_LOCK: (_IDENTITY,)})
                 # A store dropped without `dispose()` still closes its connections (a
                 # server counts them).
                 weakref.finalize(self, engine.dispose)
@@ -227,8 +227,12 @@ class Store:
             yield session
 
     @contextmanager
-    def write(self) -> Iterator[Session]:
+    def write(self, read_along: str | None = None) -> Iterator[Session]:
         """A unit of work that takes the write lock at once and commits when the block ends.
+
+        `read_along` is a query (SQL text without parameters) a server runs in the round
+        trip that takes the lock; `read_along_rows` gives its rows in the block (None on
+        SQLite, where the caller runs it: a query there costs no round trip).
 
         Raises CollectionReplacedError, before anything is written, when the collection was
         replaced since this store first read it.
@@ -239,6 +243,11 @@ class Store:
         with self._errors(), self._orm()[2]() as session:
             session.begin()
             try:
+                if read_along is not None:
+                    from studyapp.db.engine import READ_WITH_LOCK
+
+                    along = {READ_WITH_LOCK: (_IDENTITY, read_along)}
+                    session.connection(execution_options=along)
                 # Under the write lock, in this transaction.
                 self._check_identity(_identity_rows(session))
                 driver = _sqlite_driver(session) if checkpoints is not None else None
@@ -555,13 +564,24 @@ def _reason(exc: BaseException) -> str:
 
 def _identity_rows(session: Session) -> Rows:
     """How a unit of work that writes reads the collection's identity: the rows a server sent
-    with the write lock, or a query of its own."""
+    with the write lock, or a query of its own. Rows sent for a `read_along` query are kept
+    for `read_along_rows`."""
     from studyapp.db.engine import READ_WITH_LOCK
 
     read = session.connection().info.pop(READ_WITH_LOCK, None)
     if read is None:
         return rows_in(session)
-    return lambda _sql, _params: read  # the one query `_identity_in` makes
+    identity, *along = read
+    session.info[READ_WITH_LOCK] = along[0] if along else None
+    return lambda _sql, _params: identity  # the one query `_identity_in` makes
+
+
+def read_along_rows(session: Session) -> Sequence[Sequence[Any]] | None:
+    """The rows of the `read_along` query of `Store.write`, if a server sent them with the
+    write lock; None when the caller must run it."""
+    from studyapp.db.engine import READ_WITH_LOCK
+
+    return session.info.pop(READ_WITH_LOCK, None)
 
 
 def _identity_in(rows: Rows) -> Identity:

@@ -51,6 +51,8 @@ from studyapp.db.reads import (
     day_of,
     study_card,
     study_cards,
+    study_cards_from,
+    study_cards_query,
 )
 from studyapp.errors import CollectionError, UnconfirmedWrite, UserError
 from studyapp.model import (
@@ -484,7 +486,7 @@ class StudySession:
     def answer(self, rating: int, duration_ms: int | None = None) -> Answered:
         """Rate the current card; the rating is committed before this returns."""
         from studyapp.db import repository as repo
-        from studyapp.db.store import rows_in
+        from studyapp.db.store import read_along_rows, rows_in
 
         quality = check_rating(rating)
         recovered = self._settle()
@@ -504,11 +506,16 @@ class StudySession:
         if comes_back:
             self._queue.insert(min(self.drill_gap, len(self._queue)), QueueItem(card.id, "drill"))
         try:
-            with self.store.write() as session:
+            # The card rated and the one to show next, read at once (on a server, in the round
+            # trip that takes the write lock).
+            upcoming = self._queue[0].card_id if self._queue else card.id
+            with self.store.write(study_cards_query(card.id, upcoming)) as session:
                 rows = rows_in(session)
-                # The card rated and the one to show next, read at once.
-                upcoming = self._queue[0].card_id if self._queue else card.id
-                cards = study_cards(rows, card.id, upcoming)
+                ahead = read_along_rows(session)
+                if ahead is None:
+                    cards = study_cards(rows, card.id, upcoming)
+                else:
+                    cards = study_cards_from(ahead)
                 found = cards.get(card.id)
                 if found is None:
                     raise UserError("this card was deleted while it was on screen")

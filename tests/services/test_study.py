@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+import pytest
+
 from studyapp.db import Store
 from studyapp.services.cards import CardService
 from studyapp.services.decks import DeckService
@@ -296,3 +298,31 @@ def test_the_queue_and_cards_read_the_same_on_every_path(store: Store, clock: Fa
     ).remaining.total
     assert next(c for c in cards if c.card.id == old[6]).card.suspended
     assert all(isinstance(c.card.state.due, date | None) for c in cards)
+
+
+def test_a_rating_on_a_server_is_two_statements(store: Store, clock: FakeClock) -> None:
+    """Each statement is a round trip to a server: the write lock goes with the collection's
+    identity, the card rated and the next card; the card's update with its review."""
+    if store.path is not None:
+        pytest.skip("round trips are a server's")
+    from sqlalchemy import event
+
+    add_cards(store, "D", 3)
+    session = StudySession(store, "D", clock)
+    first = session.current
+    assert first is not None
+    statements: list[str] = []
+
+    def note(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        statements.append(statement)
+
+    event.listen(store.engine, "before_cursor_execute", note)
+    try:
+        answered = session.answer(4)
+        following = session.current
+    finally:
+        event.remove(store.engine, "before_cursor_execute", note)
+    assert len(statements) == 2, statements
+    assert answered.card.id == first.id and answered.changed_state
+    assert following is not None and following.id != first.id
+    assert [row[0] for row in review_log(store)] == [first.id]
