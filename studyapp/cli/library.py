@@ -112,10 +112,7 @@ def print_report(report: ImportReport, dry_run: bool) -> None:
         f"{report.unchanged} unchanged, {len(report.skipped)} skipped."
     )
     if report.reviews_added:
-        say(
-            f"  {report.reviews_added} newer reviews from the file's log brought cards you "
-            "had up to date, with the schedule they led to."
-        )
+        say(f"  {report.history_note(dry_run)}")
     for skipped in report.skipped:
         say(one_line(f"  skipped {skipped.where}: {skipped.reason}"))
     for warning in report.warnings:

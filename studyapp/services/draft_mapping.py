@@ -69,6 +69,15 @@ class ImportReport:
     # whose keys are fixed.
     reviews_added: int = 0
 
+    def history_note(self, dry_run: bool) -> str:
+        """What the newer reviews of the file's log did (on a dry run, would do)."""
+        did = "would bring" if dry_run else "brought"
+        plural = "s" if self.reviews_added != 1 else ""
+        return (
+            f"{self.reviews_added} newer review{plural} from the file's log {did} cards you "
+            "had up to date, with the schedule they led to."
+        )
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "format": self.format,

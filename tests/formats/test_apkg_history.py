@@ -271,6 +271,7 @@ def test_cards_studied_in_anki_since_they_were_exported_come_back_up_to_date(
     report = LibraryService(store).import_files([package])
     assert (report.added, report.updated, report.unchanged) == (0, 2, 1)
     assert report.reviews_added == 2
+    assert report.history_note(dry_run=False).startswith("2 newer reviews from the file's log")
     cards = {c.front: c for c in service.search(deck="Round")}
     day = today()
     for front in ("rated here", "left alone"):

@@ -23,12 +23,7 @@ def report_content(report: Any, dry_run: bool) -> Content:
         ),
     ]
     if getattr(report, "reviews_added", 0):
-        parts.append(
-            Content(
-                f"{report.reviews_added} newer reviews from the file's log brought cards you "
-                "had up to date, with the schedule they led to."
-            )
-        )
+        parts.append(Content(report.history_note(dry_run)))
     if report.skipped:
         parts.append(Content.styled("Skipped:", "bold"))
         parts += [line(f"  {s.where}: {s.reason}") for s in report.skipped]
