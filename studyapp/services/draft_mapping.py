@@ -38,6 +38,7 @@ from studyapp.formats.base import (
     FormatError,
     ParseResult,
     PredictionDraft,
+    ReviewDraft,
     Skipped,
 )
 from studyapp.model import (
@@ -88,6 +89,26 @@ class ImportReport:
             "skipped": [s.to_dict() for s in self.skipped],
             "warnings": list(self.warnings),
         }
+
+
+def _review_rows(card_id: int, reviews: Iterable[ReviewDraft]) -> list[dict[str, Any]]:
+    """A file's review log entries as rows of the card's log."""
+    return [
+        repo.review_values(
+            card_id,
+            review.at,
+            review.study_day,
+            review.rating,
+            review.duration_ms,
+            review.kind,
+            review.before,
+            review.after,
+            review.memory_before,
+            review.memory_after,
+            review.imported,
+        )
+        for review in reviews
+    ]
 
 
 def _same_tags_sorted(held: str, incoming: str) -> bool:
@@ -682,22 +703,7 @@ class DraftMapper:
             ]
             if not newer:
                 continue
-            self.history_rows += [
-                repo.review_values(
-                    card.id,
-                    review.at,
-                    review.study_day,
-                    review.rating,
-                    review.duration_ms,
-                    review.kind,
-                    review.before,
-                    review.after,
-                    review.memory_before,
-                    review.memory_after,
-                    review.imported,
-                )
-                for review in newer
-            ]
+            self.history_rows += _review_rows(card.id, newer)
             if draft.state is not None:
                 schedule = repo.state_values(draft.state) | repo.memory_values(draft.memory)
                 self.changed.setdefault(card, {}).update(schedule)
@@ -891,22 +897,7 @@ class DraftMapper:
             ids.update((uid, card_id) for uid, card_id in rows_found)
         rows = []
         for uid, draft in with_reviews:
-            rows += [
-                repo.review_values(
-                    ids[uid],
-                    review.at,
-                    review.study_day,
-                    review.rating,
-                    review.duration_ms,
-                    review.kind,
-                    review.before,
-                    review.after,
-                    review.memory_before,
-                    review.memory_after,
-                    review.imported,
-                )
-                for review in draft.reviews
-            ]
+            rows += _review_rows(ids[uid], draft.reviews)
         repo.bulk_insert(self.session, ReviewRow.__table__, rows)
 
     def _write_predictions(self) -> None:

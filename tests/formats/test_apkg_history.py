@@ -88,6 +88,17 @@ def export(col: Any, path: Path, legacy: bool) -> Path:
     return path
 
 
+def in_new_anki(folder: Path, package: Path) -> Any:
+    """A new Anki collection in `folder` holding `package`, imported with its scheduling."""
+    folder.mkdir()
+    col = collection_module.Collection(str(folder / "collection.anki2"))
+    options = collection_module.ImportAnkiPackageOptions(with_scheduling=True)
+    col.import_anki_package(
+        collection_module.ImportAnkiPackageRequest(package_path=str(package), options=options)
+    )
+    return col
+
+
 def in_anki(col: Any) -> dict[str, tuple[int, int, int, int, int, int]]:
     """Each card by front: type, queue, days until due, interval, ease, lapses."""
     out = {}
@@ -159,13 +170,8 @@ def test_anki_schedules_and_logs_come_in_and_go_back(tmp_path: Path, legacy: boo
     # Exported back, the schedule is Anki's again.
     out = tmp_path / "back.apkg"
     out.write_bytes(LibraryService(store).export("apkg", DECK))
-    (tmp_path / "anki2").mkdir()
-    target = collection_module.Collection(str(tmp_path / "anki2" / "collection.anki2"))
+    target = in_new_anki(tmp_path / "anki2", out)
     try:
-        options = collection_module.ImportAnkiPackageOptions(with_scheduling=True)
-        target.import_anki_package(
-            collection_module.ImportAnkiPackageRequest(package_path=str(out), options=options)
-        )
         assert in_anki(target) == expected
         card_id = next(
             c for c in target.find_cards("") if target.get_card(c).note().fields[0] == "studied"
@@ -194,13 +200,8 @@ def test_a_card_due_in_twelve_days_here_is_due_in_twelve_days_in_anki(tmp_path: 
         )
     out = tmp_path / "mine.apkg"
     out.write_bytes(LibraryService(store).export("apkg", "Mine"))
-    (tmp_path / "anki").mkdir()
-    col = collection_module.Collection(str(tmp_path / "anki" / "collection.anki2"))
+    col = in_new_anki(tmp_path / "anki", out)
     try:
-        options = collection_module.ImportAnkiPackageOptions(with_scheduling=True)
-        col.import_anki_package(
-            collection_module.ImportAnkiPackageRequest(package_path=str(out), options=options)
-        )
         assert in_anki(col) == {"twelve": (2, 2, 12, 15, 2600, 0), "fresh": (0, 0, 0, 0, 0, 0)}
     finally:
         col.close()
@@ -242,13 +243,8 @@ def test_cards_studied_in_anki_since_they_were_exported_come_back_up_to_date(
     out = tmp_path / "round.apkg"
     out.write_bytes(LibraryService(store).export("apkg", "Round"))
 
-    (tmp_path / "anki").mkdir()
-    col = collection_module.Collection(str(tmp_path / "anki" / "collection.anki2"))
+    col = in_new_anki(tmp_path / "anki", out)
     try:
-        options = collection_module.ImportAnkiPackageOptions(with_scheduling=True)
-        col.import_anki_package(
-            collection_module.ImportAnkiPackageRequest(package_path=str(out), options=options)
-        )
         fronts = {col.get_card(c).note().fields[0]: c for c in col.find_cards("")}
         card = col.get_card(fronts["rated here"])
         card.due = col.sched.today  # due today in Anki, to be studied there
