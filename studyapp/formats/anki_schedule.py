@@ -32,6 +32,7 @@ from studyapp.scheduling import (
     SM2State,
     study_day,
 )
+from studyapp.scheduling.days import add_days
 from studyapp.scheduling.fsrs import FROM_FOUR_BUTTONS, FSRSMemory
 from studyapp.scheduling.sm2 import PASSING_RATING, sm2_review
 
@@ -132,7 +133,7 @@ def review_drafts(
             ease=ease_cents / 100 if MIN_EASE_CENTS <= ease_cents <= MAX_EASE_CENTS else state.ease,
             repetitions=shadow.repetitions,
             interval=interval,
-            due=day + timedelta(days=interval),
+            due=add_days(day, interval),
             lapses=shadow.lapses,
         )
         out.append(ReviewDraft(at, day, rating, duration, kind, state, after, imported=True))
@@ -149,7 +150,7 @@ def review_drafts(
 
 def _in_days(today: date, days: int) -> date:
     """`days` from `today`, no further than the longest interval either way."""
-    return today + timedelta(days=min(MAX_INTERVAL, max(-MAX_INTERVAL, days)))
+    return add_days(today, min(MAX_INTERVAL, max(-MAX_INTERVAL, days)))
 
 
 def _moment(milliseconds: int) -> datetime | None:

@@ -25,6 +25,7 @@ from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from studyapp.scheduling.days import add_days
 from studyapp.scheduling.sm2 import (
     MAX_INTERVAL,
     PASSING_RATING,
@@ -176,7 +177,7 @@ def last_review_day(state: SM2State) -> date | None:
     """The study day a reviewed card was last scheduled from: its due day less its interval."""
     if state.due is None:
         return None
-    return state.due - timedelta(days=state.interval)
+    return add_days(state.due, -state.interval)
 
 
 def package_card(
@@ -225,7 +226,7 @@ def fsrs_review(
         # Reviewed ahead and passed: never due sooner than it already was.
         interval = max(interval, (state.due - today).days)
     shadow = sm2_review(state, quality, today)
-    after = replace(shadow, interval=interval, due=today + timedelta(days=interval))
+    after = replace(shadow, interval=interval, due=add_days(today, interval))
     return after, _memory_of(reviewed)
 
 

@@ -23,9 +23,11 @@ from __future__ import annotations
 
 import operator
 from dataclasses import dataclass, replace
-from datetime import date, timedelta
+from datetime import date
 from enum import IntEnum
 from typing import Any
+
+from studyapp.scheduling.days import add_days
 
 INITIAL_EASE_CENTS = 250
 MIN_EASE_CENTS = 130
@@ -161,7 +163,7 @@ def sm2_review(state: SM2State, rating: int, today: date) -> SM2State:
             state,
             repetitions=0,
             interval=LAPSE_INTERVAL,
-            due=today + timedelta(days=LAPSE_INTERVAL),
+            due=add_days(today, LAPSE_INTERVAL),
             lapses=min(MAX_COUNT, state.lapses + (1 if state.repetitions >= 1 else 0)),
         )
     ease_cents = next_ease_cents(state.ease_cents, quality)
@@ -178,7 +180,7 @@ def sm2_review(state: SM2State, rating: int, today: date) -> SM2State:
         ease=ease_cents / 100,
         repetitions=repetitions,
         interval=interval,
-        due=today + timedelta(days=interval),
+        due=add_days(today, interval),
         lapses=state.lapses,
     )
 
@@ -208,4 +210,4 @@ def sm2_answer(state: SM2State, rating: int, today: date) -> SM2State:
     elapsed = max(0, state.interval - remaining)
     earned = -(-on_time.interval * elapsed // state.interval) if state.interval > 0 else 0
     interval = min(MAX_INTERVAL, max(earned, remaining))
-    return replace(on_time, interval=interval, due=today + timedelta(days=interval))
+    return replace(on_time, interval=interval, due=add_days(today, interval))

@@ -281,8 +281,37 @@ def card_texts(store: Store) -> dict[str, list[tuple[str, ...]]]:
     return out
 
 
+_STATE_AT_THE_END = {"ease": 2.5, "interval": 36_500, "repetitions": 9, "lapses": 0, "due": None}
+REVIEWED_AT_THE_CALENDARS_END = {
+    "version": 1,
+    "decks": [
+        {
+            "name": "D",
+            "cards": [
+                {
+                    "id": "k1",
+                    "front": "q",
+                    "reviews": [
+                        {
+                            "at": "9998-12-30T12:00:00+00:00",
+                            "study_day": "9998-12-30",
+                            "rating": 5,
+                            "duration_ms": 1,
+                            "kind": "review",
+                            "before": _STATE_AT_THE_END,
+                            "after": _STATE_AT_THE_END,
+                        }
+                    ],
+                }
+            ],
+        }
+    ],
+}
+
+
 @ROUND_TRIP
 @given(document=backups(), twin=st.booleans())
+@example(document=REVIEWED_AT_THE_CALENDARS_END, twin=False)
 def test_an_anki_package_gives_back_every_card_text_tag_and_deck(
     template: sqlite3.Connection, document: dict[str, Any], twin: bool
 ) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from fractions import Fraction
 from math import ceil
 
@@ -177,3 +177,16 @@ def test_invariants_hold_for_any_sequence(ratings: list[int]) -> None:
             assert (state.repetitions, state.interval, state.ease) == (0, 1, before.ease)
         else:
             assert state.repetitions == before.repetitions + 1
+
+
+def test_a_card_due_past_the_calendars_end_is_due_on_its_last_day() -> None:
+    """A review late in the year 9999 (a clock set far ahead, an imported log) schedules the
+    card on the calendar's last day rather than failing."""
+    from studyapp.scheduling import study_day
+
+    late = SM2State(2.5, 5, 30_000, date(9990, 1, 1), 0)
+    after = sm2_review(late, 5, date(9990, 1, 1))
+    assert (after.interval, after.due) == (36_500, date.max)
+    lapse = sm2_review(late, 1, date.max)
+    assert lapse.due == date.max and lapse.lapses == 1
+    assert study_day(datetime(1, 1, 1, 2, 0), 4) == date.min
