@@ -61,11 +61,13 @@ def text_problem(text: str) -> str | None:
 
 
 def named_alike(names: Iterable[str], wanted: str) -> str | None:
-    """The one of `names` that is `wanted` but for letter case (as Anki, which keeps one deck
-    for "Optimizers" and "optimizers", tells deck names apart), or None when none is, or when
-    several are and only the exact name would say which."""
+    """`wanted` if it is one of `names`, else the one of them that is `wanted` but for letter
+    case (as Anki, which keeps one deck for "Optimizers" and "optimizers", tells deck names
+    apart); None when none is, or when several are and only the exact name would say which."""
     folded = wanted.casefold()
     alike = [name for name in names if name.casefold() == folded]
+    if wanted in alike:
+        return wanted
     return alike[0] if len(alike) == 1 else None
 
 

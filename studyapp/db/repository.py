@@ -312,15 +312,6 @@ def deck_cards(session: Session, deck_id: int, deck_name: str) -> list[Card]:
 
 # The study session's statements are built once: building a statement costs more than
 # running it, and a rating must be committed and the next card read within milliseconds.
-_CHANGED_ON = (
-    select(ReviewRow.id)
-    .where(
-        ReviewRow.card_id == bindparam("card_id"),
-        ReviewRow.study_day == bindparam("day"),
-        ReviewRow.kind != "drill",
-    )
-    .limit(1)
-)
 _INSERT_REVIEW = insert(ReviewRow.__table__)
 _DELETE_REVIEW = delete(ReviewRow.__table__).where(ReviewRow.id == bindparam("review_id"))
 
@@ -422,7 +413,6 @@ def rehearse_rating(session: Session, rows: Rows) -> None:
     card_id = found[0][0] if found else 0  # no card has id 0: the statements change nothing
     study_card(rows, card_id)
     day = datetime.now(UTC).date()
-    has_state_change_on(session, card_id, day)
     state = SM2State.new()
     values = state_values(state) | memory_values(None)  # the columns of SM-2 and FSRS alike
     update_card(session, card_id, values)
@@ -470,12 +460,6 @@ def stored_review(session: Session, card_id: int, at: datetime, rating: int) -> 
         .limit(1)
     )
     return to_review(row) if row is not None else None
-
-
-def has_state_change_on(session: Session, card_id: int, day: date) -> bool:
-    """Whether the card already had its state-changing rating on study day `day`."""
-    found = session.connection().execute(_CHANGED_ON, {"card_id": card_id, "day": day})
-    return found.first() is not None
 
 
 def driver_values(session: Session, table: Table, names: Sequence[str]) -> list[Any]:

@@ -151,11 +151,12 @@ def _studyapp_uid(notetype: NoteType | None, note: AnkiNote) -> str | None:
     exact = exact_text(field)  # as the export wrote it
     if exact and note_guid(exact) == note.guid:
         return exact
+    value = field.strip()  # written by an earlier export, as it was
+    if value and note_guid(value) == note.guid:
+        return value
     # Edited in Anki, the field may have gained markup (`<b>`, `&nbsp;`).
-    for value in (field.strip(), html_to_text(field).strip()):
-        if value and note_guid(value) == note.guid:
-            return value
-    return None
+    value = html_to_text(field).strip()
+    return value if value and note_guid(value) == note.guid else None
 
 
 FORMATS = (

@@ -106,8 +106,7 @@ class StatsService:
         """The decks in scope and the hour their study day starts."""
         decks = repo.decks(session)
         if deck is not None:
-            names = [d.name for d in decks]
-            wanted = deck if deck in names else named_alike(names, deck)
+            wanted = named_alike((d.name for d in decks), deck)
             decks = [d for d in decks if d.name == wanted]
             if not decks:
                 raise UserError(f"there is no deck named {deck!r}; `studyapp decks` lists them")
