@@ -11,6 +11,8 @@
 PYTHON ?= python3
 VENV ?= .venv
 TORCH ?= torch==2.13.0
+# The tests run on every core (pytest-xdist); `make test JOBS=0` runs them in one process.
+JOBS ?= auto
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
@@ -20,7 +22,7 @@ run: $(STAMP)
 	$(BIN)/studyapp $(ARGS)
 
 test: $(STAMP)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(JOBS) $(PYTEST_ARGS)
 
 setup: $(STAMP)
 

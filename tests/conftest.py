@@ -14,11 +14,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
 
 from benchmarks import postgres
 from tests.backends import POSTGRESQL, SQLITE
 
 REQUIRE_VAR = "STUDYAPP_REQUIRE_POSTGRES"
+
+# CI draws the same examples on every run, so that a red build points at a change rather
+# than at a lucky draw; a run anywhere else draws new ones, to find what CI's do not.
+settings.register_profile("ci", derandomize=True, database=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 
 @pytest.fixture(autouse=True)
@@ -80,12 +86,16 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def db(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
-    """A fresh, empty collection: an SQLite file path, or the URL of a new database."""
+def db(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A fresh, empty collection: an SQLite file path, or the URL of a new database (dropped
+    after the test, so a run's thousand databases do not fill the disk)."""
     if backend == SQLITE:
-        return str(tmp_path / "collection.db")
+        yield str(tmp_path / "collection.db")
+        return
     server: postgres.Server = request.getfixturevalue("pg_server")
-    return server.create_database()
+    url = server.create_database()
+    yield url
+    server.drop_database(url.rsplit("/", 1)[1])
 
 
 def pytest_configure(config: pytest.Config) -> None:

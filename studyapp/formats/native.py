@@ -60,8 +60,13 @@ def sniff(path: Path, head: bytes) -> float:
     first = text.split("\n", 1)[0]
     if first.startswith("# ") and re.search(r"(?m)^## [A-Za-z0-9]", text):
         return 0.9 if re.search(r"(?m)^---$", text) else 0.6
-    # Any other Markdown file: read as a deck file, whose errors say what it lacks.
-    return 0.1 if path.suffix.lower() in (".md", ".markdown") else 0.0
+    if path.suffix.lower() not in (".md", ".markdown"):
+        return 0.0
+    # A Markdown file that starts with a deck's heading is a deck file even with no cards
+    # yet (its description may read like a question); any other one is read as a deck
+    # file too, whose errors say what it lacks.
+    named = first.startswith("# ") and deck_name_problem(first[2:].strip()) is None
+    return 0.85 if named else 0.1
 
 
 # --- reading --------------------------------------------------------------------------------

@@ -174,6 +174,16 @@ def test_a_deck_without_cards_reads_without_a_warning() -> None:
     assert (result.cards, result.warnings) == ([], [])
 
 
+@pytest.mark.parametrize("description", ["?", "0", "What is a gradient?\nThe slope."])
+def test_a_deck_file_without_cards_is_read_as_one(tmp_path: Path, description: str) -> None:
+    # Its description may read like a question and its answer; the title says what it is.
+    path = tmp_path / "deck-1.md"
+    path.write_text(f"# ?\n\n{description}\n", encoding="utf-8")
+    result = detect(path).parse(path)  # type: ignore[misc]
+    assert (result.format, result.deck_name, result.cards) == ("md", "?", [])
+    assert result.description == description
+
+
 def test_a_markdown_file_without_a_title_is_told_what_it_lacks(tmp_path: Path) -> None:
     path = tmp_path / "notes.md"
     path.write_text("## c1\n\nFront\n\n---\n\nBack\n", encoding="utf-8")

@@ -239,10 +239,25 @@ CARRIAGE_RETURN_DESCRIPTION = {
     "decks": [{"name": "D", "description": "\r", "cards": [{"id": "k1", "front": "q\r"}]}],
 }
 
+_NO_LIMITS = {"new_per_day": 0, "reviews_per_day": 0, "day_start_hour": 0}
+LONG_NAME_THEN_QUESTION_MARK = {
+    "version": 1,
+    "decks": [
+        {"name": "d" * 200, "description": "", "settings": _NO_LIMITS, "cards": []},
+        {"name": "?", "description": "0", "settings": _NO_LIMITS, "cards": []},
+    ],
+}
+LONG_NAME_QUESTION_MARK_DESCRIPTION = {
+    "version": 1,
+    "decks": [{"name": "d" * 200, "description": "?", "settings": _NO_LIMITS, "cards": []}],
+}
+
 
 @ROUND_TRIP
 @given(document=backups(), twin=st.booleans())
 @example(document=CARRIAGE_RETURN_DESCRIPTION, twin=False)
+@example(document=LONG_NAME_THEN_QUESTION_MARK, twin=False)
+@example(document=LONG_NAME_QUESTION_MARK_DESCRIPTION, twin=False)
 def test_deck_files_give_back_every_field_they_carry(
     template: sqlite3.Connection, document: dict[str, Any], twin: bool
 ) -> None:
