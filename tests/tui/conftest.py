@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from textual.geometry import Region
 from textual.pilot import Pilot
 
 from studyapp.db import Store, open_store
@@ -244,6 +245,13 @@ def text_of(app: StudyApp, selector: str) -> str:
     """What a Static shows, as plain text."""
     widget = app.screen.query_one(selector)
     return str(widget.render())
+
+
+def lines_of(app: StudyApp, selector: str) -> list[str]:
+    """What a widget shows on screen, line by line, as plain text."""
+    widget = app.screen.query_one(selector)
+    strips = widget.render_lines(Region(0, 0, widget.size.width, widget.size.height))
+    return [strip.text.rstrip() for strip in strips]
 
 
 def study(store: Store, moment: datetime, ratings: Mapping[int, int], default: int = 4) -> None:

@@ -11,8 +11,8 @@ import random
 import pytest
 from textual.widgets import Input
 
-from studyapp.demo_api import get_spec
-from studyapp.tui.widgets.demo_panel import DemoPanel
+from studyapp.demo_api import Table, get_spec
+from studyapp.tui.widgets.demo_panel import DemoPanel, cell
 from studyapp.tui.widgets.param_form import ParamInput
 from tests.tui.conftest import (
     CLAIM_FALSE,
@@ -20,6 +20,7 @@ from tests.tui.conftest import (
     TAKEAWAY,
     FakeRunner,
     canned_result,
+    lines_of,
     review_count,
     settle,
     text_of,
@@ -52,9 +53,10 @@ async def test_d_runs_the_cards_demo_and_shows_takeaway_and_claims(make_app, run
         claims = text_of(app, "#demo-claims")
         assert f"✓ {CLAIM_TRUE}" in claims
         assert f"✗ {CLAIM_FALSE}" in claims
-        table = panel.query_one("#demo-table")
-        assert table.row_count == 2 and table.display
-        assert str(table.get_cell_at((0, 2))) == "[b]x"  # a string from a demo is not markup
+        table = [line.split() for line in lines_of(app, "#demo-table") if line.strip()]
+        assert table[0] == ["optimizer", "final", "loss", "note"]
+        # a string from a demo is not markup
+        assert (table[2], table[3]) == (["adam", "0.1", "[b]x"], ["sgd", "0.7"])
         steps = next(f for f in panel.query(ParamInput) if f.param.name == "steps")
         assert steps.value == "200"
 
@@ -98,6 +100,47 @@ async def test_a_cached_result_shows_at_once(make_app, runner, cards):
         assert app.screen.query_one("#demo-headline").display
         assert text_of(app, "#demo-headline") == TAKEAWAY
         assert "cached" in text_of(app, "#demo-status")
+
+
+WIDE_COLUMNS = [
+    "optimizer",
+    "lr",
+    "final loss",
+    "train accuracy",
+    "reached 0.3",
+    "largest weight change",
+]
+WIDE_ROWS = [
+    ["plain SGD", 1, 0.301, 0.807, "not in 400 steps", 2.04],
+    ["SGD with momentum", 1, 6.38e-4, 1.0, "step 70", 5.03],
+    ["Adam", 0.1, 4.12e-4, 1.0, "step 47", None],
+]
+
+
+@pytest.mark.parametrize("width", [80, 140])
+async def test_a_table_wider_than_the_terminal_wraps_to_show_every_column(
+    make_app, runner, cards, width
+):
+    # 93 columns of table at its widest, in a panel of 70 (under the card at 80 columns,
+    # beside it at 140): nothing runs off the side.
+    wide = canned_result("adam_vs_sgd", {}, 0)
+    wide.table = Table.of(WIDE_COLUMNS, WIDE_ROWS)
+    runner.cache[("adam_vs_sgd", 0)] = wide
+    app = make_app(start="review", deck="Optimizers")
+    async with app.run_test(size=(width, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("d")
+        await settle(pilot)
+        await pilot.press("x")
+        await settle(pilot)
+        table = app.screen.query_one("#demo-table")
+        assert table.size.width < 80
+        lines = lines_of(app, "#demo-table")
+        assert max(map(len, lines)) <= table.size.width
+        words = " ".join(lines).split()
+        for text in [*WIDE_COLUMNS, *(cell(value).plain for row in WIDE_ROWS for value in row)]:
+            assert all(word in words for word in text.split()), text
+        assert {"0.000638", "—"} <= set(words)  # 6.38e-4 and None, as the panel writes them
 
 
 async def test_escape_cancels_a_running_demo_while_the_review_goes_on(make_app, store, cards):

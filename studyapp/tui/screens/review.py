@@ -46,7 +46,7 @@ if TYPE_CHECKING:
 
 WIDE = 140  # columns from which the demo sits beside the card
 ROOMY = 40  # rows from which the answer stays shown under an open demo, claims headed
-# The scroll keys: they move the open demo (left and right: its table), else the card.
+# The scroll keys: they move the open demo, else the card.
 SCROLLS = {
     "up": ("scroll_up", "Scroll up"),
     "down": ("scroll_down", "Scroll down"),
@@ -54,8 +54,6 @@ SCROLLS = {
     "pagedown": ("scroll_page_down", "Scroll a page down"),
     "home": ("scroll_home", "Scroll to the top"),
     "end": ("scroll_end", "Scroll to the end"),
-    "left": ("scroll_left", "Scroll the demo's table left"),
-    "right": ("scroll_right", "Scroll the demo's table right"),
 }
 
 
@@ -378,14 +376,10 @@ class ReviewScreen(Screen[None]):
         self.refresh_bindings()
 
     def action_scroll(self, how: str) -> None:
-        """Scroll the open demo (left and right: its table), else the card."""
+        """Scroll the open demo, else the card."""
         panel = self.panel
         open_ = panel is not None and panel.is_open
         area = self.query_one(DemoArea) if open_ else self.query_one(CardArea)
-        if how in ("scroll_left", "scroll_right"):
-            if not open_:
-                return
-            area = panel.query_one("#demo-table")  # type: ignore[union-attr]
         getattr(area, how)(animate=False)
 
     def action_back(self) -> None:

@@ -26,6 +26,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from rich import box
+from rich.table import Table as RichTable
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
@@ -33,11 +35,11 @@ from textual.color import Color
 from textual.containers import Vertical
 from textual.content import Content
 from textual.widget import Widget
-from textual.widgets import DataTable, ProgressBar, Static
+from textual.widgets import ProgressBar, Static
 from textual.worker import get_current_worker
 from textual_plotext import PlotextPlot
 
-from studyapp.demo_api import Claim, DemoResult, DemoSpec, PlotSpec, Question, get_spec
+from studyapp.demo_api import Claim, DemoResult, DemoSpec, PlotSpec, Question, Table, get_spec
 from studyapp.demo_api.plot import PLAIN_MARKERS, plot_series
 from studyapp.errors import UserError
 from studyapp.model import Card
@@ -113,6 +115,31 @@ def cell(value: Any) -> Text:
     if isinstance(value, int) and not isinstance(value, bool):
         return Text(str(value), justify="right")
     return text_cell(str(value))
+
+
+def fitted_table(table: Table, stripe: str | None = None) -> RichTable:
+    """A result's table that fits the panel's width whatever the terminal's: headers and
+    cells wrap at their words instead of running off the side, where a reader would not know
+    to look. Every other row has the background `stripe`; with none, rules part the rows."""
+    out = RichTable(
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        pad_edge=False,
+        header_style="bold",
+        row_styles=["", f"on {stripe}"] if stripe else None,
+        show_lines=stripe is None,
+    )
+    for index, column in enumerate(table.columns):
+        values = [row[index] for row in table.rows if row[index] is not None]
+        numbers = bool(values) and all(_is_number(value) for value in values)
+        out.add_column(text_cell(str(column)), justify="right" if numbers else "left")
+    for row in table.rows:
+        out.add_row(*(cell(value) for value in row))
+    return out
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def status_hint(result: DemoResult, rerun_key: bool = True, form: bool = True) -> str:
@@ -214,9 +241,7 @@ class DemoPanel(Vertical):
         yield PlotextPlot(id="demo-plot", classes="result")
         yield Static(id="demo-setup", markup=False, classes="result")
         yield Static(id="demo-takeaway", markup=False, classes="result")
-        table = DataTable(id="demo-table", show_cursor=False, zebra_stripes=True, classes="result")
-        table.can_focus = False  # it scrolls with the panel; tab goes to the parameters
-        yield table
+        yield Static(id="demo-table", classes="result")
         if self.form:
             yield ParamForm(id="demo-form", classes="result")
 
@@ -459,6 +484,15 @@ class DemoPanel(Vertical):
     def _mono(self) -> bool:
         return bool(getattr(self.app, "no_color", False))
 
+    def _stripe(self) -> str | None:
+        """Every other row's background, a shade towards the text colour, so a row that
+        wraps onto two lines reads as one; None without colour (rules part the rows then)."""
+        if self._mono:
+            return None
+        colors = self.app.theme_variables
+        base = Color.parse(colors["background"])
+        return base.blend(Color.parse(colors["foreground"]), 0.08).hex
+
     def _set_state(self, state: str) -> None:
         for name in ("-running", "-done", "-failed"):
             self.set_class(name == state, name)
@@ -509,11 +543,8 @@ class DemoPanel(Vertical):
             result.plot,
             no_color=self._mono,
         )
-        table = self.query_one("#demo-table", DataTable)
-        table.clear(columns=True)
-        if result.table.columns:
-            table.add_columns(*(text_cell(str(c)) for c in result.table.columns))
-            table.add_rows([cell(v) for v in row] for row in result.table.rows)
+        table = self.query_one("#demo-table", Static)
+        table.update(fitted_table(result.table, self._stripe()) if result.table.columns else "")
         table.set_class(not result.table.columns, "-empty")
         self._set_state("-done")
         self.call_after_refresh(self.fit_plot)
