@@ -331,6 +331,11 @@ class PredictionService:
         with self.store.reading() as rows:
             return open_miss(log.of_demo(rows, demo_id))
 
+    def any_missed(self) -> bool:
+        """Whether any prediction was ever graded wrong (put right since or not)."""
+        with self.store.reading() as rows:
+            return any(p.graded and not p.correct for p in log.every(rows))
+
     def drill(self) -> list[DrillItem]:
         """The demos whose predictions are to be put right, each with only the questions
         its demo still asks (a demo gone from the catalogue cannot be drilled)."""

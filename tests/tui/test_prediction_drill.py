@@ -94,7 +94,27 @@ async def test_with_nothing_to_drill_it_says_so_and_p_at_home_opens_it(make_app,
         await settle(pilot)
         assert isinstance(app.screen, PredictionDrillScreen)
         assert "0 demos to put right" in text_of(app, "#drill-progress")
-        assert text_of(app, "#drill-context").startswith("Every demo you predicted wrong")
+        # Never wrong (never asked, even): it says so, not that misses were put right.
+        assert text_of(app, "#drill-context").startswith(
+            "Nothing to put right: none of your predictions has been wrong yet."
+        )
+
+
+async def test_with_every_miss_put_right_before_it_says_so(make_app, store, cards):
+    card = next(c for c in cards if c.demo is not None)
+    question = get_spec(card.demo.id).questions[0]
+    wrong, right = question.options[0], question.options[1]
+    missed(store, card, wrong, right, minutes=20)
+    missed(store, card, right, right, minutes=10)  # predicted right since
+    app = make_app()
+    async with app.run_test() as pilot:
+        await settle(pilot)
+        await pilot.press("p")
+        await settle(pilot)
+        assert "0 demos to put right" in text_of(app, "#drill-progress")
+        assert text_of(app, "#drill-context").startswith(
+            "Every demo you predicted wrong has since been predicted right."
+        )
 
 
 def test_review_predictions_opens_the_drill(opened, collection, capsys):  # noqa: F811

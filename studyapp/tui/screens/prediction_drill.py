@@ -105,15 +105,27 @@ class PredictionDrillScreen(Screen[None]):
         self.current = None
         self.panel.close()
         self._show_progress()
-        self.query_one("#drill-context", Static).update(
-            Content(
+        self.query_one("#drill-context", Static).update(Content(self._nothing_left()))
+        self.refresh_bindings()
+
+    def _nothing_left(self) -> str:
+        """What the drill says with no demo left to run: done, or why there was none."""
+        if self.put_right:
+            return "Done: every demo in the drill is put right."
+        try:
+            missed = self.services.predictions.any_missed()
+        except UserError:
+            return "Nothing to put right."  # the error was shown when the queue was read
+        if missed:
+            return (
                 "Every demo you predicted wrong has since been predicted right. "
                 "d on a card with a demo asks for a new prediction."
-                if not self.put_right
-                else "Done: every demo in the drill is put right."
             )
+        return (
+            "Nothing to put right: none of your predictions has been wrong yet. A card's demo "
+            "(d in the review) asks what will happen before it runs; those you get wrong come "
+            "back here."
         )
-        self.refresh_bindings()
 
     def on_predictions_revealed(self, message: PredictionsRevealed) -> None:
         """The run was shown: put right if every missed question was predicted right."""
