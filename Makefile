@@ -11,7 +11,8 @@
 PYTHON ?= python3
 VENV ?= .venv
 TORCH ?= torch==2.13.0
-# The tests run on every core (pytest-xdist); `make test JOBS=0` runs them in one process.
+# The tests run on every core, at most four (pytest-xdist; each worker starts its own
+# PostgreSQL server and torch); `make test JOBS=0` runs them in one process.
 JOBS ?= auto
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
@@ -22,7 +23,7 @@ run: $(STAMP)
 	$(BIN)/studyapp $(ARGS)
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -n $(JOBS) $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(JOBS) --maxprocesses=4 $(PYTEST_ARGS)
 
 setup: $(STAMP)
 
