@@ -28,3 +28,9 @@ def line(text: str) -> Content:
 def cell(text: str, style: str | Style = "", justify: str | None = None) -> Text:
     """A table cell or an option of a list: one line, literal and visible."""
     return Text(one_line(text), style=style, justify=justify)  # type: ignore[arg-type]
+
+
+def clip(text: str, width: int) -> str:
+    """Text on one line of at most `width` characters, cut with an ellipsis; visible."""
+    shown = visible(" ".join(text.split()))  # clipped as it is shown
+    return shown if len(shown) <= width else shown[: width - 1] + "…"

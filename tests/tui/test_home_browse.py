@@ -5,6 +5,7 @@ from __future__ import annotations
 from textual.widgets import DataTable, Footer, Input, TextArea
 
 from studyapp.services.cards import CardService
+from studyapp.services.decks import DeckService
 from studyapp.tui.screens.browse import BrowseScreen
 from studyapp.tui.screens.card_detail import CardScreen
 from studyapp.tui.screens.card_editor import CardEditor
@@ -39,6 +40,31 @@ async def test_home_lists_decks_with_counts_and_starts_reviews(make_app, cards):
 
         await pilot.press("down", "enter")
         assert isinstance(app.screen, ReviewScreen) and app.screen.deck is None
+
+
+LONG_DECK = "Deep Learning::Part II Modern Practical Deep Networks::Chapter 8 Optimization"
+
+
+async def test_a_long_deck_name_is_cut_so_the_counts_stay_on_screen(make_app, store, cards):
+    DeckService(store).rename("Basics", LONG_DECK)
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        table = app.screen.query_one(DataTable)
+        assert table.virtual_size.width <= table.size.width  # nothing off to the side
+        name, *numbers = rows(table)[0]
+        assert numbers == ["2", "0", "0", "2", "2"]
+        assert name.endswith("…") and LONG_DECK.startswith(name[:-1]) and len(name) > 30
+        await pilot.press("enter")  # the whole name is still the deck's
+        assert isinstance(app.screen, ReviewScreen) and app.screen.deck == LONG_DECK
+        await pilot.press("q")
+        await pilot.resize_terminal(140, 24)
+        await settle(pilot)
+        assert rows(table)[0][0] == LONG_DECK  # room for all of it now
+        await pilot.resize_terminal(60, 24)
+        await settle(pilot)
+        assert table.virtual_size.width <= table.size.width
+        assert rows(table)[0][1:] == ["2", "0", "0", "2", "2"]
 
 
 async def test_q_backs_out_of_a_review_and_quits_from_home(make_app, cards):

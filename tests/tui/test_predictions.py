@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from textual.widgets import DataTable
-
 from studyapp.db import Store
 from studyapp.demo_api import DemoResult, get_spec
 from studyapp.demo_api.result import PredictionResult
@@ -13,7 +11,7 @@ from studyapp.model import Card
 from studyapp.services.predictions import PredictionService
 from studyapp.tui.screens.card_detail import CardScreen
 from studyapp.tui.screens.stats import StatsScreen
-from tests.tui.conftest import NOW, settle, text_of
+from tests.tui.conftest import NOW, lines_of, settle, text_of
 
 ADAM = get_spec("adam_vs_sgd")
 RACE = ADAM.questions[0]
@@ -36,10 +34,6 @@ def predict(store: Store, card: Card, chosen: str, answer: str, at: datetime = N
     service.grade(ids, result)
 
 
-def rows(table: DataTable) -> list[list[str]]:
-    return [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
-
-
 async def test_the_cards_history_shows_its_predictions(make_app, store, cards):
     predict(store, cards[0], "plain SGD", "Adam", NOW - timedelta(days=1))
     predict(store, cards[0], "Adam", "Adam")
@@ -48,16 +42,33 @@ async def test_the_cards_history_shows_its_predictions(make_app, store, cards):
         await settle(pilot)
         app.push_screen(CardScreen(app.services, cards[0].id))
         await settle(pilot)
-        table = app.screen.query_one("#card-predictions", DataTable)
-        question = RACE.text[:59].rstrip() + "…"
-        assert rows(table) == [
-            ["2025-03-09", "plain SGD", "✗ it was Adam", question],
-            ["2025-03-10", "Adam", "✓ right", question],
-        ]
+        shown = lines_of(app, "#card-predictions")
+        assert shown[0].split() == ["Day", "Predicted", "Outcome", "Question"]
+        # The whole question, wrapped in its column: each row starts with its day.
+        starts = [i for i, line in enumerate(shown) if line.lstrip().startswith("2025-")]
+        ends = [*starts[1:], len(shown)]
+        first, second = (" ".join(shown[a:b]) for a, b in zip(starts, ends, strict=True))
+        assert first.split()[:6] == ["2025-03-09", "plain", "SGD", "✗", "it", "was"]
+        assert second.split()[:4] == ["2025-03-10", "Adam", "✓", "right"]
+        for row in (first, second):
+            assert all(word in row.split() for word in RACE.text.split())
         await pilot.press("escape")
         app.push_screen(CardScreen(app.services, cards[3].id))  # no demo, no predictions
         await settle(pilot)
-        assert not app.screen.query_one("#card-predictions", DataTable).display
+        assert not app.screen.query_one("#card-predictions").display
+
+
+async def test_a_long_question_wraps_at_80_columns(make_app, store, cards):
+    predict(store, cards[0], "plain SGD", "Adam")
+    app = make_app()
+    async with app.run_test(size=(80, 30)) as pilot:
+        await settle(pilot)
+        app.push_screen(CardScreen(app.services, cards[0].id))
+        await settle(pilot)
+        table = app.screen.query_one("#card-predictions")
+        shown = lines_of(app, "#card-predictions")
+        assert max(map(len, shown)) <= table.size.width <= 80
+        assert RACE.text.split() == " ".join(shown).split()[-len(RACE.text.split()) :]
 
 
 async def test_stats_show_prediction_accuracy_by_week_and_the_demos_most_often_wrong(

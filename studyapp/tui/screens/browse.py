@@ -15,21 +15,15 @@ from studyapp.errors import UserError
 from studyapp.model import Card
 from studyapp.services.cards import SEARCH_LIMIT, Deleted
 from studyapp.services.query import parse_query
-from studyapp.terminal import visible
 from studyapp.tui.context import Services
 from studyapp.tui.deleting import delete_cards
 from studyapp.tui.screens.card_detail import CardScreen
-from studyapp.tui.text import cell, plain
+from studyapp.tui.text import cell, clip, plain
 
 DECK_WIDTH = 12
 MIN_FRONT_WIDTH = 16
 OTHER_COLUMNS = DECK_WIDTH + 10 + 4 + 5 + 6 + 4 + 7 * 2 + 4  # widths, padding, margins
 MARK = "✓ "  # before the deck of a marked card
-
-
-def clip(text: str, width: int) -> str:
-    line = visible(" ".join(text.split()))  # clipped as it is shown
-    return line if len(line) <= width else line[: width - 1] + "…"
 
 
 def deck_cell(card: Card, marked: bool) -> Text:

@@ -19,6 +19,7 @@ from studyapp.tui.context import Services
 from studyapp.tui.screens.card_editor import CardChanges, CardEditor, apply_changes
 from studyapp.tui.text import cell, line
 from studyapp.tui.widgets.card_view import CardView
+from studyapp.tui.widgets.wrapped_table import stripe_for, wrapped_table
 
 
 def state_line(card: Card, scheduler: str = "sm2") -> Content:
@@ -57,7 +58,7 @@ def history_row(review: Review) -> list[Text]:
     ]
 
 
-QUESTION_WIDTH = 60  # characters of a question shown in the history; the rest is cut
+PREDICTION_COLUMNS = ("Day", "Predicted", "Outcome", "Question")
 
 
 def prediction_row(prediction: Prediction, clock: Clock) -> list[Text]:
@@ -70,11 +71,7 @@ def prediction_row(prediction: Prediction, clock: Clock) -> list[Text]:
         outcome = Text("✓ right", style="bold green")
     else:
         outcome = Text("✗ it was ", style="bold red") + cell(prediction.answer or "")
-    return [Text(day), cell(prediction.chosen), outcome, cell(_short(prediction.question))]
-
-
-def _short(text: str, width: int = QUESTION_WIDTH) -> str:
-    return text if len(text) <= width else text[: width - 1].rstrip() + "…"
+    return [Text(day), cell(prediction.chosen), outcome, cell(prediction.question)]
 
 
 class CardScreen(Screen[None]):
@@ -100,14 +97,12 @@ class CardScreen(Screen[None]):
             yield Static(
                 Content.styled("Predictions on its demo", "bold"), id="card-predictions-title"
             )
-            yield DataTable(id="card-predictions", cursor_type="none", zebra_stripes=True)
+            yield Static(id="card-predictions")
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
         table = self.query_one("#card-history", DataTable)
         table.add_columns("Day", "Rating", "Kind", "Time", "Ease", "Ivl", "Due after")
-        predictions = self.query_one("#card-predictions", DataTable)
-        predictions.add_columns("Day", "Predicted", "Outcome", "Question")
         self.load()
 
     def load(self) -> None:
@@ -129,14 +124,19 @@ class CardScreen(Screen[None]):
     def _show_predictions(self, card: Card, predictions: list[Prediction]) -> None:
         shown = card.demo is not None or bool(predictions)
         self.query_one("#card-predictions-title").display = shown
-        table = self.query_one("#card-predictions", DataTable)
+        table = self.query_one("#card-predictions", Static)
         table.display = shown
-        table.clear()
-        clock = self.services.clock
-        table.add_rows(prediction_row(p, clock) for p in predictions)
         if not predictions:
-            none = "none yet: d in review asks for one before the demo runs"
-            table.add_row(Text(none, style="dim"), *[Text("")] * 3)
+            table.update(Text("none yet: d in review asks for one before the demo runs", "dim"))
+            return
+        clock = self.services.clock
+        table.update(
+            wrapped_table(
+                [Text(header) for header in PREDICTION_COLUMNS],
+                (prediction_row(p, clock) for p in predictions),
+                stripe=stripe_for(self),
+            )
+        )
 
     def action_edit(self) -> None:
         if self.card is not None:

@@ -12,6 +12,8 @@ comes back into view, and every few seconds while a database server cannot be re
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -20,9 +22,11 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
 from studyapp.errors import UserError
+from studyapp.model import DeckCounts
+from studyapp.services.overview import Today
 from studyapp.tui.context import Services
 from studyapp.tui.messages import StartReview
-from studyapp.tui.text import cell
+from studyapp.tui.text import cell, clip
 
 ALL_DECKS = "all"
 KEYS_LINE = Content.assemble(
@@ -38,6 +42,9 @@ KEYS_LINE = Content.assemble(
     " export",
 )  # `?` is in the footer
 RETRY_S = 3.0  # how soon counts that could not be read are read again
+COUNTS = ("New", "Due", "Learning", "Unseen", "Total")
+MIN_NAME_WIDTH = 16  # a deck name is cut to fit beside the counts, never shorter than this
+TABLE_EDGES = 2 + 2 + 2  # the table's margins, the name column's padding, a scrollbar
 
 
 def today_line(reviewed: int, streak: int, due: int, new: int, learning: int) -> Content:
@@ -74,6 +81,7 @@ class HomeScreen(Screen[None]):
         self.services = services
         self._rows: dict[str, str | None] = {}
         self._failure: str | None = None
+        self._shown: tuple[list[DeckCounts], Today] | None = None  # the last counts read
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -90,9 +98,12 @@ class HomeScreen(Screen[None]):
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
-        table = self.query_one(DataTable)
+        self._add_columns(self.query_one(DataTable))
+
+    @staticmethod
+    def _add_columns(table: DataTable[Any]) -> None:
         table.add_column("Deck", key="deck")
-        for label in ("New", "Due", "Learning", "Unseen", "Total"):
+        for label in COUNTS:
             table.add_column(label, key=label.lower())
 
     def on_screen_resume(self) -> None:
@@ -118,27 +129,33 @@ class HomeScreen(Screen[None]):
             self.set_timer(RETRY_S, self._retry)
             return
         self._failure = None
+        self._shown = (counts, progress)
+        self._show(counts, progress, select)
+
+    def _show(self, counts: list[DeckCounts], progress: Today, select: str | None) -> None:
         table = self.query_one(DataTable)
         selected = table.cursor_row
         wanted = select or (self.selected_deck() if self._rows else None)
         names = [deck.name for deck in counts]
         if wanted in names:
             selected = names.index(wanted)
-        table.clear()
+        table.clear(columns=True)  # a column keeps the width of its widest cell ever
+        self._add_columns(table)
         self._rows = {}
-        for i, deck in enumerate(counts):
-            key = f"deck-{i}"
-            self._rows[key] = deck.name
-            table.add_row(
-                cell(deck.name),
-                *_numbers(deck.new, deck.due, deck.learning, deck.unseen, deck.total),
-                key=key,
-            )
         new = sum(c.new for c in counts)
         due = sum(c.due for c in counts)
         learning = sum(c.learning for c in counts)
         unseen = sum(c.unseen for c in counts)
         total = sum(c.total for c in counts)
+        name_width = self._name_width((new, due, learning, unseen, total))
+        for i, deck in enumerate(counts):
+            key = f"deck-{i}"
+            self._rows[key] = deck.name
+            table.add_row(
+                cell(clip(deck.name, name_width)),
+                *_numbers(deck.new, deck.due, deck.learning, deck.unseen, deck.total),
+                key=key,
+            )
         if counts:
             self._rows[ALL_DECKS] = None
             table.add_row(
@@ -152,6 +169,18 @@ class HomeScreen(Screen[None]):
         self.query_one("#home-today", Static).update(
             today_line(progress.reviewed, progress.streak, due, new, learning)
         )
+
+    def _name_width(self, totals: tuple[int, ...]) -> int:
+        """How much of a deck's name fits beside the counts (the totals are the widest):
+        a long name is cut, so the counts stay on screen at any width."""
+        counts = sum(
+            max(len(label), len(f"{n}")) + 2 for label, n in zip(COUNTS, totals, strict=True)
+        )
+        return max(MIN_NAME_WIDTH, self.size.width - counts - TABLE_EDGES)
+
+    def on_resize(self) -> None:
+        if self._shown is not None:
+            self._show(*self._shown, None)  # the names cut to the new width; no new read
 
     def _retry(self) -> None:
         if self._failure is not None and self.app.screen is self:

@@ -26,7 +26,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from rich import box
 from rich.table import Table as RichTable
 from rich.text import Text
 from textual import work
@@ -53,6 +52,7 @@ from studyapp.tui.widgets.prediction_prompt import (
     PredictionRound,
     setting_text,
 )
+from studyapp.tui.widgets.wrapped_table import stripe_for, wrapped_table
 
 if TYPE_CHECKING:
     from studyapp.services.predictions import PredictionService
@@ -118,24 +118,20 @@ def cell(value: Any) -> Text:
 
 
 def fitted_table(table: Table, stripe: str | None = None) -> RichTable:
-    """A result's table that fits the panel's width whatever the terminal's: headers and
-    cells wrap at their words instead of running off the side, where a reader would not know
-    to look. Every other row has the background `stripe`; with none, rules part the rows."""
-    out = RichTable(
-        box=box.SIMPLE_HEAD,
-        show_edge=False,
-        pad_edge=False,
-        header_style="bold",
-        row_styles=["", f"on {stripe}"] if stripe else None,
-        show_lines=stripe is None,
+    """A result's table, wrapped to the panel's width whatever the terminal's; a column of
+    numbers is aligned to the right."""
+    numbers = [
+        index
+        for index in range(len(table.columns))
+        if (values := [row[index] for row in table.rows if row[index] is not None])
+        and all(map(_is_number, values))
+    ]
+    return wrapped_table(
+        [text_cell(str(column)) for column in table.columns],
+        ([cell(value) for value in row] for row in table.rows),
+        right=numbers,
+        stripe=stripe,
     )
-    for index, column in enumerate(table.columns):
-        values = [row[index] for row in table.rows if row[index] is not None]
-        numbers = bool(values) and all(_is_number(value) for value in values)
-        out.add_column(text_cell(str(column)), justify="right" if numbers else "left")
-    for row in table.rows:
-        out.add_row(*(cell(value) for value in row))
-    return out
 
 
 def _is_number(value: Any) -> bool:
@@ -484,15 +480,6 @@ class DemoPanel(Vertical):
     def _mono(self) -> bool:
         return bool(getattr(self.app, "no_color", False))
 
-    def _stripe(self) -> str | None:
-        """Every other row's background, a shade towards the text colour, so a row that
-        wraps onto two lines reads as one; None without colour (rules part the rows then)."""
-        if self._mono:
-            return None
-        colors = self.app.theme_variables
-        base = Color.parse(colors["background"])
-        return base.blend(Color.parse(colors["foreground"]), 0.08).hex
-
     def _set_state(self, state: str) -> None:
         for name in ("-running", "-done", "-failed"):
             self.set_class(name == state, name)
@@ -544,7 +531,7 @@ class DemoPanel(Vertical):
             no_color=self._mono,
         )
         table = self.query_one("#demo-table", Static)
-        table.update(fitted_table(result.table, self._stripe()) if result.table.columns else "")
+        table.update(fitted_table(result.table, stripe_for(self)) if result.table.columns else "")
         table.set_class(not result.table.columns, "-empty")
         self._set_state("-done")
         self.call_after_refresh(self.fit_plot)
