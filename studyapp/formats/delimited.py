@@ -288,6 +288,22 @@ def _looks_like_header(row: Sequence[str]) -> bool:
     )
 
 
+def _rows_split_at_semicolons(body: str, separator: str) -> list[list[str]] | None:
+    """The rows of a file written on one line with ';' after each row, as Quizlet exports
+    with 'Between rows: Semicolon' (`term<TAB>definition;term<TAB>definition;`); None for
+    any other file. Each row must hold exactly one separator, so a ';' inside a definition
+    that holds none leaves the file as it is."""
+    line = body.strip("\n")
+    if separator == ";" or "\n" in line or '"' in line or ";" not in line:
+        return None
+    parts = line.split(";")
+    if not parts[-1].strip():
+        parts.pop()  # the ';' after the last row
+    if len(parts) < 2 or any(part.count(separator) != 1 for part in parts):
+        return None
+    return [part.split(separator) for part in parts]
+
+
 def _guess_separator(text: str, path: Path) -> str:
     preferred = "\t" if path.suffix.lower() in (".tsv", ".tab", ".txt") else ","
     order = [preferred, *(c for c in _CANDIDATES if c != preferred)]
@@ -317,12 +333,20 @@ def parse_text(text: str, path: Path, name: str) -> ParseResult:
         raise FormatError.at(path, None, "the file is empty")
     layout, body, first_line = _read_headers(text, path, result)
     separator = layout.separator or ("\t" if name == "tsv" else _guess_separator(body, path))
-    listed = _one_line_records(body, separator)
+    split = None if layout.separator else _rows_split_at_semicolons(body, separator)
+    listed = None if split is not None else _one_line_records(body, separator)
     rows = iter(
-        records(body, separator, path, first_line)
+        zip(repeat(first_line), split)
+        if split is not None
+        else records(body, separator, path, first_line)
         if listed is None
         else zip(count(first_line), listed, strict=False)
     )
+    if split is not None:
+        result.warnings.append(
+            f"the file's one line was read as {len(split)} rows, split at ';' (as Quizlet's "
+            "export writes them with 'Between rows: Semicolon')"
+        )
     pending: tuple[int, list[str]] | None = None
     consumed = 0
     if not layout.named:

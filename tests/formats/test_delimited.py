@@ -310,3 +310,40 @@ def test_a_spreadsheets_empty_rows_are_blank_lines_not_skipped_cards(tmp_path: P
     assert [(s.where, s.reason) for s in result.skipped] == [
         ("line 6", "row has no front and no back")
     ]
+
+
+@pytest.mark.parametrize(
+    ("name", "data"),
+    [
+        ("quizlet.txt", "momentum\ta running average;lr\tthe step size;Adam\tadaptive moments;"),
+        ("quizlet.csv", "momentum,a running average;lr,the step size;Adam,adaptive moments"),
+    ],
+)
+def test_quizlets_semicolon_between_rows_gives_one_card_a_row(
+    tmp_path: Path, name: str, data: str
+) -> None:
+    path = write(tmp_path, name, data)
+    result = detect(path).parse(path)  # type: ignore[misc]
+    assert pairs(result) == [
+        ("momentum", "a running average"),
+        ("lr", "the step size"),
+        ("Adam", "adaptive moments"),
+    ]
+    assert [card.where for card in result.cards] == ["line 1"] * 3
+    assert "read as 3 rows, split at ';'" in result.warnings[0]
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        "What is x?\tit is y; also z\n",  # a ';' inside one card's back
+        "q1\ta1;q2\ta2\nq3\ta3\n",  # more than one line: rows end at line breaks
+        'q1\t"a1;b"\n',  # quoted
+        "q1\ta1;q2\n",  # a part without a separator
+    ],
+)
+def test_a_semicolon_inside_a_card_is_text(tmp_path: Path, data: str) -> None:
+    path = write(tmp_path, "cards.tsv", data)
+    result = parse_tsv(path)
+    assert not any("split at ';'" in warning for warning in result.warnings)
+    assert ";" in "".join(card.back for card in result.cards)
