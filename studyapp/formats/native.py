@@ -103,12 +103,19 @@ def parse_text(text: str, path: Path | str) -> ParseResult:
 
 def _warn_no_cards(lines: Sequence[str], result: ParseResult) -> None:
     """Say why a deck file with what looks like cards gave none (a heading of the wrong
-    level), so they are not lost in the deck's description without a word."""
+    level, or notes of questions and answers), so they are not lost in the deck's
+    description without a word."""
     for number, line in enumerate(lines[1:], start=2):
-        if _CARD_LIKE.match(line) or _RULE.fullmatch(line):
+        question = line.rstrip().endswith("?")
+        if _CARD_LIKE.match(line) or _RULE.fullmatch(line) or question:
             result.warnings.append(
                 f"no cards were read: a card starts with a line '## <card id>', and line "
                 f"{number} ({line[:40]!r}) was read as part of the deck's description"
+                + (
+                    "; to read questions and answers, import the file as quizlet"
+                    if question
+                    else ""
+                )
             )
             return
 

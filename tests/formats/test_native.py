@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from studyapp.formats import FormatError, detect
+from studyapp.formats import FormatError, detect, get_format
 from studyapp.formats.base import ExportCard, ExportDeck
 from studyapp.formats.native import export, parse_text, render
 from studyapp.model import DemoLink
@@ -182,6 +182,19 @@ def test_a_deck_file_without_cards_is_read_as_one(tmp_path: Path, description: s
     result = detect(path).parse(path)  # type: ignore[misc]
     assert (result.format, result.deck_name, result.cards) == ("md", "?", [])
     assert result.description == description
+
+
+def test_notes_of_questions_under_a_title_are_told_how_to_read_them(tmp_path: Path) -> None:
+    path = tmp_path / "notes.md"
+    path.write_text("# Biology\n\nWhat is a cell?\nThe unit of life.\n", encoding="utf-8")
+    result = detect(path).parse(path)  # type: ignore[misc]
+    assert (result.deck_name, result.cards) == ("Biology", [])
+    assert result.warnings == [
+        "no cards were read: a card starts with a line '## <card id>', and line 3 ('What is a "
+        "cell?') was read as part of the deck's description; to read questions and answers, "
+        "import the file as quizlet"
+    ]
+    assert [c.front for c in get_format("quizlet").parse(path).cards] == ["What is a cell?"]  # type: ignore[misc]
 
 
 def test_a_markdown_file_without_a_title_is_told_what_it_lacks(tmp_path: Path) -> None:
