@@ -34,15 +34,20 @@ def predict(store: Store, card: Card, chosen: str, answer: str, at: datetime = N
     service.grade(ids, result)
 
 
+async def card_predictions(app, pilot, card: Card) -> list[str]:
+    """The lines of the card screen's predictions table, opened from home."""
+    await settle(pilot)
+    app.push_screen(CardScreen(app.services, card.id))
+    await settle(pilot)
+    return lines_of(app, "#card-predictions")
+
+
 async def test_the_cards_history_shows_its_predictions(make_app, store, cards):
     predict(store, cards[0], "plain SGD", "Adam", NOW - timedelta(days=1))
     predict(store, cards[0], "Adam", "Adam")
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot)
-        app.push_screen(CardScreen(app.services, cards[0].id))
-        await settle(pilot)
-        shown = lines_of(app, "#card-predictions")
+        shown = await card_predictions(app, pilot, cards[0])
         assert shown[0].split() == ["Day", "Predicted", "Outcome", "Question"]
         # The whole question, wrapped in its column: each row starts with its day.
         starts = [i for i, line in enumerate(shown) if line.lstrip().startswith("2025-")]
@@ -62,11 +67,8 @@ async def test_a_long_question_wraps_at_80_columns(make_app, store, cards):
     predict(store, cards[0], "plain SGD", "Adam")
     app = make_app()
     async with app.run_test(size=(80, 30)) as pilot:
-        await settle(pilot)
-        app.push_screen(CardScreen(app.services, cards[0].id))
-        await settle(pilot)
+        shown = await card_predictions(app, pilot, cards[0])
         table = app.screen.query_one("#card-predictions")
-        shown = lines_of(app, "#card-predictions")
         assert max(map(len, shown)) <= table.size.width <= 80
         assert RACE.text.split() == " ".join(shown).split()[-len(RACE.text.split()) :]
 
