@@ -59,9 +59,26 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _chosen(parser: argparse.ArgumentParser, argv: Sequence[str]) -> argparse.ArgumentParser:
+    """The (sub)command's own parser that `argv` names, e.g. `studyapp scheduler evaluate`."""
+    for token in argv:
+        commands = next(
+            (a for a in parser._actions if isinstance(a, argparse._SubParsersAction)), None
+        )
+        if commands is None:
+            break
+        if token in commands.choices:
+            parser = commands.choices[token]
+    return parser
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:  # said by the command they were given to, which lists what it takes
+        _chosen(parser, sys.argv[1:] if argv is None else argv).error(
+            f"unrecognized arguments: {' '.join(extra)}"
+        )
     if not hasattr(args, "db"):
         args.db = None
     handler = args.handler

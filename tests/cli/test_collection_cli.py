@@ -140,3 +140,21 @@ def test_a_newer_collection_is_refused_on_the_command_line(
     code, _, err = run(capsys, "decks", "--db", db)
     assert code == 2
     assert shown(db) in err and "newer version" in err
+
+
+@pytest.mark.parametrize(
+    ("argv", "command", "stray"),
+    [
+        (["scheduler", "evaluate", "reviews.csv"], "studyapp scheduler evaluate", "reviews.csv"),
+        (["decks", "--db", "c.db", "extra"], "studyapp decks", "extra"),
+        (["--db", "c.db", "deck", "Optimizers", "x", "y"], "studyapp deck", "x y"),
+    ],
+)
+def test_a_stray_argument_is_named_by_the_command_it_was_given_to(
+    capsys: pytest.CaptureFixture[str], argv: list[str], command: str, stray: str
+) -> None:
+    # The command's own help lists what it takes (evaluate's: --revlog FILE).
+    code, out, err = run(capsys, *argv)
+    assert code == 2 and out == ""
+    assert err == f"{command}: unrecognized arguments: {stray} (see `{command} --help`)\n"
+    assert not Path("c.db").exists()
