@@ -92,6 +92,9 @@ async def test_stats_name_the_scheduler_and_compare_the_models_on_request(make_a
         await pilot.press("c")
         await settle(pilot)
         shown = text_of(app, "#stats-comparison")
+        # Scrolled to: it sits below the charts, off a 30-row screen until it is asked for.
+        region = app.screen.query_one("#stats-comparison").region
+        assert region.height > 0 and region.y >= 0 and region.bottom <= 30 - 1  # the footer
         for model in ("SM-2", "FSRS, default parameters", "FSRS, fitted on the earlier reviews"):
             assert model in shown
         assert "fewer than the 512 FSRS needs" in shown

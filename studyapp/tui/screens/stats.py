@@ -216,7 +216,7 @@ class StatsScreen(Screen[None]):
         self.show(deck)
 
     def action_compare(self) -> None:
-        self.query_one("#stats-comparison", Static).update(
+        self._show_comparison(
             Content(
                 "Comparing SM-2 and FSRS on these reviews; fitting FSRS to the earlier ones "
                 "can take a minute on a long history..."
@@ -237,7 +237,11 @@ class StatsScreen(Screen[None]):
         self.app.call_from_thread(self._show_comparison, comparison_content(evaluation))
 
     def _show_comparison(self, content: Content) -> None:
-        self.query_one("#stats-comparison", Static).update(content)
+        """Show the comparison (or its progress) and scroll to it: on a short screen it sits
+        below the charts, where `c` would seem to do nothing."""
+        shown = self.query_one("#stats-comparison", Static)
+        shown.update(content)
+        self.call_after_refresh(shown.scroll_visible, animate=False)
 
     @on(Select.Changed, "#stats-deck")
     def _deck_changed(self) -> None:
