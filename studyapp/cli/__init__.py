@@ -21,10 +21,11 @@ COMMAND_GROUPS = (collection, cards, deck, demo, library, backup, scheduler, tui
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse, but a usage error is one line and exit status 2."""
+    """argparse, but a usage error is one line and exit status 2. The arguments it quotes
+    may be file names a shell glob found: shown visibly, never as terminal controls."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(2, f"{self.prog}: {message} (see `{self.prog} --help`)\n")
+        self.exit(2, f"{self.prog}: {one_line(message)} (see `{self.prog} --help`)\n")
 
 
 def common_options() -> argparse.ArgumentParser:

@@ -158,3 +158,10 @@ def test_a_stray_argument_is_named_by_the_command_it_was_given_to(
     assert code == 2 and out == ""
     assert err == f"{command}: unrecognized arguments: {stray} (see `{command} --help`)\n"
     assert not Path("c.db").exists()
+
+
+def test_a_stray_argument_reaches_the_terminal_as_text(capsys: pytest.CaptureFixture[str]) -> None:
+    # A file name found by a shell glob may hold a terminal control (here: set the title).
+    code, _, err = run(capsys, "decks", "\x1b]0;pwned\x07")
+    assert code == 2 and "\x1b" not in err and "\x07" not in err
+    assert "unrecognized arguments: \\x1b]0;pwned\\x07" in err
