@@ -8,7 +8,9 @@ goes to a terminal, a pager or a file (see `studyapp.terminal`). Data for progra
 
 from __future__ import annotations
 
+import shutil
 import sys
+import textwrap
 from collections.abc import Sequence
 from typing import Any, TextIO
 
@@ -28,29 +30,70 @@ def print_json(data: Any, **options: Any) -> None:
 
 
 def print_table(
-    columns: Sequence[str], rows: Sequence[Sequence[Any]], footer: bool = False
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    footer: bool = False,
+    width: int | None = None,
 ) -> None:
-    """Print rows under a header; numbers right-aligned, text left-aligned."""
-    cells = [[one_line(str(c)) for c in columns]] + [[_cell(v) for v in row] for row in rows]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(columns))]
+    """Print rows under a header; numbers right-aligned, text left-aligned.
+
+    On a terminal (or within `width`), a table wider than the screen has its longest
+    headers wrapped at their words onto more lines, so each row stays on one line; piped
+    output keeps one header line.
+    """
+    cells = [[_cell(v) for v in row] for row in rows]
+    names = [one_line(str(c)) for c in columns]
+    data = [max((len(r[i]) for r in cells), default=0) for i in range(len(columns))]
+    heads = _headers(names, data, width if width is not None else _screen_width())
+    widths = [max(d, *map(len, h)) for d, h in zip(data, heads, strict=True)]
     numeric = [
         all(isinstance(row[i], int | float) for row in rows) if rows else False
         for i in range(len(columns))
     ]
 
-    def line(row: list[str]) -> str:
+    def line(row: Sequence[str]) -> str:
         parts = [
             cell.rjust(w) if num else cell.ljust(w)
             for cell, w, num in zip(row, widths, numeric, strict=True)
         ]
         return "  ".join(parts).rstrip()
 
-    print(line(cells[0]))
+    depth = max(map(len, heads))
+    for level in range(depth):  # the last line of each header sits on the rule
+        print(line([h[level - depth + len(h)] if level >= depth - len(h) else "" for h in heads]))
     print("  ".join("-" * w for w in widths))
-    for i, row in enumerate(cells[1:]):
+    for i, row in enumerate(cells):
         if footer and i == len(rows) - 1:
             print("  ".join("-" * w for w in widths))
         print(line(row))
+
+
+def _screen_width() -> int | None:
+    """The terminal's width when stdout is one; None when it goes to a pipe or a file."""
+    if not sys.stdout.isatty():
+        return None
+    return shutil.get_terminal_size().columns
+
+
+def _headers(names: list[str], data: list[int], width: int | None) -> list[list[str]]:
+    """Each column's header as lines: whole, unless the table is wider than `width`; then
+    the headers longest beyond their column's values are wrapped at their words, one at a
+    time, until it fits (or no header can narrow further)."""
+    heads = [[name] for name in names]
+    if width is None:
+        return heads
+    gaps = 2 * (len(names) - 1)
+
+    def total() -> int:
+        return sum(max(d, *map(len, h)) for d, h in zip(data, heads, strict=True)) + gaps
+
+    by_excess = sorted(range(len(names)), key=lambda i: data[i] - len(names[i]))
+    for i in by_excess:
+        if total() <= width or len(names[i]) <= data[i]:
+            break
+        longest_word = max(map(len, names[i].split()), default=0)
+        heads[i] = textwrap.wrap(names[i], max(data[i], longest_word)) or [names[i]]
+    return heads
 
 
 def _cell(value: Any) -> str:

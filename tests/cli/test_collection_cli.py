@@ -151,9 +151,15 @@ def test_a_newer_collection_is_refused_on_the_command_line(
     ],
 )
 def test_a_stray_argument_is_named_by_the_command_it_was_given_to(
-    capsys: pytest.CaptureFixture[str], argv: list[str], command: str, stray: str
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    argv: list[str],
+    command: str,
+    stray: str,
 ) -> None:
     # The command's own help lists what it takes (evaluate's: --revlog FILE).
+    monkeypatch.chdir(tmp_path)
     code, out, err = run(capsys, *argv)
     assert code == 2 and out == ""
     assert err == f"{command}: unrecognized arguments: {stray} (see `{command} --help`)\n"

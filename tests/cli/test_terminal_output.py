@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from studyapp.cli import main
+from studyapp.cli.output import print_table
 from studyapp.db import open_store
 from studyapp.services.cards import CardService
 
@@ -137,3 +138,30 @@ def test_export_to_a_terminal_is_visible_and_to_a_pipe_is_exact(hostile_cards, f
     assert not CONTROL.search(on_terminal.replace("\t", "").replace("\n", ""))
     assert "\\x9b2J" in on_terminal
     assert "\tend" in on_terminal or fmt in ("csv", "json")
+
+
+WIDE_COLUMNS = ["optimizer", "lr", "final loss", "train accuracy", "largest weight change"]
+WIDE_ROWS = [["plain SGD", "1", "0.301", 0.807, "2.04"], ["SGD with momentum", "1", None, 1, "5"]]
+
+
+def test_a_table_wider_than_the_terminal_wraps_its_headers_not_its_rows(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    print_table(WIDE_COLUMNS, WIDE_ROWS, width=60)
+    lines = capsys.readouterr().out.splitlines()
+    assert max(map(len, lines)) <= 60
+    assert lines[-2].split() == ["plain", "SGD", "1", "0.301", "0.807", "2.04"]
+    assert lines[-1].split() == ["SGD", "with", "momentum", "1", "-", "1", "5"]
+    rule = lines.index(next(line for line in lines if line.startswith("---")))
+    header = " ".join(" ".join(lines[:rule]).split())  # every header word, above the rule
+    assert sorted(header.split()) == sorted(" ".join(WIDE_COLUMNS).split())
+    assert lines[rule - 1].split()[-1] == "change"  # each header ends on the rule's line
+
+
+def test_a_table_that_fits_or_is_piped_keeps_one_header_line(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    for width in (None, 200):
+        print_table(WIDE_COLUMNS, WIDE_ROWS, width=width)
+        lines = capsys.readouterr().out.splitlines()
+        assert lines[0].split() == " ".join(WIDE_COLUMNS).split() and len(lines) == 4
