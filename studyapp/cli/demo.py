@@ -19,7 +19,7 @@ import shutil
 import sys
 from typing import TYPE_CHECKING, Any, TextIO
 
-from studyapp.cli.output import print_json, print_table, say
+from studyapp.cli.output import print_json, print_table, say, say_wrapped
 from studyapp.errors import UserError
 from studyapp.terminal import one_line
 
@@ -220,7 +220,7 @@ def show(spec: DemoSpec, result: DemoResult) -> None:
         print(plot)
         print()
     if result.setup:
-        say(result.setup)
+        say_wrapped(result.setup)
         print()
     yes, no = ("✓", "✗") if _can_write(sys.stdout, "✓✗•") else ("yes", "NO")
     for kind, heading in CLAIM_HEADINGS.items():
@@ -228,10 +228,11 @@ def show(spec: DemoSpec, result: DemoResult) -> None:
         if claims:
             print(heading)
             for claim in claims:
-                say(f"  {yes if claim.holds else no} {claim.text}")
+                mark = yes if claim.holds else no
+                say_wrapped(claim.text, f"  {mark} ", " " * (len(mark) + 3))
     if result.takeaway:
         print()
-        say(result.takeaway)
+        say_wrapped(result.takeaway)
 
 
 def render_plot(result: DemoResult, colour: bool, width: int | None = None) -> str:

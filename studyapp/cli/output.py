@@ -24,6 +24,29 @@ def say(*lines: str, file: TextIO | None = None) -> None:
         print(visible(line), file=out)
 
 
+def say_wrapped(text: str, first: str = "", rest: str = "") -> None:
+    """Print a paragraph for a person, shown visibly: on a terminal, wrapped at words to its
+    width (`first` before the first line, `rest` before the others); piped, one line."""
+    shown = visible(text)
+    width = _screen_width()
+    if width is None:
+        print(first + shown)
+        return
+    for paragraph in shown.split("\n"):
+        print(
+            textwrap.fill(
+                paragraph,
+                width=max(20, width - 1),
+                initial_indent=first,
+                subsequent_indent=rest,
+                break_long_words=False,
+                break_on_hyphens=False,
+            )
+            or first.rstrip()
+        )
+        first = rest
+
+
 def print_json(data: Any, **options: Any) -> None:
     """Print JSON for a program: the exact values, with no raw control character in the text."""
     print(json_text(data, **options))

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from studyapp.cli import main
-from studyapp.cli.output import print_table
+from studyapp.cli import main, output
+from studyapp.cli.output import print_table, say_wrapped
 from studyapp.db import open_store
 from studyapp.services.cards import CardService
 
@@ -165,3 +165,18 @@ def test_a_table_that_fits_or_is_piped_keeps_one_header_line(
         print_table(WIDE_COLUMNS, WIDE_ROWS, width=width)
         lines = capsys.readouterr().out.splitlines()
         assert lines[0].split() == " ".join(WIDE_COLUMNS).split() and len(lines) == 4
+
+
+def test_prose_wraps_at_words_on_a_terminal_and_stays_one_line_piped(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    claim = "Adam reaches loss 0.3 first (Adam step 47, momentum step 70) \x1b[2J"
+    shown = claim.replace("\x1b", "\\x1b")  # a control is shown, never sent
+    say_wrapped(claim, "  ✓ ", "    ")  # piped (pytest's capture is no terminal)
+    assert capsys.readouterr().out == f"  ✓ {shown}\n"
+    monkeypatch.setattr(output, "_screen_width", lambda: 41)
+    say_wrapped(claim, "  ✓ ", "    ")
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) > 1 and max(map(len, lines)) <= 40
+    assert lines[0].startswith("  ✓ Adam") and all(line.startswith("    ") for line in lines[1:])
+    assert " ".join(" ".join(lines).split()) == f"✓ {shown}"
