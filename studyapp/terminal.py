@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from typing import Any, TextIO
 
 # C0 controls but tab and newline, DEL, and the C1 controls.
@@ -47,6 +48,19 @@ def for_stream(data: bytes, stream: TextIO) -> bytes:
     if not _is_terminal(stream):
         return data
     return visible(data.decode("utf-8", errors="replace")).encode("utf-8")
+
+
+def number_columns(rows: Sequence[Sequence[Any]], width: int) -> list[bool]:
+    """For each of a table's `width` columns, whether it holds numbers (and blanks): such a
+    column is aligned to the right, in the app and on the command line alike."""
+
+    def holds_numbers(index: int) -> bool:
+        values = [row[index] for row in rows if row[index] is not None]
+        return bool(values) and all(
+            isinstance(v, int | float) and not isinstance(v, bool) for v in values
+        )
+
+    return [holds_numbers(index) for index in range(width)]
 
 
 def json_text(data: Any, **options: Any) -> str:

@@ -14,7 +14,7 @@ import textwrap
 from collections.abc import Sequence
 from typing import Any, TextIO
 
-from studyapp.terminal import json_text, one_line, visible
+from studyapp.terminal import json_text, number_columns, one_line, visible
 
 
 def say(*lines: str, file: TextIO | None = None) -> None:
@@ -69,10 +69,7 @@ def print_table(
     data = [max((len(r[i]) for r in cells), default=0) for i in range(len(columns))]
     heads = _headers(names, data, width if width is not None else _screen_width())
     widths = [max(d, *map(len, h)) for d, h in zip(data, heads, strict=True)]
-    numeric = [
-        all(isinstance(row[i], int | float) for row in rows) if rows else False
-        for i in range(len(columns))
-    ]
+    numeric = number_columns(rows, len(columns))
 
     def line(row: Sequence[str]) -> str:
         parts = [

@@ -335,18 +335,17 @@ def parse_text(text: str, path: Path, name: str) -> ParseResult:
     separator = layout.separator or ("\t" if name == "tsv" else _guess_separator(body, path))
     split = None if layout.separator else _rows_split_at_semicolons(body, separator)
     listed = None if split is not None else _one_line_records(body, separator)
-    rows = iter(
-        zip(repeat(first_line), split)
-        if split is not None
-        else records(body, separator, path, first_line)
-        if listed is None
-        else zip(count(first_line), listed, strict=False)
-    )
+    rows: Iterator[tuple[int, list[str]]]
     if split is not None:
+        rows = zip(repeat(first_line), split)
         result.warnings.append(
             f"the file's one line was read as {len(split)} rows, split at ';' (as Quizlet's "
             "export writes them with 'Between rows: Semicolon')"
         )
+    elif listed is None:
+        rows = iter(records(body, separator, path, first_line))
+    else:
+        rows = zip(count(first_line), listed, strict=False)
     pending: tuple[int, list[str]] | None = None
     consumed = 0
     if not layout.named:

@@ -42,6 +42,7 @@ from studyapp.demo_api import Claim, DemoResult, DemoSpec, PlotSpec, Question, T
 from studyapp.demo_api.plot import PLAIN_MARKERS, plot_series
 from studyapp.errors import UserError
 from studyapp.model import Card
+from studyapp.terminal import number_columns
 from studyapp.tui.context import DemoRunnerLike
 from studyapp.tui.messages import DemoFinished, DemoProgressed, PredictionsRevealed
 from studyapp.tui.text import cell as text_cell
@@ -120,22 +121,13 @@ def cell(value: Any) -> Text:
 def fitted_table(table: Table, stripe: str | None = None) -> RichTable:
     """A result's table, wrapped to the panel's width whatever the terminal's; a column of
     numbers is aligned to the right."""
-    numbers = [
-        index
-        for index in range(len(table.columns))
-        if (values := [row[index] for row in table.rows if row[index] is not None])
-        and all(map(_is_number, values))
-    ]
+    numbers = number_columns(table.rows, len(table.columns))
     return wrapped_table(
         [text_cell(str(column)) for column in table.columns],
         ([cell(value) for value in row] for row in table.rows),
-        right=numbers,
+        right=[index for index, number in enumerate(numbers) if number],
         stripe=stripe,
     )
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def status_hint(result: DemoResult, rerun_key: bool = True, form: bool = True) -> str:
