@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any, TextIO
 
 # C0 controls but tab and newline, DEL, and the C1 controls.
@@ -35,6 +37,39 @@ def visible(text: str) -> str:
 def one_line(text: str) -> str:
     """`text` for a single line of a report: visible, with newlines and tabs as `\\n`, `\\t`."""
     return visible(text).replace("\n", "\\n").replace("\t", "\\t")
+
+
+def cell_width(text: str) -> int:
+    """How many terminal cells `text` takes on one line: a wide character (CJK, most emoji)
+    takes two, a combining mark or a zero-width character none, any other one."""
+    if text.isascii():
+        return len(text)
+    return sum(map(_char_width, text))
+
+
+@lru_cache(maxsize=4096)
+def _char_width(char: str) -> int:
+    if unicodedata.combining(char) or unicodedata.category(char) in ("Mn", "Me", "Cf"):
+        return 0
+    return 2 if unicodedata.east_asian_width(char) in "WF" else 1
+
+
+def fit(text: str, width: int) -> str:
+    """`text` cut to at most `width` terminal cells, an ellipsis where it was cut."""
+    if cell_width(text) <= width:
+        return text
+    room, used = width - 1, 0
+    for end, char in enumerate(text):
+        used += _char_width(char)
+        if used > room:
+            return text[:end] + "…"
+    return text
+
+
+def pad(text: str, width: int, right: bool = False) -> str:
+    """`text` filled with spaces to `width` terminal cells, on its left when `right`."""
+    fill = " " * max(0, width - cell_width(text))
+    return fill + text if right else text + fill
 
 
 def has_control(text: str) -> bool:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from studyapp.cli.output import print_json, print_table, say
 from studyapp.errors import UserError
-from studyapp.terminal import one_line, visible
+from studyapp.terminal import cell_width, fit, one_line, visible
 
 if TYPE_CHECKING:
     from studyapp.formats.base import ExportCard
@@ -147,7 +147,7 @@ def run_delete(args: argparse.Namespace) -> int:
     id_width = max(len(str(c.id)) for c in deleted.cards)
     for card in deleted.cards:
         where = f"  {card.id:>{id_width}}  {card.uid}  {clip(card.deck, DECK_SHOWN)}: "
-        say(where + clip(card.front, _front_width(len(where))))
+        say(where + clip(card.front, _front_width(cell_width(where))))
     if deleted.backup is not None:
         say(f"The collection as it was is saved in {deleted.backup}")
     return 0
@@ -198,7 +198,7 @@ def run_cards(args: argparse.Namespace) -> int:
         return 0
     id_width = max(len(str(c.id)) for c in cards)
     uid_width = max(len(c.uid) for c in cards)
-    deck_width = min(DECK_SHOWN, max(len(one_line(c.deck)) for c in cards))
+    deck_width = min(DECK_SHOWN, max(cell_width(one_line(c.deck)) for c in cards))
     front = _front_width(id_width + uid_width + deck_width + 10 + 8)
     rows = [[c.id, c.uid, clip(c.deck, DECK_SHOWN), _due(c), clip(c.front, front)] for c in cards]
     print_table(["Id", "Uid", "Deck", "Due", "Front"], rows)
@@ -257,6 +257,5 @@ def _front_width(used: int) -> int:
 
 
 def clip(text: str, width: int) -> str:
-    """One line of at most `width` characters, an ellipsis where it was cut."""
-    shown = " ".join(visible(text).split())
-    return shown if len(shown) <= width else shown[: width - 1] + "…"
+    """One line of at most `width` terminal cells, an ellipsis where it was cut."""
+    return fit(" ".join(visible(text).split()), width)

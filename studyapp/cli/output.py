@@ -14,7 +14,7 @@ import textwrap
 from collections.abc import Sequence
 from typing import Any, TextIO
 
-from studyapp.terminal import json_text, number_columns, one_line, visible
+from studyapp.terminal import cell_width, json_text, number_columns, one_line, pad, visible
 
 
 def say(*lines: str, file: TextIO | None = None) -> None:
@@ -66,16 +66,13 @@ def print_table(
     """
     cells = [[_cell(v) for v in row] for row in rows]
     names = [one_line(str(c)) for c in columns]
-    data = [max((len(r[i]) for r in cells), default=0) for i in range(len(columns))]
+    data = [max((cell_width(r[i]) for r in cells), default=0) for i in range(len(columns))]
     heads = _headers(names, data, width if width is not None else _screen_width())
-    widths = [max(d, *map(len, h)) for d, h in zip(data, heads, strict=True)]
+    widths = [max(d, *map(cell_width, h)) for d, h in zip(data, heads, strict=True)]
     numeric = number_columns(rows, len(columns))
 
     def line(row: Sequence[str]) -> str:
-        parts = [
-            cell.rjust(w) if num else cell.ljust(w)
-            for cell, w, num in zip(row, widths, numeric, strict=True)
-        ]
+        parts = [pad(cell, w, right=num) for cell, w, num in zip(row, widths, numeric, strict=True)]
         return "  ".join(parts).rstrip()
 
     depth = max(map(len, heads))
@@ -105,13 +102,13 @@ def _headers(names: list[str], data: list[int], width: int | None) -> list[list[
     gaps = 2 * (len(names) - 1)
 
     def total() -> int:
-        return sum(max(d, *map(len, h)) for d, h in zip(data, heads, strict=True)) + gaps
+        return sum(max(d, *map(cell_width, h)) for d, h in zip(data, heads, strict=True)) + gaps
 
-    by_excess = sorted(range(len(names)), key=lambda i: data[i] - len(names[i]))
+    by_excess = sorted(range(len(names)), key=lambda i: data[i] - cell_width(names[i]))
     for i in by_excess:
-        if total() <= width or len(names[i]) <= data[i]:
+        if total() <= width or cell_width(names[i]) <= data[i]:
             break
-        longest_word = max(map(len, names[i].split()), default=0)
+        longest_word = max(map(cell_width, names[i].split()), default=0)
         heads[i] = textwrap.wrap(names[i], max(data[i], longest_word)) or [names[i]]
     return heads
 

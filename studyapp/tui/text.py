@@ -8,6 +8,7 @@ message built from them takes it through one of these.
 
 from __future__ import annotations
 
+from rich.cells import cell_len, set_cell_size
 from rich.style import Style
 from rich.text import Text
 from textual.content import Content
@@ -31,6 +32,9 @@ def cell(text: str, style: str | Style = "", justify: str | None = None) -> Text
 
 
 def clip(text: str, width: int) -> str:
-    """Text on one line of at most `width` characters, cut with an ellipsis; visible."""
+    """Text on one line of at most `width` cells (a wide character, CJK or emoji, takes
+    two), cut with an ellipsis; visible."""
     shown = visible(" ".join(text.split()))  # clipped as it is shown
-    return shown if len(shown) <= width else shown[: width - 1] + "…"
+    if cell_len(shown) <= width:
+        return shown
+    return set_cell_size(shown, max(0, width - 1)).rstrip() + "…"

@@ -23,6 +23,7 @@ from studyapp.cli import main, output
 from studyapp.cli.output import print_table, say_wrapped
 from studyapp.db import open_store
 from studyapp.services.cards import CardService
+from studyapp.terminal import cell_width, fit
 
 CLIPBOARD = "\x1b]52;c;cHduZWQ=\x1b\\"
 WIPE = "\x1b[2J"
@@ -165,6 +166,25 @@ def test_a_table_that_fits_or_is_piped_keeps_one_header_line(
         print_table(WIDE_COLUMNS, WIDE_ROWS, width=width)
         lines = capsys.readouterr().out.splitlines()
         assert lines[0].split() == " ".join(WIDE_COLUMNS).split() and len(lines) == 4
+
+
+def test_a_table_aligns_names_in_wide_characters_by_the_cells_they_take(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A CJK character or an emoji takes two cells on a terminal, a combining accent none."""
+    rows = [["Optimizers", 20], ["日本語のデッキ", 3], ["Emoji 😀", 1], ["Cafe\u0301", 7]]
+    print_table(["Deck", "New"], rows)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1] == "--------------  ---"  # the widest name: 7 wide characters, 14 cells
+    for line, (_, new) in zip(lines[2:], rows, strict=True):
+        assert line.endswith(f"  {new:>3}")
+        assert cell_width(line) == len(lines[1])
+
+
+def test_a_long_front_is_cut_to_the_cells_it_may_take() -> None:
+    assert fit("深層学習の最適化", 9) == "深層学習…" and cell_width("深層学習…") == 9
+    assert fit("深層学習の最適化", 8) == "深層学…"  # a wide character is never cut in half
+    assert fit("short", 9) == "short" and fit("e\u0301" * 9, 9) == "e\u0301" * 9
 
 
 def test_prose_wraps_at_words_on_a_terminal_and_stays_one_line_piped(

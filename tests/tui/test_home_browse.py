@@ -67,6 +67,20 @@ async def test_a_long_deck_name_is_cut_so_the_counts_stay_on_screen(make_app, st
         assert rows(table)[0][1:] == ["2", "0", "0", "2", "2"]
 
 
+async def test_a_long_name_in_wide_characters_is_cut_by_the_cells_it_takes(make_app, store, cards):
+    """A CJK character takes two cells: cut by characters, such a name ran past the edge."""
+    wide = "深層学習::第二部 現代的な実用的深層ネットワーク::第八章 深層モデルの訓練のための最適化"
+    DeckService(store).rename("Basics", wide)
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        table = app.screen.query_one(DataTable)
+        assert table.virtual_size.width <= table.size.width
+        (name, *numbers), *_ = (row for row in rows(table) if row[0].startswith("深"))
+        assert numbers == ["2", "0", "0", "2", "2"]
+        assert name.endswith("…") and wide.startswith(name[:-1])
+
+
 async def test_q_backs_out_of_a_review_and_quits_from_home(make_app, cards):
     app = make_app()
     async with app.run_test() as pilot:
