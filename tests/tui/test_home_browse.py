@@ -125,6 +125,32 @@ async def test_browse_searches_by_text_and_tag(make_app, cards):
         assert "1 card" in text_of(app, "#browse-count")
 
 
+async def test_browse_on_a_narrow_screen_drops_columns_instead_of_running_off_it(
+    make_app, store, cards
+):
+    """Below 80 columns the least needed columns go (lapses first); a suspended card still
+    says so in its Due column once Susp has gone."""
+    service = CardService(store, fixed_clock)
+    service.set_suspended(cards[0].id, True)
+    app = make_app()
+    async with app.run_test(size=(100, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("b")
+        table = app.screen.query_one(DataTable)
+        labels = [str(column.label) for column in table.columns.values()]
+        assert labels == ["Deck", "Front", "Due", "Ease", "Ivl", "Lapses", "Susp"]
+        for width, kept in ((72, 6), (64, 5), (56, 4), (50, 3)):
+            await pilot.resize_terminal(width, 24)
+            await settle(pilot)
+            assert len(table.columns) == kept
+            assert table.virtual_size.width <= table.size.width  # nothing off to the side
+        assert [str(column.label) for column in table.columns.values()] == ["Deck", "Front", "Due"]
+        assert "suspended" in [row[2] for row in rows(table)]
+        await pilot.resize_terminal(100, 24)
+        await settle(pilot)
+        assert len(table.columns) == 7 and "yes" in [row[6] for row in rows(table)]
+
+
 async def test_down_from_the_search_goes_to_the_cards_found(make_app, cards):
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:

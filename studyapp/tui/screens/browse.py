@@ -22,8 +22,36 @@ from studyapp.tui.text import cell, clip, plain
 
 DECK_WIDTH = 12
 MIN_FRONT_WIDTH = 16
-OTHER_COLUMNS = DECK_WIDTH + 10 + 4 + 5 + 6 + 4 + 7 * 2 + 4  # widths, padding, margins
+# Each column's label and the width of its widest value (the front's is what is left).
+COLUMNS = (
+    ("Deck", DECK_WIDTH),
+    ("Front", 0),
+    ("Due", 10),
+    ("Ease", 4),
+    ("Ivl", 6),
+    ("Lapses", 6),
+    ("Susp", 4),
+)
+DROPPED_FIRST = ("lapses", "ivl", "ease", "susp")  # on a narrow screen, in this order
+PADDING = 2  # a column's cell padding
+EDGES = 4  # the table's scrollbar and the screen's margins
 MARK = "✓ "  # before the deck of a marked card
+
+
+def columns_for(width: int) -> tuple[list[str], int]:
+    """The columns shown on a screen `width` cells wide and the front's width: on a narrow
+    screen the least needed columns go, so the rest stay on it."""
+    keys = [label.lower() for label, _ in COLUMNS]
+    sizes = {label.lower(): size + PADDING for label, size in COLUMNS}
+
+    def room(shown: list[str]) -> int:
+        return width - EDGES - sum(sizes[key] for key in shown)
+
+    for key in DROPPED_FIRST:
+        if room(keys) >= MIN_FRONT_WIDTH:
+            break
+        keys.remove(key)
+    return keys, max(MIN_FRONT_WIDTH, room(keys))
 
 
 def deck_cell(card: Card, marked: bool) -> Text:
@@ -32,17 +60,18 @@ def deck_cell(card: Card, marked: bool) -> Text:
     return cell(clip(card.deck, DECK_WIDTH))
 
 
-def card_row(card: Card, front_width: int, marked: bool = False) -> list[Text]:
+def card_row(card: Card, front_width: int, marked: bool = False) -> dict[str, Text]:
+    """The card's cells, by column key."""
     state = card.state
-    return [
-        deck_cell(card, marked),
-        cell(clip(card.front, front_width)),
-        Text(state.due.isoformat() if state.due else "new"),
-        Text(f"{state.ease:.2f}", justify="right"),
-        Text(f"{state.interval}d", justify="right"),
-        Text(str(state.lapses), justify="right"),
-        Text("yes" if card.suspended else ""),
-    ]
+    return {
+        "deck": deck_cell(card, marked),
+        "front": cell(clip(card.front, front_width)),
+        "due": Text(state.due.isoformat() if state.due else "new"),
+        "ease": Text(f"{state.ease:.2f}", justify="right"),
+        "ivl": Text(f"{state.interval}d", justify="right"),
+        "lapses": Text(str(state.lapses), justify="right"),
+        "susp": Text("yes" if card.suspended else ""),
+    }
 
 
 class SearchField(Input):
@@ -78,9 +107,6 @@ class BrowseScreen(Screen[None]):
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
-        table = self.query_one(DataTable)
-        for label in ("Deck", "Front", "Due", "Ease", "Ivl", "Lapses", "Susp"):
-            table.add_column(label, key=label.lower())
         self.search()
 
     def on_screen_resume(self) -> None:
@@ -99,12 +125,21 @@ class BrowseScreen(Screen[None]):
             return
         table = self.query_one(DataTable)
         row = table.cursor_row
-        table.clear()
+        shown, front_width = columns_for(self.size.width)
+        if [key.value for key in table.columns] != shown:
+            table.clear(columns=True)
+            for label, _ in COLUMNS:
+                if label.lower() in shown:
+                    table.add_column(label, key=label.lower())
+        else:
+            table.clear()
         self.cards = {card.id: card for card in cards}
         self.marked &= set(self.cards)
-        front_width = max(MIN_FRONT_WIDTH, self.size.width - OTHER_COLUMNS)
         for card in cards:
-            table.add_row(*card_row(card, front_width, card.id in self.marked), key=str(card.id))
+            cells = card_row(card, front_width, card.id in self.marked)
+            if card.suspended and "susp" not in shown:
+                cells["due"] = Text("suspended")  # its column gone, the card still says so
+            table.add_row(*(cells[key] for key in shown), key=str(card.id))
         if cards:
             table.move_cursor(row=min(row, len(cards) - 1))
         self._show_count()
