@@ -41,13 +41,15 @@ from studyapp.model import normalize_tags
 
 EXPORT_COLUMNS = ("front", "back", "tags", "deck", "id", "source")
 # English names first, then those spreadsheets in German, French, Spanish, Italian,
-# Portuguese and Dutch give the same columns.
+# Portuguese, Dutch, Russian, Japanese, Chinese and Korean give the same columns.
 _ROLE_NAMES = {
     "front": {
         *("front", "question", "term", "q", "prompt", "word", "text"),
         *("vorderseite", "frage", "begriff", "wort", "recto", "terme", "mot", "pregunta"),
         *("anverso", "término", "termino", "palabra", "domanda", "fronte", "termine"),
         *("parola", "pergunta", "frente", "termo", "palavra", "voorkant", "vraag", "woord"),
+        *("вопрос", "термин", "слово", "лицевая сторона", "質問", "問題", "問", "表", "表面"),
+        *("用語", "单词", "问题", "题目", "正面", "术语", "術語", "질문", "문제", "앞면"),
     },
     "back": {
         *("back", "answer", "definition", "a", "meaning", "response"),
@@ -55,12 +57,27 @@ _ROLE_NAMES = {
         *("reponse", "définition", "sens", "respuesta", "reverso", "definición", "definicion"),
         *("significado", "risposta", "retro", "definizione", "significato", "resposta"),
         *("definição", "definicao", "achterkant", "antwoord", "betekenis", "definitie"),
+        *("ответ", "определение", "значение", "оборотная сторона", "答え", "解答", "答"),
+        *("裏", "裏面", "意味", "定義", "答案", "回答", "背面", "释义", "定义", "답", "답변"),
+        *("뒷면", "정의", "뜻"),
     },
     "tags": {
         *("tags", "tag", "schlagwörter", "schlagworte", "stichwörter", "étiquettes"),
-        *("etiquettes", "etiquetas", "etichette", "trefwoorden", "labels"),
+        *("etiquettes", "etiquetas", "etichette", "trefwoorden", "labels", "теги", "метки"),
+        *("タグ", "标签", "標籤", "태그"),
     },
-    "deck": {"deck", "stapel", "paquet", "mazo", "mazzo", "baralho"},
+    "deck": {
+        "deck",
+        "stapel",
+        "paquet",
+        "mazo",
+        "mazzo",
+        "baralho",
+        "колода",
+        "デッキ",
+        "牌组",
+        "덱",
+    },
     "id": {"id", "guid", "key", "uid", "note id"},
     "source": {"source"},
     "notetype": {"notetype", "note type"},

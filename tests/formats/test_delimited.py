@@ -208,6 +208,10 @@ def test_quoting_does_not_change_what_a_file_holds(tmp_path: Path) -> None:
         ("Pregunta,Respuesta,Etiquetas", ","),
         ("Recto\tVerso\tÉtiquettes", "\t"),
         ("Domanda;Risposta;Etichette", ";"),
+        ("Вопрос;Ответ;Теги", ";"),
+        ("質問,答え,タグ", ","),
+        ("问题\t答案\t标签", "\t"),
+        ("질문,답,태그", ","),
     ],
 )
 def test_a_header_row_in_another_language_names_the_columns(
