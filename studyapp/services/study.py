@@ -176,9 +176,11 @@ class _Undo:
 
 # The card's latest rating that changed its schedule (a same-day repeat changes nothing), and
 # whether the review `review_id` is still in the log.
+# The card's latest review of any kind: a same-day repeat made in another window after the
+# rating refers to the state the rating left, so it too stops the rating being taken back.
 _LATEST_REVIEW = (
-    "SELECT max(CASE WHEN kind != 'drill' THEN id END),"
-    " count(CASE WHEN id = :review_id THEN 1 END) FROM reviews WHERE card_id = :card_id"
+    "SELECT max(id), count(CASE WHEN id = :review_id THEN 1 END) FROM reviews"
+    " WHERE card_id = :card_id"
 )
 
 

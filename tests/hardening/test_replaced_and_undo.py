@@ -196,6 +196,9 @@ def test_undo_keeps_an_imported_edit_and_takes_back_only_the_schedule(
 
 
 def test_two_windows_undo_without_the_state_and_the_log_disagreeing(collection: Path) -> None:
+    """A rates a card, B rates it again (a same-day repeat, which refers to the state A's
+    rating left): A's undo would leave a new card with a repeat in its log, counted new and
+    learning at once and shown twice, so it is refused; B's undo takes back its repeat."""
     first, second = open_store(str(collection)), open_store(str(collection))
     a = StudySession(first, None, clock)
     b = StudySession(second, None, clock)
@@ -204,19 +207,20 @@ def test_two_windows_undo_without_the_state_and_the_log_disagreeing(collection: 
     before = card_rows(collection)
 
     a.answer(5)
+    rated = card_rows(collection)
     b.answer(3)  # the same card, rated in the other window: a same-day repeat
     state_agrees_with_log(collection)
     assert kinds(collection) == ["new", "drill"]
 
-    a.undo()  # the repeat changed nothing, so A's rating can still be taken back
-    state_agrees_with_log(collection)
-    assert kinds(collection) == ["drill"]
-    assert card_rows(collection) == before
+    with pytest.raises(UserError) as refused:
+        a.undo()
+    assert "the card was rated again since, in another window" in str(refused.value)
+    assert kinds(collection) == ["new", "drill"] and card_rows(collection) == rated
 
-    b.undo()  # and B's undo takes back only its repeat
+    b.undo()  # B's undo takes back only its repeat
     state_agrees_with_log(collection)
-    assert review_rows(collection) == []
-    assert card_rows(collection) == before
+    assert kinds(collection) == ["new"] and card_rows(collection) == rated
+    assert card_rows(collection) != before
     first.dispose()
     second.dispose()
 
