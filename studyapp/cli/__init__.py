@@ -86,6 +86,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if handler is None:
         handler = _default_handler()
     try:
+        _check_text_arguments(args)
         with temporary_files_removed_on_stop():
             return int(handler(args) or 0)
     except UserError as exc:
@@ -96,6 +97,32 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+
+
+# Arguments that name files: any bytes the system allows are a name, UTF-8 or not.
+_FILE_ARGUMENTS = frozenset({"db", "output", "path", "paths", "revlog"})
+
+
+def _check_text_arguments(args: argparse.Namespace) -> None:
+    """Refuse text arguments (deck names, card text, queries) holding bytes that are not
+    UTF-8: the shell passed them through as they were typed, and no deck or card can hold
+    them. File names are left alone."""
+    for name, value in vars(args).items():
+        if name in _FILE_ARGUMENTS:
+            continue
+        for text in value if isinstance(value, list) else [value]:
+            if isinstance(text, str) and not _is_utf8(text):
+                shown = text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+                label = name.replace("_", " ")
+                raise UserError(f"'{shown}' (the {label} given) is not UTF-8 text")
+
+
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _default_handler():  # type: ignore[no-untyped-def]

@@ -104,6 +104,34 @@ def test_an_error_quoting_a_file_name_is_one_visible_line(db_path, tmp_path, cap
     assert "deck\\x1b[2J\\nmore.csv" in err
 
 
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["deck", "X\udcff"],
+        ["cards", "deck:X\udcff"],
+        ["delete", "X\udcff"],
+        ["export", "--deck", "X\udcff", "--format", "csv", "--output", "-"],
+        ["scheduler", "evaluate", "--deck", "X\udcff"],
+        ["add", "--deck", "D", "--front", "\udc9b[2J", "--back", "b"],
+    ],
+)
+def test_text_arguments_that_are_not_utf8_are_one_line_and_change_nothing(
+    db_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str]
+) -> None:
+    """A byte that is not UTF-8 reaches Python as a lone surrogate (`$'X\\xff'` in a shell),
+    which no deck name, query or card text can hold."""
+    assert (
+        run(capsys, "add", "--deck", "D", "--front", "q", "--back", "a", "--db", str(db_path))[0]
+        == 0
+    )
+    before = db_path.read_bytes()
+    code, out, err = run(capsys, *argv, "--db", str(db_path))
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and "is not UTF-8 text" in err
+    assert "\\xff" in err or "\\x9b" in err  # the byte, shown as the shell was given it
+    assert db_path.read_bytes() == before
+
+
 def _export(db: Path, fmt: str, *, terminal: bool) -> bytes:
     """`studyapp export --output -` with standard output on a terminal or on a pipe."""
     argv = [sys.executable, "-m", "studyapp", "export", "--db", str(db), "--format", fmt]
