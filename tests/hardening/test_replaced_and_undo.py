@@ -13,13 +13,15 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from studyapp.db import open_store
+from studyapp.db import checkpoints, open_store
 from studyapp.db.store import copy_sqlite
 from studyapp.errors import CollectionReplacedError, UserError
 from studyapp.services.backups import BackupService
@@ -144,6 +146,48 @@ def test_a_file_moved_over_the_collection_is_noticed(
     assert "another file was put in its place" in str(refused.value)
     store.dispose()
     assert review_rows(collection) == []
+
+
+def test_a_file_moved_over_an_open_review_is_not_touched_by_its_log(
+    collection: Path, other: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`mv other.db c.db` while the app has c.db open, a moment after a rating. The log
+    beside c.db is found by its name: whatever the app left in it, the next program to open
+    c.db would read as c.db's, and copy into it on closing. The app empties it in the pause
+    after each rating, so the file put in its place stays as it was."""
+    monkeypatch.setattr(checkpoints, "IDLE_S", 0.1)
+    theirs = card_rows(other)
+    store = open_store(str(collection))
+    store.prepare()  # as the app does: checkpoints in the pauses between ratings
+    session = StudySession(store, None, clock)
+    for rating in (4, 5, 3):
+        session.answer(rating)
+    assert wait_until(lambda: _log_size(collection) == 0)
+    os.replace(other, collection)
+
+    with sqlite3.connect(collection) as newcomer:  # `studyapp decks` in another shell
+        assert newcomer.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        assert newcomer.execute("SELECT count(*) FROM reviews").fetchone() == (0,)
+    newcomer.close()
+    with pytest.raises(CollectionReplacedError):
+        session.answer(4)
+    store.dispose()
+    assert table(collection, "PRAGMA integrity_check") == [("ok",)]
+    assert card_rows(collection) == theirs and review_rows(collection) == []
+
+
+def _log_size(db: Path) -> int:
+    log = Path(f"{db}-wal")
+    return log.stat().st_size if log.exists() else 0
+
+
+def wait_until(condition: Callable[[], bool], seconds: float = 20.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
 
 
 def test_a_new_collection_has_an_identity_and_keeps_it(tmp_path: Path) -> None:
