@@ -107,7 +107,7 @@ def test_add_says_when_the_deck_already_holds_the_same_front(db: Path, capsys: C
         (["--deck", " ", "--front", "q", "--back", "a"], "a deck needs a name"),
         (["--deck", "a\tb", "--front", "q", "--back", "a"], "cannot hold a control character"),
         (["--deck", "D", "--front", "  ", "--back", "a"], "a card needs a front"),
-        (["--deck", "D", "--front", "q\udcff", "--back", "a"], "front holds a lone surrogate"),
+        (["--deck", "D", "--front", "q\udcff", "--back", "a"], "(the front given) is not UTF-8"),
         (["--deck", "D", "--front", "q", "--back", "a", "--demo", "nope"], "no demo 'nope'"),
         (
             ["--deck", "D", "--front", "q", "--back", "a", "--demo", "adam_vs_sgd steps=0"],

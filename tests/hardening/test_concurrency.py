@@ -356,6 +356,7 @@ RATE_ON_SIGNAL = textwrap.dedent(
     """
     import sys
     from studyapp.db import open_store
+    from studyapp.errors import UserError
     from studyapp.services.study import StudySession
 
     session = StudySession(open_store(sys.argv[1]), "D")
@@ -363,7 +364,11 @@ RATE_ON_SIGNAL = textwrap.dedent(
     for line in sys.stdin:
         command = line.strip()
         if command == "undo":
-            session.undo()
+            try:
+                session.undo()
+            except UserError as refused:
+                print(refused.message, flush=True)
+                continue
         else:
             answered = session.answer(int(command))
             print(answered.review.kind, flush=True)
@@ -377,8 +382,9 @@ def test_a_card_rated_on_two_machines_counts_once_and_each_undo_takes_back_its_o
     db: str,
 ) -> None:
     """Machine A rates a card, machine B rates the same card (both had it on screen): the
-    first counts as the day's rating, the second as a repeat. A's undo takes back A's rating
-    and leaves B's repeat in the log (a repeat changes no schedule); B's takes back its own."""
+    first counts as the day's rating, the second as a repeat of it. A's undo is refused while
+    B's repeat follows its rating (it would leave a new card with a repeat in its log); B's
+    takes back its own, and A's rating stays."""
     make_collection(db, {"D": 3})
     machines = [
         subprocess.Popen(
@@ -406,12 +412,12 @@ def test_a_card_rated_on_two_machines_counts_once_and_each_undo_takes_back_its_o
         assert tell(b, "3") == "drill"  # already rated today on the other machine
         assert sql(db, "SELECT rating, kind FROM reviews ORDER BY id") == [(5, "new"), (3, "drill")]
         assert sql(db, "SELECT ease_cents, interval, repetitions, due FROM cards") != state_before
-        assert tell(a, "undo") == "done"
-        assert sql(db, "SELECT rating, kind FROM reviews ORDER BY id") == [(3, "drill")]
-        assert sql(db, "SELECT ease_cents, interval, repetitions, due FROM cards") == state_before
+        state_rated = sql(db, "SELECT ease_cents, interval, repetitions, due FROM cards")
+        assert "rated again since, in another window" in tell(a, "undo")
+        assert sql(db, "SELECT rating, kind FROM reviews ORDER BY id") == [(5, "new"), (3, "drill")]
         assert tell(b, "undo") == "done"
-        assert sql(db, "SELECT rating, kind FROM reviews ORDER BY id") == []
-        assert sql(db, "SELECT ease_cents, interval, repetitions, due FROM cards") == state_before
+        assert sql(db, "SELECT rating, kind FROM reviews ORDER BY id") == [(5, "new")]
+        assert sql(db, "SELECT ease_cents, interval, repetitions, due FROM cards") == state_rated
     finally:
         errors = [machine.communicate(timeout=60)[1] for machine in machines]
         for machine, err in zip(machines, errors, strict=True):
