@@ -389,7 +389,8 @@ class Store:
         except (OSError, sqlite3.Error) as exc:
             raise self._backup_failed(target_dir, reason, _reason(exc)) from None
         remove_leftovers(target_dir, f"{self.path.stem}-")
-        prune_backups(target_dir, self.path.stem)
+        if folder is None:  # the collection's own folder of backups; any other is the user's
+            prune_backups(target_dir, self.path.stem)
         return target
 
     def _backup_failed(self, folder: Path, reason: str, why: str) -> CollectionError:

@@ -215,6 +215,28 @@ def test_broken_files_under_a_backups_name_are_not_counted_and_journals_go_with_
     assert not real[0].exists() and not journal.exists() and not orphan.exists()
 
 
+def test_a_backup_into_a_folder_of_the_users_only_adds_a_file(
+    db_path: Path, tmp_path: Path, capsys: Capture
+) -> None:
+    """Keeping the last five is for the collection's own backups folder: a folder given to
+    `backup --output` is the user's archive, and backups named like automatic ones stay."""
+    make_collection(db_path, {"D": 3})
+    archive = tmp_path / "archive"
+    archive.mkdir()
+    for day in range(1, 9):
+        name = archive / f"{db_path.stem}-2025010{day}T000000000000-import.db"
+        status, _, err = run_cli(capsys, "backup", "--output", name, "--db", db_path)
+        assert status == 0, err
+    journal = archive / f"{db_path.stem}-20250101T000000000000-import.db-journal"
+    journal.write_bytes(b"x" * 512)
+    before = set(entries(archive))
+
+    status, _, err = run_cli(capsys, "backup", "--output", archive, "--db", db_path)
+    assert status == 0, err
+    (added,) = set(entries(archive)) - before
+    assert added.endswith("-manual.db") and before <= set(entries(archive))
+
+
 STOP_WHILE_WRITING = textwrap.dedent(
     """
     import os, signal, sys
