@@ -4,7 +4,9 @@ Every file studyapp writes outside the collection itself (an export, a backup ma
 before an import, a restore's copy) goes through one policy. The path is refused, with one
 sentence and before anything is written, when it is empty, is the collection or one of the
 files SQLite keeps beside it (however it is reached: a symlink, a hard link, another name),
-or is something other than a regular file (a device, a FIFO, a folder). The data goes to a
+or is something other than a regular file (a device, a FIFO, a folder, or a link into the
+system's device and process files such as /dev/stdout). A symlink to a file is written
+through: the file it points to is replaced, the link stays. The data goes to a
 temporary file in the same folder, which is flushed to the disk and renamed over the target,
 so a reader sees the old file or the new one, never a part. The temporary file is removed
 when anything fails and when the process is told to stop (TERM, HUP, INT); one left by a
@@ -75,6 +77,56 @@ def _umask() -> int:
 
 # --- the policy -----------------------------------------------------------------------------
 
+# Folders of devices and of the kernel's views of processes: a link there (/dev/stdout,
+# /proc/self/fd/1) stands for a stream, not a file; /dev/shm holds ordinary files.
+_SYSTEM_FOLDERS = ("/dev", "/proc", "/sys")
+_ORDINARY_SYSTEM_FOLDERS = ("/dev/shm",)
+_MAX_LINKS = 40  # symlinks followed before a chain is taken for a loop, as the kernel does
+
+
+def user_path(text: str | Path) -> Path:
+    """A path as the user typed it, `~` and `~name` expanded; UserError, naming it, when
+    `~name` names no user on this system."""
+    try:
+        return Path(text).expanduser()
+    except RuntimeError:  # Path.expanduser: "Could not determine home directory."
+        user = str(text)[1:].split("/", 1)[0] or "the current user"
+        raise UserError(f"{text}: there is no home folder for {user} on this system") from None
+
+
+def not_a_file(path: Path) -> str:
+    """Why `path`, which is no regular file, cannot be read as one, for a message."""
+    if path.is_symlink() and not path.exists():
+        return f"{path} is a symlink that leads nowhere (to a missing file, or round in a loop)"
+    return f"{path} does not exist" if not path.exists() else f"{path} is not a file"
+
+
+def _in_system_folder(path: Path) -> bool:
+    text = os.path.normpath(path)
+    return any(text == f or text.startswith(f"{f}/") for f in _SYSTEM_FOLDERS) and not any(
+        text == f or text.startswith(f"{f}/") for f in _ORDINARY_SYSTEM_FOLDERS
+    )
+
+
+def _end_of_links(path: Path) -> Path:
+    """The file `path` leads to through its symlinks (`path` itself when it is none);
+    UserError for a chain that loops or passes through the system's device or process
+    files."""
+    current = Path(os.path.abspath(path))
+    for _ in range(_MAX_LINKS):
+        try:
+            target = os.readlink(current)
+        except OSError:  # not a link (or not there): the end of the chain
+            return current
+        if _in_system_folder(current):
+            where = "is" if current == Path(os.path.abspath(path)) else f"leads to {current},"
+            raise UserError(
+                f"{path} {where} a device or process file, not a regular file: studyapp "
+                "writes only files (use '-' for standard output where a command offers it)"
+            )
+        current = Path(os.path.normpath(current.parent / target))
+    raise UserError(f"{path}: too many levels of symbolic links (a loop?)")
+
 
 def check_output(target: str | Path, collection: Path | None = None) -> Path:
     """The file `target` names, if studyapp may replace it; UserError, naming it, if not.
@@ -84,15 +136,20 @@ def check_output(target: str | Path, collection: Path | None = None) -> Path:
     """
     if not str(target).strip():
         raise UserError("the output path is empty: give the name of a file to write")
-    path = Path(target).expanduser()
+    typed = user_path(target)
+    end = _end_of_links(typed)
+    # A link is written through (the file it names is replaced); any other path stays as typed.
+    linked = end != Path(os.path.abspath(typed))
+    path = end if linked else typed
+    shown = str(typed)  # what the user typed: a link is what it leads to
     reached = collection_file_reached(path, collection) if collection is not None else None
     if reached is not None and reached == collection:
         raise UserError(
-            f"{path} is the collection itself: writing there would destroy it; choose another file"
+            f"{shown} is the collection itself: writing there would destroy it; choose another file"
         )
     if reached is not None:
         raise UserError(
-            f"{path} is {reached.name}, which SQLite keeps beside the collection: writing "
+            f"{shown} is {reached.name}, which SQLite keeps beside the collection: writing "
             "there would damage it; choose another file"
         )
     try:
@@ -102,10 +159,10 @@ def check_output(target: str | Path, collection: Path | None = None) -> Path:
     except OSError as exc:
         raise WriteError(path, _reason(exc)) from None
     if found is not None and stat.S_ISDIR(found.st_mode):
-        raise UserError(f"{path} is a folder; give the name of a file to write")
+        raise UserError(f"{shown} is a folder; give the name of a file to write")
     if found is not None and not stat.S_ISREG(found.st_mode):
         raise UserError(
-            f"{path} is {describe_kind(found.st_mode)}, not a regular file: studyapp writes only "
+            f"{shown} is {describe_kind(found.st_mode)}, not a regular file: studyapp writes only "
             "files (use '-' for standard output where a command offers it)"
         )
     folder = path.parent
@@ -120,7 +177,7 @@ def output_folder(output: str) -> Path | None:
     folder only if it is one already."""
     if not output.endswith(("/", os.sep)):
         return None
-    folder = Path(output).expanduser()
+    folder = user_path(output)
     if folder.is_dir():
         return folder
     if folder.exists() or folder.is_symlink():
@@ -195,7 +252,7 @@ def write_output(target: str | Path, data: bytes, collection: Path | None = None
     """Write `data` to `target` whole, under the policy above. Returns the path written."""
     with replacing(target, collection) as temp, open(temp, "wb") as out:
         out.write(data)
-    return Path(target).expanduser()
+    return user_path(target)
 
 
 @contextmanager

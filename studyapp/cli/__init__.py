@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from studyapp import __version__
 from studyapp.cli import backup, cards, collection, deck, demo, library, scheduler, tui
+from studyapp.cli.output import GuardedOutput
 from studyapp.errors import UserError
 from studyapp.files import temporary_files_removed_on_stop
 from studyapp.terminal import one_line
@@ -85,10 +86,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler = args.handler
     if handler is None:
         handler = _default_handler()
+    stdout, sys.stdout = sys.stdout, GuardedOutput(sys.stdout)  # type: ignore[assignment]
     try:
         _check_text_arguments(args)
         with temporary_files_removed_on_stop():
-            return int(handler(args) or 0)
+            status = int(handler(args) or 0)
+        sys.stdout.flush()  # a failure to write is said here, not after exiting
+        return status
     except UserError as exc:
         print(f"studyapp: {one_line(exc.message)}", file=sys.stderr)
         return exc.exit_status
@@ -97,6 +101,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except OSError as exc:
+        if exc.filename is None:
+            raise
+        # A path the system refused outright (a name too long for it, say): one line.
+        reason = (exc.strerror or str(exc)).lower()
+        print(f"studyapp: {one_line(str(exc.filename))}: {reason}", file=sys.stderr)
+        return 2
+    finally:
+        sys.stdout = stdout
 
 
 # Arguments that name files: any bytes the system allows are a name, UTF-8 or not.

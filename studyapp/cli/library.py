@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from studyapp.cli.output import print_json, say
+from studyapp.cli.output import output_failed, print_json, say
 from studyapp.errors import UserError
-from studyapp.files import check_output, output_folder, write_output
+from studyapp.files import check_output, output_folder, user_path, write_output
 from studyapp.terminal import for_stream, one_line
 
 if TYPE_CHECKING:
@@ -135,7 +134,7 @@ def run_export(args: argparse.Namespace) -> int:
     if output == "-":
         _write_stdout(library.export(args.format, args.deck))
         return 0
-    target = output_folder(output) or Path(output).expanduser()
+    target = output_folder(output) or user_path(output)
     if target.is_dir():
         written = library.export_to_folder(args.format, args.deck, target)
     else:
@@ -151,21 +150,13 @@ def _write_stdout(data: bytes) -> None:
 
     A pipe or a file gets the exact bytes; a terminal shows control characters visibly.
     """
-    if sys.stdout is None:
+    stream = getattr(sys.stdout, "stream", sys.stdout)  # under the command's guard
+    if stream is None:
         raise UserError("standard output is closed: give a file name with --output")
     try:
-        sys.stdout.buffer.write(for_stream(data, sys.stdout))
-        sys.stdout.buffer.flush()
+        stream.buffer.write(for_stream(data, stream))
+        stream.buffer.flush()
     except BrokenPipeError:
         raise  # the reader stopped reading (`| head`): not an error
     except (OSError, ValueError) as exc:
-        # Nothing more can reach it: point it at nothing, so that exiting does not fail too.
-        null = os.open(os.devnull, os.O_WRONLY)
-        try:
-            os.dup2(null, sys.stdout.fileno())
-        except (OSError, ValueError):
-            pass
-        finally:
-            os.close(null)
-        reason = exc.strerror.lower() if isinstance(exc, OSError) and exc.strerror else exc
-        raise UserError(f"cannot write to standard output: {reason}") from None
+        raise output_failed(exc) from None

@@ -8,12 +8,14 @@ goes to a terminal, a pager or a file (see `studyapp.terminal`). Data for progra
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 import textwrap
 from collections.abc import Sequence
 from typing import Any, TextIO
 
+from studyapp.errors import UserError
 from studyapp.terminal import cell_width, json_text, number_columns, one_line, pad, visible
 
 
@@ -87,7 +89,7 @@ def print_table(
 
 def _screen_width() -> int | None:
     """The terminal's width when stdout is one; None when it goes to a pipe or a file."""
-    if not sys.stdout.isatty():
+    if sys.stdout is None or not sys.stdout.isatty():
         return None
     return shutil.get_terminal_size().columns
 
@@ -111,6 +113,58 @@ def _headers(names: list[str], data: list[int], width: int | None) -> list[list[
         longest_word = max(map(cell_width, names[i].split()), default=0)
         heads[i] = textwrap.wrap(names[i], max(data[i], longest_word)) or [names[i]]
     return heads
+
+
+class GuardedOutput:
+    """Standard output for a command: a write that cannot be made (output closed with `>&-`,
+    a full disk behind `> file`) is one line saying so, status 2, not a traceback. The
+    reader going away (`| head`) stays a BrokenPipeError, which is no error."""
+
+    def __init__(self, stream: TextIO | None) -> None:
+        self.stream = stream  # None: closed
+
+    def write(self, text: str) -> int:
+        if self.stream is None:
+            raise UserError("standard output is closed: there is nowhere to show the result")
+        try:
+            return self.stream.write(text)
+        except BrokenPipeError:
+            raise
+        except (OSError, ValueError) as exc:
+            raise output_failed(exc) from None
+
+    def flush(self) -> None:
+        if self.stream is None:
+            return
+        try:
+            self.stream.flush()
+        except BrokenPipeError:
+            raise
+        except (OSError, ValueError) as exc:
+            raise output_failed(exc) from None
+
+    def isatty(self) -> bool:
+        try:
+            return self.stream is not None and self.stream.isatty()
+        except (OSError, ValueError):
+            return False
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.stream, name)
+
+
+def output_failed(exc: OSError | ValueError) -> UserError:
+    """The one line for standard output that cannot be written; it is pointed at nothing
+    from here on, so that exiting does not fail on it as well."""
+    null = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, sys.__stdout__.fileno() if sys.__stdout__ is not None else 1)
+    except (OSError, ValueError):
+        pass
+    finally:
+        os.close(null)
+    reason = exc.strerror.lower() if isinstance(exc, OSError) and exc.strerror else exc
+    return UserError(f"cannot write to standard output: {reason}")
 
 
 def _cell(value: Any) -> str:

@@ -12,7 +12,7 @@ import stat
 from pathlib import Path
 
 from studyapp.errors import CollectionError, UserError
-from studyapp.files import describe_kind
+from studyapp.files import describe_kind, user_path
 
 ENV_VAR = "STUDYAPP_DB"
 APP_NAME = "studyapp"
@@ -43,9 +43,9 @@ def collection_file(value: str) -> Path | None:
     """The SQLite file a `--db` value names, or None when it is a database URL (has `://`)."""
     if "://" in value:
         return None
-    path = Path(value).expanduser()
+    path = user_path(value)
     check_collection_kind(path)
-    return path.resolve()
+    return Path(os.path.realpath(path))  # a symlink loop stays as it is, for opening to name
 
 
 def check_collection_kind(path: Path) -> None:

@@ -47,7 +47,15 @@ from studyapp.db.store import (
 )
 from studyapp.db.validation import InvalidCollection, check_collection
 from studyapp.errors import CollectionError, NewerCollectionError, UserError
-from studyapp.files import WriteError, is_collection, output_folder, replacing, scratch_file
+from studyapp.files import (
+    WriteError,
+    is_collection,
+    not_a_file,
+    output_folder,
+    replacing,
+    scratch_file,
+    user_path,
+)
 from studyapp.services.server_backups import RestoredFromJson, ServerBackups
 
 RESTORE = "restore"  # the reason given to the copy of the collection saved before a restore
@@ -82,7 +90,7 @@ class BackupService:
             raise UserError("a backup is a database file, not text: give --output a file name")
         target = None
         if output is not None:
-            target = output_folder(str(output)) or Path(output).expanduser()
+            target = output_folder(str(output)) or user_path(output)
         if target is None or target.is_dir():
             made = self.store.backup(MANUAL, folder=target)
             assert made is not None  # the collection exists and is not empty
@@ -121,7 +129,7 @@ class BackupService:
         """
         if self.server is not None:
             return self.server.restore(source)
-        source = source.expanduser()
+        source = user_path(source)
         check_restorable(source)
         collection = self._collection(must_exist=False)
         if is_collection(source, collection):
@@ -192,9 +200,7 @@ def check_restorable(source: Path) -> str:
     is brought to the current schema (`_staged`).
     """
     if not source.is_file():
-        raise UserError(
-            f"{source} does not exist" if not source.exists() else f"{source} is not a file"
-        )
+        raise UserError(not_a_file(source))
     try:
         conn = connect_read_only(source)
     except sqlite3.Error as exc:

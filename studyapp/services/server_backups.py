@@ -35,7 +35,14 @@ from studyapp.db.models import (
 )
 from studyapp.db.store import BACKUP_FOLDER, BACKUPS_KEPT, GENERATION, MANUAL, new_generation
 from studyapp.errors import CollectionError, UnconfirmedWrite, UserError
-from studyapp.files import WriteError, check_output, output_folder, write_output
+from studyapp.files import (
+    WriteError,
+    check_output,
+    not_a_file,
+    output_folder,
+    user_path,
+    write_output,
+)
 from studyapp.formats import get_format
 from studyapp.formats.base import FormatError
 from studyapp.services.draft_mapping import DraftMapper, ImportReport, ParsedFile
@@ -86,7 +93,7 @@ class ServerBackups:
             )
         target = None
         if output is not None:
-            target = output_folder(str(output)) or Path(output).expanduser()
+            target = output_folder(str(output)) or user_path(output)
         if target is None or target.is_dir():
             folder = target or self.folder
             stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
@@ -110,7 +117,7 @@ class ServerBackups:
     def restore(self, source: Path) -> RestoredFromJson:
         """Replace the collection's decks, cards, review logs and predictions with a JSON
         backup's."""
-        source = source.expanduser()
+        source = user_path(source)
         parsed = _checked(source)
         where = self.store.where
         saved: Path | None = None
@@ -168,9 +175,7 @@ def backup_before(store: Store, reason: str) -> Path | None:
 def _checked(source: Path) -> ParsedFile:
     """The backup read whole, or UserError naming the first entry it cannot take."""
     if not source.is_file():
-        raise UserError(
-            f"{source} does not exist" if not source.exists() else f"{source} is not a file"
-        )
+        raise UserError(not_a_file(source))
     spec = get_format("json")
     assert spec.parse is not None
     try:

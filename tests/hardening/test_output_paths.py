@@ -261,3 +261,73 @@ async def test_the_export_screen_never_writes_over_the_open_collection(
             assert [d.name for d in app.services.decks.list()] == ["D"]
     finally:
         store.dispose()
+
+
+def test_a_link_to_standard_output_is_refused_and_stays_a_link(
+    collection: Path, capsys: Capture
+) -> None:
+    """/dev/stdout is a link to /proc/self/fd/1: renaming a file over the link's name would
+    have replaced the system's /dev/stdout (as root) with the export."""
+    folder = collection.parent
+    link = folder / "mystdout"
+    link.symlink_to("/proc/self/fd/1")
+    for command in (("export", "--format", "csv"), ("backup",)):
+        for target in (link, Path("/dev/stdout")):
+            status, out, err = run_cli(capsys, *command, "--output", target, "--db", collection)
+            assert status == 2 and out == "", err
+            assert "a device or process file, not a regular file" in one_line(err)
+    assert link.is_symlink() and os.readlink(link) == "/proc/self/fd/1"
+    assert Path("/dev/stdout").is_symlink()
+
+
+def test_a_link_to_a_file_is_written_through_and_stays_a_link(
+    collection: Path, capsys: Capture
+) -> None:
+    folder = collection.parent
+    (folder / "real.csv").write_text("old\n")
+    (folder / "latest.csv").symlink_to("real.csv")
+    status, _, err = run_cli(
+        capsys, "export", "--format", "csv", "--output", folder / "latest.csv", "--db", collection
+    )
+    assert status == 0, err
+    assert os.readlink(folder / "latest.csv") == "real.csv"
+    assert (folder / "real.csv").read_text().startswith("front,back")
+
+
+@pytest.mark.parametrize("command", [("export", "--format", "csv"), ("backup",), ("restore",)])
+def test_paths_the_system_refuses_are_one_line(
+    collection: Path, capsys: Capture, command: tuple[str, ...]
+) -> None:
+    """A name too long for the system, a user with no home folder, a loop of symlinks."""
+    folder = collection.parent
+    (folder / "loop1").symlink_to("loop2")
+    (folder / "loop2").symlink_to("loop1")
+    for target, says in (
+        (folder / ("x" * 300), "file name too long"),
+        ("~nosuchuser-studyapp/x", "there is no home folder for nosuchuser-studyapp"),
+        (folder / "loop1", "loop"),
+    ):
+        where = ("--output", target) if command[0] != "restore" else (target,)
+        status, out, err = run_cli(capsys, *command, *where, "--db", collection)
+        assert status == 2 and out == "", err
+        assert says in one_line(err).lower() and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("command", [("decks",), ("cards",), ("stats", "--json"), ("demo", "list")])
+def test_standard_output_closed_or_full_is_one_line_for_every_command(
+    collection: Path, command: tuple[str, ...]
+) -> None:
+    closed = studyapp(*command, "--db", collection, preexec_fn=lambda: os.close(1))
+    assert closed.returncode == 2 and closed.stderr.count("\n") == 1, closed.stderr
+    assert "standard output is closed" in closed.stderr
+    with open("/dev/full", "wb") as full:
+        done = subprocess.run(
+            [*STUDYAPP, *command, "--db", str(collection)],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+        )
+    assert done.returncode == 2 and one_line(done.stderr) == (
+        "studyapp: cannot write to standard output: no space left on device"
+    )
