@@ -82,7 +82,9 @@ def connect_read_only(path: Path, timeout: float = DEFAULT_BUSY_TIMEOUT_S) -> sq
         detail = str(exc)
         if "locked" in detail or "busy" in detail:
             pass  # it opened; whoever holds it is waited for when it is read
-        elif "unable to open" in detail and not os.access(path.parent, os.W_OK):
+        elif ("unable to open" in detail or "readonly" in detail) and not os.access(
+            path.parent, os.W_OK
+        ):
             conn.close()
             if _has_log(path):
                 raise

@@ -4,7 +4,10 @@ exit status 2, and the collection exactly as it was."""
 from __future__ import annotations
 
 import hashlib
+import os
+import shutil
 import sqlite3
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,7 +18,7 @@ from studyapp.db import engine as engine_module
 from studyapp.db import open_store
 from studyapp.errors import CollectionError
 from studyapp.services.study import StudySession
-from tests.hardening.conftest import make_collection, one_line, run_cli
+from tests.hardening.conftest import STUDYAPP, make_collection, one_line, run_cli
 
 
 def digest(path: Path) -> str:
@@ -105,3 +108,44 @@ def test_a_full_disk_during_an_import_changes_nothing_and_says_so(
     assert status == 2 and out == ""
     assert one_line(err) == f"studyapp: {db_path}: the disk is full or failing, nothing was saved"
     assert contents(db_path) == before
+
+
+def test_commands_that_only_read_work_in_a_folder_this_user_cannot_write(tmp_path: Path) -> None:
+    """A collection in WAL mode, as `init` makes it, in a folder without write permission
+    (as root, run without the capability that overrides permissions). SQLite cannot make
+    the files it reads a WAL collection with, and says "readonly" or "unable to open"."""
+    folder = tmp_path / "collection"
+    folder.mkdir()
+    db = folder / "c.db"
+    make_collection(db, {"D": 3})
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    conn.close()
+    prefix: list[str] = []
+    if os.geteuid() == 0:
+        setpriv = shutil.which("setpriv")
+        if setpriv is None:
+            pytest.skip("as root, this needs setpriv to drop the capability to override")
+        prefix = [setpriv, "--inh-caps=-all", "--bounding-set=-all"]
+    folder.chmod(0o555)
+    out = tmp_path / "out"
+    out.mkdir()
+    try:
+        for command in (
+            ["decks"],
+            ["cards"],
+            ["stats"],
+            ["export", "--format", "csv", "--output", str(out / "x.csv")],
+            ["backup", "--output", str(out / "b.db")],
+        ):
+            done = subprocess.run(
+                [*prefix, *STUDYAPP, *command, "--db", str(db)],
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+            assert done.returncode == 0, (command, done.stderr)
+        assert (out / "x.csv").read_text().count("D-Q0") == 3
+        assert contents(out / "b.db") == ([("D-Q00", 0), ("D-Q01", 0), ("D-Q02", 0)], 0)
+    finally:
+        folder.chmod(0o755)
