@@ -263,6 +263,47 @@ async def test_the_export_screen_never_writes_over_the_open_collection(
         store.dispose()
 
 
+async def test_odd_paths_typed_on_the_export_and_import_screens_are_one_line(
+    collection: Path,
+) -> None:
+    """Typed where the app asks for a path: the app says what is wrong and keeps running."""
+    store = open_store(str(collection))
+    app = create_app(store, clock=fixed_clock, rng=random.Random(7), runner=FakeRunner())
+    long_name = str(collection.parent / ("x" * 300))
+    try:
+        async with app.run_test(size=(100, 30)) as pilot:
+            await settle(pilot)
+            await pilot.press("x")
+            screen = app.screen
+            assert isinstance(screen, ExportScreen)
+            screen.query_one("#export-format", Select).value = "csv"
+            for typed, says in (
+                ("~nosuchuser-studyapp/x.csv", "there is no home folder for nosuchuser"),
+                ("-", "'-' is standard output"),
+                (long_name, "file name too long"),
+            ):
+                screen.query_one("#export-path", Input).value = typed
+                await pilot.press("ctrl+s")
+                await settle(pilot)
+                assert says in text_of(app, "#export-result").lower()
+            assert not (Path.cwd() / "-").exists()
+            await pilot.press("escape")
+            await settle(pilot)
+            await pilot.press("i")
+            await settle(pilot)
+            for typed, says in (
+                ("~nosuchuser-studyapp/x.csv", "there is no home folder for nosuchuser"),
+                (long_name, "file name too long"),
+            ):
+                app.screen.query_one("#import-path", Input).value = typed
+                await pilot.press("ctrl+r")  # the preview
+                await settle(pilot)
+                assert says in text_of(app, "#import-report").lower(), typed
+            assert app.is_running
+    finally:
+        store.dispose()
+
+
 def test_a_link_to_standard_output_is_refused_and_stays_a_link(
     collection: Path, capsys: Capture
 ) -> None:

@@ -22,7 +22,7 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, Input, Label, Select, Static
 
 from studyapp.errors import UserError
-from studyapp.files import check_output, write_output
+from studyapp.files import check_output, user_path, write_output
 from studyapp.tui.context import LibraryLike, Services
 from studyapp.tui.messages import ExportFinished
 from studyapp.tui.screens.importing import format_names
@@ -151,14 +151,21 @@ class ExportScreen(Screen[None]):
             what = "folder" if one_file_per_deck(fmt, deck) else "file"
             view.show_error(f"Type the path of the {what} to write.")
             return
+        if path_text.strip() == "-":
+            view.show_error(
+                "'-' is standard output, for `studyapp export` on the command line: here, "
+                "type the path of a file."
+            )
+            return
         try:
             library = self.services.library
+            path = user_path(path_text)
         except UserError as exc:
             view.show_error(exc.message)
             return
         view.show_text("Exporting...")
         folder = one_file_per_deck(fmt, deck) or names_a_folder(path_text)
-        self._run(library, fmt, deck, Path(path_text).expanduser(), folder)
+        self._run(library, fmt, deck, path, folder)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="library")
     def _run(

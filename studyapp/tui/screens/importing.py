@@ -19,6 +19,7 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, Input, Label, Select, Static
 
 from studyapp.errors import UserError
+from studyapp.files import user_path
 from studyapp.tui.context import LibraryLike, Services
 from studyapp.tui.messages import ImportFinished
 from studyapp.tui.widgets.import_report import ReportView
@@ -110,12 +111,19 @@ class ImportScreen(Screen[None]):
         if not path_text:
             report.show_error("Type the path of the file to import.")
             return
-        path = Path(path_text).expanduser()
-        if path.is_dir():
-            report.show_error(f"{path} is a folder: type the path of a file in it.")
+        try:
+            path = user_path(path_text)
+            if path.is_dir():
+                report.show_error(f"{path} is a folder: type the path of a file in it.")
+                return
+            if not path.is_file():
+                report.show_error(f"{path}: there is no file there.")
+                return
+        except UserError as exc:
+            report.show_error(exc.message)
             return
-        if not path.is_file():
-            report.show_error(f"{path}: there is no file there.")
+        except OSError as exc:  # a name too long for the system, say
+            report.show_error(f"{path_text}: {(exc.strerror or str(exc)).lower()}")
             return
         try:
             library = self.services.library
