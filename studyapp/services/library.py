@@ -11,7 +11,7 @@ from __future__ import annotations
 import gc
 import re
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,7 @@ from studyapp.db.models import CardRow, CollectionInfo, DeckRow, ReviewRow
 from studyapp.db.reads import memory_from_db, params_from_db
 from studyapp.db.store import rows_in
 from studyapp.errors import UserError
-from studyapp.files import check_output, write_output
+from studyapp.files import check_output, replacing, write_output
 from studyapp.formats import detect, get_format
 from studyapp.formats.base import (
     CardDraft,
@@ -229,7 +229,13 @@ class LibraryService:
                 stem += "-1"
             used.add(stem)
             targets.append((name, check_output(folder / f"{stem}{extension}", collection)))
-        return [write_output(path, self.export(format, name), collection) for name, path in targets]
+        with ExitStack() as written:
+            for name, path in targets:
+                data = self.export(format, name)
+                temp = written.enter_context(replacing(path, collection))
+                with open(temp, "wb") as out:
+                    out.write(data)
+        return [path for _, path in targets]
 
     def decks_to_export(self) -> list[Deck]:
         with self.store.read() as session:

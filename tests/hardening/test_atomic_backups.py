@@ -23,7 +23,9 @@ from pathlib import Path
 
 import pytest
 
+from studyapp.db import open_store
 from studyapp.db.store import BACKUPS_KEPT, backup_folder
+from studyapp.services.cards import CardService
 from tests.formats.anki_fixtures import build_genanki_package
 from tests.hardening.conftest import (
     STUDYAPP,
@@ -380,3 +382,27 @@ def test_an_anki_import_stopped_by_a_signal_leaves_no_unpacked_package(
     number = getattr(signal, how)
     assert done.returncode == (130 if number == signal.SIGINT else -number)
     assert entries(scratch) == []
+
+
+def test_a_full_disk_during_an_export_of_every_deck_leaves_none_of_their_files(
+    db_path: Path, tmp_path: Path
+) -> None:
+    """`export --format md` writes a file per deck: a disk that fills up at the second
+    leaves no first one behind either, and no temporary file."""
+    make_collection(db_path, {"A small deck": 2})
+    store = open_store(str(db_path))
+    for i in range(3):
+        CardService(store).add("Z large deck", f"long card {i}", "many words " * 2000)
+    store.dispose()
+    folder = tmp_path / "decks"
+    folder.mkdir()
+    done = subprocess.run(
+        [*STUDYAPP, "export", "--format", "md", "--output", f"{folder}/", "--db", str(db_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        preexec_fn=limited_file_size(40_000),  # the small deck's file fits, the large one's not
+    )
+    assert done.returncode == 2
+    assert "file too large" in one_line(done.stderr) or "no space" in done.stderr
+    assert entries(folder) == []
