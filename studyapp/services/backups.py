@@ -247,9 +247,14 @@ def _staged(source: Path, collection: Path) -> Iterator[Path]:
         try:
             copy_sqlite(source, staged)
         except (OSError, sqlite3.Error) as exc:
-            raise CollectionError(
-                f"could not read {source} to restore it: {_reason(exc)}"
-            ) from None
+            reason = _reason(exc)
+            if "full" in reason or "no space" in reason or "i/o" in reason:
+                # Writing the copy failed, not reading the backup: say where.
+                raise CollectionError(
+                    f"could not copy {source} into {folder} to restore it: {reason}; "
+                    "the collection was not changed"
+                ) from None
+            raise CollectionError(f"could not read {source} to restore it: {reason}") from None
         engine = create_engine(file_url(staged), poolclass=NullPool)
         try:
             upgrade_to_head(engine)
