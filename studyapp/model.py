@@ -35,6 +35,8 @@ REVIEW_KINDS = ("new", "review", "relearn", "drill", "early")
 BUNDLED_CHANGE_KINDS = ("deleted_card", "deleted_deck", "renamed_deck")
 MAX_PER_DAY = 100_000  # a daily limit above this is no limit at all
 MAX_REVIEW_MS = 24 * 60 * 60 * 1000  # the time one rating took, as a file can give it
+MAX_SEED = 2**32 - 1  # a demo run's seed
+MAX_QUESTION_ID = 64  # characters of a prediction's question id
 
 _TAG_SPACE = re.compile(r"\s+")
 
@@ -46,6 +48,9 @@ _NOT_TEXT = re.compile("[\x00\ud800-\udfff]")
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 # A demo id or parameter name is one word of a deck file's `demo:` line.
 _DEMO_NAME = re.compile(f'[^\\s"=\\x00-\\x1f\\x7f-\\x9f\\ud800-\\udfff]{{1,{MAX_DEMO_NAME}}}')
+# A card's id as the collection keeps it: a file's own id when it is one of these, else a
+# stand-in made of these characters (so every id can be written to a deck file).
+CARD_UID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
 
 
 def text_problem(text: str) -> str | None:
@@ -91,6 +96,36 @@ def deck_name_problem(name: str) -> str | None:
     return None
 
 
+def card_uid_problem(uid: str) -> str | None:
+    """Why `uid` cannot be a card's id in the collection (one phrase), or None if it can."""
+    if CARD_UID.fullmatch(uid):
+        return None
+    return (
+        "a card id is 1 to 128 letters, digits, '.', '_', ':' or '-', and starts with a letter "
+        "or a digit"
+    )
+
+
+def question_id_problem(question_id: str) -> str | None:
+    """Why `question_id` (stripped) cannot be a prediction's question id, or None."""
+    if not 0 < len(question_id) <= MAX_QUESTION_ID:
+        return f"'question_id' must be 1 to {MAX_QUESTION_ID} characters"
+    return text_problem(question_id)
+
+
+def grade_problem(predicted: str, answer: str | None, correct: bool | None) -> str | None:
+    """Why a prediction cannot have this answer and grade (one phrase), or None: a graded
+    prediction has both, an ungraded one neither, and it is correct when it is the answer."""
+    if (answer is None) != (correct is None):
+        return "'answer' and 'correct' are both given (a graded run) or both null"
+    if answer is not None and correct != (predicted == answer):
+        return (
+            f"'correct' is {str(correct).lower()}, but the prediction is "
+            f"{'' if predicted == answer else 'not '}the answer"
+        )
+    return None
+
+
 def demo_link_problem(link: DemoLink) -> str | None:
     """Why a card cannot keep this demo link (one sentence), or None if it can.
 
@@ -99,9 +134,19 @@ def demo_link_problem(link: DemoLink) -> str | None:
     true/false, null, or a list or object of those. That is what a deck file's `demo:` line
     and the JSON backup both carry, so a link the app keeps exports and imports again.
     """
-    if not _DEMO_NAME.fullmatch(link.id):
-        return f"demo id {link.id[:MAX_DEMO_NAME]!r} is not a single word of up to 64 characters"
-    for name, value in link.params.items():
+    return demo_id_problem(link.id) or demo_params_problem(link.params)
+
+
+def demo_id_problem(demo_id: str) -> str | None:
+    """Why `demo_id` cannot name a demo (see `demo_link_problem`), or None."""
+    if not _DEMO_NAME.fullmatch(demo_id):
+        return f"demo id {demo_id[:MAX_DEMO_NAME]!r} is not a single word of up to 64 characters"
+    return None
+
+
+def demo_params_problem(params: Mapping[str, Any]) -> str | None:
+    """Why `params` cannot be a demo link's parameters (see `demo_link_problem`), or None."""
+    for name, value in params.items():
         if not isinstance(name, str) or not _DEMO_NAME.fullmatch(name):
             return (
                 f"demo parameter name {str(name)[:MAX_DEMO_NAME]!r} is not a single word "

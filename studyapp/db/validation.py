@@ -11,6 +11,7 @@ and column.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 from collections.abc import Callable, Sequence
@@ -19,28 +20,38 @@ from datetime import datetime
 from typing import Any
 
 from studyapp.db.models import Base
-from studyapp.model import BUNDLED_CHANGE_KINDS, REVIEW_KINDS
-from studyapp.scheduling import MAX_INTERVAL, MIN_EASE_CENTS
+from studyapp.model import (
+    BUNDLED_CHANGE_KINDS,
+    DECK_SETTINGS,
+    MAX_REVIEW_MS,
+    MAX_SEED,
+    REVIEW_KINDS,
+    card_uid_problem,
+    deck_name_problem,
+    demo_id_problem,
+    demo_params_problem,
+    grade_problem,
+    question_id_problem,
+    text_problem,
+)
+from studyapp.scheduling import MAX_COUNT, MAX_EASE_CENTS, MAX_INTERVAL, MIN_EASE_CENTS
 from studyapp.scheduling.fsrs import (
-    MAX_DESIRED_RETENTION,
     MAX_DIFFICULTY,
     MAX_STABILITY,
-    MIN_DESIRED_RETENTION,
     MIN_DIFFICULTY,
     MIN_STABILITY,
     PARAMETER_COUNT,
-    SCHEDULERS,
     parameters_problem,
 )
 
 # Integer columns are 32-bit in the databases other than SQLite that the models also serve.
 MAX_INT = 2**31 - 1
-MAX_SEED = 2**32 - 1  # a demo seed (a 64-bit column)
-MAX_HOUR = 23
 MAX_RATING = 5
 # Days and moments the app can move a day either way from without leaving the calendar.
 FIRST_DAY, LAST_DAY = "0001-01-02", "9999-12-30"
 VALUE_SHOWN = 40  # characters of a bad value quoted in the message
+TEXT_CHUNK = 20_000  # rowids whose text is read at once to see that it is UTF-8
+MAX_ROWID = 2**63 - 1
 
 
 class InvalidCollection(ValueError):
@@ -49,19 +60,35 @@ class InvalidCollection(ValueError):
 
 @dataclass(frozen=True)
 class Column:
-    """A column's rule: `bad` is SQL that holds for a wrong value of `{c}`; `parse`, if
-    given, is how the app reads the value, and raises ValueError where it cannot."""
+    """A column's rule: `bad` is SQL that holds for a wrong value of `{c}`; `check`, if
+    given, judges the value as the app reads it, the way the JSON backup's import does: it
+    gives the import's reason (a phrase) or None when the value is right, and raises
+    ValueError where it cannot read it (its bytes are read as UTF-8 first). A `text`
+    column's bytes must all be UTF-8 and hold what any text the app keeps may hold
+    (`text_problem`)."""
 
     name: str
     says: str  # what a right value is, for the message
     bad: str
-    parse: Callable[[Any], object] | None = None
+    check: Callable[[Any], str | None] | None = None
     nullable: bool = False
-    unsure: str = "1"  # SQL that holds for the values `parse` must see (the rest are right)
+    unsure: str = "1"  # SQL that holds for the values `check` must see (the rest are right)
+    text: bool = False
 
     def condition(self) -> str:
         bad = self.bad.format(c=f'"{self.name}"')
         return f'("{self.name}" IS NOT NULL AND ({bad}))' if self.nullable else f"({bad})"
+
+
+@dataclass(frozen=True)
+class RowRule:
+    """A rule on several columns of a row: `check` is given the values of `reads` and gives
+    a phrase when they cannot go together (the message names `column`), or None."""
+
+    column: str
+    says: str
+    reads: tuple[str, ...]
+    check: Callable[..., str | None]
 
 
 def integer(
@@ -75,15 +102,40 @@ def integer(
     )
 
 
-def text(name: str, blank: bool = True, nullable: bool = False) -> Column:
+# Text that holds a character other than a space and could still be blank to Python's
+# `str.strip` is only text with no printable ASCII character at all.
+_MAYBE_BLANK = "NOT ({c} GLOB '*[!-~]*')"
+
+
+def text(
+    name: str,
+    blank: bool = True,
+    nullable: bool = False,
+    check: Callable[[str], str | None] | None = None,
+    says: str | None = None,
+    unsure: str = "1",
+) -> Column:
+    """Text, non-empty unless `blank`; `check` (the import's rule for it), if given, sees
+    every value, else a non-empty one must hold more than what `str.strip` removes."""
     if blank:
-        return Column(name, "text", "typeof({c}) != 'text'", nullable=nullable)
+        return Column(
+            name, says or "text", "typeof({c}) != 'text'", check, nullable, unsure, text=True
+        )
+    if check is None:
+        check, unsure = _filled, _MAYBE_BLANK
     return Column(
         name,
-        "non-empty text",
+        says or "non-empty text",
         "typeof({c}) != 'text' OR trim({c}, ' ' || char(9, 10, 13)) = ''",
-        nullable=nullable,
+        check,
+        nullable,
+        unsure,
+        text=True,
     )
+
+
+def _filled(value: str) -> str | None:
+    return None if value.strip() else "it is empty"
 
 
 def boolean(name: str, nullable: bool = False) -> Column:
@@ -129,18 +181,18 @@ def moment(name: str) -> Column:
         name,
         f"a date and time (YYYY-MM-DD HH:MM:SS) from {FIRST_DAY} to {LAST_DAY}",
         "typeof({c}) != 'text'",
-        parse=_moment,
+        check=_moment,
         unsure=f"NOT ({written})",
     )
 
 
-def _moment(value: str) -> object:
+def _moment(value: str) -> str | None:
     parsed = datetime.fromisoformat(value)
     if parsed.tzinfo is not None:
         raise ValueError("stored times carry no zone")
     if not FIRST_DAY <= parsed.date().isoformat() <= LAST_DAY:
         raise ValueError("out of range")
-    return parsed
+    return None
 
 
 def number(name: str, low: float, high: float, nullable: bool = False) -> Column:
@@ -153,49 +205,87 @@ def number(name: str, low: float, high: float, nullable: bool = False) -> Column
     )
 
 
+def setting(name: str, says: str | None = None) -> Column:
+    """A deck setting, within the bounds every other way of setting it keeps
+    (`DECK_SETTINGS`: the `deck` command, the options screen, the JSON backup's import)."""
+    found = next(s for s in DECK_SETTINGS if s.name == name)
+    if found.choices:
+        return one_of(name, found.choices)
+    if found.decimals:
+        return number(name, found.low, found.high)
+    return integer(name, int(found.low), int(found.high), says=says)
+
+
 def parameter_list(name: str) -> Column:
     """FSRS parameters as the app reads them back: a JSON list of 21 numbers in bounds."""
     return Column(
         name,
         f"a JSON list of {PARAMETER_COUNT} FSRS parameters within their bounds",
         "typeof({c}) != 'text'",
-        parse=_parameter_list,
+        check=_parameter_list,
         nullable=True,
     )
 
 
-def _parameter_list(value: str) -> object:
+def _parameter_list(value: str) -> str | None:
     parsed = json.loads(value)
-    if not isinstance(parsed, list) or parameters_problem(parsed) is not None:
-        raise ValueError("not FSRS parameters")
-    return parsed
+    if not isinstance(parsed, list):
+        raise ValueError("not a list")
+    return parameters_problem(parsed)
 
 
-def json_object(name: str, nullable: bool = False) -> Column:
-    return Column(
-        name, "a JSON object", "typeof({c}) != 'text'", parse=_json_object, nullable=nullable
+def json_object(
+    name: str,
+    nullable: bool = False,
+    check: Callable[[dict[str, Any]], str | None] | None = None,
+    says: str = "a JSON object",
+) -> Column:
+    """A JSON object as the app reads it back; `check`, if given, judges it."""
+
+    def read(value: str) -> str | None:
+        parsed = json.loads(value)
+        if not isinstance(parsed, dict):
+            raise ValueError("not an object")
+        return check(parsed) if check is not None else None
+
+    return Column(name, says, "typeof({c}) != 'text'", check=read, nullable=nullable)
+
+
+def demo_id(name: str, nullable: bool = False) -> Column:
+    """The id of a demo, as a card's demo link or a prediction names it ('' or null: none)."""
+    return text(
+        name,
+        blank=nullable,
+        nullable=nullable,
+        check=lambda value: demo_id_problem(value) if value else None,
+        says="a demo id",
     )
 
 
-def _json_object(value: str) -> object:
-    parsed = json.loads(value)  # as the app reads it back
-    if not isinstance(parsed, dict):
-        raise ValueError("not an object")
-    return parsed
+def demo_params(name: str, nullable: bool = False) -> Column:
+    return json_object(name, nullable, demo_params_problem, says="a JSON object of demo parameters")
 
 
-EASE = f"an ease in hundredths from {MIN_EASE_CENTS} to {MAX_INT}"
+def _bundled_name(kind: str, name: str) -> str | None:
+    """A deleted bundled card is named by its id, a bundled deck by its name."""
+    if kind == "deleted_card":
+        return _filled(name)
+    return deck_name_problem(name)
+
+
+EASE = f"an ease in hundredths from {MIN_EASE_CENTS} to {MAX_EASE_CENTS}"
 INTERVAL = f"an interval from 0 to {MAX_INTERVAL} days"
 
 
 def _state(suffix: str = "") -> list[Column]:
-    """A card's scheduling state: on the card, or before or after a review."""
+    """A card's scheduling state: on the card, or before or after a review; within the
+    bounds the JSON backup's import and the scheduler keep (`SM2State.check`)."""
     ease, interval = ("ease_cents", "interval") if not suffix else ("ease", "interval")
     return [
-        integer(f"{ease}{suffix}", MIN_EASE_CENTS, says=EASE),
+        integer(f"{ease}{suffix}", MIN_EASE_CENTS, MAX_EASE_CENTS, says=EASE),
         integer(f"{interval}{suffix}", 0, MAX_INTERVAL, says=INTERVAL),
-        integer(f"repetitions{suffix}", 0),
-        integer(f"lapses{suffix}", 0),
+        integer(f"repetitions{suffix}", 0, MAX_COUNT),
+        integer(f"lapses{suffix}", 0, MAX_COUNT),
         day(f"due{suffix}", nullable=True),
     ]
 
@@ -212,28 +302,28 @@ RULES: dict[str, list[Column]] = {
     "collection_info": [text("key", blank=False), text("value")],
     "decks": [
         integer("id", 1),
-        text("name", blank=False),
+        text("name", blank=False, check=deck_name_problem, says="a deck name"),
         text("description"),
-        integer("new_per_day", 0),
-        integer("reviews_per_day", 0),
-        integer("day_start_hour", 0, MAX_HOUR, says=f"an hour from 0 to {MAX_HOUR}"),
+        setting("new_per_day"),
+        setting("reviews_per_day"),
+        setting("day_start_hour", says="an hour from 0 to 23"),
         moment("created_at"),
-        one_of("scheduler", SCHEDULERS),
-        number("desired_retention", MIN_DESIRED_RETENTION, MAX_DESIRED_RETENTION),
+        setting("scheduler"),
+        setting("desired_retention"),
         parameter_list("fsrs_params"),
     ],
     "cards": [
         integer("id", 1),
-        text("uid", blank=False),
+        text("uid", blank=False, check=card_uid_problem, says="a card id"),
         integer("deck_id", 1),
         integer("position", -MAX_INT),
-        text("front"),
+        text("front", blank=False),
         text("back"),
         text("tags"),
         text("source"),
         text("content_key"),
-        text("demo_id", nullable=True),
-        json_object("demo_params", nullable=True),
+        demo_id("demo_id", nullable=True),
+        demo_params("demo_params", nullable=True),
         boolean("suspended"),
         day("buried_until", nullable=True),
         *_state(),
@@ -247,7 +337,7 @@ RULES: dict[str, list[Column]] = {
         moment("at"),
         day("study_day"),
         integer("rating", 1, MAX_RATING, says=f"a rating from 1 to {MAX_RATING}"),
-        integer("duration_ms", 0),
+        integer("duration_ms", 0, MAX_REVIEW_MS),
         one_of("kind", REVIEW_KINDS),
         *_state("_before"),
         *_state("_after"),
@@ -270,16 +360,43 @@ RULES: dict[str, list[Column]] = {
     "predictions": [
         integer("id", 1),
         integer("card_id", 1, nullable=True),
-        text("demo_id", blank=False),
-        json_object("params"),
+        demo_id("demo_id"),
+        demo_params("params"),
         integer("seed", 0, MAX_SEED),
-        text("question_id", blank=False),
+        text(
+            "question_id",
+            blank=False,
+            check=lambda value: question_id_problem(value.strip()),
+            says="a question id",
+        ),
         text("question"),
         text("chosen", blank=False),
         text("answer", nullable=True),
         text("why", nullable=True),
         boolean("correct", nullable=True),
         moment("at"),
+    ],
+}
+# What the JSON backup's import asks of values taken together.
+ROW_RULES: dict[str, list[RowRule]] = {
+    "bundled_changes": [
+        RowRule("bundled", "a bundled card id or deck name", ("kind", "bundled"), _bundled_name),
+        RowRule(
+            "current",
+            "a deck name",
+            ("current",),
+            lambda current: deck_name_problem(current) if current is not None else None,
+        ),
+    ],
+    "predictions": [
+        RowRule(
+            "correct",
+            "the grade of its answer",
+            ("chosen", "answer", "correct"),
+            lambda chosen, answer, correct: grade_problem(
+                chosen, answer, None if correct is None else bool(correct)
+            ),
+        ),
     ],
 }
 BOOKKEEPING = {"alembic_version", "sqlite_sequence"}  # tables that hold no collection data
@@ -293,6 +410,9 @@ def check_collection(conn: sqlite3.Connection) -> None:
     _check_foreign_keys(conn)
     for table, columns in RULES.items():
         _check_rows(conn, table, columns)
+        _check_text(conn, table, [column for column in columns if column.text])
+        _check_values(conn, table, columns)
+        _check_together(conn, table, ROW_RULES.get(table, ()))
 
 
 def _check_shape(conn: sqlite3.Connection) -> None:
@@ -329,47 +449,150 @@ def _check_foreign_keys(conn: sqlite3.Connection) -> None:
     column = next(
         row[3] for row in conn.execute(f'PRAGMA foreign_key_list("{table}")') if row[0] == key
     )
-    (value,) = conn.execute(
-        f'SELECT "{column}" FROM "{table}" WHERE rowid = ?', (rowid,)
-    ).fetchone()
+    value = _value(conn, table, column, rowid)
     raise InvalidCollection(
         f"table {table}, row {rowid}, column {column}: {value!r} is no row of table {parent}"
     )
 
 
 def _check_rows(conn: sqlite3.Connection, table: str, columns: Sequence[Column]) -> None:
-    """Every value of `columns` in `table`: one pass in SQL, then the values SQL cannot
-    judge read as the app reads them."""
+    """Every value of `columns` in `table`, in one pass in SQL."""
     anything_wrong = " OR ".join(column.condition() for column in columns)
     row = conn.execute(
         f'SELECT rowid FROM "{table}" WHERE {anything_wrong} ORDER BY rowid LIMIT 1'
     ).fetchone()
-    if row is not None:
-        for column in columns:
-            bad = conn.execute(
-                f'SELECT "{column.name}" FROM "{table}" WHERE rowid = ? AND {column.condition()}',
-                row,
-            ).fetchone()
-            if bad is not None:
-                raise _wrong(table, column, row[0], bad[0])
+    if row is None:
+        return
     for column in columns:
-        if column.parse is None:
+        bad = conn.execute(
+            f'SELECT 1 FROM "{table}" WHERE rowid = ? AND {column.condition()}', row
+        ).fetchone()
+        if bad is not None:
+            raise _wrong(table, column, row[0], _value(conn, table, column.name, row[0]))
+
+
+def _check_text(conn: sqlite3.Connection, table: str, columns: Sequence[Column]) -> None:
+    """The text of `columns` is UTF-8 and holds only what text the app keeps may hold.
+
+    Each column's values in a range of rows are read joined by a newline, which is UTF-8
+    and passes `text_problem` exactly when each of them does: 100,000 cards take about a
+    tenth of a second. Only a range with something wrong is read row by row.
+    """
+    if not columns:
+        return
+    joined = ", ".join(
+        f'CAST(group_concat("{column.name}", char(10)) AS BLOB)' for column in columns
+    )
+    batch = f'SELECT {joined} FROM "{table}" WHERE rowid BETWEEN ? AND ?'
+    following = f'SELECT min(rowid) FROM "{table}" WHERE rowid > ?'
+    (low,) = conn.execute(f'SELECT min(rowid) FROM "{table}"').fetchone()
+    while low is not None:
+        high = min(low + TEXT_CHUNK - 1, MAX_ROWID)
+        texts = conn.execute(batch, (low, high)).fetchone()
+        if any(value is not None and _text_problem(value) for value in texts):
+            _find_text(conn, table, columns, low, high)
+        (low,) = conn.execute(following, (high,)).fetchone() if high < MAX_ROWID else (None,)
+
+
+def _find_text(
+    conn: sqlite3.Connection, table: str, columns: Sequence[Column], low: int, high: int
+) -> None:
+    """Raise InvalidCollection for the first text of rows `low` to `high` that is not UTF-8
+    or holds what no text the app keeps may hold."""
+    names = ", ".join(f'CAST("{column.name}" AS BLOB)' for column in columns)
+    for rowid, *values in conn.execute(
+        f'SELECT rowid, {names} FROM "{table}" WHERE rowid BETWEEN ? AND ? ORDER BY rowid',
+        (low, high),
+    ):
+        for column, value in zip(columns, values, strict=True):
+            problem = _text_problem(value) if value is not None else None
+            if problem is not None:
+                raise _not_text(table, column.name, rowid, value, problem)
+    raise AssertionError("a range of text was wrong but none of its rows")  # pragma: no cover
+
+
+def _not_text(table: str, column: str, rowid: int, value: bytes, problem: str) -> InvalidCollection:
+    shown: object = value
+    with contextlib.suppress(UnicodeDecodeError):
+        shown = value.decode()
+    return InvalidCollection(
+        f"table {table}, row {rowid}, column {column}: {_shown(shown)} is not text: {problem}"
+    )
+
+
+def _text_problem(value: bytes) -> str | None:
+    """Why bytes read from a text column are not text the app keeps, or None."""
+    try:
+        text = value.decode()  # strictly: a lone surrogate's bytes are no UTF-8 either
+    except UnicodeDecodeError:
+        return "it is not UTF-8"
+    problem = text_problem(text)
+    return None if problem is None else f"it {problem}"
+
+
+def _check_values(conn: sqlite3.Connection, table: str, columns: Sequence[Column]) -> None:
+    """The values SQL cannot judge, read as the app reads them (text, as UTF-8)."""
+    for column in columns:
+        if column.check is None:
             continue
         unsure = column.unsure.format(c=f'"{column.name}"')
+        c = f'"{column.name}"'
         for rowid, value in conn.execute(
-            f'SELECT rowid, "{column.name}" FROM "{table}"'
-            f' WHERE "{column.name}" IS NOT NULL AND ({unsure}) ORDER BY rowid'
+            f"SELECT rowid, CASE typeof({c}) WHEN 'text' THEN CAST({c} AS BLOB) ELSE {c} END"
+            f' FROM "{table}" WHERE {c} IS NOT NULL AND ({unsure}) ORDER BY rowid'
         ):
+            if isinstance(value, bytes):
+                try:
+                    value = value.decode()
+                except UnicodeDecodeError:
+                    raise _not_text(table, column.name, rowid, value, "it is not UTF-8") from None
             try:
-                column.parse(value)
+                problem = column.check(value)
             except (ValueError, TypeError, RecursionError):
                 raise _wrong(table, column, rowid, value) from None
+            if problem is not None:
+                raise _wrong(table, column, rowid, value, problem)
 
 
-def _wrong(table: str, column: Column, rowid: int, value: object) -> InvalidCollection:
+def _check_together(conn: sqlite3.Connection, table: str, rules: Sequence[RowRule]) -> None:
+    for rule in rules:
+        reads = ", ".join(f'"{name}"' for name in (rule.column, *rule.reads))
+        for rowid, value, *values in conn.execute(
+            f'SELECT rowid, {reads} FROM "{table}" ORDER BY rowid'
+        ):
+            problem = rule.check(*values)
+            if problem is not None:
+                raise InvalidCollection(
+                    f"table {table}, row {rowid}, column {rule.column}: {_shown(value)} is not "
+                    f"{rule.says}: {problem}"
+                )
+
+
+def _value(conn: sqlite3.Connection, table: str, column: str, rowid: int) -> object:
+    """A value to quote: text as text, or as its bytes where they are not UTF-8."""
+    kind, value = conn.execute(
+        f'SELECT typeof("{column}"), CASE typeof("{column}") WHEN \'text\''
+        f' THEN CAST("{column}" AS BLOB) ELSE "{column}" END FROM "{table}" WHERE rowid = ?',
+        (rowid,),
+    ).fetchone()
+    if kind == "text":
+        with contextlib.suppress(UnicodeDecodeError):
+            return value.decode()
+    return value
+
+
+def _shown(value: object) -> str:
     shown = repr(value)
     if len(shown) > VALUE_SHOWN:
         shown = shown[: VALUE_SHOWN - 1] + "…"
+    return shown
+
+
+def _wrong(
+    table: str, column: Column, rowid: int, value: object, problem: str | None = None
+) -> InvalidCollection:
+    reason = f": {problem}" if problem else ""
     return InvalidCollection(
-        f"table {table}, row {rowid}, column {column.name}: {shown} is not {column.says}"
+        f"table {table}, row {rowid}, column {column.name}: {_shown(value)} is not "
+        f"{column.says}{reason}"
     )

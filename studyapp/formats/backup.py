@@ -49,13 +49,16 @@ from studyapp.formats.base import (
 from studyapp.formats.textio import head_text, looks_like_text, read_text
 from studyapp.model import (
     MAX_REVIEW_MS,
+    MAX_SEED,
     REVIEW_KINDS,
     BundledChanges,
     DeckSettings,
     DemoLink,
     deck_name_problem,
     demo_link_problem,
+    grade_problem,
     normalize_tags,
+    question_id_problem,
     text_problem,
 )
 from studyapp.scheduling import SM2State
@@ -63,8 +66,6 @@ from studyapp.scheduling.fsrs import FSRSMemory
 
 NAME = "json"
 VERSION = 1
-MAX_SEED = 2**32 - 1
-MAX_ID = 64  # characters of a question id
 _SETTINGS = ("new_per_day", "reviews_per_day", "day_start_hour")  # whole numbers
 
 
@@ -584,21 +585,18 @@ def _read_prediction(
     if not 0 <= seed <= MAX_SEED:
         entry.fail(f"'seed' must be from 0 to {MAX_SEED}, not {seed}")
     question_id = entry.text("question_id").strip()
-    if not 0 < len(question_id) <= MAX_ID:
-        entry.fail(f"'question_id' must be 1 to {MAX_ID} characters")
+    problem = question_id_problem(question_id)
+    if problem is not None:
+        entry.fail(problem)
     predicted = entry.text("predicted")
     if not predicted.strip():
         entry.fail("'predicted' is empty")
     answer = entry.text("answer", None)
     why = entry.text("why", None)
     correct = entry.get("correct", bool, None)
-    if (answer is None) != (correct is None):
-        entry.fail("'answer' and 'correct' are both given (a graded run) or both null")
-    if answer is not None and correct != (predicted == answer):
-        entry.fail(
-            f"'correct' is {str(correct).lower()}, but the prediction is "
-            f"{'' if predicted == answer else 'not '}the answer"
-        )
+    problem = grade_problem(predicted, answer, correct)
+    if problem is not None:
+        entry.fail(problem)
     return PredictionDraft(
         card.strip() if card is not None else None,
         demo.id,

@@ -42,6 +42,7 @@ from studyapp.formats.base import (
     Skipped,
 )
 from studyapp.model import (
+    CARD_UID,
     DeckSettings,
     DemoLink,
     deck_name_problem,
@@ -50,8 +51,6 @@ from studyapp.model import (
 )
 from studyapp.scheduling import SM2State
 from studyapp.scheduling.fsrs import FSRSMemory
-
-_UID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
 
 
 @dataclass
@@ -122,7 +121,7 @@ def key_to_uid(key: str) -> str:
     """The card uid for a file's key: the key itself when it is a valid id, else a stable
     readable stand-in (so Anki guids such as `a+B/c` still give deck-file ids)."""
     clean = key.strip()
-    if _UID.fullmatch(clean):
+    if CARD_UID.fullmatch(clean):
         return clean
     digest = hashlib.sha256(clean.encode("utf-8")).hexdigest()[:12]
     readable = re.sub(r"[^A-Za-z0-9._:-]+", "-", clean).strip("-._:")[:100]

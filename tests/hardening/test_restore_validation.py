@@ -9,6 +9,7 @@ column, and the collection keeps every byte: nothing is saved aside, nothing is 
 from __future__ import annotations
 
 import hashlib
+import json
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
@@ -21,6 +22,8 @@ from studyapp.db.store import backup_folder
 from studyapp.model import DemoLink
 from studyapp.services.cards import CardService
 from studyapp.services.study import StudySession
+from tests.cli.test_demo_cli import fakes  # noqa: F401  (the fixture is used by name)
+from tests.cli.test_demo_cli import run as demo_run
 from tests.hardening.conftest import make_collection, one_line, run_cli
 
 Capture = pytest.CaptureFixture[str]
@@ -110,7 +113,7 @@ CASES: dict[str, tuple[tuple[str, ...], str]] = {
     ),
     "a front that is bytes": (
         ("UPDATE cards SET front = X'1b5b324a' WHERE id = 1",),
-        "table cards, row 1, column front: b'\\x1b[2J' is not text",
+        "table cards, row 1, column front: b'\\x1b[2J' is not non-empty text",
     ),
     "a card of no deck": (
         ("UPDATE cards SET deck_id = 99 WHERE id = 2",),
@@ -183,11 +186,151 @@ CASES: dict[str, tuple[tuple[str, ...], str]] = {
 }
 
 
+GRADED = (
+    "INSERT INTO predictions VALUES (1, NULL, 'adam_vs_sgd', '{{}}', 0, {question_id}, 'Q?',"
+    " 'Adam', {answer}, NULL, {correct}, '2026-01-01 00:00:00.000000')"
+)
+LONG_NAME = "'D' || replace(hex(zeroblob(100)), '00', 'xx')"  # 201 characters
+# Values the JSON backup's import refuses (or that no command could read back) are refused
+# as well: whatever the app exports, it imports again.
+IMPORT_REFUSES: dict[str, tuple[tuple[str, ...], str]] = {
+    "a deck name that is not UTF-8": (
+        ("UPDATE decks SET name = CAST(x'44ff' AS TEXT)",),
+        "table decks, row 1, column name: b'D\\xff' is not text: it is not UTF-8",
+    ),
+    "a front that is not UTF-8": (
+        ("UPDATE cards SET front = CAST(x'44ff' AS TEXT) WHERE id = 2",),
+        "table cards, row 2, column front: b'D\\xff' is not text: it is not UTF-8",
+    ),
+    "a lone surrogate's bytes in a back": (
+        ("UPDATE cards SET back = CAST(x'41eda080' AS TEXT) WHERE id = 3",),
+        "table cards, row 3, column back: b'A\\xed\\xa0\\x80' is not text: it is not UTF-8",
+    ),
+    "a review time that is not UTF-8": (
+        ("UPDATE reviews SET at = CAST(x'32ff' AS TEXT)",),
+        "table reviews, row 1, column at: b'2\\xff' is not text: it is not UTF-8",
+    ),
+    "a kind of review that is not UTF-8": (
+        ("UPDATE reviews SET kind = CAST(x'ff' AS TEXT)",),
+        "table reviews, row 1, column kind: b'\\xff' is not one of 'new'",
+    ),
+    "a deck name with a newline": (
+        ("UPDATE decks SET name = 'D' || char(10) || 'E'",),
+        "table decks, row 1, column name: 'D\\nE' is not a deck name: a deck name cannot hold"
+        " a control character",
+    ),
+    "a deck name with an escape": (
+        ("UPDATE decks SET name = 'D' || char(27) || '[2J'",),
+        "table decks, row 1, column name: 'D\\x1b[2J' is not a deck name",
+    ),
+    "a deck name past 200 characters": (
+        (f"UPDATE decks SET name = {LONG_NAME}",),
+        "is not a deck name: a deck name has at most 200 characters; this one has 201",
+    ),
+    "a card id with a newline": (
+        ("UPDATE cards SET uid = 'a' || char(10) || 'b' WHERE id = 2",),
+        "table cards, row 2, column uid: 'a\\nb' is not a card id: a card id is 1 to 128",
+    ),
+    "a NUL in a front": (
+        ("UPDATE cards SET front = CAST(x'610062' AS TEXT) WHERE id = 1",),
+        "table cards, row 1, column front: 'a\\x00b' is not text: it holds a NUL character",
+    ),
+    "a NUL in a deck's description": (
+        ("UPDATE decks SET description = CAST(x'0062' AS TEXT)",),
+        "table decks, row 1, column description: '\\x00b' is not text: it holds a NUL",
+    ),
+    "a front that is only a no-break space": (
+        ("UPDATE cards SET front = char(160) WHERE id = 2",),
+        "table cards, row 2, column front: '\\xa0' is not non-empty text: it is empty",
+    ),
+    "an ease past the scheduler's ceiling": (
+        ("UPDATE cards SET ease_cents = 2147483647 WHERE id = 1",),
+        "table cards, row 1, column ease_cents: 2147483647 is not an ease in hundredths from 130"
+        " to 100000",
+    ),
+    "repetitions past the scheduler's ceiling": (
+        ("UPDATE cards SET repetitions = 2147483647 WHERE id = 2",),
+        "table cards, row 2, column repetitions: 2147483647 is not a whole number from 0 to"
+        " 1000000",
+    ),
+    "lapses after a review past the ceiling": (
+        ("UPDATE reviews SET lapses_after = 1000001",),
+        "table reviews, row 1, column lapses_after: 1000001 is not a whole number from 0 to",
+    ),
+    "an ease before a review past the ceiling": (
+        ("UPDATE reviews SET ease_before = 100001",),
+        "table reviews, row 1, column ease_before: 100001 is not an ease in hundredths",
+    ),
+    "a daily limit of new cards past 100,000": (
+        ("UPDATE decks SET new_per_day = 2147483647",),
+        "table decks, row 1, column new_per_day: 2147483647 is not a whole number from 0 to 100000",
+    ),
+    "a daily limit of reviews past 100,000": (
+        ("UPDATE decks SET reviews_per_day = 100001",),
+        "table decks, row 1, column reviews_per_day: 100001 is not a whole number from 0 to",
+    ),
+    "a review that took more than a day": (
+        ("UPDATE reviews SET duration_ms = 2147483647",),
+        "table reviews, row 1, column duration_ms: 2147483647 is not a whole number from 0 to"
+        " 86400000",
+    ),
+    "demo parameters that are not a finite number": (
+        ("UPDATE cards SET demo_params = '{\"steps\": NaN}' WHERE demo_id IS NOT NULL",),
+        "table cards, row 4, column demo_params: '{\"steps\": NaN}' is not a JSON object of demo"
+        " parameters: demo parameter 'steps' is nan, not a finite number",
+    ),
+    "a demo id of two words": (
+        ("UPDATE cards SET demo_id = 'adam vs sgd' WHERE demo_id IS NOT NULL",),
+        "table cards, row 4, column demo_id: 'adam vs sgd' is not a demo id: demo id",
+    ),
+    "a prediction graded without an answer": (
+        (GRADED.format(question_id="'q'", answer="NULL", correct=1),),
+        "table predictions, row 1, column correct: 1 is not the grade of its answer: 'answer'"
+        " and 'correct' are both given (a graded run) or both null",
+    ),
+    "a prediction with an answer but no grade": (
+        (GRADED.format(question_id="'q'", answer="'Adam'", correct="NULL"),),
+        "table predictions, row 1, column correct: None is not the grade of its answer",
+    ),
+    "a right prediction graded wrong": (
+        (GRADED.format(question_id="'q'", answer="'Adam'", correct=0),),
+        "table predictions, row 1, column correct: 0 is not the grade of its answer: 'correct'"
+        " is false, but the prediction is the answer",
+    ),
+    "a question id past 64 characters": (
+        (GRADED.format(question_id="hex(zeroblob(33))", answer="'Adam'", correct=1),),
+        "table predictions, row 1, column question_id: '00000000000000000000000000000000000000…"
+        " is not a question id: 'question_id' must be 1 to 64 characters",
+    ),
+    "a bundled deck renamed to a name with a newline": (
+        (
+            "INSERT INTO bundled_changes VALUES"
+            " ('renamed_deck', 'Class Thirteen', 'New' || char(10) || 'name')",
+        ),
+        "table bundled_changes, row 1, column current: 'New\\nname' is not a deck name",
+    ),
+    "a deleted bundled deck with a name too long": (
+        (f"INSERT INTO bundled_changes VALUES ('deleted_deck', {LONG_NAME}, NULL)",),
+        "table bundled_changes, row 1, column bundled: 'Dxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx…"
+        " is not a bundled card id or deck name: a deck name has at most 200 characters",
+    ),
+}
+
+
 @pytest.mark.parametrize("case", CASES)
 def test_restore_refuses_a_file_with_a_value_the_app_cannot_read(
     db_path: Path, candidate: Path, capsys: Capture, case: str
 ) -> None:
     statements, reason = CASES[case]
+    change(candidate, *statements)
+    refused_cleanly(db_path, candidate, capsys, reason)
+
+
+@pytest.mark.parametrize("case", IMPORT_REFUSES)
+def test_restore_refuses_a_value_the_json_import_refuses(
+    db_path: Path, candidate: Path, capsys: Capture, case: str
+) -> None:
+    statements, reason = IMPORT_REFUSES[case]
     change(candidate, *statements)
     refused_cleanly(db_path, candidate, capsys, reason)
 
@@ -246,3 +389,65 @@ def test_after_a_good_restore_every_command_reads_the_collection(
         with sqlite3.connect(target) as conn:
             assert conn.execute("SELECT count(*) FROM reviews").fetchone() == (1,)
             assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+
+
+@pytest.mark.usefixtures("fakes")
+def test_a_collection_the_app_made_is_restored_and_exports_and_imports_again(
+    db_path: Path, tmp_path: Path, capsys: Capture
+) -> None:
+    """Nothing the app itself keeps is refused: the bundled deck after `init`, reviews, an
+    FSRS deck, graded and ungraded predictions of a demo run, an import with `::` in deck
+    names and two decks one backup names apart by letter case, times with and without
+    fractional seconds, null optional columns."""
+    assert run_cli(capsys, "init", "--db", db_path)[0] == 0
+    backup_json = tmp_path / "in.json"
+    backup_json.write_text(
+        json.dumps(
+            {
+                "version": 1,
+                "decks": [
+                    {"name": "Anki::Sub deck", "cards": [{"id": "n1", "front": "é", "back": ""}]},
+                    {"name": "Zeta Case", "cards": [{"id": "z1", "front": "upper", "back": "a"}]},
+                    {"name": "zeta CASE", "cards": [{"id": "z2", "front": "lower", "back": "b"}]},
+                ],
+            }
+        )
+    )
+    assert run_cli(capsys, "import", backup_json, "--db", db_path)[0] == 0
+    store = open_store(str(db_path))
+    for deck in ("Zeta Case", "Class Thirteen: Optimizers"):
+        session = StudySession(store, deck)
+        for rating in (2, 4, 5):
+            if session.current is not None:
+                session.answer(rating)
+    store.dispose()
+    status, _, err = run_cli(
+        capsys, "deck", "Class Thirteen: Optimizers", "--scheduler", "fsrs", "--db", db_path
+    )
+    assert status == 0, err
+    for predict in (("--predict", "1"), ()):
+        status, _, err = demo_run(capsys, "demo", "run", "echo", *predict, "--db", str(db_path))
+        assert status == 0, err
+    with sqlite3.connect(db_path) as conn:  # an ungraded prediction, a time without fraction
+        conn.execute(
+            "INSERT INTO predictions (card_id, demo_id, params, seed, question_id, question,"
+            " chosen, answer, why, correct, at) SELECT card_id, demo_id, params, seed + 1,"
+            " question_id, question, chosen, NULL, NULL, NULL, substr(at, 1, 19)"
+            " FROM predictions LIMIT 1"
+        )
+        assert conn.execute("SELECT count(*) FROM predictions").fetchone()[0] >= 2
+        assert conn.execute("SELECT count(*) FROM cards WHERE stability IS NULL").fetchone()[0]
+    candidate = tmp_path / "candidate.db"
+    assert run_cli(capsys, "backup", "--output", candidate, "--db", db_path)[0] == 0
+    target = tmp_path / "restored" / "c.db"
+    status, _, err = run_cli(capsys, "restore", candidate, "--db", target)
+    assert status == 0, err
+    exported = tmp_path / "out.json"
+    (tmp_path / "decks").mkdir()
+    for command in (
+        ("export", "--format", "json", "--output", exported),
+        ("export", "--format", "md", "--output", tmp_path / "decks"),
+        ("import", exported, "--db", tmp_path / "again.db"),
+    ):
+        status, _, err = run_cli(capsys, *command, *(() if "--db" in command else ("--db", target)))
+        assert status == 0, err
