@@ -92,9 +92,10 @@ async def test_undo_refused_after_another_window_rated_the_card_says_why(make_ap
     assert review_count(store) == rated
 
 
-async def test_undo_takes_back_a_rating_that_another_window_only_repeated(make_app, store, cards):
-    """Both windows had the card on screen: the other window's rating is a same-day repeat,
-    which changes no schedule, so this window's undo still takes back its own rating."""
+async def test_undo_refuses_once_another_window_repeated_the_card(make_app, store, cards):
+    """Both windows had the card on screen: the other window's rating is a same-day repeat
+    of this window's result. Taking this one back would leave a new card with a repeat in
+    its log (counted new and learning at once), so undo says why it cannot."""
     app = make_app(start="review", deck="Basics")
     async with app.run_test(size=(100, 30), notifications=True) as pilot:
         await settle(pilot)
@@ -103,11 +104,13 @@ async def test_undo_takes_back_a_rating_that_another_window_only_repeated(make_a
         assert other_window.current.id == card.id
         await pilot.press("space", "5")
         await settle(pilot)
+        rated = CardService(store).detail(card.id).card.state
         assert other_window.answer(4).review.kind == "drill"
         await pilot.press("u")
         await settle(pilot)
-        assert app.screen.session.current.id == card.id
-        assert not [t for t in app._notifications if "cannot undo" in str(t.message)]
+        said = [str(t.message) for t in app._notifications if "cannot undo" in str(t.message)]
+        assert said and "rated again since, in another window" in said[0]
+        assert app.is_running
     after = CardService(store).detail(card.id)
-    assert after.card.state == card.state
-    assert [review.kind for review in after.history] == ["drill"]
+    assert after.card.state == rated
+    assert [review.kind for review in after.history] == ["new", "drill"]
