@@ -256,7 +256,7 @@ def _read_headers(text: str, path: Path, result: ParseResult) -> tuple[_Layout, 
             role = {"tags": "tags", "deck": "deck", "guid": "id", "notetype": "notetype"}[
                 key.split()[0]
             ]
-            if not (value.isdigit() and len(value) <= 4 and int(value) >= 1):
+            if not (re.fullmatch("[0-9]{1,4}", value) and int(value) >= 1):
                 shown = value if len(value) <= 20 else f"{value[:20]}..."
                 raise FormatError.at(
                     path,
