@@ -49,6 +49,24 @@ CASES = [
         _demo_deck("[" * 100_000),
         "line 4: demo parameter 'steps' holds lists or objects nested too deeply to be read",
     ),
+    (
+        "a deck cell holding a line break",
+        "newline.csv",
+        'front,back,deck\nq1,a1,Kept\nq2,a2,"two\nlines"\n',
+        "line 3: a deck name cannot hold a control character or a lone surrogate (it holds U+000A)",
+    ),
+    (
+        "a deck cell holding a line break, on a card with an id",
+        "keyed.csv",
+        'front,back,deck,id\nq1,a1,"two\nlines",k1\n',
+        "line 2: a deck name cannot hold a control character or a lone surrogate (it holds U+000A)",
+    ),
+    (
+        "a deck cell of 300 characters",
+        "long.tsv",
+        "front\tback\tdeck\nq1\ta1\t" + "x" * 300 + "\n",
+        "line 2: a deck name has at most 200 characters; this one has 300",
+    ),
 ]
 
 
