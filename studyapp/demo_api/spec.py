@@ -197,7 +197,8 @@ class Question:
         for option in self.options:
             if " ".join(option.split()).casefold() == wanted:
                 return option
-        if wanted.isdigit() and 1 <= int(wanted) <= len(self.options):
+        numbered = wanted.isascii() and wanted.isdigit() and len(wanted) <= 9  # not '²'
+        if numbered and 1 <= int(wanted) <= len(self.options):
             return self.options[int(wanted) - 1]
         listed = "; ".join(f"{n} {o}" for n, o in enumerate(self.options, start=1))
         shown = given if len(given) <= 40 else f"{given[:40]}..."

@@ -9,6 +9,11 @@ quote is reported at the line where its field started.
 
 Writing gives a header row `front,back,tags,deck,id,source` (tags space-separated) with RFC
 4180 quoting, which reads back into the same cards.
+
+Tags: a tag never holds a space (`normalize_tags`), so a file that is ours (that header row)
+or Anki's (a `#tags column:` header) is split at spaces only, and a tag holding a comma
+comes back whole. Any other file's tags cell is split at spaces and commas, as people
+write tags in a spreadsheet (`opt, adam`).
 """
 
 from __future__ import annotations
@@ -98,7 +103,8 @@ _CLOZE_FIELD = re.compile(r"\{\{c\d+::.*?\}\}", re.DOTALL)
 _REVERSED_TYPE = re.compile(r"revers", re.IGNORECASE)
 _EXCEL_SEPARATOR = re.compile(r"sep=([^\n\"])(?:\n|$)", re.IGNORECASE)
 _CANDIDATES = (",", "\t", ";", "|")
-_TAG_SPLIT = re.compile(r"[\s,]+")
+_TAG_SPLIT = re.compile(r"[\s,]+")  # a spreadsheet's tags: `opt, adam`
+_TAG_SPACES = re.compile(r"\s+")  # ours and Anki's: a tag never holds a space
 MAX_COLUMN = 9999  # the highest column number a header can name
 _DETECT_CHARS = 64 * 1024  # the sample a separator is guessed from
 _DETECT_RECORDS = 50
@@ -114,6 +120,7 @@ class _Layout:
     deck: str | None = None
     tags: tuple[str, ...] = ()
     named: bool = False  # the roles came from names (a header row or #columns)
+    tag_split: re.Pattern[str] = _TAG_SPLIT  # what separates the tags in a tags cell
 
 
 # --- reading --------------------------------------------------------------------------------
@@ -249,7 +256,7 @@ def _read_headers(text: str, path: Path, result: ParseResult) -> tuple[_Layout, 
             role = {"tags": "tags", "deck": "deck", "guid": "id", "notetype": "notetype"}[
                 key.split()[0]
             ]
-            if not (value.isdigit() and len(value) <= 4 and int(value) >= 1):
+            if not (re.fullmatch("[0-9]{1,4}", value) and int(value) >= 1):
                 shown = value if len(value) <= 20 else f"{value[:20]}..."
                 raise FormatError.at(
                     path,
@@ -257,6 +264,8 @@ def _read_headers(text: str, path: Path, result: ParseResult) -> tuple[_Layout, 
                     f"#{key} takes a column number from 1 to {MAX_COLUMN}, not {shown!r}",
                 )
             layout.roles[int(value) - 1] = role
+            if role == "tags":
+                layout.tag_split = _TAG_SPACES  # Anki's text export: tags hold commas
         elif key == "columns":
             columns_line = value
         elif key == "deck":
@@ -371,6 +380,8 @@ def parse_text(text: str, path: Path, name: str) -> ParseResult:
             if any(cell.strip() for cell in row):
                 if _looks_like_header(row):
                     _assign_names(layout, row)
+                    if [cell.strip().lower() for cell in row] == list(EXPORT_COLUMNS):
+                        layout.tag_split = _TAG_SPACES  # our own export
                 else:
                     pending = (number, row)
                 break
@@ -427,7 +438,8 @@ def _read_columns(
     tags_at = column.get("tags")
     tag_cells = () if tags_at is None else set(map(itemgetter(tags_at), rows))
     tags_of = {  # a file has a few distinct tag lists: each is normalized once
-        cell: normalize_tags([*layout.tags, *_TAG_SPLIT.split(cell)]) for cell in {"", *tag_cells}
+        cell: normalize_tags([*layout.tags, *layout.tag_split.split(cell)])
+        for cell in {"", *tag_cells}
     }
     result.cards += map(
         _new_draft,
@@ -486,7 +498,7 @@ def _read_rows(layout: _Layout, rows: Iterator[tuple[int, list[str]]], result: P
     id_at, deck_at = column.get("id"), column.get("deck")
     notetype_at = column.get("notetype")
     reversed_notes: Counter[str] = Counter()
-    html = layout.html
+    html, tag_split = layout.html, layout.tag_split
     tag_cache: dict[str, tuple[str, ...]] = {}
     cards, skipped = result.cards, result.skipped
     unused: dict[int, list[int]] = {}  # column -> lines where it held text that was not taken
@@ -521,7 +533,7 @@ def _read_rows(layout: _Layout, rows: Iterator[tuple[int, list[str]]], result: P
         cell = row[tags_at] if tags_at is not None else ""
         tags = tag_cache.get(cell)
         if tags is None:
-            tags = tag_cache[cell] = normalize_tags([*layout.tags, *_TAG_SPLIT.split(cell)])
+            tags = tag_cache[cell] = normalize_tags([*layout.tags, *tag_split.split(cell)])
         cards.append(
             CardDraft(
                 front,
@@ -553,7 +565,7 @@ def _read_cloze(layout: _Layout, row: list[str], number: int, result: ParseResul
         text, extra = (
             html.escape(side, quote=False).replace("\n", "<br>") for side in (text, extra)
         )
-    tags = normalize_tags([*layout.tags, *_TAG_SPLIT.split(_cell(row, column, "tags"))])
+    tags = normalize_tags([*layout.tags, *layout.tag_split.split(_cell(row, column, "tags"))])
     key = _cell(row, column, "id").strip()
     numbers = cloze_numbers(text)
     if not numbers:

@@ -33,6 +33,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -48,6 +49,10 @@ _META = re.compile(r"^([A-Za-z][A-Za-z0-9_-]*):[ \t]*(.*?)[ \t]*$")
 _NUMBER_INT = re.compile(r"[+-]?\d+")
 _BARE_VALUE = re.compile(r"[^\s\"=]+")
 _JSON = json.JSONDecoder()
+_TOO_MANY_DIGITS = (
+    f"holds a whole number of more than {sys.get_int_max_str_digits() or 4300:,} digits, "
+    "the most that can be read"
+)
 # The line between front and back: '---' as written, and as hands write a Markdown rule.
 _RULE = re.compile(r"-{3,}[ \t]*")
 _CARD_LIKE = re.compile(r"#{2,6}\s*\S")  # a heading, as a card's would be if it had '## '
@@ -244,7 +249,10 @@ def _demo(
 ) -> DemoLink | None:
     if value is None:
         return None
-    tokens = _split_params(value)
+    try:
+        tokens = _split_params(value)
+    except _ValueProblem as exc:
+        raise FormatError.at(path, _meta_line(lines, start, end, "demo"), str(exc)) from None
     if tokens is None or not tokens or not isinstance(tokens[0], str):
         raise FormatError.at(
             path,
@@ -272,6 +280,10 @@ _NAME = re.compile(r'[^\s"=]+')
 _BARE = re.compile(r"[^\s]*")
 
 
+class _ValueProblem(ValueError):
+    """A demo parameter value that is written right but cannot be read: the sentence."""
+
+
 def _split_params(value: str) -> list[str | tuple[str, Any]] | None:
     """The demo id, then each `key=value` as (key, value); a word without `=` stays text.
 
@@ -294,7 +306,10 @@ def _split_params(value: str) -> list[str | tuple[str, Any]] | None:
             tokens.append(name.group())
         else:
             pos += 1
-            parsed, pos = _param_value(value, pos)
+            try:
+                parsed, pos = _param_value(value, pos)
+            except _ValueProblem as exc:
+                raise _ValueProblem(f"demo parameter {name.group()[:64]!r} {exc}") from None
             tokens.append((name.group(), parsed))
         if pos < end and not value[pos].isspace():
             return None
@@ -304,9 +319,13 @@ def _param_value(value: str, pos: int) -> tuple[Any, int]:
     if value[pos : pos + 1] in ('"', "[", "{"):
         try:
             return _JSON.raw_decode(value, pos)
-        except ValueError:
+        except RecursionError:
+            raise _ValueProblem("holds lists or objects nested too deeply to be read") from None
+        except json.JSONDecodeError:
             if value[pos] == '"':
                 return None, pos  # an unclosed quote: the line does not split
+        except ValueError:  # a whole number longer than Python reads
+            raise _ValueProblem(_TOO_MANY_DIGITS) from None
     word = _BARE.match(value, pos)
     assert word is not None
     return read_value(word.group()), word.end()
@@ -315,7 +334,10 @@ def _param_value(value: str, pos: int) -> tuple[Any, int]:
 def read_value(raw: str) -> Any:
     """A bare demo parameter value: int, finite float, true/false, null, else the text."""
     if _NUMBER_INT.fullmatch(raw):
-        return int(raw)
+        try:
+            return int(raw)
+        except ValueError:  # longer than Python reads
+            raise _ValueProblem(_TOO_MANY_DIGITS) from None
     if raw in ("true", "false"):
         return raw == "true"
     if raw == "null":

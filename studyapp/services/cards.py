@@ -36,6 +36,7 @@ from studyapp.services.query import CardQuery
 SEARCH_LIMIT = 500
 NAMED_IN_ERRORS = 5  # unknown cards a refused deletion names
 _CHUNK = 500
+MAX_ROW_ID = 2**63 - 1  # the largest id a row can have (SQLite and PostgreSQL BIGINT)
 
 
 @dataclass(frozen=True)
@@ -350,7 +351,12 @@ def _resolve(session: Session, refs: Sequence[str | int]) -> list[Card]:
                 select(CardRow, DeckRow).join(DeckRow).where(CardRow.uid == text)
             ).first()
             by_uid = (row[0], row[1]) if row else None
-        by_id = repo.card_by_id(session, int(text)) if text.isdigit() else None
+        number = int(text) if text.isascii() and text.isdigit() else None
+        by_id = (
+            repo.card_by_id(session, number)
+            if number is not None and number <= MAX_ROW_ID
+            else None
+        )
         if by_uid and by_id and by_uid[0].id != by_id[0].id:
             raise UserError(
                 f"{text!r} is the id of card {by_id[0].uid} and the uid of card "

@@ -322,6 +322,7 @@ class DraftMapper:
         self.report = report
         self.decks: dict[str, DeckCards] = {}
         self.created: set[str] = set()
+        self.listed: set[str] = set()  # decks made here because a backup listed them
         self.decks_used: set[str] = set()
         self.touched: dict[_Card, str] = {}  # cards this import took, and from where
         self.by_uid: dict[str, _Card | None] = {}
@@ -339,21 +340,31 @@ class DraftMapper:
         self.history: dict[_Card, tuple[CardDraft, bool]] = {}
         self.history_rows: list[dict[str, Any]] = []
 
-    def deck(self, name: str) -> DeckCards:
-        """The deck called `name`, made if missing; a deck the collection held whose name
-        differs only in letter case is that deck ("optimizers" goes into "Optimizers")."""
+    def deck(self, name: str, where: str | None = None, listed: bool = False) -> DeckCards:
+        """The deck called `name`, made if missing; a deck whose name differs only in letter
+        case is that deck ("optimizers" goes into "Optimizers"), whether the collection held
+        it or this import made it.
+
+        The one exception is decks a backup lists (`listed`): a backup of a collection from
+        before names were told apart by letters only may list "Optimizers" and "optimizers",
+        and what the app exports it imports again (the collection held neither, or both).
+        A bad name is reported at `where`, the
+        place in the file that gave it.
+        """
         name = name.strip()
         cards = self.decks.get(name)
         if cards is None:
             row = repo.deck_by_name(self.session, name)
-            if row is not None and row.name != name and row.name in self.created:
-                row = None  # decks one import makes are told apart by their exact names
+            if row is not None and row.name != name and listed and row.name in self.listed:
+                row = None  # decks one backup lists are told apart by their exact names
             if row is None:
                 problem = deck_name_problem(name)
                 if problem is not None:
-                    raise FormatError.at(self.file, None, problem)
+                    raise FormatError.at(self.file, where, problem)
                 row = repo.add_deck(self.session, name, self.now)
                 self.created.add(name)
+                if listed:
+                    self.listed.add(name)
             # One DeckCards a deck, whichever way a file writes its name.
             same = (known for known in self.decks.values() if known.row.id == row.id)
             cards = self.decks[name] = next(same, None) or DeckCards(self.session, row)
@@ -422,7 +433,7 @@ class DraftMapper:
                 self.predictions.append((card, prediction))
 
     def _deck_draft(self, draft: DeckDraft) -> None:
-        cards = self.deck(draft.name)
+        cards = self.deck(draft.name, listed=True)
         if draft.description is not None:
             self._describe(cards, draft.description)
         if draft.settings and draft.name in self.created:
@@ -491,7 +502,7 @@ class DraftMapper:
                 self._keyed(incoming, target, carries)
                 continue
             if target != cards_name or cards is None:
-                cards, cards_name = self.deck(target), target
+                cards, cards_name = self.deck(target, draft.where), target
             if cards.by_content.get(key_of_content) or front in cards.by_front:
                 incoming = _Incoming(draft, front, back, stored_tags, source, where, key_of_content)
                 self._keyless(incoming, target, carries)
@@ -611,7 +622,7 @@ class DraftMapper:
             # coming back, say) is the same card, not a new one. A card this import added
             # under another key is another card, though its words are the same: a file
             # with ids keeps each of its cards.
-            cards = self.deck(target)
+            cards = self.deck(target, draft.draft.where)
             same = self._same_content(draft, cards, held_before=True)
             self.placed[uid] = same or self._add(draft, cards, uid)
             return
@@ -621,7 +632,7 @@ class DraftMapper:
             self.decks_used.add(self._deck_name(card.deck_id))
             self.report.unchanged += 1
             return
-        cards = self.deck(target)
+        cards = self.deck(target, draft.draft.where)
         if self._update(card, draft, carries, cards):
             self.report.updated += 1
             self._held_history(card, draft, unchanged=False)
@@ -630,7 +641,7 @@ class DraftMapper:
             self._held_history(card, draft, unchanged=True)
 
     def _keyless(self, draft: _Incoming, target: str, carries: frozenset[str]) -> None:
-        cards = self.deck(target)
+        cards = self.deck(target, draft.draft.where)
         if self._same_content(draft, cards):
             return
         same_front = cards.by_front.get(draft.front)

@@ -170,6 +170,14 @@ def test_delete_refuses_every_card_when_one_is_unknown(db: Path, capsys: Capture
     assert state(db) == before and list_backups(db) == []
 
 
+def test_delete_names_a_card_number_no_card_can_have(db: Path, capsys: Capture):
+    before = state(db)
+    code, out, err = run(capsys, "delete", "²", "9" * 30, "--db", str(db))
+    assert (code, out) == (2, "")
+    assert f"no card has the id or uid '²', '{'9' * 30}'; nothing was deleted" in err
+    assert state(db) == before
+
+
 def test_delete_refuses_a_number_that_is_one_cards_id_and_anothers_uid(
     db_path: Path, capsys: Capture, tmp_path: Path
 ):

@@ -44,6 +44,31 @@ def test_a_header_row_names_the_columns_in_any_order(tmp_path: Path) -> None:
     assert result.carries == frozenset({"tags"})
 
 
+@pytest.mark.parametrize(
+    ("text", "tags"),
+    [
+        # a spreadsheet's tags are split at commas and spaces, as people write them
+        ('front,back,tags\nq,a,"opt, adam,sgd"\n', ("opt", "adam", "sgd")),
+        # our export's tags are separated by spaces; a tag never holds one, may hold a comma
+        ('front,back,tags,deck,id,source\nq,a,"a,b c",D,k1,\n', ("a,b", "c")),
+        ("front\tback\ttags\tdeck\tid\tsource\nq\ta\ta,b\tD\tk1\t\n", ("a,b",)),
+        # so are Anki's, in a text export with a #tags column
+        ("#separator:tab\n#tags column:3\nQ1\tA1\ta,b c\n", ("a,b", "c")),
+    ],
+)
+def test_tags_are_split_as_the_file_writes_them(
+    tmp_path: Path, text: str, tags: tuple[str, ...]
+) -> None:
+    (card,) = parse_csv(write(tmp_path, "tags.csv", text)).cards
+    assert card.tags == tags
+
+
+def test_a_cloze_note_of_our_export_keeps_a_tag_with_a_comma(tmp_path: Path) -> None:
+    text = 'front,back,tags,deck,id,source\n"{{c1::x}} y",,"a,b",D,k1,\n'
+    (card,) = parse_csv(write(tmp_path, "cloze.csv", text)).cards
+    assert card.tags == ("a,b",)
+
+
 def test_anki_text_export_headers(tmp_path: Path) -> None:
     text = (
         "#separator:Semicolon\n#html:true\n#notetype column:1\n#deck column:2\n"

@@ -6,7 +6,9 @@ what the app refuses (NUL, lone surrogates; control characters in deck names). W
 app took in is then exported and imported into an empty collection:
 
 - as a JSON backup: every field, the schedule and the review log come back;
-- as deck files (one per deck): every field a deck file carries comes back.
+- as deck files (one per deck): every field a deck file carries comes back;
+- as an Anki package: every card's text, tags and deck come back;
+- as CSV or TSV: every tag comes back whole, and re-importing the export changes nothing.
 
 Each example runs on in-memory copies of one empty collection, so a run takes seconds.
 """
@@ -340,5 +342,46 @@ def test_an_anki_package_gives_back_every_card_text_tag_and_deck(
         report = LibraryService(copy).import_files([folder / "exported.apkg"])
         assert report.skipped == []
         assert card_texts(copy) == card_texts(original)
+        original.dispose()
+        copy.dispose()
+
+
+plain_texts = st.text(st.characters(min_codepoint=0x21, max_codepoint=0x7E), max_size=12)
+tagged_cards = st.fixed_dictionaries(
+    {
+        "front": plain_texts.map(lambda text: f"q {text}"),
+        "back": plain_texts,
+        "tags": st.lists(st.text(CARD_TEXT, min_size=1, max_size=8), max_size=5),
+    }
+)
+
+
+@ROUND_TRIP
+@given(cards=st.lists(tagged_cards, min_size=1, max_size=4), name=st.sampled_from(["csv", "tsv"]))
+@example(cards=[{"front": "q", "back": "a", "tags": ["a,b"]}], name="csv")
+@example(cards=[{"front": "q", "back": "a", "tags": ["a,b", ",", '"', "c;d"]}], name="tsv")
+def test_a_csv_or_tsv_export_gives_back_every_tag(
+    template: sqlite3.Connection, cards: list[dict[str, Any]], name: str
+) -> None:
+    """Any tag the app accepts (commas, quotes, separators and all) comes back whole, and
+    re-importing an unchanged export changes nothing."""
+    document = {
+        "version": 1,
+        "decks": [
+            {"name": "D", "cards": [{**card, "id": f"k{n}"} for n, card in enumerate(cards)]}
+        ],
+    }
+    with tempfile.TemporaryDirectory() as folder_name:
+        folder = Path(folder_name)
+        original = taken_in(template, folder, document, twin=False)
+        path = folder / f"exported.{name}"
+        path.write_bytes(LibraryService(original).export(name))
+        before = card_texts(original)
+        report = LibraryService(original).import_files([path])
+        assert (report.added, report.updated, report.skipped) == (0, 0, [])
+        assert card_texts(original) == before
+        copy = fresh(template)
+        LibraryService(copy).import_files([path])
+        assert card_texts(copy) == before
         original.dispose()
         copy.dispose()

@@ -411,3 +411,46 @@ def test_decks_one_backup_names_apart_by_case_stay_apart(
     assert sorted(names) == ["Optimizers", "optimizers"]
     fronts = {d["name"]: [c["front"] for c in d["cards"]] for d in json.loads(exported)["decks"]}
     assert fronts == {"Optimizers": ["upper"], "optimizers": ["lower"]}
+
+
+def test_one_file_naming_a_deck_in_two_letter_cases_makes_one_deck(
+    store: Store, library: LibraryService, clock: FakeClock, tmp_path: Path
+) -> None:
+    """A file's second spelling of a deck it makes goes into the first, as it would if the
+    collection had held that deck: no import makes two decks that differ only in case."""
+    source = write(
+        tmp_path,
+        "two.csv",
+        "front,back,deck\nq1,a1,Optimizers\nq2,a2,optimizers\nq3,a3,OPTIMIZERS\n",
+    )
+    report = library.import_files([source])
+    assert (report.added, report.deck) == (3, "Optimizers")
+    decks = DeckService(store, clock)
+    assert [(d.name, d.total) for d in decks.counts()] == [("Optimizers", 3)]
+    assert library.import_files([source]).unchanged == 3
+
+
+def test_a_deck_a_backup_makes_takes_another_files_spelling_of_it(
+    store: Store, library: LibraryService, clock: FakeClock, tmp_path: Path
+) -> None:
+    """Only decks a backup lists side by side stay apart by case (see above): a deck the
+    backup makes is the deck another file of the same import names in another case."""
+    document = {
+        "version": 1,
+        "decks": [{"name": "Optimizers", "cards": [{"id": "k1", "front": "q1", "back": "a"}]}],
+    }
+    backup = write(tmp_path, "backup.json", json.dumps(document))
+    cards = write(tmp_path, "more.csv", "front,back,deck\nq2,a2,optimizers\n")
+    library.import_files([backup, cards])
+    decks = DeckService(store, clock)
+    assert [(d.name, d.total) for d in decks.counts()] == [("Optimizers", 2)]
+
+
+def test_two_files_of_one_import_name_one_deck_in_two_letter_cases(
+    store: Store, library: LibraryService, clock: FakeClock, tmp_path: Path
+) -> None:
+    first = write(tmp_path, "a.md", "# Optimizers\n\n## k1\n\nq1\n\n---\n\na1\n")
+    second = write(tmp_path, "b.csv", "front,back,deck\nq2,a2,OPTIMIZERS\n")
+    library.import_files([first, second])
+    decks = DeckService(store, clock)
+    assert [(d.name, d.total) for d in decks.counts()] == [("Optimizers", 2)]

@@ -117,7 +117,7 @@ def test_an_option_the_question_does_not_have_stores_nothing(
 def test_options_are_named_by_text_or_number() -> None:
     assert LARGER.option("The  Steps") == "the steps"
     assert LARGER.option("3") == "neither"
-    for bad in ("4", "0", "steps", ""):
+    for bad in ("4", "0", "steps", "", "²", "9" * 5000):  # not ASCII digits; past int()'s limit
         with pytest.raises(UserError, match="1 the value; 2 the steps; 3 neither"):
             LARGER.option(bad)
 

@@ -334,6 +334,20 @@ async def test_more_new_cards_when_the_days_limit_is_reached(make_app, store, ca
         assert review_count(store) == 2
 
 
+async def test_a_count_not_in_ascii_digits_is_asked_again(make_app, store, history):
+    app = make_app(start="review", deck="Basics")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("a")
+        prompt = app.screen
+        assert isinstance(prompt, NumberPrompt)
+        for typed in ("²", "9" * 5000):  # int() refuses both
+            prompt.query_one("#prompt-input").value = typed
+            await pilot.press("enter")
+            assert app.screen is prompt
+            assert "a whole number from 1 to 1,000" in text_of(app, "#prompt-error")
+
+
 async def test_review_ahead_from_the_summary(make_app, store, history):
     app = make_app(start="review", deck="Basics")
     async with app.run_test(size=(80, 24)) as pilot:

@@ -60,7 +60,8 @@ class NumberPrompt(ModalScreen[int | None]):
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
         text = event.value.strip()
-        number = int(text) if text.lstrip("-").isdigit() else 0
+        digits = text.removeprefix("-")  # ASCII digits only: int() refuses '²' and huge ones
+        number = int(text) if digits.isascii() and digits.isdigit() and len(digits) <= 9 else 0
         if not 1 <= number <= MAX_ASKED:
             self.query_one("#prompt-error", Static).update(
                 Content(f"a whole number from 1 to {MAX_ASKED:,}")

@@ -24,10 +24,14 @@ from studyapp.tui.text import line
 
 
 def format_value(value: Any) -> str:
+    """`value` as typed in a form: a float in its short form (`0.001`, `1e-05`, `600`) when
+    that is the same number, else in the shortest digits that give it back exactly
+    (`0.123456789`), so running a card's parameters unchanged runs the card's own values."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float):
-        return f"{value:g}"
+        short, exact = f"{value:g}", repr(value)
+        return short if float(short) == value and len(short) <= len(exact) else exact
     return str(value)
 
 
