@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -59,12 +59,14 @@ from studyapp.model import (
     text_problem,
 )
 from studyapp.scheduling import SM2State
+from studyapp.scheduling.days import DAY_BOUNDS, in_bounds
 from studyapp.scheduling.fsrs import FSRSMemory
 
 NAME = "json"
 VERSION = 1
 MAX_SEED = 2**32 - 1
 MAX_ID = 64  # characters of a question id
+FUTURE_SLACK = timedelta(days=1)  # a review may be this far ahead of the clock, no further
 _SETTINGS = ("new_per_day", "reviews_per_day", "day_start_hour")  # whole numbers
 
 
@@ -304,10 +306,13 @@ class _Entry:
         if value is None:
             return None
         try:
-            return date.fromisoformat(value)
+            day = date.fromisoformat(value)
         except ValueError:
             self.fail(f"{key!r} is not a date (YYYY-MM-DD): {value!r}")
             raise
+        if not in_bounds(day):
+            self.fail(f"{key!r} {value} is outside {DAY_BOUNDS}")
+        return day
 
     def memory(self, key: str) -> FSRSMemory | None:
         data = self.get(key, dict, None)
@@ -541,15 +546,19 @@ def _moment(entry: _Entry, key: str) -> datetime:
     if at.tzinfo is None:
         entry.fail(f"{key!r} must carry its time zone: {text!r}")
     try:
-        at.astimezone(UTC)  # stored in UTC: it must stay within the years 1 to 9999
+        inside = in_bounds(at.astimezone(UTC).date())  # stored in UTC
     except (OverflowError, ValueError):
-        entry.fail(f"{key!r} is outside the years 1 to 9999 in UTC: {text!r}")
+        inside = False
+    if not inside:
+        entry.fail(f"{key!r} {text} is outside {DAY_BOUNDS} in UTC")
     return at
 
 
 def _read_review(path: Path, where: str, data: Any) -> ReviewDraft:
     entry = _Entry(path, where, data)
     at = _moment(entry, "at")
+    if at > datetime.now(UTC) + FUTURE_SLACK:
+        entry.fail(f"'at' {at.isoformat()} is more than a day from now")
     rating = entry.get("rating", int)
     if not 1 <= rating <= 5:
         entry.fail(f"'rating' must be from 1 to 5, not {rating}")
