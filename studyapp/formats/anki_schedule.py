@@ -60,7 +60,6 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # The collection's creation time: from 1970 to the last day the collection keeps.
 MAX_CREATED = int((datetime.combine(LAST_DAY, datetime.min.time(), UTC) - EPOCH).total_seconds())
 MAX_OFFSET_MINUTES = 24 * 60 - 1  # a time zone is less than a day from UTC
-FUTURE_SLACK = timedelta(days=1)  # a review may be this far ahead of the clock, no further
 
 
 class OutOfRange(ValueError):
@@ -137,12 +136,10 @@ def card_schedule(
     anki_today: int,
     today: date,
     day_start_hour: int,
-    now: datetime | None = None,
 ) -> Schedule:
     """The studyapp schedule of an Anki card, `today` being Anki's day `anki_today`;
-    OutOfRange for a number Anki cannot have written. A review later than a day after `now`
-    (aware; default the clock) is refused."""
-    drafts, streak = review_drafts(reviews, day_start_hour, now)
+    OutOfRange for a number Anki cannot have written."""
+    drafts, streak = review_drafts(reviews, day_start_hour)
     left_out = len(reviews) - len(drafts)
     suspended = card.queue == SUSPENDED_QUEUE
     _check_card(card)
@@ -197,17 +194,16 @@ def _due_moment(seconds: int) -> datetime:
 
 
 def review_drafts(
-    reviews: Sequence[AnkiReview], day_start_hour: int, now: datetime | None = None
+    reviews: Sequence[AnkiReview], day_start_hour: int
 ) -> tuple[tuple[ReviewDraft, ...], int]:
     """A card's log entries with a button, as imported reviews; and how many of its
     state-changing ratings at the end passed in a row. OutOfRange names the first entry
-    that holds a number Anki cannot have written, or a time later than a day after `now`."""
-    latest = (now or datetime.now(UTC)) + FUTURE_SLACK
+    that holds a number Anki cannot have written."""
     for entry in reviews:
         if entry.ease not in FROM_FOUR_BUTTONS:
             continue  # not a rating: left out
         try:
-            _check_entry(entry, latest)
+            _check_entry(entry)
         except OutOfRange as error:
             raise OutOfRange(f"review log entry {entry.id}: {error}") from None
     out: list[ReviewDraft] = []
@@ -246,10 +242,8 @@ def review_drafts(
     return tuple(out), streak
 
 
-def _check_entry(entry: AnkiReview, latest: datetime) -> None:
-    at = review_moment(entry.id)
-    if at > latest:
-        raise OutOfRange(f"its time {at.isoformat()} is more than a day from now")
+def _check_entry(entry: AnkiReview) -> None:
+    review_moment(entry.id)  # OutOfRange outside the days the collection keeps
     if not 0 <= entry.time_ms <= MAX_REVIEW_MS:
         raise OutOfRange(
             f"its answer time {entry.time_ms} is outside 0..{MAX_REVIEW_MS:,} milliseconds"

@@ -111,7 +111,7 @@ def _drafts(collection: AnkiCollection, now: datetime) -> ParseResult:
                 continue
             reviews = collection.reviews.get(card.id, [])
             try:
-                schedule = card_schedule(card, reviews, anki_today, today, hour, now)
+                schedule = card_schedule(card, reviews, anki_today, today, hour)
             except OutOfRange as error:
                 raise OutOfRange(f"{where} (card id {card.id}): {error}") from None
             left_out += schedule.left_out

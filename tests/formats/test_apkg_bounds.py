@@ -14,7 +14,7 @@ import json
 import sqlite3
 import zipfile
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -28,7 +28,6 @@ from studyapp.scheduling import SM2State, sm2_review
 from tests.formats.anki_fixtures import zip_bytes
 
 BIG = 2**63 - 1
-NOW_MS = int(datetime.now(UTC).timestamp() * 1000)
 
 
 def reviewed_card(*moments: datetime) -> ExportCard:
@@ -150,11 +149,6 @@ CASES = [
         [f"UPDATE revlog SET id = {-BIG}"],
         f"review log entry {-BIG}: its time {-BIG} (milliseconds since 1970) is outside",
     ),
-    (
-        "a review three days ahead",
-        [f"UPDATE revlog SET id = {NOW_MS + 3 * 86_400_000}"],
-        "is more than a day from now",
-    ),
 ]
 
 
@@ -265,7 +259,9 @@ def test_an_evaluated_review_log_is_range_checked(tmp_path: Path) -> None:
     assert len(read_history(edge, 4)["1"]) == 3
 
 
-def test_the_future_is_a_day_from_the_real_clock(tmp_path: Path) -> None:
-    soon = datetime.now(UTC) + timedelta(hours=12)
-    path = package_with(tmp_path, f"UPDATE revlog SET id = {int(soon.timestamp() * 1000)}")
+def test_a_review_on_the_last_day_kept_comes_in(tmp_path: Path) -> None:
+    """A log entry dated ahead of the clock (a machine whose clock was wrong) is a day like
+    any other, as long as the collection keeps it: what studyapp exports comes back."""
+    last = int(datetime(9999, 12, 30, 12, tzinfo=UTC).timestamp() * 1000)
+    path = package_with(tmp_path, f"UPDATE revlog SET id = {last}")
     assert len(parse(path).cards[0].reviews) == 1
