@@ -13,6 +13,13 @@ the collection's hour), and each card is due as many days from today here as it 
   1, 3, 4 and 5. The first of a study day is the state-changing one (new, review or
   relearn); later ones that day are drill. Entries without a button (a card rescheduled or
   reset by hand) are not ratings and are left out.
+
+Numbers Anki itself cannot write are refused (OutOfRange names the field and its bounds):
+the collection's creation time, offset and rollover hour; a card's interval, ease factor
+(in thousandths), lapse count and due day or time; a log entry's time (its id, which must
+fall on a day the collection keeps and no later than a day from now), answer time and
+interval. Within them, real Anki data reads as Anki has it: an ease below 1.3 is 1.3 and a
+negative log interval (seconds, while learning) is 0 days.
 """
 
 from __future__ import annotations
@@ -26,13 +33,20 @@ from studyapp.formats.anki_collection import AnkiCard, AnkiReview, Timing
 from studyapp.formats.base import ReviewDraft
 from studyapp.model import MAX_REVIEW_MS
 from studyapp.scheduling import (
+    MAX_COUNT,
     MAX_EASE_CENTS,
     MAX_INTERVAL,
     MIN_EASE_CENTS,
     SM2State,
     study_day,
 )
-from studyapp.scheduling.days import add_days
+from studyapp.scheduling.days import (
+    DAY_BOUNDS,
+    LAST_DAY,
+    add_days,
+    in_bounds,
+    within_bounds,
+)
 from studyapp.scheduling.fsrs import FROM_FOUR_BUTTONS, FSRSMemory
 from studyapp.scheduling.sm2 import PASSING_RATING, sm2_review
 
@@ -41,6 +55,48 @@ REVIEW_TYPE, LEARNING_TYPE, RELEARNING_TYPE = 2, 1, 3
 SUSPENDED_QUEUE = -1
 LEARNING_QUEUE = 1  # due is a time in seconds; the day-learning queue (3) has a day number
 MIN_REVIEW_REPETITIONS = 2
+MAX_FACTOR = MAX_EASE_CENTS * 10  # Anki's ease factor is in thousandths
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# The collection's creation time: from 1970 to the last day the collection keeps.
+MAX_CREATED = int((datetime.combine(LAST_DAY, datetime.min.time(), UTC) - EPOCH).total_seconds())
+MAX_OFFSET_MINUTES = 24 * 60 - 1  # a time zone is less than a day from UTC
+
+
+class OutOfRange(ValueError):
+    """A number in the package that Anki cannot have written; the message names its bounds."""
+
+
+def timing_problem(timing: Timing) -> str | None:
+    """What is wrong with a collection's timing values, or None."""
+    if not 0 <= timing.created <= MAX_CREATED:
+        return (
+            f"its creation time (col.crt) {timing.created} is outside 0..{MAX_CREATED}"
+            f" (seconds since 1970, up to {LAST_DAY.isoformat()})"
+        )
+    offset = timing.creation_offset
+    if offset is not None and not -MAX_OFFSET_MINUTES <= offset <= MAX_OFFSET_MINUTES:
+        return (
+            f"its creationOffset {offset} is outside -{MAX_OFFSET_MINUTES}..{MAX_OFFSET_MINUTES}"
+            " (minutes west of UTC)"
+        )
+    hour = timing.rollover_hour
+    if hour is not None and not 0 <= hour <= 23:
+        return f"its rollover hour {hour} is outside 0..23"
+    return None
+
+
+def review_moment(milliseconds: int) -> datetime:
+    """A review log id (milliseconds since 1970) as an aware time in UTC; OutOfRange unless
+    it falls on a day the collection keeps."""
+    try:
+        moment = EPOCH + timedelta(milliseconds=milliseconds)
+    except OverflowError:
+        moment = None
+    if moment is None or not in_bounds(moment.date()):
+        raise OutOfRange(
+            f"its time {milliseconds} (milliseconds since 1970) is outside {DAY_BOUNDS}"
+        )
+    return moment
 
 
 def days_elapsed(timing: Timing, now: datetime) -> int:
@@ -81,23 +137,25 @@ def card_schedule(
     today: date,
     day_start_hour: int,
 ) -> Schedule:
-    """The studyapp schedule of an Anki card, `today` being Anki's day `anki_today`."""
+    """The studyapp schedule of an Anki card, `today` being Anki's day `anki_today`;
+    OutOfRange for a number Anki cannot have written."""
     drafts, streak = review_drafts(reviews, day_start_hour)
     left_out = len(reviews) - len(drafts)
     suspended = card.queue == SUSPENDED_QUEUE
+    _check_card(card)
     ease = min(MAX_EASE_CENTS, max(MIN_EASE_CENTS, card.factor // 10 or 250)) / 100
-    lapses = max(0, card.lapses)
+    lapses = card.lapses
     if card.type == REVIEW_TYPE:
-        interval = min(MAX_INTERVAL, max(1, card.interval))
-        due = _in_days(today, card.due - anki_today)
+        interval = max(1, card.interval)
+        due = _due_day(today, card.due - anki_today)
         repetitions = max(MIN_REVIEW_REPETITIONS, streak)
     elif card.type in (LEARNING_TYPE, RELEARNING_TYPE):
-        moment = _moment(card.due * 1000) if card.queue == LEARNING_QUEUE else None
-        if moment is not None:
-            due = study_day(moment.astimezone().replace(tzinfo=None), day_start_hour)
+        if card.queue == LEARNING_QUEUE:
+            moment = _due_moment(card.due)
+            due = within_bounds(study_day(moment.astimezone().replace(tzinfo=None), day_start_hour))
         else:
-            due = _in_days(today, card.due - anki_today if card.queue != LEARNING_QUEUE else 0)
-        interval = 0 if card.type == LEARNING_TYPE else min(MAX_INTERVAL, max(1, card.interval))
+            due = _in_days(today, card.due - anki_today)
+        interval = 0 if card.type == LEARNING_TYPE else max(1, card.interval)
         repetitions = 0
     else:
         return Schedule(None, suspended, None, drafts, left_out)
@@ -105,11 +163,49 @@ def card_schedule(
     return Schedule(state, suspended, _memory(card.data), drafts, left_out)
 
 
+def _check_card(card: AnkiCard) -> None:
+    if not 0 <= card.factor <= MAX_FACTOR:
+        raise OutOfRange(f"its ease factor {card.factor} is outside 0..{MAX_FACTOR} (thousandths)")
+    if not 0 <= card.lapses <= MAX_COUNT:
+        raise OutOfRange(f"its lapses {card.lapses} is outside 0..{MAX_COUNT:,}")
+    if card.type in (REVIEW_TYPE, RELEARNING_TYPE) and card.interval > MAX_INTERVAL:
+        raise OutOfRange(f"its interval (ivl) {card.interval} is outside 0..{MAX_INTERVAL} days")
+
+
+def _due_day(today: date, days: int) -> date:
+    """The day a review card is due, `days` from `today`: one the collection keeps."""
+    try:
+        due = today + timedelta(days=days)
+    except OverflowError:
+        due = None
+    if due is None or not in_bounds(due):
+        raise OutOfRange(f"its due day is {days:+} days from today, outside {DAY_BOUNDS}")
+    return due
+
+
+def _due_moment(seconds: int) -> datetime:
+    """The time a card in learning is due (seconds since 1970)."""
+    try:
+        return review_moment(seconds * 1000)
+    except OutOfRange:
+        raise OutOfRange(
+            f"its due time {seconds} (seconds since 1970) is outside {DAY_BOUNDS}"
+        ) from None
+
+
 def review_drafts(
     reviews: Sequence[AnkiReview], day_start_hour: int
 ) -> tuple[tuple[ReviewDraft, ...], int]:
     """A card's log entries with a button, as imported reviews; and how many of its
-    state-changing ratings at the end passed in a row."""
+    state-changing ratings at the end passed in a row. OutOfRange names the first entry
+    that holds a number Anki cannot have written."""
+    for entry in reviews:
+        if entry.ease not in FROM_FOUR_BUTTONS:
+            continue  # not a rating: left out
+        try:
+            _check_entry(entry)
+        except OutOfRange as error:
+            raise OutOfRange(f"review log entry {entry.id}: {error}") from None
     out: list[ReviewDraft] = []
     state = SM2State.new()
     last_day: date | None = None
@@ -117,17 +213,15 @@ def review_drafts(
         if entry.ease not in FROM_FOUR_BUTTONS:
             continue
         rating = FROM_FOUR_BUTTONS[entry.ease]
-        at = _moment(entry.id)
-        if at is None:
-            continue
-        day = study_day(at.astimezone().replace(tzinfo=None), day_start_hour)
-        duration = min(max(0, entry.time_ms), MAX_REVIEW_MS)
+        at = review_moment(entry.id)
+        day = within_bounds(study_day(at.astimezone().replace(tzinfo=None), day_start_hour))
+        duration = entry.time_ms
         if last_day is not None and day <= last_day:
             out.append(ReviewDraft(at, day, rating, duration, "drill", state, state, imported=True))
             continue
         kind = "new" if last_day is None else "relearn" if entry.type == 2 else "review"
         shadow = sm2_review(state, rating, day)
-        interval = min(MAX_INTERVAL, max(0, entry.interval))
+        interval = max(0, entry.interval)  # negative: seconds, while learning
         ease_cents = entry.factor // 10
         after = SM2State(
             ease=ease_cents / 100 if MIN_EASE_CENTS <= ease_cents <= MAX_EASE_CENTS else state.ease,
@@ -148,18 +242,19 @@ def review_drafts(
     return tuple(out), streak
 
 
+def _check_entry(entry: AnkiReview) -> None:
+    review_moment(entry.id)  # OutOfRange outside the days the collection keeps
+    if not 0 <= entry.time_ms <= MAX_REVIEW_MS:
+        raise OutOfRange(
+            f"its answer time {entry.time_ms} is outside 0..{MAX_REVIEW_MS:,} milliseconds"
+        )
+    if entry.interval > MAX_INTERVAL:
+        raise OutOfRange(f"its interval (ivl) {entry.interval} is outside ..{MAX_INTERVAL} days")
+
+
 def _in_days(today: date, days: int) -> date:
     """`days` from `today`, no further than the longest interval either way."""
     return add_days(today, min(MAX_INTERVAL, max(-MAX_INTERVAL, days)))
-
-
-def _moment(milliseconds: int) -> datetime | None:
-    """An Anki timestamp in milliseconds, if it is a time this side of the year 10,000."""
-    try:
-        moment = datetime.fromtimestamp(milliseconds / 1000, UTC)
-    except (OverflowError, OSError, ValueError):
-        return None
-    return moment if 1970 < moment.year < 9999 else None
 
 
 def _memory(data: str) -> FSRSMemory | None:

@@ -28,7 +28,12 @@ from studyapp.formats.anki_export import UID_FIELD, export_apkg, note_guid
 from studyapp.formats.anki_html import exact_text, html_to_text
 from studyapp.formats.anki_package import open_package
 from studyapp.formats.anki_render import render_card
-from studyapp.formats.anki_schedule import card_schedule, days_elapsed
+from studyapp.formats.anki_schedule import (
+    OutOfRange,
+    card_schedule,
+    days_elapsed,
+    timing_problem,
+)
 from studyapp.formats.base import CardDraft, FormatError, FormatSpec, ParseResult, Skipped
 from studyapp.model import normalize_tags
 from studyapp.scheduling import DEFAULT_DAY_START_HOUR, study_day
@@ -57,7 +62,13 @@ def parse(path: Path) -> ParseResult:
             detail = (str(error).strip() or type(error).__name__).splitlines()[0][:200]
             reason = f"a damaged database ({detail})"
             raise FormatError.at(path, package.member, reason) from None
-    result = _drafts(collection, datetime.now().astimezone())
+    problem = timing_problem(collection.timing)
+    if problem is not None:
+        raise FormatError.at(path, package.member, problem)
+    try:
+        result = _drafts(collection, datetime.now().astimezone())
+    except OutOfRange as error:
+        raise FormatError.at(path, package.member, str(error)) from None
     if package.media_files:
         count = package.media_files
         result.warnings.append(
@@ -68,7 +79,8 @@ def parse(path: Path) -> ParseResult:
 
 
 def _drafts(collection: AnkiCollection, now: datetime) -> ParseResult:
-    """The package's cards as drafts, scheduled as they are in Anki at `now` (aware)."""
+    """The package's cards as drafts, scheduled as they are in Anki at `now` (aware).
+    OutOfRange names the note and card holding a number Anki cannot have written."""
     # A package carries tags and where each card came from, never a demo link.
     result = ParseResult(format="apkg", carries=frozenset({"tags", "source"}))
     hour = DEFAULT_DAY_START_HOUR  # a deck the import makes starts its days at this hour
@@ -98,7 +110,10 @@ def _drafts(collection: AnkiCollection, now: datetime) -> ParseResult:
                 result.skipped.append(Skipped(where, rendered.problem))
                 continue
             reviews = collection.reviews.get(card.id, [])
-            schedule = card_schedule(card, reviews, anki_today, today, hour)
+            try:
+                schedule = card_schedule(card, reviews, anki_today, today, hour)
+            except OutOfRange as error:
+                raise OutOfRange(f"{where} (card id {card.id}): {error}") from None
             left_out += schedule.left_out
             result.cards.append(
                 CardDraft(

@@ -62,6 +62,7 @@ from studyapp.model import (
     text_problem,
 )
 from studyapp.scheduling import SM2State
+from studyapp.scheduling.days import DAY_BOUNDS, in_bounds
 from studyapp.scheduling.fsrs import FSRSMemory
 
 NAME = "json"
@@ -305,10 +306,13 @@ class _Entry:
         if value is None:
             return None
         try:
-            return date.fromisoformat(value)
+            day = date.fromisoformat(value)
         except ValueError:
             self.fail(f"{key!r} is not a date (YYYY-MM-DD): {value!r}")
             raise
+        if not in_bounds(day):
+            self.fail(f"{key!r} {value} is outside {DAY_BOUNDS}")
+        return day
 
     def memory(self, key: str) -> FSRSMemory | None:
         data = self.get(key, dict, None)
@@ -542,9 +546,11 @@ def _moment(entry: _Entry, key: str) -> datetime:
     if at.tzinfo is None:
         entry.fail(f"{key!r} must carry its time zone: {text!r}")
     try:
-        at.astimezone(UTC)  # stored in UTC: it must stay within the years 1 to 9999
+        inside = in_bounds(at.astimezone(UTC).date())  # stored in UTC
     except (OverflowError, ValueError):
-        entry.fail(f"{key!r} is outside the years 1 to 9999 in UTC: {text!r}")
+        inside = False
+    if not inside:
+        entry.fail(f"{key!r} {text} is outside {DAY_BOUNDS} in UTC")
     return at
 
 

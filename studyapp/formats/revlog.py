@@ -18,9 +18,11 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from studyapp.formats.anki_package import open_package
+from studyapp.formats.anki_schedule import OutOfRange, review_moment
 from studyapp.formats.base import FormatError
 from studyapp.formats.textio import MAX_IMPORT_BYTES, check_file, read_text
 from studyapp.scheduling import study_day
+from studyapp.scheduling.days import DAY_BOUNDS, in_bounds
 from studyapp.scheduling.fsrs import FROM_FOUR_BUTTONS
 
 History = dict[str, list[tuple[date, int]]]
@@ -89,6 +91,14 @@ def _csv_ratings(path: Path) -> list[tuple[str, datetime, int]]:
             ) from None
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=UTC)
+        try:
+            inside = in_bounds(moment.astimezone(UTC).date())
+        except (OverflowError, ValueError):
+            inside = False
+        if not inside:
+            raise FormatError.at(
+                path, where, f"review_time {text} is outside {DAY_BOUNDS} (in UTC)"
+            )
         out.append((card, moment, FROM_FOUR_BUTTONS[rating]))
     return out
 
@@ -105,7 +115,14 @@ def anki_ratings(path: Path) -> list[tuple[str, datetime, int]]:
             raise FormatError.at(
                 path, package.member, f"its review log cannot be read ({error})"
             ) from None
-    return [
-        (str(card), datetime.fromtimestamp(ms / 1000, UTC), FROM_FOUR_BUTTONS[ease])
-        for ms, card, ease in rows
-    ]
+    out = []
+    for ms, card, ease in rows:
+        where = f"{package.member}, review log entry {str(ms)[:40]}"
+        if ease not in FROM_FOUR_BUTTONS or isinstance(ms, bool) or not isinstance(ms, int):
+            raise FormatError.at(path, where, "its time and button must be whole numbers")
+        try:
+            moment = review_moment(ms)
+        except OutOfRange as error:
+            raise FormatError.at(path, where, str(error)) from None
+        out.append((str(card), moment, FROM_FOUR_BUTTONS[ease]))
+    return out

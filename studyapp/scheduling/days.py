@@ -8,6 +8,10 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 DEFAULT_DAY_START_HOUR = 4
+# The days the collection keeps (and moments, by their day in UTC): those it can move a day
+# either way from without leaving the calendar. `restore` checks the same bounds.
+FIRST_DAY, LAST_DAY = date(1, 1, 2), date(9999, 12, 30)
+DAY_BOUNDS = f"{FIRST_DAY.isoformat()}..{LAST_DAY.isoformat()}"
 
 
 def study_day(moment: datetime, day_start_hour: int = DEFAULT_DAY_START_HOUR) -> date:
@@ -22,14 +26,25 @@ def study_day(moment: datetime, day_start_hour: int = DEFAULT_DAY_START_HOUR) ->
 
 
 def add_days(day: date, days: int) -> date:
-    """`days` after `day` (before it, if negative), no further than the calendar goes
-    (9999-12-31 and 0001-01-01): a card due beyond it is due on its last day."""
+    """`days` after `day` (before it, if negative), no further than the days the collection
+    keeps (FIRST_DAY to LAST_DAY): a card due beyond them is due on the last one."""
     try:
-        return day + timedelta(days=days)
+        moved = day + timedelta(days=days)
     except OverflowError:
-        return date.max if days > 0 else date.min
+        moved = date.max if days > 0 else date.min
+    return within_bounds(moved)
 
 
 def day_start(day: date, day_start_hour: int = DEFAULT_DAY_START_HOUR) -> datetime:
     """The local wall-clock time at which the study day `day` begins."""
     return datetime(day.year, day.month, day.day, day_start_hour)
+
+
+def in_bounds(day: date) -> bool:
+    """Whether the collection can keep `day` (FIRST_DAY to LAST_DAY)."""
+    return FIRST_DAY <= day <= LAST_DAY
+
+
+def within_bounds(day: date) -> date:
+    """`day`, or the nearest day the collection can keep."""
+    return min(LAST_DAY, max(FIRST_DAY, day))

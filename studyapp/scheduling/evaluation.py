@@ -23,7 +23,12 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from studyapp.scheduling.fsrs import FSRSSettings, moment, scheduler_for
+from studyapp.scheduling.fsrs import (
+    FSRSSettings,
+    moment,
+    review_package_card,
+    scheduler_for,
+)
 from studyapp.scheduling.sm2 import PASSING_RATING, SM2State, sm2_review
 
 History = Mapping[Any, Sequence[tuple[date, int]]]
@@ -95,7 +100,7 @@ def fsrs_predictor(settings: FSRSSettings) -> Predictor:
                 card = Card(card_id=0, state=State.Learning, step=0, due=at)
             else:
                 out.append(float(scheduler.get_card_retrievability(card, at)))
-            card, _ = scheduler.review_card(card, Rating(FSRS_RATING[rating]), review_datetime=at)
+            card = review_package_card(scheduler, card, Rating(FSRS_RATING[rating]), at)
         return out
 
     return predict

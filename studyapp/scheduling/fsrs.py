@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
+from copy import copy
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
@@ -180,6 +181,37 @@ def last_review_day(state: SM2State) -> date | None:
     return add_days(state.due, -state.interval)
 
 
+# The package sets a card's due time to the review's time plus the interval, which for a
+# review in the calendar's last century would overflow: later reviews are given to it moved
+# back, which changes nothing it works out (only the time since the last review counts).
+_LATEST_SAFE = datetime.max.replace(tzinfo=UTC) - timedelta(days=MAX_INTERVAL + 2)
+
+
+def review_package_card(
+    scheduler: fsrs.Scheduler, card: fsrs.Card, rating: fsrs.Rating, at: datetime
+) -> fsrs.Card:
+    """The package's `review_card` at `at` (UTC), safe for every day of the calendar: a
+    due time beyond its end is its last moment."""
+    if at <= _LATEST_SAFE:
+        reviewed, _ = scheduler.review_card(card, rating, review_datetime=at)
+        return reviewed
+    shift = at - _LATEST_SAFE
+    moved = copy(card)
+    moved.due = _LATEST_SAFE  # only written by the package, never read
+    if moved.last_review is not None:
+        try:
+            moved.last_review = moved.last_review - shift
+        except OverflowError:  # reviewed last in the calendar's first century
+            moved.last_review = datetime.min.replace(tzinfo=UTC)
+    reviewed, _ = scheduler.review_card(moved, rating, review_datetime=_LATEST_SAFE)
+    try:
+        reviewed.due = reviewed.due + shift
+    except OverflowError:
+        reviewed.due = datetime.max.replace(tzinfo=UTC)
+    reviewed.last_review = at
+    return reviewed
+
+
 def package_card(
     state: SM2State, memory: FSRSMemory | None, settings: FSRSSettings, today: date
 ) -> fsrs.Card:
@@ -218,8 +250,8 @@ def fsrs_review(
     """
     quality = check_rating(rating)
     card = package_card(state, memory, settings, today)
-    reviewed, _ = scheduler_for(settings).review_card(
-        card, _fsrs_rating(quality), review_datetime=moment(today)
+    reviewed = review_package_card(
+        scheduler_for(settings), card, _fsrs_rating(quality), moment(today)
     )
     interval = min(MAX_INTERVAL, max(1, (reviewed.due - moment(today)).days))
     if state.due is not None and today < state.due and quality >= PASSING_RATING:
@@ -244,7 +276,7 @@ def memory_from_reviews(
             card = Card(card_id=0, state=State.Learning, step=0, due=moment(day))
         elif card.last_review is not None and moment(day) < card.last_review:
             raise ValueError("reviews must come oldest first")
-        card, _ = scheduler.review_card(card, _fsrs_rating(rating), review_datetime=moment(day))
+        card = review_package_card(scheduler, card, _fsrs_rating(rating), moment(day))
     return _memory_of(card) if card is not None else None
 
 

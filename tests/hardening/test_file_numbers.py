@@ -58,12 +58,37 @@ CASES: list[tuple[str, Mutation, str]] = [
     (
         "review in the year 10000 in UTC",
         lambda d: _review(d).update(at="9999-12-31T23:59:59-14:00"),
-        "entry 1, review 1: 'at' is outside the years 1 to 9999 in UTC",
+        "entry 1, review 1: 'at' 9999-12-31T23:59:59-14:00 is outside 0001-01-02..9999-12-30",
     ),
     (
         "review before the year 1 in UTC",
         lambda d: _review(d).update(at="0001-01-01T00:00:00+14:00"),
-        "entry 1, review 1: 'at' is outside the years 1 to 9999 in UTC",
+        "entry 1, review 1: 'at' 0001-01-01T00:00:00+14:00 is outside 0001-01-02..9999-12-30",
+    ),
+    (
+        "review on the calendar's last day",
+        lambda d: _review(d).update(at="9999-12-31T00:00:00+00:00"),
+        "entry 1, review 1: 'at' 9999-12-31T00:00:00+00:00 is outside 0001-01-02..9999-12-30",
+    ),
+    (
+        "review on the calendar's first day",
+        lambda d: _review(d).update(at="0001-01-01T23:59:59+00:00"),
+        "entry 1, review 1: 'at' 0001-01-01T23:59:59+00:00 is outside 0001-01-02..9999-12-30",
+    ),
+    (
+        "due on the calendar's last day",
+        lambda d: _card(d)["state"].update(due="9999-12-31"),
+        "entry 1, state: 'due' 9999-12-31 is outside 0001-01-02..9999-12-30",
+    ),
+    (
+        "due on the calendar's first day, in a review's state",
+        lambda d: _review(d)["after"].update(due="0001-01-01"),
+        "entry 1, review 1, after: 'due' 0001-01-01 is outside 0001-01-02..9999-12-30",
+    ),
+    (
+        "study day on the calendar's first day",
+        lambda d: _review(d).update(study_day="0001-01-01"),
+        "entry 1, review 1: 'study_day' 0001-01-01 is outside 0001-01-02..9999-12-30",
     ),
     (
         "duration of 10**20 ms",
@@ -170,9 +195,12 @@ def test_a_collection_at_every_bound_exports_and_imports_again(
 ) -> None:
     data = backup()
     edge = {"ease": 1000.0, "interval": 36_500, "repetitions": MAX_COUNT, "lapses": MAX_COUNT}
-    _card(data)["state"].update(edge, due="9999-12-31")
-    _review(data).update(at="9999-12-31T09:59:59-14:00", duration_ms=86_400_000)
-    _review(data)["after"].update(edge, due="9999-12-31")
+    _card(data)["state"].update(edge, due="9999-12-30")
+    # The last moment the collection keeps, written in the westernmost time zone.
+    _review(data).update(
+        at="9999-12-30T09:59:59-14:00", study_day="9999-12-30", duration_ms=86_400_000
+    )
+    _review(data)["after"].update(edge, due="9999-12-30")
     _settings(data).update(new_per_day=100_000, reviews_per_day=100_000, day_start_hour=23)
     source = tmp_path / "edge.json"
     source.write_text(json.dumps(data))
@@ -186,6 +214,53 @@ def test_a_collection_at_every_bound_exports_and_imports_again(
     again = tmp_path / "again.json"
     assert run_cli(capsys, *export, again, "--db", second)[0] == 0
     assert again.read_bytes() == exported.read_bytes()
+    # ... and its backup restores.
+    assert run_cli(capsys, "backup", "--output", tmp_path / "bk.db", "--db", first)[0] == 0
+    status, _, err = run_cli(capsys, "restore", tmp_path / "bk.db", "--db", tmp_path / "r.db")
+    assert status == 0, err
     assert json.loads(exported.read_text())["decks"][0]["cards"][0]["state"]["repetitions"] == (
         MAX_COUNT
+    )
+
+
+def test_an_anki_number_out_of_range_is_one_line_and_changes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.formats.test_apkg_bounds import BIG, REVIEW, package_with
+
+    db = tmp_path / "c.db"
+    store = open_store(str(db))
+    CardService(store).add("Mine", "kept", "as it was")
+    before = LibraryService(store).export("json")
+    for sql, message in [
+        (f"UPDATE col SET crt = {BIG}", "its creation time (col.crt)"),
+        ("UPDATE col SET conf = json_set(conf, '$.rollover', 99)", "its rollover hour 99"),
+        (f"{REVIEW}, lapses = {BIG}", f"its lapses {BIG} is outside 0..1,000,000"),
+    ]:
+        package = package_with(tmp_path, sql)
+        for dry_run in ((), ("--dry-run",)):
+            status, out, err = run_cli(capsys, "import", package, *dry_run, "--db", db)
+            assert status == 2 and out == ""
+            line = one_line(err)
+            assert line.startswith(f"studyapp: {package}, collection.anki2: "), line
+            assert message in line, line
+    assert LibraryService(store).export("json") == before
+    store.dispose()
+
+
+def test_a_review_log_to_evaluate_is_range_checked(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    log = tmp_path / "late.csv"
+    log.write_text(
+        "card_id,review_rating,review_time,review_duration\n"
+        "1,3,2024-01-01T10:00:00+00:00,1000\n1,3,9999-12-31T23:59:59+00:00,1000\n"
+    )
+    status, _, err = run_cli(
+        capsys, "scheduler", "evaluate", "--revlog", log, "--db", tmp_path / "c.db"
+    )
+    assert status == 2
+    assert one_line(err) == (
+        f"studyapp: {log}, line 3: review_time 9999-12-31T23:59:59+00:00 is outside "
+        "0001-01-02..9999-12-30 (in UTC)"
     )

@@ -28,3 +28,13 @@ def test_study_day_rolls_over_at_the_day_start_hour(
 def test_day_start_hour_must_be_an_hour() -> None:
     with pytest.raises(ValueError):
         study_day(datetime(2026, 3, 2), 24)
+
+
+def test_the_days_the_importers_keep_are_the_days_restore_keeps() -> None:
+    from studyapp.db import validation
+    from studyapp.scheduling.days import FIRST_DAY, LAST_DAY
+
+    assert (FIRST_DAY.isoformat(), LAST_DAY.isoformat()) == (
+        validation.FIRST_DAY,
+        validation.LAST_DAY,
+    )

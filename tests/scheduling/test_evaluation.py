@@ -72,3 +72,10 @@ def test_the_split_leaves_the_last_third_of_scored_reviews_for_evaluation() -> N
     assert sum(len(r) for r in ev.before(history, split).values()) == 9 + 6
     assert ev.split_day({"c": [(DAY, 4)]}) is None
     assert ev.fit_reviews({"c": [(DAY + timedelta(days=i), 4) for i in range(70)]}) == 63
+
+
+def test_fsrs_predicts_the_calendars_last_days_as_any_others() -> None:
+    predict = ev.fsrs_predictor(FSRSSettings())
+    late = [(date(9999, 12, 28), 5), (date(9999, 12, 29), 1), (date(9999, 12, 30), 5)]
+    early = [(day - timedelta(days=2_900_000), rating) for day, rating in late]
+    assert predict(late) == predict(early)

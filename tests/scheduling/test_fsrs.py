@@ -165,3 +165,25 @@ def test_a_card_reviewed_ahead_and_passed_is_never_due_sooner() -> None:
     assert ahead.due is not None and ahead.due >= state.due
     failed, _ = fsrs_review(state, memory, 1, early, FSRSSettings())
     assert failed.due is not None and failed.due < state.due
+
+
+LAST_WEEK = [date(9999, 12, 24), date(9999, 12, 25), date(9999, 12, 28), date(9999, 12, 30)]
+
+
+def test_replays_in_the_calendars_last_days_equal_replays_anywhere_else() -> None:
+    """Every day the collection keeps can be replayed (the package itself would overflow
+    adding the next interval in the last days of 9999), with what any other days give."""
+    settings = FSRSSettings()
+    ratings = [5, 1, 4, 5]
+    shifted = [day - timedelta(days=2_900_000) for day in LAST_WEEK]
+    late = memory_from_reviews(zip(LAST_WEEK, ratings, strict=True), settings)
+    assert late == memory_from_reviews(zip(shifted, ratings, strict=True), settings)
+    first_and_last = [(date(1, 1, 2), 5), (date(9999, 12, 30), 3)]
+    assert memory_from_reviews(first_and_last, settings) is not None
+
+
+def test_a_review_on_the_last_day_the_collection_keeps_is_due_that_day() -> None:
+    settings = FSRSSettings()
+    state, memory = fsrs_review(SM2State.new(), None, 5, date(9999, 12, 29), settings)
+    after, _ = fsrs_review(state, memory, 5, date(9999, 12, 30), settings)
+    assert after.due == date(9999, 12, 30) and 1 <= after.interval <= 36_500

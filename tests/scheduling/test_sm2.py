@@ -181,12 +181,14 @@ def test_invariants_hold_for_any_sequence(ratings: list[int]) -> None:
 
 def test_a_card_due_past_the_calendars_end_is_due_on_its_last_day() -> None:
     """A review late in the year 9999 (a clock set far ahead, an imported log) schedules the
-    card on the calendar's last day rather than failing."""
+    card on the last day the collection keeps (9999-12-30) rather than failing, or than a
+    day its backup could not be restored with."""
     from studyapp.scheduling import study_day
+    from studyapp.scheduling.days import LAST_DAY
 
     late = SM2State(2.5, 5, 30_000, date(9990, 1, 1), 0)
     after = sm2_review(late, 5, date(9990, 1, 1))
-    assert (after.interval, after.due) == (36_500, date.max)
-    lapse = sm2_review(late, 1, date.max)
-    assert lapse.due == date.max and lapse.lapses == 1
+    assert (after.interval, after.due) == (36_500, LAST_DAY)
+    lapse = sm2_review(late, 1, LAST_DAY)
+    assert lapse.due == LAST_DAY and lapse.lapses == 1
     assert study_day(datetime(1, 1, 1, 2, 0), 4) == date.min
