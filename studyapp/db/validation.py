@@ -266,6 +266,14 @@ def demo_params(name: str, nullable: bool = False) -> Column:
     return json_object(name, nullable, demo_params_problem, says="a JSON object of demo parameters")
 
 
+def _stored_deck_name(name: str) -> str | None:
+    """A deck name as the app keeps it: one every import reads back as itself (imports strip
+    the spaces at either end of a name)."""
+    if name != name.strip():
+        return "it has spaces at one end, which an import would take off"
+    return deck_name_problem(name)
+
+
 def _bundled_name(kind: str, name: str) -> str | None:
     """A deleted bundled card is named by its id, a bundled deck by its name."""
     if kind == "deleted_card":
@@ -302,7 +310,7 @@ RULES: dict[str, list[Column]] = {
     "collection_info": [text("key", blank=False), text("value")],
     "decks": [
         integer("id", 1),
-        text("name", blank=False, check=deck_name_problem, says="a deck name"),
+        text("name", blank=False, check=_stored_deck_name, says="a deck name"),
         text("description"),
         setting("new_per_day"),
         setting("reviews_per_day"),

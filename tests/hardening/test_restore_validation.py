@@ -227,6 +227,10 @@ IMPORT_REFUSES: dict[str, tuple[tuple[str, ...], str]] = {
         (f"UPDATE decks SET name = {LONG_NAME}",),
         "is not a deck name: a deck name has at most 200 characters; this one has 201",
     ),
+    "a deck name with a space at its end": (
+        ("UPDATE decks SET name = 'D '",),
+        "table decks, row 1, column name: 'D ' is not a deck name: it has spaces at one end",
+    ),
     "a card id with a newline": (
         ("UPDATE cards SET uid = 'a' || char(10) || 'b' WHERE id = 2",),
         "table cards, row 2, column uid: 'a\\nb' is not a card id: a card id is 1 to 128",
