@@ -83,12 +83,26 @@ class Column:
 @dataclass(frozen=True)
 class RowRule:
     """A rule on several columns of a row: `check` is given the values of `reads` and gives
-    a phrase when they cannot go together (the message names `column`), or None."""
+    a phrase when they cannot go together (the message names `column`), or None. Only rows
+    `suspect` (SQL) holds for are read: the rest are right."""
 
     column: str
     says: str
     reads: tuple[str, ...]
     check: Callable[..., str | None]
+    suspect: str = "1"
+
+
+def _memory_together(stability: str, difficulty: str) -> RowRule:
+    """An FSRS memory state is both its numbers or neither: the app reads one alone as
+    none, so an export would drop it."""
+    return RowRule(
+        stability,
+        "part of a whole memory state",
+        (stability, difficulty),
+        lambda s, d: f"{stability} and {difficulty} are both given or both null",
+        suspect=f'("{stability}" IS NULL) != ("{difficulty}" IS NULL)',
+    )
 
 
 def integer(
@@ -387,6 +401,11 @@ RULES: dict[str, list[Column]] = {
 }
 # What the JSON backup's import asks of values taken together.
 ROW_RULES: dict[str, list[RowRule]] = {
+    "cards": [_memory_together("stability", "difficulty")],
+    "reviews": [
+        _memory_together("stability_before", "difficulty_before"),
+        _memory_together("stability_after", "difficulty_after"),
+    ],
     "bundled_changes": [
         RowRule("bundled", "a bundled card id or deck name", ("kind", "bundled"), _bundled_name),
         RowRule(
@@ -566,7 +585,7 @@ def _check_together(conn: sqlite3.Connection, table: str, rules: Sequence[RowRul
     for rule in rules:
         reads = ", ".join(f'"{name}"' for name in (rule.column, *rule.reads))
         for rowid, value, *values in conn.execute(
-            f'SELECT rowid, {reads} FROM "{table}" ORDER BY rowid'
+            f'SELECT rowid, {reads} FROM "{table}" WHERE {rule.suspect} ORDER BY rowid'
         ):
             problem = rule.check(*values)
             if problem is not None:

@@ -227,6 +227,15 @@ IMPORT_REFUSES: dict[str, tuple[tuple[str, ...], str]] = {
         (f"UPDATE decks SET name = {LONG_NAME}",),
         "is not a deck name: a deck name has at most 200 characters; this one has 201",
     ),
+    "half of a card's memory state": (
+        ("UPDATE cards SET stability = 3.5, difficulty = NULL WHERE id = 2",),
+        "table cards, row 2, column stability: 3.5 is not part of a whole memory state: stability and "
+        "difficulty are both given or both null",
+    ),
+    "half of a review's memory state": (
+        ("UPDATE reviews SET stability_after = NULL, difficulty_after = 5.0",),
+        "table reviews, row 1, column stability_after: None is not part of a whole memory state",
+    ),
     "a deck name with a space at its end": (
         ("UPDATE decks SET name = 'D '",),
         "table decks, row 1, column name: 'D ' is not a deck name: it has spaces at one end",
