@@ -229,8 +229,8 @@ IMPORT_REFUSES: dict[str, tuple[tuple[str, ...], str]] = {
     ),
     "half of a card's memory state": (
         ("UPDATE cards SET stability = 3.5, difficulty = NULL WHERE id = 2",),
-        "table cards, row 2, column stability: 3.5 is not part of a whole memory state: stability and "
-        "difficulty are both given or both null",
+        "table cards, row 2, column stability: 3.5 is not part of a whole memory state: "
+        "stability and difficulty are both given or both null",
     ),
     "half of a review's memory state": (
         ("UPDATE reviews SET stability_after = NULL, difficulty_after = 5.0",),
