@@ -322,7 +322,6 @@ class DraftMapper:
         self.report = report
         self.decks: dict[str, DeckCards] = {}
         self.created: set[str] = set()
-        self.listed: set[str] = set()  # decks made here because a backup listed them
         self.decks_used: set[str] = set()
         self.touched: dict[_Card, str] = {}  # cards this import took, and from where
         self.by_uid: dict[str, _Card | None] = {}
@@ -345,9 +344,10 @@ class DraftMapper:
         case is that deck ("optimizers" goes into "Optimizers"), whether the collection held
         it or this import made it.
 
-        The one exception is decks a backup lists (`listed`): a backup of a collection from
-        before names were told apart by letters only may list "Optimizers" and "optimizers",
-        and what the app exports it imports again (the collection held neither, or both).
+        The one exception is a deck a backup lists (`listed`) beside one this import made: a
+        backup of a collection from before names were told apart by letters only may list
+        "Optimizers" and "optimizers", and what the app exports it imports again (the
+        collection held neither, or both), whatever other files come in with it.
         A bad name is reported at `where`, the
         place in the file that gave it.
         """
@@ -355,16 +355,14 @@ class DraftMapper:
         cards = self.decks.get(name)
         if cards is None:
             row = repo.deck_by_name(self.session, name)
-            if row is not None and row.name != name and listed and row.name in self.listed:
-                row = None  # decks one backup lists are told apart by their exact names
+            if row is not None and row.name != name and listed and row.name in self.created:
+                row = None  # a deck a backup lists is told apart from this import's own
             if row is None:
                 problem = deck_name_problem(name)
                 if problem is not None:
                     raise FormatError.at(self.file, where, problem)
                 row = repo.add_deck(self.session, name, self.now)
                 self.created.add(name)
-                if listed:
-                    self.listed.add(name)
             # One DeckCards a deck, whichever way a file writes its name.
             same = (known for known in self.decks.values() if known.row.id == row.id)
             cards = self.decks[name] = next(same, None) or DeckCards(self.session, row)

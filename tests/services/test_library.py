@@ -446,6 +446,25 @@ def test_a_deck_a_backup_makes_takes_another_files_spelling_of_it(
     assert [(d.name, d.total) for d in decks.counts()] == [("Optimizers", 2)]
 
 
+def test_a_backups_decks_stay_apart_when_an_earlier_file_made_one_of_them(
+    store: Store, library: LibraryService, clock: FakeClock, tmp_path: Path
+) -> None:
+    """A CSV makes "opt", then a backup of the same import lists "Opt" and "opt": the
+    backup's two decks come in as it lists them, the CSV's card in its "opt"."""
+    cards = write(tmp_path, "more.csv", "front,back,deck\ncsv question,a,opt\n")
+    document = {
+        "version": 1,
+        "decks": [
+            {"name": "Opt", "cards": [{"id": "k1", "front": "upper", "back": "a"}]},
+            {"name": "opt", "cards": [{"id": "k2", "front": "lower", "back": "b"}]},
+        ],
+    }
+    backup = write(tmp_path, "backup.json", json.dumps(document))
+    library.import_files([cards, backup])
+    decks = DeckService(store, clock)
+    assert sorted((d.name, d.total) for d in decks.counts()) == [("Opt", 1), ("opt", 2)]
+
+
 def test_two_files_of_one_import_name_one_deck_in_two_letter_cases(
     store: Store, library: LibraryService, clock: FakeClock, tmp_path: Path
 ) -> None:
