@@ -124,7 +124,9 @@ def _end_of_links(path: Path) -> Path:
                 f"{path} {where} a device or process file, not a regular file: studyapp "
                 "writes only files (use '-' for standard output where a command offers it)"
             )
-        current = Path(os.path.normpath(current.parent / target))
+        # A relative target is read from the folder the link is really in, as the system
+        # reads it: the folder's own name may be a link, and `..` leaves the real one.
+        current = Path(os.path.normpath(os.path.join(os.path.realpath(current.parent), target)))
     raise UserError(f"{path}: too many levels of symbolic links (a loop?)")
 
 

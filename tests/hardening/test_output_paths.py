@@ -335,6 +335,28 @@ def test_a_link_to_a_file_is_written_through_and_stays_a_link(
     assert (folder / "real.csv").read_text().startswith("front,back")
 
 
+def test_a_link_reached_through_a_linked_folder_writes_the_file_it_points_to(
+    collection: Path, capsys: Capture
+) -> None:
+    """`via` is a link to `real/deep`, and `real/deep/out.csv` a link to `../target.csv`:
+    the system reads `..` from `real/deep`, so the file is `real/target.csv`, never the
+    `target.csv` beside `via` that the same text would name from there."""
+    folder = collection.parent
+    (folder / "real" / "deep").mkdir(parents=True)
+    (folder / "via").symlink_to("real/deep")
+    (folder / "real" / "target.csv").write_text("old\n")
+    (folder / "target.csv").write_text("someone else's\n")
+    (folder / "real" / "deep" / "out.csv").symlink_to("../target.csv")
+    status, _, err = run_cli(
+        capsys, "export", "--format", "csv", "--output", folder / "via" / "out.csv",
+        "--db", collection,
+    )  # fmt: skip
+    assert status == 0, err
+    assert (folder / "real" / "target.csv").read_text().startswith("front,back")
+    assert (folder / "target.csv").read_text() == "someone else's\n"
+    assert (folder / "real" / "deep" / "out.csv").is_symlink()
+
+
 @pytest.mark.parametrize("command", [("export", "--format", "csv"), ("backup",), ("restore",)])
 def test_paths_the_system_refuses_are_one_line(
     collection: Path, capsys: Capture, command: tuple[str, ...]
