@@ -50,8 +50,18 @@ def say_wrapped(text: str, first: str = "", rest: str = "") -> None:
 
 
 def print_json(data: Any, **options: Any) -> None:
-    """Print JSON for a program: the exact values, with no raw control character in the text."""
-    print(json_text(data, **options))
+    """Print JSON for a program: the exact values, with no raw control character in the text
+    (and every character as a JSON escape where standard output's encoding has no room
+    for it, as PYTHONIOENCODING=ascii asks)."""
+    text = json_text(data, **options)
+    encoding = getattr(sys.stdout, "encoding", None) or "utf-8"
+    try:
+        text.encode(encoding)
+    except UnicodeEncodeError:
+        text = json_text(data, **{**options, "ensure_ascii": True})
+    except LookupError:
+        pass
+    print(text)
 
 
 def print_table(
@@ -128,6 +138,11 @@ class GuardedOutput:
             raise UserError("standard output is closed: there is nowhere to show the result")
         try:
             return self.stream.write(text)
+        except UnicodeEncodeError:
+            # A character its encoding cannot hold (PYTHONIOENCODING=ascii) is shown escaped.
+            encoding = self.stream.encoding or "ascii"
+            shown = text.encode(encoding, "backslashreplace").decode(encoding)
+            return self.write(shown)
         except BrokenPipeError:
             raise
         except (OSError, ValueError) as exc:

@@ -9,6 +9,7 @@ collection keeps its every byte and no temporary file is left.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import random
 import stat
@@ -394,3 +395,17 @@ def test_standard_output_closed_or_full_is_one_line_for_every_command(
     assert done.returncode == 2 and one_line(done.stderr) == (
         "studyapp: cannot write to standard output: no space left on device"
     )
+
+
+def test_an_output_encoding_without_room_for_a_name_shows_it_escaped(tmp_path: Path) -> None:
+    """PYTHONIOENCODING=ascii: a deck name in other letters is shown escaped, every row is
+    printed, and --json stays JSON that reads back as the exact name."""
+    db = tmp_path / "c.db"
+    make_collection(db, {"Ünï 日本": 1, "D": 1})
+    ascii_out = {"PYTHONIOENCODING": "ascii"}
+    decks = studyapp("decks", "--db", db, env=ascii_out)
+    assert decks.returncode == 0, decks.stderr
+    assert "\\xdcn\\xef \\u65e5\\u672c" in decks.stdout and "All decks" in decks.stdout
+    listed = studyapp("cards", "--json", "--db", db, env=ascii_out)
+    assert listed.returncode == 0, listed.stderr
+    assert {card["deck"] for card in json.loads(listed.stdout)} == {"Ünï 日本", "D"}
