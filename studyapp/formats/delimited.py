@@ -46,15 +46,16 @@ from studyapp.model import normalize_tags
 
 EXPORT_COLUMNS = ("front", "back", "tags", "deck", "id", "source")
 # English names first, then those spreadsheets in German, French, Spanish, Italian,
-# Portuguese, Dutch, Russian, Japanese, Chinese and Korean give the same columns.
+# Portuguese, Dutch, Russian, Japanese, Chinese and Korean give the same columns (in the
+# last four, the names Anki gives its fields and the words for question and answer; words
+# as short as 表 or 答 are too likely to be a first card).
 _ROLE_NAMES = {
     "front": {
         *("front", "question", "term", "q", "prompt", "word", "text"),
         *("vorderseite", "frage", "begriff", "wort", "recto", "terme", "mot", "pregunta"),
         *("anverso", "término", "termino", "palabra", "domanda", "fronte", "termine"),
         *("parola", "pergunta", "frente", "termo", "palavra", "voorkant", "vraag", "woord"),
-        *("вопрос", "термин", "слово", "лицевая сторона", "質問", "問題", "問", "表", "表面"),
-        *("用語", "单词", "问题", "题目", "正面", "术语", "術語", "질문", "문제", "앞면"),
+        *("вопрос", "термин", "лицевая сторона", "質問", "表面", "问题", "正面", "질문", "앞면"),
     },
     "back": {
         *("back", "answer", "definition", "a", "meaning", "response"),
@@ -62,9 +63,8 @@ _ROLE_NAMES = {
         *("reponse", "définition", "sens", "respuesta", "reverso", "definición", "definicion"),
         *("significado", "risposta", "retro", "definizione", "significato", "resposta"),
         *("definição", "definicao", "achterkant", "antwoord", "betekenis", "definitie"),
-        *("ответ", "определение", "значение", "оборотная сторона", "答え", "解答", "答"),
-        *("裏", "裏面", "意味", "定義", "答案", "回答", "背面", "释义", "定义", "답", "답변"),
-        *("뒷면", "정의", "뜻"),
+        *("ответ", "определение", "оборотная сторона", "答え", "裏面", "答案", "背面", "답변"),
+        *("뒷면",),
     },
     "tags": {
         *("tags", "tag", "schlagwörter", "schlagworte", "stichwörter", "étiquettes"),

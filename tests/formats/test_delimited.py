@@ -236,7 +236,7 @@ def test_quoting_does_not_change_what_a_file_holds(tmp_path: Path) -> None:
         ("Вопрос;Ответ;Теги", ";"),
         ("質問,答え,タグ", ","),
         ("问题\t答案\t标签", "\t"),
-        ("질문,답,태그", ","),
+        ("질문,답변,태그", ","),
     ],
 )
 def test_a_header_row_in_another_language_names_the_columns(
@@ -246,6 +246,13 @@ def test_a_header_row_in_another_language_names_the_columns(
     result = parse_csv(write(tmp_path, "vokabeln.csv", "\r\n".join(rows) + "\r\n"))
     assert [(c.front, c.back, c.tags) for c in result.cards] == [("Hund", "dog", ("tiere",))]
     assert result.warnings == []
+
+
+@pytest.mark.parametrize("first", ["表,裏", "問,答", "高,低", "слово,значение", "답,뜻"])
+def test_a_first_card_of_short_words_is_a_card_not_a_header(tmp_path: Path, first: str) -> None:
+    """A vocabulary file without a header may start with any pair of words."""
+    result = parse_csv(write(tmp_path, "words.csv", f"{first}\n大,小\n"))
+    assert pairs(result) == [tuple(first.split(",")), ("大", "小")]
 
 
 def test_excel_sep_line_names_the_separator_and_is_no_card(tmp_path: Path) -> None:
