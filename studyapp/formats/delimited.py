@@ -380,7 +380,7 @@ def parse_text(text: str, path: Path, name: str) -> ParseResult:
             if any(cell.strip() for cell in row):
                 if _looks_like_header(row):
                     _assign_names(layout, row)
-                    if [cell.strip().lower() for cell in row] == list(EXPORT_COLUMNS):
+                    if [cell.strip() for cell in row] == list(EXPORT_COLUMNS):
                         layout.tag_split = _TAG_SPACES  # our own export
                 else:
                     pending = (number, row)

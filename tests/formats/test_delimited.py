@@ -255,6 +255,14 @@ def test_a_first_card_of_short_words_is_a_card_not_a_header(tmp_path: Path, firs
     assert pairs(result) == [tuple(first.split(",")), ("大", "小")]
 
 
+def test_a_hand_made_header_like_ours_still_splits_tags_at_commas(tmp_path: Path) -> None:
+    """Only our export's own header (lower case, as it writes it) means tags split at spaces:
+    a sheet typed with the same names in title case is a person's, `a, b` two tags."""
+    text = 'Front,Back,Tags,Deck,Id,Source\nq1,a1,"a, b",D,,\n'
+    result = parse_csv(write(tmp_path, "mine.csv", text))
+    assert [card.tags for card in result.cards] == [("a", "b")]
+
+
 def test_excel_sep_line_names_the_separator_and_is_no_card(tmp_path: Path) -> None:
     path = write(tmp_path, "excel.csv", "sep=;\r\nFront;Back\r\nq1;a1, with a comma\r\nq2;a2\r\n")
     result = parse_csv(path)
