@@ -106,7 +106,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         # A path the system refused outright (a name too long for it, say): one line.
         reason = (exc.strerror or str(exc)).lower()
-        print(f"studyapp: {one_line(str(exc.filename))}: {reason}", file=sys.stderr)
+        names = str(exc.filename) + (f" -> {exc.filename2}" if exc.filename2 else "")
+        print(f"studyapp: {one_line(names)}: {reason}", file=sys.stderr)
         return 2
     finally:
         sys.stdout = stdout
