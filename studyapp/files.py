@@ -140,18 +140,18 @@ def check_output(target: str | Path, collection: Path | None = None) -> Path:
         raise UserError("the output path is empty: give the name of a file to write")
     typed = user_path(target)
     end = _end_of_links(typed)
-    # A link is written through (the file it names is replaced); any other path stays as typed.
+    # A link is written through (the file it names is replaced); any other path stays as
+    # typed. Messages name what was typed: a link is what it leads to.
     linked = end != Path(os.path.abspath(typed))
     path = end if linked else typed
-    shown = str(typed)  # what the user typed: a link is what it leads to
     reached = collection_file_reached(path, collection) if collection is not None else None
     if reached is not None and reached == collection:
         raise UserError(
-            f"{shown} is the collection itself: writing there would destroy it; choose another file"
+            f"{typed} is the collection itself: writing there would destroy it; choose another file"
         )
     if reached is not None:
         raise UserError(
-            f"{shown} is {reached.name}, which SQLite keeps beside the collection: writing "
+            f"{typed} is {reached.name}, which SQLite keeps beside the collection: writing "
             "there would damage it; choose another file"
         )
     try:
@@ -161,10 +161,10 @@ def check_output(target: str | Path, collection: Path | None = None) -> Path:
     except OSError as exc:
         raise WriteError(path, _reason(exc)) from None
     if found is not None and stat.S_ISDIR(found.st_mode):
-        raise UserError(f"{shown} is a folder; give the name of a file to write")
+        raise UserError(f"{typed} is a folder; give the name of a file to write")
     if found is not None and not stat.S_ISREG(found.st_mode):
         raise UserError(
-            f"{shown} is {describe_kind(found.st_mode)}, not a regular file: studyapp writes only "
+            f"{typed} is {describe_kind(found.st_mode)}, not a regular file: studyapp writes only "
             "files (use '-' for standard output where a command offers it)"
         )
     folder = path.parent

@@ -28,6 +28,8 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from studyapp.model import DEFAULT_NEW_PER_DAY, DEFAULT_REVIEWS_PER_DAY
 from studyapp.scheduling import DEFAULT_DAY_START_HOUR
 
+MAX_ROWID = 2**63 - 1  # the largest id a row can have (SQLite and PostgreSQL BIGINT)
+
 
 class Base(DeclarativeBase):
     pass

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from studyapp.db.models import Base
+from studyapp.db.models import MAX_ROWID, Base
 from studyapp.model import (
     BUNDLED_CHANGE_KINDS,
     DECK_SETTINGS,
@@ -34,7 +34,7 @@ from studyapp.model import (
     question_id_problem,
     text_problem,
 )
-from studyapp.scheduling import MAX_COUNT, MAX_EASE_CENTS, MAX_INTERVAL, MIN_EASE_CENTS
+from studyapp.scheduling import MAX_COUNT, MAX_EASE_CENTS, MAX_INTERVAL, MIN_EASE_CENTS, days
 from studyapp.scheduling.fsrs import (
     MAX_DIFFICULTY,
     MAX_STABILITY,
@@ -48,10 +48,9 @@ from studyapp.scheduling.fsrs import (
 MAX_INT = 2**31 - 1
 MAX_RATING = 5
 # Days and moments the app can move a day either way from without leaving the calendar.
-FIRST_DAY, LAST_DAY = "0001-01-02", "9999-12-30"
+FIRST_DAY, LAST_DAY = days.FIRST_DAY.isoformat(), days.LAST_DAY.isoformat()
 VALUE_SHOWN = 40  # characters of a bad value quoted in the message
 TEXT_CHUNK = 20_000  # rowids whose text is read at once to see that it is UTF-8
-MAX_ROWID = 2**63 - 1
 
 
 class InvalidCollection(ValueError):
@@ -542,9 +541,7 @@ def _not_text(table: str, column: str, rowid: int, value: bytes, problem: str) -
     shown: object = value
     with contextlib.suppress(UnicodeDecodeError):
         shown = value.decode()
-    return InvalidCollection(
-        f"table {table}, row {rowid}, column {column}: {_shown(shown)} is not text: {problem}"
-    )
+    return _invalid(table, column, rowid, shown, "text", problem)
 
 
 def _text_problem(value: bytes) -> str | None:
@@ -589,10 +586,7 @@ def _check_together(conn: sqlite3.Connection, table: str, rules: Sequence[RowRul
         ):
             problem = rule.check(*values)
             if problem is not None:
-                raise InvalidCollection(
-                    f"table {table}, row {rowid}, column {rule.column}: {_shown(value)} is not "
-                    f"{rule.says}: {problem}"
-                )
+                raise _invalid(table, rule.column, rowid, value, rule.says, problem)
 
 
 def _value(conn: sqlite3.Connection, table: str, column: str, rowid: int) -> object:
@@ -608,18 +602,20 @@ def _value(conn: sqlite3.Connection, table: str, column: str, rowid: int) -> obj
     return value
 
 
-def _shown(value: object) -> str:
-    shown = repr(value)
-    if len(shown) > VALUE_SHOWN:
-        shown = shown[: VALUE_SHOWN - 1] + "…"
-    return shown
-
-
 def _wrong(
     table: str, column: Column, rowid: int, value: object, problem: str | None = None
 ) -> InvalidCollection:
+    return _invalid(table, column.name, rowid, value, column.says, problem)
+
+
+def _invalid(
+    table: str, column: str, rowid: int, value: object, says: str, problem: str | None = None
+) -> InvalidCollection:
+    """The message for a wrong value: where it is, what it is, what it should be and why."""
+    shown = repr(value)
+    if len(shown) > VALUE_SHOWN:
+        shown = shown[: VALUE_SHOWN - 1] + "…"
     reason = f": {problem}" if problem else ""
     return InvalidCollection(
-        f"table {table}, row {rowid}, column {column.name}: {_shown(value)} is not "
-        f"{column.says}{reason}"
+        f"table {table}, row {rowid}, column {column}: {shown} is not {says}{reason}"
     )

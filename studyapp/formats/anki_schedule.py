@@ -17,7 +17,7 @@ the collection's hour), and each card is due as many days from today here as it 
 Numbers Anki itself cannot write are refused (OutOfRange names the field and its bounds):
 the collection's creation time, offset and rollover hour; a card's interval, ease factor
 (in thousandths), lapse count and due day or time; a log entry's time (its id, which must
-fall on a day the collection keeps and no later than a day from now), answer time and
+fall on a day the collection keeps), answer time and
 interval. Within them, real Anki data reads as Anki has it: an ease below 1.3 is 1.3 and a
 negative log interval (seconds, while learning) is 0 days.
 """

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -62,7 +62,7 @@ from studyapp.model import (
     text_problem,
 )
 from studyapp.scheduling import SM2State
-from studyapp.scheduling.days import DAY_BOUNDS, in_bounds
+from studyapp.scheduling.days import DAY_BOUNDS, in_bounds, moment_in_bounds
 from studyapp.scheduling.fsrs import FSRSMemory
 
 NAME = "json"
@@ -545,11 +545,7 @@ def _moment(entry: _Entry, key: str) -> datetime:
         raise
     if at.tzinfo is None:
         entry.fail(f"{key!r} must carry its time zone: {text!r}")
-    try:
-        inside = in_bounds(at.astimezone(UTC).date())  # stored in UTC
-    except (OverflowError, ValueError):
-        inside = False
-    if not inside:
+    if not moment_in_bounds(at):  # stored in UTC
         entry.fail(f"{key!r} {text} is outside {DAY_BOUNDS} in UTC")
     return at
 

@@ -22,7 +22,7 @@ from studyapp.formats.anki_schedule import OutOfRange, review_moment
 from studyapp.formats.base import FormatError
 from studyapp.formats.textio import MAX_IMPORT_BYTES, check_file, read_text
 from studyapp.scheduling import study_day
-from studyapp.scheduling.days import DAY_BOUNDS, in_bounds
+from studyapp.scheduling.days import DAY_BOUNDS, moment_in_bounds
 from studyapp.scheduling.fsrs import FROM_FOUR_BUTTONS
 
 History = dict[str, list[tuple[date, int]]]
@@ -91,11 +91,7 @@ def _csv_ratings(path: Path) -> list[tuple[str, datetime, int]]:
             ) from None
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=UTC)
-        try:
-            inside = in_bounds(moment.astimezone(UTC).date())
-        except (OverflowError, ValueError):
-            inside = False
-        if not inside:
+        if not moment_in_bounds(moment):
             raise FormatError.at(
                 path, where, f"review_time {text} is outside {DAY_BOUNDS} (in UTC)"
             )

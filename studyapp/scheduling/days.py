@@ -5,7 +5,7 @@ Reviewing at 01:30 still counts for the evening before, as a learner would expec
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 DEFAULT_DAY_START_HOUR = 4
 # The days the collection keeps (and moments, by their day in UTC): those it can move a day
@@ -43,6 +43,15 @@ def day_start(day: date, day_start_hour: int = DEFAULT_DAY_START_HOUR) -> dateti
 def in_bounds(day: date) -> bool:
     """Whether the collection can keep `day` (FIRST_DAY to LAST_DAY)."""
     return FIRST_DAY <= day <= LAST_DAY
+
+
+def moment_in_bounds(moment: datetime) -> bool:
+    """Whether the collection can keep the aware time `moment`: its day in UTC is one
+    it keeps (a time near the calendar's ends may have no day in UTC at all)."""
+    try:
+        return in_bounds(moment.astimezone(UTC).date())
+    except (OverflowError, ValueError):
+        return False
 
 
 def within_bounds(day: date) -> date:

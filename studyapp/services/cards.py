@@ -18,7 +18,7 @@ from studyapp.clock import Clock, system_clock, today
 from studyapp.db import Store
 from studyapp.db import predictions as prediction_log
 from studyapp.db import repository as repo
-from studyapp.db.models import CardRow, DeckRow, ReviewRow
+from studyapp.db.models import MAX_ROWID, CardRow, DeckRow, ReviewRow
 from studyapp.db.store import rows_in
 from studyapp.errors import UserError
 from studyapp.model import (
@@ -36,7 +36,6 @@ from studyapp.services.query import CardQuery
 SEARCH_LIMIT = 500
 NAMED_IN_ERRORS = 5  # unknown cards a refused deletion names
 _CHUNK = 500
-MAX_ROW_ID = 2**63 - 1  # the largest id a row can have (SQLite and PostgreSQL BIGINT)
 
 
 @dataclass(frozen=True)
@@ -353,9 +352,7 @@ def _resolve(session: Session, refs: Sequence[str | int]) -> list[Card]:
             by_uid = (row[0], row[1]) if row else None
         number = int(text) if text.isascii() and text.isdigit() else None
         by_id = (
-            repo.card_by_id(session, number)
-            if number is not None and number <= MAX_ROW_ID
-            else None
+            repo.card_by_id(session, number) if number is not None and number <= MAX_ROWID else None
         )
         if by_uid and by_id and by_uid[0].id != by_id[0].id:
             raise UserError(
