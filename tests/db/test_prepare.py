@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from studyapp.db import checkpoints as checkpoints_module
 from studyapp.db.location import read_only_uri
 from studyapp.services.scheduler import SchedulerService
 from studyapp.services.study import StudySession
+from tests.conftest import wait_until
 from tests.services.conftest import add_cards
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
@@ -42,15 +42,6 @@ def _in_the_file_itself(path: Path, sql: str) -> Any:
         return conn.execute(sql).fetchone()[0]
     finally:
         conn.close()
-
-
-def _wait_for(condition: Callable[[], bool], seconds: float = 20.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.02)
-    return True
 
 
 @pytest.mark.parametrize("scheduler", ["sm2", "fsrs"])
@@ -95,7 +86,7 @@ def test_a_rating_is_durable_at_once_and_reaches_the_file_in_the_next_pause(
         with sqlite3.connect(db_path) as other:  # committed, for every other reader
             assert other.execute("SELECT count(*) FROM reviews").fetchone()[0] == done
     count = "SELECT count(*) FROM reviews"
-    assert _wait_for(lambda: _in_the_file_itself(db_path, count) == 3)
+    assert wait_until(lambda: _in_the_file_itself(db_path, count) == 3)
 
 
 def test_a_pause_after_a_rating_empties_the_log(
@@ -111,7 +102,7 @@ def test_a_pause_after_a_rating_empties_the_log(
         session.answer(4)
         assert log.stat().st_size > 0
         count = "SELECT count(*) FROM reviews"
-        assert _wait_for(lambda: log.stat().st_size == 0)
+        assert wait_until(lambda: log.stat().st_size == 0)
         assert _in_the_file_itself(db_path, count) == done
 
 
@@ -125,7 +116,7 @@ def test_the_log_is_checkpointed_even_when_writes_never_pause(
     for _ in range(12):
         session.answer(5)
     count = "SELECT count(*) FROM reviews"
-    assert _wait_for(lambda: _in_the_file_itself(db_path, count) >= 10)
+    assert wait_until(lambda: _in_the_file_itself(db_path, count) >= 10)
 
 
 def test_commits_after_prepare_do_not_checkpoint_and_closing_does(

@@ -13,8 +13,6 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-import time
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -28,6 +26,7 @@ from studyapp.services.backups import BackupService
 from studyapp.services.cards import CardService
 from studyapp.services.library import LibraryService
 from studyapp.services.study import StudySession
+from tests.conftest import wait_until
 from tests.hardening.conftest import make_collection, studyapp
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
@@ -179,15 +178,6 @@ def test_a_file_moved_over_an_open_review_is_not_touched_by_its_log(
 def _log_size(db: Path) -> int:
     log = Path(f"{db}-wal")
     return log.stat().st_size if log.exists() else 0
-
-
-def wait_until(condition: Callable[[], bool], seconds: float = 20.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.02)
-    return True
 
 
 def test_a_new_collection_has_an_identity_and_keeps_it(tmp_path: Path) -> None:
