@@ -242,6 +242,7 @@ def export_card(detail: CardDetail) -> ExportCard:
         card.suspended,
         card.position,
         card.memory,
+        card.buried_until,
     )
 
 

@@ -2,7 +2,8 @@
 
     {"version": 1, "decks": [{"name", "description", "settings": {...}, "cards": [
         {"id", "front", "back", "tags", "source", "demo": {"id", "params"} | null,
-         "suspended", "state": {"ease", "interval", "repetitions", "lapses", "due"},
+         "suspended", "buried_until" (only when buried),
+         "state": {"ease", "interval", "repetitions", "lapses", "due"},
          "memory": {"stability", "difficulty"} | null,
          "reviews": [{"at", "study_day", "rating", "duration_ms", "kind",
                       "before": {...state}, "after": {...state}, "imported",
@@ -108,6 +109,7 @@ def card_to_dict(card: ExportCard) -> dict[str, Any]:
         "source": card.source,
         "demo": card.demo.to_dict() if card.demo else None,
         "suspended": card.suspended,
+        **({"buried_until": card.buried_until.isoformat()} if card.buried_until else {}),
         "state": state_to_dict(card.state),
         "memory": memory_to_dict(card.memory),
         "reviews": [
@@ -234,17 +236,20 @@ class _CardLines:
         return known[1]
 
     def line(self, card: ExportCard) -> str:
-        uid, front, back, tags, source, demo, state, reviews, suspended, _, memory = card
+        uid, front, back, tags, source, demo, state, reviews, suspended, _, memory, buried = card
         tag_list = self.tags.get(tags)
         if tag_list is None:
             tag_list = self.tags[tags] = _compact(list(tags))
         known = self.states.get(id(state))
         state_text = known[1] if known is not None else self.state(state)
+        burial = f' "buried_until": "{buried.isoformat()}",' if buried else ""
         return (
             f'{{"id": {_string(uid)}, "front": {_string(front)}, "back": {_string(back)},'
             f' "tags": {tag_list}, "source": {_string(source)},'
             f' "demo": {_compact(demo.to_dict()) if demo else "null"},'
-            f' "suspended": {"true" if suspended else "false"}, "state": {state_text},'
+            f' "suspended": {"true" if suspended else "false"},'
+            f"{burial}"
+            f' "state": {state_text},'
             f' "memory": {_memory(memory)},'
             f' "reviews": [{", ".join(map(self.review, reviews)) if reviews else ""}]}}'
         )
@@ -532,6 +537,7 @@ def _read_card(path: Path, number: int, deck: str, data: Any) -> CardDraft:
         reviews=reviews,
         suspended=entry.get("suspended", bool, False),
         memory=entry.memory("memory"),
+        buried_until=entry.day("buried_until", None),
     )
 
 

@@ -72,8 +72,8 @@ class CardDraft(NamedTuple):
     `key` is the file's own stable id for the card (native id, Anki note guid and card
     ordinal, JSON id); without one the library matches cards by content. `deck` is the deck
     named inside the file, if the format has decks. `where` locates the entry for reports.
-    `state`, `reviews`, `suspended` and `memory` (the FSRS memory state) are only carried by
-    formats that keep scheduling.
+    `state`, `reviews`, `suspended`, `memory` (the FSRS memory state) and `buried_until` (the
+    first day a buried card shows again) are only carried by formats that keep scheduling.
 
     A named tuple rather than a frozen dataclass: importers build one per card, hundreds of
     thousands per file, and a tuple is built several times faster.
@@ -91,6 +91,7 @@ class CardDraft(NamedTuple):
     reviews: tuple[ReviewDraft, ...] = ()
     suspended: bool = False
     memory: FSRSMemory | None = None
+    buried_until: date | None = None
 
 
 @dataclass(frozen=True)
@@ -157,6 +158,7 @@ class ExportCard(NamedTuple):
     suspended: bool
     position: int
     memory: FSRSMemory | None = None
+    buried_until: date | None = None
 
 
 @dataclass(frozen=True)

@@ -456,6 +456,7 @@ def _read_columns(
             repeat(()),
             repeat(False),
             repeat(None),
+            repeat(None),
         ),
     )
     return True

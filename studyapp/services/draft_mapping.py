@@ -50,7 +50,6 @@ from studyapp.model import (
     text_problem,
 )
 from studyapp.scheduling import SM2State
-from studyapp.scheduling.fsrs import FSRSMemory
 
 
 @dataclass
@@ -252,7 +251,8 @@ _STATE_COLUMNS = (
     "stability",
     "difficulty",
 )
-_SCHEDULE = attrgetter("state", "suspended", "memory")  # what an added card's state comes from
+# What an added card's state comes from.
+_SCHEDULE = attrgetter("state", "suspended", "memory", "buried_until")
 _INSERT_COLUMNS = (*_VARYING_COLUMNS, *_CARD_COLUMNS_MOSTLY_SHARED, *_STATE_COLUMNS)
 
 
@@ -849,12 +849,13 @@ class DraftMapper:
 
         now = stored("created_at", self.now)
         schedules = list(map(_SCHEDULE, drafts))
-        states: dict[tuple[SM2State | None, bool, FSRSMemory | None], tuple[Any, ...]] = {}
-        for state, suspended, memory in set(schedules):
+        states: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+        for schedule in set(schedules):
+            state, suspended, memory, buried_until = schedule
             new = state or SM2State.new()
-            states[(state, suspended, memory)] = (
+            states[schedule] = (
                 stored("suspended", suspended),
-                None,
+                stored("buried_until", buried_until),
                 new.ease_cents,
                 new.interval,
                 new.repetitions,

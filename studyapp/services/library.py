@@ -24,7 +24,7 @@ from studyapp.db import bundled_changes as recorded_changes
 from studyapp.db import predictions as prediction_log
 from studyapp.db import repository as repo
 from studyapp.db.models import CardRow, CollectionInfo, DeckRow, ReviewRow
-from studyapp.db.reads import memory_from_db, params_from_db
+from studyapp.db.reads import day_of, memory_from_db, params_from_db
 from studyapp.db.store import rows_in
 from studyapp.errors import UserError
 from studyapp.files import check_output, replacing, write_output
@@ -379,8 +379,8 @@ _REVIEW_COLUMNS = (
 _TEXT_FIELDS = frozenset({"uid", "front", "back", "tags", "position"})
 _NEW = SM2State.new()
 _TEXT_COLUMNS = (CardRow.uid, CardRow.front, CardRow.back, CardRow.tags)
-# Up to `suspended` (the export numbers cards itself), then the FSRS memory state.
-_CARD_COLUMNS = (*repo.CARD_COLUMNS[:14], CardRow.stability, CardRow.difficulty)
+# Up to `buried_until` (the export numbers cards itself), then the FSRS memory state.
+_CARD_COLUMNS = (*repo.CARD_COLUMNS[:15], CardRow.stability, CardRow.difficulty)
 
 
 def _export_deck(
@@ -406,7 +406,7 @@ def _export_deck(
             tag_list = tags.get(stored)
             if tag_list is None:
                 tag_list = tags[stored] = repo.tags_from_db(stored)
-            values = (uid, front, back, tag_list, "", None, _NEW, (), False, position, None)
+            values = (uid, front, back, tag_list, "", None, _NEW, (), False, position, None, None)
             add(make(ExportCard, values))
         return _deck_of(deck, exported)
 
@@ -456,7 +456,8 @@ def _export_deck(
         demo = repo.demo_from_db(demo_id, demo_params) if demo_id else None
         card_reviews = tuple(reviews[card_id]) if card_id in reviews else ()
         values = (uid, front, back, tag_list, source, demo, card_state, card_reviews, row[13])
-        add(make(ExportCard, (*values, position, memory_from_db(row[14], row[15]))))
+        memory = memory_from_db(row[15], row[16])
+        add(make(ExportCard, (*values, position, memory, day_of(row[14]))))
     return _deck_of(deck, exported)
 
 

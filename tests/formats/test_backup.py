@@ -16,6 +16,7 @@ from studyapp.formats.backup import document, export, parse
 from studyapp.formats.base import ExportCard, ExportDeck, ReviewDraft
 from studyapp.model import REVIEW_KINDS, DemoLink
 from studyapp.scheduling import SM2State
+from studyapp.scheduling.days import DAY_BOUNDS
 from studyapp.scheduling.fsrs import FSRSMemory, default_parameters
 
 BEFORE = SM2State.new()
@@ -56,6 +57,7 @@ def deck() -> ExportDeck:
         suspended=True,
         position=1,
         memory=MEMORY,
+        buried_until=date(2026, 3, 3),
     )
     return ExportDeck("Opt", (card,), "about", {**SETTINGS, "fsrs_params": list(PARAMS)})
 
@@ -75,6 +77,7 @@ def test_every_field_comes_back(tmp_path: Path) -> None:
     )
     assert card.demo == DemoLink("adam_vs_sgd", {"steps": 400})
     assert card.state == AFTER and card.suspended and card.memory == MEMORY
+    assert card.buried_until == date(2026, 3, 3)
     assert card.reviews == deck().cards[0].reviews
     assert card.reviews[0].imported and card.reviews[0].memory_after == MEMORY
     (described,) = result.decks
@@ -131,6 +134,12 @@ def test_bad_entries_are_named(tmp_path: Path) -> None:
     )
     assert bad(tmp_path, lambda d: card(d)["state"].update(ease=0.5)) == (
         "entry 1, state: ease 0.5 is outside 1.3..1000"
+    )
+    assert bad(tmp_path, lambda d: card(d).update(buried_until="soon")) == (
+        "entry 1: 'buried_until' is not a date (YYYY-MM-DD): 'soon'"
+    )
+    assert bad(tmp_path, lambda d: card(d).update(buried_until="0001-01-01")) == (
+        f"entry 1: 'buried_until' 0001-01-01 is outside {DAY_BOUNDS}"
     )
     assert bad(tmp_path, lambda d: card(d)["reviews"][0].update(rating=9)) == (
         "entry 1, review 1: 'rating' must be from 1 to 5, not 9"
@@ -221,6 +230,7 @@ CARDS = st.builds(
     suspended=st.booleans(),
     position=st.integers(0, 5),
     memory=MEMORIES,
+    buried_until=st.none() | st.dates(),
 )
 DECKS = st.builds(
     ExportDeck,

@@ -121,7 +121,8 @@ cards = st.fixed_dictionaries(
         "suspended": st.booleans(),
         "state": states,
         "reviews": st.lists(reviews, max_size=3),
-    }
+    },
+    optional={"buried_until": days.map(date.isoformat)},
 )
 limits = st.integers(0, MAX_PER_DAY)
 decks = st.fixed_dictionaries(
@@ -169,7 +170,7 @@ def contents(store: Store, *, schedule: bool) -> dict[str, Any]:
             cards = []
             for row in rows(
                 "SELECT id, uid, front, back, tags, source, demo_id, demo_params, suspended,"
-                " ease_cents, interval, repetitions, lapses, due"
+                " ease_cents, interval, repetitions, lapses, due, buried_until"
                 " FROM cards WHERE deck_id = :deck ORDER BY position, id",
                 {"deck": deck_id},
             ):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -221,4 +222,27 @@ def test_an_early_review_survives_a_backup_and_restore(
     assert kinds_of(restored) == [(1, "early")]
     [deck] = json.loads(backup.read_text())["decks"]
     assert deck["cards"][0]["reviews"][0]["kind"] == "early"
+    restored.dispose()
+
+
+def test_a_buried_card_stays_buried_through_the_json_backup(
+    store: Store, clock: FakeClock, tmp_path: Path
+) -> None:
+    add_cards(store, "D", 2)
+    session = StudySession(store, "D", clock)
+    session.suspend()
+    buried = session.bury()
+    backup = tmp_path / "backup.json"
+    backup.write_bytes(LibraryService(store, clock).export("json"))
+    restored = open_store(str(tmp_path / "restored.db"))
+    LibraryService(restored, clock).import_files([backup])
+    held = sql(restored.url, "SELECT suspended, buried_until FROM cards ORDER BY position")
+    assert [(bool(s), b and str(b)) for s, b in held] == [
+        (True, None),
+        (False, buried.buried_until.isoformat()),
+    ]
+    # Tomorrow it is back in the queue, as it would have been in the collection backed up.
+    assert StudySession(restored, "D", clock).current is None
+    clock.advance(days=1)
+    assert StudySession(restored, "D", clock).remaining.new == 1
     restored.dispose()
