@@ -121,6 +121,9 @@ class _Layout:
     tags: tuple[str, ...] = ()
     named: bool = False  # the roles came from names (a header row or #columns)
     tag_split: re.Pattern[str] = _TAG_SPLIT  # what separates the tags in a tags cell
+    # A front holding `{{c1::...}}` is read as a cloze note (Anki's text export without a
+    # note type column), except in our own export, whose cards are written as they are.
+    cloze_fronts: bool = True
 
 
 # --- reading --------------------------------------------------------------------------------
@@ -382,6 +385,7 @@ def parse_text(text: str, path: Path, name: str) -> ParseResult:
                     _assign_names(layout, row)
                     if [cell.strip() for cell in row] == list(EXPORT_COLUMNS):
                         layout.tag_split = _TAG_SPACES  # our own export
+                        layout.cloze_fronts = False
                 else:
                     pending = (number, row)
                 break
@@ -428,7 +432,9 @@ def _read_columns(
     if "notetype" in column:
         return False
     fronts = list(map(itemgetter(column["front"]), rows))
-    if not all(map(str.strip, fronts)) or any("{{c" in front for front in fronts):
+    if not all(map(str.strip, fronts)):
+        return False
+    if layout.cloze_fronts and any("{{c" in front for front in fronts):
         return False
 
     def cells(role: str, clean: Callable[[str], Any], absent: Any) -> Iterable[Any]:
@@ -517,7 +523,7 @@ def _read_rows(layout: _Layout, rows: Iterator[tuple[int, list[str]]], result: P
         if (
             _CLOZE_TYPE.search(row[notetype_at])
             if notetype_at is not None
-            else "{{c" in front and _CLOZE_FIELD.search(front)
+            else layout.cloze_fronts and "{{c" in front and _CLOZE_FIELD.search(front)
         ):
             _read_cloze(layout, row, number, result)
             continue
