@@ -249,7 +249,10 @@ class DeckSetting:
         if isinstance(value, bool) or not isinstance(value, allowed):
             kind = "a number" if self.decimals else "a whole number"
             return f"{self.name} must be {kind}, not {value!r}"
-        if not (math.isfinite(value) and self.low <= value <= self.high):
+        # A whole number is finite however long it is (and too long for math.isfinite).
+        if not (
+            (isinstance(value, int) or math.isfinite(value)) and self.low <= value <= self.high
+        ):
             return self.problem_text.format(value=value)
         return None
 

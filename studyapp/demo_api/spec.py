@@ -73,17 +73,22 @@ class Param:
                 if not value.is_integer():
                     raise ParamError(f"{label} must be a whole number, not {value!r}")
                 value = int(value)
-        else:
-            value = float(value)
-            if not math.isfinite(value):
-                raise ParamError(f"{label} must be a finite number, not {value!r}")
+        elif isinstance(value, float) and not math.isfinite(value):
+            raise ParamError(f"{label} must be a finite number, not {value!r}")
+        # Compared as given: a whole number is compared exactly, however long it is.
         if (self.low is not None and value < self.low) or (
             self.high is not None and value > self.high
         ):
             raise ParamError(
-                f"{label} must be between {_fmt(self.low)} and {_fmt(self.high)}, not {value!r}"
+                f"{label} must be between {_fmt(self.low)} and {_fmt(self.high)},"
+                f" not {_shown(value)}"
             )
-        return value
+        if self.kind == "int":
+            return value
+        try:
+            return float(value)
+        except OverflowError:  # a whole number beyond the largest float, with no bound
+            raise ParamError(f"{label} is too large for a number: {_shown(value)}") from None
 
     def parse(self, text: str) -> Any:
         """Read a value typed on the command line or in a form, then check it."""
@@ -131,6 +136,12 @@ class Param:
             "choices": list(self.choices),
             "help": self.help,
         }
+
+
+def _shown(value: Any) -> str:
+    """A value for a message: as written, or its start and length when too long to read."""
+    text = repr(value)
+    return text if len(text) <= 40 else f"{text[:20]}... ({len(text):,} characters)"
 
 
 def _fmt(value: float | None) -> str:
@@ -313,7 +324,7 @@ def _nearest_bound(param: Param, value: Any) -> float | None:
     """The bound a number beyond `param`'s bounds is nearest to; None for anything else."""
     if param.kind not in ("int", "float") or isinstance(value, bool):
         return None
-    if not isinstance(value, int | float) or not math.isfinite(value):
+    if not isinstance(value, int | float) or not (isinstance(value, int) or math.isfinite(value)):
         return None
     if param.low is not None and value < param.low:
         return param.low

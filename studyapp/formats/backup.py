@@ -487,14 +487,15 @@ def _settings(deck: _Entry) -> dict[str, Any] | None:
         key: entry.get(key, int, getattr(defaults, key)) for key in _SETTINGS
     }
     settings["scheduler"] = entry.text("scheduler", defaults.scheduler)
-    settings["desired_retention"] = float(
-        entry.get("desired_retention", (int, float), defaults.desired_retention)
+    settings["desired_retention"] = entry.get(
+        "desired_retention", (int, float), defaults.desired_retention
     )
     params = entry.get("fsrs_params", list, None)
     settings["fsrs_params"] = tuple(params) if params is not None else None
     problem = DeckSettings(**settings).problem()
     if problem is not None:
         entry.fail(problem)
+    settings["desired_retention"] = float(settings["desired_retention"])  # checked: in 0..1
     return settings
 
 

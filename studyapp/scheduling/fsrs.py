@@ -123,7 +123,7 @@ class FSRSSettings:
 def retention_problem(value: float) -> str | None:
     if not (
         isinstance(value, int | float)
-        and math.isfinite(value)
+        and (isinstance(value, int) or math.isfinite(value))  # no float holds some ints
         and MIN_DESIRED_RETENTION <= value <= MAX_DESIRED_RETENTION
     ):
         return (
@@ -144,7 +144,7 @@ def parameters_problem(parameters: Sequence[Any]) -> str | None:
     ):
         if isinstance(value, bool) or not isinstance(value, int | float):
             return f"FSRS parameter {index} is not a number: {value!r}"
-        if not (math.isfinite(value) and low <= value <= high):
+        if not ((isinstance(value, int) or math.isfinite(value)) and low <= value <= high):
             return f"FSRS parameter {index} is {value}, outside {low:g}..{high:g}"
     return None
 

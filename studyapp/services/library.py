@@ -92,7 +92,7 @@ class LibraryService:
         assert spec.parse is not None
         try:
             result = spec.parse(path)
-        except (ValueError, RecursionError, UnicodeError) as exc:
+        except (ValueError, RecursionError, UnicodeError, OverflowError) as exc:
             # A parser is meant to raise FormatError; this keeps a missed case to one line.
             raise FormatError.at(path, None, f"cannot be read as {spec.name}: {exc}") from None
         return ParsedFile(path, result, str(path) if labelled else "")

@@ -338,6 +338,8 @@ def test_deck_create_rename_set_options_and_delete(db: Path, capsys: Capture):
         (["Basics", "--rename", "x\x1b[2J"], "cannot hold a control character"),
         (["Basics", "--rename", " "], "a deck needs a name"),
         (["Basics", "--new-per-day", "-1"], "--new-per-day: new_per_day must be from 0 to 100,000"),
+        (["Basics", "--new-per-day", "9" * 400], "new_per_day must be from 0 to 100,000"),
+        (["Basics", "--desired-retention", "9" * 400], "desired retention is a probability"),
         (
             ["Basics", "--reviews-per-day", "lots"],
             "--reviews-per-day: reviews a day must be a whole",

@@ -116,6 +116,10 @@ def test_run_json_follows_the_contract_and_comes_from_the_cache_the_second_time(
         (["adam_vs_sgd", "--set", "steps=1E400"], "'steps' must be a finite number, not '1E400'"),
         (["adam_vs_sgd", "--set", "steps=" + "9" * 5000], "'steps' must be a finite number"),
         (["adam_vs_sgd", "--set", "steps=1E4"], "'steps' must be between 20 and 2000, not 10000"),
+        (
+            ["adam_vs_sgd", "--set", "lr_adam=" + "9" * 400],
+            "'lr_adam' must be between 1e-05 and 1, not 99999999999999999999... (400 characters)",
+        ),
         (["adam_vs_sgd", "--set", "wings=2"], "has no parameter 'wings'"),
         (["adam_vs_sgd", "--set", "steps"], "--set takes KEY=VALUE"),
         (["adam_vs_sgd", "--seed", "-1"], "--seed must be between 0"),

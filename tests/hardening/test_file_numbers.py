@@ -101,6 +101,21 @@ CASES: list[tuple[str, Mutation, str]] = [
         "deck 'Numbers', settings: new_per_day must be from 0 to 100,000",
     ),
     (
+        "new cards a day beyond any float",
+        lambda d: _settings(d).update(new_per_day=10**400),
+        "deck 'Numbers', settings: new_per_day must be from 0 to 100,000",
+    ),
+    (
+        "desired retention beyond any float",
+        lambda d: _settings(d).update(desired_retention=10**400),
+        "deck 'Numbers', settings: desired retention is a probability from 0.70 to 0.97",
+    ),
+    (
+        "an FSRS parameter beyond any float",
+        lambda d: _settings(d).update(fsrs_params=[10**400] * 21),
+        "deck 'Numbers', settings: FSRS parameter 0 is 1000",
+    ),
+    (
         "reviews a day one over the bound",
         lambda d: _settings(d).update(reviews_per_day=100_001),
         "deck 'Numbers', settings: reviews_per_day must be from 0 to 100,000, not 100001",
