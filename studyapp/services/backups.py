@@ -157,7 +157,7 @@ class BackupService:
                     saved = _save_raw(collection)
                     _build_in_place(staged, collection)
                     return Restored(collection, source, saved)
-                saved = self._save_current(collection)
+                saved = self._save_current(collection, lock)
                 try:
                     _copy_rows(lock, staged)
                     lock.execute("COMMIT")
@@ -171,11 +171,18 @@ class BackupService:
                     lock.close()  # rolls back whatever was not committed
         return Restored(collection, source, saved)
 
-    def _save_current(self, collection: Path) -> Path:
-        """A copy of the collection before it is replaced, or its raw bytes if it is damaged."""
+    def _save_current(self, collection: Path, lock: sqlite3.Connection) -> Path:
+        """A copy of the collection before it is replaced, or its raw bytes if it is damaged.
+
+        Only a damaged collection gets the raw copy: one SQLite reads whole, whose backup
+        failed for another reason (a full disk), is not replaced, since the raw copy of its
+        main file would leave out what its write-ahead log holds.
+        """
         try:
             saved = self.store.backup(RESTORE)
-        except CollectionError:
+        except CollectionError as exc:
+            if _readable(lock):
+                raise CollectionError(f"{exc}; nothing was restored") from None
             return _save_raw(collection)
         assert saved is not None
         return saved
@@ -331,6 +338,14 @@ def _new_generation(connection: sqlite3.Connection) -> None:
         "INSERT OR REPLACE INTO main.collection_info (key, value) VALUES (?, ?)",
         (GENERATION, new_generation()),
     )
+
+
+def _readable(connection: sqlite3.Connection) -> bool:
+    """Whether SQLite reads the whole collection without finding it damaged."""
+    try:
+        return connection.execute("PRAGMA quick_check").fetchall() == [("ok",)]
+    except sqlite3.DatabaseError:
+        return False
 
 
 def _save_raw(collection: Path) -> Path:

@@ -149,3 +149,31 @@ def test_commands_that_only_read_work_in_a_folder_this_user_cannot_write(tmp_pat
         assert contents(out / "b.db") == ([("D-Q00", 0), ("D-Q01", 0), ("D-Q02", 0)], 0)
     finally:
         folder.chmod(0o755)
+
+
+def test_a_restore_whose_copy_of_the_collection_fails_replaces_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The copy of the collection made before a restore fails (a full disk): the restore
+    stops there. A copy of the main file alone would leave out what the write-ahead log
+    holds, and could not be offered as "the collection as it was"."""
+    from studyapp.db.store import Store
+    from studyapp.services.backups import BackupService
+    from studyapp.services.library import LibraryService
+
+    db, other = tmp_path / "c.db", tmp_path / "other.db"
+    make_collection(db, {"Mine": 3})
+    make_collection(other, {"Theirs": 1})
+    store = open_store(str(db))
+    before = LibraryService(store).export("json")
+
+    def full(self: Store, reason: str, folder: Path | None = None) -> Path | None:
+        raise CollectionError(f"could not back up {self.path}: the disk is full")
+
+    monkeypatch.setattr(Store, "backup", full)
+    with pytest.raises(CollectionError, match="the disk is full; nothing was restored"):
+        BackupService(store).restore(other)
+    monkeypatch.undo()
+    assert LibraryService(store).export("json") == before
+    assert not list((tmp_path / "backups").glob("*-restore.db"))
+    store.dispose()
