@@ -220,10 +220,14 @@ class CardService:
         back: str | None = None,
         tags: Iterable[str] | None = None,
         demo: DemoLink | None | bool = False,
+        shown: Card | None = None,
     ) -> Card:
         """Edit a card's content; its scheduling state and history stay as they are.
 
-        `demo=False` leaves the link alone; None removes it.
+        `demo=False` leaves the link alone; None removes it; a field given as None is left
+        alone. `shown` is the card as an editor showed it: the edit is refused (UserError,
+        nothing written) when that card was deleted since, or when a field being changed was
+        changed since by someone else (another window, an import), whose change it would undo.
         """
         front = clean_text(front) if front is not None else None
         back = clean_text(back) if back is not None else None
@@ -234,6 +238,8 @@ class CardService:
             if found is None:
                 raise UserError(f"there is no card with id {card_id}")
             row, deck = found
+            if shown is not None:
+                _check_unchanged(repo.to_card(row, deck.name), shown, front, back, tags, demo)
             if front is not None:
                 row.front = front
             if back is not None:
@@ -246,20 +252,24 @@ class CardService:
             row.modified_at = repo.utc_naive(self.clock())
             return repo.to_card(row, deck.name)
 
-    def set_suspended(self, card_id: int, suspended: bool) -> Card:
+    def set_suspended(self, card_id: int, suspended: bool, uid: str | None = None) -> Card:
+        """Suspend or unsuspend a card; with `uid`, only the card that has it (a row id is
+        given again to a card added after the card that had it was deleted)."""
         with self.store.write() as session:
             found = repo.card_by_id(session, card_id)
-            if found is None:
+            if found is None or (uid is not None and found[0].uid != uid):
                 raise UserError(f"there is no card with id {card_id}")
             row, deck = found
             row.suspended = suspended
             return repo.to_card(row, deck.name)
 
-    def delete(self, refs: Sequence[str | int]) -> Deleted:
+    def delete(self, refs: Sequence[str | int], shown: Sequence[Card] = ()) -> Deleted:
         """Delete cards, named by id or uid, with their review history, after a backup.
 
         All or nothing: when any card is not found, nothing is deleted (and no backup made).
         A bundled card deleted here stays deleted when the bundled deck is brought up to date.
+        `shown` are the cards as a screen showed them: a row id among them that another card
+        holds now (the one shown was deleted since) is refused like a card not found.
         """
         if not refs:
             raise UserError("name at least one card to delete (its id or uid)")
@@ -268,6 +278,13 @@ class CardService:
         bundled = shipped(self.bundled_dir)
         with self.store.write() as session:
             found = _resolve(session, refs)
+            uids = {card.id: card.uid for card in shown}
+            gone = [card.id for card in found if uids.get(card.id, card.uid) != card.uid]
+            if gone:
+                raise UserError(
+                    f"card {gone[0]} was deleted since it was shown (another card has its id "
+                    "now); nothing was deleted"
+                )
             ids = [card.id for card in found]
             reviews = 0
             for start in range(0, len(ids), _CHUNK):
@@ -335,6 +352,33 @@ def check_content(
 
 def _named(found: tuple[CardRow, DeckRow]) -> tuple[CardRow, str]:
     return found[0], found[1].name
+
+
+_FIELDS_EDITED = ("front", "back", "tags", "demo")
+
+
+def _check_unchanged(
+    stored: Card,
+    shown: Card,
+    front: str | None,
+    back: str | None,
+    tags: tuple[str, ...] | None,
+    demo: DemoLink | None | bool,
+) -> None:
+    """Refuse an edit of `shown` that would undo what someone else changed since."""
+    if stored.uid != shown.uid:
+        raise UserError("this card was deleted since it was opened; nothing was saved")
+    edited = (front is not None, back is not None, tags is not None, demo is not False)
+    changed = [
+        name
+        for name, is_edited in zip(_FIELDS_EDITED, edited, strict=True)
+        if is_edited and getattr(stored, name) != getattr(shown, name)
+    ]
+    if changed:
+        raise UserError(
+            f"the card's {' and '.join(changed)} changed since it was opened (in another window "
+            "or by an import); nothing was saved: open it again to see the change"
+        )
 
 
 def _resolve(session: Session, refs: Sequence[str | int]) -> list[Card]:

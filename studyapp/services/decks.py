@@ -135,20 +135,42 @@ class DeckService:
         with self.store.read() as session:
             return session.scalar(select(CardRow.id).limit(1)) is not None
 
-    def update_settings(self, name: str, **changes: int | float | str) -> SettingsSaved:
+    def update_settings(
+        self, name: str, shown: DeckSettings | None = None, **changes: int | float | str
+    ) -> SettingsSaved:
         """Change a deck's settings (`DECK_SETTINGS` names them) in one unit of work; bad
-        values are refused with nothing changed. A deck switched to FSRS gives its cards
-        their memory state (`services.scheduler.switch`)."""
-        settings = replace(self.get(name).settings, **changes)
-        problem = settings.problem()
-        if problem is not None:
-            raise UserError(problem)
+        values are refused with nothing changed, and the settings not named are left as they
+        are. A deck switched to FSRS gives its cards their memory state
+        (`services.scheduler.switch`).
+
+        `shown` are the settings as a form showed them: a change is refused (nothing saved)
+        when the setting it changes was changed since by someone else, whose change it
+        would undo.
+        """
         with self.store.write() as session:
             row = repo.deck_by_name(session, name)
             if row is None:
                 raise no_deck(name)
+            current = repo.to_deck(row).settings
+            if shown is not None:
+                changed = [
+                    setting.label.lower()
+                    for setting in DECK_SETTINGS
+                    if setting.name in changes
+                    and getattr(current, setting.name) != getattr(shown, setting.name)
+                ]
+                if changed:
+                    raise UserError(
+                        f"{' and '.join(changed)} changed since the options were opened (in "
+                        "another window or on the command line); nothing was saved: open "
+                        "them again to see the change"
+                    )
+            settings = replace(current, **changes)
+            problem = settings.problem()
+            if problem is not None:
+                raise UserError(problem)
             for setting in DECK_SETTINGS:
-                if setting.name not in SCHEDULER_SETTINGS:
+                if setting.name in changes and setting.name not in SCHEDULER_SETTINGS:
                     setattr(row, setting.name, getattr(settings, setting.name))
             report = None
             if any(key in changes for key in SCHEDULER_SETTINGS):

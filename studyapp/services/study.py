@@ -167,6 +167,7 @@ class _Undo:
     """
 
     card_id: int
+    uid: str  # which card: a row id is given again to a card added after one deleted
     queue: list[QueueItem]
     flags: tuple[bool, date | None]  # suspended, buried_until: as the action left them
     review: Review | None = None
@@ -519,7 +520,7 @@ class StudySession:
                 else:
                     cards = study_cards_from(ahead)
                 found = cards.get(card.id)
-                if found is None:
+                if found is None or found.card.uid != card.uid:
                     raise UserError("this card was deleted while it was on screen")
                 day = today(lambda: now, found.day_start_hour)
                 before, memory_before = found.card.state, found.card.memory
@@ -562,7 +563,7 @@ class StudySession:
             raise
         flags = (found.card.suspended, found.card.buried_until)
         leech_added = "tags" in values and LEECH_TAG not in found.card.tags
-        self._undo.append(_Undo(card.id, queue_before, flags, review, leech_added))
+        self._undo.append(_Undo(card.id, card.uid, queue_before, flags, review, leech_added))
         self._tally.ratings.append((card.id, quality, duration_ms))
         self._current = following
         self._shown_at = now if following is not None else None
@@ -613,7 +614,8 @@ class StudySession:
             and review.after.lapses >= LEECH_LAPSES
             and LEECH_TAG not in found.tags
         )
-        self._undo.append(_Undo(card_id, list(flight.queue), flags, review, leech_added))
+        undo = _Undo(card_id, found.uid, list(flight.queue), flags, review, leech_added)
+        self._undo.append(undo)
         self._tally.ratings.append((card_id, flight.rating, flight.duration_ms))
         self._current = None
         card = replace(flight.found.card, state=review.after, memory=review.memory_after)
@@ -638,7 +640,7 @@ class StudySession:
         queue_before = list(self._queue)
         with self.store.write() as session:
             found = study_card(rows_in(session), card.id)
-            if found is None:
+            if found is None or found.card.uid != card.uid:
                 raise UserError("this card was deleted while it was on screen")
             now = found.card
             if suspend:
@@ -651,7 +653,7 @@ class StudySession:
                 before = ("buried_until", now.buried_until)
                 flags = (now.suspended, change["buried_until"])
             repo.update_card(session, card.id, change)
-        self._undo.append(_Undo(card.id, queue_before, flags, flag_before=before))
+        self._undo.append(_Undo(card.id, card.uid, queue_before, flags, flag_before=before))
         self._queue = [item for item in self._queue if item.card_id != card.id]
         self._current = None
         return replace(found.card, **change)
@@ -707,7 +709,7 @@ class StudySession:
     @staticmethod
     def _undo_problem(rows: Rows, entry: _Undo, found: StudyCard | None) -> str | None:
         """Why `entry` cannot be taken back now, or None: the card must be as it left it."""
-        if found is None:
+        if found is None or found.card.uid != entry.uid:
             return "the card was deleted since"
         card = found.card
         suspended, buried_until = entry.flags

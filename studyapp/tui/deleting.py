@@ -59,7 +59,7 @@ def delete_cards(
         if not await screen.app.push_screen_wait(ConfirmScreen(title, body, "Delete")):
             return
         try:
-            deleted = await asyncio.to_thread(services.cards.delete, ids)
+            deleted = await asyncio.to_thread(services.cards.delete, ids, cards)
         except UserError as exc:
             screen.notify(exc.message, severity="error", markup=False)
             return

@@ -322,3 +322,86 @@ def test_undo_after_a_restore_is_refused_like_any_write(collection: Path, tmp_pa
         BackupService(open_store(str(collection))).restore(older)
         session.undo()
     store.dispose()
+
+
+# --- a card deleted on screen, its row id given to a card added since -------------------------
+
+
+def replaced_by_a_new_card(db: Path, card_id: int) -> int:
+    """Delete the card from another window, then add one: SQLite gives the new card the row
+    id the deleted one had (the largest)."""
+    elsewhere = CardService(open_store(str(db)))
+    elsewhere.delete([card_id])
+    added = elsewhere.add("Mine", "a card added since", "never shown").id
+    elsewhere.store.dispose()
+    assert added == card_id, "the row id is given again: what this test is about"
+    return added
+
+
+@pytest.mark.parametrize("action", ["rate", "suspend", "bury"])
+def test_a_card_deleted_on_screen_is_not_confused_with_one_added_since(
+    tmp_path: Path, action: str
+) -> None:
+    db = tmp_path / "c.db"
+    make_collection(db, {"Mine": 1})
+    store = open_store(str(db))
+    session = StudySession(store, None, clock)
+    shown = session.current
+    assert shown is not None
+    new = replaced_by_a_new_card(db, shown.id)
+    before = card_rows(db)
+
+    with pytest.raises(UserError, match="this card was deleted while it was on screen"):
+        {"rate": lambda: session.answer(4), "suspend": session.suspend, "bury": session.bury}[
+            action
+        ]()
+    assert card_rows(db) == before and review_rows(db) == []
+    assert table(db, f"SELECT front, repetitions FROM cards WHERE id = {new}") == [
+        ("a card added since", 0)
+    ]
+    store.dispose()
+
+
+def test_undo_does_not_take_back_another_window_rating_a_card_added_since(tmp_path: Path) -> None:
+    """A rates its card; the card is deleted and another added (same row id); B rates that
+    one, and its review gets the row id A's had. A's undo must leave B's rating alone."""
+    db = tmp_path / "c.db"
+    make_collection(db, {"Mine": 1})
+    first, second = open_store(str(db)), open_store(str(db))
+    a = StudySession(first, None, clock)
+    shown = a.current
+    assert shown is not None
+    a.answer(4)
+    replaced_by_a_new_card(db, shown.id)
+    b = StudySession(second, None, clock)
+    assert b.current is not None and b.current.front == "a card added since"
+    b.answer(4)
+    rated = (card_rows(db), review_rows(db))
+    assert [row[0] for row in rated[1]] == [1], "B's review has the row id A's had"
+
+    with pytest.raises(UserError, match="cannot undo: the card was deleted since"):
+        a.undo()
+    assert (card_rows(db), review_rows(db)) == rated
+    state_agrees_with_log(db)
+    first.dispose()
+    second.dispose()
+
+
+def test_a_screen_acting_on_a_card_deleted_since_leaves_the_new_card_alone(tmp_path: Path) -> None:
+    """Browse or the card's page still show a card that was deleted, and its row id went to a
+    card added since: deleting, suspending or editing what is on screen changes nothing."""
+    db = tmp_path / "c.db"
+    make_collection(db, {"Mine": 1})
+    store = open_store(str(db))
+    cards = CardService(store)
+    (shown,) = cards.search(limit=1)
+    replaced_by_a_new_card(db, shown.id)
+    before = card_rows(db)
+    with pytest.raises(UserError, match="was deleted since it was shown"):
+        cards.delete([shown.id], shown=[shown])
+    with pytest.raises(UserError, match=f"there is no card with id {shown.id}"):
+        cards.set_suspended(shown.id, True, uid=shown.uid)
+    with pytest.raises(UserError, match="deleted since it was opened"):
+        cards.update(shown.id, front="edited", shown=shown)
+    assert card_rows(db) == before
+    store.dispose()

@@ -129,3 +129,40 @@ async def test_a_rename_that_stood_before_the_rest_failed_is_not_tried_again(
         assert isinstance(app.screen, HomeScreen)
     settings = DeckService(store).get("Optimisers").settings
     assert settings.new_per_day == 7
+
+
+async def test_saving_one_option_keeps_the_others_changed_elsewhere(make_app, store, cards):
+    """The form is open; another window switches the deck to FSRS and raises its review
+    limit. Saving a new-card limit changes that alone; changing the review limit too is
+    refused, saying why, and saves nothing."""
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_options(pilot)
+        DeckService(store).update_settings("Optimizers", scheduler="fsrs", reviews_per_day=999)
+        screen.query_one("#options-new_per_day", Input).value = "30"
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert isinstance(app.screen, HomeScreen)
+        settings = DeckService(store).get("Optimizers").settings
+        assert (settings.new_per_day, settings.reviews_per_day, settings.scheduler) == (
+            30,
+            999,
+            "fsrs",
+        )
+
+        await settle(pilot)
+        await pilot.press("o")  # the deck stays selected
+        screen = app.screen
+        assert isinstance(screen, DeckOptionsScreen)
+        assert text_of(app, "#options-title") == "Deck options: Optimizers"
+        DeckService(store).update_settings("Optimizers", reviews_per_day=500)
+        screen.query_one("#options-reviews_per_day", Input).value = "100"
+        screen.query_one("#options-new_per_day", Input).value = "10"
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert app.screen is screen
+        assert "reviews a day changed since the options were opened" in text_of(
+            app, "#options-error"
+        )
+    settings = DeckService(store).get("Optimizers").settings
+    assert (settings.new_per_day, settings.reviews_per_day) == (30, 500)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 
 from textual.widgets import Input, TextArea
@@ -215,3 +216,43 @@ async def test_q_goes_home_and_escape_alone_stays_in_the_review(make_app, cards)
         assert isinstance(app.screen, ReviewScreen)
         await pilot.press("q")
         assert isinstance(app.screen, HomeScreen)
+
+
+async def test_saving_an_edit_keeps_what_an_import_changed_in_the_other_fields(
+    make_app, store, cards, tmp_path
+):
+    """The editor is open on the front; meanwhile an import changes the card's back. Saving
+    the front keeps the imported back; an edit of the back itself is refused, saying why."""
+    from studyapp.services.library import LibraryService
+
+    card = cards[0]
+    edited = tmp_path / "edited.json"
+    document = json.loads(LibraryService(store, fixed_clock).export("json", deck="Optimizers"))
+    document["decks"][0]["cards"][0]["back"] = "changed by an import"
+    edited.write_text(json.dumps(document), encoding="utf-8")
+
+    app = make_app(start="review", deck="Optimizers")
+    async with app.run_test() as pilot:
+        await settle(pilot)
+        await pilot.press("e")
+        editor = app.screen
+        assert isinstance(editor, CardEditor)
+        editor.query_one("#editor-front", TextArea).text = "Front edited in the app"
+        LibraryService(store, fixed_clock).import_files([edited])
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        saved = CardService(store, fixed_clock).detail(card.id).card
+        assert (saved.front, saved.back) == ("Front edited in the app", "changed by an import")
+
+        await pilot.press("e")
+        editor = app.screen
+        assert isinstance(editor, CardEditor)
+        editor.query_one("#editor-back", TextArea).text = "my own back"
+        CardService(store, fixed_clock).update(card.id, back="changed elsewhere again")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        notes = [str(n.message) for n in app._notifications]
+        assert any("back changed since it was opened" in note for note in notes), notes
+        assert CardService(store, fixed_clock).detail(card.id).card.back == (
+            "changed elsewhere again"
+        )

@@ -108,6 +108,8 @@ class CardScreen(Screen[None]):
     def load(self) -> None:
         try:
             detail = self.services.cards.detail(self.card_id)
+            if self.card is not None and detail.card.uid != self.card.uid:
+                raise UserError("this card was deleted since it was opened")
         except UserError as exc:
             self.notify(exc.message, severity="error", markup=False)
             return
@@ -157,7 +159,9 @@ class CardScreen(Screen[None]):
         if self.card is None:
             return
         try:
-            self.services.cards.set_suspended(self.card_id, not self.card.suspended)
+            self.services.cards.set_suspended(
+                self.card_id, not self.card.suspended, uid=self.card.uid
+            )
         except UserError as exc:
             self.notify(exc.message, severity="error", markup=False)
             return

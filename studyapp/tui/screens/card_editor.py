@@ -33,9 +33,13 @@ from studyapp.tui.widgets.param_form import format_value
 
 @dataclass(frozen=True)
 class CardChanges:
-    front: str
-    back: str
-    tags: tuple[str, ...]
+    """What was edited: a field left as shown is None (the demo link False), and is left as
+    it is in the collection, whoever changed it since."""
+
+    card: Card  # as the editor showed it
+    front: str | None
+    back: str | None
+    tags: tuple[str, ...] | None
     demo: DemoLink | None | bool  # False: leave the link as it is
 
 
@@ -114,17 +118,19 @@ class CardEditor(ModalScreen[CardChanges | None]):
     def read(self) -> CardChanges:
         """What was typed, checked; raises UserError with the first problem."""
         card = self.card
-        front = _typed(self.query_one("#editor-front", TextArea).text, card.front)
-        if not front.strip():
+        front = _edited(self.query_one("#editor-front", TextArea).text, card.front)
+        if front is not None and not front.strip():
             raise UserError("a card needs a front")
-        back = _typed(self.query_one("#editor-back", TextArea).text, card.back)
-        tags_text = _typed(self.query_one("#editor-tags", Input).value, self._tags_text())
-        tags = normalize_tags(tags_text.split())
+        back = _edited(self.query_one("#editor-back", TextArea).text, card.back)
+        tags_text = _edited(self.query_one("#editor-tags", Input).value, self._tags_text())
+        tags = normalize_tags(tags_text.split()) if tags_text is not None else None
+        if tags == card.tags:
+            tags = None
         typed = self.query_one("#editor-demo", Input).value
         demo: DemoLink | None | bool = False
         if typed.split() != visible(demo_text(card.demo)).split():
             demo = parse_demo_link(typed)
-        return CardChanges(front, back, tags, demo)
+        return CardChanges(card, front, back, tags, demo)
 
     def action_save(self) -> None:
         try:
@@ -148,13 +154,19 @@ class CardEditor(ModalScreen[CardChanges | None]):
         self.action_cancel()
 
 
-def _typed(text: str, original: str) -> str:
-    """What a field holds: the original text if it was left as shown, else what was typed."""
-    return original if text == visible(original) else text
+def _edited(text: str, original: str) -> str | None:
+    """What was typed in a field, or None if it was left as shown."""
+    return None if text == visible(original) else text
 
 
 def apply_changes(cards: CardService, card_id: int, changes: CardChanges) -> Card:
-    """Save what the editor returned; scheduling state and history stay as they are."""
+    """Save what the editor returned; scheduling state and history stay as they are, and
+    so do the fields left as shown."""
     return cards.update(
-        card_id, front=changes.front, back=changes.back, tags=changes.tags, demo=changes.demo
+        card_id,
+        front=changes.front,
+        back=changes.back,
+        tags=changes.tags,
+        demo=changes.demo,
+        shown=changes.card,
     )

@@ -181,7 +181,11 @@ class DeckOptionsScreen(Screen[str | None]):
         return True
 
     def read(self) -> tuple[str, dict[str, int | float | str]]:
-        """The name and settings typed, each checked; UserError names the first problem."""
+        """The name and settings typed, each checked; UserError names the first problem.
+
+        For a deck that exists, only the settings changed here: the others are left as they
+        are in the collection, whoever changed them since the screen opened.
+        """
         name = clean_name(self.query_one("#options-name", Input).value)
         values: dict[str, int | float | str] = {}
         problem: str | None = None
@@ -195,6 +199,9 @@ class DeckOptionsScreen(Screen[str | None]):
                 problem = problem or str(exc)
         if problem is not None:
             raise UserError(problem)
+        if self.detail is not None:
+            shown = self.detail.deck.settings
+            values = {key: value for key, value in values.items() if getattr(shown, key) != value}
         return name, values
 
     def action_save(self) -> None:
@@ -222,7 +229,9 @@ class DeckOptionsScreen(Screen[str | None]):
                 if name != old:
                     decks.rename(old, name)
                     renamed = True
-                report = decks.update_settings(name, **values).switch
+                report = decks.update_settings(
+                    name, shown=self.detail.deck.settings, **values
+                ).switch
                 done = f"Saved the options of {name}." if name == old else f"Renamed to {name}."
                 if report is not None and report.switched:
                     done += f" {switch_note(name, report)}"
