@@ -19,16 +19,24 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any, TextIO
 
-# C0 controls but tab and newline, DEL, and the C1 controls.
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# C0 controls but tab and newline, DEL, the C1 controls, and lone surrogates (see below).
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
 _ESCAPES = {code: f"\\x{code:02x}" for code in (*range(0x00, 0x20), *range(0x7F, 0xA0))}
 del _ESCAPES[ord("\n")], _ESCAPES[ord("\t")]
-# What JSON leaves raw (it escapes C0 already): DEL and C1.
-_JSON_RAW = re.compile("[\x7f-\x9f]")
+# A path's bytes that are not UTF-8 come as lone surrogates (U+DC80..U+DCFF for the byte
+# 0x80..0xFF), which a C-locale stdout writes back as those raw bytes (0x9B is CSI): they are
+# shown as the byte they stand for; any other lone surrogate by its code.
+_ESCAPES.update(
+    (code, f"\\x{code - 0xDC00:02x}" if 0xDC80 <= code <= 0xDCFF else f"\\u{code:04x}")
+    for code in range(0xD800, 0xE000)
+)
+# What JSON leaves raw (it escapes C0 already): DEL, C1 and lone surrogates.
+_JSON_RAW = re.compile("[\x7f-\x9f\ud800-\udfff]")
 
 
 def visible(text: str) -> str:
-    """`text` with every control character but newline and tab written as `\\xNN`."""
+    """`text` with every control character but newline and tab written as `\\xNN` (and a
+    lone surrogate, from a path that is not UTF-8, as the byte it stands for)."""
     if _CONTROL.search(text) is None:
         return text
     return text.translate(_ESCAPES)
@@ -100,7 +108,8 @@ def number_columns(rows: Sequence[Sequence[Any]], width: int) -> list[bool]:
 
 def json_text(data: Any, **options: Any) -> str:
     """`json.dumps` whose output holds no raw control character at all: JSON escapes C0 by
-    itself, and DEL and C1 are written as `\\u00NN` here. The value read back is the same."""
+    itself, and DEL, C1 and lone surrogates (a path that is not UTF-8) are written as
+    `\\uNNNN` here. The value read back is the same."""
     text = json.dumps(data, **options)
     return _JSON_RAW.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 

@@ -11,7 +11,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from studyapp.cli.output import say
+from studyapp.cli.output import path_text, say
 
 if TYPE_CHECKING:
     from studyapp.services.backups import BackupService
@@ -72,16 +72,16 @@ def run_backup(args: argparse.Namespace) -> int:
         found = service.backups()
         if not found:
             print("No backups yet: `studyapp backup` makes one.")
-        say(*map(str, found))
+        say(*map(path_text, found))
         return 0
     made = service.backup(args.output)
-    say(f"Backed up {service.store.where} to {made}")
+    say(f"Backed up {path_text(service.store.where)} to {path_text(made)}")
     return 0
 
 
 def run_restore(args: argparse.Namespace) -> int:
     done = _service(args, restoring=True).restore(args.path)
-    say(f"Restored {done.collection} from {done.source}.")
+    say(f"Restored {path_text(done.collection)} from {path_text(done.source)}.")
     if done.saved is not None:
-        say(f"The collection as it was is saved in {done.saved}")
+        say(f"The collection as it was is saved in {path_text(done.saved)}")
     return 0

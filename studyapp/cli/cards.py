@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from studyapp.cli.output import print_json, print_table, say
+from studyapp.cli.output import path_text, print_json, print_table, say
 from studyapp.errors import UserError
 from studyapp.terminal import cell_width, fit, one_line, visible
 
@@ -149,7 +149,7 @@ def run_delete(args: argparse.Namespace) -> int:
         where = f"  {card.id:>{id_width}}  {card.uid}  {clip(card.deck, DECK_SHOWN)}: "
         say(where + clip(card.front, _front_width(cell_width(where))))
     if deleted.backup is not None:
-        say(f"The collection as it was is saved in {deleted.backup}")
+        say(f"The collection as it was is saved in {path_text(deleted.backup)}")
     return 0
 
 

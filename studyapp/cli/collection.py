@@ -6,7 +6,7 @@ import argparse
 import json
 from typing import TYPE_CHECKING, Any
 
-from studyapp.cli.output import print_table, say
+from studyapp.cli.output import path_text, print_table, say
 
 if TYPE_CHECKING:
     from studyapp.services.stats import Stats
@@ -62,7 +62,7 @@ def run_init(args: argparse.Namespace) -> int:
         )
         left_out = f"; {cards_stay} deleted"
     say(
-        f"Collection ready at {store.where}: {len(counts)} decks, {cards} cards "
+        f"Collection ready at {path_text(store.where)}: {len(counts)} decks, {cards} cards "
         f"({report.added} added from the bundled deck{left_out})."
     )
     if report.updated or report.merged or report.edited or report.decks_updated:

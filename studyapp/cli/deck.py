@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING, Any
 
-from studyapp.cli.output import print_json, say
+from studyapp.cli.output import path_text, print_json, say
 from studyapp.errors import UserError
 from studyapp.model import DECK_SETTINGS
 
@@ -92,7 +92,7 @@ def run_deck(args: argparse.Namespace) -> int:
             f"{r} review{'s' if r != 1 else ''} of history."
         )
         if deleted.backup is not None:
-            say(f"The collection as it was is saved in {deleted.backup}")
+            say(f"The collection as it was is saved in {path_text(deleted.backup)}")
         return 0
     done = ""
     if args.create:

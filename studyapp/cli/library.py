@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from studyapp.cli.output import output_failed, print_json, say
+from studyapp.cli.output import output_failed, path_text, print_json, say
 from studyapp.errors import UserError
 from studyapp.files import check_output, output_folder, user_path, write_output
 from studyapp.terminal import for_stream, one_line
@@ -141,7 +141,7 @@ def run_export(args: argparse.Namespace) -> int:
         check_output(target, collection)  # before the work of exporting
         written = [write_output(target, library.export(args.format, args.deck), collection)]
     for path in written:
-        say(f"Wrote {path}")
+        say(f"Wrote {path_text(path)}")
     return 0
 
 

@@ -19,6 +19,12 @@ from studyapp.errors import UserError
 from studyapp.terminal import cell_width, json_text, number_columns, one_line, pad, visible
 
 
+def path_text(path: object) -> str:
+    """A path (or a collection's place) for a report line: a newline or tab in its name
+    shown as `\\n`, `\\t`, so it cannot split the line or pass for another."""
+    return one_line(str(path))
+
+
 def say(*lines: str, file: TextIO | None = None) -> None:
     """Print report lines for a person, each shown visibly."""
     out = file or sys.stdout

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from studyapp.cli.output import print_json, print_table, say
+from studyapp.cli.output import path_text, print_json, print_table, say
 
 
 def register(commands: Any, common: argparse.ArgumentParser) -> None:
@@ -96,7 +96,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         return 0
     say(
         f"Evaluated on {evaluation.reviews} reviews of {evaluation.cards} cards from "
-        f"{evaluation.split.isoformat()} on ({evaluation.source}); FSRS was fitted on "
+        f"{evaluation.split.isoformat()} on ({path_text(evaluation.source)}); FSRS was fitted on "
         f"{evaluation.fit_reviews} earlier reviews."
     )
     rows = []

@@ -354,6 +354,9 @@ class DraftMapper:
         name = name.strip()
         cards = self.decks.get(name)
         if cards is None:
+            if not name.isascii() and not _storable(name):
+                # Not text the collection can hold (lone surrogates): say so before a query.
+                raise FormatError.at(self.file, where, deck_name_problem(name) or "")
             row = repo.deck_by_name(self.session, name)
             if row is not None and row.name != name and listed and row.name in self.created:
                 row = None  # a deck a backup lists is told apart from this import's own
@@ -398,6 +401,15 @@ class DraftMapper:
         self.file = str(item.path)
         result = item.result
         file_deck = deck or (result.deck_name or "").strip() or item.path.stem
+        if file_deck == item.path.stem and not deck:
+            problem = deck_name_problem(file_deck.strip())
+            if problem is not None:  # the deck is named after the file, and cannot be
+                raise FormatError.at(
+                    self.file,
+                    None,
+                    f"the file's name is the deck's name when none is given, and {problem}:"
+                    " name the deck to import into",
+                )
         if deck is None:
             for draft in result.decks:
                 self._deck_draft(draft)
@@ -954,3 +966,12 @@ class DraftMapper:
         for card in cards:
             if card.id is None:
                 card.id = ids[card.uid]
+
+
+def _storable(text: str) -> bool:
+    """Whether `text` is text the collection can store (UTF-8: no lone surrogates)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

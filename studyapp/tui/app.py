@@ -122,16 +122,17 @@ class StudyApp(App[None]):
         title: str = "",
         severity: SeverityLevel = "information",
         timeout: float | None = None,
-        markup: bool = True,
+        markup: bool = False,
     ) -> None:
-        """A notification; its text often quotes a file (an error, a deck name), so it is
-        shown visibly (`studyapp.terminal`) whoever raised it."""
+        """A notification; its text often quotes a file (an error, a deck name, a path), so
+        it is shown visibly (`studyapp.terminal`) and literally whoever raised it: `markup`
+        is never taken (a path holding `[/b]` would crash the app, `[@click=...]` act)."""
         super().notify(
             visible(message),
             title=visible(title),
             severity=severity,
             timeout=timeout,
-            markup=markup,
+            markup=False,
         )
 
     def on_mount(self) -> None:

@@ -15,6 +15,10 @@ from textual.content import Content
 
 from studyapp.terminal import one_line, visible
 
+# For a text field: what it takes holds no control character (a pasted one would be drawn
+# raw by the field, and act on the terminal).
+NO_CONTROL = "[^\x00-\x1f\x7f-\x9f\ud800-\udfff]*"
+
 
 def plain(text: str) -> Content:
     """Text as a widget's content: literal and visible."""

@@ -228,3 +228,54 @@ def test_prose_wraps_at_words_on_a_terminal_and_stays_one_line_piped(
     assert len(lines) > 1 and max(map(len, lines)) <= 40
     assert lines[0].startswith("  ✓ Adam") and all(line.startswith("    ") for line in lines[1:])
     assert " ".join(" ".join(lines).split()) == f"✓ {shown}"
+
+
+NOT_UTF8 = "\udcff\udc9b2J"  # the bytes 0xFF 0x9B (CSI), as a file name that is not UTF-8
+
+
+def test_a_path_that_is_not_utf8_or_holds_a_newline_stays_on_its_report_line(
+    hostile_cards, tmp_path, capsys
+):
+    """A name's bytes that are not UTF-8 would go back out raw on a C-locale stdout (0x9B is
+    CSI), and a newline would start a line of its own that could pass for the report's."""
+    for name, shown in [
+        (f"out{NOT_UTF8}.csv", "out\\xff\\x9b2J.csv"),
+        ("x\nImported 999 cards.csv", "x\\nImported 999 cards.csv"),
+    ]:
+        target = tmp_path / name
+        code, out, _ = run(
+            capsys, "export", "--format", "csv", "--output", str(target), "--db", str(hostile_cards)
+        )
+        assert code == 0 and target.is_file()
+        assert out == f"Wrote {tmp_path}/{shown}\n"
+    code, out, _ = run(
+        capsys,
+        "backup",
+        "--output",
+        str(tmp_path / f"b{NOT_UTF8}\n.db"),
+        "--db",
+        str(hostile_cards),
+    )
+    assert code == 0 and out.count("\n") == 1 and "b\\xff\\x9b2J\\n.db" in out
+    assert not re.search("[\ud800-\udfff]", out)
+
+
+def test_a_file_named_with_bytes_that_are_not_utf8_is_one_line_naming_the_deck_rule(
+    db_path, tmp_path, capsys
+):
+    source = tmp_path / f"deck{NOT_UTF8}.csv"
+    source.write_text("front,back\nq,a\n", encoding="utf-8")
+    code, out, err = run(capsys, "import", str(source), "--db", str(db_path))
+    assert (code, out) == (2, "") and err.count("\n") == 1
+    assert "the file's name is the deck's name when none is given" in err
+    assert "deck\\xff\\x9b2J.csv" in err
+    code, out, _ = run(capsys, "import", str(source), "--deck", "Named", "--db", str(db_path))
+    assert code == 0 and "1 added" in out
+
+
+def test_json_output_escapes_what_a_path_holds_that_is_not_utf8() -> None:
+    from studyapp.terminal import json_text
+
+    text = json_text({"path": f"a{NOT_UTF8}"}, ensure_ascii=False)
+    assert text == '{"path": "a\\udcff\\udc9b2J"}'
+    assert json.loads(text) == {"path": f"a{NOT_UTF8}"}

@@ -220,3 +220,45 @@ def test_visible_escapes_every_control_but_newline_and_tab():
     every = "".join(map(chr, range(0xA0)))
     assert not CONTROL.search(visible(every).replace("\n", "").replace("\t", ""))
     assert visible("[bold]w[i] ünïcode") == "[bold]w[i] ünïcode"
+
+
+async def test_an_export_suggested_in_a_folder_named_with_escapes_shows_it_and_writes_there(
+    make_app, store, hostile, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """The path the export screen suggests comes from the folder the app was started in;
+    a field draws its value raw, so it shows the name visibly, and left as shown it is
+    still that folder the export goes to."""
+    from studyapp.services.library import LibraryService
+
+    folder = tmp_path / f"cwd {TITLE}"
+    folder.mkdir()
+    monkeypatch.chdir(folder)
+    app = make_app(library=LibraryService(store, fixed_clock))
+    async with app.run_test(size=(160, 40), notifications=True) as pilot:
+        await settle(pilot)
+        await pilot.press("x")
+        await settle(pilot)
+        assert isinstance(app.screen, ExportScreen)
+        field = app.screen.query_one("#export-path", Input)
+        assert field.value.startswith(f"{tmp_path}/cwd \\x1b]0;pwned\\x07")
+        assert_nothing_leaks(app)
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert_nothing_leaks(app, "Wrote")
+        assert [p.suffix for p in folder.iterdir()] == [".json"]
+
+        field.value = ""
+        field.focus()
+        field.insert_text_at_cursor(f"pasted {WIPE}")  # a paste holding escapes is refused
+        assert field.value == ""
+
+
+async def test_a_notification_is_never_read_as_markup(make_app):
+    """Messages quote paths and files: `[/b]` in a collection's path once crashed the app."""
+    app = make_app()
+    async with app.run_test(size=(160, 40), notifications=True) as pilot:
+        await settle(pilot)
+        app.notify("not saved: /home/a[/b]/c [@click=app.quit]x[/] [bold]y", severity="error")
+        await settle(pilot)
+        assert_nothing_leaks(app, "a[/b]/c [@click=app.quit]x[/] [bold]y")
+        assert app.is_running

@@ -23,10 +23,11 @@ from textual.widgets import Button, Footer, Input, Label, Select, Static
 
 from studyapp.errors import UserError
 from studyapp.files import check_output, user_path, write_output
+from studyapp.terminal import one_line
 from studyapp.tui.context import LibraryLike, Services
 from studyapp.tui.messages import ExportFinished
 from studyapp.tui.screens.importing import format_names
-from studyapp.tui.text import cell
+from studyapp.tui.text import NO_CONTROL, cell
 from studyapp.tui.widgets.import_report import ReportView
 
 ALL = 0
@@ -104,7 +105,7 @@ class ExportScreen(Screen[None]):
                         decks, allow_blank=False, value=ALL, id="export-deck", compact=True
                     )
                 yield Label("Write to", id="export-path-label")
-                yield Input(id="export-path")
+                yield Input(id="export-path", restrict=NO_CONTROL)
                 with Horizontal(classes="buttons"):
                     yield Button(
                         "Export (ctrl+s)", id="export-commit", variant="primary", compact=True
@@ -122,7 +123,9 @@ class ExportScreen(Screen[None]):
         fmt = self.query_one("#export-format", Select).value
         deck = self.query_one("#export-deck", Select).value
         name = self.deck_names[deck - 1] if isinstance(deck, int) and deck > 0 else None
-        path = self.query_one("#export-path", Input).value.strip()
+        typed = self.query_one("#export-path", Input).value
+        suggested = self._suggested
+        path = suggested if suggested and typed == one_line(suggested) else typed.strip()
         return (fmt if isinstance(fmt, str) else None), name, path
 
     def _suggest(self) -> None:
@@ -135,7 +138,9 @@ class ExportScreen(Screen[None]):
         if fmt is None or (path and path != self._suggested):
             return
         self._suggested = str(suggested_path(self.folder, deck, fmt))
-        self.query_one("#export-path", Input).value = self._suggested
+        # Shown visibly (a folder's name may hold escape sequences); left as shown, it is
+        # the path itself.
+        self.query_one("#export-path", Input).value = one_line(self._suggested)
 
     @on(Select.Changed)
     def _choice_changed(self) -> None:
@@ -209,12 +214,12 @@ class ExportScreen(Screen[None]):
             # Where exports go is the folder the files' folder is in: the next export
             # suggests the same place.
             self.app.keep_preference("export_folder", str(folder.parent))  # type: ignore[attr-defined]
-            self.notify(f"Exported to {folder}", markup=False)
+            self.notify(one_line(f"Exported to {folder}"), markup=False)
             return
         where = message.path.resolve()
         view.show_text(f"Wrote {message.size:,} bytes to {where}")
         self.app.keep_preference("export_folder", str(where.parent))  # type: ignore[attr-defined]
-        self.notify(f"Exported to {where}", markup=False)
+        self.notify(one_line(f"Exported to {where}"), markup=False)
 
     @on(Button.Pressed, "#export-commit")
     def _export_pressed(self) -> None:

@@ -22,6 +22,7 @@ from studyapp.errors import UserError
 from studyapp.files import user_path
 from studyapp.tui.context import LibraryLike, Services
 from studyapp.tui.messages import ImportFinished
+from studyapp.tui.text import NO_CONTROL
 from studyapp.tui.widgets.import_report import ReportView
 
 AUTO = "auto"
@@ -60,6 +61,7 @@ class ImportScreen(Screen[None]):
                 yield Input(
                     placeholder="path to a .csv, .tsv, .txt, .apkg, .json or .md file",
                     id="import-path",
+                    restrict=NO_CONTROL,
                 )
                 with Horizontal(classes="form-row"):
                     yield Label("Format", classes="form-label")

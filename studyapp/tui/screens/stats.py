@@ -24,7 +24,7 @@ from studyapp.services.fsrs_worker import FitCancelled
 from studyapp.services.scheduler import MODEL_NAMES, MODELS, Evaluation
 from studyapp.services.stats import FORECAST_DAYS, PredictionStats, Retention, Stats
 from studyapp.tui.context import Services
-from studyapp.tui.text import cell, plain
+from studyapp.tui.text import cell, line, plain
 from studyapp.tui.widgets.charts import DayBars, Heatmap, accuracy_rows
 
 RECENT_DAYS = 30
@@ -232,7 +232,7 @@ class StatsScreen(Screen[None]):
         except FitCancelled:
             return
         except UserError as exc:
-            self.app.call_from_thread(self._show_comparison, Content(exc.message))
+            self.app.call_from_thread(self._show_comparison, line(exc.message))
             return
         self.app.call_from_thread(self._show_comparison, comparison_content(evaluation))
 

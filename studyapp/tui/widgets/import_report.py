@@ -7,7 +7,7 @@ from typing import Any
 from textual.content import Content
 from textual.widgets import Static
 
-from studyapp.tui.text import line, plain
+from studyapp.tui.text import line
 
 
 def report_content(report: Any, dry_run: bool) -> Content:
@@ -50,9 +50,11 @@ class ReportView(Static):
         self.update(report_content(report, dry_run))
 
     def show_error(self, message: str) -> None:
+        """One sentence (it may name a file: a newline in the name is shown as `\\n`)."""
         self.add_class("-error")
-        self.update(plain(message))
+        self.update(line(message))
 
     def show_text(self, message: str) -> None:
+        """One sentence, like `show_error`."""
         self.remove_class("-error")
-        self.update(plain(message))
+        self.update(line(message))
