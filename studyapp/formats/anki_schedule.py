@@ -54,6 +54,7 @@ DAY_SECONDS = 86_400
 REVIEW_TYPE, LEARNING_TYPE, RELEARNING_TYPE = 2, 1, 3
 SUSPENDED_QUEUE = -1
 LEARNING_QUEUE = 1  # due is a time in seconds; the day-learning queue (3) has a day number
+_A_TIME = 1_000_000_000  # a learning card's due above this is a time in seconds, not a day
 MIN_REVIEW_REPETITIONS = 2
 MAX_FACTOR = MAX_EASE_CENTS * 10  # Anki's ease factor is in thousandths
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -150,7 +151,9 @@ def card_schedule(
         due = _due_day(today, card.due - anki_today)
         repetitions = max(MIN_REVIEW_REPETITIONS, streak)
     elif card.type in (LEARNING_TYPE, RELEARNING_TYPE):
-        if card.queue == LEARNING_QUEUE:
+        # A learning card suspended or buried keeps its due as a time when it was in the
+        # learning queue: Anki tells the two apart by the size of the number, as here.
+        if card.queue == LEARNING_QUEUE or (card.queue < 0 and card.due > _A_TIME):
             moment = _due_moment(card.due)
             due = within_bounds(study_day(moment.astimezone().replace(tzinfo=None), day_start_hour))
         else:

@@ -265,3 +265,25 @@ def test_a_review_on_the_last_day_kept_comes_in(tmp_path: Path) -> None:
     last = int(datetime(9999, 12, 30, 12, tzinfo=UTC).timestamp() * 1000)
     path = package_with(tmp_path, f"UPDATE revlog SET id = {last}")
     assert len(parse(path).cards[0].reviews) == 1
+
+
+@pytest.mark.parametrize("queue", [-1, -2, -3])  # suspended, buried by the user, buried
+@pytest.mark.parametrize("card_type", [1, 3])  # learning, relearning
+def test_a_learning_card_set_aside_is_due_when_it_was_in_anki(queue: int, card_type: int) -> None:
+    """Anki keeps a learning card's due as a time when it suspends or buries it (and tells
+    it from a day number by its size): it is due today here, not in a hundred years."""
+    from datetime import UTC, date, datetime
+
+    from studyapp.formats.anki_collection import AnkiCard
+    from studyapp.formats.anki_schedule import card_schedule
+
+    today = date(2026, 12, 7)
+    in_ten_minutes = int(datetime(2026, 12, 7, 12, 10, tzinfo=UTC).timestamp())
+    card = AnkiCard(0, 1, type=card_type, queue=queue, due=in_ten_minutes, factor=2500, interval=3)
+    schedule = card_schedule(card, (), anki_today=400, today=today, day_start_hour=4)
+    assert schedule.state is not None
+    assert abs((schedule.state.due - today).days) <= 1
+    assert schedule.suspended == (queue == -1)
+    day_learning = AnkiCard(0, 1, type=card_type, queue=queue, due=402, factor=2500, interval=3)
+    later = card_schedule(day_learning, (), anki_today=400, today=today, day_start_hour=4)
+    assert later.state is not None and later.state.due == date(2026, 12, 9)
