@@ -175,10 +175,9 @@ class _Undo:
     flag_before: tuple[str, Any] | None = None  # a suspend's or bury's column and old value
 
 
-# The card's latest rating that changed its schedule (a same-day repeat changes nothing), and
-# whether the review `review_id` is still in the log.
-# The card's latest review of any kind: a same-day repeat made in another window after the
-# rating refers to the state the rating left, so it too stops the rating being taken back.
+# The card's latest review, and whether the review `review_id` is still in the log. Of any
+# kind: a same-day repeat made in another window after the rating refers to the state the
+# rating left, so it too stops the rating being taken back.
 _LATEST_REVIEW = (
     "SELECT max(id), count(CASE WHEN id = :review_id THEN 1 END) FROM reviews"
     " WHERE card_id = :card_id"
@@ -662,10 +661,9 @@ class StudySession:
         """Take back the last rating, suspend or bury: the card returns with its old state.
 
         Raises UserError, saying why, when the card changed since in a way the action did not
-        make (rated again, suspended, rescheduled, deleted); that action can then no longer
-        be undone, and the one before it is next. A same-day repeat changes no schedule: one
-        logged in another window since does not stop this undo, and undoing a repeat only
-        removes it from the log.
+        make (rated again, a same-day repeat in another window included, suspended,
+        rescheduled, deleted); that action can then no longer be undone, and the one before
+        it is next. Undoing a same-day repeat only removes it from the log.
         """
         from studyapp.db import repository as repo
         from studyapp.db.store import rows_in
