@@ -319,7 +319,7 @@ def test_a_write_during_a_restore_is_kept_before_or_after_it(
     writer: list[subprocess.Popen[str]] = []
     save_current = service._save_current
 
-    def save_while_another_process_writes(collection: Path) -> Path:
+    def save_while_another_process_writes(collection: Path, lock: sqlite3.Connection) -> Path:
         # The restore holds the write lock now; the other process tries to write and waits.
         script = textwrap.dedent(
             f"""
@@ -338,7 +338,7 @@ def test_a_write_during_a_restore_is_kept_before_or_after_it(
         assert process.stdout is not None and process.stdout.readline().strip() == "ready"
         time.sleep(0.5)  # well into its wait for the lock
         assert process.poll() is None
-        return save_current(collection)
+        return save_current(collection, lock)
 
     monkeypatch.setattr(service, "_save_current", save_while_another_process_writes)
     restored = service.restore(copy)
