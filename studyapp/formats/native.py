@@ -55,6 +55,7 @@ _TOO_MANY_DIGITS = (
 )
 # The line between front and back: '---' as written, and as hands write a Markdown rule.
 _RULE = re.compile(r"-{3,}[ \t]*")
+_FENCE = re.compile(r"(`{3,}|~{3,})")
 _CARD_LIKE = re.compile(r"#{2,6}\s*\S")  # a heading, as a card's would be if it had '## '
 
 
@@ -100,7 +101,15 @@ def parse_text(text: str, path: Path | str) -> ParseResult:
     seen: dict[str, int] = {}
     bounds = [*headings, len(lines)]
     for start, end in zip(headings, bounds[1:], strict=True):
-        result.cards.append(_read_card(path, lines, start, end, seen))
+        card = _read_card(path, lines, start, end, seen)
+        result.cards.append(card)
+        first = next((n for n in range(start + 1, end) if lines[n].strip()), None)
+        if first is not None and first > start + 1 and _keys_first(lines[first]):
+            result.warnings.append(
+                f"line {first + 1}: card {card.key!r} has a blank line after its heading, so "
+                f"{lines[first][:40]!r} was read as its front's text; 'key: value' lines go "
+                "right under the heading"
+            )
     if not headings:
         _warn_no_cards(lines, result)
     return result
@@ -176,8 +185,15 @@ def _read_card(
 
     body = list(lines[i:end])
     # The writer's '---' first: files written before a longer rule was escaped in a side
-    # hold such a rule in the text, and only '---' between the sides.
-    rule = body.index("---") if "---" in body else None
+    # hold such a rule in the text, and only '---' between the sides. A rule inside a
+    # fenced code block (a YAML example, written by hand) is the side's text, unless no
+    # rule is outside one (a fence left open).
+    outside = _outside_fences(body)
+    rule = next((n for n in outside if body[n] == "---"), None)
+    if rule is None:
+        rule = next((n for n in outside if _RULE.fullmatch(body[n])), None)
+    if rule is None:
+        rule = body.index("---") if "---" in body else None
     if rule is None:
         rule = next((n for n, line in enumerate(body) if _RULE.fullmatch(line)), None)
     if rule is None:
@@ -198,6 +214,29 @@ def _read_card(
         where=f"line {heading}",
         suspended=_flag(path, meta.get("suspended"), lines, start, end),
     )
+
+
+def _outside_fences(lines: Sequence[str]) -> list[int]:
+    """The indexes of the lines that are not inside a fenced code block (``` or ~~~)."""
+    outside, fence = [], ""
+    for n, line in enumerate(lines):
+        stripped = line.lstrip()
+        if fence:
+            if stripped.startswith(fence) and not stripped[len(fence) :].strip():
+                fence = ""
+            continue
+        opened = _FENCE.match(stripped)
+        if opened:
+            fence = opened.group(1)
+            continue
+        outside.append(n)
+    return outside
+
+
+def _keys_first(front: str) -> bool:
+    """Whether a front begins with a line like a card's keys (`tags: adam`)."""
+    match = _META.match(front.split("\n", 1)[0])
+    return match is not None and match.group(1).lower() in _KEYS
 
 
 def _tags(value: str) -> tuple[str, ...]:
@@ -412,7 +451,10 @@ def _render_card(card: Any) -> str:
         out.append(f"demo: {card.demo.id} {params}".rstrip())
     if card.suspended:
         out.append("suspended: true")
-    text = "\n".join(out) + "\n\n" + _escape(card.front) + "\n\n---\n"
+    front = _escape(card.front)
+    if _keys_first(front):  # read back as the card's text, not as its keys
+        front = "\\" + front
+    text = "\n".join(out) + "\n\n" + front + "\n\n---\n"
     if card.back:
         text += "\n" + _escape(card.back) + "\n"
     return text

@@ -68,6 +68,8 @@ def test_the_example_reads_as_specified() -> None:
         "---",
         "front\n-----\nlonger rule\n--- \nrule and a space",
         "Unicode: θ ∞ ŷ → ∂Loss/∂W₁ 🙂",
+        "tags: read as text, not as the card's tags\nsource: nor this",
+        "```yaml\n---\nkey: 1\n```",
     ],
 )
 def test_any_text_survives_a_round_trip(text: str) -> None:
@@ -150,6 +152,30 @@ def test_hand_written_rules_and_capitalised_keys_are_read() -> None:
     assert [(c.front, c.back, c.tags, c.source) for c in result.cards] == [
         ("Front one", "Back one", ("a", "b"), "book p. 3"),
         ("Front two", "Back two", (), ""),
+    ]
+
+
+def test_a_rule_in_a_fenced_code_block_written_by_hand_stays_in_the_side() -> None:
+    text = (
+        "# Hand\n\n## c1\n\nWhat does this start with?\n\n```yaml\n---\nkey: 1\n```\n\n---\n\n"
+        "A document marker.\n\n## c2\n\nA fence left open\n```\n\n---\n\nBack\n"
+    )
+    first, second = parse_text(text, "hand.md").cards
+    assert (first.front, first.back) == (
+        "What does this start with?\n\n```yaml\n---\nkey: 1\n```",
+        "A document marker.",
+    )
+    assert (second.front, second.back) == ("A fence left open\n```", "Back")
+
+
+def test_keys_after_a_blank_line_are_the_front_and_the_file_is_told_so() -> None:
+    text = "# Hand\n\n## c1\n\ntags: adam\n\nWhat is Adam?\n\n---\n\nAn optimizer.\n"
+    result = parse_text(text, "hand.md")
+    (card,) = result.cards
+    assert (card.front, card.tags) == ("tags: adam\n\nWhat is Adam?", ())
+    assert result.warnings == [
+        "line 5: card 'c1' has a blank line after its heading, so 'tags: adam' was read as "
+        "its front's text; 'key: value' lines go right under the heading"
     ]
 
 
