@@ -103,6 +103,8 @@ _CLOZE_FIELD = re.compile(r"\{\{c\d+::.*?\}\}", re.DOTALL)
 _REVERSED_TYPE = re.compile(r"revers", re.IGNORECASE)
 _EXCEL_SEPARATOR = re.compile(r"sep=([^\n\"])(?:\n|$)", re.IGNORECASE)
 _CANDIDATES = (",", "\t", ";", "|")
+_LINES_NAMED = 5  # lines a warning names before it says how many more
+_DECIMAL_COMMA = re.compile(r"(?<=\d),(?=\d)")
 _TAG_SPLIT = re.compile(r"[\s,]+")  # a spreadsheet's tags: `opt, adam`
 _TAG_SPACES = re.compile(r"\s+")  # ours and Anki's: a tag never holds a space
 MAX_COLUMN = 9999  # the highest column number a header can name
@@ -334,9 +336,14 @@ def _rows_split_at_semicolons(body: str, separator: str) -> list[list[str]] | No
 
 
 def _guess_separator(text: str, path: Path) -> str:
+    """The separator that splits the rows alike (most often into the same number of
+    columns, two or more). When two do that equally, a comma with a digit on each side is
+    taken for a decimal comma (`3,14` in a European spreadsheet's `;`-separated file), and
+    the other separator wins."""
     preferred = "\t" if path.suffix.lower() in (".tsv", ".tab", ".txt") else ","
     order = [preferred, *(c for c in _CANDIDATES if c != preferred)]
     best, best_score = preferred, 0.0
+    sample = text[:_DETECT_CHARS]
     for candidate in order:
         counts: list[int] = []
         try:
@@ -351,9 +358,17 @@ def _guess_separator(text: str, path: Path) -> str:
             continue
         mode, hits = Counter(counts).most_common(1)[0]
         score = hits / len(counts) if mode >= 2 else 0.0
-        if score > best_score:
+        if score > best_score or (
+            score == best_score > 0 and best == "," and _decimal_commas(sample)
+        ):
             best, best_score = candidate, score
     return best
+
+
+def _decimal_commas(text: str) -> bool:
+    """Whether every comma of `text` sits between two digits (`3,14`, `1,000`)."""
+    commas = text.count(",")
+    return commas > 0 and len(_DECIMAL_COMMA.findall(text)) == commas
 
 
 def parse_text(text: str, path: Path, name: str) -> ParseResult:
@@ -408,10 +423,19 @@ def parse_text(text: str, path: Path, name: str) -> ParseResult:
             yield from rows
 
         _read_rows(layout, all_rows(), result)
-    if result.cards and not any(card.back.strip() for card in result.cards):
+    empty = [card.where for card in result.cards if not card.back.strip()]
+    if empty and len(empty) == len(result.cards):
         back = next(index for index, role in layout.roles.items() if role == "back")
         result.warnings.append(
             f"every card has an empty back: no row has text in column {back + 1}"
+        )
+    elif empty and layout.cloze_fronts:  # not our own export, which writes them as they are
+        shown = ", ".join(where.removeprefix("line ") for where in empty[:_LINES_NAMED])
+        more = f" and {len(empty) - _LINES_NAMED} more" if len(empty) > _LINES_NAMED else ""
+        result.warnings.append(
+            f"{len(empty)} row{'s have' if len(empty) != 1 else ' has'} a front and no back "
+            f"(line{'s' if len(empty) != 1 else ''} {shown}{more}): imported so; a line break "
+            "inside a field that is not quoted splits a row in two"
         )
     return result
 

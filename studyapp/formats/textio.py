@@ -74,6 +74,8 @@ def decode(data: bytes, path: Path) -> str:
             break
     else:
         body, name = data, "utf-8"
+        if unmarked_utf16(body):
+            raise FormatError.at(path, None, UTF16_WITHOUT_BOM)
     try:
         text = body.decode(name)
     except UnicodeDecodeError as exc:
@@ -84,6 +86,25 @@ def decode(data: bytes, path: Path) -> str:
     if "\r" not in text:
         return text  # most files: spares copying a large text twice
     return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+UTF16_WITHOUT_BOM = (
+    "reads as UTF-16 text without its byte order mark; save it as UTF-8 (or as UTF-16 "
+    "with its byte order mark) and import it again"
+)
+
+
+def unmarked_utf16(data: bytes) -> bool:
+    """Whether bytes with no byte order mark look like UTF-16 text: most characters of such
+    a file (letters, digits, punctuation) have a NUL as one of their two bytes, on the same
+    side every time."""
+    head = data[:4096]
+    pairs = len(head) // 2
+    if pairs < 2 or b"\x00" not in head:
+        return False
+    even = head[0 : 2 * pairs : 2].count(0)
+    odd = head[1 : 2 * pairs : 2].count(0)
+    return max(even, odd) >= pairs * 0.6 and min(even, odd) <= pairs * 0.05
 
 
 def _explain(body: bytes, exc: UnicodeDecodeError, encoding: str) -> tuple[str, str]:

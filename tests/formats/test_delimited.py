@@ -400,3 +400,47 @@ def test_a_semicolon_inside_a_card_is_text(tmp_path: Path, data: str) -> None:
     result = parse_tsv(path)
     assert not any("split at ';'" in warning for warning in result.warnings)
     assert ";" in "".join(card.back for card in result.cards)
+
+
+def test_a_semicolon_file_with_decimal_commas_splits_at_the_semicolons(tmp_path: Path) -> None:
+    """A European spreadsheet's CSV: ';' between the columns, ',' in its numbers. Both split
+    every row in two; a comma between two digits is a decimal comma."""
+    path = write(tmp_path, "de.csv", "Was ist pi?;3,14\r\nWas ist e?;2,72\r\nWurzel 2?;1,41\r\n")
+    assert pairs(parse_csv(path)) == [
+        ("Was ist pi?", "3,14"),
+        ("Was ist e?", "2,72"),
+        ("Wurzel 2?", "1,41"),
+    ]
+    plain = write(tmp_path, "numbers.csv", "1,2\n3,4\n")  # nothing else splits it
+    assert pairs(parse_csv(plain)) == [("1", "2"), ("3", "4")]
+
+
+def test_rows_with_a_front_and_no_back_are_named(tmp_path: Path) -> None:
+    """Quizlet writes a definition's line break as it is: its second line comes in as a
+    card of its own with no back, and the import says so."""
+    path = write(tmp_path, "quizlet.txt", "term1\tdef line a\ndef line b\nterm2\tdef2\n")
+    result = parse_tsv(path)
+    assert pairs(result) == [("term1", "def line a"), ("def line b", ""), ("term2", "def2")]
+    assert result.warnings == [
+        "1 row has a front and no back (line 2): imported so; a line break inside a field "
+        "that is not quoted splits a row in two"
+    ]
+
+
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
+def test_utf16_without_its_byte_order_mark_is_named(tmp_path: Path, encoding: str) -> None:
+    path = write(tmp_path, "sheet.csv", "front,back\nÄpfel,apples\n".encode(encoding))
+    for read in (lambda: detect(path), lambda: parse_csv(path)):
+        with pytest.raises(FormatError) as refused:
+            read()
+        assert str(refused.value) == (
+            f"{path}: reads as UTF-16 text without its byte order mark; save it as UTF-8 (or "
+            "as UTF-16 with its byte order mark) and import it again"
+        )
+
+
+def test_a_text_file_with_a_nul_byte_is_named_with_its_line(tmp_path: Path) -> None:
+    path = write(tmp_path, "nul.csv", b"front,back\none,o\x00ne\n")
+    with pytest.raises(FormatError) as refused:
+        detect(path)
+    assert str(refused.value) == f"{path}, line 2: holds NUL bytes, so it is not a text file"
