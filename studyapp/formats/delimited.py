@@ -58,7 +58,7 @@ _ROLE_NAMES = {
         *("вопрос", "термин", "лицевая сторона", "質問", "表面", "问题", "正面", "질문", "앞면"),
     },
     "back": {
-        *("back", "answer", "definition", "a", "meaning", "response"),
+        *("back", "answer", "definition", "a", "meaning", "response", "extra", "back extra"),
         *("rückseite", "ruckseite", "antwort", "bedeutung", "definition", "verso", "réponse"),
         *("reponse", "définition", "sens", "respuesta", "reverso", "definición", "definicion"),
         *("significado", "risposta", "retro", "definizione", "significato", "resposta"),

@@ -246,6 +246,7 @@ def test_quoting_does_not_change_what_a_file_holds(tmp_path: Path) -> None:
         ("質問,答え,タグ", ","),
         ("问题\t答案\t标签", "\t"),
         ("질문,답변,태그", ","),
+        ("Text,Extra,Tags", ","),  # the fields of Anki's Cloze note type
     ],
 )
 def test_a_header_row_in_another_language_names_the_columns(
