@@ -332,6 +332,7 @@ class DraftMapper:
         self.new_uid = repo.UidSequence()
         self.tags_stored: dict[tuple[str, ...], str] = {}  # a file's tags, as stored
         self.file = ""  # the file being applied, as errors name it
+        self.file_named: str | None = None  # the deck named after that file, if one is
         self.placed: dict[str, _Card] = {}  # the card each of a file's card ids ended up as
         self.predictions: list[tuple[_Card | None, PredictionDraft]] = []
         # Cards the collection held, matched by a draft with a review log: the draft, and
@@ -356,12 +357,12 @@ class DraftMapper:
         if cards is None:
             if not name.isascii() and not _storable(name):
                 # Not text the collection can hold (lone surrogates): say so before a query.
-                raise FormatError.at(self.file, where, deck_name_problem(name) or "")
+                raise FormatError.at(self.file, where, self._name_problem(name) or "")
             row = repo.deck_by_name(self.session, name)
             if row is not None and row.name != name and listed and row.name in self.created:
                 row = None  # a deck a backup lists is told apart from this import's own
             if row is None:
-                problem = deck_name_problem(name)
+                problem = self._name_problem(name)
                 if problem is not None:
                     raise FormatError.at(self.file, where, problem)
                 row = repo.add_deck(self.session, name, self.now)
@@ -371,6 +372,15 @@ class DraftMapper:
             cards = self.decks[name] = next(same, None) or DeckCards(self.session, row)
         self.decks_used.add(cards.row.name)
         return cards
+
+    def _name_problem(self, name: str) -> str | None:
+        problem = deck_name_problem(name)
+        if problem is None or name != self.file_named:
+            return problem
+        return (
+            f"the file's name is the deck's name when none is given, and {problem}: name the "
+            "deck to import into"
+        )
 
     def _deck_name(self, deck_id: int) -> str:
         for cards in self.decks.values():
@@ -401,15 +411,8 @@ class DraftMapper:
         self.file = str(item.path)
         result = item.result
         file_deck = deck or (result.deck_name or "").strip() or item.path.stem
-        if file_deck == item.path.stem and not deck:
-            problem = deck_name_problem(file_deck.strip())
-            if problem is not None:  # the deck is named after the file, and cannot be
-                raise FormatError.at(
-                    self.file,
-                    None,
-                    f"the file's name is the deck's name when none is given, and {problem}:"
-                    " name the deck to import into",
-                )
+        # Named after the file: said so if the name cannot be a deck's, once it is used.
+        self.file_named = item.path.stem.strip() if file_deck == item.path.stem else None
         if deck is None:
             for draft in result.decks:
                 self._deck_draft(draft)

@@ -279,3 +279,12 @@ def test_json_output_escapes_what_a_path_holds_that_is_not_utf8() -> None:
     text = json_text({"path": f"a{NOT_UTF8}"}, ensure_ascii=False)
     assert text == '{"path": "a\\udcff\\udc9b2J"}'
     assert json.loads(text) == {"path": f"a{NOT_UTF8}"}
+
+
+def test_a_file_named_oddly_whose_cards_name_their_decks_imports(db_path, tmp_path, capsys):
+    """The file's name is a deck's only for cards that name none: a file whose cards name
+    their decks imports whatever the file is called."""
+    source = tmp_path / f"sheet{NOT_UTF8}\x1b.csv"
+    source.write_text("front,back,deck\nq,a,Mine\n", encoding="utf-8")
+    code, out, _ = run(capsys, "import", str(source), "--db", str(db_path))
+    assert code == 0 and out.startswith("Imported csv into Mine: 1 added")
