@@ -180,9 +180,9 @@ class BackupService:
         """
         try:
             saved = self.store.backup(RESTORE)
-        except CollectionError as exc:
+        except CollectionError:
             if _readable(lock):
-                raise CollectionError(f"{exc}; nothing was restored") from None
+                raise  # it says that nothing was changed
             return _save_raw(collection)
         assert saved is not None
         return saved

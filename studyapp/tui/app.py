@@ -125,14 +125,15 @@ class StudyApp(App[None]):
         markup: bool = False,
     ) -> None:
         """A notification; its text often quotes a file (an error, a deck name, a path), so
-        it is shown visibly (`studyapp.terminal`) and literally whoever raised it: `markup`
-        is never taken (a path holding `[/b]` would crash the app, `[@click=...]` act)."""
+        it is shown visibly (`studyapp.terminal`), and literally unless `markup` is asked
+        for (as Textual's own notices do; the app's own never ask: a path holding `[/b]`
+        would crash the app, `[@click=...]` act)."""
         super().notify(
             visible(message),
             title=visible(title),
             severity=severity,
             timeout=timeout,
-            markup=False,
+            markup=markup,
         )
 
     def on_mount(self) -> None:

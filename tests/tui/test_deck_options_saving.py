@@ -166,3 +166,21 @@ async def test_saving_one_option_keeps_the_others_changed_elsewhere(make_app, st
         )
     settings = DeckService(store).get("Optimizers").settings
     assert (settings.new_per_day, settings.reviews_per_day) == (30, 500)
+
+
+async def test_a_setting_shown_rounded_is_kept_as_it_is_when_another_is_saved(
+    make_app, store, cards
+):
+    """A retention of 0.875 (set on the command line) shows as 0.88; saving a new-card limit
+    leaves it at 0.875."""
+    DeckService(store).update_settings("Optimizers", scheduler="fsrs", desired_retention=0.875)
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_options(pilot)
+        assert screen.query_one("#options-desired_retention", Input).value == "0.88"
+        screen.query_one("#options-new_per_day", Input).value = "9"
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert isinstance(app.screen, HomeScreen)
+    settings = DeckService(store).get("Optimizers").settings
+    assert (settings.new_per_day, settings.desired_retention) == (9, 0.875)

@@ -256,3 +256,20 @@ async def test_saving_an_edit_keeps_what_an_import_changed_in_the_other_fields(
         assert CardService(store, fixed_clock).detail(card.id).card.back == (
             "changed elsewhere again"
         )
+
+
+async def test_a_line_separator_in_a_side_left_alone_is_not_an_edit(make_app, store):
+    """A text area shows U+2028 as a line break: the front left alone keeps it."""
+    front = "first line\u2028second line"
+    CardService(store, fixed_clock).add("Separators", front, "back")
+    app = make_app(start="review", deck="Separators")
+    async with app.run_test() as pilot:
+        await settle(pilot)
+        await pilot.press("e")
+        editor = app.screen
+        assert isinstance(editor, CardEditor)
+        editor.query_one("#editor-tags", Input).value = "lines"
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+    (card,) = CardService(store, fixed_clock).search(deck="Separators")
+    assert (card.front, card.tags) == (front, ("lines",))

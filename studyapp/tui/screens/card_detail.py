@@ -151,6 +151,7 @@ class CardScreen(Screen[None]):
             apply_changes(self.services.cards, self.card_id, changes)
         except UserError as exc:
             self.notify(exc.message, severity="error", markup=False)
+            self.load()  # what changed since, for the next edit to start from
             return
         self.load()
         self.notify("Card saved.", markup=False)

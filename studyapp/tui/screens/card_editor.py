@@ -155,8 +155,11 @@ class CardEditor(ModalScreen[CardChanges | None]):
 
 
 def _edited(text: str, original: str) -> str | None:
-    """What was typed in a field, or None if it was left as shown."""
-    return None if text == visible(original) else text
+    """What was typed in a field, or None if it was left as shown (a text area shows a line
+    or paragraph separator, U+2028 or U+2029, as a line break)."""
+    shown = visible(original)
+    as_lines = shown.replace("\u2028", "\n").replace("\u2029", "\n")
+    return None if text in (shown, as_lines) else text
 
 
 def apply_changes(cards: CardService, card_id: int, changes: CardChanges) -> Card:

@@ -45,10 +45,17 @@ class SettingInput(Input):
             classes="setting-field",
         )
         self.setting = setting
+        self.shown = setting.shown(value)
 
     @property
     def typed(self) -> str:
         return self.value
+
+    @property
+    def changed(self) -> bool:
+        """Whether it holds other than what it showed (a value shown rounded, such as a
+        retention of 0.875 shown as 0.88, is left as it is unless it was edited)."""
+        return self.value.strip() != self.shown.strip()
 
 
 class SettingChoice(Select[str]):
@@ -56,19 +63,25 @@ class SettingChoice(Select[str]):
 
     def __init__(self, setting: DeckSetting, value: object) -> None:
         names = setting.choice_names or setting.choices
+        shown = value if value in setting.choices else setting.choices[0]
         super().__init__(
             list(zip(names, setting.choices, strict=True)),
-            value=value if value in setting.choices else setting.choices[0],
+            value=shown,
             allow_blank=False,
             compact=True,
             id=f"options-{setting.name}",
             classes="setting-field",
         )
         self.setting = setting
+        self.shown = shown
 
     @property
     def typed(self) -> str:
         return str(self.value)
+
+    @property
+    def changed(self) -> bool:
+        return self.value != self.shown
 
 
 def setting_field(setting: DeckSetting, value: object) -> SettingInput | SettingChoice:
@@ -191,6 +204,9 @@ class DeckOptionsScreen(Screen[str | None]):
         problem: str | None = None
         for field in self.query(".setting-field").results():
             assert isinstance(field, SettingInput | SettingChoice)
+            if self.detail is not None and not field.changed:
+                field.remove_class("-invalid")
+                continue  # left as shown: the deck keeps its own value
             try:
                 values[field.setting.name] = field.setting.parse(field.typed)
                 field.remove_class("-invalid")
@@ -199,9 +215,6 @@ class DeckOptionsScreen(Screen[str | None]):
                 problem = problem or str(exc)
         if problem is not None:
             raise UserError(problem)
-        if self.detail is not None:
-            shown = self.detail.deck.settings
-            values = {key: value for key, value in values.items() if getattr(shown, key) != value}
         return name, values
 
     def action_save(self) -> None:

@@ -392,7 +392,9 @@ class DemoPanel(Vertical):
         message.stop()
         problem = self._round.commit(message.question, message.option) if self._round else None
         if problem is not None:
-            self.app.notify(f"The prediction was not saved: {problem}", severity="error")
+            self.app.notify(
+                f"The prediction was not saved: {problem}", severity="error", markup=False
+            )
 
     def on_prediction_prompt_finished(self, message: PredictionPrompt.Finished) -> None:
         message.stop()
@@ -413,7 +415,9 @@ class DemoPanel(Vertical):
         if self._round is not None:
             verdict, graded, problem = self._round.grade(result, self.compact)
         if problem is not None:
-            self.app.notify(f"The prediction was not graded: {problem}", severity="error")
+            self.app.notify(
+                f"The prediction was not graded: {problem}", severity="error", markup=False
+            )
         box = self.query_one("#demo-verdict", Static)
         box.update(verdict or "")
         box.set_class(verdict is None, "-empty")
