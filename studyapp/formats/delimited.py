@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from itertools import count, repeat
-from operator import itemgetter
+from operator import attrgetter, itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -423,7 +423,10 @@ def parse_text(text: str, path: Path, name: str) -> ParseResult:
             yield from rows
 
         _read_rows(layout, all_rows(), result)
-    empty = [card.where for card in result.cards if not card.back.strip()]
+    backs = map(attrgetter("back"), result.cards)
+    empty = (
+        [] if all(map(str.strip, backs)) else [c.where for c in result.cards if not c.back.strip()]
+    )
     if empty and len(empty) == len(result.cards):
         back = next(index for index, role in layout.roles.items() if role == "back")
         result.warnings.append(
