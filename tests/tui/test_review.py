@@ -273,3 +273,28 @@ async def test_a_line_separator_in_a_side_left_alone_is_not_an_edit(make_app, st
         await settle(pilot)
     (card,) = CardService(store, fixed_clock).search(deck="Separators")
     assert (card.front, card.tags) == (front, ("lines",))
+
+
+async def test_the_card_page_takes_in_a_change_that_refused_an_edit(make_app, store, cards):
+    """Another window changes the back while the card's page is open: an edit of the back
+    is refused, saying why, and the page then shows the change, so the next edit saves."""
+    from studyapp.tui.screens.card_detail import CardScreen
+
+    card = cards[0]
+    app = make_app()
+    async with app.run_test() as pilot:
+        await settle(pilot)
+        page = CardScreen(app.services, card.id)
+        await app.push_screen(page)
+        await settle(pilot)
+        CardService(store, fixed_clock).update(card.id, back="changed in another window")
+        for attempt in ("first try", "second try"):
+            await pilot.press("e")
+            editor = app.screen
+            assert isinstance(editor, CardEditor)
+            editor.query_one("#editor-back", TextArea).text = attempt
+            await pilot.press("ctrl+s")
+            await settle(pilot)
+        notes = [str(n.message) for n in app._notifications]
+        assert any("back changed since it was opened" in note for note in notes), notes
+    assert CardService(store, fixed_clock).detail(card.id).card.back == "second try"
