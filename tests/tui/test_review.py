@@ -22,6 +22,14 @@ from tests.tui.conftest import (
 )
 
 
+async def open_editor(pilot) -> CardEditor:  # type: ignore[no-untyped-def]
+    """Press `e` on the card shown: the editor it opens."""
+    await pilot.press("e")
+    editor = pilot.app.screen
+    assert isinstance(editor, CardEditor)
+    return editor
+
+
 async def test_a_rating_counts_only_after_the_reveal(make_app, store, cards):
     app = make_app(start="review", deck="Optimizers")
     async with app.run_test() as pilot:
@@ -139,9 +147,7 @@ async def test_editing_a_card_saves_it_and_shows_it(make_app, store, cards):
     app = make_app(start="review", deck="Optimizers")
     async with app.run_test() as pilot:
         await settle(pilot)
-        await pilot.press("e")
-        editor = app.screen
-        assert isinstance(editor, CardEditor)
+        editor = await open_editor(pilot)
         editor.query_one("#editor-front", TextArea).text = "What does [Adam] add?"
         editor.query_one("#editor-tags", Input).value = "optimizers  adam second-moment"
         editor.query_one("#editor-demo", Input).value = "adam_vs_sgd steps=300"
@@ -186,9 +192,7 @@ async def test_the_editor_names_the_demo_meant_and_shows_the_error_at_80x24(make
     app = make_app(start="review")
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
-        await pilot.press("e")
-        editor = app.screen
-        assert isinstance(editor, CardEditor)
+        editor = await open_editor(pilot)
         editor.query_one("#editor-demo", Input).value = "adam_vs_sdg steps=200"
         await pilot.press("ctrl+s")
         await settle(pilot)
@@ -234,9 +238,7 @@ async def test_saving_an_edit_keeps_what_an_import_changed_in_the_other_fields(
     app = make_app(start="review", deck="Optimizers")
     async with app.run_test() as pilot:
         await settle(pilot)
-        await pilot.press("e")
-        editor = app.screen
-        assert isinstance(editor, CardEditor)
+        editor = await open_editor(pilot)
         editor.query_one("#editor-front", TextArea).text = "Front edited in the app"
         LibraryService(store, fixed_clock).import_files([edited])
         await pilot.press("ctrl+s")
@@ -244,9 +246,7 @@ async def test_saving_an_edit_keeps_what_an_import_changed_in_the_other_fields(
         saved = CardService(store, fixed_clock).detail(card.id).card
         assert (saved.front, saved.back) == ("Front edited in the app", "changed by an import")
 
-        await pilot.press("e")
-        editor = app.screen
-        assert isinstance(editor, CardEditor)
+        editor = await open_editor(pilot)
         editor.query_one("#editor-back", TextArea).text = "my own back"
         CardService(store, fixed_clock).update(card.id, back="changed elsewhere again")
         await pilot.press("ctrl+s")
@@ -265,9 +265,7 @@ async def test_a_line_separator_in_a_side_left_alone_is_not_an_edit(make_app, st
     app = make_app(start="review", deck="Separators")
     async with app.run_test() as pilot:
         await settle(pilot)
-        await pilot.press("e")
-        editor = app.screen
-        assert isinstance(editor, CardEditor)
+        editor = await open_editor(pilot)
         editor.query_one("#editor-tags", Input).value = "lines"
         await pilot.press("ctrl+s")
         await settle(pilot)
@@ -289,9 +287,7 @@ async def test_the_card_page_takes_in_a_change_that_refused_an_edit(make_app, st
         await settle(pilot)
         CardService(store, fixed_clock).update(card.id, back="changed in another window")
         for attempt in ("first try", "second try"):
-            await pilot.press("e")
-            editor = app.screen
-            assert isinstance(editor, CardEditor)
+            editor = await open_editor(pilot)
             editor.query_one("#editor-back", TextArea).text = attempt
             await pilot.press("ctrl+s")
             await settle(pilot)
