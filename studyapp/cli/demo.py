@@ -20,7 +20,7 @@ import sys
 from typing import TYPE_CHECKING, Any, TextIO
 
 from studyapp.cli.output import print_json, print_table, say, say_wrapped
-from studyapp.errors import UserError
+from studyapp.errors import CollectionError, UserError
 from studyapp.terminal import one_line
 
 if TYPE_CHECKING:
@@ -111,6 +111,7 @@ def run_demo(args: argparse.Namespace) -> int:
     store = open_store(args.db)
     bar: _ProgressBar | None = None
     graded: list[Prediction] = []
+    ids: list[int] = []
     try:
         predictions = PredictionService(store, package=CATALOGUE)
         # Committed before the run starts: what was predicted cannot depend on the result.
@@ -125,6 +126,12 @@ def run_demo(args: argparse.Namespace) -> int:
             bar.clear()
             bar = None
         graded = predictions.grade(ids, result)
+    except CollectionError as exc:
+        if not ids:
+            raise
+        saved = "your prediction was saved before the run, and stays ungraded"
+        message = exc.message.removesuffix("; nothing was saved")
+        raise CollectionError(f"{message} ({saved})") from None
     finally:
         if bar is not None:
             bar.clear()

@@ -66,12 +66,14 @@ def ensure_schema(
     where: str,
     before_migration: Callable[[], object] | None = None,
     create: bool = True,
+    upgrade: bool = True,
 ) -> bool:
     """Bring the collection to the current schema. Returns True if a migration ran.
 
     `where` names the collection in messages; `before_migration` makes a backup before an
     existing collection is changed. `create=False` refuses an empty database instead of
-    making a collection in it.
+    making a collection in it; `upgrade=False` refuses a collection at an older schema
+    instead of upgrading it.
     """
     try:
         with engine.connect() as conn:
@@ -87,6 +89,12 @@ def ensure_schema(
     _check_known(revision, where)
     if revision is None and not create:
         raise NoCollectionYet(f"{where} holds no collection yet: `studyapp init` makes one there")
+    if revision is not None and not upgrade:
+        raise CollectionError(
+            f"{where} was made by an older version of studyapp (schema {revision}); a command "
+            "that only reads does not upgrade it: `studyapp init` does (after a backup), "
+            "once every machine sharing it runs this version"
+        )
     if revision is not None and before_migration is not None:
         before_migration()
     try:

@@ -657,6 +657,7 @@ def open_store(
             store.where,
             before_migration=lambda: store.backup("migration"),
             create=create and not store.read_only,
+            upgrade=not store.read_only,  # a shared server: upgraded on purpose, not by a read
         )
     except BaseException:
         store.dispose()

@@ -596,7 +596,9 @@ class StudySession:
         if flight is None:
             return None
         card_id = flight.found.card.id
-        with self.store.read() as session:
+        # Under the write lock: the lost connection's transaction may still hold it, its
+        # commit on its way; a plain read then would not see the rating, and call it lost.
+        with self.store.write() as session:
             review = repo.stored_review(session, card_id, flight.at, flight.rating)
         self._in_flight = None
         if review is None:
@@ -632,7 +634,12 @@ class StudySession:
         from studyapp.db import repository as repo
         from studyapp.db.store import rows_in
 
-        self._settle()
+        recovered = self._settle()
+        if recovered is not None:  # the card on screen was rated after all; the next shows
+            raise UserError(
+                f"your rating {recovered.review.rating} of this card reached the server before "
+                "the connection was lost: it stands, and nothing else was done"
+            )
         card = self.current
         if card is None:
             raise UserError("there is no card on screen")

@@ -151,3 +151,25 @@ def test_stats_of_one_deck_count_only_predictions_on_its_cards(db: str, capsys: 
     assert run(capsys, "demo", "run", "echo", "--predict", "1", "--db", db)[0] == 0
     code, out, _ = run(capsys, "stats", "--deck", "D", "--json", "--db", db)
     assert code == 0 and json.loads(out)["predictions"]["total"] == 0
+
+
+@pytest.mark.usefixtures("fakes")
+def test_a_collection_lost_during_the_run_says_the_prediction_was_saved(
+    db: str, capsys: Capture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The prediction is committed before the run; the server going away before it is
+    graded must not be reported as 'nothing was saved'."""
+    from studyapp.errors import CollectionError
+    from studyapp.services.predictions import PredictionService
+
+    def lost(*_: object) -> None:
+        raise CollectionError("db: cannot reach the database server (gone); nothing was saved")
+
+    monkeypatch.setattr(PredictionService, "grade", lost)
+    code, out, err = run(capsys, "demo", "run", "echo", "--predict", "1", "--db", db)
+    assert (code, out) == (2, "")
+    assert err == (
+        "studyapp: db: cannot reach the database server (gone) (your prediction was saved "
+        "before the run, and stays ungraded)\n"
+    )
+    assert [(chosen, answer) for _, chosen, answer, _, _ in stored(db)] == [("above 50", None)]

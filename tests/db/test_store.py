@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import Engine, create_engine, inspect, text
 from sqlalchemy.pool import NullPool
 
+from benchmarks import postgres
 from studyapp.db import open_store, resolve_url
 from studyapp.db.models import Base
 from studyapp.db.schema import HEAD, REVISIONS
@@ -242,3 +243,22 @@ def test_an_older_collection_is_backed_up_then_migrated_keeping_everything(db: s
     assert len(backups) == 1
     with sqlite3.connect(backups[0]) as conn:
         assert conn.execute("SELECT version_num FROM alembic_version").fetchone() == (REVISIONS[0],)
+
+
+def test_a_command_that_only_reads_leaves_an_older_server_collection_as_it_is(
+    pg_server: postgres.Server,
+) -> None:
+    """On a server shared by several machines, `decks` on one of them must not upgrade the
+    collection under the others: it says how to, and changes nothing. (An SQLite file is
+    upgraded by any command that opens it.)"""
+    db = pg_server.create_database()
+    _migrated(db, REVISIONS[-2])
+    tables = "SELECT table_name FROM information_schema.tables ORDER BY 1"
+    before = (sql(db, tables), sql(db, "SELECT version_num FROM alembic_version"))
+    with pytest.raises(CollectionError, match="a command that only reads does not upgrade it"):
+        open_store(db, read_only=True)
+    assert (sql(db, tables), sql(db, "SELECT version_num FROM alembic_version")) == before
+    store = open_store(db)  # a command that writes upgrades it
+    with store.engine.connect() as conn:
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == HEAD
+    store.dispose()

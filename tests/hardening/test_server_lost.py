@@ -19,7 +19,7 @@ from sqlalchemy.engine import make_url
 
 from benchmarks import postgres
 from studyapp.db import Store, open_store
-from studyapp.errors import CollectionError
+from studyapp.errors import CollectionError, UserError
 from studyapp.services.study import StudySession
 from tests.backends import shown, sql
 from tests.conftest import start_server
@@ -31,8 +31,9 @@ COMMIT = b"Q\x00\x00\x00\x0bCOMMIT\x00"  # the driver's COMMIT, as a simple quer
 
 class Relay:
     """Passes bytes between the app and the server; can cut a connection as a COMMIT goes
-    by ("before" it reaches the server, or "after" it did but before the answer came back)
-    and can refuse new connections, as a server out of reach would."""
+    by ("before" it reaches the server, "after" it did but before the answer came back, or
+    "late": the app loses the connection at once, and its COMMIT reaches the server a
+    second later) and can refuse new connections, as a server out of reach would."""
 
     def __init__(self, server_port: int) -> None:
         self.server_port = server_port
@@ -69,6 +70,14 @@ class Relay:
                 cut = self.cut_at_commit if to_server and COMMIT in data else None
                 if cut is not None:
                     self.cut_at_commit = None
+                    if cut == "late":
+                        muted.set()
+                        _close(source)
+                        time.sleep(1.0)
+                        target.sendall(data)
+                        time.sleep(0.5)
+                        _close(target)
+                        return
                     if cut == "after":
                         muted.set()
                         target.sendall(data)
@@ -178,6 +187,48 @@ def test_a_connection_lost_after_the_commit_arrives_keeps_the_rating_once(
     assert session.done == 1
     session.undo()  # the recovered rating is undone like any other
     assert ratings(db) == [] and session.current == card
+    store.dispose()
+
+
+def test_a_commit_that_reaches_the_server_after_the_connection_was_lost_counts_once(
+    relayed: tuple[str, Relay],
+) -> None:
+    """The app finds out whether its rating was stored while the lost connection's COMMIT
+    is still on its way: it waits for that transaction (it holds the write lock) instead of
+    reading too early, calling the rating lost, and having it given twice."""
+    db, relay = relayed
+    store = open_store(db)
+    session = StudySession(store, "D")
+    card = session.current
+    assert card is not None
+    relay.cut_at_commit = "late"
+    answered = session.answer(5)
+    assert answered.recovered and answered.review.rating == 5
+    assert ratings(db) == [(card.id, 5)]
+    assert session.current is not None and session.current.id != card.id
+    store.dispose()
+
+
+def test_suspend_after_an_unconfirmed_rating_acts_on_no_card_the_learner_did_not_see(
+    relayed: tuple[str, Relay],
+) -> None:
+    """The rating of the card on screen could not be confirmed; once the server is back, `s`
+    finds it was stored: the session moves on, saying so, and suspends nothing."""
+    db, relay = relayed
+    store = open_store(db)
+    session = StudySession(store, "D")
+    card = session.current
+    assert card is not None
+    relay.cut_at_commit = "after"
+    relay.refusing = True
+    with pytest.raises(CollectionError, match="whether it was stored is checked"):
+        session.answer(5)
+    relay.refusing = False
+    with pytest.raises(UserError, match="rating 5 of this card reached the server"):
+        session.suspend()
+    assert sql(db, "SELECT count(*) FROM cards WHERE suspended") == [(0,)]
+    assert ratings(db) == [(card.id, 5)]
+    assert session.current is not None and session.current.id != card.id
     store.dispose()
 
 

@@ -308,6 +308,7 @@ class ReviewScreen(Screen[None]):
                 self.session.bury()
         except UserError as exc:
             self.notify(exc.message, severity="error", markup=False)
+            self.show_current()  # the session may have moved on (a rating found stored)
             return
         done = "Suspended" if suspend else "Buried until tomorrow"
         self.notify(f"{done}; u undoes it.", markup=False)

@@ -415,8 +415,11 @@ class DemoPanel(Vertical):
         if self._round is not None:
             verdict, graded, problem = self._round.grade(result, self.compact)
         if problem is not None:
+            problem = problem.removesuffix("; nothing was saved")  # the prediction was
             self.app.notify(
-                f"The prediction was not graded: {problem}", severity="error", markup=False
+                f"The prediction was saved but not graded: {problem}",
+                severity="error",
+                markup=False,
             )
         box = self.query_one("#demo-verdict", Static)
         box.update(verdict or "")
