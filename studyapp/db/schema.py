@@ -92,7 +92,7 @@ def ensure_schema(
     if revision is not None and not upgrade:
         raise CollectionError(
             f"{where} was made by an older version of studyapp (schema {revision}); a command "
-            "that only reads does not upgrade it: `studyapp init` does (after a backup), "
+            "that only reads does not upgrade it: `studyapp init` does (in one transaction), "
             "once every machine sharing it runs this version"
         )
     if revision is not None and before_migration is not None:
