@@ -41,6 +41,14 @@ class DemoFinished(Message):
 
 
 @dataclass
+class DemoAsking(Message):
+    """The demo panel started or stopped asking its prediction questions (while it asks, a
+    digit picks an option, and the review's rating keys wait)."""
+
+    asking: bool
+
+
+@dataclass
 class PredictionsRevealed(Message):
     """A demo's result was shown after its questions were asked: `predictions` are the
     ones committed for that run, graded by it where it could (empty when all were

@@ -361,6 +361,30 @@ async def test_all_decks_as_markdown_go_into_a_folder_typed_in_the_app(
     assert Path(Preferences().get("export_folder")) == tmp_path.resolve()
 
 
+async def test_a_backup_written_into_a_folder_is_suggested_there_next_time(
+    make_app, store, cards, tmp_path
+):
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    app = make_app(library=None)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("x")
+        screen = app.screen
+        assert isinstance(screen, ExportScreen)
+        screen.query_one("#export-format", Select).value = "json"
+        await pilot.pause()
+        screen.query_one("#export-path", Input).value = str(folder)
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert [p.name for p in folder.iterdir()] == ["collection.json"]
+        await pilot.press("escape", "x")
+        await settle(pilot)
+        suggested = app.screen.query_one("#export-path", Input).value
+    assert Path(Preferences().get("export_folder")) == folder.resolve()
+    assert Path(suggested).parent == folder.resolve()
+
+
 async def test_a_card_deleted_from_browse_over_the_review_leaves_the_review(make_app, store, cards):
     app = make_app(start="review", deck="Basics")
     async with app.run_test(size=(100, 30)) as pilot:

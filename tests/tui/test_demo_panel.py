@@ -289,3 +289,48 @@ async def test_the_parameter_form_reads_a_whole_number_in_e_notation(
             assert "'steps' must be a whole number, not 25.5" in text_of(app, "#param-error")
         else:
             assert runner.calls[-1][1]["steps"] == outcome
+
+
+async def test_d_closes_the_previous_cards_demo_left_running(make_app, store, cards):
+    """A card rated while its demo runs leaves that demo open over the next card, whose
+    border says `d` closes it: `d` closes it (and shows the answer), it opens nothing."""
+    runner = FakeRunner(block=True)
+    app = make_app(start="review", deck="Optimizers", runner=runner)
+    async with app.run_test() as pilot:
+        await settle(pilot)
+        await pilot.press("d")
+        await wait_until_started(pilot, runner)
+        await pilot.pause()
+        await pilot.press("x", "space", "4")  # no prediction; the card is rated
+        panel = app.screen.query_one(DemoPanel)
+        assert panel.is_open and panel.running and panel.card_id == cards[0].id
+        await pilot.press("space", "d")
+        await settle(pilot)
+        assert not panel.is_open and runner.cancelled.is_set()
+        assert len(runner.calls) == 1  # the next card's demo was not opened
+
+
+async def test_while_the_demo_asks_the_digits_answer_it_and_never_rate(
+    make_app, runner, store, cards
+):
+    """The answer is shown and the demo's question waits: every digit is the question's (a
+    question of four options included: `5` does not rate), and the bar says so."""
+    from studyapp.tui.widgets.rating_bar import RatingBar
+
+    app = make_app(start="review", deck="Optimizers")
+    async with app.run_test(size=(100, 50)) as pilot:
+        await settle(pilot)
+        await pilot.press("space", "d")
+        await settle(pilot)
+        panel = app.screen.query_one(DemoPanel)
+        assert panel.asking
+        bar = app.screen.query_one(RatingBar)
+        assert "Rate once the demo's question is answered" in str(bar.render())
+        await pilot.press("5")
+        await settle(pilot)
+        assert review_count(store) == 0
+        await pilot.press("x")  # skipped: the keys rate again
+        await settle(pilot)
+        assert not panel.asking and "Rate once" not in str(bar.render())
+        await pilot.press("4")
+        assert review_count(store) == 1

@@ -200,7 +200,7 @@ class ExportScreen(Screen[None]):
         if message.error:
             view.show_error(message.error)
             return
-        fmt, _, _ = self.choices()
+        fmt, deck, _ = self.choices()
         if fmt is not None:
             self.app.keep_preference("export_format", fmt)  # type: ignore[attr-defined]
         if message.written:
@@ -211,9 +211,11 @@ class ExportScreen(Screen[None]):
                 f"Wrote {n} file{'s' if n != 1 else ''} ({message.size:,} bytes) to {folder}: "
                 f"{names}"
             )
-            # Where exports go is the folder the files' folder is in: the next export
-            # suggests the same place.
-            self.app.keep_preference("export_folder", str(folder.parent))  # type: ignore[attr-defined]
+            # The next export suggests the same place: a file per deck goes into a folder
+            # of its own, suggested in the folder that holds it; a file the user put into a
+            # folder, in that folder.
+            kept = folder.parent if one_file_per_deck(fmt, deck) else folder
+            self.app.keep_preference("export_folder", str(kept))  # type: ignore[attr-defined]
             self.notify(one_line(f"Exported to {folder}"), markup=False)
             return
         where = message.path.resolve()

@@ -32,7 +32,7 @@ from studyapp.model import Card
 from studyapp.scheduling import DEFAULT_DAY_START_HOUR, RATING_LABELS
 from studyapp.services.study import MoreToStudy, Outcome
 from studyapp.tui.context import Services
-from studyapp.tui.messages import DemoFinished, PredictionsRevealed
+from studyapp.tui.messages import DemoAsking, DemoFinished, PredictionsRevealed
 from studyapp.tui.screens.study_more import AHEAD_DAYS
 from studyapp.tui.widgets.card_view import CardView
 from studyapp.tui.widgets.prediction_prompt import missed_content
@@ -193,7 +193,8 @@ class ReviewScreen(Screen[None]):
             self.more = None
             view.show(card, revealed=False, kind=self.session.current_kind)
             self._warm_up(card)
-        self.query_one(RatingBar).set_state(False, card is None, self.preview)
+        bar = self.query_one(RatingBar)
+        bar.set_state(False, card is None, self.preview)
         self.query_one(CardArea).scroll_home(animate=False)
         self.query_one("#review-missed").display = False
         panel = self.panel
@@ -204,6 +205,7 @@ class ReviewScreen(Screen[None]):
                 self._arrange()
             else:
                 panel.mark_other_card(other)
+        bar.asking = self._asking
         self.query_one(StudyProgress).show(self.deck, self.session.done, self.session.remaining)
         self.refresh_bindings()
 
@@ -224,7 +226,7 @@ class ReviewScreen(Screen[None]):
         if action == "reveal":
             return card is not None and not self.revealed
         if action == "rate":
-            return True if card is not None and self.revealed else None
+            return True if card is not None and self.revealed and not self._asking else None
         if action == "undo":
             return True if self.session.can_undo else None
         if action == "more_new":
@@ -265,8 +267,8 @@ class ReviewScreen(Screen[None]):
             note.update(missed_content(missed))
 
     def action_rate(self, rating: int) -> None:
-        if not self.revealed or self.session.current is None:
-            return
+        if not self.revealed or self.session.current is None or self._asking:
+            return  # while the demo asks, a digit answers it, never rates the card
         try:
             answered = self.session.answer(rating)
         except UserError as exc:
@@ -344,14 +346,16 @@ class ReviewScreen(Screen[None]):
     async def action_demo(self) -> None:
         card = self.session.current
         panel = self.panel
+        # The previous card's demo (left open while it ran) closes, running or not, as the
+        # card's border says; this card's closes once its run is done.
         if (
             panel is not None
             and panel.is_open
-            and not panel.running
-            and (card is None or panel.card_id == card.id)
+            and (card is None or panel.card_id != card.id or not panel.running)
         ):
             panel.close()
             self._arrange()
+            self.refresh_bindings()
             return
         if card is None:
             return
@@ -368,6 +372,17 @@ class ReviewScreen(Screen[None]):
         self.refresh_bindings()
 
     def on_demo_finished(self, message: DemoFinished) -> None:
+        self.refresh_bindings()
+
+    @property
+    def _asking(self) -> bool:
+        panel = self.panel
+        return panel is not None and panel.is_open and panel.asking
+
+    def on_demo_asking(self, message: DemoAsking) -> None:
+        bar = self.query_one(RatingBar)
+        bar.asking = message.asking
+        bar.refresh(layout=True)
         self.refresh_bindings()
 
     def on_predictions_revealed(self, message: PredictionsRevealed) -> None:

@@ -44,7 +44,7 @@ from studyapp.errors import UserError
 from studyapp.model import Card
 from studyapp.terminal import number_columns
 from studyapp.tui.context import DemoRunnerLike
-from studyapp.tui.messages import DemoFinished, DemoProgressed, PredictionsRevealed
+from studyapp.tui.messages import DemoAsking, DemoFinished, DemoProgressed, PredictionsRevealed
 from studyapp.tui.text import cell as text_cell
 from studyapp.tui.text import line, plain
 from studyapp.tui.widgets.param_form import ParamForm
@@ -248,6 +248,11 @@ class DemoPanel(Vertical):
         """Whether the demo's questions are being asked (its result held back)."""
         return self.has_class("-asking")
 
+    def _set_asking(self, asking: bool) -> None:
+        if asking != self.asking:
+            self.set_class(asking, "-asking")
+            self.post_message(DemoAsking(asking))
+
     async def open_for(self, card: Card) -> None:
         """Open on `card`'s demo: run it (or show its cached result), or say why not.
 
@@ -373,7 +378,7 @@ class DemoPanel(Vertical):
                 self.predictions, self._questions, self.card_id, spec.id, self.params, self.seed
             )
         asks = self._round is not None and self._round.asks
-        self.set_class(asks, "-asking")
+        self._set_asking(asks)
         prompt = self.query_one(PredictionPrompt)
         if spec is not None and asks:
             prompt.ask(self._questions, setting_text(spec, self.params, self.seed))
@@ -398,7 +403,7 @@ class DemoPanel(Vertical):
 
     def on_prediction_prompt_finished(self, message: PredictionPrompt.Finished) -> None:
         message.stop()
-        self.remove_class("-asking")
+        self._set_asking(False)
         held = self._round.close() if self._round is not None else None
         if held is not None:
             self._reveal(held)

@@ -71,6 +71,16 @@ def two_lines(preview: Mapping[int, Outcome], width: int) -> Content:
     return Content("").join(tops) + Content("\n") + Content("").join(keys)
 
 
+def asking_hint() -> Content:
+    return Content.assemble(
+        "Rate once the demo's question is answered: its number picks an option, ",
+        (" x ", KEY_STYLE),
+        " skips it, ",
+        (" d ", KEY_STYLE),
+        " closes the demo",
+    )
+
+
 def reveal_hint() -> Content:
     return Content.assemble(
         (" space ", KEY_STYLE), " or ", (" enter ", KEY_STYLE), " show the answer"
@@ -91,6 +101,7 @@ class RatingBar(Widget):
         super().__init__(id=id)
         self.revealed = False
         self.finished = False
+        self.asking = False  # the demo's prediction question waits: digits answer it
         self.preview: dict[int, Outcome] = {}
 
     def set_state(
@@ -111,6 +122,8 @@ class RatingBar(Widget):
             return Content("\n" * (lines - 1))
         if not self.revealed:
             return Content("\n" * (lines - 1)) + center(reveal_hint(), width)
+        if self.asking:
+            return Content("\n" * (lines - 1)) + center(asking_hint(), width)
         found = one_line(self.preview, width)
         if found is not None:
             return center(found, width)
