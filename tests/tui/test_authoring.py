@@ -385,6 +385,33 @@ async def test_a_backup_written_into_a_folder_is_suggested_there_next_time(
     assert Path(suggested).parent == folder.resolve()
 
 
+async def test_an_export_over_a_file_that_is_there_asks_first(make_app, store, cards, tmp_path):
+    target = tmp_path / "notes.txt"
+    target.write_text("my notes")
+    app = make_app(library=None)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("x")
+        screen = app.screen
+        assert isinstance(screen, ExportScreen)
+        screen.query_one("#export-format", Select).value = "json"
+        await pilot.pause()
+        screen.query_one("#export-path", Input).value = str(target)
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("n")
+        await settle(pilot)
+        assert target.read_text() == "my notes"
+        assert text_of(app, "#export-result") == f"Nothing was written: {target} is as it was."
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        await pilot.press("y")
+        await settle(pilot)
+        assert text_of(app, "#export-result").startswith("Wrote ")
+    assert target.read_text().startswith("{")
+
+
 async def test_a_card_deleted_from_browse_over_the_review_leaves_the_review(make_app, store, cards):
     app = make_app(start="review", deck="Basics")
     async with app.run_test(size=(100, 30)) as pilot:

@@ -325,12 +325,12 @@ async def test_while_the_demo_asks_the_digits_answer_it_and_never_rate(
         panel = app.screen.query_one(DemoPanel)
         assert panel.asking
         bar = app.screen.query_one(RatingBar)
-        assert "Rate once the demo's question is answered" in str(bar.render())
+        assert "The demo's question first" in str(bar.render())
         await pilot.press("5")
         await settle(pilot)
         assert review_count(store) == 0
         await pilot.press("x")  # skipped: the keys rate again
         await settle(pilot)
-        assert not panel.asking and "Rate once" not in str(bar.render())
+        assert not panel.asking and "question first" not in str(bar.render())
         await pilot.press("4")
         assert review_count(store) == 1

@@ -166,10 +166,13 @@ async def test_a_demo_still_running_under_the_next_card_says_whose_it_is(make_ap
         await pilot.press("x", "space", "4")
         assert panel.is_open and panel.running
         assert "previous card's demo" in str(panel.border_title)
-        await pilot.press("d")  # this card's demo instead: the old run is cancelled
+        await pilot.press("d")  # closes it, as the card's border says: the old run is cancelled
         await settle(pilot)
-        assert runner.cancelled.is_set()
-        assert panel.card_id == app.screen.session.current.id
+        assert runner.cancelled.is_set() and not panel.is_open
+        runner.block = False
+        await pilot.press("d")  # and the next opens this card's own
+        await settle(pilot)
+        assert panel.is_open and panel.card_id == app.screen.session.current.id
         assert "previous" not in str(panel.border_title)
 
 

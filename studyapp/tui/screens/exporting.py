@@ -26,6 +26,7 @@ from studyapp.files import check_output, user_path, write_output
 from studyapp.terminal import one_line
 from studyapp.tui.context import LibraryLike, Services
 from studyapp.tui.messages import ExportFinished
+from studyapp.tui.screens.confirm import ConfirmScreen
 from studyapp.tui.screens.importing import format_names
 from studyapp.tui.text import NO_CONTROL, cell
 from studyapp.tui.widgets.import_report import ReportView
@@ -168,9 +169,28 @@ class ExportScreen(Screen[None]):
         except UserError as exc:
             view.show_error(exc.message)
             return
-        view.show_text("Exporting...")
         folder = one_file_per_deck(fmt, deck) or names_a_folder(path_text)
-        self._run(library, fmt, deck, path, folder)
+        try:
+            size = path.stat().st_size if not folder and path.is_file() else None
+        except OSError:
+            size = None  # the export says what is wrong with the path
+
+        def start(replace: bool | None = True) -> None:
+            if not replace:
+                view.show_text(f"Nothing was written: {path} is as it was.")
+                return
+            view.show_text("Exporting...")
+            self._run(library, fmt, deck, path, folder)
+
+        if size is None:
+            start()
+            return
+        question = ConfirmScreen(
+            f"Replace {path.name}?",
+            f"{path} is there already ({size:,} bytes); the export replaces it.",
+            "Replace",
+        )
+        self.app.push_screen(question, callback=start)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="library")
     def _run(

@@ -73,11 +73,11 @@ def two_lines(preview: Mapping[int, Outcome], width: int) -> Content:
 
 def asking_hint() -> Content:
     return Content.assemble(
-        "Rate once the demo's question is answered: its number picks an option, ",
+        "The demo's question first: an option's number picks it, ",
         (" x ", KEY_STYLE),
-        " skips it, ",
+        " skips, ",
         (" d ", KEY_STYLE),
-        " closes the demo",
+        " closes",
     )
 
 
