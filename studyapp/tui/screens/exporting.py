@@ -185,6 +185,11 @@ class ExportScreen(Screen[None]):
         if size is None:
             start()
             return
+        try:  # a file the export may not replace at all is refused before any question
+            check_output(path, self.services.store.path)
+        except UserError as exc:
+            view.show_error(exc.message)
+            return
         question = ConfirmScreen(
             f"Replace {path.name}?",
             f"{path} is there already ({size:,} bytes); the export replaces it.",
