@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from studyapp.numbers import is_finite
 from studyapp.scheduling import DEFAULT_DAY_START_HOUR, SM2State
 from studyapp.scheduling.fsrs import (
     DEFAULT_DESIRED_RETENTION,
@@ -249,10 +250,7 @@ class DeckSetting:
         if isinstance(value, bool) or not isinstance(value, allowed):
             kind = "a number" if self.decimals else "a whole number"
             return f"{self.name} must be {kind}, not {value!r}"
-        # A whole number is finite however long it is (and too long for math.isfinite).
-        if not (
-            (isinstance(value, int) or math.isfinite(value)) and self.low <= value <= self.high
-        ):
+        if not (is_finite(value) and self.low <= value <= self.high):
             return self.problem_text.format(value=value)
         return None
 

@@ -16,6 +16,7 @@ from studyapp.cli import backup, cards, collection, deck, demo, library, schedul
 from studyapp.cli.output import GuardedOutput
 from studyapp.errors import UserError
 from studyapp.files import temporary_files_removed_on_stop
+from studyapp.model import text_problem
 from studyapp.terminal import one_line
 
 COMMAND_GROUPS = (collection, cards, deck, demo, library, backup, scheduler, tui)
@@ -125,18 +126,10 @@ def _check_text_arguments(args: argparse.Namespace) -> None:
         if name in _FILE_ARGUMENTS:
             continue
         for text in value if isinstance(value, list) else [value]:
-            if isinstance(text, str) and not _is_utf8(text):
+            if isinstance(text, str) and text_problem(text) is not None:
                 shown = text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
                 label = name.replace("_", " ")
                 raise UserError(f"'{shown}' (the {label} given) is not UTF-8 text")
-
-
-def _is_utf8(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def _default_handler():  # type: ignore[no-untyped-def]

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from studyapp.errors import UserError
+from studyapp.numbers import is_finite
 
 ParamKind = Literal["int", "float", "bool", "choice"]
 _TRUE = {"1", "true", "yes", "on"}
@@ -324,7 +325,7 @@ def _nearest_bound(param: Param, value: Any) -> float | None:
     """The bound a number beyond `param`'s bounds is nearest to; None for anything else."""
     if param.kind not in ("int", "float") or isinstance(value, bool):
         return None
-    if not isinstance(value, int | float) or not (isinstance(value, int) or math.isfinite(value)):
+    if not isinstance(value, int | float) or not is_finite(value):
         return None
     if param.low is not None and value < param.low:
         return param.low

@@ -22,7 +22,7 @@ from studyapp.formats.base import (
     ReviewDraft,
     Skipped,
 )
-from studyapp.formats.textio import UTF16_WITHOUT_BOM, decode, looks_like_text, unmarked_utf16
+from studyapp.formats.textio import decode, looks_like_text, unmarked_utf16
 
 # Modules that declare formats, in the order detection breaks ties.
 FORMAT_MODULES = ("backup", "native", "apkg", "delimited", "brainscape", "knowt", "quizlet")
@@ -94,15 +94,12 @@ def _refuse_other_encodings(path: Path, head: bytes) -> None:
     """Say so when a file is text in an encoding other than UTF-8 (a spreadsheet saved as
     Latin-1 or Windows-1252), rather than that its format is unknown.
 
-    A file with NUL bytes and no byte-order mark is binary and left to the caller. The head
-    is decoded up to its last line break, so a character cut off at its end is no error.
+    A file with NUL bytes and no byte-order mark is binary and left to the caller, unless it
+    is UTF-16 without its mark or text but for its NULs: `decode` names either. The head is
+    decoded up to its last line break, so a character cut off at its end is no error.
     """
-    if b"\x00" in head and not head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        if unmarked_utf16(head):
-            raise FormatError.at(path, None, UTF16_WITHOUT_BOM)
-        if looks_like_text(head.replace(b"\x00", b"")):  # text, but for a NUL byte
-            line = head.count(b"\n", 0, head.index(b"\x00")) + 1
-            raise FormatError.at(path, f"line {line}", "holds NUL bytes, so it is not a text file")
+    binary = b"\x00" in head and not head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+    if binary and not (unmarked_utf16(head) or looks_like_text(head.replace(b"\x00", b""))):
         return
     whole = len(head) < SNIFF_BYTES
     end = len(head) if whole else head.rfind(b"\n") + 1

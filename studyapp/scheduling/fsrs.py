@@ -26,6 +26,7 @@ from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from studyapp.numbers import is_finite
 from studyapp.scheduling.days import add_days
 from studyapp.scheduling.sm2 import (
     MAX_INTERVAL,
@@ -123,7 +124,7 @@ class FSRSSettings:
 def retention_problem(value: float) -> str | None:
     if not (
         isinstance(value, int | float)
-        and (isinstance(value, int) or math.isfinite(value))  # no float holds some ints
+        and is_finite(value)
         and MIN_DESIRED_RETENTION <= value <= MAX_DESIRED_RETENTION
     ):
         return (
@@ -144,7 +145,7 @@ def parameters_problem(parameters: Sequence[Any]) -> str | None:
     ):
         if isinstance(value, bool) or not isinstance(value, int | float):
             return f"FSRS parameter {index} is not a number: {value!r}"
-        if not ((isinstance(value, int) or math.isfinite(value)) and low <= value <= high):
+        if not (is_finite(value) and low <= value <= high):
             return f"FSRS parameter {index} is {value}, outside {low:g}..{high:g}"
     return None
 

@@ -348,15 +348,14 @@ class DraftMapper:
         The one exception is a deck a backup lists (`listed`) beside one this import made: a
         backup of a collection from before names were told apart by letters only may list
         "Optimizers" and "optimizers", and what the app exports it imports again (the
-        collection held neither, or both), whatever other files come in with it.
-        A bad name is reported at `where`, the
-        place in the file that gave it.
+        collection held neither, or both), whatever other files come in with it. A bad name
+        is reported at `where`, the place in the file that gave it.
         """
         name = name.strip()
         cards = self.decks.get(name)
         if cards is None:
-            if not name.isascii() and not _storable(name):
-                # Not text the collection can hold (lone surrogates): say so before a query.
+            if text_problem(name) is not None:
+                # Not text the collection can hold (lone surrogates): said before a query.
                 raise FormatError.at(self.file, where, self._name_problem(name) or "")
             row = repo.deck_by_name(self.session, name)
             if row is not None and row.name != name and listed and row.name in self.created:
@@ -969,12 +968,3 @@ class DraftMapper:
         for card in cards:
             if card.id is None:
                 card.id = ids[card.uid]
-
-
-def _storable(text: str) -> bool:
-    """Whether `text` is text the collection can store (UTF-8: no lone surrogates)."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
