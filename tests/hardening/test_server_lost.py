@@ -20,6 +20,7 @@ from sqlalchemy.engine import make_url
 from benchmarks import postgres
 from studyapp.db import Store, open_store
 from studyapp.errors import CollectionError, UserError
+from studyapp.model import Card
 from studyapp.services.study import StudySession
 from tests.backends import shown, sql
 from tests.conftest import start_server
@@ -112,6 +113,21 @@ def relayed(pg_server: postgres.Server) -> Iterator[tuple[str, Relay]]:
     relay.close()
 
 
+Studying = tuple[str, Relay, StudySession, Card]
+
+
+@pytest.fixture
+def studying(relayed: tuple[str, Relay]) -> Iterator[Studying]:
+    """A study session through the relay, on the first of its three new cards."""
+    db, relay = relayed
+    store = open_store(db)
+    session = StudySession(store, "D")
+    card = session.current
+    assert card is not None
+    yield db, relay, session, card
+    store.dispose()
+
+
 @pytest.fixture
 def own_server() -> Iterator[postgres.Server]:
     """A server of this test's own, to stop and start again."""
@@ -155,30 +171,21 @@ def test_a_server_stopped_between_ratings_is_one_line_and_the_session_goes_on(
 
 
 def test_a_connection_lost_before_the_commit_arrives_stores_nothing_and_says_so(
-    relayed: tuple[str, Relay], pg_server: postgres.Server
+    studying: Studying, pg_server: postgres.Server
 ) -> None:
-    db, relay = relayed
-    store = open_store(db)
-    session = StudySession(store, "D")
-    card = session.current
-    assert card is not None
+    db, relay, session, card = studying
     relay.cut_at_commit = "before"
     with pytest.raises(CollectionError, match="the rating was not stored; rate the card again"):
         session.answer(5)
     assert ratings(db) == [] and session.current == card and session.done == 0
     assert session.answer(3).review.rating == 3
     assert ratings(db) == [(card.id, 3)]
-    store.dispose()
 
 
 def test_a_connection_lost_after_the_commit_arrives_keeps_the_rating_once(
-    relayed: tuple[str, Relay],
+    studying: Studying,
 ) -> None:
-    db, relay = relayed
-    store = open_store(db)
-    session = StudySession(store, "D")
-    card = session.current
-    assert card is not None
+    db, relay, session, card = studying
     relay.cut_at_commit = "after"
     answered = session.answer(5)
     assert answered.recovered and answered.review.rating == 5 and answered.changed_state
@@ -187,38 +194,28 @@ def test_a_connection_lost_after_the_commit_arrives_keeps_the_rating_once(
     assert session.done == 1
     session.undo()  # the recovered rating is undone like any other
     assert ratings(db) == [] and session.current == card
-    store.dispose()
 
 
 def test_a_commit_that_reaches_the_server_after_the_connection_was_lost_counts_once(
-    relayed: tuple[str, Relay],
+    studying: Studying,
 ) -> None:
     """The app finds out whether its rating was stored while the lost connection's COMMIT
     is still on its way: it waits for that transaction (it holds the write lock) instead of
     reading too early, calling the rating lost, and having it given twice."""
-    db, relay = relayed
-    store = open_store(db)
-    session = StudySession(store, "D")
-    card = session.current
-    assert card is not None
+    db, relay, session, card = studying
     relay.cut_at_commit = "late"
     answered = session.answer(5)
     assert answered.recovered and answered.review.rating == 5
     assert ratings(db) == [(card.id, 5)]
     assert session.current is not None and session.current.id != card.id
-    store.dispose()
 
 
 def test_suspend_after_an_unconfirmed_rating_acts_on_no_card_the_learner_did_not_see(
-    relayed: tuple[str, Relay],
+    studying: Studying,
 ) -> None:
     """The rating of the card on screen could not be confirmed; once the server is back, `s`
     finds it was stored: the session moves on, saying so, and suspends nothing."""
-    db, relay = relayed
-    store = open_store(db)
-    session = StudySession(store, "D")
-    card = session.current
-    assert card is not None
+    db, relay, session, card = studying
     relay.cut_at_commit = "after"
     relay.refusing = True
     with pytest.raises(CollectionError, match="whether it was stored is checked"):
@@ -229,17 +226,12 @@ def test_suspend_after_an_unconfirmed_rating_acts_on_no_card_the_learner_did_not
     assert sql(db, "SELECT count(*) FROM cards WHERE suspended") == [(0,)]
     assert ratings(db) == [(card.id, 5)]
     assert session.current is not None and session.current.id != card.id
-    store.dispose()
 
 
 def test_a_rating_the_server_could_not_confirm_is_settled_once_it_is_back(
-    relayed: tuple[str, Relay],
+    studying: Studying,
 ) -> None:
-    db, relay = relayed
-    store = open_store(db)
-    session = StudySession(store, "D")
-    card = session.current
-    assert card is not None
+    db, relay, session, card = studying
     relay.cut_at_commit = "after"
     relay.refusing = True  # and then the server is out of reach
     with pytest.raises(CollectionError, match="whether it was stored is checked when the server"):
@@ -255,7 +247,6 @@ def test_a_rating_the_server_could_not_confirm_is_settled_once_it_is_back(
     assert nxt is not None and nxt.id != card.id
     session.answer(4)
     assert len(ratings(db)) == 2
-    store.dispose()
 
 
 async def test_the_app_says_the_server_is_gone_in_one_line_and_goes_on_when_it_is_back(

@@ -336,6 +336,20 @@ async def test_a_theme_that_is_gone_is_said(make_app, cards):
 # --- export ---------------------------------------------------------------------------------
 
 
+async def export_in_app(pilot, fmt: str, path: Path) -> ExportScreen:  # type: ignore[no-untyped-def]
+    """Open the export screen, pick `fmt`, type `path` and press ctrl+s."""
+    await settle(pilot)
+    await pilot.press("x")
+    screen = pilot.app.screen
+    assert isinstance(screen, ExportScreen)
+    screen.query_one("#export-format", Select).value = fmt
+    await pilot.pause()
+    screen.query_one("#export-path", Input).value = str(path)
+    await pilot.press("ctrl+s")
+    await settle(pilot)
+    return screen
+
+
 async def test_all_decks_as_markdown_go_into_a_folder_typed_in_the_app(
     make_app, store, cards, tmp_path
 ):
@@ -368,15 +382,7 @@ async def test_a_backup_written_into_a_folder_is_suggested_there_next_time(
     folder.mkdir()
     app = make_app(library=None)
     async with app.run_test(size=(100, 30)) as pilot:
-        await settle(pilot)
-        await pilot.press("x")
-        screen = app.screen
-        assert isinstance(screen, ExportScreen)
-        screen.query_one("#export-format", Select).value = "json"
-        await pilot.pause()
-        screen.query_one("#export-path", Input).value = str(folder)
-        await pilot.press("ctrl+s")
-        await settle(pilot)
+        await export_in_app(pilot, "json", folder)
         assert [p.name for p in folder.iterdir()] == ["collection.json"]
         await pilot.press("escape", "x")
         await settle(pilot)
@@ -390,15 +396,7 @@ async def test_an_export_over_a_file_that_is_there_asks_first(make_app, store, c
     target.write_text("my notes")
     app = make_app(library=None)
     async with app.run_test(size=(100, 30)) as pilot:
-        await settle(pilot)
-        await pilot.press("x")
-        screen = app.screen
-        assert isinstance(screen, ExportScreen)
-        screen.query_one("#export-format", Select).value = "json"
-        await pilot.pause()
-        screen.query_one("#export-path", Input).value = str(target)
-        await pilot.press("ctrl+s")
-        await settle(pilot)
+        await export_in_app(pilot, "json", target)
         assert isinstance(app.screen, ConfirmScreen)
         await pilot.press("n")
         await settle(pilot)
