@@ -235,6 +235,8 @@ class CardService:
         check_content(front, back, tags, None, demo if isinstance(demo, DemoLink) else None)
         with self.store.write() as session:
             found = repo.card_by_id(session, card_id)
+            if found is None and shown is not None:
+                raise UserError(_DELETED_SINCE)
             if found is None:
                 raise UserError(f"there is no card with id {card_id}")
             row, deck = found
@@ -367,7 +369,7 @@ def _check_unchanged(
 ) -> None:
     """Refuse an edit of `shown` that would undo what someone else changed since."""
     if stored.uid != shown.uid:
-        raise UserError("this card was deleted since it was opened; nothing was saved")
+        raise UserError(_DELETED_SINCE)
     edited = (front is not None, back is not None, tags is not None, demo is not False)
     changed = [
         name
@@ -375,8 +377,20 @@ def _check_unchanged(
         if is_edited and getattr(stored, name) != getattr(shown, name)
     ]
     if changed:
-        raise UserError(
-            f"the card's {' and '.join(changed)} changed since it was opened (in another window "
+        raise ChangedSinceError(changed)
+
+
+_DELETED_SINCE = "this card was deleted since it was opened; nothing was saved"
+
+
+class ChangedSinceError(UserError):
+    """An edit refused because someone else changed the `fields` it edits since they were
+    shown; nothing was saved."""
+
+    def __init__(self, fields: Sequence[str]) -> None:
+        self.fields = tuple(fields)
+        super().__init__(
+            f"the card's {' and '.join(fields)} changed since it was opened (in another window "
             "or by an import); nothing was saved: open it again to see the change"
         )
 

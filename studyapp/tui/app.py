@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import importlib
 import random
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Literal
 
-from textual.app import App
+from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
@@ -24,6 +25,7 @@ from studyapp.terminal import visible
 from studyapp.tui.commands import ScreenCommands
 from studyapp.tui.context import DemoRunnerLike, LibraryLike, Services, default_runner
 from studyapp.tui.messages import StartReview
+from studyapp.tui.paste import keep_pastes_as_text
 from studyapp.tui.screens.review import ReviewScreen
 
 if TYPE_CHECKING:
@@ -79,6 +81,7 @@ class StudyApp(App[None]):
         notice: str | None = None,
     ) -> None:
         super().__init__()
+        keep_pastes_as_text()
         self.services = services
         self.start = start
         self.start_deck = deck
@@ -135,6 +138,37 @@ class StudyApp(App[None]):
             timeout=timeout,
             markup=markup,
         )
+
+    # Textual's own notices are written in markup, which `notify` shows literally: the two a
+    # learner meets (ctrl+c and the palette's screenshot) are given here in plain words.
+
+    def action_help_quit(self) -> None:
+        for active in self.active_bindings.values():
+            if active.binding.action in ("quit", "app.quit"):
+                shown = self.get_key_display(active.binding)
+                self.notify(f"Press {shown} to quit the app.", title="Do you want to quit?")
+                return
+
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        for command in super().get_system_commands(screen):
+            if command.title == "Screenshot":
+                # after the palette has closed, as Textual's does, so it is not in the picture
+                command = command._replace(
+                    callback=lambda: self.set_timer(0.1, self._save_screenshot)
+                )
+            yield command
+
+    def _save_screenshot(self) -> None:
+        try:
+            path = self.save_screenshot()
+        except OSError as exc:
+            self.notify(
+                f"The screenshot was not saved: {exc.strerror or exc}.",
+                title="Screenshot",
+                severity="error",
+            )
+            return
+        self.notify(f"Saved the screenshot to {path}", title="Screenshot")
 
     def on_mount(self) -> None:
         # The first screen reads without SQLAlchemy; load it while the learner reads, so the

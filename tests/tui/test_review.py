@@ -10,6 +10,7 @@ from textual.widgets import Input, TextArea
 from studyapp.scheduling import SM2State
 from studyapp.services.cards import CardService
 from studyapp.tui.screens.card_editor import CardEditor
+from studyapp.tui.screens.confirm import ConfirmScreen
 from studyapp.tui.screens.home import HomeScreen
 from studyapp.tui.screens.review import ReviewScreen
 from tests.tui.conftest import (
@@ -180,9 +181,31 @@ async def test_the_editor_refuses_a_bad_demo_link_and_an_empty_front(make_app, s
         await pilot.press("ctrl+s")
         assert "needs a front" in text_of(app, "#editor-error")
 
-        await pilot.press("escape")
+        await pilot.press("escape", "y")  # what was typed is thrown away once asked
         assert isinstance(app.screen, ReviewScreen)
         assert CardService(store, fixed_clock).detail(cards[0].id).card.front == cards[0].front
+
+
+async def test_escape_asks_before_the_editor_throws_typed_text_away(make_app, store, cards):
+    app = make_app(start="review", deck="Optimizers")
+    async with app.run_test() as pilot:
+        await settle(pilot)
+        editor = await open_editor(pilot)
+        await pilot.press("escape")  # nothing typed: it closes at once
+        assert isinstance(app.screen, ReviewScreen)
+
+        editor = await open_editor(pilot)
+        await pilot.press("end", *"IMPORTANT NOTE")
+        await pilot.press("escape")
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("n")  # keep typing
+        assert app.screen is editor
+        assert editor.query_one("#editor-front", TextArea).text.endswith("IMPORTANT NOTE")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert isinstance(app.screen, ReviewScreen)
+        saved = CardService(store, fixed_clock).detail(cards[0].id).card
+        assert saved.front == cards[0].front + "IMPORTANT NOTE"
 
 
 async def test_the_editor_names_the_demo_meant_and_shows_the_error_at_80x24(make_app, store):
@@ -248,14 +271,45 @@ async def test_saving_an_edit_keeps_what_an_import_changed_in_the_other_fields(
 
         editor = await open_editor(pilot)
         editor.query_one("#editor-back", TextArea).text = "my own back"
-        CardService(store, fixed_clock).update(card.id, back="changed elsewhere again")
+        editor.query_one("#editor-tags", Input).value = "mine"
+        CardService(store, fixed_clock).update(
+            card.id, front="front changed elsewhere", back="back changed elsewhere"
+        )
         await pilot.press("ctrl+s")
         await settle(pilot)
-        notes = [str(n.message) for n in app._notifications]
-        assert any("back changed since it was opened" in note for note in notes), notes
-        assert CardService(store, fixed_clock).detail(card.id).card.back == (
-            "changed elsewhere again"
+        # Refused, saying why; the editor stays with the typed text, and the front (left
+        # alone) now shows the change.
+        assert app.screen is editor
+        assert "back changed since you opened it" in text_of(app, "#editor-error")
+        assert editor.query_one("#editor-back", TextArea).text == "my own back"
+        assert editor.query_one("#editor-tags", Input).value == "mine"
+        assert editor.query_one("#editor-front", TextArea).text == "front changed elsewhere"
+        stored = CardService(store, fixed_clock).detail(card.id).card
+        assert (stored.back, stored.tags) == ("back changed elsewhere", card.tags)
+
+        await pilot.press("ctrl+s")  # saves the typed text over the change, as it said
+        await settle(pilot)
+        assert isinstance(app.screen, ReviewScreen)
+        stored = CardService(store, fixed_clock).detail(card.id).card
+        assert (stored.front, stored.back, stored.tags) == (
+            "front changed elsewhere",
+            "my own back",
+            ("mine",),
         )
+
+
+async def test_an_edit_of_a_card_deleted_meanwhile_keeps_the_editor_open(make_app, store, cards):
+    app = make_app(start="review", deck="Optimizers")
+    async with app.run_test() as pilot:
+        await settle(pilot)
+        editor = await open_editor(pilot)
+        editor.query_one("#editor-back", TextArea).text = "worth keeping"
+        CardService(store, fixed_clock).delete([cards[0].id])
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert app.screen is editor
+        assert "deleted since it was opened" in text_of(app, "#editor-error")
+        assert editor.query_one("#editor-back", TextArea).text == "worth keeping"
 
 
 async def test_a_line_separator_in_a_side_left_alone_is_not_an_edit(make_app, store):
@@ -286,11 +340,18 @@ async def test_the_card_page_takes_in_a_change_that_refused_an_edit(make_app, st
         await app.push_screen(page)
         await settle(pilot)
         CardService(store, fixed_clock).update(card.id, back="changed in another window")
-        for attempt in ("first try", "second try"):
-            editor = await open_editor(pilot)
-            editor.query_one("#editor-back", TextArea).text = attempt
-            await pilot.press("ctrl+s")
-            await settle(pilot)
-        notes = [str(n.message) for n in app._notifications]
-        assert any("back changed since it was opened" in note for note in notes), notes
+        editor = await open_editor(pilot)
+        editor.query_one("#editor-back", TextArea).text = "first try"
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert "back changed since you opened it" in text_of(app, "#editor-error")
+        await pilot.press("escape", "y")
+        await settle(pilot)
+        assert app.screen is page
+        assert "changed in another window" in text_of(app, "#card-back")
+        editor = await open_editor(pilot)
+        editor.query_one("#editor-back", TextArea).text = "second try"
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert app.screen is page
     assert CardService(store, fixed_clock).detail(card.id).card.back == "second try"

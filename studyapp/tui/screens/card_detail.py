@@ -16,7 +16,7 @@ from studyapp.errors import UserError
 from studyapp.model import Card, Prediction, Review
 from studyapp.scheduling import RATING_LABELS
 from studyapp.tui.context import Services
-from studyapp.tui.screens.card_editor import CardChanges, CardEditor, apply_changes
+from studyapp.tui.screens.card_editor import CardEditor
 from studyapp.tui.text import cell, line
 from studyapp.tui.widgets.card_view import CardView
 from studyapp.tui.widgets.wrapped_table import stripe_for, wrapped_table
@@ -142,19 +142,12 @@ class CardScreen(Screen[None]):
 
     def action_edit(self) -> None:
         if self.card is not None:
-            self.app.push_screen(CardEditor(self.card), callback=self._edited)
+            self.app.push_screen(CardEditor(self.card, self.services.cards), callback=self._edited)
 
-    def _edited(self, changes: CardChanges | None) -> None:
-        if changes is None:
-            return
-        try:
-            apply_changes(self.services.cards, self.card_id, changes)
-        except UserError as exc:
-            self.notify(exc.message, severity="error", markup=False)
-            self.load()  # what changed since, for the next edit to start from
-            return
-        self.load()
-        self.notify("Card saved.", markup=False)
+    def _edited(self, saved: Card | None) -> None:
+        self.load()  # saved, or what changed since it was opened
+        if saved is not None:
+            self.notify("Card saved.", markup=False)
 
     def action_toggle_suspended(self) -> None:
         if self.card is None:

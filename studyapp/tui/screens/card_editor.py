@@ -1,7 +1,9 @@
 """Edit a card's front, back, tags and demo link, over whatever screen asked for it.
 
-The editor only reads and checks what was typed; the screen that opened it saves the changes
-through the card service. A demo link is typed as the demo id followed by `key=value`
+The editor checks what was typed and saves it through the card service; it closes with the
+saved card, or with None when nothing was saved. A save refused (the card changed or went
+since it was opened) leaves the editor open with the text as typed, and escape asks before
+it throws typed text away. A demo link is typed as the demo id followed by `key=value`
 overrides, checked against the demo's parameters the same way `demo run --set` is.
 
 A control character in a card (from an imported file) is shown as `\\x1b`, as everywhere
@@ -25,7 +27,7 @@ from textual.widgets import Button, Footer, Input, Label, Static, TextArea
 from studyapp.demo_api import UnknownDemoError, demo_ids, parse_link
 from studyapp.errors import UserError
 from studyapp.model import Card, DemoLink, normalize_tags
-from studyapp.services.cards import CardService
+from studyapp.services.cards import CardService, ChangedSinceError
 from studyapp.terminal import has_control, visible
 from studyapp.tui.text import line, plain
 from studyapp.tui.widgets.param_form import format_value
@@ -67,17 +69,18 @@ def parse_demo_link(text: str) -> DemoLink | None:
     return DemoLink(*parsed) if parsed is not None else None
 
 
-class CardEditor(ModalScreen[CardChanges | None]):
-    """Returns the checked changes on save, None on cancel."""
+class CardEditor(ModalScreen[Card | None]):
+    """Returns the card as saved, None when closed without saving."""
 
     BINDINGS = [
         Binding("ctrl+s", "save", "Save", id="editor.save"),
         Binding("escape", "cancel", "Cancel", id="editor.cancel"),
     ]
 
-    def __init__(self, card: Card) -> None:
+    def __init__(self, card: Card, cards: CardService) -> None:
         super().__init__()
-        self.card = card
+        self.card = card  # as the fields left alone show it
+        self.cards = cards
 
     def compose(self) -> ComposeResult:
         # Scrolls when it is taller than the terminal (a note and an error at 80x24).
@@ -135,15 +138,96 @@ class CardEditor(ModalScreen[CardChanges | None]):
     def action_save(self) -> None:
         try:
             changes = self.read()
-        except UserError as exc:
-            error = self.query_one("#editor-error", Static)
-            error.update(plain(exc.message))
-            self.call_after_refresh(error.scroll_visible)
+            saved = apply_changes(self.cards, self.card.id, changes)
+        except ChangedSinceError as exc:
+            self._take_in_change(exc)
             return
-        self.dismiss(changes)
+        except UserError as exc:
+            self._show_error(exc.message)
+            return
+        self.dismiss(saved)
+
+    def _take_in_change(self, refused: ChangedSinceError) -> None:
+        """Someone else changed a field this edit changes: the fields left alone now show
+        the card as it is, the typed ones keep the text, and saving again saves it over."""
+        try:
+            stored = self.cards.detail(self.card.id).card
+        except UserError as exc:
+            self._show_error(exc.message)
+            return
+        if stored.uid != self.card.uid:
+            self._show_error("this card was deleted since it was opened; nothing was saved")
+            return
+        left_alone = self._left_alone()
+        self.card = stored
+        for field, alone, shown in zip(_FIELD_IDS, left_alone, self._shown(), strict=True):
+            if alone:
+                self._set_field(field, shown)
+        self._show_error(
+            f"The card's {' and '.join(refused.fields)} changed since you opened it (in another "
+            "window or by an import); nothing was saved. Your text is still here: ctrl+s saves "
+            "it over that change, escape leaves the card as it is now."
+        )
+
+    def read_raw(self) -> tuple[str, str, str, str]:
+        """The text of each field as it is on screen: front, back, tags, demo."""
+        return (
+            self.query_one("#editor-front", TextArea).text,
+            self.query_one("#editor-back", TextArea).text,
+            self.query_one("#editor-tags", Input).value,
+            self.query_one("#editor-demo", Input).value,
+        )
+
+    def _shown(self) -> tuple[str, str, str, str]:
+        """Each field as the editor shows the card when it opens."""
+        return tuple(map(visible, self._shown_fields()))  # type: ignore[return-value]
+
+    def _set_field(self, field: str, text: str) -> None:
+        widget = self.query_one(f"#{field}")
+        if isinstance(widget, TextArea):
+            widget.load_text(text)
+        elif isinstance(widget, Input):
+            widget.value = text
+
+    def _show_error(self, message: str) -> None:
+        error = self.query_one("#editor-error", Static)
+        error.update(plain(message))
+        self.call_after_refresh(error.scroll_visible)
+
+    def _left_alone(self) -> tuple[bool, bool, bool, bool]:
+        """For each field (front, back, tags, demo), whether it holds what it showed."""
+        front, back, tags, demo = self.read_raw()
+        card = self.card
+        return (
+            _edited(front, card.front) is None,
+            _edited(back, card.back) is None,
+            _edited(tags, self._tags_text()) is None,
+            demo.split() == visible(demo_text(card.demo)).split(),
+        )
+
+    def touched(self) -> bool:
+        """Whether any field holds text other than what it showed."""
+        return not all(self._left_alone())
 
     def action_cancel(self) -> None:
-        self.dismiss(None)
+        """Close; if text was typed, only once the learner says to throw it away."""
+        if not self.touched():
+            self.dismiss(None)
+            return
+        from studyapp.tui.screens.confirm import ConfirmScreen
+
+        def answered(discard: bool | None) -> None:
+            if discard:
+                self.dismiss(None)
+
+        self.app.push_screen(
+            ConfirmScreen(
+                "Discard your changes?",
+                "What you typed in this card has not been saved.",
+                "Discard",
+            ),
+            callback=answered,
+        )
 
     @on(Button.Pressed, "#editor-save")
     def _save_pressed(self) -> None:
@@ -152,6 +236,9 @@ class CardEditor(ModalScreen[CardChanges | None]):
     @on(Button.Pressed, "#editor-cancel")
     def _cancel_pressed(self) -> None:
         self.action_cancel()
+
+
+_FIELD_IDS = ("editor-front", "editor-back", "editor-tags", "editor-demo")
 
 
 def _edited(text: str, original: str) -> str | None:

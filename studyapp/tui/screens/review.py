@@ -41,7 +41,6 @@ from studyapp.tui.widgets.session_summary import SessionSummaryView
 from studyapp.tui.widgets.study_progress import StudyProgress
 
 if TYPE_CHECKING:
-    from studyapp.tui.screens.card_editor import CardChanges
     from studyapp.tui.widgets.demo_panel import DemoPanel
 
 WIDE = 140  # columns from which the demo sits beside the card
@@ -323,18 +322,10 @@ class ReviewScreen(Screen[None]):
 
         card = self.session.current
         if card is not None:
-            self.app.push_screen(CardEditor(card), callback=self._edited)
+            self.app.push_screen(CardEditor(card, self.services.cards), callback=self._edited)
 
-    def _edited(self, changes: CardChanges | None) -> None:
-        from studyapp.tui.screens.card_editor import apply_changes
-
-        card = self.session.current
-        if changes is None or card is None:
-            return
-        try:
-            apply_changes(self.services.cards, card.id, changes)
-        except UserError as exc:
-            self.notify(exc.message, severity="error", markup=False)
+    def _edited(self, saved: Card | None) -> None:
+        if saved is None:
             return
         card = self.session.refresh()
         if card is not None:
