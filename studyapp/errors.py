@@ -38,3 +38,17 @@ class CollectionReplacedError(CollectionError):
 class UnconfirmedWrite(CollectionError):
     """The connection to a database server was lost while a change was being committed: it
     may or may not have been stored."""
+
+
+_changes_saved = 0
+
+
+def note_change_saved() -> None:
+    """Count a change made to the collection (a committed write, a restore), so that a
+    command whose report then cannot be shown says the change stands."""
+    global _changes_saved
+    _changes_saved += 1
+
+
+def changes_saved() -> int:
+    return _changes_saved

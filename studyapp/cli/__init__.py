@@ -13,8 +13,8 @@ from collections.abc import Sequence
 
 from studyapp import __version__
 from studyapp.cli import backup, cards, collection, deck, demo, library, scheduler, tui
-from studyapp.cli.output import GuardedOutput
-from studyapp.errors import UserError
+from studyapp.cli.output import GuardedOutput, OutputError
+from studyapp.errors import UserError, changes_saved
 from studyapp.files import temporary_files_removed_on_stop
 from studyapp.model import text_problem
 from studyapp.terminal import one_line
@@ -88,12 +88,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     if handler is None:
         handler = _default_handler()
     stdout, sys.stdout = sys.stdout, GuardedOutput(sys.stdout)  # type: ignore[assignment]
+    changes = changes_saved()
     try:
+        if stdout is None and getattr(args, "output", None) != "-":
+            # Said before anything is done, not once it is (an export to '-' says it itself).
+            raise OutputError("standard output is closed: there is nowhere to show the result")
         _check_text_arguments(args)
+        _check_not_in_memory(args.db)
         with temporary_files_removed_on_stop():
             status = int(handler(args) or 0)
         sys.stdout.flush()  # a failure to write is said here, not after exiting
         return status
+    except OutputError as exc:
+        if changes_saved() == changes:
+            print(f"studyapp: {one_line(exc.message)}", file=sys.stderr)
+            return exc.exit_status
+        # Not status 2, which says nothing was changed: the change stands.
+        print(
+            f"studyapp: the change was saved, but its report could not be shown: "
+            f"{one_line(exc.message)}",
+            file=sys.stderr,
+        )
+        return 1
     except UserError as exc:
         print(f"studyapp: {one_line(exc.message)}", file=sys.stderr)
         return exc.exit_status
@@ -130,6 +146,27 @@ def _check_text_arguments(args: argparse.Namespace) -> None:
                 shown = text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
                 label = name.replace("_", " ")
                 raise UserError(f"'{shown}' (the {label} given) is not UTF-8 text")
+
+
+def _check_not_in_memory(db: str | None) -> None:
+    """Refuse an in-memory SQLite URL (`sqlite://`): a command would report cards added to
+    a database that is gone when it exits."""
+    from studyapp.db.location import named_collection
+
+    value = named_collection(db)
+    if "://" not in value or not value.lower().startswith("sqlite"):
+        return
+    from studyapp.db import sqlite_path
+
+    try:
+        in_memory = sqlite_path(value) is None
+    except Exception:  # not a URL at all: opening it says so
+        return
+    if in_memory:
+        raise UserError(
+            f"{one_line(value)} names no collection file (an SQLite database in memory, or a "
+            "file: URI): give the path of a collection file"
+        )
 
 
 def _default_handler():  # type: ignore[no-untyped-def]

@@ -141,7 +141,7 @@ class GuardedOutput:
 
     def write(self, text: str) -> int:
         if self.stream is None:
-            raise UserError("standard output is closed: there is nowhere to show the result")
+            raise OutputError("standard output is closed: there is nowhere to show the result")
         try:
             return self.stream.write(text)
         except UnicodeEncodeError:
@@ -174,6 +174,10 @@ class GuardedOutput:
         return getattr(self.stream, name)
 
 
+class OutputError(UserError):
+    """Standard output cannot be written."""
+
+
 def output_failed(exc: OSError | ValueError) -> UserError:
     """The one line for standard output that cannot be written; it is pointed at nothing
     from here on, so that exiting does not fail on it as well."""
@@ -185,7 +189,7 @@ def output_failed(exc: OSError | ValueError) -> UserError:
     finally:
         os.close(null)
     reason = exc.strerror.lower() if isinstance(exc, OSError) and exc.strerror else exc
-    return UserError(f"cannot write to standard output: {reason}")
+    return OutputError(f"cannot write to standard output: {reason}")
 
 
 def _cell(value: Any) -> str:

@@ -36,16 +36,35 @@ def named_collection(db: str | None = None) -> str:
     """
     if db is not None and not db.strip():
         raise CollectionError("--db is empty: give the path of a collection file, or leave it out")
-    return db or os.environ.get(ENV_VAR) or str(default_collection_path())
+    env = os.environ.get(ENV_VAR)
+    if db is None and env and not env.strip():
+        raise CollectionError(
+            f"{ENV_VAR} is blank: give it the path of a collection file, or unset it"
+        )
+    return db or env or str(default_collection_path())
 
 
 def collection_file(value: str) -> Path | None:
     """The SQLite file a `--db` value names, or None when it is a database URL (has `://`)."""
     if "://" in value:
         return None
+    if not _is_utf8(value):  # bytes the shell passed that are not UTF-8
+        shown = value.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        raise CollectionError(
+            f"{shown} is not UTF-8 text, and studyapp opens a collection only by a UTF-8 "
+            "name: rename the collection file or its folder"
+        )
     path = user_path(value)
     check_collection_kind(path)
     return Path(os.path.realpath(path))  # a symlink loop stays as it is, for opening to name
+
+
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def check_collection_kind(path: Path) -> None:

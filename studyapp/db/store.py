@@ -41,7 +41,13 @@ from studyapp.db.location import (
 from studyapp.db.location import read_only_uri as read_only_uri  # where callers found it
 from studyapp.db.reads import Rows
 from studyapp.db.revisions import HEAD, file_is_at_head
-from studyapp.errors import CollectionError, CollectionReplacedError, UnconfirmedWrite, UserError
+from studyapp.errors import (
+    CollectionError,
+    CollectionReplacedError,
+    UnconfirmedWrite,
+    UserError,
+    note_change_saved,
+)
 from studyapp.files import COMPANIONS, WriteError, remove_leftovers, replacing
 
 if TYPE_CHECKING:
@@ -267,6 +273,7 @@ class Store:
 
         try:
             session.commit()
+            note_change_saved()
         except DBAPIError as exc:
             if self.path is None:
                 from studyapp.db.server import is_disconnect

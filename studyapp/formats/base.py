@@ -6,6 +6,7 @@ library service maps drafts onto the collection. No format touches the database.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -196,3 +197,9 @@ class FormatSpec:
     text: bool = True
     card_fields: frozenset[str] | None = None
     export_predictions: HistoryExporter | None = None
+
+
+def file_name_text(path: Path) -> str:
+    """The file's name as text a card can keep (its source): bytes of the name that are not
+    UTF-8, which the system allows, become U+FFFD."""
+    return os.fsencode(path.name).decode("utf-8", "replace")

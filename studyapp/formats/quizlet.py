@@ -16,7 +16,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from studyapp.formats import sitetext
-from studyapp.formats.base import CardDraft, FormatError, FormatSpec, ParseResult, Skipped
+from studyapp.formats.base import (
+    CardDraft,
+    FormatError,
+    FormatSpec,
+    ParseResult,
+    Skipped,
+    file_name_text,
+)
 from studyapp.formats.textio import MAX_PAGE_BYTES, head_text, looks_like_text, read_text
 
 NAME = "quizlet"
@@ -121,7 +128,7 @@ def _finish(path: Path, card: _Card, result: ParseResult) -> None:
         result.skipped.append(Skipped(where, "the question line holds only a caption"))
         return
     result.cards.append(
-        CardDraft(front.text, back.text, source=f"{path.name} {where}", where=where)
+        CardDraft(front.text, back.text, source=f"{file_name_text(path)} {where}", where=where)
     )
 
 

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from studyapp.formats.base import CardDraft, ParseResult, Skipped
+from studyapp.formats.base import CardDraft, ParseResult, Skipped, file_name_text
 
 # Chrome that can only be chrome, wherever it appears (also inside a card's lines).
 _STRONG_CHROME = re.compile(
@@ -231,5 +231,5 @@ def add_card(
         result.skipped.append(Skipped(where, f"question {preview(front.text)} has no answer"))
     else:
         result.cards.append(
-            CardDraft(front.text, back.text, source=f"{path.name} {where}", where=where)
+            CardDraft(front.text, back.text, source=f"{file_name_text(path)} {where}", where=where)
         )

@@ -46,7 +46,7 @@ from studyapp.db.store import (
     new_generation,
 )
 from studyapp.db.validation import InvalidCollection, check_collection
-from studyapp.errors import CollectionError, NewerCollectionError, UserError
+from studyapp.errors import CollectionError, NewerCollectionError, UserError, note_change_saved
 from studyapp.files import (
     WriteError,
     is_collection,
@@ -161,6 +161,7 @@ class BackupService:
                 try:
                     _copy_rows(lock, staged)
                     lock.execute("COMMIT")
+                    note_change_saved()
                 except sqlite3.Error as exc:
                     raise CollectionError(
                         f"{explain(exc, str(collection))} (nothing was restored; "
@@ -327,6 +328,7 @@ def _build_in_place(staged: Path, collection: Path) -> None:
         raise CollectionError(f"could not restore into {collection}: {exc.reason}") from None
     except (OSError, sqlite3.Error) as exc:
         raise CollectionError(f"could not restore into {collection}: {_reason(exc)}") from None
+    note_change_saved()
     for leftover in ("-wal", "-shm"):  # they belonged to the file just replaced
         Path(f"{collection}{leftover}").unlink(missing_ok=True)
 

@@ -8,6 +8,7 @@ import pytest
 
 from studyapp.formats import FormatError, detect, get_format
 from studyapp.formats.base import ParseResult
+from studyapp.model import text_problem
 
 DATA = Path(__file__).resolve().parents[2] / "data"
 CHROME = (
@@ -262,3 +263,15 @@ def test_a_page_with_no_cards_is_one_clear_error(tmp_path: Path, name: str) -> N
     with pytest.raises(FormatError) as caught:
         parse_file(path)
     assert str(path) in str(caught.value)
+
+
+@pytest.mark.parametrize("stem", ["003", "000"])
+def test_a_site_copy_whose_file_name_is_not_utf8_keeps_its_cards(stem: str, tmp_path: Path) -> None:
+    """The file's name is each card's source: bytes of it that are not UTF-8 are shown as
+    U+FFFD, not a lone surrogate that made every card skipped."""
+    copy = tmp_path / "quiz\udcff.txt"  # the byte 0xFF, as the system passes it
+    copy.write_bytes(seed(stem).read_bytes())
+    result = parse(copy)
+    assert len(result.cards) == len(parse(seed(stem)).cards) > 20
+    assert {card.source.split(" card ")[0] for card in result.cards} == {"quiz\ufffd.txt"}
+    assert all(text_problem(card.source) is None for card in result.cards)

@@ -167,3 +167,49 @@ def test_an_empty_db_is_refused_not_taken_for_the_default_collection(
         "studyapp: --db is empty: give the path of a collection file, or leave it out"
     )
     assert md5(default) == before
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["sqlite://", "sqlite:///", "sqlite:///:memory:", "sqlite+pysqlite://"],
+)
+def test_a_database_in_memory_is_refused_not_reported_as_saved(
+    tmp_path: Path, capsys: Capture, url: str
+) -> None:
+    """`add` into `sqlite://` said "Added card 1" into a database gone at exit."""
+    for command in (("add", "--deck", "D", "--front", "f", "--back", "b"), ("init",)):
+        status, out, err = run_cli(capsys, *command, "--db", url)
+        assert status == 2 and out == ""
+        assert one_line(err) == (
+            f"studyapp: {url} names no collection file (an SQLite database in memory, or a "
+            "file: URI): give the path of a collection file"
+        )
+
+
+def test_a_blank_studyapp_db_is_refused_as_an_empty_db_is(
+    tmp_path: Path, capsys: Capture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("STUDYAPP_DB", "  ")
+    status, out, err = run_cli(capsys, "init")
+    assert status == 2 and out == ""
+    assert one_line(err) == (
+        "studyapp: STUDYAPP_DB is blank: give it the path of a collection file, or unset it"
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "command", [("init",), ("add", "--deck", "D", "--front", "f", "--back", "b"), ("decks",)]
+)
+def test_a_collection_named_with_bytes_that_are_not_utf8_is_one_line(
+    tmp_path: Path, capsys: Capture, command: tuple[str, ...]
+) -> None:
+    named = tmp_path / "c\udcff.db"  # the byte 0xFF, as the shell passes it
+    status, out, err = run_cli(capsys, *command, "--db", named)
+    assert status == 2 and out == ""
+    assert one_line(err) == (
+        f"studyapp: {tmp_path}/c\\xff.db is not UTF-8 text, and studyapp opens a collection "
+        "only by a UTF-8 name: rename the collection file or its folder"
+    )
+    assert list(tmp_path.iterdir()) == []

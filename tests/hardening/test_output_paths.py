@@ -397,6 +397,35 @@ def test_standard_output_closed_or_full_is_one_line_for_every_command(
     )
 
 
+def test_a_writing_command_with_nowhere_to_report_changes_nothing_or_says_it_did(
+    tmp_path: Path,
+) -> None:
+    """Status 2 says nothing was changed, so a script may run the command again: standard
+    output closed is refused before the card is added; standard output full is found only
+    once the card is added, and then said so, with another status."""
+    collection = tmp_path / "c.db"
+    make_collection(collection, {"D": 1})
+    add = ("add", "--deck", "Outputs", "--front", "f", "--back", "b", "--db", collection)
+    closed = studyapp(*add, preexec_fn=lambda: os.close(1))
+    assert closed.returncode == 2 and closed.stderr.count("\n") == 1, closed.stderr
+    assert "standard output is closed" in closed.stderr
+    assert "Outputs" not in studyapp("decks", "--db", collection).stdout
+
+    with open("/dev/full", "wb") as full:
+        done = subprocess.run(
+            [*STUDYAPP, *map(str, add)],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+        )
+    assert done.returncode == 1 and one_line(done.stderr) == (
+        "studyapp: the change was saved, but its report could not be shown: cannot write to "
+        "standard output: no space left on device"
+    )
+    assert "1 card" in studyapp("cards", "deck:Outputs", "--db", collection).stdout
+
+
 def test_an_output_encoding_without_room_for_a_name_shows_it_escaped(tmp_path: Path) -> None:
     """PYTHONIOENCODING=ascii: a deck name in other letters is shown escaped, every row is
     printed, and --json stays JSON that reads back as the exact name."""
