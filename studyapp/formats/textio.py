@@ -10,6 +10,7 @@ from __future__ import annotations
 import codecs
 from pathlib import Path
 
+from studyapp.files import describe_kind
 from studyapp.formats.base import FormatError
 
 MAX_FILE_BYTES = 100 * 1024 * 1024
@@ -39,7 +40,7 @@ def check_file(path: Path, limit: int = MAX_FILE_BYTES) -> int:
     if path.is_dir():
         raise FormatError.at(path, None, "is a folder, not a file to import")
     if not path.is_file():
-        raise FormatError.at(path, None, "is not a regular file")
+        raise FormatError.at(path, None, f"is {describe_kind(info.st_mode)}, not a file to import")
     if info.st_size > limit:
         raise FormatError.at(
             path,

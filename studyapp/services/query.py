@@ -19,6 +19,9 @@ from studyapp.errors import UserError
 
 STATES = ("new", "due", "suspended")
 PREFIXES = ("tag", "deck", "is")
+# Characters of one term: a search runs as SQL LIKE, whose pattern SQLite caps at 50,000 bytes
+# (4 bytes a character at most, and the `%` around it).
+MAX_TERM = 5_000
 
 
 class QueryError(UserError):
@@ -79,6 +82,10 @@ def parse_query(text: str) -> CardQuery:
     decks: list[str] = []
     states: list[str] = []
     for term in split_terms(text):
+        if len(term) > MAX_TERM:
+            raise QueryError(
+                f"a search term is at most {MAX_TERM:,} characters; one of these has {len(term):,}"
+            )
         prefix, colon, value = term.partition(":")
         key = prefix.lower()
         if not colon or key not in PREFIXES:

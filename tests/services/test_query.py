@@ -8,7 +8,7 @@ import pytest
 
 from studyapp.db import Store
 from studyapp.services.cards import CardService
-from studyapp.services.query import CardQuery, QueryError, parse_query, split_terms
+from studyapp.services.query import MAX_TERM, CardQuery, QueryError, parse_query, split_terms
 from tests.services.conftest import FakeClock, make_due
 
 BUNDLED_NAME = "Class Thirteen: Optimizers"
@@ -90,3 +90,19 @@ def test_states_new_due_and_suspended(cards: CardService, store: Store) -> None:
     assert fronts(cards, "is:suspended") == [third.front]
     cards.set_suspended(first.id, True)
     assert fronts(cards, "is:due") == []
+
+
+def test_a_term_as_long_as_a_search_takes_finds_its_card_and_a_longer_one_is_named(
+    cards: CardService,
+) -> None:
+    """A 100 KB paste into the search box ended in SQLite's "like or glob pattern too
+    complex", shown as a failure of the database."""
+    longest = "%_\\𝛼" * (MAX_TERM // 4)  # four bytes a character where UTF-8 takes them
+    cards.add("Long", f"x {longest} y", "back")
+    assert fronts(cards, f'"{longest}"') == [f"x {longest} y"]
+    assert fronts(cards, f"tag:{'t' * (MAX_TERM - 4)} deck:{'d' * (MAX_TERM - 5)}") == []
+    with pytest.raises(QueryError) as refused:
+        parse_query("adam " + "x" * (MAX_TERM + 1))
+    assert refused.value.message == (
+        "a search term is at most 5,000 characters; one of these has 5,001"
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from textual.widgets import DataTable, Input, Select
@@ -48,7 +49,7 @@ async def test_import_names_a_missing_file(make_app, library, tmp_path):
         await pilot.press("i", *str(tmp_path / "nope.csv"), "enter")
         await settle(pilot)
         assert library.imports == []
-        assert "nope.csv: there is no file there." in text_of(app, "#import-report")
+        assert text_of(app, "#import-report").strip() == f"{tmp_path}/nope.csv: no such file"
 
 
 async def test_import_names_a_folder_as_a_folder(make_app, library, tmp_path):
@@ -59,7 +60,25 @@ async def test_import_names_a_folder_as_a_folder(make_app, library, tmp_path):
         await settle(pilot)
         assert library.imports == []
         assert text_of(app, "#import-report").strip() == (
-            f"{tmp_path} is a folder: type the path of a file in it."
+            f"{tmp_path}: is a folder, not a file to import"
+        )
+
+
+async def test_import_names_a_fifo_for_what_it_is_and_does_not_wait_on_it(
+    make_app, library, tmp_path
+):
+    """The command line's words, not "there is no file there"; opening a FIFO would wait
+    for a writer that never comes."""
+    fifo = tmp_path / "pipe.csv"
+    os.mkfifo(fifo)
+    app = make_app()
+    async with app.run_test() as pilot:
+        await settle(pilot)
+        await pilot.press("i", *str(fifo), "enter")
+        await settle(pilot)
+        assert library.imports == []
+        assert text_of(app, "#import-report").strip() == (
+            f"{fifo}: is a FIFO (named pipe), not a file to import"
         )
 
 
@@ -172,3 +191,18 @@ async def test_a_real_round_trip_through_the_library(make_app, store, cards, tmp
         await pilot.press("escape")
         names = [str(app.screen.query_one(DataTable).get_row_at(i)[0]) for i in range(3)]
         assert names == ["Basics", "Optimizers", "Regularization"]
+
+
+async def test_a_path_too_long_to_show_still_shows_why_it_was_refused(make_app, library, tmp_path):
+    typed = str(tmp_path / ("x" * 100_000))
+    app = make_app()
+    async with app.run_test() as pilot:
+        await settle(pilot)
+        await pilot.press("i")
+        app.screen.query_one("#import-path", Input).value = typed
+        await pilot.press("enter")
+        await settle(pilot)
+        shown = text_of(app, "#import-report").strip()
+    assert library.imports == []
+    assert shown.startswith(str(tmp_path)) and shown.endswith("(File name too long)")
+    assert len(shown) < 1000

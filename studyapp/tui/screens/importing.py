@@ -20,6 +20,7 @@ from textual.widgets import Button, Footer, Input, Label, Select, Static
 
 from studyapp.errors import UserError
 from studyapp.files import user_path
+from studyapp.formats.textio import check_file
 from studyapp.tui.context import LibraryLike, Services
 from studyapp.tui.messages import ImportFinished
 from studyapp.tui.text import NO_CONTROL
@@ -115,12 +116,7 @@ class ImportScreen(Screen[None]):
             return
         try:
             path = user_path(path_text)
-            if path.is_dir():
-                report.show_error(f"{path} is a folder: type the path of a file in it.")
-                return
-            if not path.is_file():
-                report.show_error(f"{path}: there is no file there.")
-                return
+            check_file(path)  # as the command line does: a folder, a FIFO, a device...
         except UserError as exc:
             report.show_error(exc.message)
             return

@@ -52,9 +52,21 @@ class ReportView(Static):
     def show_error(self, message: str) -> None:
         """One sentence (it may name a file: a newline in the name is shown as `\\n`)."""
         self.add_class("-error")
-        self.update(line(message))
+        self.update(line(_shortened(message)))
 
     def show_text(self, message: str) -> None:
         """One sentence, like `show_error`."""
         self.remove_class("-error")
-        self.update(line(message))
+        self.update(line(_shortened(message)))
+
+
+_LONGEST = 600  # characters of a sentence shown whole: a few lines of the panel
+
+
+def _shortened(message: str) -> str:
+    """A sentence that would fill the panel (a path of 100,000 characters typed or pasted)
+    with its middle left out, so that its start and its reason at the end both show."""
+    if len(message) <= _LONGEST:
+        return message
+    keep = _LONGEST // 2
+    return f"{message[:keep]} [... {len(message) - 2 * keep:,} characters ...] {message[-keep:]}"
