@@ -40,6 +40,15 @@ class UnconfirmedWrite(CollectionError):
     may or may not have been stored."""
 
 
+class NoSuchDeckError(UserError):
+    """A deck named that is not in the collection (mistyped, or deleted or renamed since
+    it was listed)."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"there is no deck named {name!r}; `studyapp decks` lists them")
+        self.name = name
+
+
 _changes_saved = 0
 
 

@@ -13,7 +13,7 @@ from studyapp.clock import Clock, system_clock
 from studyapp.db import Store
 from studyapp.db import repository as repo
 from studyapp.db.models import CardRow, DeckRow, ReviewRow
-from studyapp.errors import UserError
+from studyapp.errors import NoSuchDeckError, UserError
 from studyapp.model import (
     DECK_SETTINGS,
     SCHEDULER_SETTINGS,
@@ -74,7 +74,7 @@ class DeckDeleted:
 
 
 def no_deck(name: str) -> UserError:
-    return UserError(f"there is no deck named {name!r}; `studyapp decks` lists them")
+    return NoSuchDeckError(name)
 
 
 def clean_name(name: str) -> str:

@@ -26,7 +26,7 @@ from studyapp.db import repository as repo
 from studyapp.db.models import CardRow, CollectionInfo, DeckRow, ReviewRow
 from studyapp.db.reads import day_of, memory_from_db, params_from_db
 from studyapp.db.store import rows_in
-from studyapp.errors import UserError
+from studyapp.errors import NoSuchDeckError, UserError
 from studyapp.files import check_output, replacing, write_output
 from studyapp.formats import detect, get_format
 from studyapp.formats.base import (
@@ -265,7 +265,7 @@ class LibraryService:
             else:
                 row = repo.deck_by_name(session, deck)
                 if row is None:
-                    raise UserError(f"there is no deck named {deck!r}; `studyapp decks` lists them")
+                    raise NoSuchDeckError(deck)
                 rows = [row]
             decks = [_export_deck(session, row, fields) for row in rows]
             changes = recorded_changes.read(session) if bundled and deck is None else None

@@ -25,7 +25,7 @@ from studyapp.clock import Clock, system_clock
 from studyapp.db import Store
 from studyapp.db import repository as repo
 from studyapp.db.models import CardRow, DeckRow, ReviewRow
-from studyapp.errors import UserError
+from studyapp.errors import NoSuchDeckError, UserError
 from studyapp.scheduling import SM2State, check_rating
 from studyapp.scheduling import evaluation as ev
 from studyapp.scheduling.fsrs import (
@@ -232,7 +232,7 @@ def _fitting(reviews: int) -> str:
 def _deck_row(session: Session, name: str) -> DeckRow:
     row = repo.deck_by_name(session, name)
     if row is None:
-        raise UserError(f"there is no deck named {name!r}; `studyapp decks` lists them")
+        raise NoSuchDeckError(name)
     return row
 
 

@@ -22,7 +22,7 @@ from studyapp.db import predictions as prediction_log
 from studyapp.db import repository as repo
 from studyapp.db.models import CardRow, DeckRow, ReviewRow
 from studyapp.db.store import rows_in
-from studyapp.errors import UserError
+from studyapp.errors import NoSuchDeckError
 from studyapp.model import named_alike
 from studyapp.scheduling.sm2 import PASSING_RATING
 from studyapp.services.overview import (
@@ -109,7 +109,7 @@ class StatsService:
             wanted = named_alike((d.name for d in decks), deck)
             decks = [d for d in decks if d.name == wanted]
             if not decks:
-                raise UserError(f"there is no deck named {deck!r}; `studyapp decks` lists them")
+                raise NoSuchDeckError(deck)
         return decks, day_start(d.day_start_hour for d in decks)
 
     def today(self) -> Today:

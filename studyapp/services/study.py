@@ -54,7 +54,7 @@ from studyapp.db.reads import (
     study_cards_from,
     study_cards_query,
 )
-from studyapp.errors import CollectionError, UnconfirmedWrite, UserError
+from studyapp.errors import CollectionError, NoSuchDeckError, UnconfirmedWrite, UserError
 from studyapp.model import (
     LEECH_LAPSES,
     LEECH_TAG,
@@ -303,7 +303,7 @@ def decks_in_scope(rows: Rows, deck: str | None) -> list[DeckScope]:
         alike = named_alike(every, deck)
         found = [every[alike]] if alike is not None else []
     if not found:
-        raise UserError(f"there is no deck named {deck!r}; `studyapp decks` lists them")
+        raise NoSuchDeckError(deck)
     return [DeckScope(*found[0])]
 
 

@@ -19,7 +19,7 @@ from textual.theme import Theme
 
 from studyapp.clock import Clock, system_clock
 from studyapp.db import Store
-from studyapp.errors import UserError
+from studyapp.errors import NoSuchDeckError, UserError
 from studyapp.scheduling.fsrs import load_fsrs
 from studyapp.terminal import visible
 from studyapp.tui.commands import ScreenCommands
@@ -207,10 +207,27 @@ class StudyApp(App[None]):
     def open_review(self, deck: str | None) -> None:
         try:
             screen = ReviewScreen(self.services, deck)
+        except NoSuchDeckError as exc:
+            self.deck_gone(exc)
+            return
         except UserError as exc:
             self.notify(exc.message, severity="error", markup=False)
             return
         self.push_screen(screen)
+
+    def deck_gone(self, gone: NoSuchDeckError) -> None:
+        """A deck picked from the list that is no longer there (deleted or renamed in
+        another window or from the command line): said so, and home lists the decks again."""
+        from studyapp.tui.screens.home import HomeScreen
+
+        self.notify(
+            f"The deck {gone.name!r} is no longer in the collection: it was deleted or "
+            "renamed elsewhere.",
+            severity="error",
+        )
+        for screen in self.screen_stack:
+            if isinstance(screen, HomeScreen):
+                screen.refresh_counts()
 
     def on_start_review(self, message: StartReview) -> None:
         self.open_review(message.deck)

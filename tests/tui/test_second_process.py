@@ -114,3 +114,31 @@ async def test_undo_refuses_once_another_window_repeated_the_card(make_app, stor
     after = CardService(store).detail(card.id)
     assert after.card.state == rated
     assert [review.kind for review in after.history] == ["new", "drill"]
+
+
+async def test_a_deck_deleted_from_another_shell_is_said_gone_and_leaves_the_list(
+    make_app, store, cards
+):
+    from studyapp.services.decks import DeckService
+    from studyapp.tui.screens.home import HomeScreen
+
+    CardService(store).add("Zed", "front", "back")
+    app = make_app()
+    async with app.run_test(size=(100, 30), notifications=True) as pilot:
+        await settle(pilot)
+        home = app.screen
+        assert isinstance(home, HomeScreen)
+        for key in ("o", "r"):
+            home.refresh_counts(select="Zed")
+            assert home.selected_deck() == "Zed"
+            DeckService(store).delete("Zed")
+            await pilot.press(key)
+            await settle(pilot)
+            assert app.screen is home
+            toasts = [str(t.message) for t in app._notifications]
+            assert toasts[-1] == (
+                "The deck 'Zed' is no longer in the collection: it was deleted or renamed "
+                "elsewhere."
+            )
+            assert "Zed" not in home._rows.values()
+            CardService(store).add("Zed", "front", "back")  # for the next key

@@ -21,7 +21,7 @@ from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
-from studyapp.errors import UserError
+from studyapp.errors import NoSuchDeckError, UserError
 from studyapp.model import DeckCounts
 from studyapp.services.overview import Today
 from studyapp.tui.context import Services
@@ -226,6 +226,9 @@ class HomeScreen(Screen[None]):
 
         try:
             screen = DeckOptionsScreen(self.services, deck)
+        except NoSuchDeckError as exc:
+            self.app.deck_gone(exc)  # type: ignore[attr-defined]
+            return
         except UserError as exc:
             self.notify(exc.message, severity="error", markup=False)
             return
