@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 
 from textual.widgets import DataTable, Input, Select
 
 from studyapp.tui.screens.exporting import ExportScreen, suggested_path
+from studyapp.tui.screens.home import HomeScreen
 from studyapp.tui.screens.importing import ImportScreen
 from tests.tui.conftest import settle, text_of
 
@@ -206,3 +208,43 @@ async def test_a_path_too_long_to_show_still_shows_why_it_was_refused(make_app, 
     assert library.imports == []
     assert shown.startswith(str(tmp_path)) and shown.endswith("(File name too long)")
     assert len(shown) < 1000
+
+
+async def test_escape_while_an_import_runs_stays_to_show_whether_it_landed(
+    make_app, library, tmp_path
+):
+    """Escape used to leave at once: the import went on unseen, and home kept the counts
+    from before it. The screen now stays, says why, and shows the result when it comes."""
+    release = threading.Event()
+    importing = library.import_files
+
+    def slow(*args, **kwargs):  # type: ignore[no-untyped-def]
+        if not kwargs.get("dry_run"):
+            release.wait(10)
+        return importing(*args, **kwargs)
+
+    library.import_files = slow
+    deck_file = tmp_path / "deck.csv"
+    deck_file.write_text("q,a\n")
+    app = make_app()
+    async with app.run_test(notifications=True) as pilot:
+        await settle(pilot)
+        await pilot.press("i")
+        screen = app.screen
+        screen.query_one("#import-path", Input).value = str(deck_file)
+        await pilot.press("ctrl+r")
+        await settle(pilot)
+        await pilot.press("ctrl+s", "escape")
+        await pilot.pause()
+        assert app.screen is screen
+        toasts = [str(t.message) for t in app._notifications]
+        assert "The import is still running; it cannot be stopped part way." in toasts[-1]
+        release.set()
+        await settle(pilot)
+        for _ in range(50):
+            if text_of(app, "#import-report").startswith("Imported."):
+                break
+            await pilot.pause(0.05)
+        assert text_of(app, "#import-report").startswith("Imported.")
+        await pilot.press("escape")
+        assert isinstance(app.screen, HomeScreen)

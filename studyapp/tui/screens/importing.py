@@ -50,6 +50,7 @@ class ImportScreen(Screen[None]):
         self.services = services
         self._previewed: tuple[str, str | None, str | None] | None = None
         self._pending: tuple[str, str | None, str | None] | None = None
+        self._importing = False  # an import (not a preview) is running
 
     def compose(self) -> ComposeResult:
         options = [(Text("detect from the file"), AUTO)] + [
@@ -132,6 +133,7 @@ class ImportScreen(Screen[None]):
         self.query_one("#import-commit", Button).disabled = True
         self._previewed = None
         self._pending = (path_text, fmt, deck)
+        self._importing = not dry_run
         self._run(library, path, fmt, deck, dry_run)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="library")
@@ -154,6 +156,7 @@ class ImportScreen(Screen[None]):
         self.post_message(ImportFinished(dry_run, report))
 
     def on_import_finished(self, message: ImportFinished) -> None:
+        self._importing = False
         view = self.query_one(ReportView)
         if message.report is None:
             view.show_error(message.error or "The import failed.")
@@ -178,4 +181,13 @@ class ImportScreen(Screen[None]):
         self.action_commit()
 
     def action_back(self) -> None:
+        if self._importing:
+            # It cannot be stopped part way (it lands whole or not at all), and its result
+            # is shown here: leaving would hide whether it landed.
+            self.notify(
+                "The import is still running; it cannot be stopped part way. Its result shows "
+                "here when it is done.",
+                markup=False,
+            )
+            return
         self.app.pop_screen()
