@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from textual.app import App, ComposeResult
+from textual.widgets import Input
 
 from studyapp.db import Store
 from studyapp.db.predictions import every
@@ -180,3 +181,47 @@ def test_without_a_place_to_keep_predictions_nothing_is_asked(store: Store) -> N
 def made_predictions(store: Store) -> list[Prediction]:
     with store.reading() as rows:
         return every(rows)
+
+
+class FormHost(Host):
+    """The prompt below a field, as the demo's parameter form puts it."""
+
+    def compose(self) -> ComposeResult:
+        yield Input(id="steps")
+        yield PredictionPrompt(id="prompt")
+
+
+async def test_digits_typed_on_from_a_field_answer_no_question(monkeypatch) -> None:
+    """Enter in the parameter form runs the demo again and its question takes the focus;
+    "30" typed on a moment later was meant for the field, and used to pick option 3."""
+    from studyapp.tui.widgets import prediction_prompt
+
+    now = [100.0]
+    monkeypatch.setattr(prediction_prompt, "monotonic", lambda: now[0])
+    app = FormHost()
+    async with app.run_test() as pilot:
+        app.query_one("#steps", Input).focus()
+        await pilot.pause()
+        prompt = app.query_one(PredictionPrompt)
+        prompt.ask([RACE])
+        await pilot.pause()
+        assert app.focused is prompt
+        now[0] += prediction_prompt.TYPED_AHEAD_S / 2
+        await pilot.press("3", "0", "x")
+        assert app.heard == [] and prompt.current is RACE
+        now[0] += prediction_prompt.TYPED_AHEAD_S
+        await pilot.press("3")
+        assert app.heard[0] == ("picked", "race", "none")
+
+
+async def test_a_question_asked_with_no_field_in_focus_takes_keys_at_once(monkeypatch) -> None:
+    from studyapp.tui.widgets import prediction_prompt
+
+    monkeypatch.setattr(prediction_prompt, "monotonic", lambda: 100.0)
+    app = Host()
+    async with app.run_test() as pilot:
+        prompt = app.query_one(PredictionPrompt)
+        prompt.ask([RACE])
+        await pilot.pause()
+        await pilot.press("2")
+        assert app.heard[0] == ("picked", "race", "Adam")

@@ -3,9 +3,11 @@
 `PredictionPrompt` asks a demo's questions one at a time, before the run's result is shown
 (the run may go on meanwhile, its result held back). One key (1-5) picks an option, `x`
 skips the question, escape abandons the demo. The prompt takes the focus while it asks, so
-those keys reach it first, and gives it back when it is done. Each pick is posted at once,
-so whoever hosts the prompt commits it before anything of the run is on screen; once every
-question is answered or skipped, `Finished` says so. A pick cannot be taken back.
+those keys reach it first, and gives it back when it is done; taken from a field being typed
+in, it lets a second go by first, so digits typed ahead for the field answer nothing. Each
+pick is posted at once, so whoever hosts the prompt commits it before anything of the run is
+on screen; once every question is answered or skipped, `Finished` says so. A pick cannot be
+taken back.
 
 `PredictionRound` is the bookkeeping of one run for whoever hosts the prompt (the demo
 panel): it commits each pick, holds the result back while questions are open, grades the
@@ -17,12 +19,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from time import monotonic
 from typing import TYPE_CHECKING, Any
 
 from textual.binding import Binding
 from textual.content import Content
 from textual.message import Message
-from textual.widgets import Static
+from textual.widgets import Input, Static, TextArea
 
 from studyapp.errors import UserError
 from studyapp.tui.text import plain
@@ -36,6 +39,8 @@ if TYPE_CHECKING:
     from studyapp.services.predictions import PredictionService
 
 MAX_OPTIONS = 5  # a question has 2 to 5 options, one digit key each
+# Seconds after a question took the focus from a field in which keys still count as typing.
+TYPED_AHEAD_S = 1.0
 RIGHT = Content.from_markup("[bold $success]✓ right[/]")
 WRONG = Content.from_markup("[bold $error]✗ wrong[/]")
 
@@ -108,6 +113,7 @@ class PredictionPrompt(Static, can_focus=True):
         self.setting = ""
         self._at = 0
         self._focus_before: Widget | None = None
+        self._typed_ahead_until = 0.0  # monotonic time before which keys are typing
 
     @property
     def asking(self) -> bool:
@@ -122,6 +128,11 @@ class PredictionPrompt(Static, can_focus=True):
         and seed), so the learner predicts for the run they will see."""
         if not self.asking and self.is_attached:
             self._focus_before = self.screen.focused
+            if isinstance(self._focus_before, Input | TextArea):
+                # The question took the focus from a field being typed in (enter in the
+                # parameter form runs the demo again): keys typed right after were meant for
+                # the field, and must not answer a question the learner has not yet read.
+                self._typed_ahead_until = monotonic() + TYPED_AHEAD_S
         self.questions = tuple(questions)
         self.picks = {}
         self.setting = setting
@@ -163,13 +174,15 @@ class PredictionPrompt(Static, can_focus=True):
         question = self.current
         if question is None or not 1 <= number <= len(question.options):
             return
+        if monotonic() < self._typed_ahead_until:
+            return
         option = question.options[number - 1]
         self.picks[question.id] = option
         self.post_message(self.Picked(self, question, option))
         self._next()
 
     def action_skip(self) -> None:
-        if self.asking:
+        if self.asking and monotonic() >= self._typed_ahead_until:
             self._next()
 
     def action_dismiss(self) -> None:
