@@ -358,15 +358,21 @@ def remove_leftovers(folder: Path, prefix: str = "") -> list[Path]:
     """
     pattern = re.compile(
         rf"\.{re.escape(prefix[:_NAME_ROOM])}.*{re.escape(TEMP_MARK)}[A-Za-z0-9_]+"
-        rf"{re.escape(TEMP_SUFFIX)}"
+        rf"{re.escape(TEMP_SUFFIX)}(?P<journal>-journal)?"
     )
     removed: list[Path] = []
     try:
-        names = [entry.name for entry in os.scandir(folder) if pattern.fullmatch(entry.name)]
+        found = [match for e in os.scandir(folder) if (match := pattern.fullmatch(e.name))]
     except OSError:
         return removed
-    for name in names:
-        path = folder / name
+    # A temporary file first, then the rollback journal SQLite kept beside one it was
+    # writing (a backup's): the journal goes when its file has gone, or was never there.
+    for match in sorted(found, key=lambda m: m["journal"] is not None):
+        path = folder / match.group()
+        if match["journal"] is not None:
+            written = folder / match.group().removesuffix(match["journal"])
+            if written.exists() and not _abandoned(written):
+                continue
         if _abandoned(path):
             _remove(str(path))
             removed.append(path)

@@ -20,12 +20,14 @@ import options it reports them as having a changed note type and leaves them as 
 and with "merge note types" it updates them onto the new note type.
 
 Each card goes with its schedule and review log, as Anki keeps them: a new card stays new;
-a reviewed one is a review card with its interval, ease, lapses and due day, and its log
-entries carry the button (ratings 1 and 2 are Again, 3 Hard, 4 Good, 5 Easy). Anki keeps
-review due days as a count of days since the collection was created and, on import, moves
-them by the difference between the package's day and its own, so a card due in 12 days
-here is due in 12 days there (when "Import any learning progress" is ticked). An FSRS memory
-state goes in the card's data, where Anki's own FSRS reads it.
+a card that has passed is a review card with its interval, ease, lapses and due day (and its
+passes in a row, which SM-2 needs and Anki does not keep, in the card's custom data); one
+failed or never passed is in (re)learning, due on its day. Log entries carry the button
+(ratings 1 and 2 are Again, 3 Hard, 4 Good, 5 Easy). Anki keeps due days as a count of days
+since the collection was created and, on import, moves them by the difference between the
+package's day and its own, so a card due in 12 days here is due in 12 days there (when
+"Import any learning progress" is ticked). An FSRS memory state goes in the card's data,
+where Anki's own FSRS reads it.
 
 Card text is data: it is HTML-escaped, newlines become `<br>`, and leading or repeated
 spaces and tabs are written as character references, so `w[i] <- w[i] - lr` or `<tag>`
@@ -47,7 +49,14 @@ from typing import Any
 
 from studyapp.formats.anki_collection import Timing
 from studyapp.formats.anki_html import text_to_html
-from studyapp.formats.anki_schedule import days_elapsed
+from studyapp.formats.anki_schedule import (
+    DAY_LEARNING_QUEUE,
+    LEARNING_TYPE,
+    RELEARNING_TYPE,
+    REPETITIONS_KEY,
+    REVIEW_TYPE,
+    days_elapsed,
+)
 from studyapp.formats.base import ExportCard, ExportDeck
 from studyapp.formats.package_zip import zip_archive
 from studyapp.model import normalize_tags
@@ -320,24 +329,33 @@ def _schedule(
         state = card.state
         if state.due is None:
             queue = -1 if card.suspended else 0
-            rows.append((0, queue, card.position, 0, 0, len(card.reviews), 0, "", card_id))
+            rows.append((0, queue, card.position, 0, 0, len(card.reviews), 0, 0, "", card_id))
         else:
             due = package_today + (state.due - today).days
-            data = ""
+            fields: dict[str, object] = {}
             if card.memory is not None:
                 stability, difficulty = card.memory.stability, card.memory.difficulty
-                memory = {"s": round(stability, 4), "d": round(difficulty, 3)}
-                data = json.dumps(memory, separators=(",", ":"))
+                fields |= {"s": round(stability, 4), "d": round(difficulty, 3)}
+            if state.repetitions == 0:
+                # Failed, or never passed: relearning (learning with no interval yet), due
+                # on its day, one step left, as SM-2 has it start over.
+                kind = RELEARNING_TYPE if state.interval else LEARNING_TYPE
+                queue, left = DAY_LEARNING_QUEUE, 1001
+            else:
+                kind, queue, left = REVIEW_TYPE, REVIEW_TYPE, 0
+                # The passes in a row, which Anki does not keep, in the card's custom data.
+                fields["cd"] = json.dumps({REPETITIONS_KEY: state.repetitions})
             rows.append(
                 (
-                    2,
-                    -1 if card.suspended else 2,
+                    kind,
+                    -1 if card.suspended else queue,
                     due,
-                    max(1, state.interval),
+                    state.interval if kind == LEARNING_TYPE else max(1, state.interval),
                     state.ease_cents * 10,
                     len(card.reviews) or state.repetitions,
                     state.lapses,
-                    data,
+                    left,
+                    json.dumps(fields, separators=(",", ":")) if fields else "",
                     card_id,
                 )
             )
@@ -363,7 +381,7 @@ def _schedule(
             )
     connection.executemany(
         "UPDATE cards SET type = ?, queue = ?, due = ?, ivl = ?, factor = ?, reps = ?,"
-        " lapses = ?, data = ? WHERE id = ?",
+        " lapses = ?, left = ?, data = ? WHERE id = ?",
         rows,
     )
     connection.executemany("INSERT INTO revlog VALUES (?, ?, -1, ?, ?, ?, ?, ?, ?)", revlog)

@@ -7,8 +7,9 @@ the collection's hour), and each card is due as many days from today here as it 
 
 - A new card stays new. A card in learning or relearning is due on the day Anki has it due.
   A review card keeps its interval, ease and lapses; its repetitions (passes in a row, which
-  SM-2 needs) come from its log, and are at least 2, so SM-2 goes on from its interval
-  instead of starting again at 1 and 6 days. An FSRS memory state Anki gave it comes along.
+  SM-2 needs) are those studyapp's own export kept in its custom data, else they come from
+  its log, and are at least 2, so SM-2 goes on from its interval instead of starting again
+  at 1 and 6 days. An FSRS memory state Anki gave it comes along.
 - Each log entry with a button becomes a review marked as imported: buttons 1-4 are ratings
   1, 3, 4 and 5. The first of a study day is the state-changing one (new, review or
   relearn); later ones that day are drill. Entries without a button (a card rescheduled or
@@ -54,6 +55,10 @@ DAY_SECONDS = 86_400
 REVIEW_TYPE, LEARNING_TYPE, RELEARNING_TYPE = 2, 1, 3
 SUSPENDED_QUEUE = -1
 LEARNING_QUEUE = 1  # due is a time in seconds; the day-learning queue (3) has a day number
+DAY_LEARNING_QUEUE = 3
+# The key in a card's custom data (`cd` in its data) under which studyapp's export keeps the
+# card's SM-2 repetitions (passes in a row), which Anki does not keep.
+REPETITIONS_KEY = "sm2reps"
 _A_TIME = 1_000_000_000  # a learning card's due above this is a time in seconds, not a day
 MIN_REVIEW_REPETITIONS = 2
 MAX_FACTOR = MAX_EASE_CENTS * 10  # Anki's ease factor is in thousandths
@@ -149,7 +154,7 @@ def card_schedule(
     if card.type == REVIEW_TYPE:
         interval = max(1, card.interval)
         due = _due_day(today, card.due - anki_today)
-        repetitions = max(MIN_REVIEW_REPETITIONS, streak)
+        repetitions = _kept_repetitions(card.data) or max(MIN_REVIEW_REPETITIONS, streak)
     elif card.type in (LEARNING_TYPE, RELEARNING_TYPE):
         # A learning card suspended or buried keeps its due as a time when it was in the
         # learning queue: Anki tells the two apart by the size of the number, as here.
@@ -258,6 +263,19 @@ def _check_entry(entry: AnkiReview) -> None:
 def _in_days(today: date, days: int) -> date:
     """`days` from `today`, no further than the longest interval either way."""
     return add_days(today, min(MAX_INTERVAL, max(-MAX_INTERVAL, days)))
+
+
+def _kept_repetitions(data: str) -> int | None:
+    """The SM-2 repetitions studyapp's export kept in a review card's custom data, when it
+    holds a sound count (1 or more: a review card has passed at least once)."""
+    try:
+        custom = json.loads(json.loads(data)["cd"]) if data else None
+        kept = custom.get(REPETITIONS_KEY) if isinstance(custom, dict) else None
+    except (ValueError, TypeError, KeyError, RecursionError):
+        return None
+    if isinstance(kept, int) and not isinstance(kept, bool) and 1 <= kept <= MAX_COUNT:
+        return kept
+    return None
 
 
 def _memory(data: str) -> FSRSMemory | None:

@@ -292,3 +292,80 @@ def test_cards_studied_in_anki_since_they_were_exported_come_back_up_to_date(
     again = LibraryService(store).import_files([package])
     assert (again.added, again.updated, again.unchanged, again.reviews_added) == (0, 0, 3, 0)
     assert len(service.detail(cards["rated here"].id).history) == 2
+
+
+def test_failed_learning_and_once_passed_cards_keep_their_sm2_state_through_a_package(
+    tmp_path: Path,
+) -> None:
+    """Every studied card used to go out as an Anki review card, and come back with at least
+    two repetitions and a one-day interval: a failed card (0 repetitions) or one passed once
+    then came back due 3 days later instead of 1 or 6. Our import of our export gives the
+    same state; Anki takes the failed card as relearning, the never-passed one as learning,
+    both due on their day, and keeps the passes in a row in the card's custom data."""
+    from sqlalchemy import update
+
+    from studyapp.db.models import CardRow
+
+    states = {  # front: interval, repetitions, lapses, ease (cents), days until due
+        "failed": (1, 0, 1, 260, 1),
+        "never passed": (0, 0, 0, 250, 0),
+        "passed once": (1, 1, 0, 250, 1),
+        "passed thrice": (16, 3, 0, 270, 9),
+    }
+    store = open_store(str(tmp_path / "c.db"))
+    service = CardService(store)
+    for front, (interval, repetitions, lapses, ease, due_in) in states.items():
+        card = service.add("States", front, f"{front} back")
+        with store.write() as session:
+            session.execute(
+                update(CardRow)
+                .where(CardRow.id == card.id)
+                .values(
+                    interval=interval,
+                    repetitions=repetitions,
+                    lapses=lapses,
+                    ease_cents=ease,
+                    due=today() + timedelta(days=due_in),
+                )
+            )
+    out = tmp_path / "states.apkg"
+    out.write_bytes(LibraryService(store).export("apkg", "States"))
+
+    again = open_store(str(tmp_path / "again.db"))
+    LibraryService(again).import_files([out])
+    for card in CardService(again).search(deck="States"):
+        interval, repetitions, lapses, ease, due_in = states[card.front]
+        state = card.state
+        assert (state.interval, state.repetitions, state.lapses, state.ease_cents) == (
+            interval,
+            repetitions,
+            lapses,
+            ease,
+        ), card.front
+        assert state.due == today() + timedelta(days=due_in), card.front
+
+    col = in_new_anki(tmp_path / "anki", out)
+    try:
+        kinds = {
+            col.get_card(c).note().fields[0]: (col.get_card(c).type, col.get_card(c).queue)
+            for c in col.find_cards("")
+        }
+        assert kinds == {
+            "failed": (3, 3),
+            "never passed": (1, 3),
+            "passed once": (2, 2),
+            "passed thrice": (2, 2),
+        }
+        once = next(
+            c for c in col.find_cards("") if col.get_card(c).note().fields[0] == "passed once"
+        )
+        assert '"sm2reps":1' in col.get_card(once).custom_data.replace(" ", "")
+        col.decks.select(col.decks.id("States"))
+        for card_id in col.find_cards(""):  # each can be answered in Anki
+            card = col.get_card(card_id)
+            card.due = col.sched.today if card.queue in (2, 3) else card.due
+            col.update_card(card)
+        while (card := col.sched.getCard()) is not None:
+            col.sched.answerCard(card, 3)
+    finally:
+        col.close()

@@ -323,6 +323,34 @@ def test_a_temporary_file_still_being_written_is_never_taken_for_a_leftover(
     assert busy.exists() and mine.exists() and not gone.exists()
 
 
+def test_the_journal_beside_a_killed_backups_temporary_file_goes_with_it(
+    tmp_path: Path,
+) -> None:
+    """SQLite writes a backup's temporary file with a rollback journal beside it; a backup
+    killed outright may leave both, or the journal alone (its file removed, the journal not
+    yet). The journal goes with its file, or alone, and stays while the file's writer is at
+    work."""
+    import fcntl
+
+    from studyapp.files import remove_leftovers
+
+    gone = tmp_path / ".c-20261207T120000000000-manual.db.studyapp-gone1234.tmp"
+    busy = tmp_path / ".c-20261207T120001000000-manual.db.studyapp-busy1234.tmp"
+    orphan = tmp_path / ".c-20261207T120002000000-manual.db.studyapp-lone1234.tmp-journal"
+    paths = [gone, Path(f"{gone}-journal"), busy, Path(f"{busy}-journal"), orphan]
+    for path in paths:
+        path.write_text("partial")
+        age(path)
+    writer = os.open(busy, os.O_RDONLY)
+    fcntl.flock(writer, fcntl.LOCK_EX)
+    try:
+        removed = remove_leftovers(tmp_path, "c-")
+    finally:
+        os.close(writer)
+    assert sorted(removed) == sorted([gone, orphan])  # its journal with it
+    assert sorted(tmp_path.iterdir()) == sorted([busy, Path(f"{busy}-journal")])
+
+
 def test_a_backup_that_cannot_be_written_says_why_in_a_sentence(
     db_path: Path, tmp_path: Path, read_only: Callable[[Path], None], capsys: Capture
 ) -> None:
