@@ -727,7 +727,10 @@ class StudySession:
             if entry.review.kind == "drill":
                 return None  # taking back a repeat only removes it from the log
             if latest != entry.review.id:
-                return "the card was rated again since, in another window (undo there first)"
+                return (
+                    "the card was rated again since, in another window; that rating stands, "
+                    "and undo goes on to the action before this one"
+                )
             if card.state != entry.review.after or card.memory != entry.review.memory_after:
                 return "the card's schedule was changed since (by an import or a restore)"
         if card.suspended != suspended:

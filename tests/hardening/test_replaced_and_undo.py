@@ -280,7 +280,8 @@ def test_undo_refused_when_another_window_rated_the_card_again_on_a_later_day(
     with pytest.raises(UserError) as refused:
         a.undo()
     assert str(refused.value) == (
-        "cannot undo: the card was rated again since, in another window (undo there first)"
+        "cannot undo: the card was rated again since, in another window; that rating stands, "
+        "and undo goes on to the action before this one"
     )
     state_agrees_with_log(collection)
     assert len(review_rows(collection)) == rows

@@ -83,7 +83,8 @@ async def test_undo_refused_after_another_window_rated_the_card_says_why(make_ap
         await settle(pilot)
         toasts = [str(t.message) for t in app._notifications]
         assert toasts[-1] == (
-            "cannot undo: the card was rated again since, in another window (undo there first)"
+            "cannot undo: the card was rated again since, in another window; that rating stands, "
+            "and undo goes on to the action before this one"
         )
         await settle(pilot)
         assert not app.screen.session.can_undo
