@@ -50,6 +50,7 @@ class AnkiCard:
     factor: int = 0  # ease in thousandths
     lapses: int = 0
     data: str = ""  # JSON: FSRS's memory state ("s", "d") when Anki's FSRS gave one
+    unreadable: str = ""  # a schedule number that is not an integer, said as a phrase
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,7 @@ class AnkiReview:
     factor: int
     time_ms: int
     type: int  # 0 learning, 1 review, 2 relearning, 3 filtered, 4 manual, 5 rescheduled
+    unreadable: str = ""  # a number that is not an integer, said as a phrase
 
 
 @dataclass(frozen=True)
@@ -131,18 +133,21 @@ def _notes(connection: sqlite3.Connection) -> Iterator[AnkiNote]:
         interval, factor, lapses, data = row[9:]
         deck = _integer(original_deck) or _integer(deck_id)
         # A card in a filtered deck keeps its home deck's due day aside.
-        due = _integer(original_due) if _integer(original_deck) and original_due else due
+        if _integer(original_deck) and original_due:
+            due = original_due
+        numbers = _Whole()
         card = AnkiCard(
             _integer(ord_),
             deck,
             _integer(card_id),
-            _integer(kind),
-            _integer(queue),
-            _integer(due),
-            _integer(interval),
-            _integer(factor),
-            _integer(lapses),
+            numbers("type", kind),
+            numbers("queue", queue),
+            numbers("due", due),
+            numbers("interval (ivl)", interval),
+            numbers("ease factor", factor),
+            numbers("lapses", lapses),
             _text(data),
+            numbers.problem,
         )
         cards.setdefault(_integer(note_id), []).append(card)
     for note_id, guid, notetype_id, tags, fields in connection.execute(
@@ -164,7 +169,9 @@ def _reviews(connection: sqlite3.Connection) -> dict[int, list[AnkiReview]]:
     for row in connection.execute(
         "SELECT id, cid, ease, ivl, lastIvl, factor, time, type FROM revlog ORDER BY cid, id"
     ):
-        review = AnkiReview(*(_integer(value) for value in row))
+        numbers = _Whole()
+        values = [numbers(name, value) for name, value in zip(_REVLOG_NAMES, row, strict=True)]
+        review = AnkiReview(*values, unreadable=numbers.problem)
         reviews.setdefault(review.card_id, []).append(review)
     return reviews
 
@@ -344,6 +351,33 @@ def _list_of_objects(value: object, notetype: str) -> list[dict[str, Any]]:
 
 def _by_ord(item: dict[str, Any]) -> int:
     return _integer(item.get("ord", 0))
+
+
+_REVLOG_NAMES = ("id", "card id", "button", "interval", "last interval", "ease factor", "time")
+_REVLOG_NAMES += ("type",)
+
+
+class _Whole:
+    """Reads a row's numbers: an integer as it is (a real one with no fraction that an
+    integer could hold, too); anything else as 0, its name and value kept in `problem` for
+    the first of them, so that the card or log entry is refused, not read as 0."""
+
+    def __init__(self) -> None:
+        self.problem = ""
+
+    def __call__(self, name: str, value: object) -> int:
+        if isinstance(value, int):
+            return int(value)
+        if isinstance(value, float) and value.is_integer() and abs(value) < 2**63:
+            return int(value)
+        if isinstance(value, str | bytes):
+            text = value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+            if text.strip().lstrip("+-").isdigit() and text.strip().isascii():
+                return int(text)
+        if not self.problem:
+            shown = repr(value) if len(repr(value)) <= 40 else f"{repr(value)[:37]}..."
+            self.problem = f"its {name} {shown} is not an integer"
+        return 0
 
 
 def _integer(value: object) -> int:

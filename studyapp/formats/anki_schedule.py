@@ -172,6 +172,8 @@ def card_schedule(
 
 
 def _check_card(card: AnkiCard) -> None:
+    if card.unreadable:
+        raise OutOfRange(card.unreadable)
     if not 0 <= card.factor <= MAX_FACTOR:
         raise OutOfRange(f"its ease factor {card.factor} is outside 0..{MAX_FACTOR} (thousandths)")
     if not 0 <= card.lapses <= MAX_COUNT:
@@ -208,6 +210,8 @@ def review_drafts(
     state-changing ratings at the end passed in a row. OutOfRange names the first entry
     that holds a number Anki cannot have written."""
     for entry in reviews:
+        if entry.unreadable:
+            raise OutOfRange(f"review log entry {entry.id}: {entry.unreadable}")
         if entry.ease not in FROM_FOUR_BUTTONS:
             continue  # not a rating: left out
         try:

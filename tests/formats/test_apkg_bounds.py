@@ -129,6 +129,26 @@ CASES = [
         f"its due time {BIG // 1000} (seconds since 1970) is outside 0001-01-02..9999-12-30",
     ),
     (
+        "an interval of 1e308 (a real number)",
+        [f"{REVIEW}, ivl = 1e308"],
+        "(card id 1): its interval (ivl) 1e+308 is not an integer",
+    ),
+    (
+        "an ease factor written as text",
+        [f"{REVIEW}, factor = '2600x'"],
+        "(card id 1): its ease factor '2600x' is not an integer",
+    ),
+    (
+        "a due day with a fraction",
+        [f"{REVIEW}, due = 5000.5"],
+        "(card id 1): its due 5000.5 is not an integer",
+    ),
+    (
+        "a review log ease factor written as text",
+        ["UPDATE revlog SET factor = 'x'"],
+        ": its ease factor 'x' is not an integer",
+    ),
+    (
         "an answer time of -5 ms",
         ["UPDATE revlog SET time = -5"],
         "its answer time -5 is outside 0..86,400,000 milliseconds",
