@@ -350,6 +350,12 @@ class _Entry:
                 lapses=entry.get("lapses", int),
             )
             state.check()
+            if due is None and (state.repetitions or state.interval):
+                # A card with no due day is new; one studied is due some day.
+                raise ValueError(
+                    f"a studied card (repetitions {state.repetitions}, interval "
+                    f"{state.interval}) needs a due day"
+                )
         except (ValueError, OverflowError) as exc:
             entry.fail(str(exc))
             raise

@@ -135,6 +135,9 @@ def test_bad_entries_are_named(tmp_path: Path) -> None:
     assert bad(tmp_path, lambda d: card(d)["state"].update(ease=0.5)) == (
         "entry 1, state: ease 0.5 is outside 1.3..1000"
     )
+    assert bad(
+        tmp_path, lambda d: card(d)["state"].update(due=None, interval=30, repetitions=5)
+    ) == ("entry 1, state: a studied card (repetitions 5, interval 30) needs a due day")
     assert bad(tmp_path, lambda d: card(d).update(buried_until="soon")) == (
         "entry 1: 'buried_until' is not a date (YYYY-MM-DD): 'soon'"
     )
