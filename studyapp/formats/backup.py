@@ -350,7 +350,7 @@ class _Entry:
                 lapses=entry.get("lapses", int),
             )
             state.check()
-            if due is None and (state.repetitions or state.interval):
+            if key == "state" and due is None and (state.repetitions or state.interval):
                 # A card with no due day is new; one studied is due some day.
                 raise ValueError(
                     f"a studied card (repetitions {state.repetitions}, interval "

@@ -97,6 +97,11 @@ states = st.fixed_dictionaries(
         "due": st.none() | days.map(date.isoformat),
     }
 )
+# A card's own state: with no due day it is new, so it has no repetitions or interval (a
+# review's before and after may be anything the scheduler wrote).
+card_states = states.map(
+    lambda s: s if s["due"] is not None else {**s, "repetitions": 0, "interval": 0}
+)
 zones = st.integers(-14 * 60, 14 * 60).map(lambda m: timezone(timedelta(minutes=m)))
 # Reviews are no later than a day from now: the last moment drawn is in the past for good.
 moments = st.datetimes(datetime(2, 1, 1), datetime(9999, 12, 29), timezones=zones)
@@ -119,7 +124,7 @@ cards = st.fixed_dictionaries(
         "source": texts,
         "demo": demos,
         "suspended": st.booleans(),
-        "state": states,
+        "state": card_states,
         "reviews": st.lists(reviews, max_size=3),
     },
     optional={"buried_until": days.map(date.isoformat)},
