@@ -5,6 +5,10 @@ escape sequences included: `ESC ] 52 ; c ; ...` writes the terminal's clipboard,
 wipes the screen, OSC 0 sets the window title, and U+009B is CSI on its own. Everything the
 app shows a person goes through `visible`, which writes each C0 and C1 control character
 (and DEL) as a Python-style escape such as `\\x1b`. Newline and tab are layout and stay.
+So do the bidirectional embeddings, overrides and isolates (U+202A..U+202E, U+2066..U+2069),
+as `\\u202e`: in a terminal that honours them, "the answer is \\u202eeurt" reads as "the
+answer is true", text shown other than it is. Marks (U+200E, U+200F) and right-to-left
+scripts themselves are left alone.
 
 What the app writes for a program (an export to a file or a pipe, `--json`) keeps the exact
 text; see `for_stream` and `json_text`.
@@ -20,9 +24,12 @@ from functools import lru_cache
 from typing import Any, TextIO
 
 # C0 controls but tab and newline, DEL, the C1 controls, and lone surrogates (see below).
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 _ESCAPES = {code: f"\\x{code:02x}" for code in (*range(0x00, 0x20), *range(0x7F, 0xA0))}
 del _ESCAPES[ord("\n")], _ESCAPES[ord("\t")]
+_ESCAPES.update(
+    (code, f"\\u{code:04x}") for code in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))
+)
 # A path's bytes that are not UTF-8 come as lone surrogates (U+DC80..U+DCFF for the byte
 # 0x80..0xFF), which a C-locale stdout writes back as those raw bytes (0x9B is CSI): they are
 # shown as the byte they stand for; any other lone surrogate by its code.

@@ -222,6 +222,16 @@ def test_visible_escapes_every_control_but_newline_and_tab():
     assert visible("[bold]w[i] ünïcode") == "[bold]w[i] ünïcode"
 
 
+def test_visible_shows_bidi_overrides_that_would_show_text_other_than_it_is():
+    """U+202E makes "eurt" read as "true" where the terminal honours it; right-to-left text
+    and its marks are shown as they are."""
+    assert visible("the answer is \u202eeurt\u202c") == "the answer is \\u202eeurt\\u202c"
+    assert visible("\u2066a\u2067b\u2068c\u2069\u202a\u202b\u202d") == (
+        "\\u2066a\\u2067b\\u2068c\\u2069\\u202a\\u202b\\u202d"
+    )
+    assert visible("שלום \u200f עולם \u200e") == "שלום \u200f עולם \u200e"
+
+
 async def test_an_export_suggested_in_a_folder_named_with_escapes_shows_it_and_writes_there(
     make_app, store, hostile, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
