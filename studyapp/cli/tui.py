@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import sys
 from typing import TYPE_CHECKING, Any, Literal
 
 from studyapp.errors import UserError
@@ -54,8 +55,9 @@ def open_app(
     from studyapp.db import open_store
     from studyapp.services.study import decks_in_scope
 
-    store = open_store(db)
+    store = open_store(db)  # a collection it cannot open is said first
     try:
+        _check_terminal()
         news = bring_bundled_deck_up_to_date(store)
         if deck is not None:
             with store.reading() as rows:
@@ -70,6 +72,22 @@ def open_app(
         # finalizing (the collection is closed just above), so it is left to the exit.
         gc.freeze()
     return 0
+
+
+def _check_terminal() -> None:
+    """UserError unless standard input and output are a terminal: the app reads keys and
+    draws a screen, and with input closed it failed with a traceback, and with input at its
+    end (`< /dev/null`) it waited for keys that never come."""
+    for name, stream in (("input", sys.__stdin__), ("output", sys.__stdout__)):
+        try:
+            is_terminal = stream is not None and stream.isatty()
+        except (OSError, ValueError):  # closed
+            is_terminal = False
+        if not is_terminal:
+            raise UserError(
+                f"the app needs a terminal, and standard {name} is not one: run it in a "
+                "terminal, or use a command (studyapp --help lists them)"
+            )
 
 
 def bring_bundled_deck_up_to_date(store: Store) -> str | None:

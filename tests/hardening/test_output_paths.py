@@ -438,3 +438,22 @@ def test_an_output_encoding_without_room_for_a_name_shows_it_escaped(tmp_path: P
     listed = studyapp("cards", "--json", "--db", db, env=ascii_out)
     assert listed.returncode == 0, listed.stderr
     assert {card["deck"] for card in json.loads(listed.stdout)} == {"Ünï 日本", "D"}
+
+
+@pytest.mark.parametrize("start", [("review",), ()], ids=["review", "home"])
+def test_the_app_without_a_terminal_is_one_line_not_a_traceback_or_a_wait(
+    tmp_path: Path, start: tuple[str, ...]
+) -> None:
+    """Standard input closed gave a traceback; at its end (`< /dev/null`) the app waited for
+    keys that never come."""
+    db = tmp_path / "c.db"
+    make_collection(db, {"D": 2})
+    said = (
+        "studyapp: the app needs a terminal, and standard input is not one: run it in a "
+        "terminal, or use a command (studyapp --help lists them)"
+    )
+    closed = studyapp(*start, "--db", db, preexec_fn=lambda: os.close(0))
+    assert closed.returncode == 2 and one_line(closed.stderr) == said
+    with open(os.devnull) as nothing:
+        at_end = studyapp(*start, "--db", db, stdin=nothing, timeout_s=60)
+    assert at_end.returncode == 2 and one_line(at_end.stderr) == said
