@@ -1,5 +1,5 @@
 """`python -m studyapp` runs the command line."""
 
-from studyapp.cli import main
+from studyapp.entry import main
 
 raise SystemExit(main())

@@ -114,7 +114,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"studyapp: {one_line(exc.message)}", file=sys.stderr)
         return exc.exit_status
     except KeyboardInterrupt:
-        print("studyapp: interrupted", file=sys.stderr)
+        if changes_saved() == changes:
+            print("studyapp: interrupted", file=sys.stderr)
+        else:  # stopped between saving and saying so: what was saved stands
+            print("studyapp: interrupted once the change was saved; it stands", file=sys.stderr)
         return 130
     except BrokenPipeError:
         return 0

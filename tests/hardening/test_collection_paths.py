@@ -213,3 +213,48 @@ def test_a_collection_named_with_bytes_that_are_not_utf8_is_one_line(
         "only by a UTF-8 name: rename the collection file or its folder"
     )
     assert list(tmp_path.iterdir()) == []
+
+
+def test_ctrl_c_once_an_import_is_saved_says_that_it_stands(
+    tmp_path: Path, capsys: Capture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Stopped between saving and saying so, the command said only "interrupted", and a
+    learner took the import for not done."""
+    from studyapp.services.library import LibraryService
+
+    db = tmp_path / "c.db"
+    make_collection(db, {"D": 1})
+    source = tmp_path / "deck.csv"
+    source.write_text("What is SGD?,Stochastic gradient descent\n")
+    imported = LibraryService.import_files
+
+    def then_ctrl_c(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        imported(self, *args, **kwargs)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(LibraryService, "import_files", then_ctrl_c)
+    status, out, err = run_cli(capsys, "import", source, "--deck", "New", "--db", db)
+    assert status == 130
+    assert one_line(err) == "studyapp: interrupted once the change was saved; it stands"
+    monkeypatch.undo()
+    status, out, _ = run_cli(capsys, "cards", "deck:New", "--db", db)
+    assert "1 card" in out
+
+
+def test_ctrl_c_while_the_command_line_loads_is_one_line(
+    capsys: Capture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+    import types
+
+    from studyapp.entry import main
+
+    loading = types.ModuleType("studyapp.cli")
+
+    def __getattr__(name: str) -> object:
+        raise KeyboardInterrupt
+
+    loading.__getattr__ = __getattr__  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "studyapp.cli", loading)
+    assert main() == 130
+    assert capsys.readouterr().err == "studyapp: interrupted\n"
