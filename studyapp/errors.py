@@ -1,5 +1,8 @@
 """Errors a user can cause: each carries one clear sentence for the command line and the TUI."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 
 class UserError(Exception):
     """Bad input or a failed operation the user can act on.
@@ -50,13 +53,27 @@ class NoSuchDeckError(UserError):
 
 
 _changes_saved = 0
+_uncounted = 0
 
 
 def note_change_saved() -> None:
     """Count a change made to the collection (a committed write, a restore), so that a
     command whose report then cannot be shown says the change stands."""
     global _changes_saved
-    _changes_saved += 1
+    if not _uncounted:
+        _changes_saved += 1
+
+
+@contextmanager
+def changes_uncounted() -> Iterator[None]:
+    """Writes that set a collection up (a new one stamped) are not the change a command
+    reports, and are not counted."""
+    global _uncounted
+    _uncounted += 1
+    try:
+        yield
+    finally:
+        _uncounted -= 1
 
 
 def changes_saved() -> int:

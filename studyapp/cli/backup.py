@@ -8,10 +8,9 @@ a database server is backed up as a JSON backup, and restored from one.
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from studyapp.cli.output import path_text, say
+from studyapp.cli.output import file_argument, path_text, say
 
 if TYPE_CHECKING:
     from studyapp.services.backups import BackupService
@@ -51,7 +50,9 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
         "any part of the file cannot be restored. Fails if another studyapp keeps writing "
         "to the collection.",
     )
-    restore.add_argument("path", metavar="PATH", type=Path, help="the backup file to restore")
+    restore.add_argument(
+        "path", metavar="PATH", type=file_argument, help="the backup file to restore"
+    )
     restore.set_defaults(handler=run_restore)
 
 

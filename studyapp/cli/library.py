@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from studyapp.cli.output import output_failed, path_text, print_json, say
+from studyapp.cli.output import file_argument, output_failed, path_text, print_json, say
 from studyapp.errors import UserError
 from studyapp.files import check_output, output_folder, user_path, write_output
 from studyapp.terminal import for_stream, one_line
@@ -28,7 +27,9 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
         "be read, nothing changes. The collection is backed up first. Re-importing a file "
         "changes nothing; an edited card is updated in place and keeps its schedule.",
     )
-    importing.add_argument("paths", metavar="PATH", nargs="+", type=Path, help="files to import")
+    importing.add_argument(
+        "paths", metavar="PATH", nargs="+", type=file_argument, help="files to import"
+    )
     importing.add_argument(
         "--format",
         choices=IMPORT_FORMATS,

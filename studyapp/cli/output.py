@@ -8,11 +8,13 @@ goes to a terminal, a pager or a file (see `studyapp.terminal`). Data for progra
 
 from __future__ import annotations
 
+import argparse
 import os
 import shutil
 import sys
 import textwrap
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, TextIO
 
 from studyapp.errors import UserError
@@ -198,3 +200,11 @@ def _cell(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.4g}"
     return one_line(str(value))
+
+
+def file_argument(text: str) -> Path:
+    """A file named on the command line; an empty one (an unset shell variable) is a usage
+    error, not the current folder that Path("") is."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("the name given is empty: give the path of a file")
+    return Path(text)

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 from typing import Any
 
-from studyapp.cli.output import path_text, print_json, print_table, say
+from studyapp.cli.output import file_argument, path_text, print_json, print_table, say
 
 
 def register(commands: Any, common: argparse.ArgumentParser) -> None:
@@ -49,7 +48,7 @@ def register(commands: Any, common: argparse.ArgumentParser) -> None:
     )
     source = evaluate.add_mutually_exclusive_group()
     source.add_argument("--deck", metavar="NAME", help="one deck (default: all decks)")
-    source.add_argument("--revlog", metavar="FILE", type=Path, help="a review log file")
+    source.add_argument("--revlog", metavar="FILE", type=file_argument, help="a review log file")
     evaluate.add_argument("--json", action="store_true", help="print JSON")
     evaluate.set_defaults(handler=run_evaluate)
 

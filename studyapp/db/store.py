@@ -46,6 +46,7 @@ from studyapp.errors import (
     CollectionReplacedError,
     UnconfirmedWrite,
     UserError,
+    changes_uncounted,
     note_change_saved,
 )
 from studyapp.files import COMPANIONS, WriteError, remove_leftovers, replacing
@@ -670,7 +671,8 @@ def open_store(
         store.dispose()
         raise
     if created:
-        _stamp_new(store)
+        with changes_uncounted():
+            _stamp_new(store)
     return store
 
 

@@ -258,3 +258,34 @@ def test_ctrl_c_while_the_command_line_loads_is_one_line(
     monkeypatch.setitem(sys.modules, "studyapp.cli", loading)
     assert main() == 130
     assert capsys.readouterr().err == "studyapp: interrupted\n"
+
+
+@pytest.mark.parametrize(
+    ("command", "argument"),
+    [
+        (("restore", ""), "PATH"),
+        (("import", ""), "PATH"),
+        (("import", "deck.csv", " "), "PATH"),
+        (("scheduler", "evaluate", "--revlog", ""), "--revlog"),
+    ],
+    ids=["restore", "import", "import-blank-second", "revlog"],
+)
+def test_an_empty_file_name_is_a_usage_error_not_the_current_folder(
+    tmp_path: Path,
+    capsys: Capture,
+    monkeypatch: pytest.MonkeyPatch,
+    command: tuple[str, ...],
+    argument: str,
+) -> None:
+    """`restore ""` said ". is not a file", `import ""` that "." is a folder."""
+    db = tmp_path / "c.db"
+    make_collection(db, {"D": 1})
+    before = md5(db)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "deck.csv").write_text("What is SGD?,Stochastic gradient descent\n")
+    with pytest.raises(SystemExit) as stopped:
+        run_cli(capsys, *command, "--db", db)
+    assert stopped.value.code == 2
+    err = capsys.readouterr().err
+    assert f"argument {argument}: the name given is empty: give the path of a file" in one_line(err)
+    assert md5(db) == before
