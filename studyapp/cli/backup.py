@@ -11,6 +11,7 @@ import argparse
 from typing import TYPE_CHECKING, Any
 
 from studyapp.cli.output import file_argument, path_text, say
+from studyapp.errors import UserError
 
 if TYPE_CHECKING:
     from studyapp.services.backups import BackupService
@@ -68,6 +69,10 @@ def _service(args: argparse.Namespace, restoring: bool = False) -> BackupService
 
 
 def run_backup(args: argparse.Namespace) -> int:
+    if args.list and args.output is not None:
+        raise UserError(
+            "--list lists the backups beside the collection and writes none: drop --output"
+        )
     service = _service(args)
     if args.list:
         found = service.backups()

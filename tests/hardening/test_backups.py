@@ -100,6 +100,20 @@ def test_imports_keep_the_last_few_automatic_backups_and_every_one_made_by_hand(
     assert listed[0] == str(automatic[-1])  # newest first
 
 
+def test_listing_backups_with_an_output_is_refused_not_ignored(
+    db_path: Path, tmp_path: Path, capsys: Capture
+) -> None:
+    make_collection(db_path, {"D": 1})
+    status, out, err = run_cli(
+        capsys, "backup", "--list", "--output", tmp_path / "b.db", "--db", db_path
+    )
+    assert (status, out) == (2, "")
+    assert one_line(err) == (
+        "studyapp: --list lists the backups beside the collection and writes none: drop --output"
+    )
+    assert not (tmp_path / "b.db").exists()
+
+
 def test_restoring_the_backup_made_before_an_import_undoes_it(
     db_path: Path, tmp_path: Path, capsys: Capture
 ) -> None:
