@@ -7,8 +7,10 @@ and bounds; a bad value is refused with a sentence, never clamped in silence.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -304,6 +306,13 @@ class DemoSpec:
             if not sep or not key.strip():
                 raise ParamError(f"{usage}, not {item!r}")
             param = self.param(key.strip())
+            if param.name in out:
+                raise ParamError(f"demo {self.id}: {param.name} is given twice")
+            if len(text) >= 2 and text[0] == text[-1] == '"':
+                # Quoted as a deck file's demo line quotes it: the JSON string's text.
+                with suppress(ValueError):
+                    quoted = json.loads(text)
+                    text = quoted if isinstance(quoted, str) else text
             try:
                 out[param.name] = param.parse(text)
             except ParamError as exc:

@@ -122,6 +122,10 @@ def test_run_json_follows_the_contract_and_comes_from_the_cache_the_second_time(
         ),
         (["adam_vs_sgd", "--set", "wings=2"], "has no parameter 'wings'"),
         (["adam_vs_sgd", "--set", "steps"], "--set takes KEY=VALUE"),
+        (
+            ["adam_vs_sgd", "--set", "steps=100", "--set", "steps=200"],
+            "demo adam_vs_sgd: steps is given twice",
+        ),
         (["adam_vs_sgd", "--seed", "-1"], "--seed must be between 0"),
         (["no_such_demo"], "there is no demo 'no_such_demo'"),
     ],
@@ -237,3 +241,14 @@ def test_the_command_line_reads_the_real_catalogue_by_default() -> None:
 )
 def test_a_run_time_reads_in_milliseconds_under_a_second(seconds: float, shown: str) -> None:
     assert DemoResult("any", {}, 0, seconds).took == shown
+
+
+def test_a_value_quoted_as_a_deck_file_quotes_it_is_read_as_its_text() -> None:
+    """A deck file's demo line may quote a value as a JSON string; `--set` and `add --demo`
+    refused the same value quoted."""
+    from studyapp.demo_api.registry import parse_link
+
+    assert parse_link('adam_vs_sgd device="cpu" steps=100') == (
+        "adam_vs_sgd",
+        {"device": "cpu", "steps": 100},
+    )
