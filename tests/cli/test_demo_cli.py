@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -252,3 +253,55 @@ def test_a_value_quoted_as_a_deck_file_quotes_it_is_read_as_its_text() -> None:
         "adam_vs_sgd",
         {"device": "cpu", "steps": 100},
     )
+
+
+def _children(pid: int) -> set[int]:
+    found: set[int] = set()
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found |= {int(p) for p in (task / "children").read_text().split()}
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads /proc for the worker")
+def test_a_demo_worker_stops_once_the_command_that_started_it_is_killed(db: str) -> None:
+    """Killing `studyapp demo run` ended the command, but its worker ran the demo to the end
+    (a demo between two progress reports, here one that sends none), using the cores with no
+    one to read its result."""
+    script = (
+        "import sys\n"
+        "from studyapp.cli import demo, main\n"
+        "from studyapp.services.demos import DemoRunner\n"
+        "demo.CATALOGUE = 'tests.fake_demos'\n"
+        "demo.make_runner = lambda store: DemoRunner(store, package=demo.CATALOGUE, preload=())\n"
+        f"sys.exit(main(['demo', 'run', 'stubborn', '--db', {db!r}]))\n"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    deadline = time.monotonic() + 60
+    while not (workers := _children(proc.pid)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert workers, "the worker never started"
+    time.sleep(2)  # the demo is running
+    proc.kill()
+    proc.wait(timeout=30)
+    deadline = time.monotonic() + 10
+    while any(Path(f"/proc/{w}").exists() for w in workers) and time.monotonic() < deadline:
+        for worker in workers:  # reap it if it was ours to reap (it is not: it is orphaned)
+            with contextlib.suppress(ChildProcessError, OSError):
+                os.waitpid(worker, os.WNOHANG)
+        time.sleep(0.1)
+    alive = [w for w in workers if _running(w)]
+    assert alive == [], "the worker went on after the command was killed"
+
+
+def _running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1][0]
+    except (FileNotFoundError, IndexError):
+        return False
+    return state not in "ZX"  # a zombie has stopped; only its entry is left
