@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from studyapp import __version__
 from studyapp.cli import backup, cards, collection, deck, demo, library, scheduler, tui
 from studyapp.cli.output import GuardedOutput, OutputError
+from studyapp.db.store import read_only_stores_closed
 from studyapp.errors import UserError, changes_saved
 from studyapp.files import temporary_files_removed_on_stop
 from studyapp.model import text_problem
@@ -95,7 +96,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise OutputError("standard output is closed: there is nowhere to show the result")
         _check_text_arguments(args)
         _check_not_in_memory(args.db)
-        with temporary_files_removed_on_stop():
+        with temporary_files_removed_on_stop(), read_only_stores_closed():
             status = int(handler(args) or 0)
         sys.stdout.flush()  # a failure to write is said here, not after exiting
         return status

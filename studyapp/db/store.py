@@ -94,6 +94,7 @@ class Store:
         *,
         path: Path | None = None,
         read_only: bool = False,
+        tidy_after: bool = False,
     ) -> None:
         """A database `url`, or the `path` of an SQLite file. `busy_timeout_s`: how long a
         writer waits for another to finish before it gives up (default:
@@ -118,6 +119,12 @@ class Store:
         self._inode: tuple[int, int] | None = None  # the file's (device, inode), as first read
         self._replaced: str | None = None  # why this store no longer writes, once it knows
         self._checkpoints: IdleCheckpoints | None = None  # after prepare(), for a file
+        # `tidy_after`: a read-only store of a file that had no write-ahead log beside it
+        # when it was opened; the two files SQLite makes to read it are removed again when
+        # it closes (see `dispose`).
+        self._tidy_after = tidy_after and read_only and path is not None
+        if self._tidy_after and _KEPT_OPEN is not None:
+            _KEPT_OPEN.append(self)
 
     @cached_property
     def url(self) -> str:
@@ -426,6 +433,55 @@ class Store:
             made[0].dispose()
         if plain is not None:
             plain.close()
+        if self._tidy_after and self.path is not None:
+            self._tidy_after = False
+            _remove_read_companions(self.path)
+
+
+_WAL = ("-wal", "-shm")
+_KEPT_OPEN: list[Store] | None = None
+
+
+@contextmanager
+def read_only_stores_closed() -> Iterator[None]:
+    """Keep the read-only stores opened in the block, and close them when it ends, so that
+    the files reading made beside their collection are removed (`studyapp decks` left
+    `c.db-wal` and `c.db-shm` behind). A store merely dropped closes its connections one by
+    one, too late to remove them."""
+    global _KEPT_OPEN
+    _KEPT_OPEN = []
+    try:
+        yield
+    finally:
+        kept, _KEPT_OPEN = _KEPT_OPEN, None
+        for store in kept:
+            store.dispose()
+
+
+def _companion(path: Path, suffix: str) -> Path:
+    return Path(f"{path}{suffix}")
+
+
+def _remove_read_companions(path: Path) -> None:
+    """Remove the write-ahead log and shared-memory files that reading `path` made, when
+    the log is empty: a read-only connection cannot remove them, so one that may write (and
+    writes nothing) is opened and closed, and SQLite, if no one else has the file open,
+    removes them as it does after any last connection. The collection's bytes stay as they
+    are: an empty log has nothing to copy into it. Anything in the way leaves them be."""
+    try:
+        if _companion(path, "-wal").stat().st_size != 0:
+            return
+        conn = sqlite3.connect(
+            f"{path.resolve().as_uri()}?mode=rw", uri=True, timeout=0, check_same_thread=False
+        )
+    except (OSError, sqlite3.Error):
+        return
+    try:
+        conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
+    except sqlite3.Error:
+        pass
+    finally:
+        conn.close()
 
 
 # One plain-SQL read at a time on the shared sqlite3 connection (a transaction is per
@@ -646,8 +702,9 @@ def open_store(
             from studyapp.db.engine import resolve_url, sqlite_path
 
             path = sqlite_path(resolve_url(db))
+        fresh = path is not None and not any(_companion(path, s).exists() for s in _WAL)
         if path is not None and _readable_at_head(path, busy_timeout_s):
-            return Store(path=path, busy_timeout_s=busy_timeout_s, read_only=True)
+            return Store(path=path, busy_timeout_s=busy_timeout_s, read_only=True, tidy_after=fresh)
     elif path is not None and file_is_at_head(path, busy_timeout_s):
         return Store(path=path, busy_timeout_s=busy_timeout_s)  # ready: nothing to set up
 

@@ -67,10 +67,31 @@ def test_commands_that_read_change_no_byte_of_the_collection(
 ) -> None:
     make_collection(db_path, {"D": 3})
     before = md5(db_path)
-    for command in READING[:4]:
+    beside = sorted(db_path.parent.iterdir())
+    for command in (*READING[:4], ("cards",), ("deck", "D")):
         status, _, err = run_cli(capsys, *command, "--db", db_path)
         assert status == 0, err
+        # Nor leave the files SQLite makes to read it (c.db-wal, c.db-shm) beside it.
+        assert sorted(db_path.parent.iterdir()) == beside, command
     assert md5(db_path) == before
+
+
+def test_a_read_beside_a_writer_leaves_its_files_alone(
+    db_path: Path, tmp_path: Path, capsys: Capture
+) -> None:
+    """The files beside a collection another program has open are that program's."""
+    make_collection(db_path, {"D": 3})
+    writer = sqlite3.connect(db_path)
+    try:
+        writer.execute("SELECT count(*) FROM cards").fetchall()
+        held = sorted(db_path.parent.iterdir())
+        assert len(held) == 3
+        status, _, err = run_cli(capsys, "decks", "--db", db_path)
+        assert status == 0, err
+        assert sorted(db_path.parent.iterdir()) == held
+        assert writer.execute("SELECT count(*) FROM cards").fetchone() == (3,)
+    finally:
+        writer.close()
 
 
 @pytest.fixture
