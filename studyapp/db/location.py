@@ -124,6 +124,33 @@ def _read_only(path: Path, immutable: bool) -> sqlite3.Connection:
     )
 
 
+def has_read_files(path: Path) -> bool:
+    """Whether the write-ahead log or shared-memory file is beside the collection `path`."""
+    return any(Path(f"{path}{suffix}").exists() for suffix in ("-wal", "-shm"))
+
+
+def remove_read_files(path: Path) -> None:
+    """Remove the write-ahead log and shared-memory files that reading `path` made, when
+    the log is empty: a read-only connection cannot remove them, so one that may write (and
+    writes nothing) is opened and closed, and SQLite, if no one else has the file open,
+    removes them as it does after any last connection. The file's bytes stay as they are:
+    an empty log has nothing to copy into it. Anything in the way leaves them be."""
+    try:
+        if Path(f"{path}-wal").stat().st_size != 0:
+            return
+        conn = sqlite3.connect(
+            f"{path.resolve().as_uri()}?mode=rw", uri=True, timeout=0, check_same_thread=False
+        )
+    except (OSError, sqlite3.Error):
+        return
+    try:
+        conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
+    except sqlite3.Error:
+        pass
+    finally:
+        conn.close()
+
+
 def _has_log(path: Path) -> bool:
     try:
         return Path(f"{path}-wal").stat().st_size > 0

@@ -36,7 +36,9 @@ from studyapp.db.location import (
     connect_read_only,
     describe,
     explain,
+    has_read_files,
     named_collection,
+    remove_read_files,
 )
 from studyapp.db.location import read_only_uri as read_only_uri  # where callers found it
 from studyapp.db.reads import Rows
@@ -435,10 +437,9 @@ class Store:
             plain.close()
         if self._tidy_after and self.path is not None:
             self._tidy_after = False
-            _remove_read_companions(self.path)
+            remove_read_files(self.path)
 
 
-_WAL = ("-wal", "-shm")
 _KEPT_OPEN: list[Store] | None = None
 
 
@@ -456,32 +457,6 @@ def read_only_stores_closed() -> Iterator[None]:
         kept, _KEPT_OPEN = _KEPT_OPEN, None
         for store in kept:
             store.dispose()
-
-
-def _companion(path: Path, suffix: str) -> Path:
-    return Path(f"{path}{suffix}")
-
-
-def _remove_read_companions(path: Path) -> None:
-    """Remove the write-ahead log and shared-memory files that reading `path` made, when
-    the log is empty: a read-only connection cannot remove them, so one that may write (and
-    writes nothing) is opened and closed, and SQLite, if no one else has the file open,
-    removes them as it does after any last connection. The collection's bytes stay as they
-    are: an empty log has nothing to copy into it. Anything in the way leaves them be."""
-    try:
-        if _companion(path, "-wal").stat().st_size != 0:
-            return
-        conn = sqlite3.connect(
-            f"{path.resolve().as_uri()}?mode=rw", uri=True, timeout=0, check_same_thread=False
-        )
-    except (OSError, sqlite3.Error):
-        return
-    try:
-        conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
-    except sqlite3.Error:
-        pass
-    finally:
-        conn.close()
 
 
 # One plain-SQL read at a time on the shared sqlite3 connection (a transaction is per
@@ -702,7 +677,7 @@ def open_store(
             from studyapp.db.engine import resolve_url, sqlite_path
 
             path = sqlite_path(resolve_url(db))
-        fresh = path is not None and not any(_companion(path, s).exists() for s in _WAL)
+        fresh = path is not None and not has_read_files(path)
         if path is not None and _readable_at_head(path, busy_timeout_s):
             return Store(path=path, busy_timeout_s=busy_timeout_s, read_only=True, tidy_after=fresh)
     elif path is not None and file_is_at_head(path, busy_timeout_s):

@@ -34,7 +34,12 @@ from sqlalchemy.pool import NullPool
 
 from studyapp.db import Store
 from studyapp.db.engine import file_url
-from studyapp.db.location import connect_read_only, explain
+from studyapp.db.location import (
+    connect_read_only,
+    explain,
+    has_read_files,
+    remove_read_files,
+)
 from studyapp.db.revisions import REVISIONS
 from studyapp.db.schema import ensure_schema, upgrade_to_head
 from studyapp.db.store import (
@@ -130,6 +135,14 @@ class BackupService:
         if self.server is not None:
             return self.server.restore(source)
         source = user_path(source)
+        fresh = not has_read_files(source)
+        try:
+            return self._restore(source)
+        finally:
+            if fresh:  # reading the backup made its two files; they are not left beside it
+                remove_read_files(source)
+
+    def _restore(self, source: Path) -> Restored:
         check_restorable(source)
         collection = self._collection(must_exist=False)
         if is_collection(source, collection):

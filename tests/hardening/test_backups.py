@@ -5,6 +5,7 @@ collection it replaces."""
 from __future__ import annotations
 
 import os
+import shutil
 import sqlite3
 from pathlib import Path
 
@@ -271,3 +272,19 @@ def test_backup_and_restore_with_any_characters_in_the_names(
             "my collection?.db-wal",
         ]
     )  # no stray file made from a name cut short
+
+
+def test_restoring_leaves_nothing_beside_the_backup_restored(
+    db_path: Path, tmp_path: Path, capsys: Capture
+) -> None:
+    """Reading the backup made SQLite's two files beside it (b.db-wal, b.db-shm), left in a
+    folder of backups the learner keeps."""
+    make_collection(db_path, {"D": 2})
+    kept = tmp_path / "kept"
+    kept.mkdir()
+    shutil.copyfile(db_path, kept / "b.db")  # a collection copied by hand: in WAL mode
+    before = (kept / "b.db").read_bytes()
+    status, _, err = run_cli(capsys, "restore", kept / "b.db", "--db", db_path)
+    assert status == 0, err
+    assert sorted(p.name for p in kept.iterdir()) == ["b.db"]
+    assert (kept / "b.db").read_bytes() == before
