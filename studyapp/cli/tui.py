@@ -57,11 +57,11 @@ def open_app(
 
     store = open_store(db)  # a collection it cannot open is said first
     try:
-        _check_terminal()
         news = bring_bundled_deck_up_to_date(store)
         if deck is not None:
             with store.reading() as rows:
                 decks_in_scope(rows, deck)  # an unknown deck is a one-line error, before the app
+        _check_terminal()
         from studyapp.tui.app import create_app
 
         create_app(store, start=start, deck=deck, notice=news).run()

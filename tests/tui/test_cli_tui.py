@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from studyapp.cli import main
+from studyapp.cli import tui as tui_cli
 from studyapp.db import open_store
 from studyapp.services.cards import CardService
 from studyapp.services.decks import DeckService
@@ -24,6 +25,7 @@ def opened(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str | None]]:
         calls.append((self.start, self.start_deck))
 
     monkeypatch.setattr(StudyApp, "run", fake_run)
+    monkeypatch.setattr(tui_cli, "_check_terminal", lambda: None)  # the tests have none
     return calls
 
 
