@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -204,23 +205,28 @@ def test_a_plot_with_nothing_to_draw_prints_nothing() -> None:
     assert demo_cli.render_plot(result, colour=False, width=80) == ""
 
 
-def test_ctrl_c_during_a_run_exits_130_without_a_traceback(db: str) -> None:
+def run_fake_demo(demo_id: str, db: str, **popen: Any) -> subprocess.Popen[str]:
+    """`studyapp demo run DEMO_ID` in a process of its own, on the fake catalogue."""
     script = (
         "import sys\n"
         "from studyapp.cli import demo, main\n"
         "from studyapp.services.demos import DemoRunner\n"
         "demo.CATALOGUE = 'tests.fake_demos'\n"
         "demo.make_runner = lambda store: DemoRunner(store, package=demo.CATALOGUE, preload=())\n"
-        f"sys.exit(main(['demo', 'run', 'slow', '--db', {db!r}]))\n"
+        f"sys.exit(main(['demo', 'run', {demo_id!r}, '--db', {db!r}]))\n"
     )
-    proc = subprocess.Popen(
+    return subprocess.Popen(
         [sys.executable, "-c", script],
         cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
         text=True,
-        start_new_session=True,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
+        **popen,
+    )
+
+
+def test_ctrl_c_during_a_run_exits_130_without_a_traceback(db: str) -> None:
+    proc = run_fake_demo(
+        "slow", db, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True
     )
     time.sleep(3)  # let the worker start the demo; a Ctrl-C any earlier must end as cleanly
     os.killpg(proc.pid, signal.SIGINT)  # as the terminal does: to every process in the group
@@ -267,21 +273,7 @@ def test_a_demo_worker_stops_once_the_command_that_started_it_is_killed(db: str)
     """Killing `studyapp demo run` ended the command, but its worker ran the demo to the end
     (a demo between two progress reports, here one that sends none), using the cores with no
     one to read its result."""
-    script = (
-        "import sys\n"
-        "from studyapp.cli import demo, main\n"
-        "from studyapp.services.demos import DemoRunner\n"
-        "demo.CATALOGUE = 'tests.fake_demos'\n"
-        "demo.make_runner = lambda store: DemoRunner(store, package=demo.CATALOGUE, preload=())\n"
-        f"sys.exit(main(['demo', 'run', 'stubborn', '--db', {db!r}]))\n"
-    )
-    proc = subprocess.Popen(
-        [sys.executable, "-c", script],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
+    proc = run_fake_demo("stubborn", db, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
     while not (workers := _children(proc.pid)) and time.monotonic() < deadline:
         time.sleep(0.1)
