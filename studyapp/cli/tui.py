@@ -55,13 +55,13 @@ def open_app(
     from studyapp.db import open_store
     from studyapp.services.study import decks_in_scope
 
-    store = open_store(db)  # a collection it cannot open is said first
+    _check_terminal()  # before the collection is made, upgraded or brought up to date
+    store = open_store(db)
     try:
         news = bring_bundled_deck_up_to_date(store)
         if deck is not None:
             with store.reading() as rows:
                 decks_in_scope(rows, deck)  # an unknown deck is a one-line error, before the app
-        _check_terminal()
         from studyapp.tui.app import create_app
 
         create_app(store, start=start, deck=deck, notice=news).run()

@@ -12,6 +12,7 @@ only read.
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -357,6 +358,9 @@ _REVLOG_NAMES = ("id", "card id", "button", "interval", "last interval", "ease f
 _REVLOG_NAMES += ("type",)
 
 
+_INTEGER_TEXT = re.compile(r"\s*[+-]?[0-9]+\s*")
+
+
 class _Whole:
     """Reads a row's numbers: an integer as it is (a real one with no fraction that an
     integer could hold, too); anything else as 0, its name and value kept in `problem` for
@@ -372,7 +376,7 @@ class _Whole:
             return int(value)
         if isinstance(value, str | bytes):
             text = value.decode("utf-8", "replace") if isinstance(value, bytes) else value
-            if text.strip().lstrip("+-").isdigit() and text.strip().isascii():
+            if _INTEGER_TEXT.fullmatch(text):
                 return int(text)
         if not self.problem:
             shown = repr(value) if len(repr(value)) <= 40 else f"{repr(value)[:37]}..."

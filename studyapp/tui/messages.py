@@ -82,12 +82,14 @@ class ExportFinished(Message):
 @dataclass
 class DeckSaved(Message):
     """A deck's options were saved as `name` (`done` says what changed), or not, with one
-    sentence saying why; `renamed` when the deck took its new name before the rest failed."""
+    sentence saying why; `renamed` when the deck took its new name before the rest failed;
+    `gone` names the deck when it was no longer there (deleted or renamed elsewhere)."""
 
     name: str
     done: str = ""
     error: str | None = None
     renamed: bool = False
+    gone: str | None = None
 
 
 @dataclass

@@ -39,8 +39,15 @@ def test_every_form_of_the_url_opens_the_collection(
     ids=["password", "database", "no password", "no server", "bad port", "other database"],
 )
 def test_a_wrong_url_is_one_line_and_exit_2_without_the_password(
-    pg_server: Server, url: str, said: str, capsys: pytest.CaptureFixture[str]
+    pg_server: Server,
+    url: str,
+    said: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    from studyapp.cli import tui as tui_cli
+
+    monkeypatch.setattr(tui_cli, "_check_terminal", lambda: None)  # `review` as in a terminal
     database = pg_server.create_database().rsplit("/", 1)[1]
     filled = url.format(
         user=SUPERUSER,

@@ -139,6 +139,11 @@ CASES = [
         "(card id 1): its ease factor '2600x' is not an integer",
     ),
     (
+        "an ease factor written with two signs",
+        [f"{REVIEW}, factor = '+-5'"],
+        "(card id 1): its ease factor '+-5' is not an integer",
+    ),
+    (
         "a due day with a fraction",
         [f"{REVIEW}, due = 5000.5"],
         "(card id 1): its due 5000.5 is not an integer",

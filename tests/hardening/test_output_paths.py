@@ -457,3 +457,8 @@ def test_the_app_without_a_terminal_is_one_line_not_a_traceback_or_a_wait(
     with open(os.devnull) as nothing:
         at_end = studyapp(*start, "--db", db, stdin=nothing, timeout_s=60)
     assert at_end.returncode == 2 and one_line(at_end.stderr) == said
+    # Refused before anything is done: no collection made where there was none.
+    new = tmp_path / "new" / "c.db"
+    with open(os.devnull) as nothing:
+        refused = studyapp(*start, "--db", new, stdin=nothing, timeout_s=60)
+    assert refused.returncode == 2 and not new.parent.exists()

@@ -237,6 +237,9 @@ async def test_escape_while_an_import_runs_stays_to_show_whether_it_landed(
         await pilot.press("ctrl+s", "escape")
         await pilot.pause()
         assert app.screen is screen
+        await pilot.press("ctrl+r", "escape")  # a preview asked for meanwhile starts nothing
+        await pilot.pause()
+        assert app.screen is screen
         toasts = [str(t.message) for t in app._notifications]
         assert "The import is still running; it cannot be stopped part way." in toasts[-1]
         release.set()

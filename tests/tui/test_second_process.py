@@ -143,3 +143,32 @@ async def test_a_deck_deleted_from_another_shell_is_said_gone_and_leaves_the_lis
             )
             assert "Zed" not in home._rows.values()
             CardService(store).add("Zed", "front", "back")  # for the next key
+
+
+async def test_options_saved_for_a_deck_deleted_meanwhile_close_and_say_it_is_gone(
+    make_app, store, cards
+):
+    from studyapp.services.decks import DeckService
+    from studyapp.tui.screens.deck_options import DeckOptionsScreen
+    from studyapp.tui.screens.home import HomeScreen
+
+    CardService(store).add("Zed", "front", "back")
+    app = make_app()
+    async with app.run_test(size=(100, 30), notifications=True) as pilot:
+        await settle(pilot)
+        home = app.screen
+        home.refresh_counts(select="Zed")
+        await pilot.press("o")
+        await settle(pilot)
+        assert isinstance(app.screen, DeckOptionsScreen)
+        DeckService(store).delete("Zed")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        for _ in range(40):  # the save runs in a worker
+            if isinstance(app.screen, HomeScreen):
+                break
+            await pilot.pause(0.05)
+        assert app.screen is home
+        toasts = [str(t.message) for t in app._notifications]
+        assert toasts[-1].startswith("The deck 'Zed' is no longer in the collection")
+        assert "Zed" not in home._rows.values()

@@ -24,7 +24,7 @@ from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Input, Label, Select, Static
 
-from studyapp.errors import UserError
+from studyapp.errors import NoSuchDeckError, UserError
 from studyapp.model import DECK_SETTINGS, DeckSetting, DeckSettings
 from studyapp.services.decks import DeckDetail, clean_name
 from studyapp.services.scheduler import SwitchReport
@@ -248,6 +248,11 @@ class DeckOptionsScreen(Screen[str | None]):
                 done = f"Saved the options of {name}." if name == old else f"Renamed to {name}."
                 if report is not None and report.switched:
                     done += f" {switch_note(name, report)}"
+        except NoSuchDeckError as exc:
+            if not renamed:
+                self.post_message(DeckSaved(name, error=exc.message, gone=exc.name))
+                return
+            self.post_message(DeckSaved(name, error=f"Renamed to {name}, but {exc}", renamed=True))
         except Exception as exc:  # shown, not raised: the app keeps running
             reason = exc.message if isinstance(exc, UserError) else f"Not saved: {exc}"
             if renamed:
@@ -258,6 +263,10 @@ class DeckOptionsScreen(Screen[str | None]):
 
     def on_deck_saved(self, message: DeckSaved) -> None:
         self._set_saving(False)
+        if message.gone is not None:
+            self.dismiss(None)
+            self.app.deck_gone(NoSuchDeckError(message.gone))  # type: ignore[attr-defined]
+            return
         if message.error is None:
             self.notify(message.done, markup=False)
             self.dismiss(message.name)
@@ -303,6 +312,10 @@ class DeckOptionsScreen(Screen[str | None]):
             return
         try:
             deleted = await asyncio.to_thread(self.services.decks.delete, detail.deck.name)
+        except NoSuchDeckError as exc:
+            self.dismiss(None)
+            self.app.deck_gone(exc)  # type: ignore[attr-defined]
+            return
         except UserError as exc:
             self.query_one("#options-error", Static).update(plain(exc.message))
             return

@@ -110,6 +110,9 @@ class ImportScreen(Screen[None]):
         self._start(dry_run=False)
 
     def _start(self, dry_run: bool) -> None:
+        if self._importing:
+            self._still_importing()
+            return
         path_text, fmt, deck = self.choices()
         report = self.query_one(ReportView)
         if not path_text:
@@ -184,10 +187,13 @@ class ImportScreen(Screen[None]):
         if self._importing:
             # It cannot be stopped part way (it lands whole or not at all), and its result
             # is shown here: leaving would hide whether it landed.
-            self.notify(
-                "The import is still running; it cannot be stopped part way. Its result shows "
-                "here when it is done.",
-                markup=False,
-            )
+            self._still_importing()
             return
         self.app.pop_screen()
+
+    def _still_importing(self) -> None:
+        self.notify(
+            "The import is still running; it cannot be stopped part way. Its result shows "
+            "here when it is done.",
+            markup=False,
+        )
