@@ -52,6 +52,7 @@ class AnkiCard:
     lapses: int = 0
     data: str = ""  # JSON: FSRS's memory state ("s", "d") when Anki's FSRS gave one
     unreadable: str = ""  # a schedule number that is not an integer, said as a phrase
+    reps: int = 0  # how many times Anki has had it answered
 
 
 @dataclass(frozen=True)
@@ -127,11 +128,11 @@ _TABLES = "SELECT name FROM sqlite_master WHERE type = 'table'"
 def _notes(connection: sqlite3.Connection) -> Iterator[AnkiNote]:
     cards: dict[int, list[AnkiCard]] = {}
     for row in connection.execute(
-        "SELECT nid, ord, did, odid, id, type, queue, due, odue, ivl, factor, lapses, data"
-        " FROM cards ORDER BY nid, ord"
+        "SELECT nid, ord, did, odid, id, type, queue, due, odue, ivl, factor, lapses, data,"
+        " reps FROM cards ORDER BY nid, ord"
     ):
         note_id, ord_, deck_id, original_deck, card_id, kind, queue, due, original_due = row[:9]
-        interval, factor, lapses, data = row[9:]
+        interval, factor, lapses, data, reps = row[9:]
         deck = _integer(original_deck) or _integer(deck_id)
         # A card in a filtered deck keeps its home deck's due day aside.
         if _integer(original_deck) and original_due:
@@ -149,6 +150,7 @@ def _notes(connection: sqlite3.Connection) -> Iterator[AnkiNote]:
             numbers("lapses", lapses),
             _text(data),
             numbers.problem,
+            _integer(reps),
         )
         cards.setdefault(_integer(note_id), []).append(card)
     for note_id, guid, notetype_id, tags, fields in connection.execute(

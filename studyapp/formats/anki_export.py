@@ -50,6 +50,7 @@ from typing import Any
 from studyapp.formats.anki_collection import Timing
 from studyapp.formats.anki_html import text_to_html
 from studyapp.formats.anki_schedule import (
+    ANSWERS_KEY,
     DAY_LEARNING_QUEUE,
     LEARNING_TYPE,
     RELEARNING_TYPE,
@@ -332,6 +333,7 @@ def _schedule(
             rows.append((0, queue, card.position, 0, 0, len(card.reviews), 0, 0, "", card_id))
         else:
             due = package_today + (state.due - today).days
+            answers = len(card.reviews) or state.repetitions
             fields: dict[str, object] = {}
             if card.memory is not None:
                 stability, difficulty = card.memory.stability, card.memory.difficulty
@@ -343,8 +345,10 @@ def _schedule(
                 queue, left = DAY_LEARNING_QUEUE, 1001
             else:
                 kind, queue, left = REVIEW_TYPE, REVIEW_TYPE, 0
-                # The passes in a row, which Anki does not keep, in the card's custom data.
-                fields["cd"] = json.dumps({REPETITIONS_KEY: state.repetitions})
+                # The passes in a row, which Anki does not keep, in the card's custom data,
+                # with the answer count they hold for.
+                kept = {REPETITIONS_KEY: state.repetitions, ANSWERS_KEY: answers}
+                fields["cd"] = json.dumps(kept, separators=(",", ":"))
             rows.append(
                 (
                     kind,
@@ -352,7 +356,7 @@ def _schedule(
                     due,
                     state.interval if kind == LEARNING_TYPE else max(1, state.interval),
                     state.ease_cents * 10,
-                    len(card.reviews) or state.repetitions,
+                    answers,
                     state.lapses,
                     left,
                     json.dumps(fields, separators=(",", ":")) if fields else "",

@@ -56,9 +56,12 @@ REVIEW_TYPE, LEARNING_TYPE, RELEARNING_TYPE = 2, 1, 3
 SUSPENDED_QUEUE = -1
 LEARNING_QUEUE = 1  # due is a time in seconds; the day-learning queue (3) has a day number
 DAY_LEARNING_QUEUE = 3
-# The key in a card's custom data (`cd` in its data) under which studyapp's export keeps the
-# card's SM-2 repetitions (passes in a row), which Anki does not keep.
+# The keys in a card's custom data (`cd` in its data) under which studyapp's export keeps the
+# card's SM-2 repetitions (passes in a row), which Anki does not keep, and the card's answer
+# count (`reps`) at the time: Anki keeps custom data as a card is studied there, so the
+# repetitions hold only while the count is what it was.
 REPETITIONS_KEY = "sm2reps"
+ANSWERS_KEY = "sm2seen"
 _A_TIME = 1_000_000_000  # a learning card's due above this is a time in seconds, not a day
 MIN_REVIEW_REPETITIONS = 2
 MAX_FACTOR = MAX_EASE_CENTS * 10  # Anki's ease factor is in thousandths
@@ -154,7 +157,7 @@ def card_schedule(
     if card.type == REVIEW_TYPE:
         interval = max(1, card.interval)
         due = _due_day(today, card.due - anki_today)
-        repetitions = _kept_repetitions(card.data) or max(MIN_REVIEW_REPETITIONS, streak)
+        repetitions = _kept_repetitions(card) or max(MIN_REVIEW_REPETITIONS, streak)
     elif card.type in (LEARNING_TYPE, RELEARNING_TYPE):
         # A learning card suspended or buried keeps its due as a time when it was in the
         # learning queue: Anki tells the two apart by the size of the number, as here.
@@ -269,13 +272,18 @@ def _in_days(today: date, days: int) -> date:
     return add_days(today, min(MAX_INTERVAL, max(-MAX_INTERVAL, days)))
 
 
-def _kept_repetitions(data: str) -> int | None:
+def _kept_repetitions(card: AnkiCard) -> int | None:
     """The SM-2 repetitions studyapp's export kept in a review card's custom data, when it
-    holds a sound count (1 or more: a review card has passed at least once)."""
+    holds a sound count (1 or more: a review card has passed at least once) and the card
+    has not been answered since (in Anki, whose log then tells its passes in a row)."""
     try:
-        custom = json.loads(json.loads(data)["cd"]) if data else None
-        kept = custom.get(REPETITIONS_KEY) if isinstance(custom, dict) else None
+        custom = json.loads(json.loads(card.data)["cd"]) if card.data else None
+        if not isinstance(custom, dict):
+            return None
+        kept, seen = custom.get(REPETITIONS_KEY), custom.get(ANSWERS_KEY)
     except (ValueError, TypeError, KeyError, RecursionError):
+        return None
+    if seen != card.reps or isinstance(seen, bool):
         return None
     if isinstance(kept, int) and not isinstance(kept, bool) and 1 <= kept <= MAX_COUNT:
         return kept

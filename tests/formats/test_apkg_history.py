@@ -365,7 +365,19 @@ def test_failed_learning_and_once_passed_cards_keep_their_sm2_state_through_a_pa
             card = col.get_card(card_id)
             card.due = col.sched.today if card.queue in (2, 3) else card.due
             col.update_card(card)
+        answered = set()
         while (card := col.sched.getCard()) is not None:
+            answered.add(card.note().fields[0])
             col.sched.answerCard(card, 3)
+        assert "passed once" in answered
+        back = export(col, tmp_path / "from-anki.apkg", legacy=False)
     finally:
         col.close()
+    # Studied in Anki since: the custom data Anki kept no longer holds; the card's log does
+    # (one Good there: one pass in a row, read as at least two, as for any Anki card).
+    after = open_store(str(tmp_path / "after.db"))
+    LibraryService(after).import_files([back])
+    (once_after,) = [
+        c for c in CardService(after).search(deck="States") if c.front == "passed once"
+    ]
+    assert once_after.state.repetitions == 2
