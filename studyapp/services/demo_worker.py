@@ -22,7 +22,6 @@ import os
 import platform
 import signal
 import sys
-import threading
 import time
 import traceback
 from collections.abc import Callable, Mapping, Sequence
@@ -41,22 +40,23 @@ from studyapp.demo_api import (
     claim_problems,
     non_finite_fields,
 )
+from studyapp.services.orphans import stop_when_orphaned
 
 PROGRESS_INTERVAL_S = 0.05
 Request = tuple[str, str, dict[str, Any], int]
 Send = Callable[[tuple[Any, ...]], None]
 
 
-def serve(conn: Any, cancel: Any, threads: int | None, preload: Sequence[str]) -> None:
+def serve(conn: Any, cancel: Any, threads: int | None, preload: Sequence[str], parent: int) -> None:
     """The worker's main loop: run requests from `conn` until told to stop or the app goes.
 
     `cancel` is a multiprocessing Event the app sets to cancel the running demo; `preload`
     names modules to import before the first request (torch), so the first run does not pay
-    for them.
+    for them; `parent` is the app's pid, with which the worker ends.
     """
     # Ctrl-C in the terminal reaches the whole process group; the app decides what stops.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _stop_when_orphaned()
+    stop_when_orphaned(parent)
     _silence_output()
     # Idle OpenMP threads sleep instead of spinning: with the app (or anything else) busy on
     # the same cores, spinning threads made a 3 s demo take 25 s.
@@ -205,20 +205,6 @@ def _plain(value: Any) -> Any:
     if hasattr(value, "__float__"):
         return float(value)
     raise TypeError(f"{type(value).__name__} is not a number, text or list")
-
-
-def _stop_when_orphaned(every_s: float = 0.5) -> None:
-    """End the worker once the app that started it is gone. An app ended by a signal (kill,
-    or SIGTERM to `studyapp demo run`) cannot tell it to stop, and a run went on using the
-    cores for seconds with no one to read its result."""
-    parent = os.getppid()
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(every_s)
-        os._exit(0)
-
-    threading.Thread(target=watch, name="orphan-watch", daemon=True).start()
 
 
 def _limit_threads(threads: int | None) -> None:

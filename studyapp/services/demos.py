@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import multiprocessing
+import os
 import signal
 import sys
 import threading
@@ -323,7 +324,7 @@ class _Worker:
             self.conn, child = context.Pipe()
             self.process = context.Process(
                 target=demo_worker.serve,
-                args=(child, self.cancel, threads, preload),
+                args=(child, self.cancel, threads, preload, os.getpid()),
                 name="studyapp-demo-worker",
                 daemon=True,
             )

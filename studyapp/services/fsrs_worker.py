@@ -9,6 +9,7 @@ worker does, since the TUI has threads), hands it the history as plain values, a
 from __future__ import annotations
 
 import multiprocessing
+import os
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date
@@ -51,7 +52,10 @@ def fit(payload: Payload) -> list[float]:
     return [float(value) for value in Optimizer(logs).compute_optimal_parameters()]
 
 
-def _serve(conn: Any, payload: Payload) -> None:
+def _serve(conn: Any, payload: Payload, parent: int) -> None:
+    from studyapp.services.orphans import stop_when_orphaned
+
+    stop_when_orphaned(parent)
     try:
         conn.send(("ok", fit(payload)))
     except Exception as exc:  # reported to the app as one line
@@ -73,7 +77,7 @@ def fit_parameters(
     ]
     context = multiprocessing.get_context("spawn")
     receiver, sender = context.Pipe(duplex=False)
-    process = context.Process(target=_serve, args=(sender, payload), daemon=True)
+    process = context.Process(target=_serve, args=(sender, payload, os.getpid()), daemon=True)
     process.start()
     sender.close()
     try:

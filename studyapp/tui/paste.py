@@ -11,6 +11,7 @@ U+241B (␛), so the paste arrives whole, in order, as one piece of text.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Iterable
 from typing import Any
 
@@ -59,13 +60,12 @@ class PasteGuard:
         start = 0
         while (at := text.find("\x1b", start)) >= 0:
             out.append(text[start:at])
-            rest = text[at:]
-            if rest.startswith(PASTE_END):
+            if text.startswith(PASTE_END, at):
                 out.append(PASTE_END)
                 self.pasting = False
-                return rest[len(PASTE_END) :]
-            if PASTE_END.startswith(rest):  # the chunk ends inside what may be the marker
-                self._held = rest
+                return text[at + len(PASTE_END) :]
+            if len(text) - at < len(PASTE_END) and PASTE_END.startswith(text[at:]):
+                self._held = text[at:]  # the chunk ends inside what may be the marker
                 return ""
             out.append(SHOWN_ESCAPE)
             start = at + 1
@@ -98,11 +98,13 @@ class PasteSafeParser(XTermParser):
 
 
 def keep_pastes_as_text() -> None:
-    """Make the terminal driver read input with `PasteSafeParser` (on Linux and macOS,
-    where Textual's driver makes its parser from the name in its module)."""
-    try:
-        from textual.drivers import linux_driver
-    except ImportError:  # no terminal driver of that kind here (Windows)
-        return
-    if getattr(linux_driver, "XTermParser", None) in (XTermParser, PasteSafeParser):
-        linux_driver.XTermParser = PasteSafeParser  # type: ignore[misc]
+    """Make the terminal drivers read input with `PasteSafeParser`: each makes its parser
+    from the name `XTermParser` in its module (Linux and macOS in `linux_driver`, Windows in
+    `win32`); a module that cannot be imported here is another system's."""
+    for name in ("linux_driver", "win32"):
+        try:
+            module = importlib.import_module(f"textual.drivers.{name}")
+        except Exception:  # noqa: BLE001  (ImportError, or a Windows-only library missing)
+            continue
+        if getattr(module, "XTermParser", None) in (XTermParser, PasteSafeParser):
+            module.XTermParser = PasteSafeParser

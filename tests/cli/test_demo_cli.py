@@ -268,7 +268,10 @@ def _children(pid: int) -> set[int]:
     return found
 
 
-@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads /proc for the worker")
+@pytest.mark.skipif(
+    not Path(f"/proc/self/task/{os.getpid()}/children").exists(),
+    reason="finds the worker through /proc/PID/task/TID/children",
+)
 def test_a_demo_worker_stops_once_the_command_that_started_it_is_killed(db: str) -> None:
     """Killing `studyapp demo run` ended the command, but its worker ran the demo to the end
     (a demo between two progress reports, here one that sends none), using the cores with no

@@ -76,20 +76,26 @@ def test_commands_that_read_change_no_byte_of_the_collection(
     assert md5(db_path) == before
 
 
-def test_a_read_beside_a_writer_leaves_its_files_alone(
-    db_path: Path, tmp_path: Path, capsys: Capture
-) -> None:
-    """The files beside a collection another program has open are that program's."""
+def test_a_read_beside_a_writer_leaves_its_files_alone(db_path: Path) -> None:
+    """A program that opened the collection while a command was reading it keeps the files
+    beside it (the command's tidying up must not take them away), and goes on writing."""
+    from studyapp.db import open_store
+    from studyapp.services.decks import DeckService
+
     make_collection(db_path, {"D": 3})
-    writer = sqlite3.connect(db_path)
+    assert sorted(p.name for p in db_path.parent.iterdir()) == [db_path.name]
+    reader = open_store(str(db_path), read_only=True)  # nothing beside it yet: it tidies
+    assert reader._tidy_after
+    assert sum(c.total for c in DeckService(reader).counts()) == 3
+    writer = sqlite3.connect(db_path)  # opened while the reader still has it
     try:
         writer.execute("SELECT count(*) FROM cards").fetchall()
-        held = sorted(db_path.parent.iterdir())
-        assert len(held) == 3
-        status, _, err = run_cli(capsys, "decks", "--db", db_path)
-        assert status == 0, err
-        assert sorted(db_path.parent.iterdir()) == held
-        assert writer.execute("SELECT count(*) FROM cards").fetchone() == (3,)
+        reader.dispose()
+        names = sorted(p.name for p in db_path.parent.iterdir())
+        assert names == sorted([db_path.name, f"{db_path.name}-shm", f"{db_path.name}-wal"])
+        with writer:
+            writer.execute("UPDATE decks SET description = 'still writing'")
+        assert writer.execute("PRAGMA integrity_check").fetchone() == ("ok",)
     finally:
         writer.close()
 

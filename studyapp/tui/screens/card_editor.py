@@ -89,8 +89,8 @@ class CardEditor(ModalScreen[Card | None]):
             if any(map(has_control, self._shown_fields())):
                 yield Static(
                     Content(
-                        "This card holds control characters, shown as \\xNN: a field left as "
-                        "it is keeps them, an edited field is saved as typed."
+                        "This card holds control characters, shown as \\xNN (or \\u202e): a "
+                        "field left as it is keeps them, an edited field is saved as typed."
                     ),
                     id="editor-note",
                 )
