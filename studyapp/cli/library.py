@@ -76,16 +76,25 @@ def _library(args: argparse.Namespace, read_only: bool = False) -> LibraryServic
 
 
 def _dry_run_library(args: argparse.Namespace) -> LibraryService:
-    """The library a dry run reads: the collection, or an empty one in memory where there is
-    no collection yet (a dry run makes nothing, a collection file included)."""
+    """The library a dry run reads: a copy in memory of the collection file (so that it
+    takes no lock and works on a collection it may not write), an empty one where there is
+    no collection yet (a dry run makes nothing, a collection file included), or the server's
+    collection, whose transaction it rolls back."""
     from studyapp.db import open_store
     from studyapp.db.location import collection_file, named_collection
+    from studyapp.db.store import in_memory_copy
     from studyapp.errors import NoCollectionYet
     from studyapp.services.library import LibraryService
 
     path = collection_file(named_collection(args.db))
     if path is not None and not path.exists():
         return LibraryService(open_store("sqlite://"))
+    if path is not None:
+        reader = open_store(args.db, read_only=True)  # a collection, at this version
+        try:
+            return LibraryService(in_memory_copy(reader))
+        finally:
+            reader.dispose()
     try:
         return LibraryService(open_store(args.db, create=False))
     except NoCollectionYet:  # an empty database on a server

@@ -504,6 +504,25 @@ def backup_folder(collection: Path) -> Path:
     return collection.parent / BACKUP_FOLDER
 
 
+def in_memory_copy(store: Store) -> Store:
+    """A store in memory holding a consistent copy of `store`'s collection file."""
+    assert store.path is not None
+    copy = Store("sqlite://", store.busy_timeout_s)
+    raw = copy.engine.raw_connection()  # the one connection an in-memory store has
+    try:
+        source = connect_read_only(store.path, store.busy_timeout_s)
+        try:
+            source.backup(raw.driver_connection)
+        finally:
+            source.close()
+    except sqlite3.Error as exc:
+        copy.dispose()
+        raise CollectionError(explain(exc, str(store.path))) from None
+    finally:
+        raw.close()
+    return copy
+
+
 def copy_sqlite(source: Path, target: Path, busy_timeout_s: float = DEFAULT_BUSY_TIMEOUT_S) -> None:
     """A consistent copy of a live SQLite file (WAL included), through SQLite's backup API.
 

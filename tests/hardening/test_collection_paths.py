@@ -12,6 +12,7 @@ import hashlib
 import os
 import sqlite3
 import stat
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -316,3 +317,20 @@ def test_an_empty_file_name_is_a_usage_error_not_the_current_folder(
     err = capsys.readouterr().err
     assert f"argument {argument}: the name given is empty: give the path of a file" in one_line(err)
     assert md5(db) == before
+
+
+def test_a_dry_run_import_reads_a_collection_it_may_not_write(
+    db_path: Path, tmp_path: Path, capsys: Capture, read_only: Callable[[Path], None]
+) -> None:
+    """A dry run took the write lock to roll its work back, so it was refused on a
+    collection it may not write (read-only media, a file made immutable), though it writes
+    nothing. It now reads a copy in memory."""
+    make_collection(db_path, {"D": 1})
+    before = md5(db_path)
+    read_only(db_path)
+    source = tmp_path / "deck.csv"
+    source.write_text("What is SGD?,Stochastic gradient descent\nWhat is Adam?,An optimizer\n")
+    status, out, err = run_cli(capsys, "import", source, "--dry-run", "--db", db_path)
+    assert status == 0, err
+    assert "2 added" in out and "Dry run: nothing was written." in out
+    assert md5(db_path) == before
