@@ -117,6 +117,16 @@ async def test_undo_refuses_once_another_window_repeated_the_card(make_app, stor
     assert [review.kind for review in after.history] == ["new", "drill"]
 
 
+def assert_said_gone(app, home) -> None:  # type: ignore[no-untyped-def]
+    """Home is back on screen, has said the deck Zed is gone, and no longer lists it."""
+    assert app.screen is home
+    toasts = [str(t.message) for t in app._notifications]
+    assert toasts[-1] == (
+        "The deck 'Zed' is no longer in the collection: it was deleted or renamed elsewhere."
+    )
+    assert "Zed" not in home._rows.values()
+
+
 async def test_a_deck_deleted_from_another_shell_is_said_gone_and_leaves_the_list(
     make_app, store, cards
 ):
@@ -135,13 +145,7 @@ async def test_a_deck_deleted_from_another_shell_is_said_gone_and_leaves_the_lis
             DeckService(store).delete("Zed")
             await pilot.press(key)
             await settle(pilot)
-            assert app.screen is home
-            toasts = [str(t.message) for t in app._notifications]
-            assert toasts[-1] == (
-                "The deck 'Zed' is no longer in the collection: it was deleted or renamed "
-                "elsewhere."
-            )
-            assert "Zed" not in home._rows.values()
+            assert_said_gone(app, home)
             CardService(store).add("Zed", "front", "back")  # for the next key
 
 
@@ -168,7 +172,4 @@ async def test_options_saved_for_a_deck_deleted_meanwhile_close_and_say_it_is_go
             if isinstance(app.screen, HomeScreen):
                 break
             await pilot.pause(0.05)
-        assert app.screen is home
-        toasts = [str(t.message) for t in app._notifications]
-        assert toasts[-1].startswith("The deck 'Zed' is no longer in the collection")
-        assert "Zed" not in home._rows.values()
+        assert_said_gone(app, home)
