@@ -161,3 +161,39 @@ async def test_escape_in_the_prompt_closes_the_demo_and_stores_nothing(
         assert stored(store) == []
         await pilot.press("space", "4")
         assert review_count(store) == 1
+
+
+async def test_digits_typed_on_after_enter_in_the_form_answer_nothing(
+    make_app, runner, store, cards, monkeypatch
+):
+    """Enter in the parameter form runs the demo again; the form gives up the focus and the
+    new run's question takes it. Digits typed on at once, meant for the field, picked an
+    option that cannot be taken back; they now answer nothing for a second."""
+    from textual.widgets import Input
+
+    from studyapp.tui.widgets import prediction_prompt
+    from studyapp.tui.widgets.param_form import ParamInput
+
+    now = [1000.0]
+    monkeypatch.setattr(prediction_prompt, "monotonic", lambda: now[0])
+    app = make_app(start="review", deck="Optimizers")
+    async with app.run_test(size=(100, 50)) as pilot:
+        await settle(pilot)
+        await pilot.press("d")
+        await settle(pilot)
+        await pilot.press("3")  # the first run's question
+        await settle(pilot)
+        panel = app.screen.query_one(DemoPanel)
+        steps = next(f for f in panel.query(ParamInput) if f.param.name == "steps")
+        steps.focus()
+        steps.value = "60"
+        await pilot.press("enter", *"4321")
+        await settle(pilot)
+        prompt = panel.query_one(PredictionPrompt)
+        assert len(runner.calls) == 2 and prompt.asking
+        assert len(stored(store)) == 1  # the first run's pick only
+        assert not isinstance(app.focused, Input)
+        now[0] += prediction_prompt.TYPED_AHEAD_S
+        await pilot.press("2")
+        await settle(pilot)
+        assert [p.chosen for p in stored(store)][-1] == "SGD with momentum"

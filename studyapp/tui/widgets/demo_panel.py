@@ -568,6 +568,9 @@ class DemoPanel(Vertical):
         message.stop()
         if self._demo_running:
             return
+        # Digits typed on after enter were meant for the field: the question the new run
+        # asks must not take them (the field gives up the focus here, before it is asked).
+        self.query_one(PredictionPrompt).hold_keys()
         self.screen.set_focus(None)  # the keys scroll and rate again; tab comes back here
         await self.start(message.values, self.seed)
         if isinstance(self.parent, Widget):

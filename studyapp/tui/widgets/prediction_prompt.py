@@ -141,6 +141,11 @@ class PredictionPrompt(Static, can_focus=True):
         if self.asking:
             self.call_after_refresh(self.focus)
 
+    def hold_keys(self, seconds: float = TYPED_AHEAD_S) -> None:
+        """Let keys answer nothing for `seconds`: the learner was typing in a field that
+        has just handed the focus on (enter in the parameter form), and goes on typing."""
+        self._typed_ahead_until = max(self._typed_ahead_until, monotonic() + seconds)
+
     def stop(self) -> None:
         """Stop asking (the demo was closed or replaced); posts nothing."""
         was_asking = self.asking
