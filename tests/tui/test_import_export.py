@@ -251,3 +251,21 @@ async def test_escape_while_an_import_runs_stays_to_show_whether_it_landed(
         assert text_of(app, "#import-report").startswith("Imported.")
         await pilot.press("escape")
         assert isinstance(app.screen, HomeScreen)
+
+
+async def test_a_path_pasted_with_a_tab_or_escapes_keeps_its_other_characters(
+    make_app, library, tmp_path
+):
+    """The field refuses control characters, and Textual refused such a paste whole: the
+    field stayed empty without a word. A paste now drops them and keeps the rest."""
+    from textual import events
+
+    app = make_app()
+    async with app.run_test() as pilot:
+        await settle(pilot)
+        await pilot.press("i")
+        field = app.screen.query_one("#import-path", Input)
+        field.focus()
+        field.post_message(events.Paste("/tmp/my\tdeck\x1b[0m.csv\nsecond line"))
+        await pilot.pause()
+        assert field.value == "/tmp/mydeck[0m.csv"

@@ -28,8 +28,9 @@ from studyapp.tui.context import LibraryLike, Services
 from studyapp.tui.messages import ExportFinished
 from studyapp.tui.screens.confirm import ConfirmScreen
 from studyapp.tui.screens.importing import format_names
-from studyapp.tui.text import NO_CONTROL, cell
+from studyapp.tui.text import cell
 from studyapp.tui.widgets.import_report import ReportView
+from studyapp.tui.widgets.path_input import PathInput
 
 ALL = 0
 PREFERRED_FORMAT = "json"  # the lossless backup
@@ -106,7 +107,7 @@ class ExportScreen(Screen[None]):
                         decks, allow_blank=False, value=ALL, id="export-deck", compact=True
                     )
                 yield Label("Write to", id="export-path-label")
-                yield Input(id="export-path", restrict=NO_CONTROL)
+                yield PathInput(id="export-path")
                 with Horizontal(classes="buttons"):
                     yield Button(
                         "Export (ctrl+s)", id="export-commit", variant="primary", compact=True

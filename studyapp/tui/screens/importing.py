@@ -23,8 +23,8 @@ from studyapp.files import user_path
 from studyapp.formats.textio import check_file
 from studyapp.tui.context import LibraryLike, Services
 from studyapp.tui.messages import ImportFinished
-from studyapp.tui.text import NO_CONTROL
 from studyapp.tui.widgets.import_report import ReportView
+from studyapp.tui.widgets.path_input import PathInput
 
 AUTO = "auto"
 
@@ -60,10 +60,9 @@ class ImportScreen(Screen[None]):
             yield Static(Content.styled("Import a deck", "bold"), classes="screen-title")
             with Vertical(classes="form"):
                 yield Label("File")
-                yield Input(
+                yield PathInput(
                     placeholder="path to a .csv, .tsv, .txt, .apkg, .json or .md file",
                     id="import-path",
-                    restrict=NO_CONTROL,
                 )
                 with Horizontal(classes="form-row"):
                     yield Label("Format", classes="form-label")
