@@ -94,7 +94,10 @@ async def test_a_failed_save_is_shown_and_the_screen_stays(
     slow.release.set()
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
-        screen = await open_options(pilot)
+        app.screen.refresh_counts(select="Optimizers")
+        await pilot.press("o")
+        screen = app.screen
+        assert isinstance(screen, DeckOptionsScreen)
         screen.query_one("#options-new_per_day", Input).value = "7"
         await pilot.press("ctrl+s")
         await settle(pilot)
@@ -184,3 +187,28 @@ async def test_a_setting_shown_rounded_is_kept_as_it_is_when_another_is_saved(
         assert isinstance(app.screen, HomeScreen)
     settings = DeckService(store).get("Optimizers").settings
     assert (settings.new_per_day, settings.desired_retention) == (9, 0.875)
+
+
+async def test_escape_asks_before_it_throws_typed_options_away(make_app, store, cards):
+    from studyapp.tui.screens.confirm import ConfirmScreen
+
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_options(pilot)
+        await pilot.press("escape")  # nothing typed: it closes at once
+        assert isinstance(app.screen, HomeScreen)
+
+        app.screen.refresh_counts(select="Optimizers")
+        await pilot.press("o")
+        screen = app.screen
+        assert isinstance(screen, DeckOptionsScreen)
+        screen.query_one("#options-new_per_day", Input).value = "7"
+        await pilot.press("escape")
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("n")
+        assert app.screen is screen
+        assert screen.query_one("#options-new_per_day", Input).value == "7"
+        await pilot.press("escape", "y")
+        await settle(pilot)
+        assert isinstance(app.screen, HomeScreen)
+    assert DeckService(store).get("Optimizers").settings.new_per_day != 7

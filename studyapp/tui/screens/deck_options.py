@@ -327,10 +327,35 @@ class DeckOptionsScreen(Screen[str | None]):
         self.dismiss(None)
 
     def action_back(self) -> None:
+        """Close; if something was typed and not saved, only once the learner says to throw
+        it away (as the card editor asks)."""
         if self.saving:
             self.notify("Still saving: this screen closes when it is done.", markup=False)
             return
-        self.dismiss(None)
+        if not self.touched():
+            self.dismiss(None)
+            return
+
+        def answered(discard: bool | None) -> None:
+            if discard:
+                self.dismiss(None)
+
+        self.app.push_screen(
+            ConfirmScreen(
+                "Discard your changes?",
+                "What you typed in these options has not been saved.",
+                "Discard",
+            ),
+            callback=answered,
+        )
+
+    def touched(self) -> bool:
+        """Whether the name or any setting holds other than what the screen showed."""
+        name = self.query_one("#options-name", Input).value
+        if name.strip() != (self.detail.deck.name if self.detail is not None else ""):
+            return True
+        fields = self.query(".setting-field").results()
+        return any(f.changed for f in fields if isinstance(f, SettingInput | SettingChoice))
 
     @on(Input.Changed)
     @on(Select.Changed)
