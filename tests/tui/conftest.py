@@ -210,6 +210,30 @@ def db_backups(store: Store) -> Callable[[], list[Path]]:
     return lambda: list_backups(path)
 
 
+class PromptClock:
+    """The prediction prompt's clock, moved by hand (see `prompt_clock`)."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def wait_out_typing(self) -> None:
+        """Let the keys held after a form's enter (typed on for the field) through."""
+        from studyapp.tui.widgets import prediction_prompt
+
+        self.now += prediction_prompt.TYPED_AHEAD_S
+
+
+@pytest.fixture
+def prompt_clock(monkeypatch: pytest.MonkeyPatch) -> PromptClock:
+    """A test that answers a question asked after enter in a demo's form waits out the
+    hold on its keys by `wait_out_typing`, never by how long a step happened to take."""
+    from studyapp.tui.widgets import prediction_prompt
+
+    clock = PromptClock()
+    monkeypatch.setattr(prediction_prompt, "monotonic", lambda: clock.now)
+    return clock
+
+
 @pytest.fixture
 def runner() -> FakeRunner:
     return FakeRunner()

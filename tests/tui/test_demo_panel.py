@@ -194,7 +194,7 @@ async def test_r_reruns_with_a_new_seed_from_the_injected_rng(make_app, runner, 
         assert f"Seed {expected}" in text_of(app, "#demo-status")
 
 
-async def test_the_parameter_form_checks_bounds_and_reruns(make_app, runner, cards):
+async def test_the_parameter_form_checks_bounds_and_reruns(make_app, runner, cards, prompt_clock):
     app = make_app(start="review", deck="Optimizers")
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
@@ -214,6 +214,7 @@ async def test_the_parameter_form_checks_bounds_and_reruns(make_app, runner, car
         steps.value = "300"
         await pilot.press("enter")
         await settle(pilot)
+        prompt_clock.wait_out_typing()
         await pilot.press("x")
         assert len(runner.calls) == 2
         assert runner.calls[-1][1]["steps"] == 300

@@ -111,7 +111,9 @@ async def test_escape_cancels_then_closes_the_demo_and_never_leaves_the_review(m
 # --- the demo panel: keys, focus, scrolling -------------------------------------------------
 
 
-async def test_a_rerun_from_the_form_gives_the_keys_back_to_scrolling(make_app, runner, cards):
+async def test_a_rerun_from_the_form_gives_the_keys_back_to_scrolling(
+    make_app, runner, cards, prompt_clock
+):
     app = make_app(start="review", deck="Optimizers")
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
@@ -128,6 +130,7 @@ async def test_a_rerun_from_the_form_gives_the_keys_back_to_scrolling(make_app, 
         await settle(pilot)
         assert runner.calls[-1][1]["steps"] == 300
         assert app.screen.query_one(DemoPanel).asking  # asked again for the new values
+        prompt_clock.wait_out_typing()
         await pilot.press("x")
         assert app.focused is None
         area = app.screen.query_one(DemoArea)
