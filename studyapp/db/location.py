@@ -13,6 +13,7 @@ from pathlib import Path
 
 from studyapp.errors import CollectionError, UserError
 from studyapp.files import describe_kind, user_path
+from studyapp.model import text_problem
 
 ENV_VAR = "STUDYAPP_DB"
 APP_NAME = "studyapp"
@@ -48,7 +49,7 @@ def collection_file(value: str) -> Path | None:
     """The SQLite file a `--db` value names, or None when it is a database URL (has `://`)."""
     if "://" in value:
         return None
-    if not _is_utf8(value):  # bytes the shell passed that are not UTF-8
+    if text_problem(value) is not None:  # bytes the shell passed that are not UTF-8
         shown = value.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
         raise CollectionError(
             f"{shown} is not UTF-8 text, and studyapp opens a collection only by a UTF-8 "
@@ -57,14 +58,6 @@ def collection_file(value: str) -> Path | None:
     path = user_path(value)
     check_collection_kind(path)
     return Path(os.path.realpath(path))  # a symlink loop stays as it is, for opening to name
-
-
-def _is_utf8(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def check_collection_kind(path: Path) -> None:
@@ -135,9 +128,9 @@ def remove_read_files(path: Path) -> None:
     writes nothing) is opened and closed, and SQLite, if no one else has the file open,
     removes them as it does after any last connection. The file's bytes stay as they are:
     an empty log has nothing to copy into it. Anything in the way leaves them be."""
+    if not Path(f"{path}-wal").exists() or _has_log(path):
+        return
     try:
-        if Path(f"{path}-wal").stat().st_size != 0:
-            return
         conn = sqlite3.connect(
             f"{path.resolve().as_uri()}?mode=rw", uri=True, timeout=0, check_same_thread=False
         )

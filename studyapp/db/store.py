@@ -510,11 +510,7 @@ def in_memory_copy(store: Store) -> Store:
     copy = Store("sqlite://", store.busy_timeout_s)
     raw = copy.engine.raw_connection()  # the one connection an in-memory store has
     try:
-        source = connect_read_only(store.path, store.busy_timeout_s)
-        try:
-            source.backup(raw.driver_connection)
-        finally:
-            source.close()
+        _backup_into(raw.driver_connection, store.path, store.busy_timeout_s)
     except sqlite3.Error as exc:
         copy.dispose()
         raise CollectionError(explain(exc, str(store.path))) from None
@@ -527,9 +523,19 @@ def copy_sqlite(source: Path, target: Path, busy_timeout_s: float = DEFAULT_BUSY
     """A consistent copy of a live SQLite file (WAL included), through SQLite's backup API.
 
     The copy is one self-contained file (no WAL beside it), so it can be moved, mailed or
-    opened where it lies. A source that another process keeps locked is waited for
-    `busy_timeout_s` seconds, in steps that let a stop signal through.
+    opened where it lies.
     """
+    dst = sqlite3.connect(target)
+    try:
+        _backup_into(dst, source, busy_timeout_s)
+        dst.execute("PRAGMA journal_mode=DELETE")
+    finally:
+        dst.close()
+
+
+def _backup_into(dst: sqlite3.Connection, source: Path, busy_timeout_s: float) -> None:
+    """Copy the SQLite file `source` into `dst` whole. A source that another process keeps
+    locked is waited for `busy_timeout_s` seconds, in steps that let a stop signal through."""
     deadline = time.monotonic() + busy_timeout_s
 
     def waiting(status: int, _remaining: int, _total: int) -> None:
@@ -539,12 +545,7 @@ def copy_sqlite(source: Path, target: Path, busy_timeout_s: float = DEFAULT_BUSY
     src = connect_read_only(source, busy_timeout_s)
     src.execute("PRAGMA busy_timeout=0")  # waited for below, where a signal can get through
     try:
-        dst = sqlite3.connect(target)
-        try:
-            src.backup(dst, progress=waiting)
-            dst.execute("PRAGMA journal_mode=DELETE")
-        finally:
-            dst.close()
+        src.backup(dst, progress=waiting)
     finally:
         src.close()
 

@@ -356,8 +356,17 @@ def _by_ord(item: dict[str, Any]) -> int:
     return _integer(item.get("ord", 0))
 
 
-_REVLOG_NAMES = ("id", "card id", "button", "interval", "last interval", "ease factor", "time")
-_REVLOG_NAMES += ("type",)
+# The review log's columns, as a message names them.
+_REVLOG_NAMES = (
+    "id",
+    "card id",
+    "button",
+    "interval",
+    "last interval",
+    "ease factor",
+    "time",
+    "type",
+)
 
 
 _INTEGER_TEXT = re.compile(r"\s*[+-]?[0-9]+\s*")

@@ -236,7 +236,7 @@ class CardService:
         with self.store.write() as session:
             found = repo.card_by_id(session, card_id)
             if found is None and shown is not None:
-                raise UserError(_DELETED_SINCE)
+                raise UserError(DELETED_SINCE)
             if found is None:
                 raise UserError(f"there is no card with id {card_id}")
             row, deck = found
@@ -369,7 +369,7 @@ def _check_unchanged(
 ) -> None:
     """Refuse an edit of `shown` that would undo what someone else changed since."""
     if stored.uid != shown.uid:
-        raise UserError(_DELETED_SINCE)
+        raise UserError(DELETED_SINCE)
     edited = (front is not None, back is not None, tags is not None, demo is not False)
     changed = [
         name
@@ -380,7 +380,7 @@ def _check_unchanged(
         raise ChangedSinceError(changed)
 
 
-_DELETED_SINCE = "this card was deleted since it was opened; nothing was saved"
+DELETED_SINCE = "this card was deleted since it was opened; nothing was saved"
 
 
 class ChangedSinceError(UserError):

@@ -289,18 +289,9 @@ class AddCardScreen(Screen[None]):
         if not (self._text("#add-front").strip() or self._text("#add-back").strip()):
             self.app.pop_screen()
             return
-        from studyapp.tui.screens.confirm import ConfirmScreen
+        from studyapp.tui.screens.confirm import ask_to_discard
 
-        def answered(discard: bool | None) -> None:
-            if discard:
-                self.app.pop_screen()
-
-        self.app.push_screen(
-            ConfirmScreen(
-                "Discard this card?", "The card you are typing has not been added.", "Discard"
-            ),
-            callback=answered,
-        )
+        ask_to_discard(self, "Discard this card?", "The card you are typing has not been added.")
 
     def on_unmount(self) -> None:
         if self._panel is not None:

@@ -27,7 +27,7 @@ from textual.widgets import Button, Footer, Input, Label, Static, TextArea
 from studyapp.demo_api import UnknownDemoError, demo_ids, parse_link
 from studyapp.errors import UserError
 from studyapp.model import Card, DemoLink, normalize_tags
-from studyapp.services.cards import CardService, ChangedSinceError
+from studyapp.services.cards import DELETED_SINCE, CardService, ChangedSinceError
 from studyapp.terminal import has_control, visible
 from studyapp.tui.text import line, plain
 from studyapp.tui.widgets.param_form import format_value
@@ -156,7 +156,7 @@ class CardEditor(ModalScreen[Card | None]):
             self._show_error(exc.message)
             return
         if stored.uid != self.card.uid:
-            self._show_error("this card was deleted since it was opened; nothing was saved")
+            self._show_error(DELETED_SINCE)
             return
         left_alone = self._left_alone()
         self.card = stored
@@ -214,19 +214,10 @@ class CardEditor(ModalScreen[Card | None]):
         if not self.touched():
             self.dismiss(None)
             return
-        from studyapp.tui.screens.confirm import ConfirmScreen
+        from studyapp.tui.screens.confirm import ask_to_discard
 
-        def answered(discard: bool | None) -> None:
-            if discard:
-                self.dismiss(None)
-
-        self.app.push_screen(
-            ConfirmScreen(
-                "Discard your changes?",
-                "What you typed in this card has not been saved.",
-                "Discard",
-            ),
-            callback=answered,
+        ask_to_discard(
+            self, "Discard your changes?", "What you typed in this card has not been saved."
         )
 
     @on(Button.Pressed, "#editor-save")

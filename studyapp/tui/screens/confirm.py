@@ -1,4 +1,5 @@
-"""Ask before something that cannot be taken back in the app (deleting cards or a deck)."""
+"""Ask before something that cannot be taken back in the app (deleting cards or a deck,
+throwing typed text away)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
+from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Footer, Static
 
 from studyapp.tui.text import line, plain
@@ -51,3 +52,13 @@ class ConfirmScreen(ModalScreen[bool]):
     @on(Button.Pressed, "#confirm-no")
     def _no(self) -> None:
         self.dismiss(False)
+
+
+def ask_to_discard(screen: Screen[object], title: str, body: str) -> None:
+    """Close `screen` once the learner says to throw away what was typed in it."""
+
+    def answered(discard: bool | None) -> None:
+        if discard:
+            screen.dismiss(None)
+
+    screen.app.push_screen(ConfirmScreen(title, body, "Discard"), callback=answered)

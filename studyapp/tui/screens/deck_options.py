@@ -30,7 +30,7 @@ from studyapp.services.decks import DeckDetail, clean_name
 from studyapp.services.scheduler import SwitchReport
 from studyapp.tui.context import Services
 from studyapp.tui.messages import DeckSaved
-from studyapp.tui.screens.confirm import ConfirmScreen
+from studyapp.tui.screens.confirm import ConfirmScreen, ask_to_discard
 from studyapp.tui.text import line, plain
 
 
@@ -336,17 +336,8 @@ class DeckOptionsScreen(Screen[str | None]):
             self.dismiss(None)
             return
 
-        def answered(discard: bool | None) -> None:
-            if discard:
-                self.dismiss(None)
-
-        self.app.push_screen(
-            ConfirmScreen(
-                "Discard your changes?",
-                "What you typed in these options has not been saved.",
-                "Discard",
-            ),
-            callback=answered,
+        ask_to_discard(
+            self, "Discard your changes?", "What you typed in these options has not been saved."
         )
 
     def touched(self) -> bool:
