@@ -35,6 +35,15 @@ async def wait_until_started(pilot, runner: FakeRunner) -> None:
     raise AssertionError("the demo never started")
 
 
+async def open_running_demo(pilot, runner: FakeRunner) -> None:
+    """Open the card's demo with `d`, once the review is on screen, and wait for its run
+    (the runner's, held until released) to start."""
+    await settle(pilot)
+    await pilot.press("d")
+    await wait_until_started(pilot, runner)
+    await pilot.pause()
+
+
 async def test_d_runs_the_cards_demo_and_shows_takeaway_and_claims(make_app, runner, cards):
     app = make_app(start="review", deck="Optimizers")
     async with app.run_test() as pilot:
@@ -147,10 +156,7 @@ async def test_escape_cancels_a_running_demo_while_the_review_goes_on(make_app, 
     runner = FakeRunner(block=True)
     app = make_app(start="review", deck="Optimizers", runner=runner)
     async with app.run_test() as pilot:
-        await settle(pilot)
-        await pilot.press("d")
-        await wait_until_started(pilot, runner)
-        await pilot.pause()
+        await open_running_demo(pilot, runner)
         panel = app.screen.query_one(DemoPanel)
         assert panel.running
         await pilot.press("x")  # no prediction: the keys rate cards again
@@ -298,10 +304,7 @@ async def test_d_closes_the_previous_cards_demo_left_running(make_app, store, ca
     runner = FakeRunner(block=True)
     app = make_app(start="review", deck="Optimizers", runner=runner)
     async with app.run_test() as pilot:
-        await settle(pilot)
-        await pilot.press("d")
-        await wait_until_started(pilot, runner)
-        await pilot.pause()
+        await open_running_demo(pilot, runner)
         await pilot.press("x", "space", "4")  # no prediction; the card is rated
         panel = app.screen.query_one(DemoPanel)
         assert panel.is_open and panel.running and panel.card_id == cards[0].id

@@ -92,14 +92,12 @@ async def test_ctrl_q_quits_from_any_screen(make_app, runner, cards):
 
 async def test_quitting_while_a_demo_runs_cancels_it(make_app, cards):
     from tests.tui.conftest import FakeRunner
-    from tests.tui.test_demo_panel import wait_until_started
+    from tests.tui.test_demo_panel import open_running_demo
 
     runner = FakeRunner(block=True)
     app = make_app(start="review", deck="Optimizers", runner=runner)
     async with app.run_test() as pilot:
-        await settle(pilot)
-        await pilot.press("d")
-        await wait_until_started(pilot, runner)
+        await open_running_demo(pilot, runner)
         await pilot.press("ctrl+q")
     assert runner.cancelled.is_set()
 

@@ -22,7 +22,7 @@ from studyapp.tui.widgets.demo_panel import DemoPanel
 from studyapp.tui.widgets.param_form import ParamInput
 from studyapp.tui.widgets.rating_bar import RatingBar
 from tests.tui.conftest import FakeRunner, fixed_clock, review_count, settle, text_of
-from tests.tui.test_demo_panel import wait_until_started
+from tests.tui.test_demo_panel import open_running_demo
 
 
 def bar_text(app) -> str:  # type: ignore[no-untyped-def]
@@ -91,10 +91,7 @@ async def test_escape_cancels_then_closes_the_demo_and_never_leaves_the_review(m
     runner = FakeRunner(block=True)
     app = make_app(start="review", deck="Optimizers", runner=runner)
     async with app.run_test() as pilot:
-        await settle(pilot)
-        await pilot.press("d")
-        await wait_until_started(pilot, runner)
-        await pilot.pause()
+        await open_running_demo(pilot, runner)
         panel = app.screen.query_one(DemoPanel)
         await pilot.press("x")  # no prediction: escape steps back through the demo
         await pilot.press("escape")
@@ -161,10 +158,7 @@ async def test_a_demo_still_running_under_the_next_card_says_whose_it_is(make_ap
     runner = FakeRunner(block=True)
     app = make_app(start="review", deck="Optimizers", runner=runner)
     async with app.run_test() as pilot:
-        await settle(pilot)
-        await pilot.press("d")
-        await wait_until_started(pilot, runner)
-        await pilot.pause()
+        await open_running_demo(pilot, runner)
         panel = app.screen.query_one(DemoPanel)
         await pilot.press("x", "space", "4")
         assert panel.is_open and panel.running
