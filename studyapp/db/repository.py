@@ -11,6 +11,7 @@ import hashlib
 import itertools
 import json
 import secrets
+import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
@@ -55,6 +56,7 @@ from studyapp.model import (
 )
 from studyapp.scheduling import SM2State
 from studyapp.scheduling.fsrs import FSRSMemory
+from studyapp.sqlite_rows import bound_limit_of, insert_rows
 
 
 def utc_naive(moment: datetime) -> datetime:
@@ -476,8 +478,9 @@ def insert_tuples(
     rows: Sequence[Sequence[Any]],
     shared: Mapping[str, Any] | None = None,
 ) -> None:
-    """Insert rows given as tuples of driver values in the order of `names`, as one
-    executemany: an import of 100,000 cards spends its time in the database, not in
+    """Insert rows given as tuples of driver values in the order of `names`: on SQLite as
+    statements of a thousand rows each (`studyapp.sqlite_rows`), on a server as one
+    executemany. An import of 100,000 cards spends its time in the database, not in
     building parameters. `driver_values` gives the conversions the values must have had.
 
     `shared` holds driver values every row has alike (the deck, a new card's state, the
@@ -503,7 +506,12 @@ def insert_tuples(
     elif list(compiled.positiontup or bound) != bound:
         order = [bound.index(name) for name in compiled.positiontup or bound]
         params = [tuple(row[i] for i in order) for row in rows]
-    connection.exec_driver_sql(str(compiled), params)
+    if connection.dialect.name == "sqlite" and compiled.positional:
+        driver = connection.connection.dbapi_connection
+        assert isinstance(driver, sqlite3.Connection)
+        insert_rows(connection.exec_driver_sql, str(compiled), params, bound_limit_of(driver))
+    else:
+        connection.exec_driver_sql(str(compiled), params)
 
 
 def _sql_literal(value: Any) -> str:

@@ -86,7 +86,8 @@ def decode(data: bytes, path: Path) -> str:
         raise FormatError.at(path, f"line {line}", "holds NUL bytes, so it is not a text file")
     if "\r" not in text:
         return text  # most files: spares copying a large text twice
-    return text.replace("\r\n", "\n").replace("\r", "\n")
+    text = text.replace("\r\n", "\n")
+    return text.replace("\r", "\n") if "\r" in text else text  # a lone CR: old Mac files
 
 
 UTF16_WITHOUT_BOM = (

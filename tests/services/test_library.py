@@ -473,3 +473,36 @@ def test_two_files_of_one_import_name_one_deck_in_two_letter_cases(
     library.import_files([first, second])
     decks = DeckService(store, clock)
     assert [(d.name, d.total) for d in decks.counts()] == [("Optimizers", 2)]
+
+
+def test_thousands_of_cards_and_reviews_round_trip_whole_and_in_order(
+    store: Store, clock: FakeClock, tmp_path: Path
+) -> None:
+    """More cards and reviews than one insert statement takes (a thousand rows each)."""
+    document = json.loads(populated(store, clock, tmp_path).export("json"))
+    studied = next(c for d in document["decks"] for c in d["cards"] if c["reviews"])
+    many = [
+        {
+            **studied,
+            "id": f"c{i:015x}",
+            "front": f"card {i}: {studied['front']}",
+            "tags": [f"t{i % 7}"],
+        }
+        for i in range(2_345)
+    ]
+    document["decks"].append({**document["decks"][0], "name": "Many", "cards": many})
+    backup = write(tmp_path, "many.json", json.dumps(document))
+    fresh = LibraryService(open_store(str(tmp_path / "fresh.db")), clock)
+    assert fresh.import_files([backup]).added == sum(len(d["cards"]) for d in document["decks"])
+    exported = json.loads(fresh.export("json"))["decks"]
+    assert sorted(exported, key=lambda d: d["name"]) == sorted(
+        document["decks"], key=lambda d: d["name"]
+    )
+
+    lines = ["front,back,tags"] + [f'"q{i}, ""quoted""",ä{i},t{i % 3}' for i in range(2_345)]
+    csv_file = write(tmp_path, "many.csv", "\n".join(lines) + "\n")
+    assert fresh.import_files([csv_file], deck="From CSV").added == 2_345
+    cards = next(d for d in json.loads(fresh.export("json"))["decks"] if d["name"] == "From CSV")
+    assert [(c["front"], c["back"], c["tags"]) for c in cards["cards"]] == [
+        (f'q{i}, "quoted"', f"ä{i}", [f"t{i % 3}"]) for i in range(2_345)
+    ]
