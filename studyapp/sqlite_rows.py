@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Sequence
-from itertools import chain
 from typing import Any
 
 # Ten times more rows a statement are slower again: SQLite compiles each row of a VALUES
@@ -17,27 +16,33 @@ from typing import Any
 ROWS_PER_STATEMENT = 1000
 
 
-def insert_rows(
+def insert_columns(
     execute: Callable[[str, tuple[Any, ...]], object],
     statement: str,
-    rows: Sequence[Sequence[Any]],
+    columns: Sequence[Sequence[Any]],
     bound_limit: int,
 ) -> None:
-    """Run `statement`, an INSERT whose VALUES hold one row's placeholders, for every row
-    of `rows` (each with one value per placeholder); `execute` runs SQL with its values,
-    and SQLite binds at most `bound_limit` values a statement (`bound_limit_of` tells)."""
-    if not rows:
+    """Run `statement`, an INSERT whose VALUES hold one row's placeholders, for every row of
+    `columns` (one column of equal length per placeholder, in their order); `execute` runs
+    SQL with its values, and SQLite binds at most `bound_limit` values a statement
+    (`bound_limit_of` tells). Each statement reads its slice of every column, no more."""
+    count = len(columns[0]) if columns else 0
+    if not count:
         return
     head, _, row = statement.rpartition(" VALUES ")
-    per_statement = max(1, min(ROWS_PER_STATEMENT, bound_limit // max(1, len(rows[0]))))
+    width = len(columns)
+    per_statement = max(1, min(ROWS_PER_STATEMENT, bound_limit // width))
     statements: dict[int, str] = {}
-    for start in range(0, len(rows), per_statement):
-        chunk = rows[start : start + per_statement]
-        count = len(chunk)
-        sql = statements.get(count)
+    for start in range(0, count, per_statement):
+        stop = min(start + per_statement, count)
+        rows = stop - start
+        values: list[Any] = [None] * (rows * width)
+        for at, column in enumerate(columns):
+            values[at::width] = column[start:stop]  # row by row: a, b, c, a, b, c, ...
+        sql = statements.get(rows)
         if sql is None:
-            sql = statements[count] = f"{head} VALUES {','.join([row] * count)}"
-        execute(sql, tuple(chain.from_iterable(chunk)))
+            sql = statements[rows] = f"{head} VALUES {','.join([row] * rows)}"
+        execute(sql, tuple(values))
 
 
 def bound_limit_of(connection: sqlite3.Connection) -> int:

@@ -56,7 +56,8 @@ from studyapp.model import (
 )
 from studyapp.scheduling import SM2State
 from studyapp.scheduling.fsrs import FSRSMemory
-from studyapp.sqlite_rows import bound_limit_of, insert_rows
+from studyapp.sqlite_rows import bound_limit_of
+from studyapp.sqlite_rows import insert_columns as insert_many
 
 
 def utc_naive(moment: datetime) -> datetime:
@@ -471,47 +472,51 @@ def driver_values(session: Session, table: Table, names: Sequence[str]) -> list[
     return [table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names]
 
 
-def insert_tuples(
+def insert_columns(
     session: Session,
     table: Table,
     names: Sequence[str],
-    rows: Sequence[Sequence[Any]],
+    columns: Sequence[Sequence[Any]],
     shared: Mapping[str, Any] | None = None,
 ) -> None:
-    """Insert rows given as tuples of driver values in the order of `names`: on SQLite as
-    statements of a thousand rows each (`studyapp.sqlite_rows`), on a server as one
-    executemany. An import of 100,000 cards spends its time in the database, not in
-    building parameters. `driver_values` gives the conversions the values must have had.
+    """Insert rows given as columns of driver values (one per name of `names`, each with a
+    value for every row): on SQLite as statements of a thousand rows each (see
+    `studyapp.sqlite_rows`), on a server as one executemany. An import of 100,000 cards
+    spends its time in the database, not in building parameters. `driver_values` gives the
+    conversions the values must have had.
 
     `shared` holds driver values every row has alike (the deck, a new card's state, the
     import time); they are written into the statement once instead of bound per row, which
     takes a third off the insert. Only plain numbers, strings and None are written so;
     anything else is bound like the other values.
     """
-    if not rows:
+    count = len(columns[0]) if columns else 0
+    if not count:
         return
     connection = session.connection()
     inline = {name: value for name, value in (shared or {}).items() if _sql_literal(value)}
-    bound = [*names, *(name for name in shared or {} if name not in inline)]
-    extra = tuple(value for name, value in (shared or {}).items() if name not in inline)
-    if extra:
-        rows = [(*row, *extra) for row in rows]
-    columns = [table.c[name] for name in bound]
-    values: dict[str, Any] = {c.key: bindparam(c.key) for c in columns}
+    extra = {name: value for name, value in (shared or {}).items() if name not in inline}
+    bound = [*names, *extra]
+    columns = [*columns, *([value] * count for value in extra.values())]
+    values: dict[str, Any] = {name: bindparam(name) for name in bound}
     values.update({name: literal_column(_sql_literal(value)) for name, value in inline.items()})
     compiled = insert(table).values(values).compile(dialect=connection.dialect)
-    params: Sequence[Any] = rows
     if not compiled.positional:
-        params = [dict(zip(bound, row, strict=True)) for row in rows]
-    elif list(compiled.positiontup or bound) != bound:
-        order = [bound.index(name) for name in compiled.positiontup or bound]
-        params = [tuple(row[i] for i in order) for row in rows]
-    if connection.dialect.name == "sqlite" and compiled.positional:
+        rows = zip(*columns, strict=True)
+        connection.exec_driver_sql(
+            str(compiled), [dict(zip(bound, row, strict=True)) for row in rows]
+        )
+        return
+    order = list(compiled.positiontup or bound)
+    if order != bound:
+        columns = [columns[bound.index(name)] for name in order]
+    if connection.dialect.name == "sqlite":
         driver = connection.connection.dbapi_connection
         assert isinstance(driver, sqlite3.Connection)
-        insert_rows(connection.exec_driver_sql, str(compiled), params, bound_limit_of(driver))
+        execute = connection.exec_driver_sql
+        insert_many(execute, str(compiled), columns, bound_limit_of(driver))
     else:
-        connection.exec_driver_sql(str(compiled), params)
+        connection.exec_driver_sql(str(compiled), list(zip(*columns, strict=True)))
 
 
 def _sql_literal(value: Any) -> str:
@@ -533,7 +538,7 @@ _UNSAFE_IN_LITERAL = frozenset("\x00%\\")
 
 
 def bulk_insert(session: Session, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Insert many rows with the same keys, as one executemany.
+    """Insert many rows with the same keys, as `insert_columns` does.
 
     Values are converted column by column, each distinct value once (the import time, the
     default state), rather than once per row.
@@ -551,4 +556,4 @@ def bulk_insert(session: Session, table: Table, rows: Sequence[Mapping[str, Any]
                 for v in values
             ]
         columns.append(values)
-    insert_tuples(session, table, names, list(zip(*columns, strict=True)))
+    insert_columns(session, table, names, columns)

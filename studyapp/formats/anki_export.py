@@ -62,7 +62,7 @@ from studyapp.formats.base import ExportCard, ExportDeck
 from studyapp.formats.package_zip import zip_archive
 from studyapp.model import normalize_tags
 from studyapp.scheduling import DEFAULT_DAY_START_HOUR, study_day
-from studyapp.sqlite_rows import bound_limit_of, insert_rows
+from studyapp.sqlite_rows import bound_limit_of, insert_columns
 
 # The package's creation time. Its days are counted as Anki's v2 scheduler counts them:
 # local days since then, rolling over at 04:00 (a v1 package would have Anki convert its
@@ -284,10 +284,10 @@ def _collection(decks: Sequence[ExportDeck], timestamp: float) -> bytes:
                 json.dumps(_DECK_OPTIONS),
             ),
         )
-        insert_rows(
+        insert_columns(
             connection.execute,
             f"INSERT INTO notes VALUES (?, ?, {MODEL_ID}, {modified}, -1, ?, ?, ?, ?, 0, '')",
-            notes,
+            list(zip(*notes, strict=True)),
             bound_limit_of(connection),
         )
         # One new card per note, in the note's deck.

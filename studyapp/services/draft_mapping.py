@@ -50,6 +50,7 @@ from studyapp.model import (
     text_problem,
 )
 from studyapp.scheduling import SM2State
+from studyapp.services.later_keys import LaterKeys
 
 
 @dataclass
@@ -214,7 +215,7 @@ class _Batch:
     backs: Sequence[str]
     tags: list[str]  # as stored
     sources: Sequence[str]
-    content_keys: list[str]
+    content_keys: Sequence[str]  # a list, or LaterKeys
 
 
 _CARD_COLUMNS = (
@@ -253,6 +254,7 @@ _STATE_COLUMNS = (
 )
 # What an added card's state comes from.
 _SCHEDULE = attrgetter("state", "suspended", "memory", "buried_until")
+_REVIEWS = attrgetter("reviews")
 _INSERT_COLUMNS = (*_VARYING_COLUMNS, *_CARD_COLUMNS_MOSTLY_SHARED, *_STATE_COLUMNS)
 
 
@@ -314,12 +316,20 @@ def _new_card(
 
 class DraftMapper:
     def __init__(
-        self, session: Session, now: datetime, add_only: bool, report: ImportReport
+        self,
+        session: Session,
+        now: datetime,
+        add_only: bool,
+        report: ImportReport,
+        keys_later: bool = False,
     ) -> None:
         self.session = session
         self.now = now
         self.add_only = add_only
         self.report = report
+        # Whether a file taken as all new cards may have its content keys worked out while
+        # its cards are written (see `later_keys`): the caller starts over on KeysCollide.
+        self.keys_later = keys_later
         self.decks: dict[str, DeckCards] = {}
         self.created: set[str] = set()
         self.decks_used: set[str] = set()
@@ -552,15 +562,22 @@ class DraftMapper:
             or text_problem(text + "".join(sources) + "".join(chain.from_iterable(set(tags))))
         ):
             return False, None
-        content_keys = list(map(repo.content_key, fronts, backs))
-        if len(set(content_keys)) != len(content_keys):
-            return False, content_keys
-        cards = self.deck(target)
-        if not (
-            cards.by_content.keys().isdisjoint(content_keys)
-            and cards.by_front.keys().isdisjoint(fronts)
-        ):
-            return False, content_keys
+        content_keys: Sequence[str]
+        if self.keys_later and len(set(fronts)) == len(fronts):
+            cards = self.deck(target)
+            if not cards.by_front.keys().isdisjoint(fronts):
+                return False, None
+            content_keys = LaterKeys(fronts, backs, held=set(cards.by_content))
+        else:
+            content_keys = list(map(repo.content_key, fronts, backs))
+            if len(set(content_keys)) != len(content_keys):
+                return False, content_keys
+            cards = self.deck(target)
+            if not (
+                cards.by_content.keys().isdisjoint(content_keys)
+                and cards.by_front.keys().isdisjoint(fronts)
+            ):
+                return False, content_keys
         stored = self.tags_stored
         for distinct in set(tags) - stored.keys():
             stored[distinct] = repo.tags_to_db(distinct)
@@ -593,6 +610,7 @@ class DraftMapper:
         """Make the cards of `batches` and index them for matching, as `_drafts` would have."""
         for batch in self.batches:
             cards = batch.cards
+            keys = list(batch.content_keys)  # worked out by now (or KeysCollide)
             added = list(
                 map(
                     _Card,
@@ -606,12 +624,10 @@ class DraftMapper:
                     batch.sources,
                     repeat(None),
                     repeat(None),
-                    batch.content_keys,
+                    keys,
                 )
             )
-            cards.by_content.update(
-                zip(batch.content_keys, ([card] for card in added), strict=True)
-            )
+            cards.by_content.update(zip(keys, ([card] for card in added), strict=True))
             self.added += zip(added, batch.drafts, strict=True)
             self.touched.update(zip(added, batch.wheres, strict=True))
             self.by_uid.update(zip(batch.uids, added, strict=True))
@@ -691,6 +707,13 @@ class DraftMapper:
         """Note a card the collection held that a draft with a review log matched."""
         if card.id is not None and draft.draft.reviews:
             self.history[card] = (draft.draft, unchanged)
+
+    def settle_keys(self) -> None:
+        """Wait for the content keys still being worked out (KeysCollide if two are alike):
+        a dry run reports what the import would do without writing the cards."""
+        for batch in self.batches:
+            if isinstance(batch.content_keys, LaterKeys):
+                batch.content_keys.all()
 
     def bring_history(self) -> None:
         """Bring the cards the collection held up to date with their drafts' review logs.
@@ -888,26 +911,21 @@ class DraftMapper:
                     shared[name] = values.pop()
                     del columns[name]
         names = list(columns)
-        rows: list[tuple[Any, ...]]
+        values = list(columns.values())  # LaterKeys are read as the insert goes
         if len(states) == 1:
             shared.update(zip(_STATE_COLUMNS, next(iter(states.values())), strict=True))
-            rows = list(zip(*columns.values(), strict=True))
         else:
             names += _STATE_COLUMNS
-            rows = [
-                row + states[schedule]
-                for row, schedule in zip(
-                    zip(*columns.values(), strict=True), schedules, strict=True
-                )
-            ]
-        repo.insert_tuples(self.session, table, names, rows, shared)
+            values += zip(*map(states.__getitem__, schedules), strict=True)
+        repo.insert_columns(self.session, table, names, values, shared)
 
     def _write_reviews(self) -> None:
         """The review logs of added cards (a backup's), once the cards have their ids."""
-        added = [(card.uid, draft) for card, draft in self.added]
+        with_reviews = [(card.uid, draft) for card, draft in self.added if draft.reviews]
         for batch in self.batches:
-            added += zip(batch.uids, batch.drafts, strict=True)
-        with_reviews = [(uid, draft) for uid, draft in added if draft.reviews]
+            if any(map(_REVIEWS, batch.drafts)):  # a backup's; never a CSV file's
+                pairs = zip(batch.uids, batch.drafts, strict=True)
+                with_reviews += [(uid, draft) for uid, draft in pairs if draft.reviews]
         if not with_reviews:
             return
         ids: dict[str, int] = {}

@@ -12,6 +12,7 @@ import gc
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +47,7 @@ from studyapp.services.bundled import BundledHistory, BundledSync, BundledUpdate
 from studyapp.services.bundled_changes import respected
 from studyapp.services.bundled_files import LOADED_KEY, REVISION_KEY, deck_files, revision
 from studyapp.services.draft_mapping import DraftMapper, ImportReport, ParsedFile, key_to_uid
+from studyapp.services.later_keys import KeysCollide
 from studyapp.services.scheduler import give_missing_memory
 
 BACKUP_FORMAT = "json"  # JSON carries any text, NUL included, as an escape
@@ -53,6 +55,10 @@ BACKUP_FORMAT = "json"  # JSON carries any text, NUL included, as an escape
 
 class _DryRun(Exception):
     """Raised at the end of a dry run so the unit of work rolls back."""
+
+    def __init__(self, mapper: DraftMapper) -> None:
+        super().__init__()
+        self.mapper = mapper
 
 
 class LibraryService:
@@ -114,22 +120,51 @@ class LibraryService:
                 # gets no backup, and no other writer slips in between backup and import.
                 if not dry_run and _has_cards(session):
                     self.store.backup("import")
-                mapper = DraftMapper(session, repo.utc_naive(self.clock()), add_only, report)
-                mapper.preload(d for item in parsed for d in item.result.cards)
-                for item in parsed:
-                    mapper.apply(item, deck)
-                mapper.bring_history()
-                if dry_run:
-                    raise _DryRun(mapper)
-                mapper.flush()
-                for item in parsed:
-                    if item.result.bundled_changes:
-                        recorded_changes.merge(session, item.result.bundled_changes)
-                give_missing_memory(session, mapper.decks_used)
-                report.deck = _deck_names(mapper)
-        except _DryRun:
-            report.deck = _deck_names(mapper)
-        return report
+                now = repo.utc_naive(self.clock())
+                # On SQLite, a file of new cards has its content keys worked out while its
+                # cards are written (see later_keys); if two turn out alike, the import
+                # starts over from the savepoint and matches the files card by card.
+                later = session.get_bind().dialect.name == "sqlite"
+                if later:
+                    try:
+                        with session.begin_nested():
+                            first = replace(
+                                report, skipped=[*report.skipped], warnings=[*report.warnings]
+                            )
+                            mapper = DraftMapper(session, now, add_only, first, keys_later=True)
+                            self._map(session, mapper, parsed, deck, dry_run)
+                    except KeysCollide:
+                        later = False
+                if not later:
+                    mapper = DraftMapper(session, now, add_only, report)
+                    self._map(session, mapper, parsed, deck, dry_run)
+        except _DryRun as dry:
+            mapper = dry.mapper
+        mapper.report.deck = _deck_names(mapper)
+        return mapper.report
+
+    def _map(
+        self,
+        session: Session,
+        mapper: DraftMapper,
+        parsed: Sequence[ParsedFile],
+        deck: str | None,
+        dry_run: bool,
+    ) -> None:
+        """Map the parsed files onto the collection and write them (on a dry run, _DryRun
+        once mapped)."""
+        mapper.preload(d for item in parsed for d in item.result.cards)
+        for item in parsed:
+            mapper.apply(item, deck)
+        mapper.bring_history()
+        if dry_run:
+            mapper.settle_keys()
+            raise _DryRun(mapper)
+        mapper.flush()
+        for item in parsed:
+            if item.result.bundled_changes:
+                recorded_changes.merge(session, item.result.bundled_changes)
+        give_missing_memory(session, mapper.decks_used)
 
     # --- the bundled deck -------------------------------------------------------------------
 
