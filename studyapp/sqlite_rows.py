@@ -3,12 +3,20 @@
 An executemany binds and steps its statement once per row; one statement of many rows
 (`INSERT ... VALUES (...), (...), ...`) inserts them in about 60% of that time, measured
 on 100,000 cards into the cards table with its indexes.
+
+The statement holds no value, only numbered placeholders: a value every row shares (the
+deck, the import time) is bound once a statement, as ?1, and each row's own values after.
+So the statement's text depends on the table, its columns and the number of rows alone:
+SQLite's statement cache keeps one of each size, import after import, and no text from a
+file is ever read as SQL.
 """
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 # Ten times more rows a statement are slower again: SQLite compiles each row of a VALUES
@@ -16,33 +24,66 @@ from typing import Any
 ROWS_PER_STATEMENT = 1000
 
 
+@dataclass(frozen=True, slots=True)
+class Shared:
+    """A value every row has, bound once a statement."""
+
+    value: Any
+
+
 def insert_columns(
     execute: Callable[[str, tuple[Any, ...]], object],
-    statement: str,
-    columns: Sequence[Sequence[Any]],
+    into: str,
+    values: Sequence[Sequence[Any] | Shared],
     bound_limit: int,
 ) -> None:
-    """Run `statement`, an INSERT whose VALUES hold one row's placeholders, for every row of
-    `columns` (one column of equal length per placeholder, in their order); `execute` runs
-    SQL with its values, and SQLite binds at most `bound_limit` values a statement
-    (`bound_limit_of` tells). Each statement reads its slice of every column, no more."""
-    count = len(columns[0]) if columns else 0
-    if not count:
-        return
-    head, _, row = statement.rpartition(" VALUES ")
+    """Insert rows with `into` (`INSERT INTO table (a, b, c)`, or `INSERT INTO table` for
+    all its columns in order) and `values`, one per column: a Shared value, or a column
+    with a value for each row (all of one length). `execute` runs SQL with its values;
+    SQLite binds at most `bound_limit` values a statement (`bound_limit_of` tells). Each
+    statement reads its slice of every column, no more."""
+    columns = [column for column in values if not isinstance(column, Shared)]
+    shared = tuple(value.value for value in values if isinstance(value, Shared))
+    if not columns:
+        raise ValueError("insert_columns needs at least one column of values")
+    count = len(columns[0])
+    if any(len(column) != count for column in columns):
+        raise ValueError("the columns of an insert differ in length")
     width = len(columns)
-    per_statement = max(1, min(ROWS_PER_STATEMENT, bound_limit // width))
+    shape = tuple(isinstance(value, Shared) for value in values)
+    per_statement = max(1, min(ROWS_PER_STATEMENT, (bound_limit - len(shared)) // width))
     statements: dict[int, str] = {}
     for start in range(0, count, per_statement):
         stop = min(start + per_statement, count)
         rows = stop - start
-        values: list[Any] = [None] * (rows * width)
+        bound: list[Any] = [None] * (rows * width)
         for at, column in enumerate(columns):
-            values[at::width] = column[start:stop]  # row by row: a, b, c, a, b, c, ...
+            bound[at::width] = column[start:stop]  # row by row: a, b, c, a, b, c, ...
         sql = statements.get(rows)
         if sql is None:
-            sql = statements[rows] = f"{head} VALUES {','.join([row] * rows)}"
-        execute(sql, tuple(values))
+            sql = statements[rows] = f"{into} VALUES {_rows(shape, rows)}"
+        execute(sql, shared + tuple(bound))
+
+
+@functools.lru_cache(maxsize=32)
+def _rows(shape: tuple[bool, ...], rows: int) -> str:
+    """The VALUES list of `rows` rows whose values are shared where `shape` says True:
+    ?1, ?2 ... for the shared values, then each row's own, numbered on."""
+    first_own = shape.count(True) + 1
+    width = len(shape) - first_own + 1
+    listed = []
+    for row in range(rows):
+        shared, own = 0, first_own + row * width
+        places = []
+        for is_shared in shape:
+            if is_shared:
+                shared += 1
+                places.append(f"?{shared}")
+            else:
+                places.append(f"?{own}")
+                own += 1
+        listed.append(f"({','.join(places)})")
+    return ",".join(listed)
 
 
 def bound_limit_of(connection: sqlite3.Connection) -> int:

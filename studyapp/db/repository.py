@@ -56,7 +56,7 @@ from studyapp.model import (
 )
 from studyapp.scheduling import SM2State
 from studyapp.scheduling.fsrs import FSRSMemory
-from studyapp.sqlite_rows import bound_limit_of
+from studyapp.sqlite_rows import Shared, bound_limit_of
 from studyapp.sqlite_rows import insert_columns as insert_many
 
 
@@ -481,42 +481,47 @@ def insert_columns(
 ) -> None:
     """Insert rows given as columns of driver values (one per name of `names`, each with a
     value for every row): on SQLite as statements of a thousand rows each (see
-    `studyapp.sqlite_rows`), on a server as one executemany. An import of 100,000 cards
+    `studyapp.sqlite_rows`), elsewhere as one executemany. An import of 100,000 cards
     spends its time in the database, not in building parameters. `driver_values` gives the
     conversions the values must have had.
 
     `shared` holds driver values every row has alike (the deck, a new card's state, the
-    import time); they are written into the statement once instead of bound per row, which
-    takes a third off the insert. Only plain numbers, strings and None are written so;
-    anything else is bound like the other values.
+    import time): SQLite binds each once a statement; for a server, plain numbers and
+    strings among them are written into the statement once instead of bound per row, which
+    takes a third off its insert.
     """
     count = len(columns[0]) if columns else 0
     if not count:
         return
+    shared = shared or {}
     connection = session.connection()
-    inline = {name: value for name, value in (shared or {}).items() if _sql_literal(value)}
-    extra = {name: value for name, value in (shared or {}).items() if name not in inline}
+    driver = connection.connection.dbapi_connection
+    if isinstance(driver, sqlite3.Connection):
+        quote = connection.dialect.identifier_preparer.quote
+        every = [*names, *shared]
+        into = (
+            f"INSERT INTO {quote(table.name)} "
+            f"({', '.join(quote(table.c[name].name) for name in every)})"
+        )
+        values = [*columns, *map(Shared, shared.values())]
+        insert_many(connection.exec_driver_sql, into, values, bound_limit_of(driver))
+        return
+    inline = {name: value for name, value in shared.items() if _sql_literal(value)}
+    extra = {name: value for name, value in shared.items() if name not in inline}
     bound = [*names, *extra]
     columns = [*columns, *([value] * count for value in extra.values())]
-    values: dict[str, Any] = {name: bindparam(name) for name in bound}
-    values.update({name: literal_column(_sql_literal(value)) for name, value in inline.items()})
-    compiled = insert(table).values(values).compile(dialect=connection.dialect)
+    values_of: dict[str, Any] = {name: bindparam(name) for name in bound}
+    values_of.update({name: literal_column(_sql_literal(v)) for name, v in inline.items()})
+    compiled = insert(table).values(values_of).compile(dialect=connection.dialect)
+    rows = list(zip(*columns, strict=True))
     if not compiled.positional:
-        rows = zip(*columns, strict=True)
-        connection.exec_driver_sql(
-            str(compiled), [dict(zip(bound, row, strict=True)) for row in rows]
-        )
-        return
-    order = list(compiled.positiontup or bound)
-    if order != bound:
-        columns = [columns[bound.index(name)] for name in order]
-    if connection.dialect.name == "sqlite":
-        driver = connection.connection.dbapi_connection
-        assert isinstance(driver, sqlite3.Connection)
-        execute = connection.exec_driver_sql
-        insert_many(execute, str(compiled), columns, bound_limit_of(driver))
+        params: list[Any] = [dict(zip(bound, row, strict=True)) for row in rows]
+    elif list(compiled.positiontup or bound) != bound:
+        order = [bound.index(name) for name in compiled.positiontup or bound]
+        params = [tuple(row[i] for i in order) for row in rows]
     else:
-        connection.exec_driver_sql(str(compiled), list(zip(*columns, strict=True)))
+        params = rows
+    connection.exec_driver_sql(str(compiled), params)
 
 
 def _sql_literal(value: Any) -> str:

@@ -62,7 +62,7 @@ from studyapp.formats.base import ExportCard, ExportDeck
 from studyapp.formats.package_zip import zip_archive
 from studyapp.model import normalize_tags
 from studyapp.scheduling import DEFAULT_DAY_START_HOUR, study_day
-from studyapp.sqlite_rows import bound_limit_of, insert_columns
+from studyapp.sqlite_rows import Shared, bound_limit_of, insert_columns
 
 # The package's creation time. Its days are counted as Anki's v2 scheduler counts them:
 # local days since then, rolling over at 04:00 (a v1 package would have Anki convert its
@@ -284,12 +284,17 @@ def _collection(decks: Sequence[ExportDeck], timestamp: float) -> bytes:
                 json.dumps(_DECK_OPTIONS),
             ),
         )
-        insert_columns(
-            connection.execute,
-            f"INSERT INTO notes VALUES (?, ?, {MODEL_ID}, {modified}, -1, ?, ?, ?, ?, 0, '')",
-            list(zip(*notes, strict=True)),
-            bound_limit_of(connection),
-        )
+        if notes:
+            ids, guids, note_tags, fields, sort_fields, checksums = zip(*notes, strict=True)
+            insert_columns(
+                connection.execute,
+                "INSERT INTO notes",  # id guid mid mod usn tags flds sfld csum flags data
+                [
+                    *(ids, guids, Shared(MODEL_ID), Shared(modified), Shared(-1), note_tags),
+                    *(fields, sort_fields, checksums, Shared(0), Shared("")),
+                ],
+                bound_limit_of(connection),
+            )
         # One new card per note, in the note's deck.
         connection.executemany(
             f"INSERT INTO cards SELECT id + 1, id, ?, 0, {modified}, -1, 0, 0, 0, 0, 0, 0, 0, 0,"

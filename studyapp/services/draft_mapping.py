@@ -564,7 +564,15 @@ class DraftMapper:
             return False, None
         content_keys: Sequence[str]
         if self.keys_later and len(set(fronts)) == len(fronts):
-            cards = self.deck(target)
+            try:
+                cards = self.deck(target)
+            except FormatError:
+                # As when the keys come first: cards alike go card by card, and the deck's
+                # problem is then reported at the first card's line.
+                content_keys = list(map(repo.content_key, fronts, backs))
+                if len(set(content_keys)) != len(content_keys):
+                    return False, content_keys
+                raise
             if not cards.by_front.keys().isdisjoint(fronts):
                 return False, None
             content_keys = LaterKeys(fronts, backs, held=set(cards.by_content))
@@ -707,6 +715,12 @@ class DraftMapper:
         """Note a card the collection held that a draft with a review log matched."""
         if card.id is not None and draft.draft.reviews:
             self.history[card] = (draft.draft, unchanged)
+
+    def stop_keys(self) -> None:
+        """Stop working out the keys still to come (the import is failing)."""
+        for batch in self.batches:
+            if isinstance(batch.content_keys, LaterKeys):
+                batch.content_keys.stop()
 
     def settle_keys(self) -> None:
         """Wait for the content keys still being worked out (KeysCollide if two are alike):
@@ -870,11 +884,12 @@ class DraftMapper:
         shared: dict[str, Any],
         drafts: Sequence[CardDraft],
     ) -> None:
-        """Added cards as one executemany of driver-ready tuples, from their columns (each in
-        card order) and the values they all share; their state comes from `drafts`.
+        """Added cards, inserted from their columns of driver values (each in card order)
+        and the values they all share (`repo.insert_columns`); their state comes from
+        `drafts`.
 
         The values every new card shares (its deck, the import time, a new card's state) are
-        converted once and written into the statement; only what differs is bound per card.
+        converted once and given once; only what differs is given per card.
         """
         table = CardRow.__table__
         processes = repo.driver_values(self.session, table, _INSERT_COLUMNS)

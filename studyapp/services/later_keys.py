@@ -67,9 +67,13 @@ class LaterKeys(Sequence[str]):
         self._keys: list[str] = []
         self._collided = False
         self._failed: BaseException | None = None
+        self._stopped = False
         self._ready = threading.Condition()
         work = (fronts, backs, held)
-        threading.Thread(target=self._work, args=work, name="content keys", daemon=True).start()
+        self.thread = threading.Thread(
+            target=self._work, args=work, name="content keys", daemon=True
+        )
+        self.thread.start()
 
     def _work(self, fronts: Sequence[str], backs: Sequence[str], held: set[str]) -> None:
         seen: set[str] = set()
@@ -77,6 +81,8 @@ class LaterKeys(Sequence[str]):
         try:
             with _quick_switching():
                 for start in range(0, self._count, _BLOCK):
+                    if self._stopped:
+                        return
                     stop = start + _BLOCK
                     keys = list(map(content_key, fronts[start:stop], backs[start:stop]))
                     seen.update(keys)
@@ -101,6 +107,11 @@ class LaterKeys(Sequence[str]):
                 raise RuntimeError("working out the content keys failed") from self._failed
             if self._collided:
                 raise KeysCollide
+
+    def stop(self) -> None:
+        """Stop working out keys no one will read (the import failed): the thread ends
+        within a block, and Python's switch interval is back as it was."""
+        self._stopped = True
 
     def __len__(self) -> int:
         return self._count

@@ -153,14 +153,18 @@ class LibraryService:
     ) -> None:
         """Map the parsed files onto the collection and write them (on a dry run, _DryRun
         once mapped)."""
-        mapper.preload(d for item in parsed for d in item.result.cards)
-        for item in parsed:
-            mapper.apply(item, deck)
-        mapper.bring_history()
-        if dry_run:
-            mapper.settle_keys()
-            raise _DryRun(mapper)
-        mapper.flush()
+        try:
+            mapper.preload(d for item in parsed for d in item.result.cards)
+            for item in parsed:
+                mapper.apply(item, deck)
+            mapper.bring_history()
+            if dry_run:
+                mapper.settle_keys()
+                raise _DryRun(mapper)
+            mapper.flush()
+        except BaseException:
+            mapper.stop_keys()
+            raise
         for item in parsed:
             if item.result.bundled_changes:
                 recorded_changes.merge(session, item.result.bundled_changes)

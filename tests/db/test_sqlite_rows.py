@@ -1,5 +1,6 @@
 """Many rows go into SQLite as statements of many rows each: every row, in order, whatever
-the number of rows and however few values the connection lets one statement bind."""
+the number of rows and however few values the connection lets one statement bind; values
+every row shares are bound once, never written into the statement."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import sqlite3
 
 import pytest
 
-from studyapp.sqlite_rows import ROWS_PER_STATEMENT, bound_limit_of, insert_columns
+from studyapp.sqlite_rows import ROWS_PER_STATEMENT, Shared, bound_limit_of, insert_columns
 
 
 def _table() -> sqlite3.Connection:
@@ -16,19 +17,22 @@ def _table() -> sqlite3.Connection:
     return connection
 
 
+def _stored(connection: sqlite3.Connection) -> list[tuple[object, ...]]:
+    return connection.execute("SELECT a, b, c FROM t ORDER BY id").fetchall()
+
+
 @pytest.mark.parametrize("count", [1, ROWS_PER_STATEMENT, 2 * ROWS_PER_STATEMENT + 501])
 def test_every_row_goes_in_once_in_order(count: int) -> None:
     connection = _table()
     rows = [(f"a{i}", i, "it's ?" if i % 2 else None) for i in range(count)]
     columns = [[a for a, _, _ in rows], range(count), tuple(c for _, _, c in rows)]
-    statement = "INSERT INTO t (a, b, c) VALUES (?, ?, ?)"
-    insert_columns(connection.execute, statement, columns, bound_limit_of(connection))
-    assert connection.execute("SELECT a, b, c FROM t ORDER BY id").fetchall() == rows
+    insert_columns(connection.execute, "INSERT INTO t (a, b, c)", columns, 250_000)
+    assert _stored(connection) == rows
 
 
 def test_a_connection_binding_few_values_gets_small_statements() -> None:
     connection = _table()
-    connection.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 7)  # two rows of three a statement
+    connection.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 7)  # ?1, then 2 rows of 3
     rows = [(f"a{i}", i, "x") for i in range(25)]
     statements: list[str] = []
 
@@ -36,22 +40,36 @@ def test_a_connection_binding_few_values_gets_small_statements() -> None:
         statements.append(sql)
         return connection.execute(sql, values)
 
-    columns = [list(column) for column in zip(*rows, strict=True)]
-    statement = "INSERT INTO t (a, b, c) VALUES (?, ?, ?)"
-    insert_columns(execute, statement, columns, bound_limit_of(connection))
-    assert connection.execute("SELECT a, b, c FROM t ORDER BY id").fetchall() == rows
-    assert len(statements) == 13
+    columns = [[a for a, _, _ in rows], range(25)]
+    limit = bound_limit_of(connection)
+    insert_columns(execute, "INSERT INTO t (a, b, c)", [*columns, Shared("x")], limit)
+    assert _stored(connection) == rows
+    assert len(statements) == 9  # 3 values a row: 2 rows with the shared one, 7 values
 
 
-def test_values_written_into_the_statement_are_kept_for_every_row() -> None:
+@pytest.mark.parametrize("text", ["same, (for) all", "x VALUES (1, 2, 3)--", "it's '); --"])
+def test_a_shared_value_is_bound_once_for_every_row_never_written_into_the_sql(
+    text: str,
+) -> None:
     connection = _table()
-    statement = "INSERT INTO t (a, b, c) VALUES ('same, (for) all', ?, NULL)"
-    insert_columns(connection.execute, statement, [range(1500)], bound_limit_of(connection))
-    stored = connection.execute("SELECT a, b, c FROM t ORDER BY id").fetchall()
-    assert stored == [("same, (for) all", i, None) for i in range(1500)]
+    statements: list[str] = []
+
+    def execute(sql: str, values: tuple[object, ...]) -> object:
+        statements.append(sql)
+        return connection.execute(sql, values)
+
+    values = [Shared(text), range(1_500), Shared(None)]
+    insert_columns(execute, "INSERT INTO t (a, b, c)", values, 250_000)
+    assert _stored(connection) == [(text, i, None) for i in range(1_500)]
+    assert not any(text in sql for sql in statements)
+
+
+def test_columns_of_different_lengths_are_refused() -> None:
+    with pytest.raises(ValueError, match="differ in length"):
+        insert_columns(_table().execute, "INSERT INTO t (a, b)", [["x", "y"], [1]], 100)
 
 
 def test_no_rows_runs_nothing() -> None:
     ran: list[str] = []
-    insert_columns(lambda sql, values: ran.append(sql), "INSERT INTO t VALUES (?)", [[]], 100)
+    insert_columns(lambda sql, values: ran.append(sql), "INSERT INTO t (a)", [[]], 100)
     assert ran == []

@@ -8,6 +8,7 @@ from datetime import UTC
 from pathlib import Path
 
 import pytest
+from sqlalchemy import event
 
 from studyapp.db import Store, open_store
 from studyapp.db.store import backup_folder
@@ -506,3 +507,45 @@ def test_thousands_of_cards_and_reviews_round_trip_whole_and_in_order(
     assert [(c["front"], c["back"], c["tags"]) for c in cards["cards"]] == [
         (f'q{i}, "quoted"', f"ä{i}", [f"t{i % 3}"]) for i in range(2_345)
     ]
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "Core VALUES handbook",
+        "x VALUES (?,1,?,?,?,?,char(112,119,110),?,NULL,NULL,1,NULL,250,0,0,0,NULL,"
+        "(SELECT created_at FROM decks),(SELECT created_at FROM decks),NULL,NULL)--",
+        "it's '); DROP TABLE cards; --",
+    ],
+)
+def test_text_every_card_of_a_file_shares_is_stored_as_it_is(
+    store: Store, clock: FakeClock, tmp_path: Path, source: str
+) -> None:
+    quoted = source.replace('"', '""')
+    lines = ["front,back,source", *(f'q{i},a{i},"{quoted}"' for i in range(1_234))]
+    path = write(tmp_path, "shared.csv", "\n".join(lines) + "\n")
+    assert LibraryService(store, clock).import_files([path], deck="Deck").added == 1_234
+    cards = json.loads(LibraryService(store, clock).export("json", deck="Deck"))["decks"][0]
+    assert {(c["source"], c["suspended"]) for c in cards["cards"]} == {(source, False)}
+    assert [c["front"] for c in cards["cards"]] == [f"q{i}" for i in range(1_234)]
+
+
+@pytest.mark.sqlite_only  # the statements of SQLite's many-row inserts
+def test_an_imports_statements_hold_no_text_from_the_file_nor_its_time(
+    store: Store, clock: FakeClock, tmp_path: Path
+) -> None:
+    """SQLite caches each statement's program: one of each size serves every import."""
+    statements: list[str] = []
+
+    def note(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        if statement.startswith("INSERT INTO cards"):
+            statements.append(statement)
+
+    event.listen(store.engine, "before_cursor_execute", note)
+    library = LibraryService(store, clock)
+    for name in ("one", "two"):
+        lines = ["front,back,source", *(f"{name} {i},a,Marker {name}" for i in range(1_500))]
+        library.import_files([write(tmp_path, f"{name}.csv", "\n".join(lines))], deck=name)
+        clock.advance(hours=1)
+    assert len(statements) == 4 and statements[:2] == statements[2:]
+    assert not any("Marker" in sql or "2026-03-02" in sql for sql in statements)
