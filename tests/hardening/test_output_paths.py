@@ -206,14 +206,7 @@ def test_export_to_standard_output_that_is_closed_or_full_is_one_line(
         == "studyapp: standard output is closed: give a file name with --output"
     )
 
-    with open("/dev/full", "wb") as full:
-        done = subprocess.run(
-            [*STUDYAPP, "export", "--format", "json", "--output", "-", "--db", str(collection)],
-            stdout=full,
-            stderr=subprocess.PIPE,
-            text=True,
-            timeout=60,
-        )
+    done = with_full_stdout("export", "--format", "json", "--output", "-", "--db", collection)
     assert done.returncode == 2
     assert one_line(done.stderr) == (
         "studyapp: cannot write to standard output: no space left on device"
@@ -384,14 +377,7 @@ def test_standard_output_closed_or_full_is_one_line_for_every_command(
     closed = studyapp(*command, "--db", collection, preexec_fn=lambda: os.close(1))
     assert closed.returncode == 2 and closed.stderr.count("\n") == 1, closed.stderr
     assert "standard output is closed" in closed.stderr
-    with open("/dev/full", "wb") as full:
-        done = subprocess.run(
-            [*STUDYAPP, *command, "--db", str(collection)],
-            stdout=full,
-            stderr=subprocess.PIPE,
-            text=True,
-            timeout=60,
-        )
+    done = with_full_stdout(*command, "--db", collection)
     assert done.returncode == 2 and one_line(done.stderr) == (
         "studyapp: cannot write to standard output: no space left on device"
     )
@@ -411,14 +397,7 @@ def test_a_writing_command_with_nowhere_to_report_changes_nothing_or_says_it_did
     assert "standard output is closed" in closed.stderr
     assert "Outputs" not in studyapp("decks", "--db", collection).stdout
 
-    with open("/dev/full", "wb") as full:
-        done = subprocess.run(
-            [*STUDYAPP, *map(str, add)],
-            stdout=full,
-            stderr=subprocess.PIPE,
-            text=True,
-            timeout=60,
-        )
+    done = with_full_stdout(*add)
     assert done.returncode == 1 and one_line(done.stderr) == (
         "studyapp: the change was saved, but its report could not be shown: cannot write to "
         "standard output: no space left on device"
@@ -462,3 +441,15 @@ def test_the_app_without_a_terminal_is_one_line_not_a_traceback_or_a_wait(
     with open(os.devnull) as nothing:
         refused = studyapp(*start, "--db", new, stdin=nothing, timeout_s=60)
     assert refused.returncode == 2 and not new.parent.exists()
+
+
+def with_full_stdout(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    """Run `studyapp ARGS...` with its standard output on a full disk (/dev/full)."""
+    with open("/dev/full", "wb") as full:
+        return subprocess.run(
+            [*STUDYAPP, *map(str, args)],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+        )

@@ -38,8 +38,10 @@ class SlowSave:
 
 
 async def open_options(pilot: Any) -> DeckOptionsScreen:
+    """The options of the deck Optimizers, opened from home."""
     await settle(pilot)
-    await pilot.press("down", "o")  # Optimizers
+    pilot.app.screen.refresh_counts(select="Optimizers")
+    await pilot.press("o")
     screen = pilot.app.screen
     assert isinstance(screen, DeckOptionsScreen)
     return screen
@@ -94,10 +96,7 @@ async def test_a_failed_save_is_shown_and_the_screen_stays(
     slow.release.set()
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
-        app.screen.refresh_counts(select="Optimizers")
-        await pilot.press("o")
-        screen = app.screen
-        assert isinstance(screen, DeckOptionsScreen)
+        screen = await open_options(pilot)
         screen.query_one("#options-new_per_day", Input).value = "7"
         await pilot.press("ctrl+s")
         await settle(pilot)
@@ -198,10 +197,7 @@ async def test_escape_asks_before_it_throws_typed_options_away(make_app, store, 
         await pilot.press("escape")  # nothing typed: it closes at once
         assert isinstance(app.screen, HomeScreen)
 
-        app.screen.refresh_counts(select="Optimizers")
-        await pilot.press("o")
-        screen = app.screen
-        assert isinstance(screen, DeckOptionsScreen)
+        screen = await open_options(pilot)
         screen.query_one("#options-new_per_day", Input).value = "7"
         await pilot.press("escape")
         assert isinstance(app.screen, ConfirmScreen)

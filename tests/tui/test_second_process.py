@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -127,10 +128,9 @@ def assert_said_gone(app, home) -> None:  # type: ignore[no-untyped-def]
     assert "Zed" not in home._rows.values()
 
 
-async def test_a_deck_deleted_from_another_shell_is_said_gone_and_leaves_the_list(
-    make_app, store, cards
-):
-    from studyapp.services.decks import DeckService
+@asynccontextmanager
+async def home_on_zed(make_app, store):  # type: ignore[no-untyped-def]
+    """The app on its home screen with the deck Zed (one card) selected: (app, pilot, home)."""
     from studyapp.tui.screens.home import HomeScreen
 
     CardService(store).add("Zed", "front", "back")
@@ -139,6 +139,17 @@ async def test_a_deck_deleted_from_another_shell_is_said_gone_and_leaves_the_lis
         await settle(pilot)
         home = app.screen
         assert isinstance(home, HomeScreen)
+        home.refresh_counts(select="Zed")
+        assert home.selected_deck() == "Zed"
+        yield app, pilot, home
+
+
+async def test_a_deck_deleted_from_another_shell_is_said_gone_and_leaves_the_list(
+    make_app, store, cards
+):
+    from studyapp.services.decks import DeckService
+
+    async with home_on_zed(make_app, store) as (app, pilot, home):
         for key in ("o", "r"):
             home.refresh_counts(select="Zed")
             assert home.selected_deck() == "Zed"
@@ -156,12 +167,7 @@ async def test_options_saved_for_a_deck_deleted_meanwhile_close_and_say_it_is_go
     from studyapp.tui.screens.deck_options import DeckOptionsScreen
     from studyapp.tui.screens.home import HomeScreen
 
-    CardService(store).add("Zed", "front", "back")
-    app = make_app()
-    async with app.run_test(size=(100, 30), notifications=True) as pilot:
-        await settle(pilot)
-        home = app.screen
-        home.refresh_counts(select="Zed")
+    async with home_on_zed(make_app, store) as (app, pilot, home):
         await pilot.press("o")
         await settle(pilot)
         assert isinstance(app.screen, DeckOptionsScreen)
