@@ -314,6 +314,12 @@ def _new_card(
     return card
 
 
+def _keys_apart(fronts: Sequence[str], backs: Sequence[str]) -> tuple[list[str], bool]:
+    """The cards' content keys, and whether no two of them share one."""
+    keys = list(map(repo.content_key, fronts, backs))
+    return keys, len(set(keys)) == len(keys)
+
+
 class DraftMapper:
     def __init__(
         self,
@@ -562,30 +568,30 @@ class DraftMapper:
             or text_problem(text + "".join(sources) + "".join(chain.from_iterable(set(tags))))
         ):
             return False, None
-        content_keys: Sequence[str]
-        if self.keys_later and len(set(fronts)) == len(fronts):
-            try:
-                cards = self.deck(target)
-            except FormatError:
-                # As when the keys come first: cards alike go card by card, and the deck's
-                # problem is then reported at the first card's line.
-                content_keys = list(map(repo.content_key, fronts, backs))
-                if len(set(content_keys)) != len(content_keys):
-                    return False, content_keys
-                raise
-            if not cards.by_front.keys().isdisjoint(fronts):
-                return False, None
-            content_keys = LaterKeys(fronts, backs, held=set(cards.by_content))
-        else:
-            content_keys = list(map(repo.content_key, fronts, backs))
-            if len(set(content_keys)) != len(content_keys):
+        # Keys worked out now, or alongside the insert (LaterKeys) when the fronts alone
+        # tell the cards apart; cards that share a key go card by card.
+        later = self.keys_later and len(set(fronts)) == len(fronts)
+        content_keys: Sequence[str] | None = None
+        if not later:
+            content_keys, apart = _keys_apart(fronts, backs)
+            if not apart:
                 return False, content_keys
+        try:
             cards = self.deck(target)
-            if not (
-                cards.by_content.keys().isdisjoint(content_keys)
-                and cards.by_front.keys().isdisjoint(fronts)
-            ):
-                return False, content_keys
+        except FormatError:
+            # Reported at the first card's line, by the card-by-card route, if the cards
+            # share keys: as when keys came first.
+            if content_keys is None:
+                content_keys, apart = _keys_apart(fronts, backs)
+                if not apart:
+                    return False, content_keys
+            raise
+        if not cards.by_front.keys().isdisjoint(fronts):
+            return False, content_keys
+        if content_keys is None:
+            content_keys = LaterKeys(fronts, backs, held=set(cards.by_content))
+        elif not cards.by_content.keys().isdisjoint(content_keys):
+            return False, content_keys
         stored = self.tags_stored
         for distinct in set(tags) - stored.keys():
             stored[distinct] = repo.tags_to_db(distinct)
@@ -716,18 +722,20 @@ class DraftMapper:
         if card.id is not None and draft.draft.reviews:
             self.history[card] = (draft.draft, unchanged)
 
+    def _later_keys(self) -> list[LaterKeys]:
+        keys = [batch.content_keys for batch in self.batches]
+        return [k for k in keys if isinstance(k, LaterKeys)]
+
     def stop_keys(self) -> None:
         """Stop working out the keys still to come (the import is failing)."""
-        for batch in self.batches:
-            if isinstance(batch.content_keys, LaterKeys):
-                batch.content_keys.stop()
+        for keys in self._later_keys():
+            keys.stop()
 
     def settle_keys(self) -> None:
         """Wait for the content keys still being worked out (KeysCollide if two are alike):
         a dry run reports what the import would do without writing the cards."""
-        for batch in self.batches:
-            if isinstance(batch.content_keys, LaterKeys):
-                batch.content_keys.all()
+        for keys in self._later_keys():
+            keys.all()
 
     def bring_history(self) -> None:
         """Bring the cards the collection held up to date with their drafts' review logs.
