@@ -337,8 +337,8 @@ def import_export(work: Path, cards: int, repeats: int = 3) -> list[Row]:
         Row(
             f"export {cards:,} cards to apkg, against writing the same file",
             _fmt_s(median["apkg"]),
-            f"{_fmt_s(same_file)} (its notes and cards as ready rows: bare executemany, the"
-            " indexes Anki needs, deflate)",
+            f"{_fmt_s(same_file)} (its notes and cards as ready rows: bare executemany, its"
+            " index, deflate)",
             median["apkg"] / same_file,
             "-",
             "-",
@@ -349,7 +349,7 @@ def import_export(work: Path, cards: int, repeats: int = 3) -> list[Row]:
 
 def _bare_package(package: bytes) -> float:
     """How long plain sqlite3 and zipfile take to write the Anki collection in `package`
-    from its rows ready in memory: its tables, its notes and cards, its indexes, deflated
+    from its rows ready in memory: its tables, its notes and cards, its index, deflated
     into a zip archive (level 1, as the export's). What the export adds to this is reading
     the collection and working out each note (fields, checksum, guid)."""
     with zipfile.ZipFile(io.BytesIO(package)) as archive:

@@ -199,6 +199,17 @@ def test_an_empty_collection_exports_a_valid_package(tmp_path: Path) -> None:
     assert result.cards == []
 
 
+def test_each_cards_review_log_is_found_through_an_index(tmp_path: Path) -> None:
+    """Anki's legacy importer (its only one before 2.1.50) reads each card's review log by
+    itself: without an index, a package of many studied cards would take it hours."""
+    with zipfile.ZipFile(write(tmp_path, bulk_decks())) as archive:
+        collection = archive.read("collection.anki2")
+    with closing(sqlite3.connect(":memory:")) as db:
+        db.deserialize(collection)
+        plan = db.execute("EXPLAIN QUERY PLAN SELECT * FROM revlog WHERE cid = ?", (1,))
+        assert "USING INDEX" in " ".join(str(step[-1]) for step in plan)
+
+
 # A thousand cards, several to a deck, some decks nested under others or under a deck the
 # package does not hold; fronts with line breaks, tabs and markup-like text.
 BULK_DECKS = ("Deep Learning", "Deep Learning::Optimizers", "Deep Learning::Optimizers::Adam")
