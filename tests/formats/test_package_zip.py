@@ -20,9 +20,13 @@ def sample(size: int, seed: int) -> bytes:
     return b"".join(rng.choice(words) for _ in range(size // 6))[:size]
 
 
-@pytest.fixture(autouse=True)
-def small_pieces(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture(autouse=True, params=["installed", "zlib"])
+def small_pieces(monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> None:
+    """Pieces of 1,000 bytes, compressed by ISA-L where it is installed, and by zlib (as
+    on a machine without it)."""
     monkeypatch.setattr(package_zip, "PIECE", 1000)
+    if request.param == "zlib":
+        monkeypatch.setattr(package_zip, "COMPRESSOR", zlib)
 
 
 @pytest.mark.parametrize("size", [0, 1, 999, 1000, 1001, 25_500])
