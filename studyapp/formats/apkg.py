@@ -183,6 +183,9 @@ FORMATS = (
         parse=parse,
         export=export_apkg,
         text=False,
-        card_fields=None,  # text, tags, schedule and review log
+        # Text, tags, schedule, memory state and review log; no source or demo link.
+        card_fields=frozenset(
+            ("uid", "front", "back", "tags", "position", "state", "suspended", "memory", "reviews")
+        ),
     ),
 )

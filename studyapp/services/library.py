@@ -426,9 +426,26 @@ _NEW = SM2State.new()
 # A deck's cards are read as the driver gives them (`rows_in`): SQLAlchemy's conversions,
 # value by value, took a sixth of the time to read 100,000 cards. Days come as ISO text
 # from SQLite and flags as 0 or 1; the loop below takes either.
-_TEXT_COLUMNS = ("uid", "front", "back", "tags")
+_TEXT_COLUMNS = ('"uid"', '"front"', '"back"', '"tags"')
 # Up to `buried_until` (the export numbers cards itself), then the FSRS memory state.
 _CARD_COLUMNS = (*CARD_COLUMN_NAMES[:15], "stability", "difficulty")
+# Columns read as an empty value in their place when the export leaves out their field.
+_EMPTY_UNLESS = {
+    "source": ("source", "''"),
+    "demo_id": ("demo", "NULL"),
+    "demo_params": ("demo", "NULL"),
+    "buried_until": ("buried_until", "NULL"),
+}
+
+
+def _card_columns(fields: frozenset[str] | None) -> list[str]:
+    """_CARD_COLUMNS as SQL, those of fields outside `fields` (None: all fields) read empty."""
+    columns = []
+    for name in _CARD_COLUMNS:
+        field, empty = _EMPTY_UNLESS.get(name, (None, ""))
+        left_out = fields is not None and field is not None and field not in fields
+        columns.append(empty if left_out else f'"{name}"')
+    return columns
 
 
 def _export_deck(
@@ -492,7 +509,7 @@ def _export_deck(
                 reviews[row[0]] = [make(ReviewDraft, values)]
             else:
                 card_reviews.append(make(ReviewDraft, values))
-    rows = _in_deck_order(session, _CARD_COLUMNS, deck.id)
+    rows = _in_deck_order(session, _card_columns(fields), deck.id)
     for position, row in enumerate(rows, start=1):
         # In the order of _CARD_COLUMNS.
         key = tuple(row[8:13])  # ease, repetitions, interval, due, lapses
@@ -531,8 +548,8 @@ def _prediction_draft(card_uid: str | None, prediction: Prediction) -> Predictio
 
 
 def _in_deck_order(session: Session, columns: Sequence[str], deck_id: int) -> Sequence[Any]:
-    """`columns` of a deck's cards in deck order, as rows of plain values."""
-    listed = ", ".join(f'"{name}"' for name in columns)
+    """`columns` (SQL) of a deck's cards in deck order, as rows of plain values."""
+    listed = ", ".join(columns)
     query = f'SELECT {listed} FROM cards WHERE deck_id = :deck_id ORDER BY "position", id'
     return rows_in(session)(query, {"deck_id": deck_id})
 
