@@ -46,6 +46,7 @@ import time
 from collections.abc import Iterable, Sequence
 from contextlib import closing
 from datetime import date, datetime
+from operator import itemgetter
 from typing import Any
 
 from studyapp.formats.anki_collection import Timing
@@ -84,6 +85,7 @@ DEFAULT_DECK_ID = 1  # Anki's own "Default" deck
 GUID_NAMESPACE = "studyapp"
 _ZIP_EPOCH = 315_532_800  # 1980-01-01
 
+_UID, _FRONT, _BACK = itemgetter(0), itemgetter(1), itemgetter(2)  # of an ExportCard
 _COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
 _HTML_TAG = re.compile(r"<.*?>", re.DOTALL)
 _BASE91 = (
@@ -169,7 +171,8 @@ def note_guid(uid: str) -> str:
     number, d2 = divmod(number, 8281)
     d4, d3 = divmod(number, 8281)
     pairs = _BASE91_PAIRS
-    return (pairs[d4] + pairs[d3] + pairs[d2] + pairs[d1] + pairs[d0]).lstrip("a")
+    guid = f"{pairs[d4]}{pairs[d3]}{pairs[d2]}{pairs[d1]}{pairs[d0]}"
+    return guid.lstrip("a") if d4 < 91 else guid  # below 91, it starts with a zero
 
 
 def sort_field(field: str) -> str:
@@ -202,10 +205,12 @@ def _is_plain(text: str) -> bool:
 
 
 def _all_plain(texts: Iterable[str]) -> bool:
-    """Whether every one of `texts` is its own field HTML, found out at once."""
-    # A NUL between texts keeps a space at either end of one from passing unseen.
-    joined = "\x00".join(texts)
-    return _is_plain(joined) and "\x00 " not in joined and " \x00" not in joined
+    """True when every one of `texts` is its own field HTML, found out at once; False when
+    one may not be (an empty one among others counts), and each is looked at alone."""
+    # Joined by spaces, a space at either end of a text is two in a row, which _is_plain
+    # looks for anyway: a search for two characters, one as common as a space, takes a
+    # hundred times as long as for one, and this way it is done once, not three times.
+    return _is_plain(" ".join(texts))
 
 
 def _collection(decks: Sequence[ExportDeck], timestamp: float) -> bytes:
@@ -226,9 +231,9 @@ def _collection(decks: Sequence[ExportDeck], timestamp: float) -> bytes:
         hour = (deck.settings or {}).get("day_start_hour", DEFAULT_DAY_START_HOUR)
         today = study_day(datetime.fromtimestamp(timestamp), hour)
         # Most text needs no HTML and is its own HTML: one look at the whole deck finds out.
-        plain_fronts = _all_plain(card[1] for card in deck.cards)
-        plain_backs = _all_plain(card[2] for card in deck.cards)
-        plain_uids = _all_plain(card[0] for card in deck.cards)
+        plain_fronts = _all_plain(map(_FRONT, deck.cards))
+        plain_backs = _all_plain(map(_BACK, deck.cards))
+        plain_uids = _all_plain(map(_UID, deck.cards))
         # Every value of a note is worked out in this one loop: a function call per value
         # would cost more than most of the work.
         for card in deck.cards:
@@ -251,7 +256,9 @@ def _collection(decks: Sequence[ExportDeck], timestamp: float) -> bytes:
             number, d1 = divmod(number, 8281)
             number, d2 = divmod(number, 8281)
             d4, d3 = divmod(number, 8281)
-            guid = (pairs[d4] + pairs[d3] + pairs[d2] + pairs[d1] + pairs[d0]).lstrip("a")
+            guid = f"{pairs[d4]}{pairs[d3]}{pairs[d2]}{pairs[d1]}{pairs[d0]}"
+            if d4 < 91:
+                guid = guid.lstrip("a")
             if not (plain_uids or plain(uid)):
                 uid = to_html(uid)
             notes.append(

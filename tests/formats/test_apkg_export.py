@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import io
 import itertools
 import re
 import sqlite3
@@ -313,10 +314,44 @@ def test_field_html_is_the_same_as_line_by_line(text: str) -> None:
 
 
 @settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.text("ab <\n", max_size=4), st.text("ab &\t", max_size=4))))
+def test_each_field_is_its_own_html_whatever_the_cards_beside_it(
+    texts: list[tuple[str, str]],
+) -> None:
+    """A deck's text is looked at whole to find out whether it needs HTML at all; each card
+    still gets the HTML it would get alone (a blank front is a no-break space)."""
+    cards = tuple(card(f"u{i}", front, back) for i, (front, back) in enumerate(texts))
+    with zipfile.ZipFile(io.BytesIO(export_apkg([ExportDeck("D", cards)]))) as archive:
+        collection = archive.read("collection.anki2")
+    with closing(sqlite3.connect(":memory:")) as db:
+        db.deserialize(collection)
+        fields = [row[0].split("\x1f") for row in db.execute("SELECT flds FROM notes ORDER BY id")]
+    expected = [
+        [text_to_html(front) if front.strip() else "&nbsp;", text_to_html(back), f"u{i}"]
+        for i, (front, back) in enumerate(texts)
+    ]
+    assert fields == expected
+
+
+@settings(max_examples=300, deadline=None)
 @given(st.text())
 def test_note_guids_are_the_ones_earlier_exports_gave(uid: str) -> None:
     genanki = pytest.importorskip("genanki")
     assert note_guid(uid) == genanki.guid_for("studyapp", uid)
+
+
+def test_the_package_holds_each_cards_guid_short_ones_too() -> None:
+    """Guids are worked out again inside the export's loop; these uids' guids begin with
+    zero digits, which genanki left out (9 characters instead of 10)."""
+    uids = ["x100", "x237", "plain-uid", "card 7"]
+    cards = tuple(card(uid, "front", "back") for uid in uids)
+    with zipfile.ZipFile(io.BytesIO(export_apkg([ExportDeck("D", cards)]))) as archive:
+        collection = archive.read("collection.anki2")
+    with closing(sqlite3.connect(":memory:")) as db:
+        db.deserialize(collection)
+        guids = [guid for (guid,) in db.execute("SELECT guid FROM notes ORDER BY id")]
+    assert guids == [note_guid(uid) for uid in uids]
+    assert [len(guid) for guid in guids[:2]] == [9, 9]
 
 
 def earlier_export(tmp_path: Path, decks: list[ExportDeck]) -> Path:
