@@ -524,10 +524,11 @@ def _export_deck(
         demo = repo.demo_from_db(demo_id, demo_params) if demo_id else None
         card_reviews = tuple(reviews[card_id]) if card_id in reviews else ()
         suspended, buried, stability, difficulty = row[13:17]
-        values = (uid, front, back, tag_list, source, demo, card_state, card_reviews)
         memory = None if stability is None else memory_from_db(stability, difficulty)
         buried_until = None if buried is None else day_of(buried)
-        add(make(ExportCard, (*values, bool(suspended), position, memory, buried_until)))
+        # In the order of ExportCard's fields.
+        values = (uid, front, back, tag_list, source, demo, card_state, card_reviews)
+        add(make(ExportCard, values + (bool(suspended), position, memory, buried_until)))
     return _deck_of(deck, exported)
 
 
