@@ -2,9 +2,10 @@
 
 The package is a legacy one: a schema 11 `collection.anki2` (note types, decks and deck
 options as JSON in the `col` row) zipped with an empty media list. The collection is
-written here directly, one bulk insert for the notes and one for the cards, because
-building an object per card made large exports slow, and it has only the one index an
-importer uses (see _INDEXES).
+written here directly, because building an object per card made large exports slow: notes
+are worked out in one loop and inserted with their cards in bulk, on a second thread while
+the loop goes on (see _Writer), and it has only the one index an importer uses (see
+_INDEXES).
 
 Each card becomes one note of a fixed note type whose only template shows Front, then
 Back; a third field, `studyapp id`, holds the card's uid without being shown, so a card
@@ -44,6 +45,7 @@ import re
 import sqlite3
 import time
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from datetime import date, datetime
 from operator import itemgetter
@@ -218,16 +220,98 @@ def _collection(decks: Sequence[ExportDeck], timestamp: float) -> bytes:
     modified = int(timestamp)
     first_id = int(timestamp * 1000)
     timing = package_timing(timestamp)
-    notes: list[tuple[int, str, str, str, str, int]] = []
-    deck_notes: list[tuple[int, int, int]] = []  # a deck's id and the range of its note ids
-    scheduled: list[tuple[int, ExportCard, date]] = []  # card id, card, its deck's today
+    connection = sqlite3.connect(":memory:", check_same_thread=False)
+    with closing(connection):
+        with _Writer(connection, modified) as writer:
+            scheduled = _write_notes(decks, timestamp, first_id, writer)
+        connection.execute(
+            f"INSERT INTO col VALUES (1, {CREATED}, ?, ?, 11, 0, 0, 0, ?, ?, ?, ?, '{{}}')",
+            (
+                first_id,
+                first_id,
+                json.dumps({**_COLLECTION_CONF, **_timing_conf(timing)}),
+                json.dumps({str(MODEL_ID): _model(decks, modified)}),
+                json.dumps(_decks(decks)),
+                json.dumps(_DECK_OPTIONS),
+            ),
+        )
+        if scheduled:
+            now = datetime.fromtimestamp(timestamp).astimezone()
+            _schedule(connection, scheduled, days_elapsed(timing, now))
+        connection.executescript(_INDEXES)
+        connection.commit()
+        return connection.serialize()
+
+
+class _Writer:
+    """Notes, and a new card for each, into the package's collection a chunk at a time, on
+    a thread of its own.
+
+    SQLite inserts with Python's lock released, so while it writes one chunk of notes the
+    loop works out the next: 100,000 cards export in about 0.1 s less (of 0.8 s). Leaving
+    the block waits for every chunk, and raises the first insert's error if any.
+    """
+
+    CHUNK = 5000  # notes handed over at a time: five statements
+
+    def __init__(self, connection: sqlite3.Connection, modified: int) -> None:
+        self._connection = connection
+        self._modified = modified
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="anki export")
+        # A scratch database, serialized at the end: no journal to keep.
+        tables = f"PRAGMA journal_mode = OFF; {_TABLES}"
+        self._pending = [self._pool.submit(connection.executescript, tables)]
+
+    def add(self, deck: int, notes: list[tuple[int, str, str, str, str, int]]) -> None:
+        """Insert `notes` (id, guid, tags, fields, sort field, checksum), after those before,
+        each with its card in the deck of id `deck`."""
+        self._pending.append(self._pool.submit(self._insert, deck, notes))
+
+    def _insert(self, deck: int, notes: list[tuple[int, str, str, str, str, int]]) -> None:
+        ids, guids, tags, fields, sort_fields, checksums = zip(*notes, strict=True)
+        modified = self._modified
+        insert_columns(
+            self._connection.execute,
+            "INSERT INTO notes",  # id guid mid mod usn tags flds sfld csum flags data
+            [
+                *(ids, guids, Shared(MODEL_ID), Shared(modified), Shared(-1), tags),
+                *(fields, sort_fields, checksums, Shared(0), Shared("")),
+            ],
+            bound_limit_of(self._connection),
+        )
+        # One new card per note, its id right after the note's.
+        self._connection.execute(
+            f"INSERT INTO cards SELECT id + 1, id, ?, 0, {modified}, -1, 0, 0, 0, 0, 0, 0, 0, 0,"
+            " 0, 0, 0, '' FROM notes WHERE id >= ? AND id <= ?",
+            (deck, ids[0], ids[-1]),
+        )
+
+    def __enter__(self) -> _Writer:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        self._pool.shutdown(cancel_futures=kind is not None)
+        if kind is None:
+            for pending in self._pending:
+                pending.result()
+
+
+def _write_notes(
+    decks: Sequence[ExportDeck], timestamp: float, first_id: int, writer: _Writer
+) -> list[tuple[int, ExportCard, date]]:
+    """Work out every card's note and hand them to `writer`, a deck's in chunks of their
+    own; returns the cards that have been studied (or suspended), each with its card id
+    and its deck's today."""
+    scheduled: list[tuple[int, ExportCard, date]] = []
     tag_lists: dict[tuple[str, ...], str] = {}
     to_html, strip, plain = text_to_html, sort_field, _is_plain
     sha1, sha256, pairs = hashlib.sha1, hashlib.sha256, _BASE91_PAIRS
+    chunk = writer.CHUNK
     # Ids come from one counter, a card's right after its note's, as genanki gave them.
     next_id = first_id
     for deck in decks:
-        first_note = next_id
+        did = deck_id(deck.name)
+        notes: list[tuple[int, str, str, str, str, int]] = []
         hour = (deck.settings or {}).get("day_start_hour", DEFAULT_DAY_START_HOUR)
         today = study_day(datetime.fromtimestamp(timestamp), hour)
         # Most text needs no HTML and is its own HTML: one look at the whole deck finds out.
@@ -274,45 +358,12 @@ def _collection(decks: Sequence[ExportDeck], timestamp: float) -> bytes:
             if card.state.due is not None or card.suspended or card.reviews:
                 scheduled.append((next_id + 1, card, today))
             next_id += 2
-        deck_notes.append((deck_id(deck.name), first_note, next_id))
-    with closing(sqlite3.connect(":memory:")) as connection:
-        # A scratch database, serialized at the end: no journal to keep.
-        connection.execute("PRAGMA journal_mode = OFF")
-        connection.executescript(_TABLES)
-        connection.execute(
-            f"INSERT INTO col VALUES (1, {CREATED}, ?, ?, 11, 0, 0, 0, ?, ?, ?, ?, '{{}}')",
-            (
-                first_id,
-                first_id,
-                json.dumps({**_COLLECTION_CONF, **_timing_conf(timing)}),
-                json.dumps({str(MODEL_ID): _model(decks, modified)}),
-                json.dumps(_decks(decks)),
-                json.dumps(_DECK_OPTIONS),
-            ),
-        )
+            if len(notes) == chunk:
+                writer.add(did, notes)
+                notes = []
         if notes:
-            ids, guids, note_tags, fields, sort_fields, checksums = zip(*notes, strict=True)
-            insert_columns(
-                connection.execute,
-                "INSERT INTO notes",  # id guid mid mod usn tags flds sfld csum flags data
-                [
-                    *(ids, guids, Shared(MODEL_ID), Shared(modified), Shared(-1), note_tags),
-                    *(fields, sort_fields, checksums, Shared(0), Shared("")),
-                ],
-                bound_limit_of(connection),
-            )
-        # One new card per note, in the note's deck.
-        connection.executemany(
-            f"INSERT INTO cards SELECT id + 1, id, ?, 0, {modified}, -1, 0, 0, 0, 0, 0, 0, 0, 0,"
-            " 0, 0, 0, '' FROM notes WHERE id >= ? AND id < ?",
-            deck_notes,
-        )
-        if scheduled:
-            now = datetime.fromtimestamp(timestamp).astimezone()
-            _schedule(connection, scheduled, days_elapsed(timing, now))
-        connection.executescript(_INDEXES)
-        connection.commit()
-        return connection.serialize()
+            writer.add(did, notes)
+    return scheduled
 
 
 def package_timing(timestamp: float) -> Timing:

@@ -7,6 +7,7 @@ import io
 import itertools
 import re
 import sqlite3
+import threading
 import zipfile
 from contextlib import closing
 from pathlib import Path
@@ -16,7 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from studyapp.formats import package_zip
+from studyapp.formats import anki_export, package_zip
 from studyapp.formats.anki_export import MODEL_ID, deck_id, export_apkg, note_guid, text_to_html
 from studyapp.formats.anki_html import html_to_text
 from studyapp.formats.apkg import parse
@@ -291,6 +292,61 @@ def test_the_same_decks_at_the_same_time_give_the_same_package() -> None:
     first = export_apkg(bulk_decks(), timestamp=1.7e9)
     assert export_apkg(bulk_decks(), timestamp=1.7e9) == first
     assert export_apkg(bulk_decks(), timestamp=1.7e9 + 1) != first
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 250])
+def test_notes_written_a_chunk_at_a_time_give_the_same_package(
+    monkeypatch: pytest.MonkeyPatch, chunk: int
+) -> None:
+    """Notes and their cards go to SQLite on a second thread, a chunk at a time; however
+    many chunks, the package holds the same rows as one written a deck at a time."""
+    whole = package_rows(export_apkg(bulk_decks(), timestamp=1.7e9))
+    monkeypatch.setattr(anki_export._Writer, "CHUNK", chunk)
+    assert package_rows(export_apkg(bulk_decks(), timestamp=1.7e9)) == whole
+
+
+def package_rows(package: bytes) -> dict[str, list[Any]]:
+    """Every row of a package's collection, table by table."""
+    with zipfile.ZipFile(io.BytesIO(package)) as archive:
+        collection = archive.read("collection.anki2")
+    with closing(sqlite3.connect(":memory:")) as db:
+        db.deserialize(collection)
+        tables = [
+            name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        ]
+        return {name: db.execute(f"SELECT * FROM {name} ORDER BY 1").fetchall() for name in tables}
+
+
+def test_an_insert_that_fails_on_the_writing_thread_fails_the_export(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def refused(*args: object) -> None:
+        raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr(anki_export._Writer, "CHUNK", 100)
+    monkeypatch.setattr(anki_export, "insert_columns", refused)
+    with pytest.raises(sqlite3.OperationalError, match="disk I/O error"):
+        export_apkg(bulk_decks(), timestamp=1.7e9)
+    assert not [t for t in threading.enumerate() if t.name.startswith("anki export")]
+
+
+def test_a_failure_while_notes_are_worked_out_stops_the_writing_thread(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    seen = 0
+
+    def tags_then_failure(tags: tuple[str, ...]) -> tuple[str, ...]:
+        nonlocal seen
+        seen += 1
+        if seen == 3:  # the third tag list of the thousand cards: after a chunk went over
+            raise RuntimeError("broken tags")
+        return tags
+
+    monkeypatch.setattr(anki_export._Writer, "CHUNK", 10)
+    monkeypatch.setattr(anki_export, "normalize_tags", tags_then_failure)
+    with pytest.raises(RuntimeError, match="broken tags"):
+        export_apkg(bulk_decks(), timestamp=1.7e9)
+    assert not [t for t in threading.enumerate() if t.name.startswith("anki export")]
 
 
 def per_line_html(text: str) -> str:
