@@ -73,3 +73,22 @@ def test_no_rows_runs_nothing() -> None:
     ran: list[str] = []
     insert_columns(lambda sql, values: ran.append(sql), "INSERT INTO t (a)", [[]], 100)
     assert ran == []
+
+
+def test_only_the_first_row_numbers_its_own_values() -> None:
+    """SQLite looks up every numbered placeholder in a list of all the numbers written when
+    it compiles a statement: numbered all through, a thousand rows took 45 ms to compile
+    instead of 4 ms. The rows after the first give their own values as plain `?`."""
+    statements: list[str] = []
+    connection = _table()
+
+    def execute(sql: str, values: tuple[object, ...]) -> object:
+        statements.append(sql)
+        return connection.execute(sql, values)
+
+    values = [Shared("a"), range(2_500), [f"c{i}" for i in range(2_500)]]
+    insert_columns(execute, "INSERT INTO t (a, b, c)", values, 250_000)
+    assert _stored(connection) == [("a", i, f"c{i}") for i in range(2_500)]
+    for sql in statements:
+        first, *after = sql.split(" VALUES ")[1].split("),(")
+        assert first == "(?1,?2,?3" and set(after) == {"?1,?,?", "?1,?,?)"}
