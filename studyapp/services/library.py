@@ -480,8 +480,8 @@ def _export_deck(
     def state(values: tuple[Any, ...]) -> SM2State:
         found = states.get(values)
         if found is None:
-            ease, reps, interval, due, lapses = values
-            found = states[values] = SM2State(ease / 100, reps, interval, due, lapses)
+            ease, reps, interval, due, lapses = values  # due: a date, or ISO text (rows_in)
+            found = states[values] = SM2State(ease / 100, reps, interval, day_of(due), lapses)
         return found
 
     reviews: dict[int, list[ReviewDraft]] = {}
@@ -513,10 +513,7 @@ def _export_deck(
     for position, row in enumerate(rows, start=1):
         # In the order of _CARD_COLUMNS.
         key = tuple(row[8:13])  # ease, repetitions, interval, due, lapses
-        card_state = states.get(key)
-        if card_state is None:
-            ease, reps, interval, due, lapses = key
-            card_state = states[key] = SM2State(ease / 100, reps, interval, day_of(due), lapses)
+        card_state = states.get(key) or state(key)
         card_id, uid, front, back, stored, source, demo_id, demo_params = row[:8]
         tag_list = tags.get(stored)
         if tag_list is None:
